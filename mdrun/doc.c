@@ -1,0 +1,407 @@
+#include "doc.h"
+
+#include <cmark-gfm-core-extensions.h>
+#include <cmark-gfm.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/buf.h"
+#include "../util/err.h"
+
+/* Start offsets of every line, 1-based; lines[nlines + 1] == len. */
+struct lines {
+	size_t *at;
+	int n;
+};
+
+/* Splits at \n, \r\n and a lone \r, as cmark does. */
+static void
+lines_index(struct lines *l, const char *s, size_t len)
+{
+	size_t cap = 64, i;
+
+	l->at = md_malloc(cap * sizeof(size_t));
+	l->n = 0;
+	l->at[1] = 0;
+	l->n = 1;
+	for (i = 0; i < len; i++) {
+		if (s[i] != '\n' && s[i] != '\r')
+			continue;
+		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
+			i++;
+		if ((size_t)l->n + 2 >= cap) {
+			cap *= 2;
+			l->at = md_realloc(l->at, cap * sizeof(size_t));
+		}
+		l->at[++l->n] = i + 1;
+	}
+	/* A final terminator does not open one more line. */
+	if (len > 0 && l->at[l->n] == len)
+		l->n--;
+	l->at[l->n + 1] = len;
+}
+
+static size_t
+line_start(const struct lines *l, int line)
+{
+	if (line < 1)
+		return 0;
+	if (line > l->n)
+		return l->at[l->n + 1];
+	return l->at[line];
+}
+
+/* One past the line's terminator. */
+static size_t
+line_end(const struct lines *l, int line)
+{
+	return line_start(l, line + 1);
+}
+
+/* The length of the line without its terminator. */
+static size_t
+line_len(const char *src, const struct lines *l, int line)
+{
+	size_t a = line_start(l, line), b = line_end(l, line);
+
+	while (b > a && (src[b - 1] == '\n' || src[b - 1] == '\r'))
+		b--;
+	return b - a;
+}
+
+static bool
+line_is(const char *src, const struct lines *l, int line, const char *marker)
+{
+	size_t a = line_start(l, line), n = line_len(src, l, line);
+	size_t m = strlen(marker);
+
+	while (n > 0 && (src[a] == ' ' || src[a] == '\t' || src[a] == '>')) {
+		a++;
+		n--;
+	}
+	while (n > 0 && (src[a + n - 1] == ' ' || src[a + n - 1] == '\t'))
+		n--;
+	return n == m && !memcmp(src + a, marker, m);
+}
+
+static bool
+is_marker_node(cmark_node *n, const char *marker)
+{
+	const char *lit;
+
+	if (!n || cmark_node_get_type(n) != CMARK_NODE_HTML_BLOCK)
+		return false;
+	lit = cmark_node_get_literal(n);
+	return lit && !strncmp(lit, marker, strlen(marker));
+}
+
+/*
+ * A closing fence: after the container prefix, a run of at least len
+ * fence characters and nothing but blanks.
+ */
+static bool
+is_closing_fence(const char *s, size_t n, char ch, int len)
+{
+	size_t i = 0;
+	int run = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '>'))
+		i++;
+	while (i < n && s[i] == ch) {
+		i++;
+		run++;
+	}
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return run >= len && i == n;
+}
+
+struct parse {
+	struct md_doc *doc;
+	struct lines lines;
+	unsigned flags;
+	size_t bom; /* bytes of a UTF-8 byte order mark cmark skipped */
+};
+
+/* Copies the code without CRs of CRLF pairs: keys ignore line endings. */
+static void
+set_code(struct md_block *b, const char *lit)
+{
+	struct md_buf buf = MD_BUF_INIT;
+	const char *p;
+
+	md_buf_grow(&buf, strlen(lit));
+	for (p = lit; *p; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			md_buf_putc(&buf, *p);
+	b->code_len = buf.len;
+	b->code = md_buf_detach(&buf);
+}
+
+static int
+add_block(struct parse *ps, cmark_node *node)
+{
+	struct md_doc *doc = ps->doc;
+	const char *src = doc->src;
+	struct md_block *b;
+	int fence_len = 0, fence_off = 0, nl = 0;
+	char fence_ch = '`';
+	size_t ls, col0, i, info_end;
+	const char *lit = cmark_node_get_literal(node);
+
+	cmark_node_get_fenced(node, &fence_len, &fence_off, &fence_ch);
+	doc->blocks = md_realloc(doc->blocks,
+				 (doc->nblocks + 1) * sizeof(*doc->blocks));
+	b = &doc->blocks[doc->nblocks++];
+	memset(b, 0, sizeof(*b));
+	b->line = cmark_node_get_start_line(node);
+	b->col = cmark_node_get_start_column(node);
+	b->fence_char = fence_ch;
+	b->fence_len = fence_len;
+	b->start = line_start(&ps->lines, b->line);
+	set_code(b, lit ? lit : "");
+	for (i = 0; i < b->code_len; i++)
+		nl += b->code[i] == '\n';
+
+	/*
+	 * cmark does not say whether the fence was closed: it was when the
+	 * line after the code is a closing fence.
+	 */
+	int close = b->line + nl + 1;
+	b->closed = close <= ps->lines.n &&
+		    is_closing_fence(src + line_start(&ps->lines, close),
+				     line_len(src, &ps->lines, close),
+				     fence_ch, fence_len);
+	b->end_line = b->closed ? close : ps->lines.n;
+	b->end = line_end(&ps->lines, b->end_line);
+
+	/* The prefix of later lines: list markers become blanks. */
+	ls = b->start;
+	col0 = (size_t)(b->col - 1) + (b->line == 1 ? ps->bom : 0);
+	b->prefix = md_strndup(src + ls, col0);
+	for (i = 0; i < col0; i++)
+		if (b->prefix[i] != '>' && b->prefix[i] != ' ' &&
+		    b->prefix[i] != '\t')
+			b->prefix[i] = ' ';
+
+	/* The raw info string: cmark's has its escapes already undone. */
+	size_t p = ls + col0, e = ls + line_len(src, &ps->lines, b->line);
+	while (p < e && src[p] == fence_ch)
+		p++;
+	while (p < e && (src[p] == ' ' || src[p] == '\t'))
+		p++;
+	info_end = e;
+	while (info_end > p &&
+	       (src[info_end - 1] == ' ' || src[info_end - 1] == '\t'))
+		info_end--;
+	b->info = md_strndup(src + p, info_end - p);
+	b->info_col = (int)(p - ls) + 1;
+
+	if (b->info[0] == '{') {
+		size_t n = strlen(b->info);
+
+		if (n < 2 || b->info[n - 1] != '}')
+			return md_err_set("%s:%d:%d: missing closing '}' in "
+					  "the info string",
+					  doc->path, b->line,
+					  b->info_col + (int)n);
+		if (md_info_parse(b, doc->path, b->line, b->info_col + 1,
+				  b->info + 1, n - 2) < 0)
+			return MD_ERROR;
+		if (!b->lang)
+			return md_err_set("%s:%d:%d: the info string names no "
+					  "language", doc->path, b->line,
+					  b->info_col);
+		b->exec = true;
+	} else if (b->info[0]) {
+		size_t n = strcspn(b->info, " \t");
+		b->lang = md_strndup(b->info, n);
+		b->exec = (ps->flags & MD_DOC_ALL) != 0;
+	}
+	const char *eval = md_block_opt(b, "eval");
+	if (eval && (!strcmp(eval, "false") || !strcmp(eval, "FALSE")))
+		b->exec = false;
+	return 0;
+}
+
+/*
+ * An output region is an HTML comment MD_OUT_BEGIN right after the block,
+ * up to the HTML comment MD_OUT_END among the following siblings. Returns
+ * the closing node (so the walk skips what lies between), or NULL.
+ */
+static cmark_node *
+find_region(struct parse *ps, cmark_node *code, struct md_block *b)
+{
+	cmark_node *n = cmark_node_next(code), *first = n;
+
+	if (!is_marker_node(first, MD_OUT_BEGIN) || !b->closed)
+		return NULL;
+	/* HTML blocks' end lines are unreliable in cmark: use start lines. */
+	for (n = cmark_node_next(first); n; n = cmark_node_next(n)) {
+		if (!is_marker_node(n, MD_OUT_END))
+			continue;
+		int l0 = cmark_node_get_start_line(first);
+		int l1 = cmark_node_get_start_line(n);
+		if (!line_is(ps->doc->src, &ps->lines, l1, MD_OUT_END))
+			return NULL;
+		b->has_out = true;
+		b->out_start = line_start(&ps->lines, l0);
+		b->out_end = line_end(&ps->lines, l1);
+		return n;
+	}
+	return NULL;
+}
+
+static int
+check_names(struct md_doc *doc)
+{
+	size_t i, j;
+
+	for (i = 0; i < doc->nblocks; i++) {
+		struct md_block *b = &doc->blocks[i];
+		if (!b->exec || !b->name)
+			continue;
+		for (j = 0; j < i; j++) {
+			struct md_block *a = &doc->blocks[j];
+			if (a->exec && a->name && !strcmp(a->name, b->name))
+				return md_err_set("%s:%d:%d: block name '%s' "
+						  "is already used on line %d",
+						  doc->path, b->line, b->col,
+						  b->name, a->line);
+		}
+	}
+	/* Unnamed blocks are LANG-N, N counting that language's blocks. */
+	for (i = 0; i < doc->nblocks; i++) {
+		struct md_block *b = &doc->blocks[i];
+		int n = 0;
+		if (!b->exec || b->name)
+			continue;
+		for (j = 0; j <= i; j++)
+			n += doc->blocks[j].exec &&
+			     !strcmp(doc->blocks[j].lang, b->lang);
+		struct md_buf name = MD_BUF_INIT;
+		md_buf_printf(&name, "%s-%d", b->lang, n);
+		for (j = 0; j < doc->nblocks; j++)
+			if (doc->blocks[j].name &&
+			    !strcmp(doc->blocks[j].name, name.ptr))
+				md_buf_printf(&name, "-%zu", i + 1);
+		b->name = md_buf_detach(&name);
+	}
+	return 0;
+}
+
+static cmark_parser *
+new_parser(void)
+{
+	static const char *const exts[] = { "table", "strikethrough",
+					    "autolink", "tagfilter",
+					    "tasklist", NULL };
+	cmark_parser *p;
+	size_t i;
+
+	cmark_gfm_core_extensions_ensure_registered();
+	p = cmark_parser_new(CMARK_OPT_DEFAULT);
+	for (i = 0; exts[i]; i++) {
+		cmark_syntax_extension *e = cmark_find_syntax_extension(exts[i]);
+		if (e)
+			cmark_parser_attach_syntax_extension(p, e);
+	}
+	return p;
+}
+
+int
+md_doc_parse(struct md_doc **out, const char *path, const char *src,
+	     size_t len, unsigned flags)
+{
+	struct parse ps;
+	struct md_doc *doc = md_calloc(1, sizeof(*doc));
+	cmark_parser *parser = NULL;
+	cmark_node *root = NULL, *skip_to = NULL;
+	cmark_iter *it = NULL;
+	cmark_event_type ev;
+	int rc = 0;
+	const char *crlf;
+
+	memset(&ps, 0, sizeof(ps));
+	doc->path = md_strdup(path);
+	doc->src = md_strndup(src, len);
+	doc->len = len;
+	crlf = memchr(src, '\n', len);
+	doc->eol = crlf && crlf > src && crlf[-1] == '\r' ? "\r\n" : "\n";
+	ps.doc = doc;
+	ps.flags = flags;
+	ps.bom = len >= 3 && !memcmp(src, "\xef\xbb\xbf", 3) ? 3 : 0;
+	lines_index(&ps.lines, doc->src, len);
+
+	parser = new_parser();
+	cmark_parser_feed(parser, src, len);
+	root = cmark_parser_finish(parser);
+	it = cmark_iter_new(root);
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+
+		if (skip_to) {
+			if (n == skip_to && ev == CMARK_EVENT_ENTER)
+				skip_to = NULL;
+			continue;
+		}
+		int flen, foff;
+		char fch;
+		if (ev != CMARK_EVENT_ENTER ||
+		    cmark_node_get_type(n) != CMARK_NODE_CODE_BLOCK ||
+		    !cmark_node_get_fenced(n, &flen, &foff, &fch))
+			continue;
+		if ((rc = add_block(&ps, n)) < 0)
+			goto done;
+		skip_to = find_region(&ps, n, &doc->blocks[doc->nblocks - 1]);
+	}
+	rc = check_names(doc);
+done:
+	cmark_iter_free(it);
+	cmark_node_free(root);
+	cmark_parser_free(parser);
+	free(ps.lines.at);
+	if (rc < 0) {
+		md_doc_free(doc);
+		doc = NULL;
+	}
+	*out = doc;
+	return rc;
+}
+
+const char *
+md_block_opt(const struct md_block *b, const char *key)
+{
+	size_t i;
+
+	for (i = b->nopts; i > 0; i--)
+		if (!strcmp(b->opts[i - 1].key, key))
+			return b->opts[i - 1].val;
+	return NULL;
+}
+
+void
+md_doc_free(struct md_doc *doc)
+{
+	size_t i, j;
+
+	if (!doc)
+		return;
+	for (i = 0; i < doc->nblocks; i++) {
+		struct md_block *b = &doc->blocks[i];
+		free(b->info);
+		free(b->lang);
+		free(b->name);
+		for (j = 0; j < b->nopts; j++) {
+			free(b->opts[j].key);
+			free(b->opts[j].val);
+		}
+		free(b->opts);
+		free(b->code);
+		free(b->prefix);
+	}
+	free(doc->blocks);
+	free(doc->src);
+	free(doc->path);
+	free(doc);
+}

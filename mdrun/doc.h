@@ -1,0 +1,82 @@
+/*
+ * The document model: a Markdown file parsed once with cmark-gfm into the
+ * list of its fenced code blocks, each with its byte span in the original
+ * text, its parsed info string, its code, the container prefix its lines
+ * carry (`> `, list indentation) and the span of the output region mdrun
+ * spliced in after it on an earlier render, if any.
+ *
+ * This is the only user of the cmark-gfm parser. Nothing here runs code.
+ */
+#ifndef MD_DOC_H
+#define MD_DOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The marker lines that open and close an output region. */
+#define MD_OUT_BEGIN "<!-- mdrun:out -->"
+#define MD_OUT_END "<!-- /mdrun:out -->"
+
+enum {
+	MD_DOC_ALL = 1 /* every fenced block with a language is executable */
+};
+
+struct md_opt {
+	char *key;
+	char *val;
+	int col; /* 1-based column of the key in the source line */
+};
+
+struct md_block {
+	int line; /* opening fence, 1-based */
+	int col;
+	int end_line; /* closing fence (or last line when unclosed) */
+	size_t start; /* first byte of the opening fence's line */
+	size_t end;   /* byte after the closing line's terminator */
+	bool closed;  /* false: the fence runs to the end of the file */
+	bool exec;    /* to be run */
+	char fence_char;
+	int fence_len;
+	char *info; /* raw info string, as in the source */
+	int info_col;
+	char *lang; /* NULL when the info string names none */
+	char *name; /* label, or LANG-N */
+	struct md_opt *opts;
+	size_t nopts;
+	char *code; /* the code, container prefixes removed, LF endings */
+	size_t code_len;
+	char *prefix; /* what starts every line after the first */
+	bool has_out; /* an output region follows */
+	size_t out_start, out_end;
+};
+
+struct md_doc {
+	char *path;	/* as given, for messages */
+	char *src;	/* the original bytes, NUL-terminated */
+	size_t len;
+	const char *eol; /* "\n" or "\r\n", the document's own */
+	struct md_block *blocks; /* fenced blocks outside output regions */
+	size_t nblocks;
+};
+
+/*
+ * Parses src (len bytes, copied) into *out. flags: MD_DOC_*. A malformed
+ * info string or duplicate name fails with "PATH:LINE:COL: what" set.
+ * Caller frees with md_doc_free.
+ */
+int md_doc_parse(struct md_doc **out, const char *path, const char *src,
+		 size_t len, unsigned flags);
+void md_doc_free(struct md_doc *doc);
+
+/* The value of option key on b, or NULL. Borrowed from b. */
+const char *md_block_opt(const struct md_block *b, const char *key);
+
+/*
+ * Parses an info string (the text inside the braces, n bytes at s, which
+ * begins at column col of line) into b->lang, b->name and b->opts.
+ * Errors name path:line:col.
+ */
+int md_info_parse(struct md_block *b, const char *path, int line, int col,
+		  const char *s, size_t n);
+
+#endif

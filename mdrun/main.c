@@ -1,0 +1,98 @@
+#include <signal.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef MDRUN_VERSION
+#define MDRUN_VERSION "0.0.0"
+#endif
+
+static const char usage[] =
+	"usage: mdrun [render] [options] FILE.md\n"
+	"       mdrun --help | --version\n"
+	"\n"
+	"Evaluates a Markdown notebook: runs every executable fenced block\n"
+	"(```{sh}, ```{bash}, ```{python}; a plain ```sh block is only shown)\n"
+	"and prints the document with each block's output spliced in under it.\n"
+	"Results are kept in a store: a block whose code, interpreter and\n"
+	"folder are unchanged is not run again.\n"
+	"\n"
+	"commands:\n"
+	"  render FILE.md    render the document (the default command)\n"
+	"\n"
+	"render options:\n"
+	"  -o, --output OUT  write the result to OUT (default: standard output)\n"
+	"  -i, --in-place    rewrite FILE.md itself\n"
+	"  --all             also run plain blocks whose language has an\n"
+	"                    interpreter (```sh, ```python)\n"
+	"  --store DIR       the store folder (default: $MDRUN_STORE, else\n"
+	"                    .mdrun at the git repository root, else .mdrun\n"
+	"                    beside the document)\n"
+	"  -q, --quiet       print errors only\n"
+	"\n"
+	"FILE.md may be '-' for standard input; OUT may be '-' for standard\n"
+	"output. The result is written to a temporary file and renamed, so a\n"
+	"failure never leaves a half-written document.\n"
+	"\n"
+	"exit status: 0 every block ran fine; 1 a block failed (the document is\n"
+	"still written, failures shown); 2 usage, configuration or I/O error\n"
+	"(nothing is run or written).\n";
+
+static int
+vreport(const char *fmt, va_list ap, bool hint)
+{
+	fputs("mdrun: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	if (hint)
+		fputs("Try 'mdrun --help' for more information.\n", stderr);
+	return MD_EXIT_USAGE;
+}
+
+int
+cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vreport(fmt, ap, true);
+	va_end(ap);
+	return rc;
+}
+
+int
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vreport(fmt, ap, false);
+	va_end(ap);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	/* A closed pipe downstream is an I/O error, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		return cli_usage_error("no document given");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(usage, stdout);
+		return MD_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("mdrun %s\n", MDRUN_VERSION);
+		return MD_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "render"))
+		return cmd_render(argc - 1, argv + 1);
+	return cmd_render(argc, argv);
+}

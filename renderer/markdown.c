@@ -1,0 +1,148 @@
+/*
+ * The Markdown splice renderer. The output is the input, byte for byte,
+ * with an output region after each realized block:
+ *
+ *   <!-- mdrun:out -->
+ *   ```output
+ *   stdout, cleaned (see render_text_clean)
+ *   ```
+ *   ```stderr
+ *   stderr
+ *   ```
+ *   *exit status 3*
+ *   <!-- /mdrun:out -->
+ *
+ * Every line carries the block's container prefix, so the region stays in
+ * its quote or list item, and the document's own line ending. A region is
+ * tight (no blank lines outside its fences) so a tight list stays tight.
+ * Empty streams and a zero exit status add nothing; a block with nothing to
+ * show gets no region at all.
+ */
+#include <string.h>
+
+#include "render.h"
+
+struct out {
+	struct md_buf *buf;
+	const char *prefix;
+	const char *eol;
+};
+
+static void
+line(struct out *o, const char *s, size_t n)
+{
+	if (n == 0) {
+		/* No trailing blanks: "> " becomes ">", "  " nothing. */
+		size_t p = strlen(o->prefix);
+		while (p > 0 && (o->prefix[p - 1] == ' ' ||
+				 o->prefix[p - 1] == '\t'))
+			p--;
+		md_buf_put(o->buf, o->prefix, p);
+	} else {
+		md_buf_puts(o->buf, o->prefix);
+		md_buf_put(o->buf, s, n);
+	}
+	md_buf_puts(o->buf, o->eol);
+}
+
+static void
+fenced(struct out *o, const char *info, const char *s, size_t n)
+{
+	struct md_buf text = MD_BUF_INIT, fence = MD_BUF_INIT;
+	size_t i, run = 0, longest = 0, start;
+
+	render_text_clean(&text, s, n);
+	for (i = 0; i < text.len; i++) {
+		run = text.ptr[i] == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	/* Longer than any run of backticks inside, so none closes it. */
+	for (i = 0; i < (longest < 3 ? 3 : longest + 1); i++)
+		md_buf_putc(&fence, '`');
+	md_buf_puts(&fence, info);
+	line(o, fence.ptr, fence.len);
+	for (start = 0, i = 0; i < text.len; i++) {
+		if (text.ptr[i] != '\n')
+			continue;
+		line(o, text.ptr + start, i - start);
+		start = i + 1;
+	}
+	if (start < text.len)
+		line(o, text.ptr + start, text.len - start);
+	line(o, fence.ptr, fence.len - strlen(info));
+	md_buf_dispose(&text);
+	md_buf_dispose(&fence);
+}
+
+static void
+region(struct out *o, const struct render_output *r)
+{
+	struct md_buf status = MD_BUF_INIT;
+
+	if (r->timed_out)
+		md_buf_puts(&status, "*timed out*");
+	else if (r->signal)
+		md_buf_printf(&status, "*killed by signal %d*", r->signal);
+	else if (r->exit_code)
+		md_buf_printf(&status, "*exit status %d*", r->exit_code);
+	if (r->out_len == 0 && r->err_len == 0 && status.len == 0)
+		return;
+	line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
+	if (r->out_len)
+		fenced(o, "output", r->out, r->out_len);
+	if (r->err_len)
+		fenced(o, "stderr", r->err, r->err_len);
+	if (status.len)
+		line(o, status.ptr, status.len);
+	line(o, MD_OUT_END, strlen(MD_OUT_END));
+	md_buf_dispose(&status);
+}
+
+static bool
+ends_line(const char *s, size_t n)
+{
+	return n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r');
+}
+
+void
+render_markdown(struct md_buf *out, const struct md_doc *doc,
+		const struct render_output *outs)
+{
+	const char *src = doc->src;
+	size_t pos = 0, i;
+
+	for (i = 0; i < doc->nblocks; i++) {
+		const struct md_block *b = &doc->blocks[i];
+		struct out o = { out, b->prefix, doc->eol };
+		size_t at, before, until;
+
+		if (!outs[i].present)
+			continue;
+		at = b->has_out ? b->out_start : b->end;
+		until = b->has_out ? b->out_end : b->end;
+		md_buf_put(out, src + pos, at - pos);
+		pos = until;
+		before = out->len;
+		if (!b->has_out && !ends_line(src, b->end))
+			md_buf_puts(out, doc->eol);
+		if (!b->closed) {
+			/* Close the fence, or the region would be code. */
+			struct md_buf fence = MD_BUF_INIT;
+			for (int k = 0; k < b->fence_len; k++)
+				md_buf_putc(&fence, b->fence_char);
+			line(&o, fence.ptr, fence.len);
+			md_buf_dispose(&fence);
+		}
+		region(&o, &outs[i]);
+		/* A file without a final newline keeps lacking one. */
+		if (until == doc->len && !ends_line(src, doc->len) &&
+		    out->len > before) {
+			size_t k = strlen(doc->eol);
+			if (out->len - before >= k)
+				out->len -= k;
+			out->ptr[out->len] = '\0';
+		}
+	}
+	md_buf_put(out, src + pos, doc->len - pos);
+}

@@ -1,0 +1,44 @@
+/*
+ * Renderers: a parsed document plus the outputs the CLI resolved for its
+ * blocks, turned into an output format. A renderer never runs anything and
+ * never opens the store.
+ */
+#ifndef RENDER_H
+#define RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../mdrun/doc.h"
+#include "../util/buf.h"
+
+/* What one block produced. Borrowed. */
+struct render_output {
+	bool present; /* the block was realized: (re)write its region */
+	const char *out;
+	size_t out_len;
+	const char *err;
+	size_t err_len;
+	int exit_code;
+	int signal;
+	bool timed_out;
+};
+
+/*
+ * The document's bytes, untouched, with an output region after every block
+ * whose output is present (outs has doc->nblocks entries), replacing the
+ * region an earlier render left there. Rendering the result again with the
+ * same outputs gives the same bytes.
+ */
+void render_markdown(struct md_buf *out, const struct md_doc *doc,
+		     const struct render_output *outs);
+
+/*
+ * Program output made safe to show as text: valid UTF-8, LF line endings,
+ * ANSI escape sequences removed, other control characters (NUL included)
+ * shown as their Unicode "control picture" (U+2400 + c), invalid bytes as
+ * U+FFFD. Tabs and newlines stay.
+ */
+void render_text_clean(struct md_buf *out, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,94 @@
+#include "render.h"
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* Length of the escape sequence at s (s[0] == ESC). */
+static size_t
+escape_len(const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 2)
+		return 1;
+	if (s[1] == '[') { /* CSI: parameters, then a final byte */
+		for (i = 2; i < n; i++)
+			if (s[i] >= 0x40 && s[i] <= 0x7e)
+				return i + 1;
+		return n;
+	}
+	if (s[1] == ']') { /* OSC: up to BEL or ESC \ */
+		for (i = 2; i < n; i++) {
+			if (s[i] == 0x07)
+				return i + 1;
+			if (s[i] == 0x1b && i + 1 < n && s[i + 1] == '\\')
+				return i + 2;
+		}
+		return n;
+	}
+	return 2;
+}
+
+void
+render_text_clean(struct md_buf *out, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	md_buf_grow(out, n);
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k;
+
+		if (c == 0x1b) {
+			i += escape_len(s + i, n - i);
+		} else if (c == '\r') {
+			/* CRLF and a lone CR both end a line. */
+			md_buf_putc(out, '\n');
+			i += (i + 1 < n && s[i + 1] == '\n') ? 2 : 1;
+		} else if (c == '\n' || c == '\t') {
+			md_buf_putc(out, (char)c);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			unsigned int cp = c == 0x7f ? 0x2421 : 0x2400 + c;
+			md_buf_putc(out, (char)(0xe0 | cp >> 12));
+			md_buf_putc(out, (char)(0x80 | (cp >> 6 & 0x3f)));
+			md_buf_putc(out, (char)(0x80 | (cp & 0x3f)));
+			i++;
+		} else if ((k = utf8_len(s + i, n - i)) > 0) {
+			md_buf_put(out, s + i, k);
+			i += k;
+		} else {
+			md_buf_puts(out, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+}

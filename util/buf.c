@@ -1,0 +1,149 @@
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+oom(void)
+{
+	fputs("mdrun: out of memory\n", stderr);
+	abort();
+}
+
+void *
+md_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+md_calloc(size_t count, size_t n)
+{
+	void *p = calloc(count ? count : 1, n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *
+md_realloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *
+md_strndup(const char *s, size_t n)
+{
+	char *p = md_malloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+md_strdup(const char *s)
+{
+	return md_strndup(s, strlen(s));
+}
+
+void
+md_buf_grow(struct md_buf *b, size_t n)
+{
+	size_t want;
+
+	if (n >= (size_t)-1 / 2 - b->len)
+		oom();
+	want = b->len + n + 1;
+	if (want <= b->cap)
+		return;
+	if (want < b->cap * 2)
+		want = b->cap * 2;
+	if (want < 64)
+		want = 64;
+	b->ptr = md_realloc(b->ptr, want);
+	b->cap = want;
+}
+
+void
+md_buf_put(struct md_buf *b, const void *data, size_t n)
+{
+	md_buf_grow(b, n);
+	if (n)
+		memcpy(b->ptr + b->len, data, n);
+	b->len += n;
+	b->ptr[b->len] = '\0';
+}
+
+void
+md_buf_puts(struct md_buf *b, const char *s)
+{
+	md_buf_put(b, s, strlen(s));
+}
+
+void
+md_buf_putc(struct md_buf *b, char c)
+{
+	md_buf_put(b, &c, 1);
+}
+
+void
+md_buf_vprintf(struct md_buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, again);
+	va_end(again);
+	if (n < 0)
+		return;
+	md_buf_grow(b, (size_t)n);
+	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+md_buf_printf(struct md_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	md_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void
+md_buf_clear(struct md_buf *b)
+{
+	b->len = 0;
+	if (b->ptr)
+		b->ptr[0] = '\0';
+}
+
+char *
+md_buf_detach(struct md_buf *b)
+{
+	char *p = b->ptr ? b->ptr : md_strdup("");
+
+	b->ptr = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void
+md_buf_dispose(struct md_buf *b)
+{
+	free(b->ptr);
+	b->ptr = NULL;
+	b->len = b->cap = 0;
+}

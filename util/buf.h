@@ -1,0 +1,46 @@
+/*
+ * Growable byte buffers and the allocator wrappers every module uses.
+ *
+ * A buffer is always NUL-terminated (ptr[len] == '\0') once anything has
+ * been put into it, but may hold NUL bytes itself: bytes travel as
+ * (ptr, len). Allocation failure aborts the process in md_malloc and
+ * friends, so no caller checks for NULL.
+ */
+#ifndef MD_BUF_H
+#define MD_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct md_buf {
+	char *ptr;
+	size_t len;
+	size_t cap;
+};
+
+#define MD_BUF_INIT { NULL, 0, 0 }
+
+void *md_malloc(size_t n);
+void *md_calloc(size_t count, size_t n);
+void *md_realloc(void *p, size_t n);
+char *md_strdup(const char *s);
+char *md_strndup(const char *s, size_t n);
+
+/* Makes room for at least n more bytes (plus the terminating NUL). */
+void md_buf_grow(struct md_buf *b, size_t n);
+void md_buf_put(struct md_buf *b, const void *data, size_t n);
+void md_buf_puts(struct md_buf *b, const char *s);
+void md_buf_putc(struct md_buf *b, char c);
+void md_buf_printf(struct md_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void md_buf_vprintf(struct md_buf *b, const char *fmt, va_list ap);
+/* Empties the buffer but keeps its memory. */
+void md_buf_clear(struct md_buf *b);
+/*
+ * Hands the bytes to the caller, who frees them with free(); the buffer is
+ * left empty. Never returns NULL: an empty buffer detaches as "".
+ */
+char *md_buf_detach(struct md_buf *b);
+void md_buf_dispose(struct md_buf *b);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * SHA-256 (OpenSSL libcrypto) behind a small streaming interface. Keys and
+ * realization hashes are its lowercase hex digests.
+ */
+#ifndef MD_HASH_H
+#define MD_HASH_H
+
+#include <stddef.h>
+
+#define MD_HASH_HEX 65 /* 64 hex digits and a NUL */
+
+struct md_hash {
+	void *ctx; /* EVP_MD_CTX */
+};
+
+void md_hash_init(struct md_hash *h);
+void md_hash_update(struct md_hash *h, const void *data, size_t n);
+/*
+ * Adds "TAG LEN:BYTES\n", a length-prefixed field, so that no two different
+ * field sequences serialize to the same bytes.
+ */
+void md_hash_field(struct md_hash *h, const char *tag, const void *data,
+		   size_t n);
+/* Writes the hex digest into out and releases the context. */
+void md_hash_final(char out[MD_HASH_HEX], struct md_hash *h);
+/* One-shot digest of a byte string. */
+void md_hash_bytes(char out[MD_HASH_HEX], const void *data, size_t n);
+
+#endif
