@@ -1,0 +1,50 @@
+# The front door: `make demo` and `make test` do all the set-up on a fresh
+# Debian machine (missing packages are installed with apt-get, as root or
+# through sudo), then build with CMake in $(BUILD).
+
+BUILD ?= build
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Debian packages the build, the tests and the samples need.
+PACKAGES = gcc libc6-dev make cmake pkg-config git python3 \
+	libcmark-gfm-dev libcmark-gfm-extensions-dev cmark-gfm \
+	libcjson-dev libgit2-dev libcriterion-dev libssl-dev
+
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build demo test bench clean
+
+all: build
+
+# Quick and silent when everything is there.
+deps:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+		echo "mdrun: not a Debian system; install the equivalents of: $(PACKAGES)"; \
+	else \
+		missing=$$(for p in $(PACKAGES); do \
+			dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+				grep -q '^install ok installed' || echo $$p; \
+		done); \
+		if [ -n "$$missing" ]; then \
+			echo "mdrun: installing" $$missing; \
+			$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+		fi; \
+	fi
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory -s
+
+demo: build
+	@$(BUILD)/mdrun render samples/tour.md
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@bench/run.sh $(BUILD)/mdrun
+
+clean:
+	rm -rf $(BUILD)

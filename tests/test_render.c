@@ -1,0 +1,197 @@
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../mdrun/doc.h"
+#include "../renderer/render.h"
+#include "../util/err.h"
+
+/* Renders src giving every executable block the output `out`. */
+static char *
+render(const char *src, const char *out, const char *err, int exit_code)
+{
+	struct md_doc *doc = NULL;
+	struct render_output *outs;
+	struct md_buf buf = MD_BUF_INIT;
+	size_t i;
+
+	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0, "%s",
+		     md_err_msg());
+	outs = calloc(doc->nblocks + 1, sizeof(*outs));
+	for (i = 0; i < doc->nblocks; i++) {
+		if (!doc->blocks[i].exec)
+			continue;
+		outs[i].present = true;
+		outs[i].out = out;
+		outs[i].out_len = strlen(out);
+		outs[i].err = err;
+		outs[i].err_len = strlen(err);
+		outs[i].exit_code = exit_code;
+	}
+	render_markdown(&buf, doc, outs);
+	free(outs);
+	md_doc_free(doc);
+	return md_buf_detach(&buf);
+}
+
+/* render(render(src)) == render(src), and returns render(src). */
+static char *
+render_stable(const char *src, const char *out, const char *err, int code)
+{
+	char *once = render(src, out, err, code);
+	char *twice = render(once, out, err, code);
+
+	cr_assert_str_eq(twice, once, "not idempotent:\n%s\n---\n%s", once,
+			 twice);
+	free(twice);
+	return once;
+}
+
+Test(render, splices_output_after_the_block)
+{
+	char *s = render_stable("# T\n\n```{sh}\necho hi\n```\n\nafter\n",
+				"hi\n", "", 0);
+
+	cr_assert_str_eq(s, "# T\n\n```{sh}\necho hi\n```\n"
+			    "<!-- mdrun:out -->\n```output\nhi\n```\n"
+			    "<!-- /mdrun:out -->\n\nafter\n");
+	free(s);
+}
+
+Test(render, new_output_replaces_the_old_region)
+{
+	char *once = render("```{sh}\ndate\n```\nz\n", "monday\n", "", 0);
+	char *again = render(once, "tuesday\n", "", 0);
+
+	cr_assert_str_eq(again, "```{sh}\ndate\n```\n<!-- mdrun:out -->\n"
+				"```output\ntuesday\n```\n"
+				"<!-- /mdrun:out -->\nz\n");
+	free(once);
+	free(again);
+}
+
+Test(render, stderr_and_status_are_distinct)
+{
+	char *s = render_stable("```{sh}\nx\n```\n", "", "boom\n", 2);
+
+	cr_assert_str_eq(s, "```{sh}\nx\n```\n<!-- mdrun:out -->\n"
+			    "```stderr\nboom\n```\n*exit status 2*\n"
+			    "<!-- /mdrun:out -->\n");
+	free(s);
+}
+
+Test(render, empty_output_adds_nothing_and_removes_stale_output)
+{
+	const char *src = "```{sh}\ntrue\n```\ntext\n";
+	char *s = render_stable(src, "", "", 0);
+	char *with = render(src, "old\n", "", 0);
+	char *cleared = render(with, "", "", 0);
+
+	cr_assert_str_eq(s, src);
+	cr_assert_str_eq(cleared, src);
+	free(s);
+	free(with);
+	free(cleared);
+}
+
+Test(render, prose_only_document_is_unchanged)
+{
+	const char *src = "---\ntitle: x\n---\n# Head\r\n\n| a | b |\n|---|---|\n"
+			  "| 1 | 2 |\n\n```sh\nshown only\n```\n\n    code\n"
+			  "<div>html</div>\n\tno final newline";
+	char *s = render(src, "never", "", 0);
+
+	cr_assert_str_eq(s, src);
+	free(s);
+}
+
+Test(render, backticks_in_output_get_a_longer_fence)
+{
+	char *s = render_stable("```{sh}\nx\n```\n", "a ```` b\n```\n", "", 0);
+
+	cr_assert(strstr(s, "\n`````output\na ```` b\n```\n`````\n") != NULL,
+		  "%s", s);
+	free(s);
+}
+
+Test(render, quote_and_list_prefixes)
+{
+	char *q = render_stable("> ```{sh}\n> x\n> ```\n", "a\n\nb\n", "", 0);
+	char *l = render_stable("- item\n  ```{sh}\n  x\n  ```\n- next\n",
+				"a\n", "", 0);
+
+	cr_assert_str_eq(q, "> ```{sh}\n> x\n> ```\n> <!-- mdrun:out -->\n"
+			    "> ```output\n> a\n>\n> b\n> ```\n"
+			    "> <!-- /mdrun:out -->\n");
+	cr_assert_str_eq(l, "- item\n  ```{sh}\n  x\n  ```\n"
+			    "  <!-- mdrun:out -->\n  ```output\n  a\n  ```\n"
+			    "  <!-- /mdrun:out -->\n- next\n");
+	free(q);
+	free(l);
+}
+
+Test(render, crlf_documents_get_crlf_output)
+{
+	char *s = render_stable("```{sh}\r\nx\r\n```\r\n", "a\nb\n", "", 0);
+
+	cr_assert_str_eq(s, "```{sh}\r\nx\r\n```\r\n<!-- mdrun:out -->\r\n"
+			    "```output\r\na\r\nb\r\n```\r\n"
+			    "<!-- /mdrun:out -->\r\n");
+	free(s);
+}
+
+Test(render, no_final_newline_stays_so)
+{
+	char *s = render_stable("```{sh}\nx\n```", "a\n", "", 0);
+
+	cr_assert_str_eq(s, "```{sh}\nx\n```\n<!-- mdrun:out -->\n"
+			    "```output\na\n```\n<!-- /mdrun:out -->");
+	free(s);
+}
+
+Test(render, unclosed_fence_is_closed_before_the_output)
+{
+	char *s = render_stable("text\n\n```{sh}\nx\n", "a\n", "", 0);
+
+	cr_assert_str_eq(s, "text\n\n```{sh}\nx\n```\n<!-- mdrun:out -->\n"
+			    "```output\na\n```\n<!-- /mdrun:out -->\n");
+	free(s);
+}
+
+Test(render, output_without_final_newline)
+{
+	char *s = render_stable("```{sh}\nx\n```\n", "no newline", "", 0);
+
+	cr_assert(strstr(s, "```output\nno newline\n```\n") != NULL, "%s", s);
+	free(s);
+}
+
+Test(text, control_bytes_and_bad_utf8_are_made_visible)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	render_text_clean(&b, "a\0b\x1b[31mred\x1b[0m\xff\tz\r\nw\x07", 22);
+	cr_assert_str_eq(b.ptr, "a\xe2\x90\x80" "bred\xef\xbf\xbd\tz\nw"
+				"\xe2\x90\x87");
+	md_buf_dispose(&b);
+}
+
+Test(text, valid_utf8_passes_through)
+{
+	struct md_buf b = MD_BUF_INIT;
+	const char *s = "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80";
+
+	render_text_clean(&b, s, strlen(s));
+	cr_assert_str_eq(b.ptr, s);
+	md_buf_dispose(&b);
+}
+
+Test(text, overlong_and_surrogates_are_replaced)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	render_text_clean(&b, "\xc0\xaf|\xed\xa0\x80", 6);
+	cr_assert_str_eq(b.ptr, "\xef\xbf\xbd\xef\xbf\xbd|"
+				"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	md_buf_dispose(&b);
+}
