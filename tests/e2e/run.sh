@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# End-to-end tests: the built mdrun on documents under tests/e2e/cases and
+# samples/. usage: run.sh MDRUN SOURCE_DIR
+#
+# Golden cases: NAME.md renders to NAME.out.md (NAME.md itself when there
+# is no NAME.out.md) with exit status NAME.exit (0 when absent), and
+# rendering the result again gives the same bytes.
+set -u
+mdrun=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+src=$(cd "$2" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-e2e.XXXXXX")
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+export MDRUN_STORE="$work/store"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $1"
+	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/     /'
+	return 0
+}
+# check NAME CONDITION...: runs the condition, reports it.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+# expect NAME: reports the status of the command run just before it.
+expect() {
+	if [ $? = 0 ]; then ok "$1"; else bad "$1"; fi
+}
+same() { cmp -s "$1" "$2"; }
+has() { grep -qF -- "$2" "$1"; }
+
+# --- golden documents -------------------------------------------------
+for doc in "$src"/tests/e2e/cases/*.md; do
+	case $doc in *.out.md) continue ;; esac
+	name=$(basename "$doc" .md)
+	dir="$work/golden/$name"
+	mkdir -p "$dir"
+	cp "$doc" "$dir/$name.md"
+	want="${doc%.md}.out.md"
+	[ -f "$want" ] || want=$doc
+	code=0
+	[ -f "${doc%.md}.exit" ] && code=$(cat "${doc%.md}.exit")
+	"$mdrun" -q "$dir/$name.md" -o "$dir/out.md" 2>"$dir/err"
+	got=$?
+	if [ "$got" != "$code" ]; then
+		bad "golden $name: exit $got, expected $code" "$(cat "$dir/err")"
+	elif ! same "$dir/out.md" "$want"; then
+		bad "golden $name: differs from $(basename "$want")" \
+			"$(diff "$want" "$dir/out.md" | head -20)"
+	else
+		ok "golden $name"
+	fi
+	"$mdrun" -q "$dir/out.md" -o "$dir/again.md" 2>/dev/null
+	check "idempotent $name: render(render(doc)) == render(doc)" \
+		same "$dir/out.md" "$dir/again.md"
+done
+
+# --- samples render cleanly and stably --------------------------------
+for doc in "$src"/samples/*.md; do
+	name=$(basename "$doc" .md)
+	dir="$work/samples"
+	mkdir -p "$dir"
+	cp "$doc" "$dir/$name.md"
+	if "$mdrun" -q "$dir/$name.md" -o "$dir/$name.out" 2>"$dir/err" &&
+		"$mdrun" -q "$dir/$name.out" -o "$dir/$name.again" &&
+		same "$dir/$name.out" "$dir/$name.again" &&
+		has "$dir/$name.out" "<!-- mdrun:out -->"; then
+		ok "sample $name renders, with outputs, idempotently"
+	else
+		bad "sample $name" "$(cat "$dir/err")"
+	fi
+done
+
+# --- a second render runs nothing -------------------------------------
+dir="$work/cache"
+mkdir -p "$dir"
+cat >"$dir/doc.md" <<'DOC'
+```{sh}
+echo ran >> one.log; echo first
+```
+
+```{sh}
+echo ran >> two.log; echo second
+```
+DOC
+"$mdrun" "$dir/doc.md" -o "$dir/out1.md" 2>"$dir/err1"
+"$mdrun" "$dir/doc.md" -o "$dir/out2.md" 2>"$dir/err2"
+{ [ "$(wc -l <"$dir/one.log")" = 1 ] && [ "$(wc -l <"$dir/two.log")" = 1 ]; }
+expect "cached: a second render runs no block (side effect counted)"
+check "cached: the second render reports 0 ran, 2 cached" \
+	has "$dir/err2" "2 blocks: 0 ran, 2 cached"
+check "cached: both renders give the same document" same "$dir/out1.md" "$dir/out2.md"
+sed -i 's/echo second/echo changed/' "$dir/doc.md"
+"$mdrun" "$dir/doc.md" -o "$dir/out3.md" 2>"$dir/err3"
+{ [ "$(wc -l <"$dir/one.log")" = 1 ] && [ "$(wc -l <"$dir/two.log")" = 2 ]; }
+expect "edit: only the changed block runs again"
+check "edit: the new output is shown" has "$dir/out3.md" "changed"
+
+# --- in place, twice; .md.in -o .md -----------------------------------
+dir="$work/inplace"
+mkdir -p "$dir"
+printf '# In place\n\n```{sh}\necho hi\n```\n' >"$dir/doc.md"
+chmod 640 "$dir/doc.md"
+"$mdrun" -q -i "$dir/doc.md" && cp "$dir/doc.md" "$dir/first.md"
+"$mdrun" -q -i "$dir/doc.md"
+check "-i twice gives the same bytes" same "$dir/doc.md" "$dir/first.md"
+check "-i keeps the file's mode" [ "$(stat -c %a "$dir/doc.md")" = 640 ]
+check "-i writes the output" has "$dir/doc.md" "<!-- mdrun:out -->"
+check "-i leaves no temporary file" [ "$(ls "$dir" | wc -l)" = 2 ]
+printf '```{sh}\necho from-in\n```\n' >"$dir/page.md.in"
+"$mdrun" -q "$dir/page.md.in" -o "$dir/page.md"
+"$mdrun" -q "$dir/page.md" -o "$dir/page2.md"
+check "FILE.md.in -o FILE.md, then FILE.md again: same bytes" \
+	same "$dir/page.md" "$dir/page2.md"
+
+# --- standard input and output ----------------------------------------
+got=$(printf '```{sh}\necho piped\n```\n' | (cd "$work" && "$mdrun" -q -))
+check "- reads standard input" [ "$got" = "$(printf '```{sh}\necho piped\n```\n<!-- mdrun:out -->\n```output\npiped\n```\n<!-- /mdrun:out -->')" ]
+
+# --- errors: one line, FILE:LINE:COL, exit 2, nothing written ---------
+dir="$work/errors"
+mkdir -p "$dir"
+printf '# Bad\n\n```{sh bogus=1}\necho x >> ran.log\n```\n' >"$dir/bad.md"
+cp "$dir/bad.md" "$dir/bad.orig"
+"$mdrun" "$dir/bad.md" -o "$dir/out.md" 2>"$dir/err"
+code=$?
+check "bad option: exit 2" [ "$code" = 2 ]
+check "bad option: FILE:LINE:COL message" \
+	[ "$(cat "$dir/err")" = "mdrun: $dir/bad.md:3:8: unknown option 'bogus'" ]
+{ [ ! -e "$dir/ran.log" ] && [ ! -e "$dir/out.md" ]; }
+expect "bad option: nothing run, nothing written"
+"$mdrun" -i "$dir/bad.md" 2>/dev/null
+check "bad option with -i: the file is untouched" same "$dir/bad.md" "$dir/bad.orig"
+printf 'x\n\n```{cobol}\nDISPLAY 1\n```\n' >"$dir/lang.md"
+"$mdrun" "$dir/lang.md" 2>"$dir/err"
+code=$?
+{ [ "$code" = 2 ] && has "$dir/err" "lang.md:3:4: no interpreter for 'cobol'"; }
+expect "unknown language: exit 2 and located message"
+"$mdrun" "$dir/missing.md" 2>"$dir/err"
+code=$?
+{ [ "$code" = 2 ] && has "$dir/err" "missing.md"; }
+expect "missing document: exit 2, named"
+"$mdrun" --frobnicate x.md 2>"$dir/err"
+code=$?
+{ [ "$code" = 2 ] && has "$dir/err" "mdrun --help"; }
+expect "unknown option: exit 2 and a hint"
+printf '```{sh}\necho partial; exit 5\n```\n' >"$dir/fails.md"
+"$mdrun" -q "$dir/fails.md" -o "$dir/fails.out" 2>"$dir/err"
+code=$?
+{ [ "$code" = 1 ] && has "$dir/err" "fails.md:1: block 'sh-1' failed: exit status 5" &&
+	has "$dir/fails.out" "*exit status 5*"; }
+expect "failing block: exit 1, FILE:LINE named, document still written"
+
+# --- help and version --------------------------------------------------
+check "--help explains and exits 0" sh -c "'$mdrun' --help | grep -q 'usage: mdrun'"
+check "--version" sh -c "'$mdrun' --version | grep -q '^mdrun [0-9]'"
+
+# --- the store --------------------------------------------------------
+check "store: realizations are read-only" \
+	[ -z "$(find "$MDRUN_STORE/store" -mindepth 2 -type f -perm /222)" ]
+check "store: no temporary leftovers" [ -z "$(ls -A "$MDRUN_STORE/tmp")" ]
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
+
