@@ -238,7 +238,7 @@ cmd_render(int argc, char **argv)
 		}
 	}
 	render_markdown(&text, doc, outs);
-	if (write_output(&a, &text) < 0 || store_sync(store) < 0) {
+	if (write_output(&a, &text) < 0 || (ran && store_sync(store) < 0)) {
 		cli_error("%s", md_err_msg());
 		goto done;
 	}

@@ -86,16 +86,25 @@ probe(const char *bin)
 	return id ? id : md_strdup(md_path_basename(bin));
 }
 
+/* Per process: a render asks once per block, PATH is searched once. */
+static char *known[sizeof(table) / sizeof(*table)];
+
 int
 md_interp_identity(char **out, struct store *s, const struct md_interp *in)
 {
 	struct md_buf memo = MD_BUF_INIT, val = MD_BUF_INIT;
 	char name[MD_HASH_HEX];
-	char *bin = which(in->command), *id = NULL;
+	char *bin = NULL, *id = NULL;
+	char **seen = &known[in - table];
 	struct stat st;
 	int rc = 0;
 
 	*out = NULL;
+	if (*seen) {
+		*out = md_strdup(*seen);
+		return 0;
+	}
+	bin = which(in->command);
 	if (!bin || stat(bin, &st) < 0) {
 		rc = MD_ENOTFOUND;
 		md_err_set("'%s' is not installed (not found in PATH)",
@@ -107,13 +116,14 @@ md_interp_identity(char **out, struct store *s, const struct md_interp *in)
 		      st.st_mtim.tv_nsec);
 	md_hash_bytes(name, memo.ptr, memo.len);
 	if (store_memo_get(&val, s, name) == 0 && val.len > 0) {
-		*out = md_buf_detach(&val);
-		goto done;
+		id = md_buf_detach(&val);
+	} else {
+		id = probe(bin);
+		/* A memo not written costs a probe next time, no more. */
+		store_memo_put(s, name, id, strlen(id));
 	}
-	id = probe(bin);
-	/* A memo that cannot be written costs a probe next time, no more. */
-	store_memo_put(s, name, id, strlen(id));
-	*out = id;
+	*seen = id;
+	*out = md_strdup(id);
 done:
 	free(bin);
 	md_buf_dispose(&memo);

@@ -338,8 +338,10 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 
 	realization_hash(rhash, r);
 	final = md_path_join(kdir, rhash);
-	if ((rc = md_fs_mkdirs(kdir, 0755)) < 0 ||
-	    (rc = write_drv(s, kdir, drv)) < 0)
+	if (mkdir(kdir, 0755) < 0 && errno != EEXIST &&
+	    (rc = md_fs_mkdirs(kdir, 0755)) < 0)
+		goto done;
+	if ((rc = write_drv(s, kdir, drv)) < 0)
 		goto done;
 	if (md_fs_is_dir(final))
 		goto same; /* an equal run was committed before */

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmarks, each against a baseline measured in the same run.
+# usage: bench/run.sh [MDRUN] [BLOCKS]
+#
+#   warm render  mdrun on a document whose blocks are all in the store,
+#                against cmark-gfm parsing and rendering the same document
+#   cold render  mdrun with an empty store, against sh starting one
+#                `sh -c` process per block (the floor for one process each)
+set -eu
+mdrun=${1:-build/mdrun}
+n=${2:-500}
+work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-bench.XXXXXX")
+trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
+export MDRUN_STORE="$work/store"
+
+command -v cmark-gfm >/dev/null || { echo "bench: cmark-gfm missing (make deps)"; exit 2; }
+
+doc="$work/doc.md"
+{
+	echo "# Benchmark document"
+	for i in $(seq 1 "$n"); do
+		printf '\nParagraph %d with *emphasis* and `code`.\n\n' "$i"
+		printf '```{sh}\necho block %d\n```\n' "$i"
+	done
+} >"$doc"
+
+# best of R runs, in milliseconds
+best() {
+	local r=$1 min= t0 t1 ms
+	shift
+	for _ in $(seq 1 "$r"); do
+		t0=$(date +%s%N)
+		"$@" >/dev/null 2>&1
+		t1=$(date +%s%N)
+		ms=$(((t1 - t0) / 1000))
+		if [ -z "$min" ] || [ "$ms" -lt "$min" ]; then min=$ms; fi
+	done
+	echo "$min"
+}
+cold() { rm -rf "$MDRUN_STORE"; "$mdrun" -q "$doc"; }
+spawns() { for i in $(seq 1 "$n"); do sh -c "echo block $i"; done; }
+
+cold_us=$(best 3 cold)
+spawn_us=$(best 3 spawns)
+"$mdrun" -q "$doc" >/dev/null
+warm_us=$(best 10 "$mdrun" -q "$doc")
+cmark_us=$(best 10 cmark-gfm "$doc")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+printf 'document: %d executable blocks, %d bytes\n' "$n" "$(wc -c <"$doc")"
+printf 'warm render   %8.1f ms   cmark-gfm %8.1f ms   ratio %sx\n' \
+	"$(ratio "$warm_us" 1000)" "$(ratio "$cmark_us" 1000)" \
+	"$(ratio "$warm_us" "$cmark_us")"
+printf 'cold render   %8.1f ms   %d x sh -c %6.1f ms   ratio %sx\n' \
+	"$(ratio "$cold_us" 1000)" "$n" "$(ratio "$spawn_us" 1000)" \
+	"$(ratio "$cold_us" "$spawn_us")"
+printf 'cold overhead per block over one sh -c: %s ms\n' \
+	"$(awk -v c="$cold_us" -v s="$spawn_us" -v n="$n" 'BEGIN { printf "%.3f", (c - s) / n / 1000 }')"
