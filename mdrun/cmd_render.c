@@ -146,6 +146,20 @@ write_output(const struct args *a, const struct md_buf *text)
 	return md_fs_write_atomic(path, text->ptr, text->len, mode);
 }
 
+/* Does the output overwrite the input (-i, or -o naming the same file)? */
+static bool
+same_file(const struct args *a)
+{
+	struct stat in, out;
+
+	if (a->in_place)
+		return true;
+	if (!a->output || !strcmp(a->input, "-"))
+		return false;
+	return stat(a->input, &in) == 0 && stat(a->output, &out) == 0 &&
+	       in.st_dev == out.st_dev && in.st_ino == out.st_ino;
+}
+
 static void
 describe(struct md_buf *out, const struct store_real *r)
 {
@@ -226,7 +240,7 @@ cmd_render(int argc, char **argv)
 		ro->timed_out = r->timed_out;
 		ran += !oc->cached;
 		md_buf_clear(&msg);
-		if (store_real_failed(r)) {
+		if (store_real_failed(r) && !st->block->error_ok) {
 			failed++;
 			describe(&msg, r);
 			fprintf(stderr, "%s:%d: block '%s' failed: %s\n", name,
@@ -237,7 +251,8 @@ cmd_render(int argc, char **argv)
 				(r->end - r->start) * 1e3);
 		}
 	}
-	render_markdown(&text, doc, outs);
+	render_markdown(&text, doc, outs,
+			same_file(&a) ? RENDER_KEEP_CODE : 0);
 	if (write_output(&a, &text) < 0 || (ran && store_sync(store) < 0)) {
 		cli_error("%s", md_err_msg());
 		goto done;

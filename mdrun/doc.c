@@ -84,6 +84,22 @@ line_is(const char *src, const struct lines *l, int line, const char *marker)
 	return n == m && !memcmp(src + a, marker, m);
 }
 
+/* The line is s, with trailing blanks allowed; skip bytes at its start. */
+static bool
+line_is_exactly(const char *src, const struct lines *l, int line,
+		const char *s, size_t skip)
+{
+	size_t a = line_start(l, line) + skip, n = line_len(src, l, line);
+	size_t m = strlen(s);
+
+	if (n < skip)
+		return false;
+	n -= skip;
+	while (n > m && (src[a + n - 1] == ' ' || src[a + n - 1] == '\t'))
+		n--;
+	return n == m && !memcmp(src + a, s, m);
+}
+
 static bool
 is_marker_node(cmark_node *n, const char *marker)
 {
@@ -136,6 +152,57 @@ set_code(struct md_block *b, const char *lit)
 			md_buf_putc(&buf, *p);
 	b->code_len = buf.len;
 	b->code = md_buf_detach(&buf);
+}
+
+/*
+ * Quarto's "#| key: value" lines at the top of the code are options, not
+ * code: they are taken out of what runs and what is hashed.
+ */
+static int
+quarto_options(struct md_block *b, const char *path)
+{
+	size_t pos = 0, pfx = strlen(b->prefix);
+	int line = b->line + 1;
+	int rc = 0;
+
+	while (rc == 0 && pos < b->code_len && !strncmp(b->code + pos, "#|", 2)) {
+		size_t eol = pos + strcspn(b->code + pos, "\n");
+		size_t k = pos + 2, ke, v, ve;
+
+		while (k < eol && (b->code[k] == ' ' || b->code[k] == '\t'))
+			k++;
+		for (ke = k; ke < eol && b->code[ke] != ':' &&
+			     b->code[ke] != ' '; ke++)
+			;
+		if (ke == k || ke >= eol || b->code[ke] != ':')
+			return md_err_set("%s:%d:%zu: expected '#| key: value'",
+					  path, line, pfx + k + 1 - pos);
+		for (v = ke + 1; v < eol && (b->code[v] == ' ' ||
+					     b->code[v] == '\t'); v++)
+			;
+		for (ve = eol; ve > v && (b->code[ve - 1] == ' ' ||
+					  b->code[ve - 1] == '\t'); ve--)
+			;
+		/* A YAML-quoted value loses its quotes. */
+		if (ve - v >= 2 && (b->code[v] == '"' || b->code[v] == '\'') &&
+		    b->code[ve - 1] == b->code[v]) {
+			v++;
+			ve--;
+		}
+		char *key = md_strndup(b->code + k, ke - k);
+		char *val = md_strndup(b->code + v, ve - v);
+		rc = md_info_option(b, path, line, (int)(pfx + k - pos + 1), key,
+				    (int)(pfx + v - pos + 1), val);
+		free(key);
+		free(val);
+		pos = eol < b->code_len ? eol + 1 : eol;
+		line++;
+	}
+	if (pos > 0) {
+		memmove(b->code, b->code + pos, b->code_len - pos + 1);
+		b->code_len -= pos;
+	}
+	return rc;
 }
 
 static int
@@ -213,15 +280,14 @@ add_block(struct parse *ps, cmark_node *node)
 					  "language", doc->path, b->line,
 					  b->info_col);
 		b->exec = true;
+		if (quarto_options(b, doc->path) < 0)
+			return MD_ERROR;
 	} else if (b->info[0]) {
 		size_t n = strcspn(b->info, " \t");
 		b->lang = md_strndup(b->info, n);
 		b->exec = (ps->flags & MD_DOC_ALL) != 0;
 	}
-	const char *eval = md_block_opt(b, "eval");
-	if (eval && (!strcmp(eval, "false") || !strcmp(eval, "FALSE")))
-		b->exec = false;
-	return 0;
+	return md_opts_validate(b, doc->path);
 }
 
 /*
@@ -290,6 +356,107 @@ check_names(struct md_doc *doc)
 	return 0;
 }
 
+/* One "key: value" of the front matter's mdrun mapping, at line:col. */
+static int
+fm_option(struct parse *ps, int line, int col, const char *s, size_t n)
+{
+	const char *path = ps->doc->path;
+	size_t k = 0, ke, v, ve;
+
+	while (k < n && (s[k] == ' ' || s[k] == '\t'))
+		k++;
+	for (ke = k; ke < n && s[ke] != ':'; ke++)
+		;
+	if (ke >= n)
+		return md_err_set("%s:%d:%d: expected 'key: value' under "
+				  "mdrun:", path, line, col + (int)k);
+	for (v = ke + 1; v < n && (s[v] == ' ' || s[v] == '\t'); v++)
+		;
+	for (ve = n; ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\t'); ve--)
+		;
+	while (ke > k && s[ke - 1] == ' ')
+		ke--;
+	if (ke - k == 3 && !strncmp(s + k, "run", 3)) {
+		if (ve - v == 3 && !strncmp(s + v, "all", 3))
+			ps->flags |= MD_DOC_ALL;
+		else if (!(ve - v == 6 && !strncmp(s + v, "braces", 6)))
+			return md_err_set("%s:%d:%d: invalid value '%.*s' for "
+					  "'run': expected all or braces",
+					  path, line, col + (int)v,
+					  (int)(ve - v), s + v);
+		return 0;
+	}
+	return md_err_set("%s:%d:%d: unknown mdrun option '%.*s' in the "
+			  "front matter", path, line, col + (int)k,
+			  (int)(ke - k), s + k);
+}
+
+/*
+ * YAML front matter: "---" on the first line up to a "---" or "..." line.
+ * cmark-gfm does not know it, so it is blanked out (every byte but line
+ * ends becomes a space, keeping offsets) in feed, the text cmark parses.
+ * Its "mdrun:" mapping, flow ({run: all}) or block, sets options.
+ */
+static int
+front_matter(struct parse *ps, char *feed)
+{
+	const char *src = ps->doc->src;
+	const struct lines *l = &ps->lines;
+	int close, line;
+
+	if (l->n < 2 || !line_is_exactly(src, l, 1, "---", ps->bom))
+		return 0;
+	for (close = 2; close <= l->n; close++)
+		if (line_is_exactly(src, l, close, "---", 0) ||
+		    line_is_exactly(src, l, close, "...", 0))
+			break;
+	if (close > l->n)
+		return 0;
+	for (size_t i = 0; i < line_start(l, close + 1); i++)
+		if (feed[i] != '\n' && feed[i] != '\r')
+			feed[i] = ' ';
+	for (line = 2; line < close; line++) {
+		const char *s = src + line_start(l, line);
+		size_t n = line_len(src, l, line);
+		size_t r = 6;
+
+		if (n < 6 || strncmp(s, "mdrun:", 6))
+			continue;
+		while (r < n && s[r] == ' ')
+			r++;
+		if (r < n && s[r] == '{') {
+			size_t end = n, a = r + 1, b;
+			while (end > a && s[end - 1] == ' ')
+				end--;
+			if (s[end - 1] != '}')
+				return md_err_set("%s:%d:%zu: missing '}'",
+						  ps->doc->path, line, end + 1);
+			for (; a < end - 1; a = b + 1) {
+				b = a + strcspn(s + a, ",}");
+				if (b > end - 1)
+					b = end - 1;
+				if (fm_option(ps, line, (int)a + 1, s + a,
+					      b - a) < 0)
+					return MD_ERROR;
+			}
+		} else if (r < n) {
+			return md_err_set("%s:%d:%zu: expected a mapping after "
+					  "mdrun:", ps->doc->path, line, r + 1);
+		} else {
+			while (line + 1 < close &&
+			       (src[line_start(l, line + 1)] == ' ' ||
+				src[line_start(l, line + 1)] == '\t')) {
+				line++;
+				if (fm_option(ps, line, 1,
+					      src + line_start(l, line),
+					      line_len(src, l, line)) < 0)
+					return MD_ERROR;
+			}
+		}
+	}
+	return 0;
+}
+
 static cmark_parser *
 new_parser(void)
 {
@@ -321,6 +488,7 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	cmark_event_type ev;
 	int rc = 0;
 	const char *crlf;
+	char *feed = NULL;
 
 	memset(&ps, 0, sizeof(ps));
 	doc->path = md_strdup(path);
@@ -332,9 +500,12 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	ps.flags = flags;
 	ps.bom = len >= 3 && !memcmp(src, "\xef\xbb\xbf", 3) ? 3 : 0;
 	lines_index(&ps.lines, doc->src, len);
+	feed = md_strndup(src, len);
+	if ((rc = front_matter(&ps, feed)) < 0)
+		goto done;
 
 	parser = new_parser();
-	cmark_parser_feed(parser, src, len);
+	cmark_parser_feed(parser, feed, len);
 	root = cmark_parser_finish(parser);
 	it = cmark_iter_new(root);
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
@@ -357,10 +528,14 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	}
 	rc = check_names(doc);
 done:
-	cmark_iter_free(it);
-	cmark_node_free(root);
-	cmark_parser_free(parser);
+	if (it)
+		cmark_iter_free(it);
+	if (root)
+		cmark_node_free(root);
+	if (parser)
+		cmark_parser_free(parser);
 	free(ps.lines.at);
+	free(feed);
 	if (rc < 0) {
 		md_doc_free(doc);
 		doc = NULL;

@@ -24,8 +24,17 @@ enum {
 struct md_opt {
 	char *key;
 	char *val;
-	int col; /* 1-based column of the key in the source line */
+	int line; /* where the value is written, for messages */
+	int col;
 };
+
+enum md_output {
+	MD_OUTPUT_SHOW, /* output=true: stdout and stderr as text */
+	MD_OUTPUT_HIDE, /* output=false */
+	MD_OUTPUT_ASIS	/* output=asis: stdout is Markdown */
+};
+
+enum md_match { MD_MATCH_LATEST, MD_MATCH_FIRST, MD_MATCH_ALL };
 
 struct md_block {
 	int line; /* opening fence, 1-based */
@@ -43,7 +52,16 @@ struct md_block {
 	char *name; /* label, or LANG-N */
 	struct md_opt *opts;
 	size_t nopts;
-	char *code; /* the code, container prefixes removed, LF endings */
+	/* Validated options (see md_opts_validate). */
+	bool echo;		/* show the code */
+	bool error_ok;		/* error=true: a failure is the result */
+	bool cache;		/* cache=false: realize on every render */
+	enum md_output output;
+	double timeout;		/* seconds; 0: the default */
+	int nouts;		/* realizations to keep */
+	enum md_match match;
+	/* The code: container prefixes and #| lines removed, LF endings. */
+	char *code;
 	size_t code_len;
 	char *prefix; /* what starts every line after the first */
 	bool has_out; /* an output region follows */
@@ -72,11 +90,24 @@ void md_doc_free(struct md_doc *doc);
 const char *md_block_opt(const struct md_block *b, const char *key);
 
 /*
+ * Checks every option's name and value and sets the typed fields of b.
+ * Errors name path:line:col of the offending value.
+ */
+int md_opts_validate(struct md_block *b, const char *path);
+
+/*
  * Parses an info string (the text inside the braces, n bytes at s, which
  * begins at column col of line) into b->lang, b->name and b->opts.
  * Errors name path:line:col.
  */
 int md_info_parse(struct md_block *b, const char *path, int line, int col,
 		  const char *s, size_t n);
+
+/*
+ * Adds option key=val to b (name and label name the block), or fails
+ * naming path:line:key_col when the option is unknown.
+ */
+int md_info_option(struct md_block *b, const char *path, int line,
+		   int key_col, const char *key, int val_col, const char *val);
 
 #endif

@@ -29,7 +29,9 @@ md_exec_realize(struct md_outcome *out, struct store *s,
 	int rc, k = 0;
 
 	memset(out, 0, sizeof(*out));
-	rc = store_lookup(&out->real, s, st->key, false);
+	/* cache=false realizes again; error=true accepts a failure. */
+	rc = b->cache ? store_lookup(&out->real, s, st->key, b->error_ok)
+		      : MD_ENOTFOUND;
 	if (rc == 0) {
 		out->cached = true;
 		return 0;
@@ -51,7 +53,7 @@ md_exec_realize(struct md_outcome *out, struct store *s,
 	po.argv = argv;
 	po.cwd = o->cwd;
 	po.env = NULL;
-	po.timeout = o->timeout;
+	po.timeout = b->timeout > 0 ? b->timeout : o->timeout;
 	po.cap = o->cap;
 	if ((rc = md_proc_run(&r, &po)) < 0) {
 		char *why = md_strdup(md_err_msg());

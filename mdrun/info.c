@@ -111,23 +111,46 @@ read_value(struct scan *sc, struct md_buf *val)
 }
 
 static void
-add_opt(struct md_block *b, const char *key, const char *val, int col)
+add_opt(struct md_block *b, const char *key, const char *val, int line,
+	int col)
 {
 	b->opts = md_realloc(b->opts, (b->nopts + 1) * sizeof(*b->opts));
 	b->opts[b->nopts].key = md_strdup(key);
 	b->opts[b->nopts].val = md_strdup(val);
+	b->opts[b->nopts].line = line;
 	b->opts[b->nopts].col = col;
 	b->nopts++;
 }
 
 static int
-set_name(struct scan *sc, struct md_block *b, size_t at, const char *name)
+set_name(struct md_block *b, const char *path, int line, int col,
+	 const char *name)
 {
 	if (!valid_name(name))
-		return fail(sc, at, "invalid block name", name);
+		return md_err_set("%s:%d:%d: invalid block name '%s' (letters, "
+				  "digits, '_', '-' and '.')",
+				  path, line, col, name);
 	if (b->name)
-		return fail(sc, at, "the block is named twice:", name);
+		return md_err_set("%s:%d:%d: the block is named twice ('%s' "
+				  "and '%s')", path, line, col, b->name, name);
 	b->name = md_strdup(name);
+	return 0;
+}
+
+int
+md_info_option(struct md_block *b, const char *path, int line, int key_col,
+	       const char *key, int val_col, const char *val)
+{
+	size_t k;
+
+	for (k = 0; known[k] && strcmp(known[k], key); k++)
+		;
+	if (!known[k])
+		return md_err_set("%s:%d:%d: unknown option '%s'", path, line,
+				  key_col, key);
+	if (!strcmp(key, "name") || !strcmp(key, "label"))
+		return set_name(b, path, line, val_col, val);
+	add_opt(b, key, val, line, val_col);
 	return 0;
 }
 
@@ -166,7 +189,8 @@ md_info_parse(struct md_block *b, const char *path, int line, int col,
 			continue;
 		}
 		if (lead == '#') {
-			rc = set_name(&sc, b, at, word.ptr);
+			rc = set_name(b, path, line, col + (int)at + 1,
+				      word.ptr);
 			label_allowed = false;
 			continue;
 		}
@@ -175,7 +199,8 @@ md_info_parse(struct md_block *b, const char *path, int line, int col,
 				b->lang = md_strdup(word.ptr);
 				label_allowed = true;
 			} else if (label_allowed) {
-				rc = set_name(&sc, b, at, word.ptr);
+				rc = set_name(b, path, line, col + (int)at,
+					      word.ptr);
 				label_allowed = false;
 			} else {
 				rc = fail(&sc, at, "unexpected word", word.ptr);
@@ -186,21 +211,159 @@ md_info_parse(struct md_block *b, const char *path, int line, int col,
 		sc.i++; /* '=' */
 		if ((rc = read_value(&sc, &val)) < 0)
 			break;
-		size_t k;
-		for (k = 0; known[k] && strcmp(known[k], word.ptr); k++)
-			;
-		if (!known[k]) {
-			rc = fail(&sc, at, "unknown option", word.ptr);
-			break;
-		}
-		if (!strcmp(word.ptr, "name") || !strcmp(word.ptr, "label"))
-			rc = set_name(&sc, b, at + word.len + 1,
-				      val.ptr ? val.ptr : "");
-		else
-			add_opt(b, word.ptr, val.ptr ? val.ptr : "",
-				col + (int)at);
+		rc = md_info_option(b, path, line, col + (int)at, word.ptr,
+				    col + (int)(at + word.len + 1),
+				    val.ptr ? val.ptr : "");
 	}
 	md_buf_dispose(&word);
 	md_buf_dispose(&val);
 	return rc;
+}
+
+static bool
+parse_bool(bool *out, const char *v)
+{
+	static const char *const yes[] = { "true", "TRUE", "True", "yes", NULL };
+	static const char *const no[] = { "false", "FALSE", "False", "no",
+					  NULL };
+	size_t i;
+
+	for (i = 0; yes[i]; i++)
+		if (!strcmp(v, yes[i]))
+			return *out = true, true;
+	for (i = 0; no[i]; i++)
+		if (!strcmp(v, no[i]))
+			return *out = false, true;
+	return false;
+}
+
+/* Each comma-separated item passes ok(); no empty items. */
+static bool
+valid_list(const char *v, bool (*ok)(const char *))
+{
+	char *copy = md_strdup(v), *item, *save = NULL;
+	bool good = *v != '\0';
+
+	for (item = strtok_r(copy, ",", &save); good && item;
+	     item = strtok_r(NULL, ",", &save)) {
+		/* deps="a, b": blanks around an item are not part of it. */
+		while (*item == ' ')
+			item++;
+		size_t n = strlen(item);
+		while (n > 0 && item[n - 1] == ' ')
+			item[--n] = '\0';
+		good = ok(item);
+	}
+	/* strtok_r skips empty items, so look for them directly. */
+	if (good && (v[0] == ',' || v[strlen(v) - 1] == ',' ||
+		     strstr(v, ",,")))
+		good = false;
+	free(copy);
+	return good;
+}
+
+static bool
+valid_env_name(const char *s)
+{
+	if (!(isalpha((unsigned char)*s) || *s == '_'))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+static bool
+valid_path(const char *s)
+{
+	return *s != '\0';
+}
+
+static int
+bad_value(const char *path, const struct md_opt *o, const char *expected)
+{
+	return md_err_set("%s:%d:%d: invalid value '%s' for '%s': expected %s",
+			  path, o->line, o->col, o->val, o->key, expected);
+}
+
+int
+md_opts_validate(struct md_block *b, const char *path)
+{
+	size_t i;
+
+	b->echo = true;
+	b->cache = true;
+	b->error_ok = false;
+	b->output = MD_OUTPUT_SHOW;
+	b->timeout = 0;
+	b->nouts = 1;
+	b->match = MD_MATCH_LATEST;
+	for (i = 0; i < b->nopts; i++) {
+		const struct md_opt *o = &b->opts[i];
+		const char *k = o->key, *v = o->val;
+		bool flag;
+		char *end;
+
+		if (!strcmp(k, "eval") || !strcmp(k, "echo") ||
+		    !strcmp(k, "error") || !strcmp(k, "cache")) {
+			if (!parse_bool(&flag, v))
+				return bad_value(path, o, "true or false");
+			if (!strcmp(k, "echo"))
+				b->echo = flag;
+			else if (!strcmp(k, "error"))
+				b->error_ok = flag;
+			else if (!strcmp(k, "cache"))
+				b->cache = flag;
+			else if (!flag)
+				b->exec = false;
+		} else if (!strcmp(k, "output")) {
+			if (!strcmp(v, "asis"))
+				b->output = MD_OUTPUT_ASIS;
+			else if (parse_bool(&flag, v))
+				b->output = flag ? MD_OUTPUT_SHOW
+						 : MD_OUTPUT_HIDE;
+			else
+				return bad_value(path, o,
+						 "true, false or asis");
+		} else if (!strcmp(k, "timeout")) {
+			double t = strtod(v, &end);
+			if (!*v || *end || !(t > 0) || t > 1e7)
+				return bad_value(path, o, "a number of seconds "
+							  "greater than 0");
+			b->timeout = t;
+		} else if (!strcmp(k, "nouts")) {
+			long n = strtol(v, &end, 10);
+			if (!*v || *end || n < 1 || n > 1000)
+				return bad_value(path, o, "a whole number from "
+							  "1 to 1000");
+			b->nouts = (int)n;
+		} else if (!strcmp(k, "match")) {
+			if (!strcmp(v, "latest"))
+				b->match = MD_MATCH_LATEST;
+			else if (!strcmp(v, "first"))
+				b->match = MD_MATCH_FIRST;
+			else if (!strcmp(v, "all"))
+				b->match = MD_MATCH_ALL;
+			else
+				return bad_value(path, o,
+						 "latest, first or all");
+		} else if (!strcmp(k, "session")) {
+			if (!valid_name(v))
+				return bad_value(path, o, "a session name or "
+							  "none");
+		} else if (!strcmp(k, "deps")) {
+			if (!valid_list(v, valid_name))
+				return bad_value(path, o, "a comma list of "
+							  "block names");
+		} else if (!strcmp(k, "env")) {
+			if (!valid_list(v, valid_env_name))
+				return bad_value(path, o, "a comma list of "
+							  "variable names");
+		} else if (!strcmp(k, "inputs")) {
+			if (!valid_list(v, valid_path))
+				return bad_value(path, o, "a comma list of "
+							  "files or globs");
+		}
+	}
+	return 0;
 }

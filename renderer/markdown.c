@@ -12,8 +12,9 @@
  *   *exit status 3*
  *   <!-- /mdrun:out -->
  *
- * Every line carries the block's container prefix, so the region stays in
- * its quote or list item, and the document's own line ending. A region is
+ * With output=asis, stdout goes in as it is, Markdown, instead of its fenced
+ * block. Every line carries the block's container prefix, so the region
+ * stays in its quote or list item, and the document's own line ending. A region is
  * tight (no blank lines outside its fences) so a tight list stays tight.
  * Empty streams and a zero exit status add nothing; a block with nothing to
  * show gets no region at all.
@@ -26,12 +27,19 @@ struct out {
 	struct md_buf *buf;
 	const char *prefix;
 	const char *eol;
+	/* The first line's prefix, when it differs (a list marker). */
+	const char *first;
+	size_t first_len;
 };
 
 static void
 line(struct out *o, const char *s, size_t n)
 {
-	if (n == 0) {
+	if (o->first) {
+		md_buf_put(o->buf, o->first, o->first_len);
+		md_buf_put(o->buf, s, n);
+		o->first = NULL;
+	} else if (n == 0) {
 		/* No trailing blanks: "> " becomes ">", "  " nothing. */
 		size_t p = strlen(o->prefix);
 		while (p > 0 && (o->prefix[p - 1] == ' ' ||
@@ -45,11 +53,37 @@ line(struct out *o, const char *s, size_t n)
 	md_buf_puts(o->buf, o->eol);
 }
 
+/* Each line of the cleaned text, prefixed. */
+static void
+lines(struct out *o, const struct md_buf *text)
+{
+	size_t i, start;
+
+	for (start = 0, i = 0; i < text->len; i++) {
+		if (text->ptr[i] != '\n')
+			continue;
+		line(o, text->ptr + start, i - start);
+		start = i + 1;
+	}
+	if (start < text->len)
+		line(o, text->ptr + start, text->len - start);
+}
+
+static void
+asis(struct out *o, const char *s, size_t n)
+{
+	struct md_buf text = MD_BUF_INIT;
+
+	render_text_clean(&text, s, n);
+	lines(o, &text);
+	md_buf_dispose(&text);
+}
+
 static void
 fenced(struct out *o, const char *info, const char *s, size_t n)
 {
 	struct md_buf text = MD_BUF_INIT, fence = MD_BUF_INIT;
-	size_t i, run = 0, longest = 0, start;
+	size_t i, run = 0, longest = 0;
 
 	render_text_clean(&text, s, n);
 	for (i = 0; i < text.len; i++) {
@@ -62,23 +96,19 @@ fenced(struct out *o, const char *info, const char *s, size_t n)
 		md_buf_putc(&fence, '`');
 	md_buf_puts(&fence, info);
 	line(o, fence.ptr, fence.len);
-	for (start = 0, i = 0; i < text.len; i++) {
-		if (text.ptr[i] != '\n')
-			continue;
-		line(o, text.ptr + start, i - start);
-		start = i + 1;
-	}
-	if (start < text.len)
-		line(o, text.ptr + start, text.len - start);
+	lines(o, &text);
 	line(o, fence.ptr, fence.len - strlen(info));
 	md_buf_dispose(&text);
 	md_buf_dispose(&fence);
 }
 
 static void
-region(struct out *o, const struct render_output *r)
+region(struct out *o, const struct md_block *b, const struct render_output *r)
 {
 	struct md_buf status = MD_BUF_INIT;
+
+	if (b->output == MD_OUTPUT_HIDE)
+		return;
 
 	if (r->timed_out)
 		md_buf_puts(&status, "*timed out*");
@@ -89,7 +119,9 @@ region(struct out *o, const struct render_output *r)
 	if (r->out_len == 0 && r->err_len == 0 && status.len == 0)
 		return;
 	line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
-	if (r->out_len)
+	if (r->out_len && b->output == MD_OUTPUT_ASIS)
+		asis(o, r->out, r->out_len);
+	else if (r->out_len)
 		fenced(o, "output", r->out, r->out_len);
 	if (r->err_len)
 		fenced(o, "stderr", r->err, r->err_len);
@@ -107,26 +139,32 @@ ends_line(const char *s, size_t n)
 
 void
 render_markdown(struct md_buf *out, const struct md_doc *doc,
-		const struct render_output *outs)
+		const struct render_output *outs, unsigned flags)
 {
 	const char *src = doc->src;
 	size_t pos = 0, i;
 
 	for (i = 0; i < doc->nblocks; i++) {
 		const struct md_block *b = &doc->blocks[i];
-		struct out o = { out, b->prefix, doc->eol };
+		struct out o = { out, b->prefix, doc->eol, NULL, 0 };
+		bool drop = !b->echo && !(flags & RENDER_KEEP_CODE);
 		size_t at, before, until;
 
-		if (!outs[i].present)
+		if (!outs[i].present && !drop)
 			continue;
-		at = b->has_out ? b->out_start : b->end;
 		until = b->has_out ? b->out_end : b->end;
+		at = drop ? b->start : b->has_out ? b->out_start : b->end;
 		md_buf_put(out, src + pos, at - pos);
 		pos = until;
 		before = out->len;
-		if (!b->has_out && !ends_line(src, b->end))
+		if (drop) {
+			/* The region takes the code's place, marker and all. */
+			o.first = src + b->start;
+			o.first_len = strlen(b->prefix);
+		} else if (!b->has_out && !ends_line(src, b->end)) {
 			md_buf_puts(out, doc->eol);
-		if (!b->closed) {
+		}
+		if (!b->closed && !drop) {
 			/* Close the fence, or the region would be code. */
 			struct md_buf fence = MD_BUF_INIT;
 			for (int k = 0; k < b->fence_len; k++)
@@ -134,7 +172,8 @@ render_markdown(struct md_buf *out, const struct md_doc *doc,
 			line(&o, fence.ptr, fence.len);
 			md_buf_dispose(&fence);
 		}
-		region(&o, &outs[i]);
+		if (outs[i].present)
+			region(&o, b, &outs[i]);
 		/* A file without a final newline keeps lacking one. */
 		if (until == doc->len && !ends_line(src, doc->len) &&
 		    out->len > before) {

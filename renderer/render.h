@@ -24,14 +24,24 @@ struct render_output {
 	bool timed_out;
 };
 
+enum {
+	/*
+	 * Keep the code of echo=false blocks: the output replaces its own
+	 * source (in place), which must survive for the next render.
+	 */
+	RENDER_KEEP_CODE = 1
+};
+
 /*
  * The document's bytes, untouched, with an output region after every block
  * whose output is present (outs has doc->nblocks entries), replacing the
- * region an earlier render left there. Rendering the result again with the
- * same outputs gives the same bytes.
+ * region an earlier render left there. Blocks with echo=false are left out
+ * unless flags has RENDER_KEEP_CODE; output=false shows nothing,
+ * output=asis inserts stdout as Markdown. Rendering the result again with
+ * the same outputs gives the same bytes.
  */
 void render_markdown(struct md_buf *out, const struct md_doc *doc,
-		     const struct render_output *outs);
+		     const struct render_output *outs, unsigned flags);
 
 /*
  * Program output made safe to show as text: valid UTF-8, LF line endings,

@@ -86,9 +86,9 @@ Test(doc, info_string_styles)
 Test(doc, quoted_values_keep_escaped_quotes)
 {
 	struct md_doc *doc =
-		parse("```{sh deps=\"a \\\" b, c\" session=x}\n```\n", 0);
+		parse("```{sh inputs=\"a \\\" b, c\" session=x}\n```\n", 0);
 
-	cr_assert_str_eq(md_block_opt(&doc->blocks[0], "deps"), "a \" b, c");
+	cr_assert_str_eq(md_block_opt(&doc->blocks[0], "inputs"), "a \" b, c");
 	cr_assert_str_eq(md_block_opt(&doc->blocks[0], "session"), "x");
 	md_doc_free(doc);
 }

@@ -28,7 +28,7 @@ render(const char *src, const char *out, const char *err, int exit_code)
 		outs[i].err_len = strlen(err);
 		outs[i].exit_code = exit_code;
 	}
-	render_markdown(&buf, doc, outs);
+	render_markdown(&buf, doc, outs, 0);
 	free(outs);
 	md_doc_free(doc);
 	return md_buf_detach(&buf);
