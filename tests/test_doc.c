@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../mdrun/doc.h"
@@ -185,5 +186,144 @@ Test(doc, default_names_count_per_language)
 	cr_assert_str_eq(doc->blocks[0].name, "sh-1");
 	cr_assert_str_eq(doc->blocks[1].name, "python-1");
 	cr_assert_str_eq(doc->blocks[2].name, "sh-2");
+	md_doc_free(doc);
+}
+
+Test(doc, quarto_option_lines_are_options_not_code)
+{
+	struct md_doc *doc = parse("```{python}\n#| label: fit\n"
+				   "#| echo: false\n#| output: \"asis\"\n"
+				   "print(1)\n#| not an option any more\n```\n",
+				   0);
+	struct md_block *b = &doc->blocks[0];
+
+	cr_assert_str_eq(b->name, "fit");
+	cr_assert_not(b->echo);
+	cr_assert_eq(b->output, MD_OUTPUT_ASIS);
+	cr_assert_str_eq(b->code, "print(1)\n#| not an option any more\n");
+	md_doc_free(doc);
+}
+
+Test(doc, quarto_option_errors_are_located)
+{
+	parse_fails("```{sh}\n#| echo: maybe\n```\n",
+		    "t.md:2:10: invalid value 'maybe' for 'echo': expected "
+		    "true or false");
+	parse_fails("> ```{sh}\n> #| colour: red\n> ```\n",
+		    "t.md:2:6: unknown option 'colour'");
+	parse_fails("```{sh}\n#| novalue\n```\n",
+		    "t.md:2:4: expected '#| key: value'");
+}
+
+Test(doc, booleans_accept_the_usual_spellings)
+{
+	const char *yes[] = { "true", "TRUE", "True", "yes" };
+	const char *no[] = { "false", "FALSE", "False", "no" };
+	char src[64];
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(src, sizeof(src), "```{sh echo=%s}\n```\n", yes[i]);
+		struct md_doc *doc = parse(src, 0);
+		cr_assert(doc->blocks[0].echo, "%s", yes[i]);
+		md_doc_free(doc);
+		snprintf(src, sizeof(src), "```{sh echo=%s}\n```\n", no[i]);
+		doc = parse(src, 0);
+		cr_assert_not(doc->blocks[0].echo, "%s", no[i]);
+		md_doc_free(doc);
+	}
+}
+
+Test(doc, typed_options)
+{
+	struct md_doc *doc = parse("```{sh timeout=2.5, nouts=3, match=all, "
+				   "cache=no, error=yes, output=false, "
+				   "session=s1, env=HOME,PATH, deps=\"a, b\"}"
+				   "\n```\n",
+				   0);
+	struct md_block *b = &doc->blocks[0];
+
+	cr_assert_float_eq(b->timeout, 2.5, 1e-9);
+	cr_assert_eq(b->nouts, 3);
+	cr_assert_eq(b->match, MD_MATCH_ALL);
+	cr_assert_not(b->cache);
+	cr_assert(b->error_ok);
+	cr_assert_eq(b->output, MD_OUTPUT_HIDE);
+	cr_assert_str_eq(md_block_opt(b, "env"), "HOME,PATH");
+	cr_assert_str_eq(md_block_opt(b, "deps"), "a, b");
+	md_doc_free(doc);
+}
+
+Test(doc, bad_values_name_the_value)
+{
+	parse_fails("```{sh timeout=-1}\n```\n",
+		    "t.md:1:16: invalid value '-1' for 'timeout': expected a "
+		    "number of seconds greater than 0");
+	parse_fails("```{sh nouts=2.5}\n```\n",
+		    "t.md:1:14: invalid value '2.5' for 'nouts': expected a "
+		    "whole number from 1 to 1000");
+	parse_fails("```{sh match=best}\n```\n",
+		    "t.md:1:14: invalid value 'best' for 'match': expected "
+		    "latest, first or all");
+	parse_fails("```{sh output=maybe}\n```\n",
+		    "t.md:1:15: invalid value 'maybe' for 'output': expected "
+		    "true, false or asis");
+	parse_fails("```{sh deps=\"a,,b\"}\n```\n",
+		    "t.md:1:13: invalid value 'a,,b' for 'deps': expected a "
+		    "comma list of block names");
+	parse_fails("```{sh env=1X}\n```\n",
+		    "t.md:1:12: invalid value '1X' for 'env': expected a "
+		    "comma list of variable names");
+	parse_fails("```{sh name=\"a b\"}\n```\n",
+		    "t.md:1:13: invalid block name 'a b' (letters, digits, "
+		    "'_', '-' and '.')");
+}
+
+Test(doc, front_matter_run_all)
+{
+	struct md_doc *flow = parse("---\ntitle: t\nmdrun: {run: all}\n---\n"
+				    "```sh\nls\n```\n",
+				    0);
+	struct md_doc *block = parse("---\nmdrun:\n  run: all\n---\n"
+				     "```sh\nls\n```\n",
+				     0);
+	struct md_doc *none = parse("---\ntitle: t\n---\n```sh\nls\n```\n", 0);
+
+	cr_assert(flow->blocks[0].exec);
+	cr_assert(block->blocks[0].exec);
+	cr_assert_not(none->blocks[0].exec);
+	md_doc_free(flow);
+	md_doc_free(block);
+	md_doc_free(none);
+}
+
+Test(doc, front_matter_is_not_markdown)
+{
+	/* A fence inside the front matter is YAML text, not a block. */
+	struct md_doc *doc = parse("---\nx: |\n  ```{sh}\n  rm -rf /\n---\n"
+				   "```{sh}\necho real\n```\n",
+				   0);
+
+	cr_assert_eq(doc->nblocks, 1);
+	cr_assert_str_eq(doc->blocks[0].code, "echo real\n");
+	cr_assert_eq(doc->blocks[0].line, 6);
+	md_doc_free(doc);
+}
+
+Test(doc, front_matter_errors)
+{
+	parse_fails("---\nmdrun: {run: most}\n---\n",
+		    "t.md:2:14: invalid value 'most' for 'run': expected all "
+		    "or braces");
+	parse_fails("---\nmdrun:\n  jobs: 3\n---\n",
+		    "t.md:3:3: unknown mdrun option 'jobs' in the front matter");
+}
+
+Test(doc, tilde_fences_and_tabs)
+{
+	struct md_doc *doc = parse("~~~~{sh}\n\techo\ttab\n~~~~\n", 0);
+
+	cr_assert(doc->blocks[0].closed);
+	cr_assert_eq(doc->blocks[0].fence_char, '~');
+	cr_assert_str_eq(doc->blocks[0].code, "\techo\ttab\n");
 	md_doc_free(doc);
 }

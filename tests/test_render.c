@@ -8,7 +8,8 @@
 
 /* Renders src giving every executable block the output `out`. */
 static char *
-render(const char *src, const char *out, const char *err, int exit_code)
+render_flags(const char *src, const char *out, const char *err,
+	     int exit_code, unsigned flags)
 {
 	struct md_doc *doc = NULL;
 	struct render_output *outs;
@@ -28,10 +29,16 @@ render(const char *src, const char *out, const char *err, int exit_code)
 		outs[i].err_len = strlen(err);
 		outs[i].exit_code = exit_code;
 	}
-	render_markdown(&buf, doc, outs, 0);
+	render_markdown(&buf, doc, outs, flags);
 	free(outs);
 	md_doc_free(doc);
 	return md_buf_detach(&buf);
+}
+
+static char *
+render(const char *src, const char *out, const char *err, int exit_code)
+{
+	return render_flags(src, out, err, exit_code, 0);
 }
 
 /* render(render(src)) == render(src), and returns render(src). */
@@ -194,4 +201,69 @@ Test(text, overlong_and_surrogates_are_replaced)
 	cr_assert_str_eq(b.ptr, "\xef\xbf\xbd\xef\xbf\xbd|"
 				"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	md_buf_dispose(&b);
+}
+
+Test(render, echo_false_drops_the_code_unless_kept)
+{
+	const char *src = "a\n\n```{sh echo=false}\nx\n```\nb\n";
+	char *dropped = render(src, "out\n", "", 0);
+	char *kept = render_flags(src, "out\n", "", 0, RENDER_KEEP_CODE);
+	char *again = render(dropped, "out\n", "", 0);
+
+	cr_assert_str_eq(dropped, "a\n\n<!-- mdrun:out -->\n```output\nout\n"
+				  "```\n<!-- /mdrun:out -->\nb\n");
+	cr_assert_str_eq(kept, "a\n\n```{sh echo=false}\nx\n```\n"
+			       "<!-- mdrun:out -->\n```output\nout\n```\n"
+			       "<!-- /mdrun:out -->\nb\n");
+	cr_assert_str_eq(again, dropped);
+	free(dropped);
+	free(kept);
+	free(again);
+}
+
+Test(render, echo_false_in_a_list_item_keeps_the_marker)
+{
+	char *s = render("- ```{sh echo=false}\n  x\n  ```\n- b\n", "o\n", "",
+			 0);
+
+	cr_assert_str_eq(s, "- <!-- mdrun:out -->\n  ```output\n  o\n  ```\n"
+			    "  <!-- /mdrun:out -->\n- b\n");
+	free(s);
+}
+
+Test(render, output_asis_inserts_markdown)
+{
+	char *s = render_stable("```{sh output=asis}\nx\n```\n",
+				"**bold**\n\n| a |\n|---|\n", "", 0);
+
+	cr_assert_str_eq(s, "```{sh output=asis}\nx\n```\n<!-- mdrun:out -->\n"
+			    "**bold**\n\n| a |\n|---|\n<!-- /mdrun:out -->\n");
+	free(s);
+}
+
+Test(render, output_false_shows_nothing_and_clears_old_output)
+{
+	const char *src = "```{sh}\nx\n```\n";
+	char *with = render(src, "old\n", "", 0);
+	struct md_buf hidden = MD_BUF_INIT;
+	char *s;
+
+	/* The same document, now with output=false, rendered again. */
+	md_buf_puts(&hidden, "```{sh output=false}");
+	md_buf_puts(&hidden, with + strlen("```{sh}"));
+	s = render(hidden.ptr, "new\n", "", 0);
+	cr_assert_str_eq(s, "```{sh output=false}\nx\n```\n");
+	free(with);
+	free(s);
+	md_buf_dispose(&hidden);
+}
+
+Test(render, blocks_not_run_keep_their_old_region)
+{
+	const char *src = "```{sh eval=false}\nx\n```\n<!-- mdrun:out -->\n"
+			  "```output\nkept\n```\n<!-- /mdrun:out -->\n";
+	char *s = render(src, "new\n", "", 0);
+
+	cr_assert_str_eq(s, src);
+	free(s);
 }

@@ -60,6 +60,24 @@ for doc in "$src"/tests/e2e/cases/*.md; do
 		same "$dir/out.md" "$dir/again.md"
 done
 
+# --- with every block eval=false, the output is the input ------------
+for doc in "$src"/tests/e2e/cases/*.md; do
+	case $doc in *.out.md) continue ;; esac
+	grep -q '^mdrun:' "$doc" && continue # run: all runs plain blocks
+	name=$(basename "$doc" .md)
+	dir="$work/noeval/$name"
+	mkdir -p "$dir"
+	# echo=true too: a hidden block that does not run shows nothing
+	sed -E 's/^([ >0-9.*+-]*(```+|~~~+)[ ]*\{.*)\}([ \r]*)$/\1 eval=false echo=true}\3/' \
+		"$doc" >"$dir/doc.md"
+	"$mdrun" -q "$dir/doc.md" -o "$dir/out.md" 2>"$dir/err"
+	if same "$dir/doc.md" "$dir/out.md"; then
+		ok "eval=false everywhere: $name comes back unchanged"
+	else
+		bad "eval=false everywhere: $name" "$(cat "$dir/err"; diff "$dir/doc.md" "$dir/out.md" | head)"
+	fi
+done
+
 # --- samples render cleanly and stably --------------------------------
 for doc in "$src"/samples/*.md; do
 	name=$(basename "$doc" .md)
@@ -155,6 +173,44 @@ code=$?
 { [ "$code" = 1 ] && has "$dir/err" "fails.md:1: block 'sh-1' failed: exit status 5" &&
 	has "$dir/fails.out" "*exit status 5*"; }
 expect "failing block: exit 1, FILE:LINE named, document still written"
+
+# every malformed case: exit 2, the exact FILE:LINE:COL line, nothing run
+while IFS='^' read -r text want; do
+	printf '%b' "$text" >"$dir/case.md"
+	rm -f "$dir/case.out" "$dir/ran.log"
+	"$mdrun" "$dir/case.md" -o "$dir/case.out" 2>"$dir/err"
+	code=$?
+	{ [ "$code" = 2 ] && [ "$(cat "$dir/err")" = "mdrun: $dir/case.md:$want" ] &&
+		[ ! -e "$dir/case.out" ] && [ ! -e "$dir/ran.log" ]; }
+	expect "malformed: $want"
+done <<'CASES'
+text\n\n```{sh bogus=1}\ntouch ran.log\n```\n^3:8: unknown option 'bogus'
+```{sh echo=maybe}\ntouch ran.log\n```\n^1:13: invalid value 'maybe' for 'echo': expected true or false
+```{sh timeout=0}\n```\n^1:16: invalid value '0' for 'timeout': expected a number of seconds greater than 0
+```{sh name="x}\n```\n^1:13: unterminated quoted value
+```{sh\n```\n^1:7: missing closing '}' in the info string
+```{sh a b}\n```\n^1:10: unexpected word 'b'
+```{sh}\ntouch ran.log\n```\n\n```{sh}\n#| echo: often\n```\n^6:10: invalid value 'often' for 'echo': expected true or false
+```{sh #x}\ntouch ran.log\n```\n> ```{python name=x}\n> ```\n^4:3: block name 'x' is already used on line 1
+---\nmdrun: {run: most}\n---\n```{sh}\ntouch ran.log\n```\n^2:14: invalid value 'most' for 'run': expected all or braces
+CASES
+
+# --- echo=false: hidden with -o, kept when the output is the input ----
+dir="$work/echo"
+mkdir -p "$dir"
+printf '# Echo\n\n```{sh echo=false}\necho secret-code\n```\n' >"$dir/doc.md"
+"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
+{ ! grep -q '^echo secret-code' "$dir/out.md" &&
+	has "$dir/out.md" "secret-code"; }
+expect "echo=false with -o: the code is hidden, its output shown"
+cp "$dir/doc.md" "$dir/inplace.md"
+"$mdrun" -q -i "$dir/inplace.md"
+grep -q '^echo secret-code' "$dir/inplace.md"
+expect "echo=false with -i: the source survives"
+cp "$dir/doc.md" "$dir/same.md"
+"$mdrun" -q "$dir/same.md" -o "$dir/same.md"
+grep -q '^echo secret-code' "$dir/same.md"
+expect "echo=false with -o naming the input: the source survives"
 
 # --- help and version --------------------------------------------------
 check "--help explains and exits 0" sh -c "'$mdrun' --help | grep -q 'usage: mdrun'"
