@@ -9,22 +9,10 @@
 #include "../util/err.h"
 #include "../util/fs.h"
 
-static char dir[] = "/tmp/mdrun-test-exec-XXXXXX";
+#include "tmpdir.h"
 
-static void
-setup(void)
-{
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-	md_fs_rmtree(dir);
-}
-
-TestSuite(proc, .init = setup, .fini = teardown);
-TestSuite(exec, .init = setup, .fini = teardown);
+TestSuite(proc, .init = tmpdir_setup, .fini = tmpdir_teardown);
+TestSuite(exec, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static int
 run_sh(struct md_proc_result *r, const char *code, double timeout,
@@ -54,7 +42,7 @@ Test(proc, runs_in_cwd_with_empty_stdin)
 	struct md_proc_result r;
 
 	cr_assert_eq(run_sh(&r, "pwd; cat; echo end", 10, 0), 0);
-	cr_assert(strstr(r.out.ptr, "mdrun-test-exec-") != NULL, "%s",
+	cr_assert(strstr(r.out.ptr, "mdrun-test-") != NULL, "%s",
 		  r.out.ptr);
 	cr_assert(strstr(r.out.ptr, "\nend\n") != NULL, "%s", r.out.ptr);
 	md_proc_result_dispose(&r);

@@ -9,7 +9,8 @@
 #include "../util/err.h"
 #include "../util/fs.h"
 
-static char dir[] = "/tmp/mdrun-test-store-XXXXXX";
+#include "tmpdir.h"
+
 static struct store *st;
 static const char key[] = "0123456789abcdef0123456789abcdef"
 			  "0123456789abcdef0123456789abcdef";
@@ -17,7 +18,7 @@ static const char key[] = "0123456789abcdef0123456789abcdef"
 static void
 setup(void)
 {
-	cr_assert_not_null(mkdtemp(dir));
+	tmpdir_setup();
 	cr_assert_eq(store_open(&st, dir), 0, "%s", md_err_msg());
 }
 
@@ -25,7 +26,7 @@ static void
 teardown(void)
 {
 	store_close(st);
-	md_fs_rmtree(dir);
+	tmpdir_teardown();
 }
 
 TestSuite(store, .init = setup, .fini = teardown);

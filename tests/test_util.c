@@ -77,21 +77,9 @@ Test(hash, fields_are_unambiguous)
 	cr_assert_str_neq(a, b);
 }
 
-static char dir[] = "/tmp/mdrun-test-util-XXXXXX";
+#include "tmpdir.h"
 
-static void
-setup(void)
-{
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-	md_fs_rmtree(dir);
-}
-
-TestSuite(fs, .init = setup, .fini = teardown);
+TestSuite(fs, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 Test(fs, write_atomic_then_read_back)
 {
