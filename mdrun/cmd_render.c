@@ -1,7 +1,5 @@
 /* mdrun render: parse, plan, realize, splice, write. */
-#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +8,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "doc.h"
 #include "exec.h"
 #include "git.h"
-#include "interp.h"
-#include "plan.h"
 #include "../renderer/render.h"
-#include "../store/store.h"
 #include "../util/err.h"
 #include "../util/fs.h"
 
@@ -27,29 +21,30 @@ struct args {
 	bool quiet;
 	bool all;
 	const char *store;
+	bool rebuild;		 /* every block */
+	const char *rebuild_one; /* or the block of this name */
 };
 
 static int
 parse_args(struct args *a, int argc, char **argv)
 {
-	int i;
+	int i, k;
 
 	memset(a, 0, sizeof(*a));
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 
-		if (!strcmp(s, "-o") || !strcmp(s, "--output") ||
-		    !strcmp(s, "--store")) {
-			if (i + 1 >= argc)
-				return cli_usage_error("%s needs a value", s);
-			if (!strcmp(s, "--store"))
-				a->store = argv[++i];
-			else
-				a->output = argv[++i];
-		} else if (!strncmp(s, "--output=", 9)) {
-			a->output = s + 9;
-		} else if (!strncmp(s, "--store=", 8)) {
-			a->store = s + 8;
+		if ((k = cli_option_value(&a->output, argc, argv, &i,
+					  "--output")) ||
+		    (k = cli_option_value(&a->output, argc, argv, &i, "-o")) ||
+		    (k = cli_option_value(&a->store, argc, argv, &i,
+					  "--store"))) {
+			if (k < 0)
+				return MD_EXIT_USAGE;
+		} else if (!strncmp(s, "--rebuild=", 10)) {
+			a->rebuild_one = s + 10;
+		} else if (!strcmp(s, "--rebuild")) {
+			a->rebuild = true;
 		} else if (!strcmp(s, "-i") || !strcmp(s, "--in-place")) {
 			a->in_place = true;
 		} else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
@@ -74,55 +69,6 @@ parse_args(struct args *a, int argc, char **argv)
 	if (a->output && !strcmp(a->output, "-"))
 		a->output = NULL;
 	return 0;
-}
-
-/* The document's folder, absolute and resolved. Caller frees. */
-static char *
-doc_dir(const char *input)
-{
-	char buf[PATH_MAX];
-	char *dir;
-
-	if (!strcmp(input, "-"))
-		return getcwd(buf, sizeof(buf)) ? md_strdup(buf) : NULL;
-	dir = md_path_dirname(input);
-	if (!realpath(dir, buf)) {
-		free(dir);
-		return NULL;
-	}
-	free(dir);
-	return md_strdup(buf);
-}
-
-/*
- * --store, else $MDRUN_STORE, else .mdrun at the repository root, else
- * .mdrun beside the document. *rel is the document's folder relative to
- * the repository root ("." outside one): it enters every key.
- */
-static void
-locate_store(char **root, char **rel, const struct args *a, const char *dir)
-{
-	const char *env = getenv("MDRUN_STORE");
-	char *wd = NULL;
-
-	*rel = NULL;
-	if (md_git_workdir(&wd, dir) == 0)
-		*rel = md_path_relative(wd, dir);
-	if (!*rel)
-		*rel = md_strdup(".");
-	if (a->store)
-		*root = md_strdup(a->store);
-	else if (env && *env)
-		*root = md_strdup(env);
-	else
-		*root = md_path_join(wd ? wd : dir, ".mdrun");
-	free(wd);
-}
-
-static int
-identity(char **out, const struct md_interp *in, void *ctx)
-{
-	return md_interp_identity(out, ctx, in);
 }
 
 static int
@@ -171,109 +117,140 @@ describe(struct md_buf *out, const struct store_real *r)
 		md_buf_printf(out, "exit status %d", r->exit_code);
 }
 
+/* The render_output views of an outcome's realizations. */
+static struct render_output *
+views(const struct md_outcome *oc, char ***labels)
+{
+	struct render_output *v = md_calloc(oc->n, sizeof(*v));
+	size_t i;
+
+	*labels = md_calloc(oc->n, sizeof(**labels));
+	for (i = 0; i < oc->n; i++) {
+		const struct store_real *r = &oc->reals[i];
+
+		v[i].out = r->out.ptr;
+		v[i].out_len = r->out.len;
+		v[i].err = r->err.ptr;
+		v[i].err_len = r->err.len;
+		v[i].exit_code = r->exit_code;
+		v[i].signal = r->signal;
+		v[i].timed_out = r->timed_out;
+		if (oc->n > 1) {
+			struct md_buf l = MD_BUF_INIT;
+			md_buf_printf(&l, "*realization %zu of %zu (%.12s)*",
+				      i + 1, oc->n, r->rhash);
+			v[i].label = (*labels)[i] = md_buf_detach(&l);
+		}
+	}
+	return v;
+}
+
 int
 cmd_render(int argc, char **argv)
 {
 	struct args a;
-	struct md_buf src = MD_BUF_INIT, text = MD_BUF_INIT, msg = MD_BUF_INIT;
-	struct md_doc *doc = NULL;
-	struct md_plan plan = { NULL, 0 };
+	struct cli_doc d;
+	struct md_buf text = MD_BUF_INIT, msg = MD_BUF_INIT;
 	struct store *store = NULL;
 	struct md_outcome *outcomes = NULL;
-	struct render_output *outs = NULL;
-	char *dir = NULL, *root = NULL, *rel = NULL;
-	const char *name;
-	size_t i, ran = 0, failed = 0;
-	int rc, exit_code = MD_EXIT_USAGE;
+	struct render_block *blocks = NULL;
+	struct render_output **view = NULL;
+	char ***labels = NULL;
+	char (*keys)[MD_HASH_HEX] = NULL;
+	char *commit = NULL, *file = NULL;
+	bool dirty = false, found = false;
+	size_t i, j, ran = 0, failed = 0;
+	int rc, lock = -1, exit_code = MD_EXIT_USAGE;
 
 	if ((rc = parse_args(&a, argc, argv)) != 0)
 		return rc;
-	name = strcmp(a.input, "-") ? a.input : "<stdin>";
-	if (!strcmp(a.input, "-"))
-		rc = md_fs_read_fd(&src, 0, "standard input");
-	else
-		rc = md_fs_read(&src, a.input);
-	if (rc < 0) {
+	if (cli_doc_load(&d, a.input, a.all ? MD_DOC_ALL : 0) < 0 ||
+	    cli_store_open(&store, a.store, d.dir) < 0 ||
+	    (lock = store_lock_store(store, false)) < 0 ||
+	    cli_doc_plan(&d, store) < 0) {
 		cli_error("%s", md_err_msg());
 		goto done;
 	}
-	if (md_doc_parse(&doc, name, src.ptr ? src.ptr : "", src.len,
-			 a.all ? MD_DOC_ALL : 0) < 0) {
-		cli_error("%s", md_err_msg());
+	for (i = 0; a.rebuild_one && i < d.plan.n; i++)
+		found |= !strcmp(d.plan.stages[i].block->name, a.rebuild_one);
+	if (a.rebuild_one && !found) {
+		cli_error("--rebuild=%s: %s has no block named '%s'",
+			  a.rebuild_one, d.name, a.rebuild_one);
 		goto done;
 	}
-	if (!(dir = doc_dir(a.input))) {
-		cli_error("%s: cannot resolve its folder: %s", name,
-			  strerror(errno));
-		goto done;
-	}
-	locate_store(&root, &rel, &a, dir);
-	if (store_open(&store, root) < 0) {
-		cli_error("%s", md_err_msg());
-		goto done;
-	}
-	if (md_plan_build(&plan, doc, rel, identity, store) < 0) {
-		cli_error("%s", md_err_msg());
-		goto done;
-	}
+	if (d.workdir && d.path && (file = md_path_relative(d.workdir, d.path)))
+		md_git_provenance(&commit, &dirty, d.workdir, file);
 
-	outcomes = md_calloc(plan.n, sizeof(*outcomes));
-	outs = md_calloc(doc->nblocks, sizeof(*outs));
-	struct md_exec_opts eo = { dir, name, MD_EXEC_TIMEOUT, MD_EXEC_CAP };
-	for (i = 0; i < plan.n; i++) {
-		struct md_stage *st = &plan.stages[i];
+	outcomes = md_calloc(d.plan.n, sizeof(*outcomes));
+	view = md_calloc(d.plan.n, sizeof(*view));
+	labels = md_calloc(d.plan.n, sizeof(*labels));
+	keys = md_calloc(d.plan.n, sizeof(*keys));
+	blocks = md_calloc(d.doc->nblocks, sizeof(*blocks));
+	for (i = 0; i < d.plan.n; i++) {
+		struct md_stage *st = &d.plan.stages[i];
 		struct md_outcome *oc = &outcomes[i];
-		struct render_output *ro = &outs[st->block - doc->blocks];
-		const struct store_real *r = &oc->real;
+		struct render_block *rb = &blocks[st->block - d.doc->blocks];
+		struct md_exec_opts eo = {
+			d.dir, d.name, MD_EXEC_TIMEOUT, MD_EXEC_CAP, commit,
+			dirty,
+			a.rebuild || (a.rebuild_one &&
+				      !strcmp(a.rebuild_one, st->block->name)),
+		};
 
+		memcpy(keys[i], st->key, MD_HASH_HEX);
 		if (md_exec_realize(oc, store, st, &eo) < 0) {
 			cli_error("%s", md_err_msg());
 			goto done;
 		}
-		ro->present = true;
-		ro->out = r->out.ptr;
-		ro->out_len = r->out.len;
-		ro->err = r->err.ptr;
-		ro->err_len = r->err.len;
-		ro->exit_code = r->exit_code;
-		ro->signal = r->signal;
-		ro->timed_out = r->timed_out;
-		ran += !oc->cached;
+		view[i] = views(oc, &labels[i]);
+		rb->present = true;
+		rb->reals = view[i];
+		rb->n = oc->n;
+		ran += oc->ran > 0;
 		md_buf_clear(&msg);
-		if (store_real_failed(r) && !st->block->error_ok) {
+		if (oc->failed) {
 			failed++;
-			describe(&msg, r);
-			fprintf(stderr, "%s:%d: block '%s' failed: %s\n", name,
+			describe(&msg, &oc->reals[0]);
+			fprintf(stderr, "%s:%d: block '%s' failed: %s\n", d.name,
 				st->block->line, st->block->name, msg.ptr);
-		} else if (!oc->cached && !a.quiet) {
+		} else if (oc->ran && !a.quiet) {
+			const struct store_real *r = &oc->reals[oc->n - 1];
 			fprintf(stderr, "mdrun: ran %s (%s:%d) in %.0f ms\n",
-				st->block->name, name, st->block->line,
+				st->block->name, d.name, st->block->line,
 				(r->end - r->start) * 1e3);
 		}
 	}
-	render_markdown(&text, doc, outs,
+	render_markdown(&text, d.doc, blocks,
 			same_file(&a) ? RENDER_KEEP_CODE : 0);
-	if (write_output(&a, &text) < 0 || (ran && store_sync(store) < 0)) {
+	if (write_output(&a, &text) < 0 ||
+	    (d.path && store_root_write(store, d.path, keys, d.plan.n) < 0) ||
+	    (ran && store_sync(store) < 0)) {
 		cli_error("%s", md_err_msg());
 		goto done;
 	}
 	if (!a.quiet)
 		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
 				"%zu failed\n",
-			plan.n, ran, plan.n - ran, failed);
+			d.plan.n, ran, d.plan.n - ran, failed);
 	exit_code = failed ? MD_EXIT_FAILED : MD_EXIT_OK;
 done:
-	for (i = 0; outcomes && i < plan.n; i++)
+	for (i = 0; outcomes && i < d.plan.n; i++) {
+		for (j = 0; labels[i] && j < outcomes[i].n; j++)
+			free(labels[i][j]);
+		free(labels[i]);
+		free(view[i]);
 		md_outcome_dispose(&outcomes[i]);
+	}
 	free(outcomes);
-	free(outs);
-	md_plan_dispose(&plan);
+	free(labels);
+	free(view);
+	free(keys);
+	free(blocks);
+	free(commit);
+	free(file);
+	store_unlock(lock);
 	store_close(store);
-	md_doc_free(doc);
-	free(dir);
-	free(root);
-	free(rel);
-	md_buf_dispose(&src);
+	cli_doc_dispose(&d);
 	md_buf_dispose(&text);
 	md_buf_dispose(&msg);
 	return exit_code;

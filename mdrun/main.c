@@ -22,6 +22,9 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  render FILE.md    render the document (the default command)\n"
+	"  store ls | show REF | path REF | verify | rm REF\n"
+	"                    inspect the store (mdrun store --help)\n"
+	"  gc                remove what no document uses (mdrun gc --help)\n"
 	"\n"
 	"render options:\n"
 	"  -o, --output OUT  write the result to OUT (default: standard output)\n"
@@ -31,6 +34,8 @@ static const char usage[] =
 	"  --store DIR       the store folder (default: $MDRUN_STORE, else\n"
 	"                    .mdrun at the git repository root, else .mdrun\n"
 	"                    beside the document)\n"
+	"  --rebuild[=NAME]  run every block (or block NAME) again, adding a\n"
+	"                    realization even when one is in the store\n"
 	"  -q, --quiet       print errors only\n"
 	"\n"
 	"FILE.md may be '-' for standard input; OUT may be '-' for standard\n"
@@ -94,5 +99,9 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "render"))
 		return cmd_render(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "store"))
+		return cmd_store(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "gc"))
+		return cmd_gc(argc - 1, argv + 1);
 	return cmd_render(argc, argv);
 }

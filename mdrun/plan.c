@@ -1,6 +1,5 @@
 #include "plan.h"
 
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,25 +8,18 @@
 static void
 stage_key(struct md_stage *st, const char *dir)
 {
-	struct md_hash h;
 	struct md_block *b = st->block;
-	cJSON *drv = cJSON_CreateObject();
+	struct store_field f[] = {
+		{ "mdrun-key", MD_KEY_VERSION },
+		{ "lang", st->interp->lang },
+		{ "interpreter", st->identity },
+		{ "dir", dir },
+		{ "code", b->code },
+	};
+	size_t n = sizeof(f) / sizeof(*f);
 
-	md_hash_init(&h);
-	md_hash_field(&h, "mdrun-key", MD_KEY_VERSION, 1);
-	md_hash_field(&h, "lang", st->interp->lang, strlen(st->interp->lang));
-	md_hash_field(&h, "interpreter", st->identity, strlen(st->identity));
-	md_hash_field(&h, "dir", dir, strlen(dir));
-	md_hash_field(&h, "code", b->code, b->code_len);
-	md_hash_final(st->key, &h);
-
-	cJSON_AddStringToObject(drv, "mdrun-key", MD_KEY_VERSION);
-	cJSON_AddStringToObject(drv, "lang", st->interp->lang);
-	cJSON_AddStringToObject(drv, "interpreter", st->identity);
-	cJSON_AddStringToObject(drv, "dir", dir);
-	cJSON_AddStringToObject(drv, "code", b->code);
-	st->drv = cJSON_Print(drv);
-	cJSON_Delete(drv);
+	store_key(st->key, f, n);
+	st->drv = store_drv_json(f, n);
 }
 
 int

@@ -3,7 +3,7 @@
  * stage with a key before anything runs. Starts no process: interpreter
  * identities come from the caller.
  *
- * Key v1 = SHA-256 over length-prefixed fields:
+ * Key v1 = store_key over the fields, in this order:
  *   mdrun-key "1", lang, interpreter identity, dir (the document's folder
  *   relative to the repository root), code.
  * Nothing machine-specific enters it.

@@ -103,31 +103,50 @@ fenced(struct out *o, const char *info, const char *s, size_t n)
 }
 
 static void
-region(struct out *o, const struct md_block *b, const struct render_output *r)
+status_line(struct md_buf *status, const struct render_output *r)
+{
+	md_buf_clear(status);
+	if (r->timed_out)
+		md_buf_puts(status, "*timed out*");
+	else if (r->signal)
+		md_buf_printf(status, "*killed by signal %d*", r->signal);
+	else if (r->exit_code)
+		md_buf_printf(status, "*exit status %d*", r->exit_code);
+}
+
+static void
+region(struct out *o, const struct md_block *b, const struct render_block *rb)
 {
 	struct md_buf status = MD_BUF_INIT;
+	bool any = false;
+	size_t i;
 
 	if (b->output == MD_OUTPUT_HIDE)
 		return;
+	for (i = 0; i < rb->n; i++) {
+		status_line(&status, &rb->reals[i]);
+		any |= rb->reals[i].out_len || rb->reals[i].err_len ||
+		       status.len || rb->reals[i].label;
+	}
+	if (any) {
+		line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
+		for (i = 0; i < rb->n; i++) {
+			const struct render_output *r = &rb->reals[i];
 
-	if (r->timed_out)
-		md_buf_puts(&status, "*timed out*");
-	else if (r->signal)
-		md_buf_printf(&status, "*killed by signal %d*", r->signal);
-	else if (r->exit_code)
-		md_buf_printf(&status, "*exit status %d*", r->exit_code);
-	if (r->out_len == 0 && r->err_len == 0 && status.len == 0)
-		return;
-	line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
-	if (r->out_len && b->output == MD_OUTPUT_ASIS)
-		asis(o, r->out, r->out_len);
-	else if (r->out_len)
-		fenced(o, "output", r->out, r->out_len);
-	if (r->err_len)
-		fenced(o, "stderr", r->err, r->err_len);
-	if (status.len)
-		line(o, status.ptr, status.len);
-	line(o, MD_OUT_END, strlen(MD_OUT_END));
+			status_line(&status, r);
+			if (r->label)
+				line(o, r->label, strlen(r->label));
+			if (r->out_len && b->output == MD_OUTPUT_ASIS)
+				asis(o, r->out, r->out_len);
+			else if (r->out_len)
+				fenced(o, "output", r->out, r->out_len);
+			if (r->err_len)
+				fenced(o, "stderr", r->err, r->err_len);
+			if (status.len)
+				line(o, status.ptr, status.len);
+		}
+		line(o, MD_OUT_END, strlen(MD_OUT_END));
+	}
 	md_buf_dispose(&status);
 }
 
@@ -139,7 +158,7 @@ ends_line(const char *s, size_t n)
 
 void
 render_markdown(struct md_buf *out, const struct md_doc *doc,
-		const struct render_output *outs, unsigned flags)
+		const struct render_block *blocks, unsigned flags)
 {
 	const char *src = doc->src;
 	size_t pos = 0, i;
@@ -150,7 +169,7 @@ render_markdown(struct md_buf *out, const struct md_doc *doc,
 		bool drop = !b->echo && !(flags & RENDER_KEEP_CODE);
 		size_t at, before, until;
 
-		if (!outs[i].present && !drop)
+		if (!blocks[i].present && !drop)
 			continue;
 		until = b->has_out ? b->out_end : b->end;
 		at = drop ? b->start : b->has_out ? b->out_start : b->end;
@@ -172,8 +191,8 @@ render_markdown(struct md_buf *out, const struct md_doc *doc,
 			line(&o, fence.ptr, fence.len);
 			md_buf_dispose(&fence);
 		}
-		if (outs[i].present)
-			region(&o, b, &outs[i]);
+		if (blocks[i].present)
+			region(&o, b, &blocks[i]);
 		/* A file without a final newline keeps lacking one. */
 		if (until == doc->len && !ends_line(src, doc->len) &&
 		    out->len > before) {

@@ -12,9 +12,8 @@
 #include "../mdrun/doc.h"
 #include "../util/buf.h"
 
-/* What one block produced. Borrowed. */
+/* One realization's outputs. Borrowed. */
 struct render_output {
-	bool present; /* the block was realized: (re)write its region */
 	const char *out;
 	size_t out_len;
 	const char *err;
@@ -22,6 +21,14 @@ struct render_output {
 	int exit_code;
 	int signal;
 	bool timed_out;
+	const char *label; /* shown above it when a block shows several */
+};
+
+/* What one block shows. Borrowed. */
+struct render_block {
+	bool present; /* the block was realized: (re)write its region */
+	const struct render_output *reals;
+	size_t n;
 };
 
 enum {
@@ -34,14 +41,14 @@ enum {
 
 /*
  * The document's bytes, untouched, with an output region after every block
- * whose output is present (outs has doc->nblocks entries), replacing the
+ * whose output is present (blocks has doc->nblocks entries), replacing the
  * region an earlier render left there. Blocks with echo=false are left out
  * unless flags has RENDER_KEEP_CODE; output=false shows nothing,
  * output=asis inserts stdout as Markdown. Rendering the result again with
  * the same outputs gives the same bytes.
  */
 void render_markdown(struct md_buf *out, const struct md_doc *doc,
-		     const struct render_output *outs, unsigned flags);
+		     const struct render_block *blocks, unsigned flags);
 
 /*
  * Program output made safe to show as text: valid UTF-8, LF line endings,

@@ -5,29 +5,53 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "../util/err.h"
 #include "../util/fs.h"
-
-struct store {
-	char *root;
-	char *objs;	/* ROOT/store */
-	char *tmp;	/* ROOT/tmp */
-	char *interp;	/* ROOT/interp */
-	unsigned serial;
-};
 
 static const char cachedir_tag[] =
 	"Signature: 8a477f597d28d172789f06886806bc55\n"
 	"# This file is a cache directory tag created by mdrun.\n"
 	"# For information about cache directory tags see "
 	"https://bford.info/cachedir/\n";
+
+void
+store_key(char out[MD_HASH_HEX], const struct store_field *f, size_t n)
+{
+	struct md_hash h;
+	size_t i;
+
+	md_hash_init(&h);
+	for (i = 0; i < n; i++)
+		md_hash_field(&h, f[i].name, f[i].value, strlen(f[i].value));
+	md_hash_final(out, &h);
+}
+
+char *
+store_drv_json(const struct store_field *f, size_t n)
+{
+	cJSON *drv = cJSON_CreateObject(), *fields = cJSON_CreateObject();
+	char *text;
+	size_t i;
+
+	cJSON_AddNumberToObject(drv, "version", STORE_VERSION);
+	/* An object keeps its members in order: the order is hashed. */
+	for (i = 0; i < n; i++)
+		cJSON_AddStringToObject(fields, f[i].name, f[i].value);
+	cJSON_AddItemToObject(drv, "fields", fields);
+	text = cJSON_Print(drv);
+	cJSON_Delete(drv);
+	return text;
+}
 
 static int
 check_version(const char *root)
@@ -55,6 +79,34 @@ check_version(const char *root)
 	return rc;
 }
 
+/*
+ * tmp/PID-... belongs to process PID; once PID is gone, what it left is
+ * an unfinished realization or a half-removed one: delete it.
+ */
+static void
+sweep_tmp(struct store *s)
+{
+	DIR *d = opendir(s->tmp);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (e->d_name[0] == '.' || *end != '-' || pid <= 0)
+			continue;
+		if (pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char *p = md_path_join(s->tmp, e->d_name);
+		md_fs_rmtree(p);
+		free(p);
+	}
+	closedir(d);
+}
+
 int
 store_open(struct store **out, const char *root)
 {
@@ -66,16 +118,22 @@ store_open(struct store **out, const char *root)
 	s->root = md_strdup(root);
 	s->objs = md_path_join(root, "store");
 	s->tmp = md_path_join(root, "tmp");
+	s->locks = md_path_join(root, "locks");
+	s->roots = md_path_join(root, "roots");
 	s->interp = md_path_join(root, "interp");
 	if ((rc = md_fs_mkdirs(s->objs, 0755)) < 0 ||
 	    (rc = md_fs_mkdirs(s->tmp, 0755)) < 0 ||
+	    (rc = md_fs_mkdirs(s->locks, 0755)) < 0 ||
+	    (rc = md_fs_mkdirs(s->roots, 0755)) < 0 ||
 	    (rc = md_fs_mkdirs(s->interp, 0755)) < 0 ||
 	    (rc = check_version(root)) < 0)
 		goto done;
 	tag = md_path_join(root, "CACHEDIR.TAG");
-	if (!md_fs_exists(tag))
-		rc = md_fs_write_atomic(tag, cachedir_tag,
-					sizeof(cachedir_tag) - 1, 0444);
+	if (!md_fs_exists(tag) &&
+	    (rc = md_fs_write_atomic(tag, cachedir_tag,
+				     sizeof(cachedir_tag) - 1, 0444)) < 0)
+		goto done;
+	sweep_tmp(s);
 done:
 	free(tag);
 	if (rc < 0) {
@@ -94,6 +152,8 @@ store_close(struct store *s)
 	free(s->root);
 	free(s->objs);
 	free(s->tmp);
+	free(s->locks);
+	free(s->roots);
 	free(s->interp);
 	free(s);
 }
@@ -104,8 +164,52 @@ store_root(const struct store *s)
 	return s->root;
 }
 
-static bool
-is_hash(const char *s)
+static int
+lock_file(const char *path, int how)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return md_err_sys("%s", path);
+	while (flock(fd, how) < 0) {
+		if (errno == EINTR)
+			continue;
+		md_err_sys("%s: flock", path);
+		close(fd);
+		return MD_ERROR;
+	}
+	return fd;
+}
+
+int
+store_lock_key(struct store *s, const char *key)
+{
+	char *path = md_path_join(s->locks, key);
+	int fd = lock_file(path, LOCK_EX);
+
+	free(path);
+	return fd;
+}
+
+int
+store_lock_store(struct store *s, bool exclusive)
+{
+	char *path = md_path_join(s->locks, "gc");
+	int fd = lock_file(path, exclusive ? LOCK_EX : LOCK_SH);
+
+	free(path);
+	return fd;
+}
+
+void
+store_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+bool
+store_is_hash(const char *s)
 {
 	size_t i;
 
@@ -130,17 +234,20 @@ num(const cJSON *obj, const char *name)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* Reads dir/meta.json into r (outputs not loaded). */
-static int
-read_meta(struct store_real *r, const char *dir)
+int
+store_read_meta(struct store_real *r, const char *dir)
 {
 	struct md_buf buf = MD_BUF_INIT;
 	char *path = md_path_join(dir, "meta.json");
 	cJSON *meta = NULL;
 	int rc;
 
-	if ((rc = md_fs_read(&buf, path)) < 0)
+	if ((rc = md_fs_read(&buf, path)) < 0) {
+		if (rc == MD_ENOTFOUND)
+			rc = md_err_set("%s: missing realization metadata",
+					path);
 		goto done;
+	}
 	meta = cJSON_ParseWithLength(buf.ptr, buf.len);
 	if (!cJSON_IsObject(meta) ||
 	    !cJSON_IsNumber(cJSON_GetObjectItem(meta, "exit"))) {
@@ -159,75 +266,120 @@ done:
 	return rc;
 }
 
-static int
-read_outputs(struct store_real *r, const char *dir)
+int
+store_read(struct store_real *out, struct store *s, const char *key,
+	   const char *rhash)
 {
-	char *out = md_path_join(dir, "stdout");
-	char *err = md_path_join(dir, "stderr");
+	char *kdir = md_path_join(s->objs, key);
+	char *dir = md_path_join(kdir, rhash), *so = NULL, *se = NULL;
 	int rc;
 
-	md_buf_clear(&r->out);
-	md_buf_clear(&r->err);
-	if ((rc = md_fs_read(&r->out, out)) == 0)
-		rc = md_fs_read(&r->err, err);
+	memset(out, 0, sizeof(*out));
+	memcpy(out->rhash, rhash, MD_HASH_HEX);
+	out->path = dir;
+	if ((rc = store_read_meta(out, dir)) < 0)
+		goto done;
+	so = md_path_join(dir, "stdout");
+	se = md_path_join(dir, "stderr");
+	md_buf_put(&out->out, "", 0);
+	md_buf_put(&out->err, "", 0);
+	if ((rc = md_fs_read(&out->out, so)) == 0)
+		rc = md_fs_read(&out->err, se);
 	if (rc == MD_ENOTFOUND)
 		rc = md_err_set("%s: incomplete realization", dir);
-	free(out);
-	free(err);
+done:
+	if (rc < 0)
+		store_real_dispose(out);
+	free(so);
+	free(se);
+	free(kdir);
+	return rc;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+store_runs(struct store_run **out, size_t *n, struct store *s,
+	   const char *key)
+{
+	char *kdir = md_path_join(s->objs, key);
+	char *rdir = md_path_join(kdir, "runs");
+	char **names = NULL;
+	size_t count = 0, cap = 0, i;
+	DIR *d = opendir(rdir);
+	struct dirent *e;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!d) {
+		if (errno != ENOENT)
+			rc = md_err_sys("%s", rdir);
+		goto done;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 8;
+			names = md_realloc(names, cap * sizeof(*names));
+		}
+		names[count++] = md_strdup(e->d_name);
+	}
+	closedir(d);
+	/* Fixed-width times: name order is time order. */
+	qsort(names, count, sizeof(*names), cmp_name);
+	*out = md_calloc(count, sizeof(**out));
+	for (i = 0; i < count; i++) {
+		struct store_run *r = &(*out)[*n];
+		char *dash = strchr(names[i], '-'), *real;
+
+		if (!dash || strlen(dash + 1) < 65 || dash[65] != '-')
+			continue; /* not a run record */
+		memcpy(r->rhash, dash + 1, 64);
+		r->rhash[64] = '\0';
+		if (!store_is_hash(r->rhash))
+			continue;
+		r->ns = strtoll(names[i], NULL, 10);
+		r->failed = strcmp(dash + 66, "ok") != 0;
+		real = md_path_join(kdir, r->rhash);
+		if (md_fs_is_dir(real))
+			(*n)++;
+		free(real);
+	}
+done:
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	free(rdir);
+	free(kdir);
 	return rc;
 }
 
 int
 store_lookup(struct store_real *out, struct store *s, const char *key,
-	     bool accept_failed)
+	     enum store_match m, bool accept_failed)
 {
-	char *kdir = md_path_join(s->objs, key), *best_dir = NULL;
-	struct store_real best;
-	DIR *d = NULL;
-	struct dirent *e;
-	int rc = MD_ENOTFOUND;
+	struct store_run *runs = NULL;
+	size_t n = 0, i;
+	int rc;
 
-	memset(&best, 0, sizeof(best));
 	memset(out, 0, sizeof(*out));
-	d = opendir(kdir);
-	if (!d) {
-		if (errno != ENOENT)
-			rc = md_err_sys("%s", kdir);
-		goto done;
-	}
-	while ((e = readdir(d))) {
-		struct store_real r;
-		char *dir;
-
-		if (!is_hash(e->d_name))
+	if ((rc = store_runs(&runs, &n, s, key)) < 0)
+		return rc;
+	rc = MD_ENOTFOUND;
+	for (i = 0; i < n; i++) {
+		struct store_run *r = &runs[m == STORE_FIRST ? i : n - 1 - i];
+		if (r->failed && !accept_failed)
 			continue;
-		memset(&r, 0, sizeof(r));
-		dir = md_path_join(kdir, e->d_name);
-		if (read_meta(&r, dir) < 0) {
-			free(dir);
-			rc = MD_ERROR;
-			goto done;
-		}
-		if ((!accept_failed && store_real_failed(&r)) ||
-		    (best_dir && r.end <= best.end)) {
-			free(dir);
-			continue;
-		}
-		free(best_dir);
-		best_dir = dir;
-		best = r;
-		memcpy(best.rhash, e->d_name, MD_HASH_HEX);
+		rc = store_read(out, s, key, r->rhash);
+		break;
 	}
-	if (!best_dir)
-		goto done;
-	*out = best;
-	if ((rc = read_outputs(out, best_dir)) < 0)
-		store_real_dispose(out);
-done:
-	if (d)
-		closedir(d);
-	free(best_dir);
-	free(kdir);
+	free(runs);
 	return rc;
 }
 
@@ -236,33 +388,88 @@ store_real_dispose(struct store_real *r)
 {
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
+	free(r->path);
+	r->path = NULL;
 }
 
-static void
-realization_hash(char out[MD_HASH_HEX], const struct store_result *r)
+static int
+scandir_filter(const struct dirent *e)
+{
+	return strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+}
+
+/*
+ * Hashes the tree at dir: names in byte order, each entry's kind, and a
+ * file's executable bit and content or a link's target. Links are not
+ * followed.
+ */
+static int
+hash_tree(struct md_hash *h, const char *dir, const char *rel)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, scandir_filter, alphasort), i, rc = 0;
+
+	if (n < 0)
+		return errno == ENOENT ? 0 : md_err_sys("%s", dir);
+	for (i = 0; i < n; i++) {
+		char *p = md_path_join(dir, list[i]->d_name);
+		char *r = *rel ? md_path_join(rel, list[i]->d_name)
+			       : md_strdup(list[i]->d_name);
+		struct stat st;
+
+		if (rc == 0 && lstat(p, &st) < 0)
+			rc = md_err_sys("%s", p);
+		if (rc == 0 && S_ISDIR(st.st_mode)) {
+			md_hash_field(h, "dir", r, strlen(r));
+			rc = hash_tree(h, p, r);
+		} else if (rc == 0 && S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t k = readlink(p, target, sizeof(target));
+			if (k < 0)
+				rc = md_err_sys("%s", p);
+			md_hash_field(h, "link", r, strlen(r));
+			md_hash_field(h, "target", target, k < 0 ? 0 : (size_t)k);
+		} else if (rc == 0 && S_ISREG(st.st_mode)) {
+			struct md_buf data = MD_BUF_INIT;
+			char digest[MD_HASH_HEX];
+			rc = md_fs_read(&data, p);
+			md_hash_bytes(digest, data.ptr, data.len);
+			md_hash_field(h, st.st_mode & 0111 ? "exe" : "file", r,
+				      strlen(r));
+			md_hash_field(h, "content", digest, 64);
+			md_buf_dispose(&data);
+		} else if (rc == 0) {
+			rc = md_err_set("%s: not a file, folder or link", p);
+		}
+		free(p);
+		free(r);
+	}
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	return rc;
+}
+
+int
+store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
+	    const char *se, size_t se_len, int exit_code, int signal,
+	    bool timed_out, const char *out_dir)
 {
 	struct md_hash h;
-	char num_buf[64];
-	int n;
+	char status[64];
+	int n, rc = 0;
 
 	md_hash_init(&h);
 	md_hash_field(&h, "mdrun-realization", "1", 1);
-	md_hash_field(&h, "stdout", r->out, r->out_len);
-	md_hash_field(&h, "stderr", r->err, r->err_len);
-	n = snprintf(num_buf, sizeof(num_buf), "%d %d %d", r->exit_code,
-		     r->signal, r->timed_out ? 1 : 0);
-	md_hash_field(&h, "status", num_buf, (size_t)n);
+	md_hash_field(&h, "stdout", so, so_len);
+	md_hash_field(&h, "stderr", se, se_len);
+	n = snprintf(status, sizeof(status), "%d %d %d", exit_code, signal,
+		     timed_out ? 1 : 0);
+	md_hash_field(&h, "status", status, (size_t)n);
+	if (out_dir)
+		rc = hash_tree(&h, out_dir, "");
 	md_hash_final(out, &h);
-}
-
-static void
-iso_time(char out[32], double t)
-{
-	time_t sec = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&sec, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return rc;
 }
 
 static char *
@@ -270,8 +477,12 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 {
 	cJSON *m = cJSON_CreateObject();
 	char when[32];
+	time_t sec = (time_t)r->start;
+	struct tm tm;
 	char *text;
 
+	gmtime_r(&sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cJSON_AddNumberToObject(m, "version", STORE_VERSION);
 	cJSON_AddStringToObject(m, "key", key);
 	cJSON_AddStringToObject(m, "rhash", rhash);
@@ -280,23 +491,29 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 	cJSON_AddBoolToObject(m, "timed_out", r->timed_out);
 	cJSON_AddNumberToObject(m, "start", r->start);
 	cJSON_AddNumberToObject(m, "end", r->end);
-	iso_time(when, r->start);
 	cJSON_AddStringToObject(m, "started", when);
 	cJSON_AddNumberToObject(m, "duration_ms", (r->end - r->start) * 1e3);
 	if (r->interpreter)
 		cJSON_AddStringToObject(m, "interpreter", r->interpreter);
+	if (r->name)
+		cJSON_AddStringToObject(m, "name", r->name);
 	if (r->document) {
 		cJSON_AddStringToObject(m, "document", r->document);
 		cJSON_AddNumberToObject(m, "line", r->line);
 	}
+	if (r->git_commit) {
+		cJSON *git = cJSON_AddObjectToObject(m, "git");
+		cJSON_AddStringToObject(git, "commit", r->git_commit);
+		cJSON_AddBoolToObject(git, "dirty", r->git_dirty);
+	}
+	cJSON_AddArrayToObject(m, "upstream");
 	text = cJSON_Print(m);
 	cJSON_Delete(m);
 	return text;
 }
 
-/* A fresh, empty folder under tmp/, unique to this process. */
-static char *
-new_tmp_dir(struct store *s)
+char *
+store_tmp_dir(struct store *s)
 {
 	for (;;) {
 		struct md_buf path = MD_BUF_INIT;
@@ -314,16 +531,103 @@ new_tmp_dir(struct store *s)
 	}
 }
 
+int
+store_remove_tree(struct store *s, const char *path)
+{
+	char *tmp = store_tmp_dir(s), *dest = NULL;
+	int rc;
+
+	if (!tmp)
+		return MD_ERROR;
+	dest = md_path_join(tmp, "x");
+	/* Moving a folder updates its "..": it must be writable. */
+	chmod(path, 0755);
+	if (rename(path, dest) < 0) {
+		rc = errno == ENOENT ? 0 : md_err_sys("%s: rename", path);
+		md_fs_rmtree(tmp);
+	} else {
+		rc = md_fs_rmtree(tmp);
+	}
+	free(dest);
+	free(tmp);
+	return rc;
+}
+
 static int
-write_drv(struct store *s, const char *kdir, const char *drv)
+write_drv(const char *kdir, const char *drv)
 {
 	char *path = md_path_join(kdir, "drv.json");
 	int rc = 0;
 
-	(void)s;
 	if (!md_fs_exists(path))
 		rc = md_fs_write_atomic(path, drv, strlen(drv), 0444);
 	free(path);
+	return rc;
+}
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int
+write_run(const char *kdir, const char *rhash, bool failed)
+{
+	char *rdir = md_path_join(kdir, "runs");
+	struct md_buf p = MD_BUF_INIT;
+	long long ns = now_ns();
+	int rc = 0, fd;
+
+	if (mkdir(rdir, 0755) < 0 && errno != EEXIST) {
+		rc = md_err_sys("%s: mkdir", rdir);
+		goto done;
+	}
+	for (;;) {
+		md_buf_clear(&p);
+		md_buf_printf(&p, "%s/%020lld-%s-%s", rdir, ns, rhash,
+			      failed ? "failed" : "ok");
+		fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+		if (fd >= 0) {
+			close(fd);
+			break;
+		}
+		if (errno != EEXIST) {
+			rc = md_err_sys("%s", p.ptr);
+			break;
+		}
+		ns++; /* the same nanosecond as another run */
+	}
+done:
+	md_buf_dispose(&p);
+	free(rdir);
+	return rc;
+}
+
+static int
+write_outputs(const char *tmp, const char *meta, const struct store_result *r)
+{
+	char *p = md_path_join(tmp, "stdout");
+	int rc = md_fs_write_new(p, r->out, r->out_len, 0444);
+
+	free(p);
+	p = md_path_join(tmp, "stderr");
+	if (rc == 0)
+		rc = md_fs_write_new(p, r->err, r->err_len, 0444);
+	free(p);
+	p = md_path_join(tmp, "out");
+	if (rc == 0 && r->artifacts && rename(r->artifacts, p) < 0)
+		rc = md_err_sys("%s: cannot move the artifacts", r->artifacts);
+	if (rc == 0 && !r->artifacts && mkdir(p, 0755) < 0)
+		rc = md_err_sys("%s: mkdir", p);
+	free(p);
+	p = md_path_join(tmp, "meta.json");
+	if (rc == 0)
+		rc = md_fs_write_new(p, meta, strlen(meta), 0444);
+	free(p);
 	return rc;
 }
 
@@ -333,37 +637,32 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 {
 	char rhash[MD_HASH_HEX];
 	char *kdir = md_path_join(s->objs, key), *final = NULL, *tmp = NULL;
-	char *meta = NULL, *p = NULL;
+	char *meta = NULL;
 	int rc;
 
-	realization_hash(rhash, r);
+	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
+			      r->exit_code, r->signal, r->timed_out,
+			      r->artifacts)) < 0)
+		goto done;
 	final = md_path_join(kdir, rhash);
 	if (mkdir(kdir, 0755) < 0 && errno != EEXIST &&
 	    (rc = md_fs_mkdirs(kdir, 0755)) < 0)
 		goto done;
-	if ((rc = write_drv(s, kdir, drv)) < 0)
+	if ((rc = write_drv(kdir, drv)) < 0)
 		goto done;
 	if (md_fs_is_dir(final))
-		goto same; /* an equal run was committed before */
-	if (!(tmp = new_tmp_dir(s))) {
+		goto record; /* an equal run was committed before */
+	if (!(tmp = store_tmp_dir(s))) {
 		rc = MD_ERROR;
 		goto done;
 	}
 	meta = meta_json(key, rhash, r);
-	p = md_path_join(tmp, "stdout");
-	if ((rc = md_fs_write_new(p, r->out, r->out_len, 0444)) < 0)
-		goto done;
-	free(p);
-	p = md_path_join(tmp, "stderr");
-	if ((rc = md_fs_write_new(p, r->err, r->err_len, 0444)) < 0)
-		goto done;
-	free(p);
-	p = md_path_join(tmp, "meta.json");
-	if ((rc = md_fs_write_new(p, meta, strlen(meta), 0444)) < 0)
+	if ((rc = write_outputs(tmp, meta, r)) < 0)
 		goto done;
 	/*
-	 * rename() publishes the whole folder at once. A concurrent equal
-	 * commit may win the race: its realization is the same bytes.
+	 * rename() publishes the whole folder at once (and needs it still
+	 * writable, to update its ".."). A concurrent equal commit may win
+	 * the race: same bytes.
 	 */
 	if (rename(tmp, final) < 0) {
 		if (errno != EEXIST && errno != ENOTEMPTY) {
@@ -371,21 +670,50 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 			goto done;
 		}
 		md_fs_rmtree(tmp);
-		goto same;
-	}
-	if ((rc = md_fs_make_readonly(final)) < 0)
+	} else if ((rc = md_fs_make_readonly(final)) < 0) {
 		goto done;
-same:
+	}
+	free(tmp);
+	tmp = NULL;
+record:
+	if ((rc = write_run(kdir, rhash, r->exit_code || r->signal ||
+						 r->timed_out)) < 0)
+		goto done;
 	memcpy(out, rhash, MD_HASH_HEX);
-	rc = 0;
 done:
-	if (rc < 0 && tmp)
+	if (tmp)
 		md_fs_rmtree(tmp);
 	free(tmp);
-	free(p);
 	free(meta);
 	free(final);
 	free(kdir);
+	return rc;
+}
+
+int
+store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
+		 size_t n)
+{
+	char name[MD_HASH_HEX];
+	char *path, *text, file[MD_HASH_HEX + 8];
+	cJSON *root = cJSON_CreateObject(), *arr;
+	size_t i;
+	int rc;
+
+	md_hash_bytes(name, doc, strlen(doc));
+	snprintf(file, sizeof(file), "%s.json", name);
+	cJSON_AddNumberToObject(root, "version", STORE_VERSION);
+	cJSON_AddStringToObject(root, "document", doc);
+	cJSON_AddNumberToObject(root, "time", (double)time(NULL));
+	arr = cJSON_AddArrayToObject(root, "keys");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(keys[i]));
+	text = cJSON_Print(root);
+	path = md_path_join(s->roots, file);
+	rc = md_fs_write_atomic(path, text, strlen(text), 0644);
+	free(path);
+	free(text);
+	cJSON_Delete(root);
 	return rc;
 }
 

@@ -1,17 +1,33 @@
 /*
  * The on-disk store: immutable, content-addressed realizations of keys.
  *
- *   ROOT/VERSION               format version ("1"); a newer one is refused
- *   ROOT/CACHEDIR.TAG          so backup tools skip the store
- *   ROOT/store/KEY/drv.json    what was hashed into KEY, readable
- *   ROOT/store/KEY/RHASH/      one realization: meta.json, stdout, stderr
- *   ROOT/interp/ID             memoized interpreter identities
- *   ROOT/tmp/                  realizations being built
+ *   ROOT/VERSION                 format version ("1"); a newer one is refused
+ *   ROOT/CACHEDIR.TAG            so backup tools skip the store
+ *   ROOT/store/KEY/drv.json      the fields hashed into KEY, in order
+ *   ROOT/store/KEY/RHASH/        one realization: meta.json, stdout, stderr,
+ *                                out/ (artifacts)
+ *   ROOT/store/KEY/runs/T-RHASH-ok|failed
+ *                                one empty file per run, T in nanoseconds:
+ *                                which realization each run produced, so
+ *                                "latest" and "first" and run counts hold
+ *                                even when equal runs share a realization
+ *   ROOT/roots/H.json            the keys one document's last render used
+ *   ROOT/locks/KEY, locks/gc     flock(2) files
+ *   ROOT/interp/ID               memoized interpreter identities
+ *   ROOT/tmp/PID-...             realizations being built by process PID
  *
- * A realization is built in tmp/, renamed into place, then made read-only
- * (files 0444, folders 0555): if its folder exists, it is complete. RHASH
- * is the SHA-256 of its outputs and exit status, so two equal runs share
- * one realization. The store knows keys and bytes, not documents.
+ * Writes: a realization is built in tmp/, renamed into place, made read-only
+ * (files 0444, folders 0555), and only then gets its run record. So a
+ * realization folder that exists is complete, and a run record always
+ * names one. Removal goes the other way: run records first, then the
+ * folder is renamed into tmp/ and deleted. A process killed at any instant
+ * leaves the store consistent; what it left in tmp/ is swept by the next
+ * store_open once the process is gone.
+ *
+ * KEY is the SHA-256 of its fields (md_hash_field over name and value, in
+ * order), so `store verify` recomputes keys as well as realizations. RHASH
+ * is the SHA-256 of stdout, stderr, exit status and the out/ tree. The
+ * store knows keys, fields and bytes, not documents.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -26,6 +42,17 @@
 
 struct store;
 
+/* One field of a key: name and value, hashed in order. Borrowed. */
+struct store_field {
+	const char *name;
+	const char *value;
+};
+
+/* The key of fields, and the drv.json text that records them. */
+void store_key(char out[MD_HASH_HEX], const struct store_field *f, size_t n);
+/* Caller frees with free(). */
+char *store_drv_json(const struct store_field *f, size_t n);
+
 /* What one run produced, handed to store_commit. Borrowed. */
 struct store_result {
 	const char *out;
@@ -36,13 +63,18 @@ struct store_result {
 	int signal;    /* the signal that ended it, or 0 */
 	bool timed_out;
 	double start, end; /* seconds since the epoch */
+	/* A folder whose tree becomes out/ (moved, not copied), or NULL. */
+	const char *artifacts;
 	/* Provenance for meta.json; not part of the realization's hash. */
 	const char *interpreter;
+	const char *name;
 	const char *document;
 	int line;
+	const char *git_commit; /* NULL outside a repository */
+	bool git_dirty;
 };
 
-/* A realization read back from the store. Dispose with store_real_dispose. */
+/* A realization read back. Dispose with store_real_dispose. */
 struct store_real {
 	char rhash[MD_HASH_HEX];
 	struct md_buf out, err;
@@ -50,11 +82,24 @@ struct store_real {
 	int signal;
 	bool timed_out;
 	double start, end;
+	char *path; /* its folder in the store */
+};
+
+/* One run of a key, as its run record says. */
+struct store_run {
+	char rhash[MD_HASH_HEX];
+	long long ns; /* when it was committed */
+	bool failed;
+};
+
+enum store_match {
+	STORE_LATEST, /* the most recent run */
+	STORE_FIRST   /* the earliest run still in the store */
 };
 
 /*
- * Opens (creating when missing) the store at root. Caller frees with
- * store_close.
+ * Opens (creating when missing) the store at root and sweeps tmp/ of what
+ * dead processes left. Caller frees with store_close.
  */
 int store_open(struct store **out, const char *root);
 void store_close(struct store *s);
@@ -62,20 +107,47 @@ void store_close(struct store *s);
 const char *store_root(const struct store *s);
 
 /*
- * Finds the latest successful realization of key (failures count when
- * accept_failed). MD_ENOTFOUND when there is none.
+ * Takes the lock of key (waits for another process holding it). Two
+ * processes never realize one key at once. Returns an fd for
+ * store_unlock, or a negative error.
+ */
+int store_lock_key(struct store *s, const char *key);
+/*
+ * Takes the store-wide lock: shared for a render, exclusive for gc, so gc
+ * never removes what a render in progress has not rooted yet.
+ */
+int store_lock_store(struct store *s, bool exclusive);
+void store_unlock(int fd);
+
+/*
+ * The runs of key, oldest first, whose realization exists. *out is NULL
+ * and *n 0 for an unknown key. Caller frees *out.
+ */
+int store_runs(struct store_run **out, size_t *n, struct store *s,
+	       const char *key);
+/* Reads realization rhash of key. */
+int store_read(struct store_real *out, struct store *s, const char *key,
+	       const char *rhash);
+/*
+ * The realization the match picks among key's successful runs (among all
+ * runs when accept_failed). MD_ENOTFOUND when there is none.
  */
 int store_lookup(struct store_real *out, struct store *s, const char *key,
-		 bool accept_failed);
+		 enum store_match m, bool accept_failed);
 void store_real_dispose(struct store_real *r);
 bool store_real_failed(const struct store_real *r);
 
 /*
- * Commits a realization of key: writes drv (JSON text describing what was
- * hashed) beside it when new, and the rhash into out.
+ * Commits one run of key: writes drv (from store_drv_json) beside it when
+ * new, the realization when no equal one exists, and a run record.
+ * The rhash goes into out.
  */
 int store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		 const char *drv, const struct store_result *r);
+
+/* Records the keys a document's render used (doc: an absolute path). */
+int store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
+		     size_t n);
 
 /* A small memo (name -> value) kept in the store. MD_ENOTFOUND if absent. */
 int store_memo_get(struct md_buf *out, struct store *s, const char *name);
@@ -84,5 +156,52 @@ int store_memo_put(struct store *s, const char *name, const char *val,
 
 /* Makes what was committed durable: one syncfs for the whole store. */
 int store_sync(struct store *s);
+
+/*
+ * Inspection (store/inspect.c). Keys are listed in no set order.
+ * store_keys: every key; caller frees with store_keys_free.
+ */
+int store_keys(char ***out, size_t *n, struct store *s);
+void store_keys_free(char **keys, size_t n);
+/*
+ * Resolves a key or a unique key prefix (at least 4 hex digits) to a key.
+ * MD_ENOTFOUND when nothing matches; an ambiguous prefix is an error.
+ */
+int store_resolve(char out[MD_HASH_HEX], struct store *s, const char *ref);
+/* Bytes under path (files' sizes), 0 when missing. */
+unsigned long long store_du(const char *path);
+/* The meta.json text of a realization, appended to out. */
+int store_meta_text(struct md_buf *out, struct store *s, const char *key,
+		    const char *rhash);
+/* drv.json of key, parsed fields as text. Caller disposes out. */
+int store_drv(struct md_buf *out, struct store *s, const char *key);
+/*
+ * Recomputes every key from its drv.json and every rhash from its files;
+ * calls report(path, what, ctx) for each problem. *bad counts them.
+ */
+int store_verify(size_t *bad, struct store *s,
+		 void (*report)(const char *path, const char *what, void *ctx),
+		 void *ctx);
+/* Removes key and all its realizations. */
+int store_rm(struct store *s, const char *key);
+
+/* Garbage collection (store/gc.c). */
+struct store_gc_opts {
+	bool dry_run;
+	int keep_last;	   /* realizations kept per rooted key; 0: all */
+	double older_than; /* days: only unrooted keys last run before */
+	/* Keep these keys instead of what roots/ reaches, when non-NULL. */
+	char (*keep)[MD_HASH_HEX];
+	size_t nkeep;
+};
+struct store_gc_stats {
+	size_t roots_dropped;
+	size_t keys_removed;
+	size_t realizations_removed;
+	unsigned long long bytes;
+};
+int store_gc(struct store_gc_stats *out, struct store *s,
+	     const struct store_gc_opts *o,
+	     void (*report)(const char *what, void *ctx), void *ctx);
 
 #endif

@@ -117,39 +117,182 @@ fixed_identity(char **out, const struct md_interp *in, void *ctx)
 	return 0;
 }
 
+/* A document with one block, planned against a store in dir. */
+struct fixture {
+	struct md_doc *doc;
+	struct md_plan plan;
+	struct store *s;
+	struct md_exec_opts eo;
+};
+
+static void
+fixture_init(struct fixture *f, const char *src)
+{
+	char *root = md_path_join(dir, "store");
+
+	memset(f, 0, sizeof(*f));
+	cr_assert_eq(md_doc_parse(&f->doc, "t.md", src, strlen(src), 0), 0,
+		     "%s", md_err_msg());
+	cr_assert_eq(store_open(&f->s, root), 0);
+	cr_assert_eq(md_plan_build(&f->plan, f->doc, ".", fixed_identity,
+				   NULL), 0);
+	f->eo.cwd = dir;
+	f->eo.document = "t.md";
+	f->eo.timeout = 10;
+	f->eo.cap = 1 << 20;
+	free(root);
+}
+
+static void
+fixture_dispose(struct fixture *f)
+{
+	md_plan_dispose(&f->plan);
+	store_close(f->s);
+	md_doc_free(f->doc);
+}
+
+/* Realizes stage 0 and returns how many runs it made. */
+static size_t
+realize(struct fixture *f, struct md_outcome *oc)
+{
+	cr_assert_eq(md_exec_realize(oc, f->s, &f->plan.stages[0], &f->eo), 0,
+		     "%s", md_err_msg());
+	return oc->ran;
+}
+
+static int
+count_lines(const char *name)
+{
+	char *p = md_path_join(dir, name);
+	struct md_buf b = MD_BUF_INIT;
+	int n = 0;
+
+	if (md_fs_read(&b, p) == 0)
+		for (size_t i = 0; i < b.len; i++)
+			n += b.ptr[i] == '\n';
+	md_buf_dispose(&b);
+	free(p);
+	return n;
+}
+
 Test(exec, second_realize_is_cached_and_runs_nothing)
 {
-	struct md_doc *doc = NULL;
-	struct md_plan plan;
-	struct store *s = NULL;
+	struct fixture f;
 	struct md_outcome a, b;
-	struct md_buf count = MD_BUF_INIT;
-	char *root = md_path_join(dir, "store");
-	char *counter = md_path_join(dir, "count");
-	const char *src = "```{sh}\necho x >> count; echo done\n```\n";
-	struct md_exec_opts eo = { dir, "t.md", 10, 1 << 20 };
 
-	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
-	cr_assert_eq(store_open(&s, root), 0);
-	cr_assert_eq(md_plan_build(&plan, doc, ".", fixed_identity, NULL), 0);
-	cr_assert_eq(plan.n, 1);
-	cr_assert_eq(md_exec_realize(&a, s, &plan.stages[0], &eo), 0);
-	cr_assert_not(a.cached);
-	cr_assert_str_eq(a.real.out.ptr, "done\n");
-	cr_assert_eq(md_exec_realize(&b, s, &plan.stages[0], &eo), 0);
-	cr_assert(b.cached);
-	cr_assert_str_eq(b.real.out.ptr, "done\n");
-	cr_assert_str_eq(a.real.rhash, b.real.rhash);
-	cr_assert_eq(md_fs_read(&count, counter), 0);
-	cr_assert_str_eq(count.ptr, "x\n", "the block ran twice");
+	fixture_init(&f, "```{sh}\necho x >> count; echo done\n```\n");
+	cr_assert_eq(realize(&f, &a), 1);
+	cr_assert_str_eq(a.reals[0].out.ptr, "done\n");
+	cr_assert_eq(realize(&f, &b), 0);
+	cr_assert_str_eq(b.reals[0].out.ptr, "done\n");
+	cr_assert_str_eq(a.reals[0].rhash, b.reals[0].rhash);
+	cr_assert_eq(count_lines("count"), 1, "the block ran twice");
 	md_outcome_dispose(&a);
 	md_outcome_dispose(&b);
-	md_plan_dispose(&plan);
-	store_close(s);
-	md_doc_free(doc);
-	md_buf_dispose(&count);
-	free(root);
-	free(counter);
+	fixture_dispose(&f);
+}
+
+Test(exec, a_failure_is_shown_and_runs_again)
+{
+	struct fixture f;
+	struct md_outcome a, b;
+
+	fixture_init(&f, "```{sh}\necho x >> count; exit 4\n```\n");
+	cr_assert_eq(realize(&f, &a), 1);
+	cr_assert(a.failed);
+	cr_assert_eq(a.reals[0].exit_code, 4);
+	cr_assert_eq(realize(&f, &b), 1, "a failure is not a cache hit");
+	cr_assert_eq(count_lines("count"), 2);
+	md_outcome_dispose(&a);
+	md_outcome_dispose(&b);
+	fixture_dispose(&f);
+}
+
+Test(exec, error_true_accepts_the_failure_and_caches_it)
+{
+	struct fixture f;
+	struct md_outcome a, b;
+
+	fixture_init(&f, "```{sh error=true}\necho x >> count; exit 4\n```\n");
+	cr_assert_eq(realize(&f, &a), 1);
+	cr_assert_not(a.failed);
+	cr_assert_eq(realize(&f, &b), 0);
+	cr_assert_eq(b.reals[0].exit_code, 4);
+	md_outcome_dispose(&a);
+	md_outcome_dispose(&b);
+	fixture_dispose(&f);
+}
+
+Test(exec, nouts_runs_until_n_runs_exist)
+{
+	struct fixture f;
+	struct md_outcome a, b;
+
+	/* Non-deterministic: each run prints a new number. */
+	fixture_init(&f, "```{sh nouts=3, match=all}\necho x >> count; "
+			 "wc -l < count\n```\n");
+	cr_assert_eq(realize(&f, &a), 3);
+	cr_assert_eq(a.n, 3, "match=all shows every realization");
+	cr_assert_eq(realize(&f, &b), 0, "three runs exist: cached");
+	cr_assert_eq(b.n, 3);
+	md_outcome_dispose(&a);
+	md_outcome_dispose(&b);
+	fixture_dispose(&f);
+}
+
+Test(exec, equal_runs_count_towards_nouts)
+{
+	struct fixture f;
+	struct md_outcome a, b;
+
+	fixture_init(&f, "```{sh nouts=2, match=all}\necho x >> count; "
+			 "echo same\n```\n");
+	cr_assert_eq(realize(&f, &a), 2);
+	cr_assert_eq(a.n, 1, "equal runs share one realization");
+	cr_assert_eq(realize(&f, &b), 0);
+	md_outcome_dispose(&a);
+	md_outcome_dispose(&b);
+	fixture_dispose(&f);
+}
+
+Test(exec, match_first_and_latest_and_rebuild)
+{
+	struct fixture f, g;
+	struct md_outcome a, b, c;
+
+	fixture_init(&f, "```{sh}\necho x >> count; wc -l < count\n```\n");
+	cr_assert_eq(realize(&f, &a), 1);
+	f.eo.rebuild = true;
+	cr_assert_eq(realize(&f, &b), 1, "--rebuild runs a cached block");
+	cr_assert_str_eq(b.reals[0].out.ptr, "2\n", "latest is shown");
+	fixture_dispose(&f);
+	/* Same code, so the same key: match picks among all its runs. */
+	fixture_init(&g, "```{sh match=first}\necho x >> count; "
+			 "wc -l < count\n```\n");
+	g.eo.rebuild = true;
+	cr_assert_eq(realize(&g, &c), 1);
+	md_outcome_dispose(&c);
+	cr_assert_eq(realize(&g, &c), 1);
+	cr_assert_str_eq(c.reals[0].out.ptr, "1\n", "the first run is shown");
+	cr_assert_eq(count_lines("count"), 4);
+	md_outcome_dispose(&a);
+	md_outcome_dispose(&b);
+	md_outcome_dispose(&c);
+	fixture_dispose(&g);
+}
+
+Test(exec, cache_false_runs_every_time)
+{
+	struct fixture f;
+	struct md_outcome a, b;
+
+	fixture_init(&f, "```{sh cache=false}\necho x >> count\n```\n");
+	cr_assert_eq(realize(&f, &a), 1);
+	cr_assert_eq(realize(&f, &b), 1);
+	cr_assert_eq(count_lines("count"), 2);
+	md_outcome_dispose(&a);
+	md_outcome_dispose(&b);
+	fixture_dispose(&f);
 }
 
 Test(exec, keys_follow_code_interpreter_and_folder)

@@ -12,25 +12,29 @@ render_flags(const char *src, const char *out, const char *err,
 	     int exit_code, unsigned flags)
 {
 	struct md_doc *doc = NULL;
-	struct render_output *outs;
+	struct render_block *blocks;
+	struct render_output r;
 	struct md_buf buf = MD_BUF_INIT;
 	size_t i;
 
 	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0, "%s",
 		     md_err_msg());
-	outs = calloc(doc->nblocks + 1, sizeof(*outs));
+	memset(&r, 0, sizeof(r));
+	r.out = out;
+	r.out_len = strlen(out);
+	r.err = err;
+	r.err_len = strlen(err);
+	r.exit_code = exit_code;
+	blocks = calloc(doc->nblocks + 1, sizeof(*blocks));
 	for (i = 0; i < doc->nblocks; i++) {
 		if (!doc->blocks[i].exec)
 			continue;
-		outs[i].present = true;
-		outs[i].out = out;
-		outs[i].out_len = strlen(out);
-		outs[i].err = err;
-		outs[i].err_len = strlen(err);
-		outs[i].exit_code = exit_code;
+		blocks[i].present = true;
+		blocks[i].reals = &r;
+		blocks[i].n = 1;
 	}
-	render_markdown(&buf, doc, outs, flags);
-	free(outs);
+	render_markdown(&buf, doc, blocks, flags);
+	free(blocks);
 	md_doc_free(doc);
 	return md_buf_detach(&buf);
 }
@@ -266,4 +270,29 @@ Test(render, blocks_not_run_keep_their_old_region)
 
 	cr_assert_str_eq(s, src);
 	free(s);
+}
+
+Test(render, several_realizations_are_labelled)
+{
+	const char *src = "```{sh match=all}\nx\n```\n";
+	struct md_doc *doc = NULL;
+	struct render_output r[2];
+	struct render_block b = { true, r, 2 };
+	struct md_buf buf = MD_BUF_INIT;
+
+	memset(r, 0, sizeof(r));
+	r[0].out = "1\n";
+	r[0].out_len = 2;
+	r[0].label = "*realization 1 of 2*";
+	r[1].out = "2\n";
+	r[1].out_len = 2;
+	r[1].label = "*realization 2 of 2*";
+	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
+	render_markdown(&buf, doc, &b, 0);
+	cr_assert_str_eq(buf.ptr, "```{sh match=all}\nx\n```\n<!-- mdrun:out -->\n"
+				  "*realization 1 of 2*\n```output\n1\n```\n"
+				  "*realization 2 of 2*\n```output\n2\n```\n"
+				  "<!-- /mdrun:out -->\n");
+	md_buf_dispose(&buf);
+	md_doc_free(doc);
 }

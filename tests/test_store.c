@@ -61,6 +61,7 @@ count_realizations(void)
 	cr_assert_not_null(d);
 	while ((e = readdir(d)))
 		n += strlen(e->d_name) == 64;
+	/* runs/ holds one record per run, not per realization */
 	closedir(d);
 	return n;
 }
@@ -69,7 +70,7 @@ Test(store, lookup_of_unknown_key_is_not_found)
 {
 	struct store_real r;
 
-	cr_assert_eq(store_lookup(&r, st, key, false), MD_ENOTFOUND);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), MD_ENOTFOUND);
 }
 
 Test(store, commit_then_lookup)
@@ -79,7 +80,7 @@ Test(store, commit_then_lookup)
 	char rhash[MD_HASH_HEX];
 
 	cr_assert_eq(store_commit(rhash, st, key, "{}", &in), 0);
-	cr_assert_eq(store_lookup(&r, st, key, false), 0, "%s", md_err_msg());
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0, "%s", md_err_msg());
 	cr_assert_str_eq(r.rhash, rhash);
 	cr_assert_eq(r.out.len, 6);
 	cr_assert_str_eq(r.out.ptr, "hello\n");
@@ -129,7 +130,7 @@ Test(store, different_runs_keep_both_and_latest_wins)
 	cr_assert_eq(store_commit(r2, st, key, "{}", &b), 0);
 	cr_assert_str_neq(r1, r2);
 	cr_assert_eq(count_realizations(), 2);
-	cr_assert_eq(store_lookup(&r, st, key, false), 0);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0);
 	cr_assert_str_eq(r.out.ptr, "second");
 	store_real_dispose(&r);
 }
@@ -142,8 +143,8 @@ Test(store, failures_are_kept_but_not_hits)
 
 	cr_assert_eq(store_commit(rhash, st, key, "{}", &in), 0);
 	cr_assert_eq(count_realizations(), 1);
-	cr_assert_eq(store_lookup(&r, st, key, false), MD_ENOTFOUND);
-	cr_assert_eq(store_lookup(&r, st, key, true), 0);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), MD_ENOTFOUND);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, true), 0);
 	cr_assert_eq(r.exit_code, 3);
 	cr_assert(store_real_failed(&r));
 	store_real_dispose(&r);
@@ -172,7 +173,7 @@ Test(store, malformed_meta_is_an_error_naming_the_path)
 	strcat(path, "/meta.json");
 	chmod(path, 0644);
 	cr_assert_eq(md_fs_write_atomic(path, "{not json", 9, 0444), 0);
-	cr_assert_eq(store_lookup(&r, st, key, false), MD_ERROR);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), MD_ERROR);
 	cr_assert(strstr(md_err_msg(), "meta.json: malformed") != NULL,
 		  "%s", md_err_msg());
 }

@@ -1,0 +1,115 @@
+/* What the subcommands share: documents, the store, arguments. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "git.h"
+#include "interp.h"
+#include "../util/err.h"
+#include "../util/fs.h"
+
+int
+cli_doc_load(struct cli_doc *d, const char *input, unsigned flags)
+{
+	char buf[PATH_MAX];
+	char *wd = NULL;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (!strcmp(input, "-")) {
+		d->name = "<stdin>";
+		if (!getcwd(buf, sizeof(buf)))
+			return md_err_sys("the current folder");
+		d->dir = md_strdup(buf);
+		rc = md_fs_read_fd(&d->src, 0, "standard input");
+	} else {
+		d->name = input;
+		rc = md_fs_read(&d->src, input);
+		if (rc == 0 && !realpath(input, buf))
+			rc = md_err_sys("%s", input);
+		if (rc == 0) {
+			d->path = md_strdup(buf);
+			d->dir = md_path_dirname(d->path);
+		}
+	}
+	if (rc < 0)
+		return rc;
+	if (md_git_workdir(&wd, d->dir) == 0) {
+		d->workdir = wd;
+		d->rel = md_path_relative(wd, d->dir);
+	}
+	if (!d->rel)
+		d->rel = md_strdup(".");
+	md_buf_put(&d->src, "", 0);
+	return md_doc_parse(&d->doc, d->name, d->src.ptr, d->src.len, flags);
+}
+
+static int
+identity(char **out, const struct md_interp *in, void *ctx)
+{
+	return md_interp_identity(out, ctx, in);
+}
+
+int
+cli_doc_plan(struct cli_doc *d, struct store *s)
+{
+	return md_plan_build(&d->plan, d->doc, d->rel, identity, s);
+}
+
+void
+cli_doc_dispose(struct cli_doc *d)
+{
+	md_plan_dispose(&d->plan);
+	md_doc_free(d->doc);
+	md_buf_dispose(&d->src);
+	free(d->path);
+	free(d->dir);
+	free(d->workdir);
+	free(d->rel);
+	memset(d, 0, sizeof(*d));
+}
+
+int
+cli_store_open(struct store **out, const char *opt, const char *dir)
+{
+	const char *env = getenv("MDRUN_STORE");
+	char *wd = NULL, *root;
+	int rc;
+
+	if (opt)
+		root = md_strdup(opt);
+	else if (env && *env)
+		root = md_strdup(env);
+	else if (md_git_workdir(&wd, dir) == 0)
+		root = md_path_join(wd, ".mdrun");
+	else
+		root = md_path_join(dir, ".mdrun");
+	rc = store_open(out, root);
+	free(wd);
+	free(root);
+	return rc;
+}
+
+int
+cli_option_value(const char **out, int argc, char **argv, int *i,
+		 const char *name)
+{
+	size_t n = strlen(name);
+	const char *s = argv[*i];
+
+	if (!strncmp(s, name, n) && s[n] == '=') {
+		*out = s + n + 1;
+		return 1;
+	}
+	if (strcmp(s, name))
+		return 0;
+	if (*i + 1 >= argc)
+		return cli_usage_error("%s needs a value", name), -1;
+	*out = argv[++*i];
+	return 1;
+}

@@ -1,0 +1,289 @@
+/* mdrun store ls | show REF | path REF | verify | rm REF */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "../util/err.h"
+#include "../util/fs.h"
+
+static const char usage[] =
+	"usage: mdrun store [--store DIR] ls\n"
+	"       mdrun store [--store DIR] show REF\n"
+	"       mdrun store [--store DIR] path REF\n"
+	"       mdrun store [--store DIR] verify\n"
+	"       mdrun store [--store DIR] rm REF\n"
+	"\n"
+	"REF is a key, a unique key prefix (4 hex digits or more), or\n"
+	"DOC.md#NAME, the block named NAME in a document.\n"
+	"\n"
+	"  ls      every key: its block, document, runs and size\n"
+	"  show    what was hashed into the key and every realization, the\n"
+	"          one a render shows, and whether the block is\n"
+	"          non-deterministic (several distinct realizations)\n"
+	"  path    the folder of the realization a render shows\n"
+	"  verify  recompute every key and realization hash; exit 1 on any\n"
+	"          mismatch\n"
+	"  rm      remove the key and all its realizations\n";
+
+/* Resolves REF into key; prints the error itself. */
+static int
+resolve(char key[MD_HASH_HEX], struct store *s, const char *ref)
+{
+	const char *hash = strrchr(ref, '#');
+	struct cli_doc d;
+	size_t i;
+	int rc = MD_ERROR;
+
+	if (!hash)
+		return store_resolve(key, s, ref) < 0
+			       ? (cli_error("%s", md_err_msg()), MD_ERROR)
+			       : 0;
+	char *path = md_strndup(ref, (size_t)(hash - ref));
+	if (cli_doc_load(&d, path, 0) < 0 || cli_doc_plan(&d, s) < 0) {
+		cli_error("%s", md_err_msg());
+		goto done;
+	}
+	for (i = 0; i < d.plan.n; i++) {
+		if (strcmp(d.plan.stages[i].block->name, hash + 1))
+			continue;
+		memcpy(key, d.plan.stages[i].key, MD_HASH_HEX);
+		rc = 0;
+	}
+	if (rc < 0)
+		cli_error("%s has no executable block named '%s'", path,
+			  hash + 1);
+done:
+	cli_doc_dispose(&d);
+	free(path);
+	return rc;
+}
+
+/* The meta.json of a realization, parsed; NULL when unreadable. */
+static cJSON *
+meta(struct store *s, const char *key, const char *rhash)
+{
+	struct md_buf b = MD_BUF_INIT;
+	cJSON *m = NULL;
+
+	if (store_meta_text(&b, s, key, rhash) == 0)
+		m = cJSON_ParseWithLength(b.ptr, b.len);
+	md_buf_dispose(&b);
+	return m;
+}
+
+static const char *
+str(cJSON *m, const char *name, const char *dflt)
+{
+	cJSON *v = cJSON_GetObjectItem(m, name);
+
+	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static void
+human(char *out, size_t n, unsigned long long bytes)
+{
+	if (bytes < 1024)
+		snprintf(out, n, "%llu B", bytes);
+	else if (bytes < 1024 * 1024)
+		snprintf(out, n, "%.1f KiB", bytes / 1024.0);
+	else
+		snprintf(out, n, "%.1f MiB", bytes / 1048576.0);
+}
+
+static size_t
+distinct(const struct store_run *runs, size_t n)
+{
+	size_t i, j, count = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && strcmp(runs[j].rhash, runs[i].rhash); j++)
+			;
+		count += j == i;
+	}
+	return count;
+}
+
+static int
+cmd_ls(struct store *s)
+{
+	char **keys = NULL;
+	size_t n = 0, i;
+
+	if (store_keys(&keys, &n, s) < 0)
+		return cli_error("%s", md_err_msg());
+	for (i = 0; i < n; i++) {
+		struct store_run *runs = NULL;
+		size_t nr = 0;
+		char size[32];
+		char *kdir = md_path_join(store_root(s), "store");
+		char *p = md_path_join(kdir, keys[i]);
+		cJSON *m = NULL;
+
+		store_runs(&runs, &nr, s, keys[i]);
+		if (nr)
+			m = meta(s, keys[i], runs[nr - 1].rhash);
+		human(size, sizeof(size), store_du(p));
+		cJSON *line = cJSON_GetObjectItem(m, "line");
+		printf("%.12s  %-16s %s:%d  %zu run%s, %zu realization%s  %s\n",
+		       keys[i], str(m, "name", "-"), str(m, "document", "-"),
+		       cJSON_IsNumber(line) ? line->valueint : 0, nr,
+		       nr == 1 ? "" : "s", distinct(runs, nr),
+		       distinct(runs, nr) == 1 ? "" : "s", size);
+		cJSON_Delete(m);
+		free(runs);
+		free(p);
+		free(kdir);
+	}
+	store_keys_free(keys, n);
+	return MD_EXIT_OK;
+}
+
+static int
+cmd_show(struct store *s, const char *key)
+{
+	struct md_buf drv = MD_BUF_INIT;
+	struct store_run *runs = NULL;
+	struct store_real shown;
+	size_t n = 0, i, nd;
+	bool have_shown;
+
+	if (store_drv(&drv, s, key) < 0 || store_runs(&runs, &n, s, key) < 0)
+		return cli_error("%s", md_err_msg());
+	have_shown = store_lookup(&shown, s, key, STORE_LATEST, false) == 0;
+	nd = distinct(runs, n);
+	printf("key: %s\n%s", key, drv.ptr ? drv.ptr : "");
+	printf("runs: %zu, realizations: %zu%s\n", n, nd,
+	       nd > 1 ? " (non-deterministic: runs gave different results)"
+		      : "");
+	for (i = 0; i < n; i++) {
+		cJSON *m = meta(s, key, runs[i].rhash);
+		cJSON *dur = cJSON_GetObjectItem(m, "duration_ms");
+		time_t t = (time_t)(runs[i].ns / 1000000000LL);
+		char when[32];
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		printf("  %.12s  %s  %s  %.0f ms%s\n", runs[i].rhash,
+		       runs[i].failed ? "failed" : "ok    ", when,
+		       cJSON_IsNumber(dur) ? dur->valuedouble : 0,
+		       have_shown && i + 1 == n &&
+				       !strcmp(shown.rhash, runs[i].rhash)
+			       ? "  <- shown (latest)"
+			       : "");
+		cJSON_Delete(m);
+	}
+	if (have_shown) {
+		if (strcmp(runs[n - 1].rhash, shown.rhash))
+			printf("shown (latest successful): %.12s\n",
+			       shown.rhash);
+		store_real_dispose(&shown);
+	}
+	free(runs);
+	md_buf_dispose(&drv);
+	return MD_EXIT_OK;
+}
+
+static int
+cmd_path(struct store *s, const char *key)
+{
+	struct store_real r;
+
+	if (store_lookup(&r, s, key, STORE_LATEST, false) < 0 &&
+	    store_lookup(&r, s, key, STORE_LATEST, true) < 0)
+		return cli_error("%.12s: no realization", key);
+	printf("%s\n", r.path);
+	store_real_dispose(&r);
+	return MD_EXIT_OK;
+}
+
+static void
+report(const char *path, const char *what, void *ctx)
+{
+	(void)ctx;
+	printf("%s: %s\n", path, what);
+}
+
+static int
+cmd_verify(struct store *s)
+{
+	size_t bad = 0, n = 0;
+	char **keys = NULL;
+
+	if (store_keys(&keys, &n, s) < 0 || store_verify(&bad, s, report,
+							 NULL) < 0)
+		return cli_error("%s", md_err_msg());
+	store_keys_free(keys, n);
+	printf("verified %zu key%s: %zu problem%s\n", n, n == 1 ? "" : "s",
+	       bad, bad == 1 ? "" : "s");
+	return bad ? MD_EXIT_FAILED : MD_EXIT_OK;
+}
+
+int
+cmd_store(int argc, char **argv)
+{
+	const char *opt = NULL, *verb = NULL, *ref = NULL;
+	char key[MD_HASH_HEX], cwd[4096];
+	struct store *s = NULL;
+	int i, k, rc = MD_EXIT_USAGE, lock = -1;
+
+	for (i = 1; i < argc; i++) {
+		if ((k = cli_option_value(&opt, argc, argv, &i, "--store")) < 0)
+			return MD_EXIT_USAGE;
+		if (k)
+			continue;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return MD_EXIT_OK;
+		}
+		if (argv[i][0] == '-' && argv[i][1])
+			return cli_usage_error("unknown option '%s'", argv[i]);
+		if (!verb)
+			verb = argv[i];
+		else if (!ref)
+			ref = argv[i];
+		else
+			return cli_usage_error("store %s: one REF at a time",
+					       verb);
+	}
+	if (!verb)
+		return cli_usage_error("store: ls, show, path, verify or rm?");
+	bool needs_ref = !strcmp(verb, "show") || !strcmp(verb, "path") ||
+			 !strcmp(verb, "rm");
+	if (needs_ref && !ref)
+		return cli_usage_error("store %s needs a REF", verb);
+	if (!needs_ref && ref)
+		return cli_usage_error("store %s takes no REF", verb);
+	if (!getcwd(cwd, sizeof(cwd)) || cli_store_open(&s, opt, cwd) < 0)
+		return cli_error("%s", md_err_msg());
+	if (needs_ref && resolve(key, s, ref) < 0)
+		goto done;
+	if (!strcmp(verb, "ls")) {
+		rc = cmd_ls(s);
+	} else if (!strcmp(verb, "show")) {
+		rc = cmd_show(s, key);
+	} else if (!strcmp(verb, "path")) {
+		rc = cmd_path(s, key);
+	} else if (!strcmp(verb, "verify")) {
+		rc = cmd_verify(s);
+	} else if (!strcmp(verb, "rm")) {
+		/* Not while a render is running on this store. */
+		if ((lock = store_lock_store(s, true)) < 0 ||
+		    store_rm(s, key) < 0) {
+			rc = cli_error("%s", md_err_msg());
+		} else {
+			printf("removed %s\n", key);
+			rc = MD_EXIT_OK;
+		}
+	} else {
+		rc = cli_usage_error("store: unknown command '%s'", verb);
+	}
+done:
+	store_unlock(lock);
+	store_close(s);
+	return rc;
+}
