@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "../util/crash.h"
 #include "../util/err.h"
 #include "../util/fs.h"
 
@@ -284,8 +285,10 @@ store_rm(struct store *s, const char *key)
 	int rc;
 
 	/* Run records first: no lookup may pick what is being removed. */
-	if ((rc = md_fs_rmtree(runs)) == 0)
+	if ((rc = md_fs_rmtree(runs)) == 0) {
+		md_crashpoint("remove:unrecorded");
 		rc = store_remove_tree(s, kdir);
+	}
 	free(runs);
 	free(kdir);
 	return rc;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../util/crash.h"
 #include "../util/err.h"
 #include "../util/fs.h"
 
@@ -546,6 +547,7 @@ store_remove_tree(struct store *s, const char *path)
 		rc = errno == ENOENT ? 0 : md_err_sys("%s: rename", path);
 		md_fs_rmtree(tmp);
 	} else {
+		md_crashpoint("remove:moved");
 		rc = md_fs_rmtree(tmp);
 	}
 	free(dest);
@@ -659,6 +661,7 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	meta = meta_json(key, rhash, r);
 	if ((rc = write_outputs(tmp, meta, r)) < 0)
 		goto done;
+	md_crashpoint("commit:built");
 	/*
 	 * rename() publishes the whole folder at once (and needs it still
 	 * writable, to update its ".."). A concurrent equal commit may win
@@ -670,15 +673,19 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 			goto done;
 		}
 		md_fs_rmtree(tmp);
-	} else if ((rc = md_fs_make_readonly(final)) < 0) {
-		goto done;
+	} else {
+		md_crashpoint("commit:renamed");
+		if ((rc = md_fs_make_readonly(final)) < 0)
+			goto done;
 	}
 	free(tmp);
 	tmp = NULL;
+	md_crashpoint("commit:published");
 record:
 	if ((rc = write_run(kdir, rhash, r->exit_code || r->signal ||
 						 r->timed_out)) < 0)
 		goto done;
+	md_crashpoint("commit:recorded");
 	memcpy(out, rhash, MD_HASH_HEX);
 done:
 	if (tmp)

@@ -6,33 +6,7 @@
 # is no NAME.out.md) with exit status NAME.exit (0 when absent), and
 # rendering the result again gives the same bytes.
 set -u
-mdrun=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-e2e.XXXXXX")
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-export MDRUN_STORE="$work/store"
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/     /'
-	return 0
-}
-# check NAME CONDITION...: runs the condition, reports it.
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
-# expect NAME: reports the status of the command run just before it.
-expect() {
-	if [ $? = 0 ]; then ok "$1"; else bad "$1"; fi
-}
-same() { cmp -s "$1" "$2"; }
-has() { grep -qF -- "$2" "$1"; }
+. "$(dirname "$0")/lib.sh"
 
 # --- golden documents -------------------------------------------------
 for doc in "$src"/tests/e2e/cases/*.md; do
@@ -221,6 +195,5 @@ check "store: realizations are read-only" \
 	[ -z "$(find "$MDRUN_STORE/store" -mindepth 2 -type f -perm /222)" ]
 check "store: no temporary leftovers" [ -z "$(ls -A "$MDRUN_STORE/tmp")" ]
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
 

@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# End-to-end tests of the store: crashes at every commit and removal step
+# and at random instants, concurrent renders, tampering, gc, store
+# commands, non-deterministic blocks. usage: store.sh MDRUN SOURCE_DIR
+set -u
+. "$(dirname "$0")/lib.sh"
+
+verify_clean() { "$mdrun" store verify >"$work/verify.out" 2>&1; }
+tmp_empty() { [ -z "$(ls -A "$MDRUN_STORE/tmp")" ]; }
+runs_of() { "$mdrun" store ls | awk -v n="$1" '$2 == n { print $4 }'; }
+
+# --- kill -9 at each step of a commit ---------------------------------
+dir="$work/crash"
+mkdir -p "$dir"
+for point in commit:built commit:renamed commit:published commit:recorded; do
+	export MDRUN_STORE="$work/store-$point"
+	printf '```{sh}\necho one\n```\n\n```{sh}\necho two; echo >&2 err\n```\n' >"$dir/doc.md"
+	# in the background: the shell does not announce the kill
+	MDRUN_CRASH_AT=$point "$mdrun" -q "$dir/doc.md" >/dev/null 2>&1 &
+	wait $!
+	code=$?
+	[ "$code" = 137 ]
+	expect "crash at $point: the process died by SIGKILL"
+	verify_clean
+	expect "crash at $point: store verify is clean"
+	"$mdrun" -q "$dir/doc.md" -o "$dir/out.md" 2>"$dir/err"
+	{ [ $? = 0 ] && has "$dir/out.md" "one" && has "$dir/out.md" "err"; }
+	expect "crash at $point: the next render completes"
+	tmp_empty
+	expect "crash at $point: what the dead process left in tmp/ is swept"
+	verify_clean
+	expect "crash at $point: clean after the re-render"
+done
+export MDRUN_STORE="$work/store"
+
+# --- kill -9 during removal --------------------------------------------
+for point in remove:unrecorded remove:moved; do
+	export MDRUN_STORE="$work/store-$point"
+	printf '```{sh}\necho removable\n```\n' >"$dir/rm.md"
+	"$mdrun" -q "$dir/rm.md" >/dev/null
+	key=$("$mdrun" store ls | awk '{ print $1 }')
+	MDRUN_CRASH_AT=$point "$mdrun" store rm "$key" >/dev/null 2>&1 &
+	wait $!
+	[ $? = 137 ]
+	expect "crash at $point: the process died by SIGKILL"
+	verify_clean
+	expect "crash at $point: store verify is clean"
+	"$mdrun" "$dir/rm.md" -o "$dir/rm.out" 2>"$dir/err"
+	{ [ $? = 0 ] && has "$dir/rm.out" "removable" && has "$dir/err" "1 ran"; }
+	expect "crash at $point: the block runs again and the render completes"
+done
+export MDRUN_STORE="$work/store"
+
+# --- kill -9 at random instants, many times ----------------------------
+export MDRUN_STORE="$work/store-random"
+{
+	for i in 1 2 3 4 5 6; do
+		printf '```{sh}\nsleep 0.0%d; echo block %d; head -c 20000 /dev/zero | tr "\\\\0" x\n```\n\n' "$i" "$i"
+	done
+} >"$dir/slow.md"
+problems=0
+for i in $(seq 1 25); do
+	"$mdrun" -q --rebuild "$dir/slow.md" >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	verify_clean || { problems=$((problems + 1)); cat "$work/verify.out"; }
+done
+[ "$problems" = 0 ]
+expect "25 random kill -9 during renders: store verify clean every time"
+"$mdrun" -q "$dir/slow.md" -o "$dir/slow.out"
+{ [ $? = 0 ] && [ "$(grep -c '^block ' "$dir/slow.out")" = 6 ] && verify_clean; }
+expect "after the kills, a render completes with every output"
+export MDRUN_STORE="$work/store"
+
+# --- concurrent renders on one store -----------------------------------
+for procs in 2 4; do
+	export MDRUN_STORE="$work/store-par$procs"
+	dir="$work/par$procs"
+	mkdir -p "$dir"
+	{
+		for b in a b c; do
+			printf '```{sh name=%s}\necho ran >> %s.count; sleep 0.2; echo %s done\n```\n\n' "$b" "$b" "$b"
+		done
+	} >"$dir/doc.md"
+	pids=
+	for p in $(seq 1 "$procs"); do
+		"$mdrun" -q "$dir/doc.md" -o "$dir/out$p.md" &
+		pids="$pids $!"
+	done
+	codes=0
+	for pid in $pids; do wait "$pid" || codes=$((codes + 1)); done
+	[ "$codes" = 0 ]
+	expect "$procs concurrent renders: all succeed"
+	all_same=0
+	for p in $(seq 2 "$procs"); do same "$dir/out1.md" "$dir/out$p.md" || all_same=1; done
+	[ "$all_same" = 0 ]
+	expect "$procs concurrent renders: identical outputs"
+	{ [ "$(cat "$dir/a.count" "$dir/b.count" "$dir/c.count" | wc -l)" = 3 ]; }
+	expect "$procs concurrent renders: each block ran once"
+	{ [ "$(runs_of a)" = 1 ] && [ "$(runs_of b)" = 1 ] && [ "$(runs_of c)" = 1 ] && verify_clean; }
+	expect "$procs concurrent renders: one realization per key, store clean"
+done
+export MDRUN_STORE="$work/store"
+
+# --- tampering ---------------------------------------------------------
+dir="$work/tamper"
+mkdir -p "$dir"
+printf '```{sh}\necho honest\n```\n' >"$dir/doc.md"
+"$mdrun" -q "$dir/doc.md" >/dev/null
+verify_clean
+expect "verify: clean store exits 0"
+real=$("$mdrun" store path "$dir/doc.md#sh-1")
+chmod u+w "$real" "$real/stdout"
+echo forged >"$real/stdout"
+"$mdrun" store verify >"$dir/v.out" 2>&1
+code=$?
+{ [ "$code" = 1 ] && has "$dir/v.out" "$real: its content does not match its hash"; }
+expect "verify: a changed output is reported with its path, exit 1"
+rm -f "$real/meta.json"
+"$mdrun" store verify >"$dir/v.out" 2>&1
+{ [ $? = 1 ] && has "$dir/v.out" "meta.json: missing realization metadata"; }
+expect "verify: a missing meta.json is named, not a crash"
+"$mdrun" "$dir/doc.md" >/dev/null 2>"$dir/err"
+{ [ $? = 2 ] && has "$dir/err" "meta.json: missing realization metadata"; }
+expect "render on a damaged store: a one-line error naming the file, exit 2"
+key=$("$mdrun" store ls | awk '{ print $1 }')
+"$mdrun" store rm "$key" >/dev/null
+verify_clean
+expect "store rm removes the damaged key; verify is clean again"
+
+# --- store commands ----------------------------------------------------
+export MDRUN_STORE="$work/store-cmds"
+dir="$work/cmds"
+mkdir -p "$dir"
+printf '```{sh name=hello}\necho hello\n```\n' >"$dir/doc.md"
+"$mdrun" -q "$dir/doc.md" >/dev/null
+"$mdrun" store ls >"$dir/ls"
+{ has "$dir/ls" "hello" && has "$dir/ls" "doc.md:1" && has "$dir/ls" "1 run, 1 realization"; }
+expect "store ls: key, block name, document, runs"
+key=$(awk '{ print $1 }' "$dir/ls")
+"$mdrun" store show "${key:0:6}" >"$dir/show"
+{ has "$dir/show" "lang: sh" && has "$dir/show" "    echo hello" && has "$dir/show" "shown (latest)"; }
+expect "store show by key prefix: the drv and the shown realization"
+"$mdrun" store show "$dir/doc.md#hello" >"$dir/show2"
+same "$dir/show" "$dir/show2"
+expect "store show DOC#NAME is the same key"
+[ "$(cat "$("$mdrun" store path "$dir/doc.md#hello")/stdout")" = hello ]
+expect "store path: the realization folder"
+"$mdrun" store show ffff >/dev/null 2>"$dir/err"
+{ [ $? = 2 ] && has "$dir/err" "no key in the store starts with 'ffff'"; }
+expect "store show: an unknown key is a clear error, exit 2"
+"$mdrun" store show "$dir/doc.md#nope" >/dev/null 2>"$dir/err"
+{ [ $? = 2 ] && has "$dir/err" "has no executable block named 'nope'"; }
+expect "store show: an unknown block name is a clear error"
+
+# --- non-determinism: nouts, match, --rebuild --------------------------
+printf '```{sh nouts=3, match=all}\necho x >> n.count; wc -l < n.count\n```\n' >"$dir/nd.md"
+"$mdrun" -q "$dir/nd.md" -o "$dir/nd.out"
+{ [ "$(wc -l <"$dir/n.count")" = 3 ] && [ "$(grep -c '^\*realization [123] of 3' "$dir/nd.out")" = 3 ]; }
+expect "nouts=3 runs three times; match=all shows three labelled realizations"
+"$mdrun" -q "$dir/nd.md" -o "$dir/nd.out2"
+{ [ "$(wc -l <"$dir/n.count")" = 3 ] && same "$dir/nd.out" "$dir/nd.out2"; }
+expect "nouts=3: the next render runs nothing and shows the same"
+"$mdrun" store show "$dir/nd.md#sh-1" >"$dir/show"
+has "$dir/show" "non-deterministic"
+expect "store show says a key with several realizations is non-deterministic"
+printf '```{sh name=now}\necho x >> r.count; wc -l < r.count\n```\n' >"$dir/rb.md"
+"$mdrun" -q "$dir/rb.md" -o "$dir/rb1"
+"$mdrun" -q --rebuild=now "$dir/rb.md" -o "$dir/rb2"
+{ [ "$(wc -l <"$dir/r.count")" = 2 ] && grep -qx 2 "$dir/rb2" && grep -qx 1 "$dir/rb1"; }
+expect "--rebuild=NAME runs a cached block again and shows the new realization"
+"$mdrun" -q --rebuild=nope "$dir/rb.md" >/dev/null 2>"$dir/err"
+{ [ $? = 2 ] && has "$dir/err" "has no block named 'nope'"; }
+expect "--rebuild with an unknown name: exit 2"
+
+# --- gc ------------------------------------------------------------------
+export MDRUN_STORE="$work/store-gc"
+dir="$work/gc"
+mkdir -p "$dir"
+printf '```{sh}\necho a1\n```\n\n```{sh}\necho a2\n```\n' >"$dir/a.md"
+printf '```{sh}\necho b1\n```\n' >"$dir/b.md"
+"$mdrun" -q "$dir/a.md" >/dev/null
+"$mdrun" -q "$dir/b.md" >/dev/null
+nkeys() { "$mdrun" store ls | wc -l; }
+"$mdrun" gc >"$dir/gc.out"
+{ [ "$(nkeys)" = 3 ] && has "$dir/gc.out" "removed 0 keys"; }
+expect "gc keeps every key a document's last render used"
+rm "$dir/b.md"
+"$mdrun" gc --dry-run >"$dir/gc.out"
+{ [ "$(nkeys)" = 3 ] && has "$dir/gc.out" "would remove 1 key"; }
+expect "gc --dry-run says what it would remove and removes nothing"
+"$mdrun" gc >"$dir/gc.out"
+{ [ "$(nkeys)" = 2 ] && has "$dir/gc.out" "removed 1 key" && has "$dir/gc.out" "document gone"; }
+expect "gc drops the root of a deleted document and removes its keys"
+sed -i 's/echo a2/echo a2-changed/' "$dir/a.md"
+"$mdrun" -q "$dir/a.md" >/dev/null
+"$mdrun" gc --older-than 1 >/dev/null
+[ "$(nkeys)" = 3 ]
+expect "gc --older-than 1 keeps an unrooted key that ran today"
+"$mdrun" gc >/dev/null
+{ [ "$(nkeys)" = 2 ] && "$mdrun" "$dir/a.md" 2>&1 >/dev/null | grep -q "0 ran"; }
+expect "gc removes the key of edited-away code; the document stays cached"
+printf '```{sh name=t}\ndate +%%N\n```\n' >"$dir/t.md"
+for i in 1 2 3; do "$mdrun" -q --rebuild "$dir/t.md" >/dev/null; done
+[ "$(runs_of t)" = 3 ]
+expect "three rebuilds of a non-deterministic block: three realizations"
+"$mdrun" gc --keep-last 1 >"$dir/gc.out"
+{ [ "$(runs_of t)" = 1 ] && has "$dir/gc.out" "removed 0 keys and 2 realizations" && verify_clean; }
+expect "gc --keep-last 1 keeps only the newest realization"
+"$mdrun" gc "$dir/t.md" >/dev/null
+[ "$(nkeys)" = 1 ]
+expect "gc DOC keeps only what the named document uses"
+"$mdrun" gc --keep-last 0 >/dev/null 2>"$dir/err"
+[ $? = 2 ]
+expect "gc --keep-last 0: usage error"
+
+finish
