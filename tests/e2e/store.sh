@@ -17,7 +17,7 @@ for point in commit:built commit:renamed commit:published commit:recorded; do
 	printf '```{sh}\necho one\n```\n\n```{sh}\necho two; echo >&2 err\n```\n' >"$dir/doc.md"
 	# in the background: the shell does not announce the kill
 	MDRUN_CRASH_AT=$point "$mdrun" -q "$dir/doc.md" >/dev/null 2>&1 &
-	wait $!
+	wait $! 2>/dev/null
 	code=$?
 	[ "$code" = 137 ]
 	expect "crash at $point: the process died by SIGKILL"
@@ -40,7 +40,7 @@ for point in remove:unrecorded remove:moved; do
 	"$mdrun" -q "$dir/rm.md" >/dev/null
 	key=$("$mdrun" store ls | awk '{ print $1 }')
 	MDRUN_CRASH_AT=$point "$mdrun" store rm "$key" >/dev/null 2>&1 &
-	wait $!
+	wait $! 2>/dev/null
 	[ $? = 137 ]
 	expect "crash at $point: the process died by SIGKILL"
 	verify_clean
