@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../store/store.h"
 #include "../util/err.h"
@@ -211,4 +212,189 @@ Test(store, layout_has_cachedir_tag)
 	cr_assert(!strncmp(b.ptr, "Signature: 8a477f597d28d172789f06886806bc55",
 			   43));
 	md_buf_dispose(&b);
+}
+
+Test(store, every_run_is_recorded_in_order)
+{
+	struct store_result a = result("same", 0, 100);
+	struct store_result b = result("other", 0, 200);
+	struct store_run *runs = NULL;
+	size_t n = 0;
+	char r1[MD_HASH_HEX], r2[MD_HASH_HEX], r3[MD_HASH_HEX];
+	struct store_real first, latest;
+
+	cr_assert_eq(store_commit(r1, st, key, "{}", &a), 0);
+	cr_assert_eq(store_commit(r2, st, key, "{}", &b), 0);
+	cr_assert_eq(store_commit(r3, st, key, "{}", &a), 0);
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(runs[0].rhash, r1);
+	cr_assert_str_eq(runs[1].rhash, r2);
+	cr_assert_str_eq(runs[2].rhash, r1);
+	cr_assert_eq(count_realizations(), 2);
+	cr_assert_eq(store_lookup(&first, st, key, STORE_FIRST, false), 0);
+	cr_assert_eq(store_lookup(&latest, st, key, STORE_LATEST, false), 0);
+	cr_assert_str_eq(first.out.ptr, "same");
+	cr_assert_str_eq(latest.out.ptr, "same", "the latest run repeated the first");
+	store_real_dispose(&first);
+	store_real_dispose(&latest);
+	free(runs);
+}
+
+Test(store, keys_come_from_ordered_fields)
+{
+	struct store_field f[] = { { "a", "1" }, { "b", "2" } };
+	struct store_field g[] = { { "b", "2" }, { "a", "1" } };
+	char k1[MD_HASH_HEX], k2[MD_HASH_HEX];
+	char *drv = store_drv_json(f, 2);
+
+	store_key(k1, f, 2);
+	store_key(k2, g, 2);
+	cr_assert_str_neq(k1, k2);
+	cr_assert(strstr(drv, "\"a\":\t\"1\"") != NULL, "%s", drv);
+	free(drv);
+}
+
+static size_t problems;
+static char problem_path[1024];
+
+static void
+collect(const char *path, const char *what, void *ctx)
+{
+	(void)ctx;
+	(void)what;
+	problems++;
+	snprintf(problem_path, sizeof(problem_path), "%s", path);
+}
+
+Test(store, verify_recomputes_keys_and_realizations)
+{
+	struct store_field f[] = { { "code", "echo hi" } };
+	char k[MD_HASH_HEX], rhash[MD_HASH_HEX], path[1024];
+	char *drv = store_drv_json(f, 1);
+	struct store_result in = result("hi\n", 0, 100);
+	size_t bad = 0;
+
+	store_key(k, f, 1);
+	cr_assert_eq(store_commit(rhash, st, k, drv, &in), 0);
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 0);
+
+	/* A changed output. */
+	snprintf(path, sizeof(path), "%s/store/%s/%s", dir, k, rhash);
+	chmod(path, 0755);
+	strcat(path, "/stdout");
+	chmod(path, 0644);
+	cr_assert_eq(md_fs_write_atomic(path, "bye\n", 4, 0444), 0);
+	problems = 0;
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 1);
+	cr_assert(strstr(problem_path, rhash) != NULL);
+
+	/* A drv.json that no longer hashes to its key. */
+	snprintf(path, sizeof(path), "%s/store/%s/drv.json", dir, k);
+	chmod(path, 0644);
+	cr_assert_eq(md_fs_write_atomic(path,
+					"{\"fields\":{\"code\":\"rm -rf /\"}}",
+					31, 0444), 0);
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 2);
+	free(drv);
+}
+
+Test(store, artifacts_become_out_and_count_in_the_hash)
+{
+	struct store_result a = result("x", 0, 100), b = result("x", 0, 100);
+	char art[1024], f[1100], r1[MD_HASH_HEX], r2[MD_HASH_HEX];
+	struct md_buf got = MD_BUF_INIT;
+
+	snprintf(art, sizeof(art), "%s/art", dir);
+	cr_assert_eq(md_fs_mkdirs(art, 0755), 0);
+	snprintf(f, sizeof(f), "%s/plot.svg", art);
+	cr_assert_eq(md_fs_write_new(f, "<svg/>", 6, 0644), 0);
+	a.artifacts = art;
+	cr_assert_eq(store_commit(r1, st, key, "{}", &a), 0);
+	cr_assert(!md_fs_exists(art), "the artifacts were moved");
+	cr_assert_eq(store_commit(r2, st, key, "{}", &b), 0);
+	cr_assert_str_neq(r1, r2, "out/ is part of the realization's hash");
+	snprintf(f, sizeof(f), "%s/store/%s/%s/out/plot.svg", dir, key, r1);
+	cr_assert_eq(md_fs_read(&got, f), 0);
+	cr_assert_str_eq(got.ptr, "<svg/>");
+	md_buf_dispose(&got);
+}
+
+Test(store, resolve_prefixes)
+{
+	struct store_result in = result("x", 0, 100);
+	char rhash[MD_HASH_HEX], k[MD_HASH_HEX];
+	const char *other = "0123aaaa89abcdef0123456789abcdef"
+			    "0123456789abcdef0123456789abcdef";
+
+	cr_assert_eq(store_commit(rhash, st, key, "{}", &in), 0);
+	cr_assert_eq(store_commit(rhash, st, other, "{}", &in), 0);
+	cr_assert_eq(store_resolve(k, st, "012345"), 0);
+	cr_assert_str_eq(k, key);
+	cr_assert_eq(store_resolve(k, st, "0123"), MD_ERROR);
+	cr_assert(strstr(md_err_msg(), "ambiguous") != NULL);
+	cr_assert_eq(store_resolve(k, st, "ffff"), MD_ENOTFOUND);
+	cr_assert_eq(store_resolve(k, st, "xyz"), MD_ERROR);
+}
+
+Test(store, open_sweeps_what_dead_processes_left)
+{
+	char dead[1024], mine[1024];
+	struct store *again = NULL;
+
+	/* PID 2^22+1 is above Linux's pid_max: never a live process. */
+	snprintf(dead, sizeof(dead), "%s/tmp/4194305-0-0", dir);
+	snprintf(mine, sizeof(mine), "%s/tmp/%ld-9-0", dir, (long)getpid());
+	cr_assert_eq(md_fs_mkdirs(dead, 0755), 0);
+	cr_assert_eq(md_fs_mkdirs(mine, 0755), 0);
+	cr_assert_eq(store_open(&again, dir), 0);
+	cr_assert_not(md_fs_exists(dead));
+	cr_assert(md_fs_exists(mine), "a live process's folder stays");
+	store_close(again);
+}
+
+Test(store, gc_keeps_rooted_keys_and_removes_the_rest)
+{
+	struct store_result in = result("x", 0, 100);
+	char rhash[MD_HASH_HEX], doc[1024];
+	char keys[1][MD_HASH_HEX];
+	const char *other = "fedcba9876543210fedcba9876543210"
+			    "fedcba9876543210fedcba9876543210";
+	struct store_gc_opts o;
+	struct store_gc_stats stats;
+	struct store_real r;
+
+	memset(&o, 0, sizeof(o));
+	cr_assert_eq(store_commit(rhash, st, key, "{}", &in), 0);
+	cr_assert_eq(store_commit(rhash, st, other, "{}", &in), 0);
+	snprintf(doc, sizeof(doc), "%s/doc.md", dir);
+	cr_assert_eq(md_fs_write_new(doc, "x", 1, 0644), 0);
+	memcpy(keys[0], key, MD_HASH_HEX);
+	cr_assert_eq(store_root_write(st, doc, keys, 1), 0);
+
+	o.dry_run = true;
+	cr_assert_eq(store_gc(&stats, st, &o, NULL, NULL), 0);
+	cr_assert_eq(stats.keys_removed, 1);
+	cr_assert_eq(store_lookup(&r, st, other, STORE_LATEST, false), 0);
+	store_real_dispose(&r);
+
+	o.dry_run = false;
+	cr_assert_eq(store_gc(&stats, st, &o, NULL, NULL), 0);
+	cr_assert_eq(stats.keys_removed, 1);
+	cr_assert_gt(stats.bytes, 0);
+	cr_assert_eq(store_lookup(&r, st, other, STORE_LATEST, false),
+		     MD_ENOTFOUND);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0);
+	store_real_dispose(&r);
+
+	/* The document goes: its root is dropped, its keys collected. */
+	unlink(doc);
+	cr_assert_eq(store_gc(&stats, st, &o, NULL, NULL), 0);
+	cr_assert_eq(stats.roots_dropped, 1);
+	cr_assert_eq(stats.keys_removed, 1);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false),
+		     MD_ENOTFOUND);
 }
