@@ -555,15 +555,32 @@ store_remove_tree(struct store *s, const char *path)
 	return rc;
 }
 
+/*
+ * Creates ROOT/store/KEY with its drv.json at once: built in tmp/ and
+ * renamed, so a key folder that exists always has its drv.json.
+ */
 static int
-write_drv(const char *kdir, const char *drv)
+ensure_key_dir(struct store *s, const char *kdir, const char *drv)
 {
-	char *path = md_path_join(kdir, "drv.json");
-	int rc = 0;
+	char *tmp, *path;
+	int rc;
 
-	if (!md_fs_exists(path))
-		rc = md_fs_write_atomic(path, drv, strlen(drv), 0444);
+	if (md_fs_is_dir(kdir))
+		return 0;
+	if (!(tmp = store_tmp_dir(s)))
+		return MD_ERROR;
+	path = md_path_join(tmp, "drv.json");
+	rc = md_fs_write_new(path, drv, strlen(drv), 0444);
+	md_crashpoint("commit:drv");
+	if (rc == 0 && rename(tmp, kdir) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			rc = md_err_sys("%s: rename", kdir);
+		md_fs_rmtree(tmp); /* another process made it first */
+	}
+	if (rc < 0)
+		md_fs_rmtree(tmp);
 	free(path);
+	free(tmp);
 	return rc;
 }
 
@@ -647,10 +664,7 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 			      r->artifacts)) < 0)
 		goto done;
 	final = md_path_join(kdir, rhash);
-	if (mkdir(kdir, 0755) < 0 && errno != EEXIST &&
-	    (rc = md_fs_mkdirs(kdir, 0755)) < 0)
-		goto done;
-	if ((rc = write_drv(kdir, drv)) < 0)
+	if ((rc = ensure_key_dir(s, kdir, drv)) < 0)
 		goto done;
 	if (md_fs_is_dir(final))
 		goto record; /* an equal run was committed before */

@@ -12,7 +12,7 @@ runs_of() { "$mdrun" store ls | awk -v n="$1" '$2 == n { print $4 }'; }
 # --- kill -9 at each step of a commit ---------------------------------
 dir="$work/crash"
 mkdir -p "$dir"
-for point in commit:built commit:renamed commit:published commit:recorded; do
+for point in commit:drv commit:built commit:renamed commit:published commit:recorded; do
 	export MDRUN_STORE="$work/store-$point"
 	printf '```{sh}\necho one\n```\n\n```{sh}\necho two; echo >&2 err\n```\n' >"$dir/doc.md"
 	# in the background: the shell does not announce the kill
