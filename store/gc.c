@@ -191,7 +191,8 @@ store_gc(struct store_gc_stats *out, struct store *s,
 	} else if ((rc = read_roots(&live, out, s, o, report, ctx)) < 0) {
 		goto done;
 	}
-	qsort(live.keys, live.n, MD_HASH_HEX, cmp_key);
+	if (live.n)
+		qsort(live.keys, live.n, MD_HASH_HEX, cmp_key);
 	if ((rc = store_keys(&keys, &n, s)) < 0)
 		goto done;
 	for (i = 0; i < n && rc == 0; i++) {

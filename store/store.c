@@ -333,7 +333,8 @@ store_runs(struct store_run **out, size_t *n, struct store *s,
 	}
 	closedir(d);
 	/* Fixed-width times: name order is time order. */
-	qsort(names, count, sizeof(*names), cmp_name);
+	if (count)
+		qsort(names, count, sizeof(*names), cmp_name);
 	*out = md_calloc(count, sizeof(**out));
 	for (i = 0; i < count; i++) {
 		struct store_run *r = &(*out)[*n];
