@@ -216,4 +216,25 @@ expect "gc DOC keeps only what the named document uses"
 [ $? = 2 ]
 expect "gc --keep-last 0: usage error"
 
+# --- a document in a git repository -------------------------------------
+dir="$work/repo"
+mkdir -p "$dir/docs"
+printf '```{sh name=where}\npwd | sed "s|.*/||"\n```\n' >"$dir/docs/page.md"
+(cd "$dir" && git init -q && git add . &&
+	git -c user.name=t -c user.email=t@t commit -qm init) >/dev/null 2>&1
+head=$(cd "$dir" && git rev-parse HEAD)
+(unset MDRUN_STORE; cd "$dir/docs" && "$mdrun" -q page.md >/dev/null)
+[ -d "$dir/.mdrun/store" ] && [ ! -e "$dir/docs/.mdrun" ]
+expect "in a repository the store is .mdrun at its root"
+real=$(unset MDRUN_STORE; cd "$dir" && "$mdrun" store path docs/page.md#where)
+json_has() { grep -q "\"$2\":[[:space:]]*$3" "$1"; }
+{ json_has "$real/meta.json" commit "\"$head\"" && json_has "$real/meta.json" dirty false &&
+	json_has "$real/../drv.json" dir '"docs"'; }
+expect "meta.json records the commit and a clean document; the key has the folder relative to the root"
+printf '\nmore text\n' >>"$dir/docs/page.md"
+(unset MDRUN_STORE; cd "$dir" && "$mdrun" -q --rebuild docs/page.md >/dev/null)
+real=$(unset MDRUN_STORE; cd "$dir" && "$mdrun" store path docs/page.md#where)
+json_has "$real/meta.json" dirty true
+expect "meta.json says when the document differs from the commit"
+
 finish
