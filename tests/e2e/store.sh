@@ -231,9 +231,9 @@ json_has() { grep -q "\"$2\":[[:space:]]*$3" "$1"; }
 { json_has "$real/meta.json" commit "\"$head\"" && json_has "$real/meta.json" dirty false &&
 	json_has "$real/../drv.json" dir '"docs"'; }
 expect "meta.json records the commit and a clean document; the key has the folder relative to the root"
-printf '\nmore text\n' >>"$dir/docs/page.md"
-(unset MDRUN_STORE; cd "$dir" && "$mdrun" -q --rebuild docs/page.md >/dev/null)
-real=$(unset MDRUN_STORE; cd "$dir" && "$mdrun" store path docs/page.md#where)
+printf '\n```{sh name=new}\necho new\n```\n' >>"$dir/docs/page.md"
+(unset MDRUN_STORE; cd "$dir" && "$mdrun" -q docs/page.md >/dev/null)
+real=$(unset MDRUN_STORE; cd "$dir" && "$mdrun" store path docs/page.md#new)
 json_has "$real/meta.json" dirty true
 expect "meta.json says when the document differs from the commit"
 
