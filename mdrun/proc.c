@@ -17,8 +17,9 @@
 
 extern char **environ;
 
-/* How long a process group gets between SIGTERM and SIGKILL. */
-#define KILL_GRACE 2.0
+/* Live children, for the signal handler: one slot each, 0 when free. */
+#define MAX_TRACKED 256
+static volatile pid_t tracked[MAX_TRACKED];
 
 double
 md_now(void)
@@ -29,8 +30,8 @@ md_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double
-mono(void)
+double
+md_mono(void)
 {
 	struct timespec ts;
 
@@ -38,14 +39,43 @@ mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int
-cloexec_pipe(int fds[2])
+static void
+track(pid_t pid, bool on)
 {
-	if (pipe(fds) < 0)
-		return -1;
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-	return 0;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		if (on && tracked[i] == 0) {
+			tracked[i] = pid;
+			return;
+		}
+		if (!on && tracked[i] == pid) {
+			tracked[i] = 0;
+			return;
+		}
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	/* Only async-signal-safe calls here. */
+	for (int i = 0; i < MAX_TRACKED; i++)
+		if (tracked[i] > 0)
+			kill(-tracked[i], SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+md_proc_handle_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* environ plus the extra entries, which win. Caller frees the array. */
@@ -79,43 +109,100 @@ child_env(const char *const *extra)
  * fraction of copying mdrun's page tables, and reports a failed exec as
  * the return value.
  */
-static int
-spawn(pid_t *pid, const struct md_proc_opts *o, int out, int err)
+int
+md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, def;
-	char **env = child_env(o->env);
-	int rc;
+	char **env = child_env(sp->env);
+	int rc, i;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out, 1);
-	posix_spawn_file_actions_adddup2(&fa, err, 2);
-	if (o->cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-	/* Its own process group, so a kill reaches everything it starts. */
+	if (sp->out >= 0)
+		posix_spawn_file_actions_adddup2(&fa, sp->out, 1);
+	else
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
+						 0);
+	if (sp->err >= 0)
+		posix_spawn_file_actions_adddup2(&fa, sp->err, 2);
+	else
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+						 0);
+	for (i = 0; i < 2; i++)
+		if (sp->map[i][0] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, sp->map[i][0],
+							 sp->map[i][1]);
+	if (sp->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
 	sigemptyset(&none);
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);
 	sigaddset(&def, SIGINT);
 	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGHUP);
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &def);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
 					      POSIX_SPAWN_SETSIGMASK |
 					      POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(pid, o->argv[0], &fa, &at, (char *const *)o->argv,
+	rc = posix_spawnp(pid, sp->argv[0], &fa, &at, (char *const *)sp->argv,
 			  env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	free(env);
 	if (rc != 0) {
 		errno = rc;
-		return md_err_sys("cannot run '%s'", o->argv[0]);
+		return md_err_sys("cannot run '%s'", sp->argv[0]);
 	}
+	track(*pid, true);
+	return 0;
+}
+
+bool
+md_proc_reap(pid_t pid, int *wstatus, bool block)
+{
+	pid_t r;
+
+	while ((r = waitpid(pid, wstatus, block ? 0 : WNOHANG)) < 0 &&
+	       errno == EINTR)
+		;
+	if (r != pid)
+		return false;
+	track(pid, false);
+	/* Whatever the child left running in its group goes too. */
+	kill(-pid, SIGKILL);
+	return true;
+}
+
+int
+md_proc_kill(pid_t pid)
+{
+	int wstatus = 0;
+	double until = md_mono() + MD_KILL_GRACE;
+
+	kill(-pid, SIGTERM);
+	while (md_mono() < until) {
+		if (md_proc_reap(pid, &wstatus, false))
+			return wstatus;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	kill(-pid, SIGKILL);
+	md_proc_reap(pid, &wstatus, true);
+	return wstatus;
+}
+
+static int
+cloexec_pipe(int fds[2])
+{
+	if (pipe(fds) < 0)
+		return -1;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
 	return 0;
 }
 
@@ -129,6 +216,18 @@ keep(struct md_buf *b, bool *cut, size_t cap, const char *data, size_t n)
 	md_buf_put(b, data, n);
 }
 
+void
+md_proc_status(struct md_proc_result *r, int wstatus)
+{
+	if (WIFSIGNALED(wstatus)) {
+		r->signal = WTERMSIG(wstatus);
+		r->exit_code = 0;
+	} else {
+		r->signal = 0;
+		r->exit_code = WEXITSTATUS(wstatus);
+	}
+}
+
 int
 md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 {
@@ -136,9 +235,10 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 	int rc = MD_ERROR, wstatus = 0;
 	ssize_t n;
 	pid_t pid = -1;
-	bool exited = false, termed = false;
-	double deadline = 0, kill_at = 0;
+	bool exited = false;
+	double deadline = 0;
 	char chunk[65536];
+	struct md_spawn sp;
 
 	memset(r, 0, sizeof(*r));
 	md_buf_put(&r->out, "", 0);
@@ -147,8 +247,15 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 		rc = md_err_sys("pipe");
 		goto done;
 	}
+	memset(&sp, 0, sizeof(sp));
+	sp.argv = o->argv;
+	sp.cwd = o->cwd;
+	sp.env = o->env;
+	sp.out = outp[1];
+	sp.err = errp[1];
+	sp.map[0][0] = sp.map[1][0] = -1;
 	r->start = md_now();
-	if ((rc = spawn(&pid, o, outp[1], errp[1])) < 0) {
+	if ((rc = md_proc_spawn(&pid, &sp)) < 0) {
 		pid = -1;
 		goto done;
 	}
@@ -158,12 +265,12 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 	outp[1] = errp[1] = -1;
 
 	if (o->timeout > 0)
-		deadline = mono() + o->timeout;
+		deadline = md_mono() + o->timeout;
 	struct pollfd fds[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
 	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-		int k, wait_ms = 100;
+		int k;
 
-		if (poll(fds, 2, wait_ms) < 0 && errno != EINTR) {
+		if (poll(fds, 2, 100) < 0 && errno != EINTR) {
 			rc = md_err_sys("poll");
 			goto done;
 		}
@@ -186,41 +293,28 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 				keep(&r->err, &r->err_cut, o->cap, chunk,
 				     (size_t)n);
 		}
-		if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid) {
-			/*
-			 * The block is done; whatever it left in the
-			 * background still holds the pipes. End it.
-			 */
+		/*
+		 * Reaping also ends what the block left in the background,
+		 * which would otherwise hold the pipes open.
+		 */
+		if (!exited && md_proc_reap(pid, &wstatus, false))
 			exited = true;
-			kill(-pid, SIGKILL);
-		}
-		double now = mono();
-		if (!termed && deadline && now > deadline) {
+		if (!exited && deadline && md_mono() > deadline) {
 			r->timed_out = true;
-			termed = true;
-			kill(-pid, SIGTERM);
-			kill_at = now + KILL_GRACE;
-		} else if (termed && kill_at && now > kill_at) {
-			kill(-pid, SIGKILL);
-			kill_at = 0;
+			wstatus = md_proc_kill(pid);
+			exited = true;
 		}
 	}
-	if (!exited) {
-		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-			;
-		kill(-pid, SIGKILL);
-	}
+	if (!exited)
+		md_proc_reap(pid, &wstatus, true);
 	pid = -1;
 	r->end = md_now();
-	if (WIFSIGNALED(wstatus))
-		r->signal = WTERMSIG(wstatus);
-	else
-		r->exit_code = WEXITSTATUS(wstatus);
+	md_proc_status(r, wstatus);
 	rc = 0;
 done:
 	if (pid > 0) {
 		kill(-pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		md_proc_reap(pid, NULL, true);
 	}
 	for (int i = 0; i < 2; i++) {
 		if (outp[i] >= 0)

@@ -1,23 +1,49 @@
 /*
- * Child processes: the one module that forks and execs. A child gets its
- * own process group, /dev/null on stdin, its stdout and stderr captured
- * through pipes read in one poll() loop, and is killed (the whole group)
- * when it outlives its timeout.
+ * Child processes: the one module that spawns them. A child gets its own
+ * process group (so a timeout or Ctrl-C kills everything it started),
+ * /dev/null on stdin, and is tracked until reaped, so that a signal to
+ * mdrun takes every child group down with it.
  */
 #ifndef MD_PROC_H
 #define MD_PROC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "../util/buf.h"
 
-struct md_proc_opts {
+/* How long a process group gets between SIGTERM and SIGKILL. */
+#define MD_KILL_GRACE 2.0
+
+struct md_spawn {
 	const char *const *argv; /* argv[0] is looked up in PATH */
 	const char *cwd;	 /* NULL: inherit */
 	const char *const *env;	 /* extra NAME=VALUE entries, or NULL */
-	double timeout;		 /* seconds; <= 0: none */
-	size_t cap;		 /* bytes kept per stream; 0: no limit */
+	int out, err;		 /* the child's fd 1 and 2; -1: /dev/null */
+	int map[2][2];		 /* more fds: {ours, the child's}; -1 unused */
+};
+
+/* Starts a child and tracks it. A command not found names itself. */
+int md_proc_spawn(pid_t *out, const struct md_spawn *sp);
+/* Waits for a tracked child (blocking or not) and stops tracking it. */
+bool md_proc_reap(pid_t pid, int *wstatus, bool block);
+/*
+ * Ends a tracked child's process group: SIGTERM, MD_KILL_GRACE seconds,
+ * then SIGKILL; reaps the child and returns its wait status.
+ */
+int md_proc_kill(pid_t pid);
+
+/* Runs mdrun's signal handlers: SIGINT, SIGTERM and SIGHUP kill every
+ * tracked process group, then end mdrun by the same signal. */
+void md_proc_handle_signals(void);
+
+struct md_proc_opts {
+	const char *const *argv;
+	const char *cwd;
+	const char *const *env;
+	double timeout; /* seconds; <= 0: none */
+	size_t cap;	/* bytes kept per stream; 0: no limit */
 };
 
 struct md_proc_result {
@@ -30,14 +56,19 @@ struct md_proc_result {
 };
 
 /*
- * Runs the command to completion. Fails (message set) only when it cannot
- * be started: a command that is not found names itself. Dispose the result
- * with md_proc_result_dispose, also after a failure.
+ * Runs the command to completion, its stdout and stderr read through
+ * pipes in one poll() loop. Fails (message set) only when it cannot be
+ * started. Dispose the result with md_proc_result_dispose, also after a
+ * failure.
  */
 int md_proc_run(struct md_proc_result *out, const struct md_proc_opts *o);
 void md_proc_result_dispose(struct md_proc_result *r);
+/* Fills the status fields of r from a wait status. */
+void md_proc_status(struct md_proc_result *r, int wstatus);
 
 /* Seconds since the epoch, with sub-microsecond precision. */
 double md_now(void);
+/* Seconds on a clock that never jumps. */
+double md_mono(void);
 
 #endif
