@@ -8,13 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "git.h"
 #include "interp.h"
 #include "../util/err.h"
 #include "../util/fs.h"
 
 int
-cli_doc_load(struct cli_doc *d, const char *input, unsigned flags)
+cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
+	     const char *config)
 {
 	char buf[PATH_MAX];
 	char *wd = NULL;
@@ -45,12 +47,24 @@ cli_doc_load(struct cli_doc *d, const char *input, unsigned flags)
 	}
 	if (!d->rel)
 		d->rel = md_strdup(".");
+	if (config) {
+		d->config = md_strdup(config);
+	} else {
+		d->config = md_path_join(d->workdir ? d->workdir : d->dir,
+					 "mdrun.json");
+		if (!md_fs_exists(d->config)) {
+			free(d->config);
+			d->config = NULL;
+		}
+	}
+	if ((rc = md_interps_load(&d->interps, d->config)) < 0)
+		return rc;
 	md_buf_put(&d->src, "", 0);
 	return md_doc_parse(&d->doc, d->name, d->src.ptr, d->src.len, flags);
 }
 
 static int
-identity(char **out, const struct md_interp *in, void *ctx)
+identity(const char **out, struct md_interp *in, void *ctx)
 {
 	return md_interp_identity(out, ctx, in);
 }
@@ -58,13 +72,24 @@ identity(char **out, const struct md_interp *in, void *ctx)
 int
 cli_doc_plan(struct cli_doc *d, struct store *s)
 {
-	return md_plan_build(&d->plan, d->doc, d->rel, identity, s);
+	return md_plan_build(&d->plan, d->doc, &d->interps, d->rel, identity,
+			     s);
+}
+
+int
+cli_doc_keys(struct cli_doc *d, struct store *s)
+{
+	int rc = cli_doc_plan(d, s);
+
+	return rc < 0 ? rc : md_exec_keys(&d->plan, s);
 }
 
 void
 cli_doc_dispose(struct cli_doc *d)
 {
 	md_plan_dispose(&d->plan);
+	md_interps_dispose(&d->interps);
+	free(d->config);
 	md_doc_free(d->doc);
 	md_buf_dispose(&d->src);
 	free(d->path);

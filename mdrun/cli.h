@@ -31,15 +31,24 @@ struct cli_doc {
 	char *dir;	  /* its folder, absolute */
 	char *workdir;	  /* the git work tree holding it, or NULL */
 	char *rel;	  /* dir relative to workdir ("." outside one) */
+	char *config;	  /* the interpreter config in use, or NULL */
 	struct md_buf src;
 	struct md_doc *doc;
+	struct md_interps interps;
 	struct md_plan plan;
 };
 
-/* Reads and parses input ("-": standard input). Messages are set. */
-int cli_doc_load(struct cli_doc *d, const char *input, unsigned flags);
+/*
+ * Reads and parses input ("-": standard input) and loads the interpreter
+ * config: config when given, else mdrun.json at the repository root (or
+ * beside the document outside one) when it exists. Messages are set.
+ */
+int cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
+		 const char *config);
 /* Plans d's stages, probing interpreters through the store's memo. */
 int cli_doc_plan(struct cli_doc *d, struct store *s);
+/* Plans d and keys every stage whose upstream is in the store. */
+int cli_doc_keys(struct cli_doc *d, struct store *s);
 void cli_doc_dispose(struct cli_doc *d);
 
 /*

@@ -90,8 +90,8 @@ next:
 		o.keep = md_calloc(1, MD_HASH_HEX);
 		for (i = 0; i < ndocs; i++) {
 			struct cli_doc d;
-			if (cli_doc_load(&d, docs[i], 0) < 0 ||
-			    cli_doc_plan(&d, s) < 0) {
+			if (cli_doc_load(&d, docs[i], 0, NULL) < 0 ||
+			    cli_doc_keys(&d, s) < 0) {
 				rc = cli_error("%s", md_err_msg());
 				cli_doc_dispose(&d);
 				goto done;
@@ -99,8 +99,9 @@ next:
 			o.keep = md_realloc(o.keep, (o.nkeep + d.plan.n + 1) *
 							    MD_HASH_HEX);
 			for (j = 0; j < d.plan.n; j++)
-				memcpy(o.keep[o.nkeep++], d.plan.stages[j].key,
-				       MD_HASH_HEX);
+				if (d.plan.stages[j].key[0])
+					memcpy(o.keep[o.nkeep++],
+					       d.plan.stages[j].key, MD_HASH_HEX);
 			cli_doc_dispose(&d);
 		}
 	}

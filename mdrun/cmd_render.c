@@ -21,6 +21,8 @@ struct args {
 	bool quiet;
 	bool all;
 	const char *store;
+	const char *config;
+	double timeout;
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
 };
@@ -29,8 +31,10 @@ static int
 parse_args(struct args *a, int argc, char **argv)
 {
 	int i, k;
+	const char *t;
 
 	memset(a, 0, sizeof(*a));
+	a->timeout = MD_EXEC_TIMEOUT;
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 
@@ -38,9 +42,20 @@ parse_args(struct args *a, int argc, char **argv)
 					  "--output")) ||
 		    (k = cli_option_value(&a->output, argc, argv, &i, "-o")) ||
 		    (k = cli_option_value(&a->store, argc, argv, &i,
-					  "--store"))) {
+					  "--store")) ||
+		    (k = cli_option_value(&a->config, argc, argv, &i,
+					  "--config"))) {
 			if (k < 0)
 				return MD_EXIT_USAGE;
+		} else if ((k = cli_option_value(&t, argc, argv, &i,
+						 "--timeout"))) {
+			char *end;
+			if (k < 0)
+				return MD_EXIT_USAGE;
+			a->timeout = strtod(t, &end);
+			if (!*t || *end || !(a->timeout > 0))
+				return cli_usage_error("--timeout needs a "
+						       "number of seconds > 0");
 		} else if (!strncmp(s, "--rebuild=", 10)) {
 			a->rebuild_one = s + 10;
 		} else if (!strcmp(s, "--rebuild")) {
@@ -117,6 +132,13 @@ describe(struct md_buf *out, const struct store_real *r)
 		md_buf_printf(out, "exit status %d", r->exit_code);
 }
 
+static void
+progress(const char *msg, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "mdrun: %s\n", msg);
+}
+
 /* The render_output views of an outcome's realizations. */
 static struct render_output *
 views(const struct md_outcome *oc, char ***labels)
@@ -158,13 +180,14 @@ cmd_render(int argc, char **argv)
 	char ***labels = NULL;
 	char (*keys)[MD_HASH_HEX] = NULL;
 	char *commit = NULL, *file = NULL;
+	size_t *members = NULL;
 	bool dirty = false, found = false;
 	size_t i, j, ran = 0, failed = 0;
 	int rc, lock = -1, exit_code = MD_EXIT_USAGE;
 
 	if ((rc = parse_args(&a, argc, argv)) != 0)
 		return rc;
-	if (cli_doc_load(&d, a.input, a.all ? MD_DOC_ALL : 0) < 0 ||
+	if (cli_doc_load(&d, a.input, a.all ? MD_DOC_ALL : 0, a.config) < 0 ||
 	    cli_store_open(&store, a.store, d.dir) < 0 ||
 	    (lock = store_lock_store(store, false)) < 0 ||
 	    cli_doc_plan(&d, store) < 0) {
@@ -185,23 +208,50 @@ cmd_render(int argc, char **argv)
 	view = md_calloc(d.plan.n, sizeof(*view));
 	labels = md_calloc(d.plan.n, sizeof(*labels));
 	keys = md_calloc(d.plan.n, sizeof(*keys));
+	members = md_calloc(d.plan.n, sizeof(*members));
 	blocks = md_calloc(d.doc->nblocks, sizeof(*blocks));
+	struct md_exec_opts eo = {
+		d.dir, d.name, a.timeout, MD_EXEC_CAP, commit, dirty,
+		a.rebuild, a.rebuild_one, a.quiet ? NULL : progress, NULL,
+	};
+	/*
+	 * Each session in the order its first block appears, each other
+	 * block alone; outputs go back to their blocks.
+	 */
+	for (i = 0; i < d.plan.n; i++) {
+		struct md_stage *st = &d.plan.stages[i];
+		size_t n = 0;
+
+		if (st->session && st->prev >= 0)
+			continue; /* done with its session's first block */
+		if (!st->session) {
+			rc = md_exec_realize(&outcomes[i], store, st, d.rel,
+					     &eo);
+		} else {
+			struct md_outcome *outs;
+			for (j = i; j < d.plan.n; j++)
+				if (d.plan.stages[j].session &&
+				    !strcmp(d.plan.stages[j].session,
+					    st->session))
+					members[n++] = j;
+			outs = md_calloc(n, sizeof(*outs));
+			rc = md_exec_session(outs, store, &d.plan, members, n,
+					     &eo);
+			for (j = 0; j < n; j++)
+				outcomes[members[j]] = outs[j];
+			free(outs);
+		}
+		if (rc < 0) {
+			cli_error("%s", md_err_msg());
+			goto done;
+		}
+	}
 	for (i = 0; i < d.plan.n; i++) {
 		struct md_stage *st = &d.plan.stages[i];
 		struct md_outcome *oc = &outcomes[i];
 		struct render_block *rb = &blocks[st->block - d.doc->blocks];
-		struct md_exec_opts eo = {
-			d.dir, d.name, MD_EXEC_TIMEOUT, MD_EXEC_CAP, commit,
-			dirty,
-			a.rebuild || (a.rebuild_one &&
-				      !strcmp(a.rebuild_one, st->block->name)),
-		};
 
 		memcpy(keys[i], st->key, MD_HASH_HEX);
-		if (md_exec_realize(oc, store, st, &eo) < 0) {
-			cli_error("%s", md_err_msg());
-			goto done;
-		}
 		view[i] = views(oc, &labels[i]);
 		rb->present = true;
 		rb->reals = view[i];
@@ -245,6 +295,7 @@ done:
 	free(labels);
 	free(view);
 	free(keys);
+	free(members);
 	free(blocks);
 	free(commit);
 	free(file);

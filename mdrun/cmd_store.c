@@ -43,7 +43,7 @@ resolve(char key[MD_HASH_HEX], struct store *s, const char *ref)
 			       ? (cli_error("%s", md_err_msg()), MD_ERROR)
 			       : 0;
 	char *path = md_strndup(ref, (size_t)(hash - ref));
-	if (cli_doc_load(&d, path, 0) < 0 || cli_doc_plan(&d, s) < 0) {
+	if (cli_doc_load(&d, path, 0, NULL) < 0 || cli_doc_keys(&d, s) < 0) {
 		cli_error("%s", md_err_msg());
 		goto done;
 	}
@@ -51,9 +51,12 @@ resolve(char key[MD_HASH_HEX], struct store *s, const char *ref)
 		if (strcmp(d.plan.stages[i].block->name, hash + 1))
 			continue;
 		memcpy(key, d.plan.stages[i].key, MD_HASH_HEX);
-		rc = 0;
+		rc = key[0] ? 0 : MD_ENOTFOUND;
 	}
-	if (rc < 0)
+	if (rc == MD_ENOTFOUND)
+		cli_error("%s#%s: an earlier block of its session was never "
+			  "realized, so it has no key yet", path, hash + 1);
+	else if (rc < 0)
 		cli_error("%s has no executable block named '%s'", path,
 			  hash + 1);
 done:

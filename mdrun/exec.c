@@ -1,14 +1,36 @@
 #include "exec.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proc.h"
+#include "session.h"
 #include "../util/err.h"
+#include "../util/fs.h"
 
 /* Linux refuses a single argument longer than this (MAX_ARG_STRLEN). */
 #define ARG_MAX_ONE (128 * 1024)
+
+static void
+note(const struct md_exec_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+note(const struct md_exec_opts *o, const char *fmt, ...)
+{
+	struct md_buf b = MD_BUF_INIT;
+	va_list ap;
+
+	if (!o->note)
+		return;
+	va_start(ap, fmt);
+	md_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	o->note(b.ptr, o->ctx);
+	md_buf_dispose(&b);
+}
 
 static void
 note_cut(struct md_buf *b, size_t cap)
@@ -17,34 +39,116 @@ note_cut(struct md_buf *b, size_t cap)
 		      b->len && b->ptr[b->len - 1] != '\n' ? "\n" : "", cap);
 }
 
-/* One run of the block, committed; its rhash into rhash. */
+static bool
+rebuilds(const struct md_stage *st, const struct md_exec_opts *o)
+{
+	return o->rebuild ||
+	       (o->rebuild_one && !strcmp(o->rebuild_one, st->block->name));
+}
+
+static double
+timeout_of(const struct md_stage *st, const struct md_exec_opts *o)
+{
+	return st->block->timeout > 0 ? st->block->timeout : o->timeout;
+}
+
+/* Commits one run of st; its rhash goes into rhash. */
 static int
-run_once(char rhash[MD_HASH_HEX], struct store *s, const struct md_stage *st,
-	 const struct md_exec_opts *o)
+commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_stage *st,
+       const struct md_exec_opts *o, struct md_proc_result *r,
+       const char *artifacts)
+{
+	struct store_result sr;
+
+	if (r->out_cut)
+		note_cut(&r->out, o->cap);
+	if (r->err_cut)
+		note_cut(&r->err, o->cap);
+	memset(&sr, 0, sizeof(sr));
+	sr.out = r->out.ptr;
+	sr.out_len = r->out.len;
+	sr.err = r->err.ptr;
+	sr.err_len = r->err.len;
+	sr.exit_code = r->exit_code;
+	sr.signal = r->signal;
+	sr.timed_out = r->timed_out;
+	sr.start = r->start;
+	sr.end = r->end;
+	sr.artifacts = artifacts;
+	sr.interpreter = st->identity;
+	sr.name = st->block->name;
+	sr.document = o->document;
+	sr.line = st->block->line;
+	sr.git_commit = o->git_commit;
+	sr.git_dirty = o->git_dirty;
+	return store_commit(rhash, s, st->key, st->drv, &sr);
+}
+
+/* The command line of a process block: argv, with {file}/{code} filled. */
+static const char **
+command(const struct md_stage *st, const char *file)
+{
+	const struct md_interp *in = st->interp;
+	size_t n = 0, i, k = 0;
+	const char **argv;
+
+	while (in->argv[n])
+		n++;
+	argv = md_calloc(n + 4, sizeof(*argv));
+	for (i = 0; i < n; i++) {
+		if (!strcmp(in->argv[i], "{file}"))
+			argv[k++] = file;
+		else if (!strcmp(in->argv[i], "{code}"))
+			argv[k++] = st->block->code;
+		else
+			argv[k++] = in->argv[i];
+	}
+	if (in->driver != MD_DRIVER_NONE) {
+		/* sh -c CODE sh: $0 names the shell in its messages. */
+		argv[k++] = "-c";
+		argv[k++] = st->block->code;
+		if (in->driver != MD_DRIVER_PYTHON)
+			argv[k++] = in->argv[0];
+	}
+	return argv;
+}
+
+/* One run of a process block in its own temporary folder, committed. */
+static int
+run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_stage *st,
+	    const struct md_exec_opts *o)
 {
 	const struct md_block *b = st->block;
-	const char *argv[5];
-	struct md_proc_opts po;
+	struct md_buf file = MD_BUF_INIT, e1 = MD_BUF_INIT, e2 = MD_BUF_INIT,
+		      e3 = MD_BUF_INIT;
+	char *tmp = store_mktemp(s), *out = NULL;
+	const char **argv = NULL;
 	struct md_proc_result r;
-	struct store_result sr;
-	int rc, k = 0;
+	int rc;
 
-	if (b->code_len >= ARG_MAX_ONE)
-		return md_err_set("%s:%d:%d: block '%s' is longer than %d "
-				  "bytes, more than a command line can carry",
-				  o->document, b->line, b->col, b->name,
-				  ARG_MAX_ONE);
-	argv[k++] = st->interp->command;
-	argv[k++] = st->interp->flag;
-	argv[k++] = b->code;
-	if (st->interp->arg0)
-		argv[k++] = st->interp->arg0;
-	argv[k] = NULL;
-	po.argv = argv;
-	po.cwd = o->cwd;
-	po.env = NULL;
-	po.timeout = b->timeout > 0 ? b->timeout : o->timeout;
-	po.cap = o->cap;
+	memset(&r, 0, sizeof(r));
+	if (!tmp)
+		return MD_ERROR;
+	out = md_path_join(tmp, "out");
+	md_buf_printf(&file, "%s/block%s", tmp, st->interp->extension);
+	if ((rc = md_fs_mkdirs(out, 0755)) < 0 ||
+	    (rc = md_fs_write_new(file.ptr, b->code, b->code_len, 0644)) < 0)
+		goto done;
+	if (b->code_len >= ARG_MAX_ONE && st->interp->driver != MD_DRIVER_NONE) {
+		rc = md_err_set("%s:%d:%d: block '%s' is longer than %d bytes, "
+				"more than a command line carries: run it in "
+				"a session",
+				o->document, b->line, b->col, b->name,
+				ARG_MAX_ONE);
+		goto done;
+	}
+	argv = command(st, file.ptr);
+	md_buf_printf(&e1, "MDRUN_OUT=%s", out);
+	md_buf_printf(&e2, "MDRUN_DOC=%s", o->document);
+	md_buf_printf(&e3, "MDRUN_BLOCK=%s", b->name);
+	const char *env[] = { e1.ptr, e2.ptr, e3.ptr, NULL };
+	struct md_proc_opts po = { argv, o->cwd, env, timeout_of(st, o),
+				   o->cap };
 	if ((rc = md_proc_run(&r, &po)) < 0) {
 		char *why = md_strdup(md_err_msg());
 		rc = md_err_set("%s:%d:%d: block '%s': %s", o->document,
@@ -52,29 +156,17 @@ run_once(char rhash[MD_HASH_HEX], struct store *s, const struct md_stage *st,
 		free(why);
 		goto done;
 	}
-	if (r.out_cut)
-		note_cut(&r.out, o->cap);
-	if (r.err_cut)
-		note_cut(&r.err, o->cap);
-	memset(&sr, 0, sizeof(sr));
-	sr.out = r.out.ptr;
-	sr.out_len = r.out.len;
-	sr.err = r.err.ptr;
-	sr.err_len = r.err.len;
-	sr.exit_code = r.exit_code;
-	sr.signal = r.signal;
-	sr.timed_out = r.timed_out;
-	sr.start = r.start;
-	sr.end = r.end;
-	sr.interpreter = st->identity;
-	sr.name = b->name;
-	sr.document = o->document;
-	sr.line = b->line;
-	sr.git_commit = o->git_commit;
-	sr.git_dirty = o->git_dirty;
-	rc = store_commit(rhash, s, st->key, st->drv, &sr);
+	rc = commit(rhash, s, st, o, &r, out);
 done:
 	md_proc_result_dispose(&r);
+	md_fs_rmtree(tmp);
+	free(argv);
+	free(out);
+	free(tmp);
+	md_buf_dispose(&file);
+	md_buf_dispose(&e1);
+	md_buf_dispose(&e2);
+	md_buf_dispose(&e3);
 	return rc;
 }
 
@@ -89,7 +181,10 @@ add_real(struct md_outcome *out, struct store *s, const char *key,
 	return 0;
 }
 
-/* What the block shows once its runs are in the store. */
+/*
+ * What the block shows once its runs are in the store: a run that just
+ * failed, else what its match picks.
+ */
 static int
 pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
      const char *last)
@@ -99,14 +194,14 @@ pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	size_t n = 0, i, j;
 	int rc;
 
-	/* A run that just failed is what the document must show. */
 	if (last && !b->error_ok) {
 		if ((rc = add_real(out, s, st->key, last)) < 0)
 			return rc;
-		if (store_real_failed(&out->reals[0]))
+		if (store_real_failed(&out->reals[0])) {
+			out->failed = true;
 			return 0;
+		}
 		md_outcome_dispose(out);
-		memset(out, 0, sizeof(*out));
 	}
 	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 		return rc;
@@ -129,49 +224,255 @@ pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	return rc;
 }
 
-int
-md_exec_realize(struct md_outcome *out, struct store *s,
-		const struct md_stage *st, const struct md_exec_opts *o)
+/* Runs the block still needs: nouts, cache=false, --rebuild. */
+static int
+needed(int *out, struct store *s, const struct md_stage *st,
+       const struct md_exec_opts *o, char latest[MD_HASH_HEX])
 {
 	const struct md_block *b = st->block;
 	struct store_run *runs = NULL;
-	size_t n = 0, i, good = 0, runs_made = 0;
-	char last[MD_HASH_HEX] = "";
-	int lock, rc, need;
+	size_t n = 0, i, good = 0;
+	int rc;
 
+	latest[0] = '\0';
+	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		good += !runs[i].failed || b->error_ok;
+	if (n)
+		memcpy(latest, runs[n - 1].rhash, MD_HASH_HEX);
+	*out = b->nouts - (int)good;
+	if ((!b->cache || rebuilds(st, o)) && *out < 1)
+		*out = 1;
+	free(runs);
+	return 0;
+}
+
+int
+md_exec_realize(struct md_outcome *out, struct store *s, struct md_stage *st,
+		const char *dir, const struct md_exec_opts *o)
+{
+	char last[MD_HASH_HEX] = "", latest[MD_HASH_HEX];
+	int lock, rc, need;
+	size_t made = 0;
+
+	(void)dir;
 	memset(out, 0, sizeof(*out));
 	if ((lock = store_lock_key(s, st->key)) < 0)
 		return lock;
-	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
+	if ((rc = needed(&need, s, st, o, latest)) < 0)
 		goto done;
-	for (i = 0; i < n; i++)
-		good += !runs[i].failed || b->error_ok;
-	/* nouts=N: N runs, equal or not; cache=false and --rebuild: one more. */
-	need = b->nouts - (int)good;
-	if ((!b->cache || o->rebuild) && need < 1)
-		need = 1;
 	for (; need > 0; need--) {
-		if ((rc = run_once(last, s, st, o)) < 0)
+		if ((rc = run_process(last, s, st, o)) < 0)
 			goto done;
-		runs_made++;
+		made++;
 		struct store_real probe;
-		memset(&probe, 0, sizeof(probe));
 		/* A failure the block does not expect stops the repeats. */
-		if (!b->error_ok && store_read(&probe, s, st->key, last) == 0 &&
-		    store_real_failed(&probe)) {
+		if (!st->block->error_ok &&
+		    store_read(&probe, s, st->key, last) == 0) {
+			bool bad = store_real_failed(&probe);
 			store_real_dispose(&probe);
+			if (bad)
+				break;
+		}
+	}
+	if ((rc = pick(out, s, st, made ? last : NULL)) == 0)
+		out->ran = made;
+done:
+	store_unlock(lock);
+	return rc;
+}
+
+/* The state of one session while its blocks are realized. */
+struct chain {
+	struct store *s;
+	struct md_plan *p;
+	const size_t *members;
+	const struct md_exec_opts *o;
+	struct md_session ss;
+	char *dir;	 /* the session's folder, under the store's tmp/ */
+	size_t executed; /* members run in the live interpreter so far */
+	char (*keys)[MD_HASH_HEX];
+	char (*rhashes)[MD_HASH_HEX]; /* each member's latest realization */
+};
+
+/* Runs member i in the live interpreter (starting one if needed). */
+static int
+chain_run(struct md_proc_result *r, const char **artifacts, struct chain *c,
+	  size_t i)
+{
+	struct md_stage *st = &c->p->stages[c->members[i]];
+	int rc;
+
+	if (!md_session_alive(&c->ss)) {
+		free(c->dir);
+		md_session_stop(&c->ss);
+		if (!(c->dir = store_mktemp(c->s)))
+			return MD_ERROR;
+		if ((rc = md_session_start(&c->ss, st->interp, c->dir,
+					   c->o->cwd, c->o->document)) < 0)
+			return rc;
+		c->executed = 0;
+	}
+	rc = md_session_run(r, artifacts, &c->ss, (int)i, st->block->name,
+			    st->block->code, st->block->code_len,
+			    timeout_of(st, c->o), c->o->cap);
+	if (rc < 0) {
+		char *why = md_strdup(md_err_msg());
+		rc = md_err_set("%s:%d:%d: block '%s': %s", c->o->document,
+				st->block->line, st->block->col,
+				st->block->name, why);
+		free(why);
+	}
+	return rc;
+}
+
+/*
+ * Brings the live interpreter up to member i: replays the members before
+ * it that it has not run. A replay whose result differs from the store is
+ * committed; *diverged is then the first such member, else i.
+ */
+static int
+chain_replay(struct chain *c, size_t i, size_t *diverged)
+{
+	size_t k;
+	int rc = 0;
+
+	*diverged = i;
+	if (md_session_alive(&c->ss) && c->executed == i)
+		return 0;
+	if (!md_session_alive(&c->ss))
+		c->executed = 0;
+	if (c->executed < i)
+		note(c->o, "replaying the %s session up to %s, to run %s",
+		     c->p->stages[c->members[i]].session,
+		     c->p->stages[c->members[i - 1]].block->name,
+		     c->p->stages[c->members[i]].block->name);
+	for (k = c->executed; k < i && rc == 0; k++) {
+		struct md_stage *st = &c->p->stages[c->members[k]];
+		struct md_proc_result r;
+		const char *art = NULL;
+		char again[MD_HASH_HEX], got[MD_HASH_HEX];
+		struct store_real prev;
+		bool skip = false;
+
+		/* A block whose latest run failed is not state to rebuild. */
+		if (store_read(&prev, c->s, c->keys[k], c->rhashes[k]) == 0) {
+			skip = store_real_failed(&prev);
+			store_real_dispose(&prev);
+		}
+		if (skip) {
+			c->executed = k + 1;
+			continue;
+		}
+		if ((rc = chain_run(&r, &art, c, k)) < 0)
+			break;
+		rc = store_rhash(again, r.out.ptr, r.out.len, r.err.ptr,
+				 r.err.len, r.exit_code, r.signal,
+				 r.timed_out, art);
+		if (rc == 0 && strcmp(again, c->rhashes[k])) {
+			/* Not what the store holds: a new realization. */
+			int lock = store_lock_key(c->s, c->keys[k]);
+			rc = lock < 0 ? lock : commit(got, c->s, st, c->o, &r,
+						      art);
+			store_unlock(lock);
+			if (rc == 0) {
+				memcpy(c->rhashes[k], got, MD_HASH_HEX);
+				*diverged = k;
+				c->executed = k + 1;
+				md_proc_result_dispose(&r);
+				break;
+			}
+		}
+		md_proc_result_dispose(&r);
+		c->executed = k + 1;
+	}
+	return rc;
+}
+
+int
+md_exec_session(struct md_outcome *outs, struct store *s, struct md_plan *p,
+		const size_t *members, size_t n, const struct md_exec_opts *o)
+{
+	struct chain c;
+	size_t i;
+	int rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.ss.pid = -1;
+	c.ss.to = c.ss.from = -1;
+	c.s = s;
+	c.p = p;
+	c.members = members;
+	c.o = o;
+	c.keys = md_calloc(n, MD_HASH_HEX);
+	c.rhashes = md_calloc(n, MD_HASH_HEX);
+	/*
+	 * One session at a time per chain (named by its first key): a second
+	 * process waits and then finds every block cached, instead of
+	 * replaying blocks, and their side effects, in between.
+	 */
+	md_stage_key(&p->stages[members[0]], p->dir, NULL, NULL);
+	char chain_lock[MD_HASH_HEX + 8];
+	snprintf(chain_lock, sizeof(chain_lock), "session-%s",
+		 p->stages[members[0]].key);
+	int session_lock = store_lock_key(s, chain_lock);
+	if (session_lock < 0) {
+		free(c.keys);
+		free(c.rhashes);
+		return session_lock;
+	}
+	for (i = 0; i < n; i++)
+		memset(&outs[i], 0, sizeof(outs[i]));
+	for (i = 0; i < n && rc == 0;) {
+		struct md_stage *st = &p->stages[members[i]];
+		struct md_outcome *out = &outs[i];
+		char last[MD_HASH_HEX] = "";
+		int need, lock;
+		size_t diverged = i;
+
+		md_stage_key(st, p->dir, i ? c.keys[i - 1] : NULL,
+			     i ? c.rhashes[i - 1] : NULL);
+		memcpy(c.keys[i], st->key, MD_HASH_HEX);
+		md_outcome_dispose(out);
+		/* Replays lock only earlier keys: no lock cycle. */
+		if ((lock = store_lock_key(s, st->key)) < 0) {
+			rc = lock;
 			break;
 		}
-		store_real_dispose(&probe);
+		rc = needed(&need, s, st, o, c.rhashes[i]);
+		if (rc == 0 && need > 0)
+			rc = chain_replay(&c, i, &diverged);
+		if (rc == 0 && need > 0 && diverged < i) {
+			/* Keys after a changed block change: go on from it. */
+			store_unlock(lock);
+			i = diverged + 1;
+			continue;
+		}
+		if (rc == 0 && need > 0) {
+			struct md_proc_result r;
+			const char *art = NULL;
+
+			if ((rc = chain_run(&r, &art, &c, i)) == 0)
+				rc = commit(last, s, st, o, &r, art);
+			md_proc_result_dispose(&r);
+			if (rc == 0) {
+				memcpy(c.rhashes[i], last, MD_HASH_HEX);
+				c.executed = i + 1;
+			}
+		}
+		if (rc == 0 && (rc = pick(out, s, st, last[0] ? last : NULL)) == 0)
+			out->ran = last[0] != '\0';
+		store_unlock(lock);
+		i++;
 	}
-	if ((rc = pick(out, s, st, runs_made ? last : NULL)) < 0)
-		goto done;
-	out->ran = runs_made;
-	out->failed = !b->error_ok && out->n == 1 &&
-		      store_real_failed(&out->reals[0]);
-done:
-	free(runs);
-	store_unlock(lock);
+	md_session_stop(&c.ss);
+	if (c.dir)
+		md_fs_rmtree(c.dir);
+	store_unlock(session_lock);
+	free(c.dir);
+	free(c.keys);
+	free(c.rhashes);
 	return rc;
 }
 
@@ -185,4 +486,30 @@ md_outcome_dispose(struct md_outcome *o)
 	free(o->reals);
 	o->reals = NULL;
 	o->n = 0;
+	o->failed = false;
+}
+
+int
+md_exec_keys(struct md_plan *p, struct store *s)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < p->n && rc == 0; i++) {
+		struct md_stage *st = &p->stages[i];
+		struct md_stage *prev = st->prev >= 0 ? &p->stages[st->prev]
+						      : NULL;
+		struct store_run *runs = NULL;
+		size_t n = 0;
+
+		if (!prev)
+			continue;
+		st->key[0] = '\0';
+		if (!prev->key[0])
+			continue; /* unknown upstream: unknown key */
+		if ((rc = store_runs(&runs, &n, s, prev->key)) == 0 && n)
+			md_stage_key(st, p->dir, prev->key, runs[n - 1].rhash);
+		free(runs);
+	}
+	return rc;
 }

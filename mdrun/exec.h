@@ -3,6 +3,14 @@
  * successful runs in the store is a cache hit; otherwise it runs, and each
  * run is committed to the store. Under the key's lock, so two processes
  * never run one key at once: the second waits and reuses the first's.
+ *
+ * A block with session=none runs as its own process. The blocks of a
+ * session run in order in one interpreter; their keys chain (each holds
+ * the previous block's key and latest rhash). When block k must run and
+ * the blocks before it are cached, a fresh interpreter first replays them
+ * (all but those whose latest run failed); a replayed block whose result
+ * differs from the store gets a new realization, and the keys after it
+ * follow the new one.
  */
 #ifndef MD_EXEC_H
 #define MD_EXEC_H
@@ -22,7 +30,11 @@ struct md_exec_opts {
 	size_t cap;	      /* bytes kept of stdout and of stderr */
 	const char *git_commit; /* provenance, or NULL */
 	bool git_dirty;
-	bool rebuild; /* add a realization even when cached */
+	bool rebuild;	     /* every block: add a realization */
+	const char *rebuild_one; /* or the block of this name */
+	/* Progress notes ("replaying ..."), or NULL. */
+	void (*note)(const char *msg, void *ctx);
+	void *ctx;
 };
 
 struct md_outcome {
@@ -34,12 +46,29 @@ struct md_outcome {
 };
 
 /*
- * Realizes one stage. Fails only when it could not be run or committed
- * (message set); a block that exits non-zero is a realization whose
- * status says so. Dispose with md_outcome_dispose.
+ * Realizes a block that runs as its own process. Fails only when it could
+ * not be run or committed (message set); a block that exits non-zero is a
+ * realization whose status says so. Dispose with md_outcome_dispose.
  */
 int md_exec_realize(struct md_outcome *out, struct store *s,
-		    const struct md_stage *st, const struct md_exec_opts *o);
+		    struct md_stage *st, const char *dir,
+		    const struct md_exec_opts *o);
+
+/*
+ * Realizes the n stages of one session (indexes into p->stages, in
+ * order), keying each as it goes; outs[i] is members[i]'s outcome.
+ */
+int md_exec_session(struct md_outcome *outs, struct store *s,
+		    struct md_plan *p, const size_t *members, size_t n,
+		    const struct md_exec_opts *o);
 void md_outcome_dispose(struct md_outcome *o);
+
+/*
+ * Keys every stage whose upstream is in the store, without running
+ * anything: a session block's key follows its previous block's latest
+ * realization. A stage whose upstream was never realized keeps an empty
+ * key.
+ */
+int md_exec_keys(struct md_plan *p, struct store *s);
 
 #endif

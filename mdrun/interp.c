@@ -1,6 +1,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "interp.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -13,10 +14,13 @@
 #include "../util/fs.h"
 #include "../util/hash.h"
 
-static const struct md_interp table[] = {
-	{ "sh", "sh", "-c", "sh" },
-	{ "bash", "bash", "-c", "bash" },
-	{ "python", "python3", "-c", NULL },
+static const struct {
+	const char *lang, *command;
+	enum md_driver driver;
+} builtin[] = {
+	{ "sh", "sh", MD_DRIVER_SH },
+	{ "bash", "bash", MD_DRIVER_BASH },
+	{ "python", "python3", MD_DRIVER_PYTHON },
 };
 
 static const struct {
@@ -27,17 +31,266 @@ static const struct {
 	{ "shell", "sh" },
 };
 
-const struct md_interp *
-md_interp_find(const char *lang)
+/* Splits at runs of spaces. Caller frees with free_argv. */
+static char **
+split(const char *s)
+{
+	char **v = md_calloc(1, sizeof(*v));
+	size_t n = 0;
+
+	while (*s) {
+		size_t k;
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		k = strcspn(s, " ");
+		v = md_realloc(v, (n + 2) * sizeof(*v));
+		v[n++] = md_strndup(s, k);
+		v[n] = NULL;
+		s += k;
+	}
+	return v;
+}
+
+static void
+free_argv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+interp_dispose(struct md_interp *in)
+{
+	free(in->lang);
+	free_argv(in->argv);
+	free(in->extension);
+	free(in->identity);
+	memset(in, 0, sizeof(*in));
+}
+
+static struct md_interp *
+slot(struct md_interps *t, const char *lang)
 {
 	size_t i;
 
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].lang, lang)) {
+			interp_dispose(&t->v[i]);
+			break;
+		}
+	if (i == t->n)
+		t->v = md_realloc(t->v, ++t->n * sizeof(*t->v));
+	memset(&t->v[i], 0, sizeof(t->v[i]));
+	t->v[i].lang = md_strdup(lang);
+	return &t->v[i];
+}
+
+/* Line and column of the first "name" in text at or after from. */
+static void
+where(const char *text, const char *name, const char *from, int *line,
+      int *col)
+{
+	struct md_buf quoted = MD_BUF_INIT;
+	const char *p, *at;
+
+	md_buf_printf(&quoted, "\"%s\"", name);
+	at = strstr(from ? from : text, quoted.ptr);
+	if (!at)
+		at = text;
+	*line = 1;
+	*col = 1;
+	for (p = text; p < at; p++) {
+		if (*p == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+	md_buf_dispose(&quoted);
+}
+
+static int
+config_error(const char *path, const char *text, const char *name,
+	     const char *from, const char *what)
+{
+	int line, col;
+
+	where(text, name, from, &line, &col);
+	return md_err_set("%s:%d:%d: %s", path, line, col, what);
+}
+
+static int
+load_language(struct md_interps *t, const char *path, const char *text,
+	      const cJSON *lang)
+{
+	struct md_buf msg = MD_BUF_INIT;
+	const char *from = strstr(text, lang->string);
+	const cJSON *f;
+	struct md_interp *in;
+	int rc = 0;
+
+	if (!cJSON_IsObject(lang)) {
+		md_buf_printf(&msg, "language '%s' must be an object",
+			      lang->string);
+		goto fail;
+	}
+	cJSON_ArrayForEach(f, lang)
+	{
+		bool str = !strcmp(f->string, "command") ||
+			   !strcmp(f->string, "extension") ||
+			   !strcmp(f->string, "driver");
+		if (str && !cJSON_IsString(f)) {
+			md_buf_printf(&msg, "'%s' must be a string", f->string);
+			goto fail_at;
+		}
+		if (!str && strcmp(f->string, "session")) {
+			md_buf_printf(&msg, "unknown field '%s' (command, "
+					    "extension, driver, session)",
+				      f->string);
+			goto fail_at;
+		}
+		if (!str && !cJSON_IsBool(f)) {
+			md_buf_puts(&msg, "'session' must be true or false");
+			goto fail_at;
+		}
+		continue;
+fail_at:
+		rc = config_error(path, text, f->string, from, msg.ptr);
+		goto done;
+	}
+	const cJSON *cmd = cJSON_GetObjectItem(lang, "command");
+	const cJSON *ext = cJSON_GetObjectItem(lang, "extension");
+	const cJSON *drv = cJSON_GetObjectItem(lang, "driver");
+	const cJSON *ses = cJSON_GetObjectItem(lang, "session");
+	enum md_driver d = MD_DRIVER_NONE;
+
+	if (!cmd || !*cmd->valuestring) {
+		md_buf_printf(&msg, "language '%s' needs a \"command\"",
+			      lang->string);
+		goto fail;
+	}
+	if (drv && !strcmp(drv->valuestring, "python"))
+		d = MD_DRIVER_PYTHON;
+	else if (drv && !strcmp(drv->valuestring, "bash"))
+		d = MD_DRIVER_BASH;
+	else if (drv && !strcmp(drv->valuestring, "sh"))
+		d = MD_DRIVER_SH;
+	else if (drv) {
+		rc = config_error(path, text, "driver", from,
+				  "unknown driver (python, bash or sh)");
+		goto done;
+	}
+	if (!drv && !strstr(cmd->valuestring, "{file}") &&
+	    !strstr(cmd->valuestring, "{code}")) {
+		rc = config_error(path, text, "command", from,
+				  "a command without a driver needs {file} "
+				  "or {code}");
+		goto done;
+	}
+	in = slot(t, lang->string);
+	in->argv = split(cmd->valuestring);
+	in->extension = md_strdup(ext ? ext->valuestring : "");
+	in->driver = d;
+	in->session = d != MD_DRIVER_NONE && !cJSON_IsFalse(ses);
+	goto done;
+fail:
+	rc = config_error(path, text, lang->string, NULL, msg.ptr);
+done:
+	md_buf_dispose(&msg);
+	return rc;
+}
+
+static int
+load_config(struct md_interps *t, const char *path)
+{
+	struct md_buf text = MD_BUF_INIT;
+	cJSON *root = NULL, *langs, *lang;
+	int rc;
+
+	if ((rc = md_fs_read(&text, path)) < 0)
+		goto done;
+	md_buf_put(&text, "", 0);
+	root = cJSON_ParseWithLength(text.ptr, text.len);
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr(), *p;
+		int line = 1, col = 1;
+		for (p = text.ptr; at && p < at && *p; p++) {
+			if (*p == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		rc = md_err_set("%s:%d:%d: not valid JSON", path, line, col);
+		goto done;
+	}
+	if (!cJSON_IsObject(root)) {
+		rc = md_err_set("%s:1:1: expected an object", path);
+		goto done;
+	}
+	cJSON_ArrayForEach(lang, root)
+		if (strcmp(lang->string, "languages")) {
+			rc = config_error(path, text.ptr, lang->string, NULL,
+					  "unknown field (expected "
+					  "\"languages\")");
+			goto done;
+		}
+	langs = cJSON_GetObjectItem(root, "languages");
+	if (langs && !cJSON_IsObject(langs)) {
+		rc = config_error(path, text.ptr, "languages", NULL,
+				  "\"languages\" must be an object");
+		goto done;
+	}
+	cJSON_ArrayForEach(lang, langs)
+		if ((rc = load_language(t, path, text.ptr, lang)) < 0)
+			goto done;
+done:
+	cJSON_Delete(root);
+	md_buf_dispose(&text);
+	return rc;
+}
+
+int
+md_interps_load(struct md_interps *t, const char *path)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < sizeof(builtin) / sizeof(*builtin); i++) {
+		struct md_interp *in = slot(t, builtin[i].lang);
+		in->argv = split(builtin[i].command);
+		in->extension = md_strdup("");
+		in->driver = builtin[i].driver;
+		in->session = true;
+	}
+	return path ? load_config(t, path) : 0;
+}
+
+void
+md_interps_dispose(struct md_interps *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		interp_dispose(&t->v[i]);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+const struct md_interp *
+md_interp_find(const struct md_interps *t, const char *lang)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].lang, lang))
+			return &t->v[i];
 	for (i = 0; i < sizeof(aliases) / sizeof(*aliases); i++)
 		if (!strcmp(aliases[i].alias, lang))
-			lang = aliases[i].lang;
-	for (i = 0; i < sizeof(table) / sizeof(*table); i++)
-		if (!strcmp(table[i].lang, lang))
-			return &table[i];
+			return md_interp_find(t, aliases[i].lang);
 	return NULL;
 }
 
@@ -68,6 +321,7 @@ which(const char *command)
 	return NULL;
 }
 
+/* The first non-blank line of `bin --version`, else bin's file name. */
 static char *
 probe(const char *bin)
 {
@@ -77,38 +331,36 @@ probe(const char *bin)
 	char *id = NULL;
 
 	if (md_proc_run(&r, &o) == 0 && r.exit_code == 0 && !r.signal) {
-		struct md_buf *b = r.out.len ? &r.out : &r.err;
-		size_t n = strcspn(b->ptr, "\r\n");
+		const char *s = r.out.len ? r.out.ptr : r.err.ptr;
+		s += strspn(s, "\r\n \t");
+		size_t n = strcspn(s, "\r\n");
 		if (n)
-			id = md_strndup(b->ptr, n);
+			id = md_strndup(s, n);
 	}
 	md_proc_result_dispose(&r);
 	return id ? id : md_strdup(md_path_basename(bin));
 }
 
-/* Per process: a render asks once per block, PATH is searched once. */
-static char *known[sizeof(table) / sizeof(*table)];
-
 int
-md_interp_identity(char **out, struct store *s, const struct md_interp *in)
+md_interp_identity(const char **out, struct store *s, struct md_interp *in)
 {
 	struct md_buf memo = MD_BUF_INIT, val = MD_BUF_INIT;
 	char name[MD_HASH_HEX];
-	char *bin = NULL, *id = NULL;
-	char **seen = &known[in - table];
+	char *bin = NULL;
 	struct stat st;
 	int rc = 0;
 
 	*out = NULL;
-	if (*seen) {
-		*out = md_strdup(*seen);
+	if (in->probed == 1) {
+		*out = in->identity;
 		return 0;
 	}
-	bin = which(in->command);
+	bin = which(in->argv[0]);
 	if (!bin || stat(bin, &st) < 0) {
+		in->probed = MD_ENOTFOUND;
 		rc = MD_ENOTFOUND;
 		md_err_set("'%s' is not installed (not found in PATH)",
-			   in->command);
+			   in->argv[0]);
 		goto done;
 	}
 	md_buf_printf(&memo, "%s\n%lld\n%lld.%09ld\n", bin,
@@ -116,14 +368,14 @@ md_interp_identity(char **out, struct store *s, const struct md_interp *in)
 		      st.st_mtim.tv_nsec);
 	md_hash_bytes(name, memo.ptr, memo.len);
 	if (store_memo_get(&val, s, name) == 0 && val.len > 0) {
-		id = md_buf_detach(&val);
+		in->identity = md_buf_detach(&val);
 	} else {
-		id = probe(bin);
+		in->identity = probe(bin);
 		/* A memo not written costs a probe next time, no more. */
-		store_memo_put(s, name, id, strlen(id));
+		store_memo_put(s, name, in->identity, strlen(in->identity));
 	}
-	*seen = id;
-	*out = md_strdup(id);
+	in->probed = 1;
+	*out = in->identity;
 done:
 	free(bin);
 	md_buf_dispose(&memo);

@@ -1,29 +1,69 @@
 /*
- * Interpreters: which languages run, with what command, and the identity
- * (name and version) that enters a stage's key.
+ * Interpreters: which languages run, with what command, through which
+ * session driver, and the identity (name and version) that enters a
+ * stage's key. Built in: sh, bash, python. A JSON config adds or
+ * overrides languages:
+ *
+ *   { "languages": {
+ *       "perl":   { "command": "perl {file}", "extension": ".pl" },
+ *       "node":   { "command": "node {file}", "extension": ".js" },
+ *       "python": { "command": "python3.11", "driver": "python" } } }
+ *
+ * "command" is split at spaces; {file} is the block's code in a file
+ * ending in "extension", {code} the code itself. With "driver" (python,
+ * bash or sh) the command is an interpreter that runs that built-in
+ * driver, and blocks share sessions; without one each block is its own
+ * process. "session": false makes session=none the language's default.
  */
 #ifndef MD_INTERP_H
 #define MD_INTERP_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "../store/store.h"
 
+enum md_driver { MD_DRIVER_NONE, MD_DRIVER_PYTHON, MD_DRIVER_BASH, MD_DRIVER_SH };
+
 struct md_interp {
-	const char *lang;    /* canonical language name, as hashed */
-	const char *command; /* the program, looked up in PATH */
-	const char *flag;    /* its "run this code" flag */
-	const char *arg0;    /* $0 after the code, or NULL */
+	char *lang;	  /* canonical name, as hashed */
+	char **argv;	  /* the command, split; may hold {file} / {code} */
+	char *extension;  /* of the {file} */
+	enum md_driver driver;
+	bool session;	  /* blocks share a session unless session=none */
+	char *identity;	  /* probed by md_interp_identity; NULL before */
+	int probed;	  /* 0 not yet, 1 found, MD_ENOTFOUND missing */
 };
 
-/* The interpreter of a language (as written in a block), or NULL. */
-const struct md_interp *md_interp_find(const char *lang);
+struct md_interps {
+	struct md_interp *v;
+	size_t n;
+};
+
+/*
+ * The built-in table plus the config at path (NULL: none). Errors name
+ * path:line:col. Dispose with md_interps_dispose, also after a failure.
+ */
+int md_interps_load(struct md_interps *out, const char *path);
+void md_interps_dispose(struct md_interps *t);
+
+/* The interpreter of a language as written in a block, or NULL. */
+const struct md_interp *md_interp_find(const struct md_interps *t,
+				       const char *lang);
 
 /*
  * The interpreter's identity: the first line of `COMMAND --version`, or the
  * binary's file name when it has no --version. Probed once per binary
  * (path, size, mtime) and memoized in the store, so a warm render starts no
  * process. MD_ENOTFOUND when the command is not installed.
- * Caller frees *out.
+ * Borrowed from in; valid until md_interps_dispose.
  */
-int md_interp_identity(char **out, struct store *s, const struct md_interp *in);
+int md_interp_identity(const char **out, struct store *s,
+		       struct md_interp *in);
+
+/* The built-in driver program of a driver, for `COMMAND -c DRIVER`. */
+const char *md_driver_source(enum md_driver d);
+/* The control fds the driver reads requests on and answers on. */
+void md_driver_fds(enum md_driver d, int *in, int *out);
 
 #endif

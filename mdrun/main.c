@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "proc.h"
 
 #ifndef MDRUN_VERSION
 #define MDRUN_VERSION "0.0.0"
@@ -17,8 +18,10 @@ static const char usage[] =
 	"Evaluates a Markdown notebook: runs every executable fenced block\n"
 	"(```{sh}, ```{bash}, ```{python}; a plain ```sh block is only shown)\n"
 	"and prints the document with each block's output spliced in under it.\n"
-	"Results are kept in a store: a block whose code, interpreter and\n"
-	"folder are unchanged is not run again.\n"
+	"Blocks of one language share one interpreter (a session), so state\n"
+	"carries from block to block. Results are kept in a store: a block\n"
+	"whose code, interpreter, folder and upstream results are unchanged\n"
+	"is not run again.\n"
 	"\n"
 	"commands:\n"
 	"  render FILE.md    render the document (the default command)\n"
@@ -34,6 +37,9 @@ static const char usage[] =
 	"  --store DIR       the store folder (default: $MDRUN_STORE, else\n"
 	"                    .mdrun at the git repository root, else .mdrun\n"
 	"                    beside the document)\n"
+	"  --config FILE     interpreters for more languages (default:\n"
+	"                    mdrun.json at the repository root)\n"
+	"  --timeout SEC     kill a block after SEC seconds (default 600)\n"
 	"  --rebuild[=NAME]  run every block (or block NAME) again, adding a\n"
 	"                    realization even when one is in the store\n"
 	"  -q, --quiet       print errors only\n"
@@ -86,6 +92,8 @@ main(int argc, char **argv)
 {
 	/* A closed pipe downstream is an I/O error, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Ctrl-C and kill end every block's process group with mdrun. */
+	md_proc_handle_signals();
 	if (argc < 2)
 		return cli_usage_error("no document given");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

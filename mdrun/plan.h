@@ -1,12 +1,15 @@
 /*
  * The plan (pylightnix's "instantiate"): every executable block becomes a
- * stage with a key before anything runs. Starts no process: interpreter
- * identities come from the caller.
+ * stage with an interpreter, a session and the fields of its key. Starts
+ * no process: interpreter identities come from the caller.
  *
  * Key v1 = store_key over the fields, in this order:
- *   mdrun-key "1", lang, interpreter identity, dir (the document's folder
- *   relative to the repository root), code.
- * Nothing machine-specific enters it.
+ *   mdrun-key "1", lang, interpreter identity, runner ("process" or
+ *   "session"), dir (the document's folder relative to the repository
+ *   root), code, and for a session block after the first: prev-key and
+ *   prev-rhash, the previous block's key and latest realization.
+ * Nothing machine-specific enters it. A chained key is known only once the
+ * previous block is realized: md_stage_key computes it then.
  */
 #ifndef MD_PLAN_H
 #define MD_PLAN_H
@@ -21,8 +24,10 @@
 
 struct md_stage {
 	struct md_block *block; /* borrowed from the document */
-	const struct md_interp *interp;
-	char *identity;
+	struct md_interp *interp;
+	const char *identity;
+	const char *session; /* its session's name, or NULL: own process */
+	int prev;	     /* the previous stage of its session, or -1 */
 	char key[MD_HASH_HEX];
 	char *drv; /* JSON: what was hashed */
 };
@@ -30,22 +35,29 @@ struct md_stage {
 struct md_plan {
 	struct md_stage *stages;
 	size_t n;
+	char *dir;
 };
 
 /*
- * Returns the identity of an interpreter (caller frees), or fails with the
- * message set; MD_ENOTFOUND when it is not installed.
+ * Returns the identity of an interpreter (borrowed from it), or fails
+ * with the message set; MD_ENOTFOUND when it is not installed.
  */
-typedef int (*md_identity_fn)(char **out, const struct md_interp *in,
+typedef int (*md_identity_fn)(const char **out, struct md_interp *in,
 			      void *ctx);
 
 /*
- * Plans every executable block of doc. A language without an interpreter,
- * or one not installed, fails with "PATH:LINE:COL: ...". Dispose with
+ * Plans every executable block of doc, and keys the stages that start
+ * their session or run alone. A language without an interpreter, or one
+ * not installed, fails with "PATH:LINE:COL: ...". Dispose with
  * md_plan_dispose, also after a failure.
  */
-int md_plan_build(struct md_plan *out, struct md_doc *doc, const char *dir,
+int md_plan_build(struct md_plan *out, struct md_doc *doc,
+		  struct md_interps *interps, const char *dir,
 		  md_identity_fn identity, void *ctx);
 void md_plan_dispose(struct md_plan *p);
+
+/* Sets st->key and st->drv; prev_key and prev_rhash NULL for no prev. */
+void md_stage_key(struct md_stage *st, const char *dir, const char *prev_key,
+		  const char *prev_rhash);
 
 #endif

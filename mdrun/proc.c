@@ -109,6 +109,17 @@ child_env(const char *const *extra)
  * fraction of copying mdrun's page tables, and reports a failed exec as
  * the return value.
  */
+/*
+ * A copy of fd numbered above every fd a child is given, so that no
+ * dup2 of the spawn clobbers a source not yet copied, and none is a
+ * no-op that would leave FD_CLOEXEC set.
+ */
+static int
+above(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 256);
+}
+
 int
 md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
 {
@@ -117,23 +128,25 @@ md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
 	sigset_t none, def;
 	char **env = child_env(sp->env);
 	int rc, i;
+	int out = above(sp->out), err = above(sp->err);
+	int map[2] = { above(sp->map[0][0]), above(sp->map[1][0]) };
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (sp->out >= 0)
-		posix_spawn_file_actions_adddup2(&fa, sp->out, 1);
+	if (out >= 0)
+		posix_spawn_file_actions_adddup2(&fa, out, 1);
 	else
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
 						 0);
-	if (sp->err >= 0)
-		posix_spawn_file_actions_adddup2(&fa, sp->err, 2);
+	if (err >= 0)
+		posix_spawn_file_actions_adddup2(&fa, err, 2);
 	else
 		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
 						 0);
 	for (i = 0; i < 2; i++)
-		if (sp->map[i][0] >= 0)
-			posix_spawn_file_actions_adddup2(&fa, sp->map[i][0],
+		if (map[i] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, map[i],
 							 sp->map[i][1]);
 	if (sp->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
@@ -154,6 +167,13 @@ md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	free(env);
+	for (i = 0; i < 2; i++)
+		if (map[i] >= 0)
+			close(map[i]);
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
 	if (rc != 0) {
 		errno = rc;
 		return md_err_sys("cannot run '%s'", sp->argv[0]);

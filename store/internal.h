@@ -18,13 +18,6 @@ struct store {
 
 /* 64 lowercase hex digits and nothing else. */
 bool store_is_hash(const char *s);
-/*
- * The rhash of a realization: stdout, stderr, status, and the tree at
- * out_dir (NULL or missing: empty).
- */
-int store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
-		const char *se, size_t se_len, int exit_code, int signal,
-		bool timed_out, const char *out_dir);
 /* A fresh, empty folder under tmp/, named after this process. */
 char *store_tmp_dir(struct store *s);
 /*

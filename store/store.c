@@ -1,4 +1,5 @@
 #define _GNU_SOURCE /* syncfs */
+#include <limits.h>
 #include "store.h"
 
 #include <cjson/cJSON.h>
@@ -112,11 +113,22 @@ int
 store_open(struct store **out, const char *root)
 {
 	struct store *s = md_calloc(1, sizeof(*s));
-	char *tag = NULL;
+	char *tag = NULL, abs[PATH_MAX];
 	int rc;
 
 	*out = NULL;
-	s->root = md_strdup(root);
+	/*
+	 * Absolute: sessions hand these paths to interpreters whose blocks
+	 * may change folder.
+	 */
+	if ((rc = md_fs_mkdirs(root, 0755)) < 0)
+		goto done;
+	if (!realpath(root, abs)) {
+		rc = md_err_sys("%s", root);
+		goto done;
+	}
+	s->root = md_strdup(abs);
+	root = s->root;
 	s->objs = md_path_join(root, "store");
 	s->tmp = md_path_join(root, "tmp");
 	s->locks = md_path_join(root, "locks");
@@ -531,6 +543,12 @@ store_tmp_dir(struct store *s)
 		}
 		md_buf_dispose(&path);
 	}
+}
+
+char *
+store_mktemp(struct store *s)
+{
+	return store_tmp_dir(s);
 }
 
 int

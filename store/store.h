@@ -107,9 +107,10 @@ void store_close(struct store *s);
 const char *store_root(const struct store *s);
 
 /*
- * Takes the lock of key (waits for another process holding it). Two
- * processes never realize one key at once. Returns an fd for
- * store_unlock, or a negative error.
+ * Takes the lock of key, or of any other name made of letters, digits
+ * and '-' (waits for another process holding it). Two processes never
+ * realize one key at once. Returns an fd for store_unlock, or a negative
+ * error.
  */
 int store_lock_key(struct store *s, const char *key);
 /*
@@ -148,6 +149,16 @@ int store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 /* Records the keys a document's render used (doc: an absolute path). */
 int store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 		     size_t n);
+
+/*
+ * A fresh, empty folder under tmp/, owned by this process (swept once it
+ * is gone). Caller removes it (md_fs_rmtree) and frees the path.
+ */
+char *store_mktemp(struct store *s);
+/* The rhash a realization with these contents would have. */
+int store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
+		const char *se, size_t se_len, int exit_code, int signal,
+		bool timed_out, const char *out_dir);
 
 /* A small memo (name -> value) kept in the store. MD_ENOTFOUND if absent. */
 int store_memo_get(struct md_buf *out, struct store *s, const char *name);

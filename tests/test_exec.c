@@ -110,16 +110,17 @@ Test(proc, background_leftovers_do_not_hang)
 }
 
 static int
-fixed_identity(char **out, const struct md_interp *in, void *ctx)
+fixed_identity(const char **out, struct md_interp *in, void *ctx)
 {
 	(void)ctx;
-	*out = strdup(in->lang);
+	*out = in->lang;
 	return 0;
 }
 
 /* A document with one block, planned against a store in dir. */
 struct fixture {
 	struct md_doc *doc;
+	struct md_interps interps;
 	struct md_plan plan;
 	struct store *s;
 	struct md_exec_opts eo;
@@ -134,8 +135,9 @@ fixture_init(struct fixture *f, const char *src)
 	cr_assert_eq(md_doc_parse(&f->doc, "t.md", src, strlen(src), 0), 0,
 		     "%s", md_err_msg());
 	cr_assert_eq(store_open(&f->s, root), 0);
-	cr_assert_eq(md_plan_build(&f->plan, f->doc, ".", fixed_identity,
-				   NULL), 0);
+	cr_assert_eq(md_interps_load(&f->interps, NULL), 0);
+	cr_assert_eq(md_plan_build(&f->plan, f->doc, &f->interps, ".",
+				   fixed_identity, NULL), 0, "%s", md_err_msg());
 	f->eo.cwd = dir;
 	f->eo.document = "t.md";
 	f->eo.timeout = 10;
@@ -147,6 +149,7 @@ static void
 fixture_dispose(struct fixture *f)
 {
 	md_plan_dispose(&f->plan);
+	md_interps_dispose(&f->interps);
 	store_close(f->s);
 	md_doc_free(f->doc);
 }
@@ -155,8 +158,14 @@ fixture_dispose(struct fixture *f)
 static size_t
 realize(struct fixture *f, struct md_outcome *oc)
 {
-	cr_assert_eq(md_exec_realize(oc, f->s, &f->plan.stages[0], &f->eo), 0,
-		     "%s", md_err_msg());
+	size_t first = 0;
+
+	if (f->plan.stages[0].session)
+		cr_assert_eq(md_exec_session(oc, f->s, &f->plan, &first, 1,
+					     &f->eo), 0, "%s", md_err_msg());
+	else
+		cr_assert_eq(md_exec_realize(oc, f->s, &f->plan.stages[0], ".",
+					     &f->eo), 0, "%s", md_err_msg());
 	return oc->ran;
 }
 
@@ -229,7 +238,7 @@ Test(exec, nouts_runs_until_n_runs_exist)
 	struct md_outcome a, b;
 
 	/* Non-deterministic: each run prints a new number. */
-	fixture_init(&f, "```{sh nouts=3, match=all}\necho x >> count; "
+	fixture_init(&f, "```{sh nouts=3, match=all, session=none}\necho x >> count; "
 			 "wc -l < count\n```\n");
 	cr_assert_eq(realize(&f, &a), 3);
 	cr_assert_eq(a.n, 3, "match=all shows every realization");
@@ -245,7 +254,7 @@ Test(exec, equal_runs_count_towards_nouts)
 	struct fixture f;
 	struct md_outcome a, b;
 
-	fixture_init(&f, "```{sh nouts=2, match=all}\necho x >> count; "
+	fixture_init(&f, "```{sh nouts=2, match=all, session=none}\necho x >> count; "
 			 "echo same\n```\n");
 	cr_assert_eq(realize(&f, &a), 2);
 	cr_assert_eq(a.n, 1, "equal runs share one realization");
@@ -297,14 +306,18 @@ Test(exec, cache_false_runs_every_time)
 
 Test(exec, keys_follow_code_interpreter_and_folder)
 {
-	const char *src = "```{sh}\necho a\n```\n```{sh}\necho a\n```\n"
-			  "```{sh}\necho b\n```\n";
+	const char *src = "```{sh session=none}\necho a\n```\n"
+			  "```{sh session=none}\necho a\n```\n"
+			  "```{sh session=none}\necho b\n```\n";
 	struct md_doc *doc = NULL;
+	struct md_interps t;
 	struct md_plan p1, p2;
 
+	cr_assert_eq(md_interps_load(&t, NULL), 0);
 	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
-	cr_assert_eq(md_plan_build(&p1, doc, ".", fixed_identity, NULL), 0);
-	cr_assert_eq(md_plan_build(&p2, doc, "docs", fixed_identity, NULL), 0);
+	cr_assert_eq(md_plan_build(&p1, doc, &t, ".", fixed_identity, NULL), 0);
+	cr_assert_eq(md_plan_build(&p2, doc, &t, "docs", fixed_identity, NULL),
+		     0);
 	cr_assert_str_eq(p1.stages[0].key, p1.stages[1].key);
 	cr_assert_str_neq(p1.stages[0].key, p1.stages[2].key);
 	cr_assert_str_neq(p1.stages[0].key, p2.stages[0].key);
@@ -313,17 +326,55 @@ Test(exec, keys_follow_code_interpreter_and_folder)
 	md_plan_dispose(&p1);
 	md_plan_dispose(&p2);
 	md_doc_free(doc);
+	md_interps_dispose(&t);
 }
 
-Test(exec, unknown_language_is_a_located_error)
+Test(exec, session_keys_chain_on_the_previous_block)
 {
-	const char *src = "text\n\n```{cobol}\nx\n```\n";
+	const char *src = "```{sh}\necho a\n```\n```{sh}\necho a\n```\n";
 	struct md_doc *doc = NULL;
+	struct md_interps t;
 	struct md_plan p;
 
+	cr_assert_eq(md_interps_load(&t, NULL), 0);
 	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
-	cr_assert_lt(md_plan_build(&p, doc, ".", fixed_identity, NULL), 0);
-	cr_assert_str_eq(md_err_msg(), "t.md:3:4: no interpreter for 'cobol'");
+	cr_assert_eq(md_plan_build(&p, doc, &t, ".", fixed_identity, NULL), 0);
+	cr_assert_str_eq(p.stages[0].session, "sh");
+	cr_assert_eq(p.stages[1].prev, 0);
+	md_stage_key(&p.stages[1], ".", p.stages[0].key,
+		     "0000000000000000000000000000000000000000000000000000000000000000");
+	cr_assert_str_neq(p.stages[0].key, p.stages[1].key,
+			  "same code, but after another block");
+	cr_assert(strstr(p.stages[1].drv, "prev-rhash") != NULL);
 	md_plan_dispose(&p);
 	md_doc_free(doc);
+	md_interps_dispose(&t);
+}
+
+Test(exec, plan_errors_are_located)
+{
+	const char *cases[][2] = {
+		{ "text\n\n```{cobol}\nx\n```\n",
+		  "t.md:3:4: no interpreter for 'cobol'" },
+		{ "```{python session=s}\n```\n```{sh session=s}\n```\n",
+		  "t.md:3:4: session 's' already runs another language" },
+		{ "```{sh nouts=2}\n```\n",
+		  "t.md:1:4: nouts needs session=none: a block in session 'sh' "
+		  "runs once per render" },
+	};
+	struct md_interps t;
+
+	cr_assert_eq(md_interps_load(&t, NULL), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct md_doc *doc = NULL;
+		struct md_plan p;
+		cr_assert_eq(md_doc_parse(&doc, "t.md", cases[i][0],
+					  strlen(cases[i][0]), 0), 0);
+		cr_assert_lt(md_plan_build(&p, doc, &t, ".", fixed_identity,
+					   NULL), 0);
+		cr_assert_str_eq(md_err_msg(), cases[i][1]);
+		md_plan_dispose(&p);
+		md_doc_free(doc);
+	}
+	md_interps_dispose(&t);
 }

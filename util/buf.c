@@ -72,6 +72,7 @@ md_buf_grow(struct md_buf *b, size_t n)
 		want = 64;
 	b->ptr = md_realloc(b->ptr, want);
 	b->cap = want;
+	b->ptr[b->len] = '\0';
 }
 
 void

@@ -72,11 +72,11 @@ done
 dir="$work/cache"
 mkdir -p "$dir"
 cat >"$dir/doc.md" <<'DOC'
-```{sh}
+```{sh session=none}
 echo ran >> one.log; echo first
 ```
 
-```{sh}
+```{sh session=none}
 echo ran >> two.log; echo second
 ```
 DOC

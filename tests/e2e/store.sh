@@ -156,7 +156,7 @@ expect "store show: an unknown key is a clear error, exit 2"
 expect "store show: an unknown block name is a clear error"
 
 # --- non-determinism: nouts, match, --rebuild --------------------------
-printf '```{sh nouts=3, match=all}\necho x >> n.count; wc -l < n.count\n```\n' >"$dir/nd.md"
+printf '```{sh nouts=3, match=all, session=none}\necho x >> n.count; wc -l < n.count\n```\n' >"$dir/nd.md"
 "$mdrun" -q "$dir/nd.md" -o "$dir/nd.out"
 { [ "$(wc -l <"$dir/n.count")" = 3 ] && [ "$(grep -c '^\*realization [123] of 3' "$dir/nd.out")" = 3 ]; }
 expect "nouts=3 runs three times; match=all shows three labelled realizations"

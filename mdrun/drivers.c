@@ -1,0 +1,130 @@
+/*
+ * Session drivers: small programs that run inside a long-lived
+ * interpreter and execute one block per request. The protocol is framed,
+ * on two pipes of their own (never the output streams, so no sentinel
+ * can collide with what a block prints):
+ *
+ *   mdrun -> driver   "RUN J NAME\n"   the code is in $W/code
+ *   driver -> mdrun   "DONE STATUS\n"  the block finished
+ *                     "EXIT STATUS\n"  the block ended the interpreter
+ *
+ * W is the session's folder (MDRUN_SESSION_DIR at start). For each block
+ * the driver points fd 1 and 2 at $W/stdout and $W/stderr, so whatever
+ * the block starts writes there too, sets MDRUN_OUT=$W/out.J and
+ * MDRUN_BLOCK=NAME, runs the code in the session's global state, and
+ * restores fd 1 and 2.
+ */
+#include "interp.h"
+
+/* Control fds: high for python and bash, where blocks may use 3..9;
+ * dash accepts only 0..9 in redirections. */
+#define HIGH_IN 198
+#define HIGH_OUT 199
+#define LOW_IN 8
+#define LOW_OUT 9
+
+static const char python[] =
+	"import os as _os, sys as _sys\n"
+	"def _mdrun_driver():\n"
+	"    import traceback\n"
+	"    w = _os.environ.pop('MDRUN_SESSION_DIR')\n"
+	"    cin = _os.fdopen(198, 'rb')\n"
+	"    cout = _os.fdopen(199, 'wb', buffering=0)\n"
+	"    g = {'__name__': '__main__', '__builtins__': __builtins__}\n"
+	"    for stream in (_sys.stdout, _sys.stderr):\n"
+	"        stream.reconfigure(line_buffering=True)\n"
+	"    while True:\n"
+	"        line = cin.readline()\n"
+	"        if not line:\n"
+	"            return\n"
+	"        _, j, name = line.decode().rstrip('\\n').split(' ', 2)\n"
+	"        with open(w + '/code', 'rb') as f:\n"
+	"            code = f.read()\n"
+	"        _os.environ['MDRUN_OUT'] = w + '/out.' + j\n"
+	"        _os.environ['MDRUN_BLOCK'] = name\n"
+	"        flags = _os.O_WRONLY | _os.O_CREAT | _os.O_TRUNC\n"
+	"        o = _os.open(w + '/stdout', flags, 0o644)\n"
+	"        e = _os.open(w + '/stderr', flags, 0o644)\n"
+	"        s1, s2 = _os.dup(1), _os.dup(2)\n"
+	"        _os.dup2(o, 1); _os.dup2(e, 2); _os.close(o); _os.close(e)\n"
+	"        status = 0\n"
+	"        try:\n"
+	"            exec(compile(code, '<string>', 'exec'), g)\n"
+	"        except SystemExit as x:\n"
+	"            if x.code is None:\n"
+	"                status = 0\n"
+	"            elif isinstance(x.code, int):\n"
+	"                status = x.code & 255\n"
+	"            else:\n"
+	"                print(x.code, file=_sys.stderr)\n"
+	"                status = 1\n"
+	"        except BaseException:\n"
+	"            t, v, tb = _sys.exc_info()\n"
+	"            traceback.print_exception(t, v, tb.tb_next)\n"
+	"            status = 1\n"
+	"        for stream in (_sys.stdout, _sys.stderr):\n"
+	"            try:\n"
+	"                stream.flush()\n"
+	"            except Exception:\n"
+	"                pass\n"
+	"        _os.dup2(s1, 1); _os.dup2(s2, 2); _os.close(s1); _os.close(s2)\n"
+	"        cout.write(b'DONE %d\\n' % status)\n"
+	"_mdrun_driver()\n";
+
+/* bash: `read -d ''` reads the whole code file (buffered) in one go. */
+static const char bash[] =
+	"__mdrun_w=$MDRUN_SESSION_DIR\n"
+	"unset MDRUN_SESSION_DIR\n"
+	"while IFS=' ' read -r __mdrun_v __mdrun_j __mdrun_n <&198; do\n"
+	"  export MDRUN_OUT=\"$__mdrun_w/out.$__mdrun_j\" "
+	"MDRUN_BLOCK=\"$__mdrun_n\"\n"
+	"  IFS= read -r -d '' __mdrun_code <\"$__mdrun_w/code\"\n"
+	"  trap 'echo \"EXIT $?\" >&199' EXIT\n"
+	"  eval \"$__mdrun_code\" >\"$__mdrun_w/stdout\" "
+	"2>\"$__mdrun_w/stderr\" </dev/null\n"
+	"  __mdrun_s=$?\n"
+	"  trap - EXIT\n"
+	"  echo \"DONE $__mdrun_s\" >&199\n"
+	"done\n";
+
+/* dash: no read -d, so the code is read line by line. */
+static const char sh[] =
+	"__mdrun_w=$MDRUN_SESSION_DIR\n"
+	"unset MDRUN_SESSION_DIR\n"
+	"while IFS=' ' read -r __mdrun_v __mdrun_j __mdrun_n <&8; do\n"
+	"  MDRUN_OUT=\"$__mdrun_w/out.$__mdrun_j\"; export MDRUN_OUT\n"
+	"  MDRUN_BLOCK=\"$__mdrun_n\"; export MDRUN_BLOCK\n"
+	"  __mdrun_code=\n"
+	"  while IFS= read -r __mdrun_l || [ -n \"$__mdrun_l\" ]; do\n"
+	"    __mdrun_code=\"$__mdrun_code$__mdrun_l\n\"\n"
+	"  done <\"$__mdrun_w/code\"\n"
+	"  trap 'echo \"EXIT $?\" >&9' EXIT\n"
+	"  eval \"$__mdrun_code\" >\"$__mdrun_w/stdout\" "
+	"2>\"$__mdrun_w/stderr\" </dev/null\n"
+	"  __mdrun_s=$?\n"
+	"  trap - EXIT\n"
+	"  echo \"DONE $__mdrun_s\" >&9\n"
+	"done\n";
+
+const char *
+md_driver_source(enum md_driver d)
+{
+	switch (d) {
+	case MD_DRIVER_PYTHON:
+		return python;
+	case MD_DRIVER_BASH:
+		return bash;
+	case MD_DRIVER_SH:
+		return sh;
+	case MD_DRIVER_NONE:
+		break;
+	}
+	return NULL;
+}
+
+void
+md_driver_fds(enum md_driver d, int *in, int *out)
+{
+	*in = d == MD_DRIVER_SH ? LOW_IN : HIGH_IN;
+	*out = d == MD_DRIVER_SH ? LOW_OUT : HIGH_OUT;
+}

@@ -1,0 +1,253 @@
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/err.h"
+#include "../util/fs.h"
+
+static int
+pipe_cloexec(int fds[2])
+{
+	if (pipe(fds) < 0)
+		return md_err_sys("pipe");
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+int
+md_session_start(struct md_session *ss, struct md_interp *in,
+		 const char *dir, const char *cwd, const char *doc)
+{
+	int req[2] = { -1, -1 }, ans[2] = { -1, -1 }, cin, cout, rc;
+	struct md_buf e1 = MD_BUF_INIT, e2 = MD_BUF_INIT;
+	const char **argv = NULL;
+	struct md_spawn sp;
+	size_t n = 0, i;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->pid = -1;
+	ss->to = ss->from = -1;
+	ss->interp = in;
+	ss->dir = md_strdup(dir);
+	md_driver_fds(in->driver, &cin, &cout);
+	if ((rc = pipe_cloexec(req)) < 0 || (rc = pipe_cloexec(ans)) < 0)
+		goto done;
+	while (in->argv[n])
+		n++;
+	argv = md_calloc(n + 3, sizeof(*argv));
+	for (i = 0; i < n; i++)
+		argv[i] = in->argv[i];
+	argv[n] = "-c";
+	argv[n + 1] = md_driver_source(in->driver);
+	md_buf_printf(&e1, "MDRUN_SESSION_DIR=%s", dir);
+	md_buf_printf(&e2, "MDRUN_DOC=%s", doc);
+	const char *env[] = { e1.ptr, e2.ptr, NULL };
+	memset(&sp, 0, sizeof(sp));
+	sp.argv = argv;
+	sp.cwd = cwd;
+	sp.env = env;
+	sp.out = sp.err = -1;
+	sp.map[0][0] = req[0];
+	sp.map[0][1] = cin;
+	sp.map[1][0] = ans[1];
+	sp.map[1][1] = cout;
+	if ((rc = md_proc_spawn(&ss->pid, &sp)) < 0) {
+		ss->pid = -1;
+		goto done;
+	}
+	ss->to = req[1];
+	ss->from = ans[0];
+	req[1] = ans[0] = -1;
+done:
+	for (i = 0; i < 2; i++) {
+		if (req[i] >= 0)
+			close(req[i]);
+		if (ans[i] >= 0)
+			close(ans[i]);
+	}
+	free(argv);
+	md_buf_dispose(&e1);
+	md_buf_dispose(&e2);
+	if (rc < 0)
+		md_session_stop(ss);
+	return rc;
+}
+
+bool
+md_session_alive(const struct md_session *ss)
+{
+	return ss->pid > 0;
+}
+
+void
+md_session_stop(struct md_session *ss)
+{
+	if (ss->to >= 0)
+		close(ss->to);
+	if (ss->from >= 0)
+		close(ss->from);
+	if (ss->pid > 0) {
+		/* Closing its request pipe ends the driver's loop. */
+		int ws;
+		if (!md_proc_reap(ss->pid, &ws, false))
+			md_proc_kill(ss->pid);
+	}
+	ss->to = ss->from = -1;
+	ss->pid = -1;
+	free(ss->dir);
+	ss->dir = NULL;
+}
+
+/*
+ * Reads one answer line before the deadline (mono seconds; 0: none).
+ * Returns 1 with a line, 0 at end of file, -2 on timeout.
+ */
+static int
+answer(struct md_session *ss, char *out, size_t size, double deadline)
+{
+	for (;;) {
+		char *nl = memchr(ss->line, '\n', ss->have);
+		if (nl) {
+			size_t n = (size_t)(nl - ss->line);
+			if (n >= size)
+				n = size - 1;
+			memcpy(out, ss->line, n);
+			out[n] = '\0';
+			ss->have -= (size_t)(nl + 1 - ss->line);
+			memmove(ss->line, nl + 1, ss->have);
+			return 1;
+		}
+		if (ss->have == sizeof(ss->line))
+			ss->have = 0; /* garbage: no driver says this much */
+		int wait = -1;
+		if (deadline > 0) {
+			double left = deadline - md_mono();
+			if (left <= 0)
+				return -2;
+			wait = (int)(left * 1000) + 1;
+		}
+		struct pollfd p = { ss->from, POLLIN, 0 };
+		int k = poll(&p, 1, wait);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k == 0)
+			return -2;
+		ssize_t n = read(ss->from, ss->line + ss->have,
+				 sizeof(ss->line) - ss->have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		ss->have += (size_t)n;
+	}
+}
+
+/* Appends up to cap bytes of path (all when cap is 0); *cut if more. */
+static int
+read_capped(struct md_buf *out, bool *cut, const char *path, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	struct stat st;
+
+	*cut = false;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : md_err_sys("%s", path);
+	if (fstat(fd, &st) == 0 && cap && (size_t)st.st_size > cap)
+		*cut = true;
+	md_buf_grow(out, cap && *cut ? cap : (size_t)st.st_size);
+	while (!cap || out->len < cap) {
+		size_t room = out->cap - out->len - 1;
+		if (cap && room > cap - out->len)
+			room = cap - out->len;
+		if (room == 0) {
+			md_buf_grow(out, 65536);
+			continue;
+		}
+		ssize_t n = read(fd, out->ptr + out->len, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = md_err_sys("%s", path);
+			break;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+	}
+	out->ptr[out->len] = '\0';
+	close(fd);
+	return rc;
+}
+
+int
+md_session_run(struct md_proc_result *r, const char **out_dir,
+	       struct md_session *ss, int j, const char *name,
+	       const char *code, size_t len, double timeout, size_t cap)
+{
+	struct md_buf p = MD_BUF_INIT, req = MD_BUF_INIT;
+	char line[128];
+	int rc = 0, got, ws = 0;
+	static char outdir[4096];
+
+	memset(r, 0, sizeof(*r));
+	md_buf_put(&r->out, "", 0);
+	md_buf_put(&r->err, "", 0);
+	*out_dir = NULL;
+	md_buf_printf(&p, "%s/code", ss->dir);
+	if ((rc = md_fs_write_atomic(p.ptr, code, len, 0644)) < 0)
+		goto done;
+	snprintf(outdir, sizeof(outdir), "%s/out.%d", ss->dir, j);
+	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
+		rc = md_err_sys("%s", outdir);
+		goto done;
+	}
+	md_buf_printf(&req, "RUN %d %s\n", j, name);
+	r->start = md_now();
+	if (write(ss->to, req.ptr, req.len) != (ssize_t)req.len) {
+		/* The interpreter is gone: the block did not run. */
+		rc = md_err_sys("session %s", ss->interp->lang);
+		goto done;
+	}
+	got = answer(ss, line, sizeof(line), timeout > 0 ? md_mono() + timeout
+							: 0);
+	r->end = md_now();
+	if (got == 1 && !strncmp(line, "DONE ", 5)) {
+		r->exit_code = atoi(line + 5);
+	} else if (got == 1 && !strncmp(line, "EXIT ", 5)) {
+		/* The block ended the interpreter. */
+		r->exit_code = atoi(line + 5);
+		ws = md_proc_kill(ss->pid);
+		ss->pid = -1;
+	} else if (got == -2) {
+		r->timed_out = true;
+		ws = md_proc_kill(ss->pid);
+		md_proc_status(r, ws);
+		ss->pid = -1;
+	} else {
+		/* It died (a crash, a signal, os._exit): its own status. */
+		md_proc_reap(ss->pid, &ws, true);
+		md_proc_status(r, ws);
+		ss->pid = -1;
+	}
+	md_buf_clear(&p);
+	md_buf_printf(&p, "%s/stdout", ss->dir);
+	if ((rc = read_capped(&r->out, &r->out_cut, p.ptr, cap)) < 0)
+		goto done;
+	md_buf_clear(&p);
+	md_buf_printf(&p, "%s/stderr", ss->dir);
+	if ((rc = read_capped(&r->err, &r->err_cut, p.ptr, cap)) < 0)
+		goto done;
+	*out_dir = outdir;
+done:
+	md_buf_dispose(&p);
+	md_buf_dispose(&req);
+	return rc;
+}

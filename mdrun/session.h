@@ -1,0 +1,47 @@
+/*
+ * A session: one long-lived interpreter running a built-in driver (see
+ * drivers.c), to which blocks are sent one at a time. Its folder, in the
+ * store's tmp/, holds the code, the capture files and each block's
+ * MDRUN_OUT.
+ */
+#ifndef MD_SESSION_H
+#define MD_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "interp.h"
+#include "proc.h"
+
+struct md_session {
+	struct md_interp *interp;
+	char *dir;
+	pid_t pid; /* -1 when not running */
+	int to;	   /* requests go here */
+	int from;  /* answers come from here */
+	char line[128];
+	size_t have;
+};
+
+/*
+ * Starts the interpreter with its driver, in cwd, with MDRUN_DOC=doc.
+ * dir is an empty folder the session owns. Stop with md_session_stop.
+ */
+int md_session_start(struct md_session *ss, struct md_interp *in,
+		     const char *dir, const char *cwd, const char *doc);
+
+/*
+ * Runs block j (its code and name) and fills r: outputs (cut at cap),
+ * status, times. *out_dir is the block's MDRUN_OUT folder, to commit as
+ * its artifacts (borrowed; valid until the next run). When the block ends
+ * the interpreter (exit, a crash, a timeout), the session is stopped:
+ * md_session_alive says so. Fails only when the session cannot be used.
+ */
+int md_session_run(struct md_proc_result *r, const char **out_dir,
+		   struct md_session *ss, int j, const char *name,
+		   const char *code, size_t len, double timeout, size_t cap);
+bool md_session_alive(const struct md_session *ss);
+/* Ends the interpreter's process group and frees what it holds. */
+void md_session_stop(struct md_session *ss);
+
+#endif
