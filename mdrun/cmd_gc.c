@@ -18,10 +18,15 @@ static const char usage[] =
 	"use now instead.\n"
 	"\n"
 	"  --dry-run          say what would be removed, remove nothing\n"
-	"  --keep-last N      also keep only the N newest realizations of\n"
-	"                     each kept key\n"
+	"  --keep-last N      also keep only the N newest successful\n"
+	"                     realizations of each kept key (and always the\n"
+	"                     first and the one a render shows)\n"
 	"  --older-than DAYS  remove only keys that last ran more than DAYS\n"
-	"                     days ago\n";
+	"                     days ago\n"
+	"  --all              the documents named were rendered with --all\n"
+	"\n"
+	"A document rendered from standard input has no root: gc removes\n"
+	"its keys.\n";
 
 static void
 report(const char *what, void *ctx)
@@ -41,6 +46,7 @@ cmd_gc(int argc, char **argv)
 	char cwd[4096], *end;
 	struct store *s = NULL;
 	int k, rc = MD_EXIT_USAGE;
+	bool all = false;
 
 	memset(&o, 0, sizeof(o));
 	for (int a = 1; a < argc; a++) {
@@ -66,6 +72,8 @@ cmd_gc(int argc, char **argv)
 		k = 0;
 		if (!strcmp(argv[a], "--dry-run")) {
 			o.dry_run = true;
+		} else if (!strcmp(argv[a], "--all")) {
+			all = true;
 		} else if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
 			fputs(usage, stdout);
 			free(docs);
@@ -90,7 +98,7 @@ next:
 		o.keep = md_calloc(1, MD_HASH_HEX);
 		for (i = 0; i < ndocs; i++) {
 			struct cli_doc d;
-			if (cli_doc_load(&d, docs[i], 0, NULL) < 0 ||
+			if (cli_doc_load(&d, docs[i], all ? MD_DOC_ALL : 0, NULL) < 0 ||
 			    cli_doc_keys(&d, s) < 0) {
 				rc = cli_error("%s", md_err_msg());
 				cli_doc_dispose(&d);

@@ -18,7 +18,8 @@ static const char usage[] =
 	"       mdrun store [--store DIR] rm REF\n"
 	"\n"
 	"REF is a key, a unique key prefix (4 hex digits or more), or\n"
-	"DOC.md#NAME, the block named NAME in a document.\n"
+	"DOC.md#NAME, the block named NAME in a document (add --all for a\n"
+	"document rendered with --all).\n"
 	"\n"
 	"  ls      every key: its block, document, runs and size\n"
 	"  show    what was hashed into the key and every realization, the\n"
@@ -31,7 +32,7 @@ static const char usage[] =
 
 /* Resolves REF into key; prints the error itself. */
 static int
-resolve(char key[MD_HASH_HEX], struct store *s, const char *ref)
+resolve(char key[MD_HASH_HEX], struct store *s, const char *ref, bool all)
 {
 	const char *hash = strrchr(ref, '#');
 	struct cli_doc d;
@@ -43,7 +44,7 @@ resolve(char key[MD_HASH_HEX], struct store *s, const char *ref)
 			       ? (cli_error("%s", md_err_msg()), MD_ERROR)
 			       : 0;
 	char *path = md_strndup(ref, (size_t)(hash - ref));
-	if (cli_doc_load(&d, path, 0, NULL) < 0 || cli_doc_keys(&d, s) < 0) {
+	if (cli_doc_load(&d, path, all ? MD_DOC_ALL : 0, NULL) < 0 || cli_doc_keys(&d, s) < 0) {
 		cli_error("%s", md_err_msg());
 		goto done;
 	}
@@ -154,8 +155,10 @@ cmd_show(struct store *s, const char *key)
 	size_t n = 0, i, nd;
 	bool have_shown;
 
-	if (store_drv(&drv, s, key) < 0 || store_runs(&runs, &n, s, key) < 0)
+	if (store_drv(&drv, s, key) < 0 || store_runs(&runs, &n, s, key) < 0) {
+		md_buf_dispose(&drv);
 		return cli_error("%s", md_err_msg());
+	}
 	have_shown = store_lookup(&shown, s, key, STORE_LATEST, false) == 0;
 	nd = distinct(runs, n);
 	printf("key: %s\n%s", key, drv.ptr ? drv.ptr : "");
@@ -181,7 +184,7 @@ cmd_show(struct store *s, const char *key)
 		cJSON_Delete(m);
 	}
 	if (have_shown) {
-		if (strcmp(runs[n - 1].rhash, shown.rhash))
+		if (n && strcmp(runs[n - 1].rhash, shown.rhash))
 			printf("shown (latest successful): %.12s\n",
 			       shown.rhash);
 		store_real_dispose(&shown);
@@ -217,9 +220,11 @@ cmd_verify(struct store *s)
 	size_t bad = 0, n = 0;
 	char **keys = NULL;
 
-	if (store_keys(&keys, &n, s) < 0 || store_verify(&bad, s, report,
-							 NULL) < 0)
+	if (store_keys(&keys, &n, s) < 0 ||
+	    store_verify(&bad, s, report, NULL) < 0) {
+		store_keys_free(keys, n);
 		return cli_error("%s", md_err_msg());
+	}
 	store_keys_free(keys, n);
 	printf("verified %zu key%s: %zu problem%s\n", n, n == 1 ? "" : "s",
 	       bad, bad == 1 ? "" : "s");
@@ -233,12 +238,17 @@ cmd_store(int argc, char **argv)
 	char key[MD_HASH_HEX], cwd[4096];
 	struct store *s = NULL;
 	int i, k, rc = MD_EXIT_USAGE, lock = -1;
+	bool all = false;
 
 	for (i = 1; i < argc; i++) {
 		if ((k = cli_option_value(&opt, argc, argv, &i, "--store")) < 0)
 			return MD_EXIT_USAGE;
 		if (k)
 			continue;
+		if (!strcmp(argv[i], "--all")) {
+			all = true;
+			continue;
+		}
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(usage, stdout);
 			return MD_EXIT_OK;
@@ -263,7 +273,12 @@ cmd_store(int argc, char **argv)
 		return cli_usage_error("store %s takes no REF", verb);
 	if (!getcwd(cwd, sizeof(cwd)) || cli_store_open(&s, opt, cwd) < 0)
 		return cli_error("%s", md_err_msg());
-	if (needs_ref && resolve(key, s, ref) < 0)
+	/* Readers share the store with renders; gc and rm wait for them. */
+	if (strcmp(verb, "rm") && (lock = store_lock_store(s, false)) < 0) {
+		rc = cli_error("%s", md_err_msg());
+		goto done;
+	}
+	if (needs_ref && resolve(key, s, ref, all) < 0)
 		goto done;
 	if (!strcmp(verb, "ls")) {
 		rc = cmd_ls(s);

@@ -290,8 +290,13 @@ store_read(struct store_real *out, struct store *s, const char *key,
 	memset(out, 0, sizeof(*out));
 	memcpy(out->rhash, rhash, MD_HASH_HEX);
 	out->path = dir;
-	if ((rc = store_read_meta(out, dir)) < 0)
+	if ((rc = store_read_meta(out, dir)) < 0) {
+		char *why = md_strdup(md_err_msg());
+		rc = md_err_set("%s (mdrun store verify finds all such; "
+				"render with --rebuild to replace it)", why);
+		free(why);
 		goto done;
+	}
 	so = md_path_join(dir, "stdout");
 	se = md_path_join(dir, "stderr");
 	md_buf_put(&out->out, "", 0);
@@ -685,8 +690,15 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	final = md_path_join(kdir, rhash);
 	if ((rc = ensure_key_dir(s, kdir, drv)) < 0)
 		goto done;
-	if (md_fs_is_dir(final))
-		goto record; /* an equal run was committed before */
+	if (md_fs_is_dir(final)) {
+		struct store_real check;
+		memset(&check, 0, sizeof(check));
+		if (store_read_meta(&check, final) == 0)
+			goto record; /* an equal run was committed before */
+		/* A damaged copy (a crash before syncfs): replace it. */
+		if ((rc = store_remove_tree(s, final)) < 0)
+			goto done;
+	}
 	if (!(tmp = store_tmp_dir(s))) {
 		rc = MD_ERROR;
 		goto done;

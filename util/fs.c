@@ -220,7 +220,7 @@ md_fs_make_readonly(const char *path)
 			return md_err_sys("%s: chmod", path);
 		return 0;
 	}
-	if (chmod(path, 0444) < 0)
+	if (chmod(path, st.st_mode & 0555) < 0)
 		return md_err_sys("%s: chmod", path);
 	return 0;
 }

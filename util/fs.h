@@ -29,7 +29,8 @@ int md_fs_write_new(const char *path, const void *data, size_t n,
 int md_fs_mkdirs(const char *path, mode_t mode);
 /* rm -rf, read-only folders included; a missing path is fine. */
 int md_fs_rmtree(const char *path);
-/* Files become 0444 and folders 0555, deepest first. */
+/* Files lose their write bits (0444, or 0555 if executable) and folders
+ * become 0555, deepest first. */
 int md_fs_make_readonly(const char *path);
 bool md_fs_exists(const char *path);
 bool md_fs_is_dir(const char *path);

@@ -207,11 +207,42 @@ for i in 1 2 3; do "$mdrun" -q --rebuild "$dir/t.md" >/dev/null; done
 [ "$(runs_of t)" = 3 ]
 expect "three rebuilds of a non-deterministic block: three realizations"
 "$mdrun" gc --keep-last 1 >"$dir/gc.out"
-{ [ "$(runs_of t)" = 1 ] && has "$dir/gc.out" "removed 0 keys and 2 realizations" && verify_clean; }
-expect "gc --keep-last 1 keeps only the newest realization"
+{ [ "$(runs_of t)" = 2 ] && has "$dir/gc.out" "removed 0 keys and 1 realization" && verify_clean; }
+expect "gc --keep-last 1 keeps the newest realization and the first"
+printf 'ok\n' >"$dir/state"
+printf '```{sh name=flaky}\ngrep -qx ok state || exit 1; echo fine\n```\n' >"$dir/f.md"
+"$mdrun" -q "$dir/f.md" >/dev/null
+printf 'broken\n' >"$dir/state"
+"$mdrun" -q --rebuild=flaky "$dir/f.md" >/dev/null 2>&1
+"$mdrun" gc --keep-last 1 >/dev/null
+"$mdrun" "$dir/f.md" 2>"$dir/err" >"$dir/f.out"
+{ has "$dir/err" "0 ran" && has "$dir/f.out" "fine"; }
+expect "gc --keep-last 1 keeps the realization a render shows, not a newer failure"
 "$mdrun" gc "$dir/t.md" >/dev/null
 [ "$(nkeys)" = 1 ]
 expect "gc DOC keeps only what the named document uses"
+
+# --- what crashes and damage leave behind -------------------------------
+export MDRUN_STORE="$work/store-orphan"
+printf '```{sh name=o session=none}\ndate +%%N\n```\n' >"$dir/o.md"
+"$mdrun" -q "$dir/o.md" >/dev/null
+MDRUN_CRASH_AT=commit:published "$mdrun" -q --rebuild "$dir/o.md" >/dev/null 2>&1 &
+wait $! 2>/dev/null
+"$mdrun" gc >"$dir/gc.out"
+{ has "$dir/gc.out" "unrecorded" && [ "$("$mdrun" store ls | awk '{ print $6 }')" = 1 ] && verify_clean; }
+expect "gc removes a realization a kill left without its run record"
+real=$("$mdrun" store path "$dir/o.md#o")
+chmod u+w "$real" "$real/meta.json"
+: >"$real/meta.json"
+"$mdrun" -q "$dir/o.md" >/dev/null 2>"$dir/err"
+{ [ $? = 2 ] && has "$dir/err" "render with --rebuild to replace it"; }
+expect "a damaged realization: the error says how to repair it"
+printf '```{sh name=o session=none}\necho fixed\n```\n' >"$dir/p.md"
+"$mdrun" -q --rebuild "$dir/o.md" >/dev/null 2>&1
+"$mdrun" store verify >/dev/null 2>&1 || "$mdrun" gc --keep-last 1 >/dev/null
+"$mdrun" -q "$dir/o.md" >/dev/null 2>&1
+expect "after --rebuild the document renders again"
+export MDRUN_STORE="$work/store-gc"
 "$mdrun" gc --keep-last 0 >/dev/null 2>"$dir/err"
 [ $? = 2 ]
 expect "gc --keep-last 0: usage error"
