@@ -50,8 +50,12 @@ cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
 	if (config) {
 		d->config = md_strdup(config);
 	} else {
-		d->config = md_path_join(d->workdir ? d->workdir : d->dir,
-					 "mdrun.json");
+		/* Beside the document, else at the repository root. */
+		d->config = md_path_join(d->dir, "mdrun.json");
+		if (!md_fs_exists(d->config) && d->workdir) {
+			free(d->config);
+			d->config = md_path_join(d->workdir, "mdrun.json");
+		}
 		if (!md_fs_exists(d->config)) {
 			free(d->config);
 			d->config = NULL;

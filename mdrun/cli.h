@@ -40,8 +40,8 @@ struct cli_doc {
 
 /*
  * Reads and parses input ("-": standard input) and loads the interpreter
- * config: config when given, else mdrun.json at the repository root (or
- * beside the document outside one) when it exists. Messages are set.
+ * config: config when given, else mdrun.json beside the document, else
+ * mdrun.json at the repository root, when one exists. Messages are set.
  */
 int cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
 		 const char *config);

@@ -341,6 +341,9 @@ chain_replay(struct chain *c, size_t i, size_t *diverged)
 	*diverged = i;
 	if (md_session_alive(&c->ss) && c->executed == i)
 		return 0;
+	/* An interpreter already past block i cannot run it again. */
+	if (md_session_alive(&c->ss) && c->executed > i)
+		md_session_stop(&c->ss);
 	if (!md_session_alive(&c->ss))
 		c->executed = 0;
 	if (c->executed < i)
@@ -444,9 +447,12 @@ md_exec_session(struct md_outcome *outs, struct store *s, struct md_plan *p,
 		if (rc == 0 && need > 0)
 			rc = chain_replay(&c, i, &diverged);
 		if (rc == 0 && need > 0 && diverged < i) {
-			/* Keys after a changed block change: go on from it. */
+			/*
+			 * A replayed block gave a new result: show it, and key
+			 * what follows from it (the interpreter is past it).
+			 */
 			store_unlock(lock);
-			i = diverged + 1;
+			i = diverged;
 			continue;
 		}
 		if (rc == 0 && need > 0) {

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# End-to-end tests of sessions and interpreters: state across blocks,
+# caching with replay and early cutoff, failures, timeouts, limits,
+# interruption, the interpreter config. usage: sessions.sh MDRUN SOURCE_DIR
+set -u
+. "$(dirname "$0")/lib.sh"
+
+dir="$work/s"
+mkdir -p "$dir"
+cd "$dir" || exit 1
+
+# --- state persists --------------------------------------------------------
+cat >state.md <<'DOC'
+```{python}
+import os
+x = 41
+def double(n):
+    return 2 * n
+```
+
+```{python}
+x += 1
+print(x, double(x), os.path.basename(os.getcwd()))
+```
+
+```{bash}
+cd /tmp
+greet() { echo "hi $1"; }
+export FOO=bar
+```
+
+```{bash}
+pwd; greet there; echo "$FOO"
+sh -c 'echo from a child; echo child err >&2'
+```
+
+```{sh}
+n=5
+```
+
+```{sh}
+echo "n=$n"
+```
+
+```{python}
+os.system("echo from os.system")
+import sys
+sys.exit(0)
+```
+
+```{python}
+print("after sys.exit(0):", x)
+```
+DOC
+"$mdrun" -q state.md -o state.out 2>err
+code=$?
+[ "$code" = 0 ]
+expect "a document of python, bash and sh sessions renders"
+has state.out $'42 84 s'
+expect "python: variables, functions and imports carry across blocks"
+{ has state.out "/tmp" && has state.out "hi there" && has state.out "bar"; }
+expect "bash: cd, functions and exported variables carry across blocks"
+{ has state.out "from a child" && has state.out "child err"; }
+expect "output of processes a block starts is captured"
+has state.out "n=5"
+expect "sh: variables carry across blocks"
+{ has state.out "from os.system" && has state.out "after sys.exit(0): 42"; }
+expect "python: os.system output captured; sys.exit(0) ends the block, not the session"
+"$mdrun" state.md -o state.again 2>err
+{ has err "8 blocks: 0 ran, 8 cached" && same state.out state.again; }
+expect "a second render runs nothing and gives the same document"
+
+# --- editing a middle block ----------------------------------------------
+cat >edit.md <<'DOC'
+```{python name=p1}
+with open("p1.log", "a") as f:
+    f.write("run\n")
+x = 1
+```
+
+```{python name=p2}
+x = x + 10
+print("p2")
+```
+
+```{python name=p3}
+print("x is", x)
+```
+
+```{bash name=b1}
+echo bash >> b1.log; echo untouched
+```
+DOC
+"$mdrun" -q edit.md -o edit.out
+has edit.out "x is 11"
+expect "edit: first render"
+sed -i 's/x = x + 10/x = x + 20/' edit.md
+"$mdrun" edit.md -o edit.out 2>err
+{ has edit.out "x is 21" && has err "replaying the python session up to p1, to run p2" &&
+	has err "4 blocks: 2 ran, 2 cached"; }
+expect "edit: the edited block and what follows run, with the state of the blocks before (replayed)"
+[ "$(wc -l <b1.log)" = 1 ]
+expect "edit: the other session stays cached"
+[ "$(wc -l <p1.log)" = 2 ]
+expect "edit: replay re-runs the session prefix, side effects included (documented)"
+sed -i 's/x = x + 20/x = x + 30/' edit.md
+"$mdrun" edit.md -o edit.out 2>err
+{ has err "4 blocks: 2 ran, 2 cached" && has edit.out "x is 31"; }
+expect "edit: same output but another state: the blocks after it run again (keys hold the code before them)"
+
+# --- a replayed block that now gives another result ---------------------
+printf 'one\n' >v.txt
+cat >div.md <<'DOC'
+```{python name=d1}
+v = open("v.txt").read().strip()
+print("read", v)
+```
+
+```{python name=d2}
+print("d2 sees", v)
+```
+DOC
+"$mdrun" -q div.md -o div.out
+printf 'two\n' >v.txt
+sed -i 's/d2 sees/d2 now sees/' div.md
+"$mdrun" -q div.md -o div.out
+{ has div.out "read two" && has div.out "d2 now sees two"; }
+expect "replay: a block whose output changed gets a new realization, and what follows sees the new state"
+
+# --- failures ------------------------------------------------------------
+cat >fail.md <<'DOC'
+```{python}
+y = 7
+```
+
+```{python}
+raise ValueError("boom")
+```
+
+```{python}
+print("y is still", y)
+```
+
+```{sh}
+a=1
+```
+
+```{sh}
+echo "a=$a"
+exit 3
+```
+
+```{sh}
+echo "after exit a=$a"
+```
+DOC
+"$mdrun" -q fail.md -o fail.out 2>err
+code=$?
+{ [ "$code" = 1 ] && has fail.out "ValueError: boom" && has fail.out 'File "<string>", line 1' &&
+	has err "fail.md:5: block 'python-2' failed: exit status 1"; }
+expect "python: an exception is a failure with its traceback on stderr"
+has fail.out "y is still 7"
+expect "python: the session goes on after an exception"
+{ has fail.out "*exit status 3*" && has err "fail.md:17: block 'sh-2' failed: exit status 3"; }
+expect "sh: exit ends the block as a failure"
+has fail.out "after exit a=1"
+expect "sh: after exit the session restarts with the state of the blocks before"
+
+# --- timeouts ------------------------------------------------------------
+cat >slow.md <<'DOC'
+```{sh}
+b=2
+```
+
+```{sh timeout=1}
+sleep 30 & sleep 31
+```
+
+```{sh}
+echo "b=$b"
+```
+DOC
+t0=$(date +%s)
+"$mdrun" -q slow.md -o slow.out 2>err
+t1=$(date +%s)
+{ has slow.out "*timed out*" && has err "block 'sh-2' failed: timed out" && [ $((t1 - t0)) -lt 10 ]; }
+expect "timeout=1: the block is killed and reported as timed out"
+! pgrep -f "sleep 3[01]" >/dev/null
+expect "timeout: no process of the block is left"
+has slow.out "b=2"
+expect "timeout: the session restarts for the blocks after"
+real=$("$mdrun" store path slow.md#sh-2 2>/dev/null) || real=
+[ -z "$real" ] || grep -q '"timed_out":[[:space:]]*true' "$real/meta.json"
+expect "timeout: recorded in meta.json"
+printf '```{python}\nimport time\ntime.sleep(20)\n```\n' >sleepy.md
+"$mdrun" -q --timeout 1 sleepy.md >/dev/null 2>err
+has err "timed out"
+expect "--timeout sets the default"
+
+# --- limits and environment --------------------------------------------------
+cat >env.md <<'DOC'
+```{bash name=envb}
+echo "block=$MDRUN_BLOCK doc=$(basename "$MDRUN_DOC")"
+test -d "$MDRUN_OUT" && test -z "$(ls -A "$MDRUN_OUT")" && echo "out is an empty folder"
+read -r line || echo "stdin is empty"
+```
+
+```{python}
+import os
+print(os.environ["MDRUN_BLOCK"])
+```
+
+```{sh session=none}
+echo "none: $MDRUN_BLOCK"
+```
+
+```{sh}
+head -c 3000000 /dev/zero | tr '\0' y
+```
+DOC
+"$mdrun" -q env.md -o env.out 2>err
+{ has env.out "block=envb doc=env.md" && has env.out "out is an empty folder" &&
+	has env.out "stdin is empty" && has env.out "python-1" && has env.out "none: sh-1"; }
+expect "MDRUN_BLOCK, MDRUN_DOC, MDRUN_OUT and stdin /dev/null, in sessions and alone"
+{ has env.out "[mdrun: output cut at 1048576 bytes]" && [ "$(wc -c <env.out)" -lt 1200000 ]; }
+expect "output is cut at 1 MiB, and the cut is said"
+printf '```{sh session=none}\nv=1\n```\n\n```{sh session=none}\necho "v=${v:-unset}"\n```\n' >none.md
+"$mdrun" -q none.md -o none.out
+has none.out "v=unset"
+expect "session=none: a fresh process per block"
+
+# --- interruption ------------------------------------------------------------
+printf '```{sh}\necho started > started.flag; sleep 40\n```\n' >int.md
+"$mdrun" -q int.md >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 50); do [ -e started.flag ] && break; sleep 0.1; done
+kill -INT "$pid"
+wait "$pid" 2>/dev/null
+code=$?
+sleep 0.2
+{ [ "$code" = 130 ] && ! pgrep -f "sleep 40" >/dev/null && "$mdrun" store verify >/dev/null; }
+expect "Ctrl-C: mdrun ends, the session's processes with it, the store stays consistent"
+
+# --- interpreters and the config -------------------------------------------
+printf '```{cobol}\nDISPLAY 1\n```\n' >missing.md
+"$mdrun" missing.md >/dev/null 2>err
+{ [ $? = 2 ] && has err "missing.md:1:4: no interpreter for 'cobol'"; }
+expect "a language without an interpreter: FILE:LINE:COL, exit 2"
+mkdir -p cfg
+printf '{ "languages": { "fake": { "command": "no-such-interpreter {file}" } } }\n' >cfg/mdrun.json
+printf 'x\n\n```{fake}\nhello\n```\n' >cfg/doc.md
+"$mdrun" cfg/doc.md >/dev/null 2>err
+{ [ $? = 2 ] && has err "cfg/doc.md:3:4: no interpreter for 'fake': 'no-such-interpreter' is not installed"; }
+expect "a configured interpreter that is not installed: named, exit 2, nothing written"
+printf '{ "languages": {\n  "perl": { "command": "perl {file}", "extention": ".pl" } } }\n' >cfg/mdrun.json
+"$mdrun" cfg/doc.md >/dev/null 2>err
+{ [ $? = 2 ] && has err "cfg/mdrun.json:2:39: unknown field 'extention'"; }
+expect "config: an unknown field is named with its line and column"
+printf '{ "languages": [ }\n' >cfg/mdrun.json
+"$mdrun" cfg/doc.md >/dev/null 2>err
+{ [ $? = 2 ] && has err "cfg/mdrun.json:1:18: not valid JSON"; }
+expect "config: invalid JSON is located"
+cat >cfg/probe <<'SH'
+#!/bin/sh
+[ "$1" = --version ] && echo probe >> "$(dirname "$0")/probes.log"
+exec python3 "$@"
+SH
+chmod +x cfg/probe
+printf '{ "languages": { "py2": { "command": "%s", "driver": "python" } } }\n' "$dir/cfg/probe" >cfg/mdrun.json
+printf '```{py2}\nprint("via config")\n```\n' >cfg/doc.md
+"$mdrun" -q cfg/doc.md >cfg/out1
+"$mdrun" -q --rebuild cfg/doc.md >cfg/out2
+{ has cfg/out1 "via config" && [ "$(wc -l <cfg/probes.log)" = 1 ]; }
+expect "a configured interpreter with a driver runs in a session; its version is probed once"
+touch cfg/probe
+"$mdrun" -q cfg/doc.md >/dev/null
+[ "$(wc -l <cfg/probes.log)" = 2 ]
+expect "a changed interpreter binary (mtime) is probed again"
+
+for lang in perl node ruby r; do
+	case $lang in r) cmd=Rscript ;; *) cmd=$lang ;; esac
+	if ! command -v "$cmd" >/dev/null; then
+		echo "skip $lang: '$cmd' is not installed"
+		continue
+	fi
+	cp "$src/samples/languages/$lang.md" "$src/samples/languages/mdrun.json" "$dir/"
+	"$mdrun" -q "$lang.md" -o "$lang.out" 2>err
+	{ [ $? = 0 ] && has "$lang.out" "<!-- mdrun:out -->"; }
+	expect "samples/languages/$lang.md runs through the config"
+done
+
+finish
