@@ -45,6 +45,7 @@ test: build
 
 bench: build
 	@bench/run.sh $(BUILD)/mdrun
+	@bench/sessions.sh $(BUILD)/mdrun
 	@bench/store.sh $(BUILD)/mdrun $(BUILD)/bench_fill
 
 clean:

@@ -9,8 +9,10 @@
  *                     "EXIT STATUS\n"  the block ended the interpreter
  *
  * W is the session's folder (MDRUN_SESSION_DIR at start). For each block
- * the driver points fd 1 and 2 at $W/stdout and $W/stderr, so whatever
- * the block starts writes there too, sets MDRUN_OUT=$W/out.J and
+ * the driver points fd 1 and 2 at $W/stdout and $W/stderr, opened for
+ * appending (mdrun reads each block's part from where the last one ended:
+ * truncating a file per block costs more than the block), so whatever the
+ * block starts writes there too, sets MDRUN_OUT=$W/out and
  * MDRUN_BLOCK=NAME, runs the code in the session's global state, and
  * restores fd 1 and 2.
  */
@@ -40,9 +42,9 @@ static const char python[] =
 	"        _, j, name = line.decode().rstrip('\\n').split(' ', 2)\n"
 	"        with open(w + '/code', 'rb') as f:\n"
 	"            code = f.read()\n"
-	"        _os.environ['MDRUN_OUT'] = w + '/out.' + j\n"
+	"        _os.environ['MDRUN_OUT'] = w + '/out'\n"
 	"        _os.environ['MDRUN_BLOCK'] = name\n"
-	"        flags = _os.O_WRONLY | _os.O_CREAT | _os.O_TRUNC\n"
+	"        flags = _os.O_WRONLY | _os.O_CREAT | _os.O_APPEND\n"
 	"        o = _os.open(w + '/stdout', flags, 0o644)\n"
 	"        e = _os.open(w + '/stderr', flags, 0o644)\n"
 	"        s1, s2 = _os.dup(1), _os.dup(2)\n"
@@ -76,12 +78,12 @@ static const char bash[] =
 	"__mdrun_w=$MDRUN_SESSION_DIR\n"
 	"unset MDRUN_SESSION_DIR\n"
 	"while IFS=' ' read -r __mdrun_v __mdrun_j __mdrun_n <&198; do\n"
-	"  export MDRUN_OUT=\"$__mdrun_w/out.$__mdrun_j\" "
+	"  export MDRUN_OUT=\"$__mdrun_w/out\" "
 	"MDRUN_BLOCK=\"$__mdrun_n\"\n"
 	"  IFS= read -r -d '' __mdrun_code <\"$__mdrun_w/code\"\n"
 	"  trap 'echo \"EXIT $?\" >&199' EXIT\n"
-	"  eval \"$__mdrun_code\" >\"$__mdrun_w/stdout\" "
-	"2>\"$__mdrun_w/stderr\" </dev/null\n"
+	"  eval \"$__mdrun_code\" >>\"$__mdrun_w/stdout\" "
+	"2>>\"$__mdrun_w/stderr\" </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
 	"  echo \"DONE $__mdrun_s\" >&199\n"
@@ -92,15 +94,15 @@ static const char sh[] =
 	"__mdrun_w=$MDRUN_SESSION_DIR\n"
 	"unset MDRUN_SESSION_DIR\n"
 	"while IFS=' ' read -r __mdrun_v __mdrun_j __mdrun_n <&8; do\n"
-	"  MDRUN_OUT=\"$__mdrun_w/out.$__mdrun_j\"; export MDRUN_OUT\n"
+	"  MDRUN_OUT=\"$__mdrun_w/out\"; export MDRUN_OUT\n"
 	"  MDRUN_BLOCK=\"$__mdrun_n\"; export MDRUN_BLOCK\n"
 	"  __mdrun_code=\n"
 	"  while IFS= read -r __mdrun_l || [ -n \"$__mdrun_l\" ]; do\n"
 	"    __mdrun_code=\"$__mdrun_code$__mdrun_l\n\"\n"
 	"  done <\"$__mdrun_w/code\"\n"
 	"  trap 'echo \"EXIT $?\" >&9' EXIT\n"
-	"  eval \"$__mdrun_code\" >\"$__mdrun_w/stdout\" "
-	"2>\"$__mdrun_w/stderr\" </dev/null\n"
+	"  eval \"$__mdrun_code\" >>\"$__mdrun_w/stdout\" "
+	"2>>\"$__mdrun_w/stderr\" </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
 	"  echo \"DONE $__mdrun_s\" >&9\n"

@@ -224,6 +224,41 @@ pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	return rc;
 }
 
+/*
+ * What a block that just ran shows: the run itself, straight from memory,
+ * when it failed or when its match is "latest"; else what match picks.
+ */
+static int
+shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
+	  struct md_proc_result *r, const char *rhash)
+{
+	bool bad = r->exit_code || r->signal || r->timed_out;
+	struct store_real *real;
+
+	if (st->block->match != MD_MATCH_LATEST &&
+	    !(bad && !st->block->error_ok)) {
+		int rc = pick(out, s, st, rhash);
+		out->ran = 1;
+		return rc;
+	}
+	out->reals = md_calloc(1, sizeof(*out->reals));
+	out->n = 1;
+	real = &out->reals[0];
+	memcpy(real->rhash, rhash, MD_HASH_HEX);
+	real->out = r->out;
+	real->err = r->err;
+	memset(&r->out, 0, sizeof(r->out));
+	memset(&r->err, 0, sizeof(r->err));
+	real->exit_code = r->exit_code;
+	real->signal = r->signal;
+	real->timed_out = r->timed_out;
+	real->start = r->start;
+	real->end = r->end;
+	out->failed = bad && !st->block->error_ok;
+	out->ran = 1;
+	return 0;
+}
+
 /* Runs the block still needs: nouts, cache=false, --rebuild. */
 static int
 needed(int *out, struct store *s, const struct md_stage *st,
@@ -305,8 +340,10 @@ chain_run(struct md_proc_result *r, const char **artifacts, struct chain *c,
 	int rc;
 
 	if (!md_session_alive(&c->ss)) {
-		free(c->dir);
 		md_session_stop(&c->ss);
+		if (c->dir)
+			md_fs_rmtree(c->dir);
+		free(c->dir);
 		if (!(c->dir = store_mktemp(c->s)))
 			return MD_ERROR;
 		if ((rc = md_session_start(&c->ss, st->interp, c->dir,
@@ -356,6 +393,8 @@ chain_replay(struct chain *c, size_t i, size_t *diverged)
 		struct md_proc_result r;
 		const char *art = NULL;
 		char again[MD_HASH_HEX], got[MD_HASH_HEX];
+
+		memset(&r, 0, sizeof(r));
 		struct store_real prev;
 		bool skip = false;
 
@@ -375,10 +414,7 @@ chain_replay(struct chain *c, size_t i, size_t *diverged)
 				 r.timed_out, art);
 		if (rc == 0 && strcmp(again, c->rhashes[k])) {
 			/* Not what the store holds: a new realization. */
-			int lock = store_lock_key(c->s, c->keys[k]);
-			rc = lock < 0 ? lock : commit(got, c->s, st, c->o, &r,
-						      art);
-			store_unlock(lock);
+			rc = commit(got, c->s, st, c->o, &r, art);
 			if (rc == 0) {
 				memcpy(c->rhashes[k], got, MD_HASH_HEX);
 				*diverged = k;
@@ -387,6 +423,9 @@ chain_replay(struct chain *c, size_t i, size_t *diverged)
 				break;
 			}
 		}
+		/* What a matching replay wrote to MDRUN_OUT is not kept. */
+		if (art)
+			md_fs_rmtree(art);
 		md_proc_result_dispose(&r);
 		c->executed = k + 1;
 	}
@@ -431,18 +470,17 @@ md_exec_session(struct md_outcome *outs, struct store *s, struct md_plan *p,
 		struct md_stage *st = &p->stages[members[i]];
 		struct md_outcome *out = &outs[i];
 		char last[MD_HASH_HEX] = "";
-		int need, lock;
+		int need;
 		size_t diverged = i;
 
 		md_stage_key(st, p->dir, i ? c.keys[i - 1] : NULL,
 			     i ? c.rhashes[i - 1] : NULL);
 		memcpy(c.keys[i], st->key, MD_HASH_HEX);
 		md_outcome_dispose(out);
-		/* Replays lock only earlier keys: no lock cycle. */
-		if ((lock = store_lock_key(s, st->key)) < 0) {
-			rc = lock;
-			break;
-		}
+		/*
+		 * No lock per key here: the session lock covers every key of
+		 * the chain, since a chained key holds its first key.
+		 */
 		rc = needed(&need, s, st, o, c.rhashes[i]);
 		if (rc == 0 && need > 0)
 			rc = chain_replay(&c, i, &diverged);
@@ -451,7 +489,6 @@ md_exec_session(struct md_outcome *outs, struct store *s, struct md_plan *p,
 			 * A replayed block gave a new result: show it, and key
 			 * what follows from it (the interpreter is past it).
 			 */
-			store_unlock(lock);
 			i = diverged;
 			continue;
 		}
@@ -459,17 +496,18 @@ md_exec_session(struct md_outcome *outs, struct store *s, struct md_plan *p,
 			struct md_proc_result r;
 			const char *art = NULL;
 
+			memset(&r, 0, sizeof(r));
 			if ((rc = chain_run(&r, &art, &c, i)) == 0)
 				rc = commit(last, s, st, o, &r, art);
-			md_proc_result_dispose(&r);
 			if (rc == 0) {
 				memcpy(c.rhashes[i], last, MD_HASH_HEX);
 				c.executed = i + 1;
+				rc = shown_now(out, s, st, &r, last);
 			}
+			md_proc_result_dispose(&r);
+		} else if (rc == 0) {
+			rc = pick(out, s, st, NULL);
 		}
-		if (rc == 0 && (rc = pick(out, s, st, last[0] ? last : NULL)) == 0)
-			out->ran = last[0] != '\0';
-		store_unlock(lock);
 		i++;
 	}
 	md_session_stop(&c.ss);

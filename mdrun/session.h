@@ -21,6 +21,7 @@ struct md_session {
 	int from;  /* answers come from here */
 	char line[128];
 	size_t have;
+	long long out_at, err_at; /* where the next block's output starts */
 };
 
 /*

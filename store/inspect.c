@@ -211,7 +211,9 @@ verify_realization(const char *dir, const char *rhash, char **why)
 		goto done;
 	free(p);
 	p = md_path_join(dir, "stderr");
-	if ((rc = md_fs_read(&se, p)) < 0)
+	if ((rc = md_fs_read(&se, p)) == MD_ENOTFOUND)
+		rc = 0; /* an empty stderr has no file */
+	if (rc < 0)
 		goto done;
 	if ((rc = store_rhash(again, so.ptr ? so.ptr : "", so.len,
 			      se.ptr ? se.ptr : "", se.len, r.exit_code,

@@ -301,8 +301,10 @@ store_read(struct store_real *out, struct store *s, const char *key,
 	se = md_path_join(dir, "stderr");
 	md_buf_put(&out->out, "", 0);
 	md_buf_put(&out->err, "", 0);
-	if ((rc = md_fs_read(&out->out, so)) == 0)
-		rc = md_fs_read(&out->err, se);
+	/* An empty stderr has no file. */
+	if ((rc = md_fs_read(&out->out, so)) == 0 &&
+	    (rc = md_fs_read(&out->err, se)) == MD_ENOTFOUND)
+		rc = 0;
 	if (rc == MD_ENOTFOUND)
 		rc = md_err_set("%s: incomplete realization", dir);
 done:
@@ -579,35 +581,6 @@ store_remove_tree(struct store *s, const char *path)
 	return rc;
 }
 
-/*
- * Creates ROOT/store/KEY with its drv.json at once: built in tmp/ and
- * renamed, so a key folder that exists always has its drv.json.
- */
-static int
-ensure_key_dir(struct store *s, const char *kdir, const char *drv)
-{
-	char *tmp, *path;
-	int rc;
-
-	if (md_fs_is_dir(kdir))
-		return 0;
-	if (!(tmp = store_tmp_dir(s)))
-		return MD_ERROR;
-	path = md_path_join(tmp, "drv.json");
-	rc = md_fs_write_new(path, drv, strlen(drv), 0444);
-	md_crashpoint("commit:drv");
-	if (rc == 0 && rename(tmp, kdir) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			rc = md_err_sys("%s: rename", kdir);
-		md_fs_rmtree(tmp); /* another process made it first */
-	}
-	if (rc < 0)
-		md_fs_rmtree(tmp);
-	free(path);
-	free(tmp);
-	return rc;
-}
-
 static long long
 now_ns(void)
 {
@@ -650,6 +623,20 @@ done:
 	return rc;
 }
 
+static bool
+empty_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	while (d && empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	return empty;
+}
+
 static int
 write_outputs(const char *tmp, const char *meta, const struct store_result *r)
 {
@@ -657,20 +644,73 @@ write_outputs(const char *tmp, const char *meta, const struct store_result *r)
 	int rc = md_fs_write_new(p, r->out, r->out_len, 0444);
 
 	free(p);
+	/* Most blocks write nothing to stderr: no file then (one less). */
 	p = md_path_join(tmp, "stderr");
-	if (rc == 0)
+	if (rc == 0 && r->err_len)
 		rc = md_fs_write_new(p, r->err, r->err_len, 0444);
 	free(p);
+	/* No artifacts, no out/: an empty tree hashes the same. */
 	p = md_path_join(tmp, "out");
-	if (rc == 0 && r->artifacts && rename(r->artifacts, p) < 0)
+	if (rc == 0 && r->artifacts && !empty_dir(r->artifacts) &&
+	    rename(r->artifacts, p) < 0)
 		rc = md_err_sys("%s: cannot move the artifacts", r->artifacts);
-	if (rc == 0 && !r->artifacts && mkdir(p, 0755) < 0)
-		rc = md_err_sys("%s: mkdir", p);
 	free(p);
 	p = md_path_join(tmp, "meta.json");
 	if (rc == 0)
 		rc = md_fs_write_new(p, meta, strlen(meta), 0444);
 	free(p);
+	return rc;
+}
+
+/*
+ * A new key is built whole in tmp/ (drv.json, the realization, its run
+ * record) and published by one rename, so a key folder that exists always
+ * has its drv.json and every realization in it came with a run record.
+ * Returns 1 when another process published the key first.
+ */
+static int
+commit_new_key(struct store *s, const char *kdir, const char *drv,
+	       const char *rhash, const char *meta,
+	       const struct store_result *r)
+{
+	char *tmp = store_tmp_dir(s), *p = NULL, *real = NULL;
+	int rc;
+
+	if (!tmp)
+		return MD_ERROR;
+	p = md_path_join(tmp, "drv.json");
+	real = md_path_join(tmp, rhash);
+	if ((rc = md_fs_write_new(p, drv, strlen(drv), 0444)) < 0)
+		goto done;
+	if (mkdir(real, 0755) < 0) {
+		rc = md_err_sys("%s: mkdir", real);
+		goto done;
+	}
+	if ((rc = write_outputs(real, meta, r)) < 0 ||
+	    (rc = write_run(tmp, rhash, r->exit_code || r->signal ||
+						r->timed_out)) < 0)
+		goto done;
+	md_crashpoint("commit:built");
+	if (rename(tmp, kdir) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			rc = md_err_sys("%s: rename", kdir);
+		else
+			rc = 1;
+		goto done;
+	}
+	free(tmp);
+	tmp = NULL;
+	md_crashpoint("commit:renamed");
+	free(real);
+	real = md_path_join(kdir, rhash);
+	rc = md_fs_make_readonly(real);
+	md_crashpoint("commit:recorded");
+done:
+	if (tmp)
+		md_fs_rmtree(tmp);
+	free(tmp);
+	free(p);
+	free(real);
 	return rc;
 }
 
@@ -687,9 +727,14 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 			      r->exit_code, r->signal, r->timed_out,
 			      r->artifacts)) < 0)
 		goto done;
+	meta = meta_json(key, rhash, r);
 	final = md_path_join(kdir, rhash);
-	if ((rc = ensure_key_dir(s, kdir, drv)) < 0)
-		goto done;
+	if (!md_fs_is_dir(kdir)) {
+		rc = commit_new_key(s, kdir, drv, rhash, meta, r);
+		if (rc <= 0)
+			goto done;
+		rc = 0; /* published meanwhile by another process */
+	}
 	if (md_fs_is_dir(final)) {
 		struct store_real check;
 		memset(&check, 0, sizeof(check));
@@ -703,7 +748,6 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		rc = MD_ERROR;
 		goto done;
 	}
-	meta = meta_json(key, rhash, r);
 	if ((rc = write_outputs(tmp, meta, r)) < 0)
 		goto done;
 	md_crashpoint("commit:built");
@@ -731,8 +775,9 @@ record:
 						 r->timed_out)) < 0)
 		goto done;
 	md_crashpoint("commit:recorded");
-	memcpy(out, rhash, MD_HASH_HEX);
 done:
+	if (rc == 0)
+		memcpy(out, rhash, MD_HASH_HEX);
 	if (tmp)
 		md_fs_rmtree(tmp);
 	free(tmp);

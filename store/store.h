@@ -4,8 +4,9 @@
  *   ROOT/VERSION                 format version ("1"); a newer one is refused
  *   ROOT/CACHEDIR.TAG            so backup tools skip the store
  *   ROOT/store/KEY/drv.json      the fields hashed into KEY, in order
- *   ROOT/store/KEY/RHASH/        one realization: meta.json, stdout, stderr,
- *                                out/ (artifacts)
+ *   ROOT/store/KEY/RHASH/        one realization: meta.json, stdout,
+ *                                stderr (absent when empty), out/ (the
+ *                                artifacts; absent when none)
  *   ROOT/store/KEY/runs/T-RHASH-ok|failed
  *                                one empty file per run, T in nanoseconds:
  *                                which realization each run produced, so

@@ -69,15 +69,42 @@ write_all(int fd, const void *data, size_t n, const char *path)
 	return 0;
 }
 
-int
-md_fs_write_new(const char *path, const void *data, size_t n, mode_t mode)
+static int
+write_file(const char *path, const void *data, size_t n, mode_t mode,
+	   int flags)
 {
 	int fd, rc;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, mode);
 	if (fd < 0)
 		return md_err_sys("%s", path);
 	rc = write_all(fd, data, n, path);
+	if (close(fd) < 0 && rc == 0)
+		rc = md_err_sys("%s: close", path);
+	return rc;
+}
+
+int
+md_fs_write_new(const char *path, const void *data, size_t n, mode_t mode)
+{
+	return write_file(path, data, n, mode, O_EXCL);
+}
+
+int
+md_fs_write_over(const char *path, const void *data, size_t n, mode_t mode)
+{
+	int fd, rc;
+
+	/*
+	 * Overwrite, then cut to size: truncating to zero first would free
+	 * and reallocate the file's blocks, which costs far more.
+	 */
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+	if (fd < 0)
+		return md_err_sys("%s", path);
+	rc = write_all(fd, data, n, path);
+	if (rc == 0 && ftruncate(fd, (off_t)n) < 0)
+		rc = md_err_sys("%s: truncate", path);
 	if (close(fd) < 0 && rc == 0)
 		rc = md_err_sys("%s: close", path);
 	return rc;
@@ -220,7 +247,7 @@ md_fs_make_readonly(const char *path)
 			return md_err_sys("%s: chmod", path);
 		return 0;
 	}
-	if (chmod(path, st.st_mode & 0555) < 0)
+	if ((st.st_mode & 0222) && chmod(path, st.st_mode & 0555) < 0)
 		return md_err_sys("%s: chmod", path);
 	return 0;
 }

@@ -22,6 +22,10 @@ int md_fs_read_fd(struct md_buf *out, int fd, const char *what);
  */
 int md_fs_write_atomic(const char *path, const void *data, size_t n,
 		       mode_t mode);
+/* Writes path in place (created, overwritten, cut to n bytes): for private
+ * scratch files. */
+int md_fs_write_over(const char *path, const void *data, size_t n,
+		     mode_t mode);
 /* Writes a new file (O_EXCL): for files inside a folder being built. */
 int md_fs_write_new(const char *path, const void *data, size_t n,
 		    mode_t mode);

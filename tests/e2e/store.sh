@@ -10,26 +10,36 @@ tmp_empty() { [ -z "$(ls -A "$MDRUN_STORE/tmp")" ]; }
 runs_of() { "$mdrun" store ls | awk -v n="$1" '$2 == n { print $4 }'; }
 
 # --- kill -9 at each step of a commit ---------------------------------
+# A new key is published whole; a new realization of a known key (here by
+# --rebuild of a block whose output changes) goes its own way.
 dir="$work/crash"
 mkdir -p "$dir"
-for point in commit:drv commit:built commit:renamed commit:published commit:recorded; do
-	export MDRUN_STORE="$work/store-$point"
-	printf '```{sh}\necho one\n```\n\n```{sh}\necho two; echo >&2 err\n```\n' >"$dir/doc.md"
-	# in the background: the shell does not announce the kill
-	MDRUN_CRASH_AT=$point "$mdrun" -q "$dir/doc.md" >/dev/null 2>&1 &
-	wait $! 2>/dev/null
-	code=$?
-	[ "$code" = 137 ]
-	expect "crash at $point: the process died by SIGKILL"
-	verify_clean
-	expect "crash at $point: store verify is clean"
-	"$mdrun" -q "$dir/doc.md" -o "$dir/out.md" 2>"$dir/err"
-	{ [ $? = 0 ] && has "$dir/out.md" "one" && has "$dir/out.md" "err"; }
-	expect "crash at $point: the next render completes"
-	tmp_empty
-	expect "crash at $point: what the dead process left in tmp/ is swept"
-	verify_clean
-	expect "crash at $point: clean after the re-render"
+printf '```{sh}\necho one\n```\n\n```{sh session=none}\ndate +%%N; echo >&2 err\n```\n' >"$dir/doc.md"
+for kind in new known; do
+	for point in commit:built commit:renamed commit:published commit:recorded; do
+		[ "$kind" = new ] && [ "$point" = commit:published ] && continue
+		export MDRUN_STORE="$work/store-$kind-$point"
+		flags=
+		if [ "$kind" = known ]; then
+			"$mdrun" -q "$dir/doc.md" >/dev/null
+			flags=--rebuild
+		fi
+		# in the background: the shell does not announce the kill
+		MDRUN_CRASH_AT=$point "$mdrun" -q $flags "$dir/doc.md" >/dev/null 2>&1 &
+		wait $! 2>/dev/null
+		code=$?
+		[ "$code" = 137 ]
+		expect "crash at $point ($kind key): the process died by SIGKILL"
+		verify_clean
+		expect "crash at $point ($kind key): store verify is clean"
+		"$mdrun" -q "$dir/doc.md" -o "$dir/out.md" 2>"$dir/err"
+		{ [ $? = 0 ] && has "$dir/out.md" "one" && has "$dir/out.md" "err"; }
+		expect "crash at $point ($kind key): the next render completes"
+		tmp_empty
+		expect "crash at $point ($kind key): what the dead process left in tmp/ is swept"
+		verify_clean
+		expect "crash at $point ($kind key): clean after the re-render"
+	done
 done
 export MDRUN_STORE="$work/store"
 
