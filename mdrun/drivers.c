@@ -4,17 +4,19 @@
  * on two pipes of their own (never the output streams, so no sentinel
  * can collide with what a block prints):
  *
- *   mdrun -> driver   "RUN J NAME\n"   the code is in $W/code
+ *   mdrun -> driver   "RUN\n"          $W/code holds the block's name,
+ *                                       a newline, then its code
  *   driver -> mdrun   "DONE STATUS\n"  the block finished
  *                     "EXIT STATUS\n"  the block ended the interpreter
  *
- * W is the session's folder (MDRUN_SESSION_DIR at start). For each block
- * the driver points fd 1 and 2 at $W/stdout and $W/stderr, opened for
- * appending (mdrun reads each block's part from where the last one ended:
- * truncating a file per block costs more than the block), so whatever the
- * block starts writes there too, sets MDRUN_OUT=$W/out and
- * MDRUN_BLOCK=NAME, runs the code in the session's global state, and
- * restores fd 1 and 2.
+ * W is the session's folder (MDRUN_SESSION_DIR at start). The driver
+ * opens $W/stdout and $W/stderr once, for appending, and points fd 1 and 2
+ * at them for each block, so whatever the block starts writes there too;
+ * mdrun reads each block's part from where the last one ended (cutting a
+ * file per block would cost more than the block). It sets MDRUN_OUT=$W/out
+ * and MDRUN_BLOCK, runs the code in the session's global state, and
+ * restores fd 1 and 2. Requests are short because shells read pipes a
+ * byte at a time.
  */
 #include "interp.h"
 
@@ -33,22 +35,18 @@ static const char python[] =
 	"    cin = _os.fdopen(198, 'rb')\n"
 	"    cout = _os.fdopen(199, 'wb', buffering=0)\n"
 	"    g = {'__name__': '__main__', '__builtins__': __builtins__}\n"
+	"    flags = _os.O_WRONLY | _os.O_CREAT | _os.O_APPEND\n"
+	"    o = _os.open(w + '/stdout', flags, 0o644)\n"
+	"    e = _os.open(w + '/stderr', flags, 0o644)\n"
+	"    _os.environ['MDRUN_OUT'] = w + '/out'\n"
 	"    for stream in (_sys.stdout, _sys.stderr):\n"
 	"        stream.reconfigure(line_buffering=True)\n"
-	"    while True:\n"
-	"        line = cin.readline()\n"
-	"        if not line:\n"
-	"            return\n"
-	"        _, j, name = line.decode().rstrip('\\n').split(' ', 2)\n"
+	"    while cin.readline():\n"
 	"        with open(w + '/code', 'rb') as f:\n"
-	"            code = f.read()\n"
-	"        _os.environ['MDRUN_OUT'] = w + '/out'\n"
-	"        _os.environ['MDRUN_BLOCK'] = name\n"
-	"        flags = _os.O_WRONLY | _os.O_CREAT | _os.O_APPEND\n"
-	"        o = _os.open(w + '/stdout', flags, 0o644)\n"
-	"        e = _os.open(w + '/stderr', flags, 0o644)\n"
+	"            name, _, code = f.read().partition(b'\\n')\n"
+	"        _os.environ['MDRUN_BLOCK'] = name.decode()\n"
 	"        s1, s2 = _os.dup(1), _os.dup(2)\n"
-	"        _os.dup2(o, 1); _os.dup2(e, 2); _os.close(o); _os.close(e)\n"
+	"        _os.dup2(o, 1); _os.dup2(e, 2)\n"
 	"        status = 0\n"
 	"        try:\n"
 	"            exec(compile(code, '<string>', 'exec'), g)\n"
@@ -77,13 +75,14 @@ static const char python[] =
 static const char bash[] =
 	"__mdrun_w=$MDRUN_SESSION_DIR\n"
 	"unset MDRUN_SESSION_DIR\n"
-	"while IFS=' ' read -r __mdrun_v __mdrun_j __mdrun_n <&198; do\n"
-	"  export MDRUN_OUT=\"$__mdrun_w/out\" "
-	"MDRUN_BLOCK=\"$__mdrun_n\"\n"
+	"export MDRUN_OUT=\"$__mdrun_w/out\"\n"
+	"exec 196>>\"$__mdrun_w/stdout\" 197>>\"$__mdrun_w/stderr\"\n"
+	"while read -r __mdrun_v <&198; do\n"
 	"  IFS= read -r -d '' __mdrun_code <\"$__mdrun_w/code\"\n"
+	"  export MDRUN_BLOCK=\"${__mdrun_code%%$'\\n'*}\"\n"
+	"  __mdrun_code=\"${__mdrun_code#*$'\\n'}\"\n"
 	"  trap 'echo \"EXIT $?\" >&199' EXIT\n"
-	"  eval \"$__mdrun_code\" >>\"$__mdrun_w/stdout\" "
-	"2>>\"$__mdrun_w/stderr\" </dev/null\n"
+	"  eval \"$__mdrun_code\" >&196 2>&197 </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
 	"  echo \"DONE $__mdrun_s\" >&199\n"
@@ -93,16 +92,20 @@ static const char bash[] =
 static const char sh[] =
 	"__mdrun_w=$MDRUN_SESSION_DIR\n"
 	"unset MDRUN_SESSION_DIR\n"
-	"while IFS=' ' read -r __mdrun_v __mdrun_j __mdrun_n <&8; do\n"
-	"  MDRUN_OUT=\"$__mdrun_w/out\"; export MDRUN_OUT\n"
-	"  MDRUN_BLOCK=\"$__mdrun_n\"; export MDRUN_BLOCK\n"
+	"MDRUN_OUT=\"$__mdrun_w/out\"; export MDRUN_OUT\n"
+	"exec 6>>\"$__mdrun_w/stdout\" 7>>\"$__mdrun_w/stderr\"\n"
+	"while read -r __mdrun_v <&8; do\n"
 	"  __mdrun_code=\n"
+	"  __mdrun_first=1\n"
 	"  while IFS= read -r __mdrun_l || [ -n \"$__mdrun_l\" ]; do\n"
-	"    __mdrun_code=\"$__mdrun_code$__mdrun_l\n\"\n"
+	"    if [ -n \"$__mdrun_first\" ]; then\n"
+	"      MDRUN_BLOCK=$__mdrun_l; export MDRUN_BLOCK; __mdrun_first=\n"
+	"    else\n"
+	"      __mdrun_code=\"$__mdrun_code$__mdrun_l\n\"\n"
+	"    fi\n"
 	"  done <\"$__mdrun_w/code\"\n"
 	"  trap 'echo \"EXIT $?\" >&9' EXIT\n"
-	"  eval \"$__mdrun_code\" >>\"$__mdrun_w/stdout\" "
-	"2>>\"$__mdrun_w/stderr\" </dev/null\n"
+	"  eval \"$__mdrun_code\" >&6 2>&7 </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
 	"  echo \"DONE $__mdrun_s\" >&9\n"

@@ -212,15 +212,19 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	*out_dir = NULL;
 	/* The driver reads it only once asked: no need to rename it in. */
 	md_buf_printf(&p, "%s/code", ss->dir);
-	if ((rc = md_fs_write_over(p.ptr, code, len, 0644)) < 0)
+	md_buf_printf(&req, "%s\n", name);
+	md_buf_put(&req, code, len);
+	if ((rc = md_fs_write_over(p.ptr, req.ptr, req.len, 0644)) < 0)
 		goto done;
+	md_buf_clear(&req);
 	/* A commit moves MDRUN_OUT away only when a block wrote in it. */
 	snprintf(outdir, sizeof(outdir), "%s/out", ss->dir);
 	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
 		rc = md_err_sys("%s", outdir);
 		goto done;
 	}
-	md_buf_printf(&req, "RUN %d %s\n", j, name);
+	(void)j;
+	md_buf_puts(&req, "RUN\n");
 	r->start = md_now();
 	if (write(ss->to, req.ptr, req.len) != (ssize_t)req.len) {
 		/* The interpreter is gone: the block did not run. */
