@@ -4,8 +4,10 @@
 #
 #   warm render  mdrun on a document whose blocks are all in the store,
 #                against cmark-gfm parsing and rendering the same document
-#   cold render  mdrun with an empty store, against sh starting one
-#                `sh -c` process per block (the floor for one process each)
+#   cold render  mdrun with an empty store, blocks with session=none (one
+#                process each), against sh starting one `sh -c` process
+#                per block: the floor for one process each
+#                (bench/sessions.sh measures sessions)
 set -eu
 mdrun=${1:-build/mdrun}
 n=${2:-500}
@@ -20,7 +22,7 @@ doc="$work/doc.md"
 	echo "# Benchmark document"
 	for i in $(seq 1 "$n"); do
 		printf '\nParagraph %d with *emphasis* and `code`.\n\n' "$i"
-		printf '```{sh}\necho block %d\n```\n' "$i"
+		printf '```{sh session=none}\necho block %d\n```\n' "$i"
 	done
 } >"$doc"
 
@@ -37,9 +39,11 @@ best() {
 	done
 	echo "$min"
 }
-cold() { rm -rf "$MDRUN_STORE"; "$mdrun" -q "$doc"; }
+# cold: no realization (interpreter versions stay memoized)
+cold() { rm -rf "$MDRUN_STORE/store" "$MDRUN_STORE/roots"; "$mdrun" -q "$doc"; }
 spawns() { for i in $(seq 1 "$n"); do sh -c "echo block $i"; done; }
 
+"$mdrun" -q "$doc" >/dev/null
 cold_us=$(best 3 cold)
 spawn_us=$(best 3 spawns)
 "$mdrun" -q "$doc" >/dev/null
