@@ -284,6 +284,7 @@ cmd_render(int argc, char **argv)
 			d.plan.n, ran, d.plan.n - ran, failed);
 	exit_code = failed ? MD_EXIT_FAILED : MD_EXIT_OK;
 done:
+	md_exec_finish();
 	for (i = 0; outcomes && i < d.plan.n; i++) {
 		for (j = 0; labels[i] && j < outcomes[i].n; j++)
 			free(labels[i][j]);

@@ -1,5 +1,6 @@
 #include "exec.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "session.h"
 #include "../util/err.h"
 #include "../util/fs.h"
+#include <sys/stat.h>
 
 /* Linux refuses a single argument longer than this (MAX_ARG_STRLEN). */
 #define ARG_MAX_ONE (128 * 1024)
@@ -113,7 +115,23 @@ command(const struct md_stage *st, const char *file)
 	return argv;
 }
 
-/* One run of a process block in its own temporary folder, committed. */
+/*
+ * One scratch folder per process for process blocks: MDRUN_OUT and the
+ * {file} of the block live there, reused from block to block (a commit
+ * takes MDRUN_OUT away only when a block wrote in it).
+ */
+static char *scratch;
+
+static bool
+uses_file(const struct md_interp *in)
+{
+	for (size_t i = 0; in->argv[i]; i++)
+		if (!strcmp(in->argv[i], "{file}"))
+			return true;
+	return false;
+}
+
+/* One run of a process block, committed. */
 static int
 run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_stage *st,
 	    const struct md_exec_opts *o)
@@ -121,20 +139,24 @@ run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_stage *st,
 	const struct md_block *b = st->block;
 	struct md_buf file = MD_BUF_INIT, e1 = MD_BUF_INIT, e2 = MD_BUF_INIT,
 		      e3 = MD_BUF_INIT;
-	char *tmp = store_mktemp(s), *out = NULL;
+	char *out = NULL;
 	const char **argv = NULL;
 	struct md_proc_result r;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	if (!tmp)
+	if (!scratch && !(scratch = store_mktemp(s)))
 		return MD_ERROR;
-	out = md_path_join(tmp, "out");
-	md_buf_printf(&file, "%s/block%s", tmp, st->interp->extension);
-	if ((rc = md_fs_mkdirs(out, 0755)) < 0 ||
-	    (rc = md_fs_write_new(file.ptr, b->code, b->code_len, 0644)) < 0)
+	out = md_path_join(scratch, "out");
+	md_buf_printf(&file, "%s/block%s", scratch, st->interp->extension);
+	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+		rc = md_err_sys("%s", out);
 		goto done;
-	if (b->code_len >= ARG_MAX_ONE && st->interp->driver != MD_DRIVER_NONE) {
+	}
+	if (uses_file(st->interp) &&
+	    (rc = md_fs_write_over(file.ptr, b->code, b->code_len, 0644)) < 0)
+		goto done;
+	if (b->code_len >= ARG_MAX_ONE && !uses_file(st->interp)) {
 		rc = md_err_set("%s:%d:%d: block '%s' is longer than %d bytes, "
 				"more than a command line carries: run it in "
 				"a session",
@@ -159,15 +181,22 @@ run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_stage *st,
 	rc = commit(rhash, s, st, o, &r, out);
 done:
 	md_proc_result_dispose(&r);
-	md_fs_rmtree(tmp);
 	free(argv);
 	free(out);
-	free(tmp);
 	md_buf_dispose(&file);
 	md_buf_dispose(&e1);
 	md_buf_dispose(&e2);
 	md_buf_dispose(&e3);
 	return rc;
+}
+
+void
+md_exec_finish(void)
+{
+	if (scratch)
+		md_fs_rmtree(scratch);
+	free(scratch);
+	scratch = NULL;
 }
 
 static int

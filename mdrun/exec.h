@@ -62,6 +62,8 @@ int md_exec_session(struct md_outcome *outs, struct store *s,
 		    struct md_plan *p, const size_t *members, size_t n,
 		    const struct md_exec_opts *o);
 void md_outcome_dispose(struct md_outcome *o);
+/* Removes the scratch folder process blocks used. */
+void md_exec_finish(void);
 
 /*
  * Keys every stage whose upstream is in the store, without running
