@@ -23,6 +23,7 @@ struct args {
 	const char *store;
 	const char *config;
 	double timeout;
+	size_t cap;
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
 };
@@ -35,6 +36,7 @@ parse_args(struct args *a, int argc, char **argv)
 
 	memset(a, 0, sizeof(*a));
 	a->timeout = MD_EXEC_TIMEOUT;
+	a->cap = MD_EXEC_CAP;
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 
@@ -56,6 +58,22 @@ parse_args(struct args *a, int argc, char **argv)
 			if (!*t || *end || !(a->timeout > 0))
 				return cli_usage_error("--timeout needs a "
 						       "number of seconds > 0");
+		} else if ((k = cli_option_value(&t, argc, argv, &i,
+						 "--max-output"))) {
+			char *end;
+			unsigned long long v;
+			if (k < 0)
+				return MD_EXIT_USAGE;
+			v = strtoull(t, &end, 10);
+			if (*end == 'K' || *end == 'k')
+				v <<= 10, end++;
+			else if (*end == 'M' || *end == 'm')
+				v <<= 20, end++;
+			if (!*t || *end || v < 1 || v > (1ULL << 32))
+				return cli_usage_error("--max-output needs a "
+						       "size in bytes (K, M "
+						       "allowed), 1 to 4G");
+			a->cap = (size_t)v;
 		} else if (!strncmp(s, "--rebuild=", 10)) {
 			a->rebuild_one = s + 10;
 		} else if (!strcmp(s, "--rebuild")) {
@@ -211,7 +229,7 @@ cmd_render(int argc, char **argv)
 	members = md_calloc(d.plan.n, sizeof(*members));
 	blocks = md_calloc(d.doc->nblocks, sizeof(*blocks));
 	struct md_exec_opts eo = {
-		d.dir, d.name, a.timeout, MD_EXEC_CAP, commit, dirty,
+		d.dir, d.name, a.timeout, a.cap, commit, dirty,
 		a.rebuild, a.rebuild_one, a.quiet ? NULL : progress, NULL,
 	};
 	/*

@@ -41,6 +41,8 @@ static const char usage[] =
 	"                    mdrun.json beside the document, else at the\n"
 	"                    repository root)\n"
 	"  --timeout SEC     kill a block after SEC seconds (default 600)\n"
+	"  --max-output SIZE keep at most SIZE bytes of each block's stdout\n"
+	"                    and of its stderr (default 1M; K and M allowed)\n"
 	"  --rebuild[=NAME]  run every block (or block NAME) again, adding a\n"
 	"                    realization even when one is in the store\n"
 	"  -q, --quiet       print errors only\n"

@@ -224,6 +224,12 @@ DOC
 expect "MDRUN_BLOCK, MDRUN_DOC, MDRUN_OUT and stdin /dev/null, in sessions and alone"
 { has env.out "[mdrun: output cut at 1048576 bytes]" && [ "$(wc -c <env.out)" -lt 1200000 ]; }
 expect "output is cut at 1 MiB, and the cut is said"
+"$mdrun" -q --max-output 10K --rebuild env.md -o env10.out 2>err
+{ has env10.out "[mdrun: output cut at 10240 bytes]" && [ "$(wc -c <env10.out)" -lt 20000 ]; }
+expect "--max-output sets the cap"
+"$mdrun" -q --max-output 0 env.md >/dev/null 2>err
+[ $? = 2 ]
+expect "--max-output 0: usage error"
 printf '```{sh session=none}\nv=1\n```\n\n```{sh session=none}\necho "v=${v:-unset}"\n```\n' >none.md
 "$mdrun" -q none.md -o none.out
 has none.out "v=unset"
