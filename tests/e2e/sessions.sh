@@ -70,6 +70,11 @@ expect "python: os.system output captured; sys.exit(0) ends the block, not the s
 { has err "8 blocks: 0 ran, 8 cached" && same state.out state.again; }
 expect "a second render runs nothing and gives the same document"
 
+printf '```python\nshared = "yes"\n```\n\n```python\nprint("shared:", shared)\n```\n' >all.md
+"$mdrun" -q --all all.md -o all.out
+has all.out "shared: yes"
+expect "--all: plain blocks of one language share a session too"
+
 # --- editing a middle block ----------------------------------------------
 cat >edit.md <<'DOC'
 ```{python name=p1}
