@@ -76,8 +76,8 @@ identity(const char **out, struct md_interp *in, void *ctx)
 int
 cli_doc_plan(struct cli_doc *d, struct store *s)
 {
-	return md_plan_build(&d->plan, d->doc, &d->interps, d->rel, identity,
-			     s);
+	return md_plan_build(&d->plan, d->doc, &d->interps, d->rel, d->dir,
+			     identity, s);
 }
 
 int

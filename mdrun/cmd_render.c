@@ -198,7 +198,10 @@ cmd_render(int argc, char **argv)
 	char ***labels = NULL;
 	char (*keys)[MD_HASH_HEX] = NULL;
 	char *commit = NULL, *file = NULL;
-	size_t *members = NULL;
+	size_t *members = NULL, nchains = 0;
+	struct md_chain **chains = NULL;
+	const char **chain_of = NULL;
+	struct md_outcome **shown = NULL;
 	bool dirty = false, found = false;
 	size_t i, j, ran = 0, failed = 0;
 	int rc, lock = -1, exit_code = MD_EXIT_USAGE;
@@ -227,37 +230,49 @@ cmd_render(int argc, char **argv)
 	labels = md_calloc(d.plan.n, sizeof(*labels));
 	keys = md_calloc(d.plan.n, sizeof(*keys));
 	members = md_calloc(d.plan.n, sizeof(*members));
+	chains = md_calloc(d.plan.n, sizeof(*chains));
+	chain_of = md_calloc(d.plan.n, sizeof(*chain_of));
+	shown = md_calloc(d.plan.n, sizeof(*shown));
 	blocks = md_calloc(d.doc->nblocks, sizeof(*blocks));
 	struct md_exec_opts eo = {
 		d.dir, d.name, a.timeout, a.cap, commit, dirty,
 		a.rebuild, a.rebuild_one, a.quiet ? NULL : progress, NULL,
 	};
 	/*
-	 * Each session in the order its first block appears, each other
-	 * block alone; outputs go back to their blocks.
+	 * In document order, so every deps= block is realized before the
+	 * blocks that read it; a session goes forward block by block.
 	 */
 	for (i = 0; i < d.plan.n; i++) {
 		struct md_stage *st = &d.plan.stages[i];
-		size_t n = 0;
+		size_t c, pos = 0;
 
-		if (st->session && st->prev >= 0)
-			continue; /* done with its session's first block */
 		if (!st->session) {
-			rc = md_exec_realize(&outcomes[i], store, st, d.rel,
-					     &eo);
+			rc = md_exec_realize(&outcomes[i], store, &d.plan, st,
+					     d.rel, &eo);
+			shown[i] = &outcomes[i];
 		} else {
-			struct md_outcome *outs;
-			for (j = i; j < d.plan.n; j++)
-				if (d.plan.stages[j].session &&
-				    !strcmp(d.plan.stages[j].session,
-					    st->session))
-					members[n++] = j;
-			outs = md_calloc(n, sizeof(*outs));
-			rc = md_exec_session(outs, store, &d.plan, members, n,
-					     &eo);
-			for (j = 0; j < n; j++)
-				outcomes[members[j]] = outs[j];
-			free(outs);
+			for (c = 0; c < nchains && strcmp(chain_of[c], st->session);
+			     c++)
+				;
+			if (c == nchains) {
+				size_t n = 0;
+				for (j = i; j < d.plan.n; j++)
+					if (d.plan.stages[j].session &&
+					    !strcmp(d.plan.stages[j].session,
+						    st->session))
+						members[n++] = j;
+				chain_of[nchains] = st->session;
+				rc = md_chain_new(&chains[nchains], store,
+						  &d.plan, members, n, &eo);
+				if (rc == 0)
+					nchains++;
+			}
+			for (j = 0; rc == 0 && j < i; j++)
+				pos += d.plan.stages[j].session &&
+				       !strcmp(d.plan.stages[j].session,
+					       st->session);
+			if (rc == 0 && (rc = md_chain_upto(chains[c], pos)) == 0)
+				shown[i] = md_chain_outcome(chains[c], pos);
 		}
 		if (rc < 0) {
 			cli_error("%s", md_err_msg());
@@ -266,7 +281,7 @@ cmd_render(int argc, char **argv)
 	}
 	for (i = 0; i < d.plan.n; i++) {
 		struct md_stage *st = &d.plan.stages[i];
-		struct md_outcome *oc = &outcomes[i];
+		struct md_outcome *oc = shown[i];
 		struct render_block *rb = &blocks[st->block - d.doc->blocks];
 
 		memcpy(keys[i], st->key, MD_HASH_HEX);
@@ -304,12 +319,17 @@ cmd_render(int argc, char **argv)
 done:
 	md_exec_finish();
 	for (i = 0; outcomes && i < d.plan.n; i++) {
-		for (j = 0; labels[i] && j < outcomes[i].n; j++)
+		for (j = 0; labels[i] && shown[i] && j < shown[i]->n; j++)
 			free(labels[i][j]);
 		free(labels[i]);
 		free(view[i]);
 		md_outcome_dispose(&outcomes[i]);
 	}
+	for (i = 0; i < nchains; i++)
+		md_chain_free(chains[i]);
+	free(chains);
+	free(chain_of);
+	free(shown);
 	free(outcomes);
 	free(labels);
 	free(view);

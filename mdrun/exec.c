@@ -313,8 +313,9 @@ needed(int *out, struct store *s, const struct md_stage *st,
 }
 
 int
-md_exec_realize(struct md_outcome *out, struct store *s, struct md_stage *st,
-		const char *dir, const struct md_exec_opts *o)
+md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
+		struct md_stage *st, const char *dir,
+		const struct md_exec_opts *o)
 {
 	char last[MD_HASH_HEX] = "", latest[MD_HASH_HEX];
 	int lock, rc, need;
@@ -322,6 +323,10 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_stage *st,
 
 	(void)dir;
 	memset(out, 0, sizeof(*out));
+	if (!md_stage_key(p, st))
+		return md_err_set("%s:%d:%d: block '%s': a deps= block it reads "
+				  "has no result", o->document, st->block->line,
+				  st->block->col, st->block->name);
 	if ((lock = store_lock_key(s, st->key)) < 0)
 		return lock;
 	if ((rc = needed(&need, s, st, o, latest)) < 0)
@@ -342,30 +347,41 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_stage *st,
 	}
 	if ((rc = pick(out, s, st, made ? last : NULL)) == 0)
 		out->ran = made;
+	/* What its dependents key on: its latest run. */
+	if (rc == 0)
+		rc = needed(&need, s, st, o, st->rhash);
 done:
 	store_unlock(lock);
 	return rc;
 }
 
 /* The state of one session while its blocks are realized. */
-struct chain {
+struct md_chain {
 	struct store *s;
 	struct md_plan *p;
-	const size_t *members;
+	size_t *members;
+	size_t n;
 	const struct md_exec_opts *o;
 	struct md_session ss;
 	char *dir;	 /* the session's folder, under the store's tmp/ */
 	size_t executed; /* members run in the live interpreter so far */
-	char (*keys)[MD_HASH_HEX];
-	char (*rhashes)[MD_HASH_HEX]; /* each member's latest realization */
+	size_t next;	 /* the first member not realized yet */
+	struct md_outcome *outs;
+	int lock;
 };
+
+static struct md_stage *
+member(struct md_chain *c, size_t i)
+{
+	return &c->p->stages[c->members[i]];
+}
 
 /* Runs member i in the live interpreter (starting one if needed). */
 static int
-chain_run(struct md_proc_result *r, const char **artifacts, struct chain *c,
-	  size_t i)
+chain_run(struct md_proc_result *r, const char **artifacts,
+	  struct md_chain *c, size_t i)
 {
-	struct md_stage *st = &c->p->stages[c->members[i]];
+	struct md_stage *st = member(c, i);
 	int rc;
 
 	if (!md_session_alive(&c->ss)) {
@@ -399,7 +415,7 @@ chain_run(struct md_proc_result *r, const char **artifacts, struct chain *c,
  * committed; *diverged is then the first such member, else i.
  */
 static int
-chain_replay(struct chain *c, size_t i, size_t *diverged)
+chain_replay(struct md_chain *c, size_t i, size_t *diverged)
 {
 	size_t k;
 	int rc = 0;
@@ -414,21 +430,19 @@ chain_replay(struct chain *c, size_t i, size_t *diverged)
 		c->executed = 0;
 	if (c->executed < i)
 		note(c->o, "replaying the %s session up to %s, to run %s",
-		     c->p->stages[c->members[i]].session,
-		     c->p->stages[c->members[i - 1]].block->name,
-		     c->p->stages[c->members[i]].block->name);
+		     member(c, i)->session, member(c, i - 1)->block->name,
+		     member(c, i)->block->name);
 	for (k = c->executed; k < i && rc == 0; k++) {
-		struct md_stage *st = &c->p->stages[c->members[k]];
+		struct md_stage *st = member(c, k);
 		struct md_proc_result r;
 		const char *art = NULL;
 		char again[MD_HASH_HEX], got[MD_HASH_HEX];
-
-		memset(&r, 0, sizeof(r));
 		struct store_real prev;
 		bool skip = false;
 
+		memset(&r, 0, sizeof(r));
 		/* A block whose latest run failed is not state to rebuild. */
-		if (store_read(&prev, c->s, c->keys[k], c->rhashes[k]) == 0) {
+		if (store_read(&prev, c->s, st->key, st->rhash) == 0) {
 			skip = store_real_failed(&prev);
 			store_real_dispose(&prev);
 		}
@@ -441,11 +455,11 @@ chain_replay(struct chain *c, size_t i, size_t *diverged)
 		rc = store_rhash(again, r.out.ptr, r.out.len, r.err.ptr,
 				 r.err.len, r.exit_code, r.signal,
 				 r.timed_out, art);
-		if (rc == 0 && strcmp(again, c->rhashes[k])) {
+		if (rc == 0 && strcmp(again, st->rhash)) {
 			/* Not what the store holds: a new realization. */
 			rc = commit(got, c->s, st, c->o, &r, art);
 			if (rc == 0) {
-				memcpy(c->rhashes[k], got, MD_HASH_HEX);
+				memcpy(st->rhash, got, MD_HASH_HEX);
 				*diverged = k;
 				c->executed = k + 1;
 				md_proc_result_dispose(&r);
@@ -462,63 +476,75 @@ chain_replay(struct chain *c, size_t i, size_t *diverged)
 }
 
 int
-md_exec_session(struct md_outcome *outs, struct store *s, struct md_plan *p,
-		const size_t *members, size_t n, const struct md_exec_opts *o)
+md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
+	     const size_t *members, size_t n, const struct md_exec_opts *o)
 {
-	struct chain c;
-	size_t i;
-	int rc = 0;
+	struct md_chain *c = md_calloc(1, sizeof(*c));
+	char name[MD_HASH_HEX + 8];
 
-	memset(&c, 0, sizeof(c));
-	c.ss.pid = -1;
-	c.ss.to = c.ss.from = -1;
-	c.s = s;
-	c.p = p;
-	c.members = members;
-	c.o = o;
-	c.keys = md_calloc(n, MD_HASH_HEX);
-	c.rhashes = md_calloc(n, MD_HASH_HEX);
+	*out = NULL;
+	c->ss.pid = -1;
+	c->ss.to = c->ss.from = -1;
+	c->s = s;
+	c->p = p;
+	c->o = o;
+	c->n = n;
+	c->members = md_calloc(n, sizeof(*members));
+	memcpy(c->members, members, n * sizeof(*members));
+	c->outs = md_calloc(n, sizeof(*c->outs));
 	/*
 	 * One session at a time per chain (named by its first key): a second
 	 * process waits and then finds every block cached, instead of
-	 * replaying blocks, and their side effects, in between.
+	 * replaying blocks, and their side effects, in between. Every key of
+	 * the chain holds the first, so no lock per key is needed.
 	 */
-	md_stage_key(&p->stages[members[0]], p->dir, NULL, NULL);
-	char chain_lock[MD_HASH_HEX + 8];
-	snprintf(chain_lock, sizeof(chain_lock), "session-%s",
-		 p->stages[members[0]].key);
-	int session_lock = store_lock_key(s, chain_lock);
-	if (session_lock < 0) {
-		free(c.keys);
-		free(c.rhashes);
-		return session_lock;
+	md_stage_key(p, member(c, 0));
+	snprintf(name, sizeof(name), "session-%s", member(c, 0)->key);
+	if (!member(c, 0)->key[0] ||
+	    (c->lock = store_lock_key(s, name)) < 0) {
+		if (!member(c, 0)->key[0])
+			md_err_set("%s: the first block of a session has no "
+				   "key", o->document);
+		c->lock = -1;
+		md_chain_free(c);
+		return MD_ERROR;
 	}
-	for (i = 0; i < n; i++)
-		memset(&outs[i], 0, sizeof(outs[i]));
-	for (i = 0; i < n && rc == 0;) {
-		struct md_stage *st = &p->stages[members[i]];
-		struct md_outcome *out = &outs[i];
-		char last[MD_HASH_HEX] = "";
-		int need;
-		size_t diverged = i;
+	*out = c;
+	return 0;
+}
 
-		md_stage_key(st, p->dir, i ? c.keys[i - 1] : NULL,
-			     i ? c.rhashes[i - 1] : NULL);
-		memcpy(c.keys[i], st->key, MD_HASH_HEX);
+int
+md_chain_upto(struct md_chain *c, size_t upto)
+{
+	const struct md_exec_opts *o = c->o;
+	struct store *s = c->s;
+	int rc = 0;
+
+	while (c->next <= upto && rc == 0) {
+		size_t i = c->next;
+		struct md_stage *st = member(c, i);
+		struct md_outcome *out = &c->outs[i];
+		char last[MD_HASH_HEX] = "";
+		size_t diverged = i;
+		int need;
+
 		md_outcome_dispose(out);
-		/*
-		 * No lock per key here: the session lock covers every key of
-		 * the chain, since a chained key holds its first key.
-		 */
-		rc = needed(&need, s, st, o, c.rhashes[i]);
+		if (!md_stage_key(c->p, st)) {
+			rc = md_err_set("%s:%d:%d: block '%s': a deps= block it "
+					"reads has no result",
+					o->document, st->block->line,
+					st->block->col, st->block->name);
+			break;
+		}
+		rc = needed(&need, s, st, o, st->rhash);
 		if (rc == 0 && need > 0)
-			rc = chain_replay(&c, i, &diverged);
+			rc = chain_replay(c, i, &diverged);
 		if (rc == 0 && need > 0 && diverged < i) {
 			/*
 			 * A replayed block gave a new result: show it, and key
 			 * what follows from it (the interpreter is past it).
 			 */
-			i = diverged;
+			c->next = diverged;
 			continue;
 		}
 		if (rc == 0 && need > 0) {
@@ -526,26 +552,61 @@ md_exec_session(struct md_outcome *outs, struct store *s, struct md_plan *p,
 			const char *art = NULL;
 
 			memset(&r, 0, sizeof(r));
-			if ((rc = chain_run(&r, &art, &c, i)) == 0)
+			if ((rc = chain_run(&r, &art, c, i)) == 0)
 				rc = commit(last, s, st, o, &r, art);
 			if (rc == 0) {
-				memcpy(c.rhashes[i], last, MD_HASH_HEX);
-				c.executed = i + 1;
+				memcpy(st->rhash, last, MD_HASH_HEX);
+				c->executed = i + 1;
 				rc = shown_now(out, s, st, &r, last);
 			}
 			md_proc_result_dispose(&r);
 		} else if (rc == 0) {
 			rc = pick(out, s, st, NULL);
 		}
-		i++;
+		c->next = i + 1;
 	}
-	md_session_stop(&c.ss);
-	if (c.dir)
-		md_fs_rmtree(c.dir);
-	store_unlock(session_lock);
-	free(c.dir);
-	free(c.keys);
-	free(c.rhashes);
+	return rc;
+}
+
+struct md_outcome *
+md_chain_outcome(struct md_chain *c, size_t i)
+{
+	return &c->outs[i];
+}
+
+void
+md_chain_free(struct md_chain *c)
+{
+	if (!c)
+		return;
+	md_session_stop(&c->ss);
+	if (c->dir)
+		md_fs_rmtree(c->dir);
+	store_unlock(c->lock);
+	for (size_t i = 0; i < c->n; i++)
+		md_outcome_dispose(&c->outs[i]);
+	free(c->outs);
+	free(c->dir);
+	free(c->members);
+	free(c);
+}
+
+int
+md_exec_session(struct md_outcome *outs, struct store *s, struct md_plan *p,
+		const size_t *members, size_t n, const struct md_exec_opts *o)
+{
+	struct md_chain *c = NULL;
+	int rc;
+
+	memset(outs, 0, n * sizeof(*outs));
+	if ((rc = md_chain_new(&c, s, p, members, n, o)) < 0)
+		return rc;
+	rc = md_chain_upto(c, n - 1);
+	for (size_t i = 0; i < n; i++) {
+		outs[i] = c->outs[i];
+		memset(&c->outs[i], 0, sizeof(c->outs[i]));
+	}
+	md_chain_free(c);
 	return rc;
 }
 
@@ -570,18 +631,14 @@ md_exec_keys(struct md_plan *p, struct store *s)
 
 	for (i = 0; i < p->n && rc == 0; i++) {
 		struct md_stage *st = &p->stages[i];
-		struct md_stage *prev = st->prev >= 0 ? &p->stages[st->prev]
-						      : NULL;
 		struct store_run *runs = NULL;
 		size_t n = 0;
 
-		if (!prev)
-			continue;
-		st->key[0] = '\0';
-		if (!prev->key[0])
+		st->rhash[0] = '\0';
+		if (!md_stage_key(p, st))
 			continue; /* unknown upstream: unknown key */
-		if ((rc = store_runs(&runs, &n, s, prev->key)) == 0 && n)
-			md_stage_key(st, p->dir, prev->key, runs[n - 1].rhash);
+		if ((rc = store_runs(&runs, &n, s, st->key)) == 0 && n)
+			memcpy(st->rhash, runs[n - 1].rhash, MD_HASH_HEX);
 		free(runs);
 	}
 	return rc;

@@ -51,8 +51,21 @@ struct md_outcome {
  * realization whose status says so. Dispose with md_outcome_dispose.
  */
 int md_exec_realize(struct md_outcome *out, struct store *s,
-		    struct md_stage *st, const char *dir,
+		    struct md_plan *p, struct md_stage *st, const char *dir,
 		    const struct md_exec_opts *o);
+
+/*
+ * A session being realized block by block, so that blocks of other
+ * sessions can run in between (deps= across sessions). md_chain_upto
+ * realizes its members up to index upto; outcomes stay in the chain until
+ * md_chain_free. Holds the session's lock from new to free.
+ */
+struct md_chain;
+int md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
+		 const size_t *members, size_t n, const struct md_exec_opts *o);
+int md_chain_upto(struct md_chain *c, size_t upto);
+struct md_outcome *md_chain_outcome(struct md_chain *c, size_t i);
+void md_chain_free(struct md_chain *c);
 
 /*
  * Realizes the n stages of one session (indexes into p->stages, in

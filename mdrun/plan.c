@@ -1,30 +1,213 @@
 #include "plan.h"
 
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../util/err.h"
+#include "../util/fs.h"
 
-void
-md_stage_key(struct md_stage *st, const char *dir, const char *prev_key,
-	     const char *prev_rhash)
+bool
+md_stage_key(struct md_plan *p, struct md_stage *st)
 {
 	struct md_block *b = st->block;
-	struct store_field f[] = {
-		{ "mdrun-key", MD_KEY_VERSION },
-		{ "lang", st->interp->lang },
-		{ "interpreter", st->identity },
-		{ "runner", st->session ? "session" : "process" },
-		{ "dir", dir },
-		{ "code", b->code },
-		{ "prev-key", prev_key },
-		{ "prev-rhash", prev_rhash },
-	};
-	size_t n = prev_key ? 8 : 6;
+	struct md_stage *prev = st->prev >= 0 ? &p->stages[st->prev] : NULL;
+	struct store_field f[10];
+	struct md_buf deps = MD_BUF_INIT;
+	size_t n = 0, i;
 
+	st->key[0] = '\0';
 	free(st->drv);
+	st->drv = NULL;
+	for (i = 0; i < st->ndeps; i++) {
+		const struct md_stage *d = &p->stages[st->deps[i]];
+		if (!d->rhash[0])
+			goto done;
+		md_buf_printf(&deps, "%s\n", d->rhash);
+	}
+	if (prev && (!prev->key[0] || !prev->rhash[0]))
+		goto done;
+	f[n++] = (struct store_field){ "mdrun-key", MD_KEY_VERSION };
+	f[n++] = (struct store_field){ "lang", st->interp->lang };
+	f[n++] = (struct store_field){ "interpreter", st->identity };
+	f[n++] = (struct store_field){ "runner",
+				       st->session ? "session" : "process" };
+	f[n++] = (struct store_field){ "dir", p->dir };
+	f[n++] = (struct store_field){ "code", b->code };
+	if (st->env)
+		f[n++] = (struct store_field){ "env", st->env };
+	if (st->inputs)
+		f[n++] = (struct store_field){ "inputs", st->inputs };
+	if (st->ndeps)
+		f[n++] = (struct store_field){ "deps", deps.ptr };
+	if (prev) {
+		f[n++] = (struct store_field){ "prev-key", prev->key };
+		f[n++] = (struct store_field){ "prev-rhash", prev->rhash };
+	}
 	store_key(st->key, f, n);
 	st->drv = store_drv_json(f, n);
+done:
+	md_buf_dispose(&deps);
+	return st->key[0] != '\0';
+}
+
+/* Calls fn on each item of a comma list, blanks around it trimmed. */
+static int
+each_item(const char *list, int (*fn)(const char *item, void *ctx),
+	  void *ctx)
+{
+	const char *p = list;
+	int rc = 0;
+
+	while (rc == 0 && *p) {
+		size_t n = strcspn(p, ",");
+		const char *a = p, *z = p + n;
+		while (a < z && *a == ' ')
+			a++;
+		while (z > a && z[-1] == ' ')
+			z--;
+		char *item = md_strndup(a, (size_t)(z - a));
+		rc = fn(item, ctx);
+		free(item);
+		p += n + (p[n] == ',');
+	}
+	return rc;
+}
+
+struct resolve {
+	struct md_plan *p;
+	struct md_doc *doc;
+	struct md_stage *st;
+	const char *cwd;
+	struct md_buf field;
+	int line, col;
+};
+
+static int
+add_dep(const char *name, void *ctx)
+{
+	struct resolve *r = ctx;
+	size_t i;
+
+	for (i = 0; i + 1 < r->p->n; i++) {
+		struct md_stage *d = &r->p->stages[i];
+		if (strcmp(d->block->name, name))
+			continue;
+		r->st->deps = md_realloc(r->st->deps, (r->st->ndeps + 1) *
+							      sizeof(int));
+		r->st->deps[r->st->ndeps++] = (int)i;
+		return 0;
+	}
+	for (i = 0; i < r->doc->nblocks; i++) {
+		struct md_block *b = &r->doc->blocks[i];
+		if (!b->name || strcmp(b->name, name))
+			continue;
+		if (b->line > r->st->block->line)
+			return md_err_set("%s:%d:%d: deps: '%s' comes later "
+					  "(line %d); deps name earlier blocks",
+					  r->doc->path, r->line, r->col, name,
+					  b->line);
+		if (b != r->st->block)
+			return md_err_set("%s:%d:%d: deps: block '%s' is not "
+					  "run", r->doc->path, r->line, r->col,
+					  name);
+	}
+	return md_err_set("%s:%d:%d: deps: no block named '%s' before this "
+			  "one", r->doc->path, r->line, r->col, name);
+}
+
+static int
+add_env(const char *name, void *ctx)
+{
+	struct resolve *r = ctx;
+	const char *v = getenv(name);
+
+	if (v)
+		md_buf_printf(&r->field, "%s=%s\n", name, v);
+	else
+		md_buf_printf(&r->field, "%s\n", name);
+	return 0;
+}
+
+static int
+add_input(const char *pattern, void *ctx)
+{
+	struct resolve *r = ctx;
+	struct md_buf full = MD_BUF_INIT;
+	glob_t g;
+	size_t i, pre;
+	int rc = 0;
+
+	if (pattern[0] == '/' || !strcmp(pattern, "..") ||
+	    !strncmp(pattern, "../", 3) || strstr(pattern, "/../"))
+		return md_err_set("%s:%d:%d: inputs: '%s' is outside the "
+				  "document's folder", r->doc->path, r->line,
+				  r->col, pattern);
+	md_buf_printf(&full, "%s/", r->cwd);
+	pre = full.len;
+	md_buf_puts(&full, pattern);
+	memset(&g, 0, sizeof(g));
+	if (glob(full.ptr, GLOB_MARK, NULL, &g) != 0 || g.gl_pathc == 0) {
+		rc = md_err_set("%s:%d:%d: inputs: '%s' matches no file",
+				r->doc->path, r->line, r->col, pattern);
+		goto done;
+	}
+	for (i = 0; i < g.gl_pathc && rc == 0; i++) {
+		const char *path = g.gl_pathv[i];
+		struct md_buf data = MD_BUF_INIT;
+		char digest[MD_HASH_HEX];
+		size_t len = strlen(path);
+
+		if (len && path[len - 1] == '/') {
+			rc = md_err_set("%s:%d:%d: inputs: '%s' is a folder; "
+					"name its files ('%s*')",
+					r->doc->path, r->line, r->col,
+					path + pre, path + pre);
+			break;
+		}
+		if ((rc = md_fs_read(&data, path)) == 0) {
+			md_hash_bytes(digest, data.ptr ? data.ptr : "",
+				      data.len);
+			md_buf_printf(&r->field, "%s %s\n", path + pre,
+				      digest);
+		}
+		md_buf_dispose(&data);
+	}
+done:
+	globfree(&g);
+	md_buf_dispose(&full);
+	return rc;
+}
+
+/* Resolves deps=, reads env= and inputs= into the stage's fields. */
+static int
+upstream(struct md_plan *p, struct md_doc *doc, struct md_stage *st,
+	 const char *cwd)
+{
+	struct resolve r = { p, doc, st, cwd, MD_BUF_INIT, 0, 0 };
+	const struct md_block *b = st->block;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->nopts && rc == 0; i++) {
+		const struct md_opt *o = &b->opts[i];
+
+		r.line = o->line;
+		r.col = o->col;
+		md_buf_clear(&r.field);
+		if (!strcmp(o->key, "deps")) {
+			rc = each_item(o->val, add_dep, &r);
+		} else if (!strcmp(o->key, "env")) {
+			rc = each_item(o->val, add_env, &r);
+			free(st->env);
+			st->env = md_buf_detach(&r.field);
+		} else if (!strcmp(o->key, "inputs")) {
+			rc = each_item(o->val, add_input, &r);
+			free(st->inputs);
+			st->inputs = md_buf_detach(&r.field);
+		}
+	}
+	md_buf_dispose(&r.field);
+	return rc;
 }
 
 static int
@@ -43,7 +226,7 @@ located(const struct md_doc *doc, const struct md_block *b, const char *fmt,
 
 int
 md_plan_build(struct md_plan *out, struct md_doc *doc,
-	      struct md_interps *interps, const char *dir,
+	      struct md_interps *interps, const char *dir, const char *cwd,
 	      md_identity_fn identity, void *ctx)
 {
 	size_t i, j;
@@ -108,8 +291,9 @@ md_plan_build(struct md_plan *out, struct md_doc *doc,
 					       "block in session '%s' runs "
 					       "once per render%s",
 				       session, NULL);
-		if (st->prev < 0)
-			md_stage_key(st, dir, NULL, NULL);
+		if ((rc = upstream(out, doc, st, cwd)) < 0)
+			return rc;
+		md_stage_key(out, st);
 	}
 	return 0;
 }
@@ -119,8 +303,12 @@ md_plan_dispose(struct md_plan *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->n; i++)
+	for (i = 0; i < p->n; i++) {
 		free(p->stages[i].drv);
+		free(p->stages[i].deps);
+		free(p->stages[i].env);
+		free(p->stages[i].inputs);
+	}
 	free(p->stages);
 	free(p->dir);
 	memset(p, 0, sizeof(*p));

@@ -6,14 +6,19 @@
  * Key v1 = store_key over the fields, in this order:
  *   mdrun-key "1", lang, interpreter identity, runner ("process" or
  *   "session"), dir (the document's folder relative to the repository
- *   root), code, and for a session block after the first: prev-key and
- *   prev-rhash, the previous block's key and latest realization.
- * Nothing machine-specific enters it. A chained key is known only once the
- * previous block is realized: md_stage_key computes it then.
+ *   root), code; then only when the block has them: env (NAME=VALUE
+ *   lines of its env= variables, NAME alone when unset), inputs (PATH
+ *   SHA-256 lines of its inputs= files, paths relative to the document's
+ *   folder), deps (the latest realization of each deps= block, in order),
+ *   and for a session block after the first: prev-key and prev-rhash, the
+ *   previous block's key and latest realization.
+ * Nothing machine-specific enters it. A key with upstream stages is known
+ * only once they are realized: md_stage_key computes it then.
  */
 #ifndef MD_PLAN_H
 #define MD_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "doc.h"
@@ -28,8 +33,13 @@ struct md_stage {
 	const char *identity;
 	const char *session; /* its session's name, or NULL: own process */
 	int prev;	     /* the previous stage of its session, or -1 */
+	int *deps;	     /* its deps= stages */
+	size_t ndeps;
+	char *env;    /* the env field, or NULL */
+	char *inputs; /* the inputs field, or NULL */
 	char key[MD_HASH_HEX];
-	char *drv; /* JSON: what was hashed */
+	char *drv;		 /* JSON: what was hashed */
+	char rhash[MD_HASH_HEX]; /* its latest realization, once known */
 };
 
 struct md_plan {
@@ -52,12 +62,15 @@ typedef int (*md_identity_fn)(const char **out, struct md_interp *in,
  * md_plan_dispose, also after a failure.
  */
 int md_plan_build(struct md_plan *out, struct md_doc *doc,
-		  struct md_interps *interps, const char *dir,
+		  struct md_interps *interps, const char *dir, const char *cwd,
 		  md_identity_fn identity, void *ctx);
 void md_plan_dispose(struct md_plan *p);
 
-/* Sets st->key and st->drv; prev_key and prev_rhash NULL for no prev. */
-void md_stage_key(struct md_stage *st, const char *dir, const char *prev_key,
-		  const char *prev_rhash);
+/*
+ * Sets st->key and st->drv from its fields and its upstream stages' keys
+ * and rhash (which must be set). Returns false, with st->key empty, when
+ * an upstream stage has no realization yet.
+ */
+bool md_stage_key(struct md_plan *p, struct md_stage *st);
 
 #endif

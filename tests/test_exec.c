@@ -136,7 +136,7 @@ fixture_init(struct fixture *f, const char *src)
 		     "%s", md_err_msg());
 	cr_assert_eq(store_open(&f->s, root), 0);
 	cr_assert_eq(md_interps_load(&f->interps, NULL), 0);
-	cr_assert_eq(md_plan_build(&f->plan, f->doc, &f->interps, ".",
+	cr_assert_eq(md_plan_build(&f->plan, f->doc, &f->interps, ".", dir,
 				   fixed_identity, NULL), 0, "%s", md_err_msg());
 	f->eo.cwd = dir;
 	f->eo.document = "t.md";
@@ -164,8 +164,9 @@ realize(struct fixture *f, struct md_outcome *oc)
 		cr_assert_eq(md_exec_session(oc, f->s, &f->plan, &first, 1,
 					     &f->eo), 0, "%s", md_err_msg());
 	else
-		cr_assert_eq(md_exec_realize(oc, f->s, &f->plan.stages[0], ".",
-					     &f->eo), 0, "%s", md_err_msg());
+		cr_assert_eq(md_exec_realize(oc, f->s, &f->plan,
+					     &f->plan.stages[0], ".", &f->eo),
+			     0, "%s", md_err_msg());
 	return oc->ran;
 }
 
@@ -315,8 +316,8 @@ Test(exec, keys_follow_code_interpreter_and_folder)
 
 	cr_assert_eq(md_interps_load(&t, NULL), 0);
 	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
-	cr_assert_eq(md_plan_build(&p1, doc, &t, ".", fixed_identity, NULL), 0);
-	cr_assert_eq(md_plan_build(&p2, doc, &t, "docs", fixed_identity, NULL),
+	cr_assert_eq(md_plan_build(&p1, doc, &t, ".", "/", fixed_identity, NULL), 0);
+	cr_assert_eq(md_plan_build(&p2, doc, &t, "docs", "/", fixed_identity, NULL),
 		     0);
 	cr_assert_str_eq(p1.stages[0].key, p1.stages[1].key);
 	cr_assert_str_neq(p1.stages[0].key, p1.stages[2].key);
@@ -338,11 +339,12 @@ Test(exec, session_keys_chain_on_the_previous_block)
 
 	cr_assert_eq(md_interps_load(&t, NULL), 0);
 	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
-	cr_assert_eq(md_plan_build(&p, doc, &t, ".", fixed_identity, NULL), 0);
+	cr_assert_eq(md_plan_build(&p, doc, &t, ".", "/", fixed_identity, NULL), 0);
 	cr_assert_str_eq(p.stages[0].session, "sh");
 	cr_assert_eq(p.stages[1].prev, 0);
-	md_stage_key(&p.stages[1], ".", p.stages[0].key,
-		     "0000000000000000000000000000000000000000000000000000000000000000");
+	cr_assert_eq(p.stages[1].key[0], '\0', "unknown before the first runs");
+	memset(p.stages[0].rhash, '0', 64);
+	cr_assert(md_stage_key(&p, &p.stages[1]));
 	cr_assert_str_neq(p.stages[0].key, p.stages[1].key,
 			  "same code, but after another block");
 	cr_assert(strstr(p.stages[1].drv, "prev-rhash") != NULL);
@@ -370,8 +372,8 @@ Test(exec, plan_errors_are_located)
 		struct md_plan p;
 		cr_assert_eq(md_doc_parse(&doc, "t.md", cases[i][0],
 					  strlen(cases[i][0]), 0), 0);
-		cr_assert_lt(md_plan_build(&p, doc, &t, ".", fixed_identity,
-					   NULL), 0);
+		cr_assert_lt(md_plan_build(&p, doc, &t, ".", "/",
+					   fixed_identity, NULL), 0);
 		cr_assert_str_eq(md_err_msg(), cases[i][1]);
 		md_plan_dispose(&p);
 		md_doc_free(doc);

@@ -178,7 +178,7 @@ b=2
 ```
 
 ```{sh timeout=1}
-sleep 30 & sleep 31
+sleep 33.3 & sleep 34.4
 ```
 
 ```{sh}
@@ -190,7 +190,7 @@ t0=$(date +%s)
 t1=$(date +%s)
 { has slow.out "*timed out*" && has err "block 'sh-2' failed: timed out" && [ $((t1 - t0)) -lt 10 ]; }
 expect "timeout=1: the block is killed and reported as timed out"
-! pgrep -f "sleep 3[01]" >/dev/null
+! pgrep -f "sleep 3[34]\\.[34]" >/dev/null
 expect "timeout: no process of the block is left"
 has slow.out "b=2"
 expect "timeout: the session restarts for the blocks after"
@@ -241,7 +241,7 @@ has none.out "v=unset"
 expect "session=none: a fresh process per block"
 
 # --- interruption ------------------------------------------------------------
-printf '```{sh}\necho started > started.flag; sleep 40\n```\n' >int.md
+printf '```{sh}\necho started > started.flag; sleep 41.7\n```\n' >int.md
 "$mdrun" -q int.md >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do [ -e started.flag ] && break; sleep 0.1; done
@@ -249,7 +249,7 @@ kill -INT "$pid"
 wait "$pid" 2>/dev/null
 code=$?
 sleep 0.2
-{ [ "$code" = 130 ] && ! pgrep -f "sleep 40" >/dev/null && "$mdrun" store verify >/dev/null; }
+{ [ "$code" = 130 ] && ! pgrep -f "sleep 41.7" >/dev/null && "$mdrun" store verify >/dev/null; }
 expect "Ctrl-C: mdrun ends, the session's processes with it, the store stays consistent"
 
 # --- interpreters and the config -------------------------------------------
