@@ -4,8 +4,10 @@
  * on two pipes of their own (never the output streams, so no sentinel
  * can collide with what a block prints):
  *
- *   mdrun -> driver   "RUN\n"          $W/code holds the block's name,
- *                                       a newline, then its code
+ *   mdrun -> driver   "RUN\n"          $W/code holds the block's name on
+ *                                       a line, NAME=VALUE lines of more
+ *                                       variables (MDRUN_DEP_*), an empty
+ *                                       line, then its code
  *   driver -> mdrun   "DONE STATUS\n"  the block finished
  *                     "EXIT STATUS\n"  the block ended the interpreter
  *
@@ -13,8 +15,9 @@
  * opens $W/stdout and $W/stderr once, for appending, and points fd 1 and 2
  * at them for each block, so whatever the block starts writes there too;
  * mdrun reads each block's part from where the last one ended (cutting a
- * file per block would cost more than the block). It sets MDRUN_OUT=$W/out
- * and MDRUN_BLOCK, runs the code in the session's global state, and
+ * file per block would cost more than the block). It sets MDRUN_OUT=$W/out,
+ * MDRUN_BLOCK and the header's variables (dropping the previous block's),
+ * runs the code in the session's global state, and
  * restores fd 1 and 2. Requests are short because shells read pipes a
  * byte at a time.
  */
@@ -41,10 +44,19 @@ static const char python[] =
 	"    _os.environ['MDRUN_OUT'] = w + '/out'\n"
 	"    for stream in (_sys.stdout, _sys.stderr):\n"
 	"        stream.reconfigure(line_buffering=True)\n"
+	"    extra = []\n"
 	"    while cin.readline():\n"
 	"        with open(w + '/code', 'rb') as f:\n"
-	"            name, _, code = f.read().partition(b'\\n')\n"
-	"        _os.environ['MDRUN_BLOCK'] = name.decode()\n"
+	"            head, _, code = f.read().partition(b'\\n\\n')\n"
+	"        name, *env = head.decode().split('\\n')\n"
+	"        for k in extra:\n"
+	"            _os.environ.pop(k, None)\n"
+	"        extra = []\n"
+	"        for kv in env:\n"
+	"            k, _, v = kv.partition('=')\n"
+	"            _os.environ[k] = v\n"
+	"            extra.append(k)\n"
+	"        _os.environ['MDRUN_BLOCK'] = name\n"
 	"        s1, s2 = _os.dup(1), _os.dup(2)\n"
 	"        _os.dup2(o, 1); _os.dup2(e, 2)\n"
 	"        status = 0\n"
@@ -77,10 +89,19 @@ static const char bash[] =
 	"unset MDRUN_SESSION_DIR\n"
 	"export MDRUN_OUT=\"$__mdrun_w/out\"\n"
 	"exec 196>>\"$__mdrun_w/stdout\" 197>>\"$__mdrun_w/stderr\"\n"
+	"__mdrun_x=\n"
 	"while read -r __mdrun_v <&198; do\n"
 	"  IFS= read -r -d '' __mdrun_code <\"$__mdrun_w/code\"\n"
-	"  export MDRUN_BLOCK=\"${__mdrun_code%%$'\\n'*}\"\n"
-	"  __mdrun_code=\"${__mdrun_code#*$'\\n'}\"\n"
+	"  __mdrun_h=\"${__mdrun_code%%$'\\n\\n'*}\"\n"
+	"  __mdrun_code=\"${__mdrun_code#*$'\\n\\n'}\"\n"
+	"  export MDRUN_BLOCK=\"${__mdrun_h%%$'\\n'*}\"\n"
+	"  [ -n \"$__mdrun_x\" ] && unset $__mdrun_x\n"
+	"  __mdrun_x=\n"
+	"  if [ \"$__mdrun_h\" != \"$MDRUN_BLOCK\" ]; then\n"
+	"    while IFS= read -r __mdrun_e; do\n"
+	"      export \"$__mdrun_e\"; __mdrun_x=\"$__mdrun_x ${__mdrun_e%%=*}\"\n"
+	"    done <<< \"${__mdrun_h#*$'\\n'}\"\n"
+	"  fi\n"
 	"  trap 'echo \"EXIT $?\" >&199' EXIT\n"
 	"  eval \"$__mdrun_code\" >&196 2>&197 </dev/null\n"
 	"  __mdrun_s=$?\n"
@@ -94,15 +115,21 @@ static const char sh[] =
 	"unset MDRUN_SESSION_DIR\n"
 	"MDRUN_OUT=\"$__mdrun_w/out\"; export MDRUN_OUT\n"
 	"exec 6>>\"$__mdrun_w/stdout\" 7>>\"$__mdrun_w/stderr\"\n"
+	"__mdrun_x=\n"
 	"while read -r __mdrun_v <&8; do\n"
 	"  __mdrun_code=\n"
-	"  __mdrun_first=1\n"
+	"  __mdrun_part=name\n"
+	"  [ -n \"$__mdrun_x\" ] && unset $__mdrun_x\n"
+	"  __mdrun_x=\n"
 	"  while IFS= read -r __mdrun_l || [ -n \"$__mdrun_l\" ]; do\n"
-	"    if [ -n \"$__mdrun_first\" ]; then\n"
-	"      MDRUN_BLOCK=$__mdrun_l; export MDRUN_BLOCK; __mdrun_first=\n"
-	"    else\n"
-	"      __mdrun_code=\"$__mdrun_code$__mdrun_l\n\"\n"
-	"    fi\n"
+	"    case $__mdrun_part in\n"
+	"    name) MDRUN_BLOCK=$__mdrun_l; export MDRUN_BLOCK; "
+	"__mdrun_part=env ;;\n"
+	"    env) if [ -z \"$__mdrun_l\" ]; then __mdrun_part=code; else "
+	"export \"$__mdrun_l\"; __mdrun_x=\"$__mdrun_x ${__mdrun_l%%=*}\"; "
+	"fi ;;\n"
+	"    *) __mdrun_code=\"$__mdrun_code$__mdrun_l\n\" ;;\n"
+	"    esac\n"
 	"  done <\"$__mdrun_w/code\"\n"
 	"  trap 'echo \"EXIT $?\" >&9' EXIT\n"
 	"  eval \"$__mdrun_code\" >&6 2>&7 </dev/null\n"

@@ -1,5 +1,6 @@
 #include "exec.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -131,11 +132,68 @@ uses_file(const struct md_interp *in)
 	return false;
 }
 
+/* An empty folder, for a dependency that wrote no artifacts. */
+static const char *
+empty_dir(struct store *s)
+{
+	static char *empty;
+
+	if (!empty) {
+		char *dir = store_mktemp(s);
+		if (!dir)
+			return "/nonexistent";
+		empty = md_path_join(dir, "empty");
+		free(dir);
+		mkdir(empty, 0555);
+	}
+	return empty;
+}
+
+/*
+ * MDRUN_DEP_<name>=<folder> for each deps= block: the read-only out/ of
+ * the realization it keyed on. Letters and digits of the name are kept,
+ * anything else becomes '_'. A NULL-terminated array; free with
+ * free_env.
+ */
+static char **
+dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
+{
+	char **env = md_calloc(st->ndeps + 1, sizeof(*env));
+
+	for (size_t i = 0; i < st->ndeps; i++) {
+		const struct md_stage *d = &p->stages[st->deps[i]];
+		struct md_buf b = MD_BUF_INIT;
+		const char *c;
+
+		md_buf_puts(&b, "MDRUN_DEP_");
+		for (c = d->block->name; *c; c++)
+			md_buf_putc(&b, isalnum((unsigned char)*c) ? *c : '_');
+		md_buf_printf(&b, "=%s/store/%s/%s/out", store_root(s), d->key,
+			      d->rhash);
+		if (!md_fs_is_dir(strchr(b.ptr, '=') + 1)) {
+			b.len = (size_t)(strchr(b.ptr, '=') - b.ptr) + 1;
+			md_buf_puts(&b, empty_dir(s));
+		}
+		env[i] = md_buf_detach(&b);
+	}
+	return env;
+}
+
+static void
+free_env(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
 /* One run of a process block, committed. */
 static int
-run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_stage *st,
-	    const struct md_exec_opts *o)
+run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_plan *p,
+	    struct md_stage *st, const struct md_exec_opts *o)
 {
+	char **deps = dep_env(s, p, st);
+	const char **env = NULL;
 	const struct md_block *b = st->block;
 	struct md_buf file = MD_BUF_INIT, e1 = MD_BUF_INIT, e2 = MD_BUF_INIT,
 		      e3 = MD_BUF_INIT;
@@ -168,7 +226,12 @@ run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_stage *st,
 	md_buf_printf(&e1, "MDRUN_OUT=%s", out);
 	md_buf_printf(&e2, "MDRUN_DOC=%s", o->document);
 	md_buf_printf(&e3, "MDRUN_BLOCK=%s", b->name);
-	const char *env[] = { e1.ptr, e2.ptr, e3.ptr, NULL };
+	env = md_calloc(st->ndeps + 4, sizeof(*env));
+	env[0] = e1.ptr;
+	env[1] = e2.ptr;
+	env[2] = e3.ptr;
+	for (size_t k = 0; k < st->ndeps; k++)
+		env[3 + k] = deps[k];
 	struct md_proc_opts po = { argv, o->cwd, env, timeout_of(st, o),
 				   o->cap };
 	if ((rc = md_proc_run(&r, &po)) < 0) {
@@ -181,6 +244,8 @@ run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_stage *st,
 	rc = commit(rhash, s, st, o, &r, out);
 done:
 	md_proc_result_dispose(&r);
+	free(env);
+	free_env(deps);
 	free(argv);
 	free(out);
 	md_buf_dispose(&file);
@@ -332,7 +397,7 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 	if ((rc = needed(&need, s, st, o, latest)) < 0)
 		goto done;
 	for (; need > 0; need--) {
-		if ((rc = run_process(last, s, st, o)) < 0)
+		if ((rc = run_process(last, s, p, st, o)) < 0)
 			goto done;
 		made++;
 		struct store_real probe;
@@ -396,9 +461,12 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 			return rc;
 		c->executed = 0;
 	}
+	char **env = dep_env(c->s, c->p, st);
 	rc = md_session_run(r, artifacts, &c->ss, (int)i, st->block->name,
-			    st->block->code, st->block->code_len,
-			    timeout_of(st, c->o), c->o->cap);
+			    (const char *const *)env, st->block->code,
+			    st->block->code_len, timeout_of(st, c->o),
+			    c->o->cap);
+	free_env(env);
 	if (rc < 0) {
 		char *why = md_strdup(md_err_msg());
 		rc = md_err_set("%s:%d:%d: block '%s': %s", c->o->document,

@@ -199,7 +199,8 @@ done:
 int
 md_session_run(struct md_proc_result *r, const char **out_dir,
 	       struct md_session *ss, int j, const char *name,
-	       const char *code, size_t len, double timeout, size_t cap)
+	       const char *const *env, const char *code, size_t len,
+	       double timeout, size_t cap)
 {
 	struct md_buf p = MD_BUF_INIT, req = MD_BUF_INIT;
 	char line[128];
@@ -213,6 +214,9 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	/* The driver reads it only once asked: no need to rename it in. */
 	md_buf_printf(&p, "%s/code", ss->dir);
 	md_buf_printf(&req, "%s\n", name);
+	for (size_t k = 0; env && env[k]; k++)
+		md_buf_printf(&req, "%s\n", env[k]);
+	md_buf_putc(&req, '\n');
 	md_buf_put(&req, code, len);
 	if ((rc = md_fs_write_over(p.ptr, req.ptr, req.len, 0644)) < 0)
 		goto done;

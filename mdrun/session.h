@@ -32,7 +32,8 @@ int md_session_start(struct md_session *ss, struct md_interp *in,
 		     const char *dir, const char *cwd, const char *doc);
 
 /*
- * Runs block j (its code and name) and fills r: outputs (cut at cap),
+ * Runs block j (its code, name, and NAME=VALUE variables env, or NULL)
+ * and fills r: outputs (cut at cap),
  * status, times. *out_dir is the block's MDRUN_OUT folder, to commit as
  * its artifacts (borrowed; valid until the next run). When the block ends
  * the interpreter (exit, a crash, a timeout), the session is stopped:
@@ -40,7 +41,8 @@ int md_session_start(struct md_session *ss, struct md_interp *in,
  */
 int md_session_run(struct md_proc_result *r, const char **out_dir,
 		   struct md_session *ss, int j, const char *name,
-		   const char *code, size_t len, double timeout, size_t cap);
+		   const char *const *env, const char *code, size_t len,
+		   double timeout, size_t cap);
 bool md_session_alive(const struct md_session *ss);
 /* Ends the interpreter's process group and frees what it holds. */
 void md_session_stop(struct md_session *ss);

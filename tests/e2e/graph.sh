@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# End-to-end tests of the stage graph: deps= with artifacts and early
+# cutoff, inputs=, env=. usage: graph.sh MDRUN SOURCE_DIR
+set -u
+. "$(dirname "$0")/lib.sh"
+
+dir="$work/g"
+mkdir -p "$dir"
+cd "$dir" || exit 1
+
+cat >dag.md <<'DOC'
+```{sh name=producer session=none}
+echo ran >> producer.log
+# a comment to edit
+printf '1\n2\n3\n' > "$MDRUN_OUT/numbers.txt"
+echo "wrote 3 numbers"
+```
+
+```{python name=consumer deps=producer}
+import os
+with open("consumer.log", "a") as f:
+    f.write("ran\n")
+path = os.path.join(os.environ["MDRUN_DEP_producer"], "numbers.txt")
+print("sum:", sum(int(x) for x in open(path)))
+```
+DOC
+"$mdrun" -q dag.md -o dag.out 2>err
+{ [ $? = 0 ] && has dag.out "sum: 6"; }
+expect "deps: the consumer reads the producer's artifacts at MDRUN_DEP_producer"
+real=$("$mdrun" store path dag.md#producer)
+{ [ "$(cat "$real/out/numbers.txt" | wc -l)" = 3 ] && [ -z "$(find "$real" -perm /222 -type f)" ]; }
+expect "artifacts: MDRUN_OUT becomes the realization's read-only out/"
+sed -i 's/# a comment to edit/# the comment, edited/' dag.md
+"$mdrun" dag.md -o dag.out 2>err
+{ has err "2 blocks: 1 ran, 1 cached" && [ "$(wc -l <producer.log)" = 2 ] && [ "$(wc -l <consumer.log)" = 1 ]; }
+expect "early cutoff: the producer runs again with the same output, the consumer stays cached"
+sed -i "s/printf '1\\\\n2\\\\n3\\\\n'/printf '1\\\\n2\\\\n3\\\\n4\\\\n'/" dag.md
+"$mdrun" dag.md -o dag.out 2>err
+{ has err "2 blocks: 2 ran, 0 cached" && has dag.out "sum: 10"; }
+expect "an upstream output changes: the consumer runs again"
+
+printf '```{sh name=a}\necho a\n```\n\n```{sh deps=nothere}\necho b\n```\n' >bad1.md
+"$mdrun" bad1.md >/dev/null 2>err
+{ [ $? = 2 ] && has err "bad1.md:5:13: deps: no block named 'nothere' before this one"; }
+expect "deps: an unknown name is a FILE:LINE:COL error"
+printf '```{sh deps=later}\necho b\n```\n\n```{sh name=later}\necho a\n```\n' >bad2.md
+"$mdrun" bad2.md >/dev/null 2>err
+{ [ $? = 2 ] && has err "bad2.md:1:13: deps: 'later' comes later (line 5); deps name earlier blocks"; }
+expect "deps: a later block is an error (the graph stays acyclic)"
+
+mkdir -p data
+printf '10\n' >data/a.csv
+printf '20\n' >data/b.csv
+printf '```{sh inputs=data/*.csv}\necho ran >> in.log; cat data/*.csv\n```\n' >in.md
+"$mdrun" -q in.md -o in.out
+"$mdrun" -q in.md -o in.out
+[ "$(wc -l <in.log)" = 1 ]
+expect "inputs: unchanged files, cached"
+printf '30\n' >data/b.csv
+"$mdrun" -q in.md -o in.out
+{ [ "$(wc -l <in.log)" = 2 ] && has in.out "30"; }
+expect "inputs: a changed input file runs the block again"
+printf '40\n' >data/c.csv
+"$mdrun" -q in.md -o in.out
+[ "$(wc -l <in.log)" = 3 ]
+expect "inputs: a new file matching the glob runs the block again"
+printf '```{sh inputs=missing.csv}\necho x\n```\n' >in2.md
+"$mdrun" in2.md >/dev/null 2>err
+{ [ $? = 2 ] && has err "in2.md:1:15: inputs: 'missing.csv' matches no file"; }
+expect "inputs: a missing input is a FILE:LINE:COL error"
+printf '```{sh inputs=../x}\necho x\n```\n' >in3.md
+"$mdrun" in3.md >/dev/null 2>err
+{ [ $? = 2 ] && has err "is outside the document's folder"; }
+expect "inputs: a path outside the document's folder is refused"
+
+printf '```{sh env=MDRUN_TEST_MODE}\necho ran >> env.log; echo "mode=$MDRUN_TEST_MODE"\n```\n' >env.md
+MDRUN_TEST_MODE=fast "$mdrun" -q env.md -o env.out
+MDRUN_TEST_MODE=fast "$mdrun" -q env.md -o env.out
+[ "$(wc -l <env.log)" = 1 ]
+expect "env: the same value, cached"
+MDRUN_TEST_MODE=slow "$mdrun" -q env.md -o env.out
+{ [ "$(wc -l <env.log)" = 2 ] && has env.out "mode=slow"; }
+expect "env: another value runs the block again"
+"$mdrun" -q env.md -o env.out
+[ "$(wc -l <env.log)" = 3 ]
+expect "env: unset is another value"
+
+finish
