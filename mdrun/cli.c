@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include <cjson/cJSON.h>
 #include "git.h"
 #include "interp.h"
 #include "../util/err.h"
@@ -141,4 +142,96 @@ cli_option_value(const char **out, int argc, char **argv, int *i,
 		return cli_usage_error("%s needs a value", name), -1;
 	*out = argv[++*i];
 	return 1;
+}
+
+/* SHA-256 of a text, as a short hex prefix: enough to tell changes. */
+static void
+short_hash(cJSON *obj, const char *name, const char *text)
+{
+	char h[MD_HASH_HEX];
+
+	md_hash_bytes(h, text ? text : "", text ? strlen(text) : 0);
+	h[16] = '\0';
+	cJSON_AddStringToObject(obj, name, h);
+}
+
+/* What feeds a stage from upstream: its deps' and prev's results. */
+static char *
+upstream_text(const struct md_plan *p, const struct md_stage *st)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	for (size_t i = 0; i < st->ndeps; i++)
+		md_buf_printf(&b, "dep %s\n", p->stages[st->deps[i]].rhash);
+	if (st->prev >= 0)
+		md_buf_printf(&b, "prev %s %s\n", p->stages[st->prev].key,
+			      p->stages[st->prev].rhash);
+	return md_buf_detach(&b);
+}
+
+char *
+cli_stage_notes(const struct cli_doc *d)
+{
+	cJSON *notes = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(notes, "stages");
+	char *text;
+
+	for (size_t i = 0; i < d->plan.n; i++) {
+		const struct md_stage *st = &d->plan.stages[i];
+		cJSON *o = cJSON_CreateObject();
+		char *up = upstream_text(&d->plan, st);
+
+		cJSON_AddStringToObject(o, "name", st->block->name);
+		short_hash(o, "code", st->block->code);
+		short_hash(o, "upstream", up);
+		short_hash(o, "inputs", st->inputs);
+		short_hash(o, "env", st->env);
+		cJSON_AddItemToArray(arr, o);
+		free(up);
+	}
+	text = cJSON_PrintUnformatted(notes);
+	cJSON_Delete(notes);
+	return text;
+}
+
+const char *
+cli_stage_change(const struct cli_doc *d, const struct md_stage *st,
+		 const char *notes)
+{
+	cJSON *root = notes ? cJSON_Parse(notes) : NULL, *o, *now;
+	const char *why = NULL;
+	const char *fields[][2] = {
+		{ "code", "new code" },
+		{ "inputs", "input file changed" },
+		{ "env", "environment changed" },
+		{ "upstream", "upstream output changed" },
+	};
+
+	cJSON_ArrayForEach(o, cJSON_GetObjectItem(root, "stages"))
+	{
+		cJSON *name = cJSON_GetObjectItem(o, "name");
+		if (!cJSON_IsString(name) ||
+		    strcmp(name->valuestring, st->block->name))
+			continue;
+		/* This stage's notes now, against the last render's. */
+		char *mine;
+		now = cJSON_CreateObject();
+		mine = upstream_text(&d->plan, st);
+		short_hash(now, "code", st->block->code);
+		short_hash(now, "upstream", mine);
+		short_hash(now, "inputs", st->inputs);
+		short_hash(now, "env", st->env);
+		free(mine);
+		for (size_t k = 0; k < 4 && !why; k++) {
+			cJSON *a = cJSON_GetObjectItem(o, fields[k][0]);
+			cJSON *b = cJSON_GetObjectItem(now, fields[k][0]);
+			if (!cJSON_IsString(a) ||
+			    strcmp(a->valuestring, b->valuestring))
+				why = fields[k][1];
+		}
+		cJSON_Delete(now);
+		break;
+	}
+	cJSON_Delete(root);
+	return why;
 }

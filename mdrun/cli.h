@@ -18,6 +18,7 @@ enum {
 int cmd_render(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 /* Prints "mdrun: MSG" and a hint to stderr; returns MD_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -50,6 +51,19 @@ int cli_doc_plan(struct cli_doc *d, struct store *s);
 /* Plans d and keys every stage whose upstream is in the store. */
 int cli_doc_keys(struct cli_doc *d, struct store *s);
 void cli_doc_dispose(struct cli_doc *d);
+
+/*
+ * Notes a render keeps with its root: for each stage, short hashes of its
+ * code, inputs, env and upstream results (JSON; caller frees).
+ */
+char *cli_stage_notes(const struct cli_doc *d);
+/*
+ * What changed for st since the render that wrote notes: "new code",
+ * "input file changed", "environment changed", "upstream output changed",
+ * or NULL (nothing, or no note of it).
+ */
+const char *cli_stage_change(const struct cli_doc *d,
+			     const struct md_stage *st, const char *notes);
 
 /*
  * Opens the store: opt (--store), else $MDRUN_STORE, else .mdrun at the

@@ -197,7 +197,7 @@ cmd_render(int argc, char **argv)
 	struct render_output **view = NULL;
 	char ***labels = NULL;
 	char (*keys)[MD_HASH_HEX] = NULL;
-	char *commit = NULL, *file = NULL;
+	char *commit = NULL, *file = NULL, *notes = NULL;
 	size_t *members = NULL, nchains = 0;
 	struct md_chain **chains = NULL;
 	const char **chain_of = NULL;
@@ -306,7 +306,8 @@ cmd_render(int argc, char **argv)
 	render_markdown(&text, d.doc, blocks,
 			same_file(&a) ? RENDER_KEEP_CODE : 0);
 	if (write_output(&a, &text) < 0 ||
-	    (d.path && store_root_write(store, d.path, keys, d.plan.n) < 0) ||
+	    (d.path && store_root_write(store, d.path, keys, d.plan.n,
+					notes = cli_stage_notes(&d)) < 0) ||
 	    (ran && store_sync(store) < 0)) {
 		cli_error("%s", md_err_msg());
 		goto done;
@@ -338,6 +339,7 @@ done:
 	free(blocks);
 	free(commit);
 	free(file);
+	free(notes);
 	store_unlock(lock);
 	store_close(store);
 	cli_doc_dispose(&d);

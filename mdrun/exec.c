@@ -255,6 +255,37 @@ done:
 	return rc;
 }
 
+int
+md_exec_status(bool *cached, const char **why, struct store *s,
+	       const struct md_stage *st, const struct md_exec_opts *o)
+{
+	const struct md_block *b = st->block;
+	struct store_run *runs = NULL;
+	size_t n = 0, i, good = 0;
+	int rc;
+
+	*cached = false;
+	*why = NULL;
+	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		good += !runs[i].failed || b->error_ok;
+	if (rebuilds(st, o))
+		*why = "--rebuild";
+	else if (!b->cache)
+		*why = "cache=false";
+	else if (n == 0)
+		*why = "never realized";
+	else if (good == 0)
+		*why = "failed last time";
+	else if ((int)good < b->nouts)
+		*why = "fewer runs than nouts";
+	else
+		*cached = true;
+	free(runs);
+	return 0;
+}
+
 void
 md_exec_finish(void)
 {

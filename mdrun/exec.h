@@ -75,6 +75,14 @@ int md_exec_session(struct md_outcome *outs, struct store *s,
 		    struct md_plan *p, const size_t *members, size_t n,
 		    const struct md_exec_opts *o);
 void md_outcome_dispose(struct md_outcome *o);
+/*
+ * Whether a keyed stage would run now, and why (a constant string:
+ * "--rebuild", "cache=false", "never realized", "failed last time",
+ * "fewer runs than nouts"), without running anything.
+ */
+int md_exec_status(bool *cached, const char **why, struct store *s,
+		   const struct md_stage *st, const struct md_exec_opts *o);
+
 /* Removes the scratch folder process blocks used. */
 void md_exec_finish(void);
 

@@ -25,6 +25,8 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  render FILE.md    render the document (the default command)\n"
+	"  plan FILE.md      what would run and why, running nothing\n"
+	"                    (mdrun plan --help)\n"
 	"  store ls | show REF | path REF | verify | rm REF\n"
 	"                    inspect the store (mdrun store --help)\n"
 	"  gc                remove what no document uses (mdrun gc --help)\n"
@@ -114,5 +116,7 @@ main(int argc, char **argv)
 		return cmd_store(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "gc"))
 		return cmd_gc(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "plan"))
+		return cmd_plan(argc - 1, argv + 1);
 	return cmd_render(argc, argv);
 }

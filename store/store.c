@@ -787,26 +787,63 @@ done:
 	return rc;
 }
 
+static char *
+root_path(struct store *s, const char *doc)
+{
+	char name[MD_HASH_HEX], file[MD_HASH_HEX + 8];
+
+	md_hash_bytes(name, doc, strlen(doc));
+	snprintf(file, sizeof(file), "%s.json", name);
+	return md_path_join(s->roots, file);
+}
+
+int
+store_root_notes(struct md_buf *out, struct store *s, const char *doc)
+{
+	struct md_buf text = MD_BUF_INIT;
+	char *path = root_path(s, doc);
+	cJSON *root = NULL, *notes;
+	int rc = md_fs_read(&text, path);
+
+	if (rc == 0) {
+		root = cJSON_ParseWithLength(text.ptr, text.len);
+		notes = cJSON_GetObjectItem(root, "notes");
+		char *t = notes ? cJSON_PrintUnformatted(notes) : NULL;
+		if (t)
+			md_buf_puts(out, t);
+		else
+			rc = MD_ENOTFOUND;
+		free(t);
+	}
+	cJSON_Delete(root);
+	md_buf_dispose(&text);
+	free(path);
+	return rc;
+}
+
 int
 store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
-		 size_t n)
+		 size_t n, const char *notes)
 {
-	char name[MD_HASH_HEX];
-	char *path, *text, file[MD_HASH_HEX + 8];
+	char *path, *text;
 	cJSON *root = cJSON_CreateObject(), *arr;
 	size_t i;
 	int rc;
 
-	md_hash_bytes(name, doc, strlen(doc));
-	snprintf(file, sizeof(file), "%s.json", name);
 	cJSON_AddNumberToObject(root, "version", STORE_VERSION);
 	cJSON_AddStringToObject(root, "document", doc);
 	cJSON_AddNumberToObject(root, "time", (double)time(NULL));
 	arr = cJSON_AddArrayToObject(root, "keys");
 	for (i = 0; i < n; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(keys[i]));
+		if (keys[i][0])
+			cJSON_AddItemToArray(arr, cJSON_CreateString(keys[i]));
+	if (notes) {
+		cJSON *parsed = cJSON_Parse(notes);
+		if (parsed)
+			cJSON_AddItemToObject(root, "notes", parsed);
+	}
 	text = cJSON_Print(root);
-	path = md_path_join(s->roots, file);
+	path = root_path(s, doc);
 	rc = md_fs_write_atomic(path, text, strlen(text), 0644);
 	free(path);
 	free(text);

@@ -147,9 +147,14 @@ bool store_real_failed(const struct store_real *r);
 int store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		 const char *drv, const struct store_result *r);
 
-/* Records the keys a document's render used (doc: an absolute path). */
+/*
+ * Records the keys a document's render used (doc: an absolute path), and
+ * notes, a JSON text of the caller's kept with them (or NULL).
+ */
 int store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
-		     size_t n);
+		     size_t n, const char *notes);
+/* The notes of doc's root, as JSON text. MD_ENOTFOUND without one. */
+int store_root_notes(struct md_buf *out, struct store *s, const char *doc);
 
 /*
  * A fresh, empty folder under tmp/, owned by this process (swept once it

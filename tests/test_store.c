@@ -373,7 +373,7 @@ Test(store, gc_keeps_rooted_keys_and_removes_the_rest)
 	snprintf(doc, sizeof(doc), "%s/doc.md", dir);
 	cr_assert_eq(md_fs_write_new(doc, "x", 1, 0644), 0);
 	memcpy(keys[0], key, MD_HASH_HEX);
-	cr_assert_eq(store_root_write(st, doc, keys, 1), 0);
+	cr_assert_eq(store_root_write(st, doc, keys, 1, NULL), 0);
 
 	o.dry_run = true;
 	cr_assert_eq(store_gc(&stats, st, &o, NULL, NULL), 0);

@@ -85,4 +85,65 @@ expect "env: another value runs the block again"
 [ "$(wc -l <env.log)" = 3 ]
 expect "env: unset is another value"
 
+# --- plan: what would run, and why, running nothing ---------------------
+cat >plan.md <<'DOC'
+```{sh name=base session=none}
+echo ran >> plan.log; cat base.txt
+```
+
+```{sh name=child deps=base session=none}
+echo ran >> plan.log; echo child
+```
+
+```{sh name=in inputs=data/a.csv session=none}
+cat data/a.csv
+```
+
+```{sh name=flag env=MDRUN_PLAN_FLAG session=none}
+echo "$MDRUN_PLAN_FLAG"
+```
+
+```{sh name=fails session=none}
+exit 1
+```
+
+```{sh name=always cache=false session=none}
+echo always
+```
+DOC
+printf 'v1\n' >base.txt
+"$mdrun" plan plan.md >plan.txt
+{ [ ! -e plan.log ] && grep -q '^base .* no *never realized' plan.txt &&
+	grep -q '^child .* no *waits on upstream' plan.txt; }
+expect "plan runs nothing: new stages never realized, downstream waits on upstream"
+MDRUN_PLAN_FLAG=a "$mdrun" -q plan.md >/dev/null 2>&1
+MDRUN_PLAN_FLAG=a "$mdrun" plan plan.md >plan.txt
+{ grep -q '^base .* yes' plan.txt && grep -q '^fails .* no *failed last time' plan.txt &&
+	grep -q '^always .* no *cache=false' plan.txt; }
+expect "plan after a render: cached stages, failed last time, cache=false"
+sed -i 's/cat base.txt/cat base.txt; true/' plan.md
+printf '11\n' >data/a.csv
+MDRUN_PLAN_FLAG=b "$mdrun" plan --rebuild=child plan.md >plan.txt
+{ grep -q '^base .* no *new code' plan.txt && grep -q '^child .* no *waits on upstream' plan.txt &&
+	grep -q '^in .* no *input file changed' plan.txt && grep -q '^flag .* no *environment changed' plan.txt; }
+expect "plan says why: new code, input file changed, environment changed"
+sed -i 's/cat base.txt; true/cat base.txt/' plan.md
+# Another document with the same base block (same key) realizes it anew.
+printf 'v2\n' >base.txt
+printf '```{sh name=base session=none}\necho ran >> plan.log; cat base.txt\n```\n' >other.md
+"$mdrun" -q --rebuild other.md >/dev/null
+MDRUN_PLAN_FLAG=a "$mdrun" plan plan.md >plan.txt
+grep -q '^child .* no *upstream output changed' plan.txt
+expect "plan says why: upstream output changed"
+MDRUN_PLAN_FLAG=a "$mdrun" plan --json plan.md >plan.json
+python3 -c '
+import json, sys
+p = json.load(open("plan.json"))
+s = {x["name"]: x for x in p["stages"]}
+assert len(s["base"]["key"]) == 64 and s["base"]["cached"] is True, s["base"]
+assert s["child"]["cached"] is False and s["child"]["deps"] == ["base"], s["child"]
+assert s["child"]["reason"] == "upstream output changed", s["child"]
+'
+expect "plan --json: {\"stages\": [...]} with full keys and a boolean cached"
+
 finish

@@ -1,0 +1,141 @@
+/* mdrun plan: every stage, its key, and whether and why it would run. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "exec.h"
+#include "../util/err.h"
+
+static const char usage[] =
+	"usage: mdrun plan [--json] [--all] [--store DIR] [--config FILE]\n"
+	"                  [--rebuild[=NAME]] FILE.md\n"
+	"\n"
+	"Plans the document without running anything (pylightnix's\n"
+	"instantiate): for every stage its name, line, language, session,\n"
+	"key, whether the store has it, and why it would run: new code,\n"
+	"upstream output changed, input file changed, environment changed,\n"
+	"never realized, failed last time, cache=false, --rebuild, or waits\n"
+	"on upstream (its key depends on a stage that runs first).\n"
+	"--json prints {\"stages\": [...]} with full keys.\n";
+
+int
+cmd_plan(int argc, char **argv)
+{
+	const char *input = NULL, *store_opt = NULL, *config = NULL;
+	bool json = false, all = false;
+	struct md_exec_opts eo;
+	struct store *s = NULL;
+	struct md_buf notes = MD_BUF_INIT;
+	struct cli_doc d;
+	cJSON *out = NULL, *arr = NULL;
+	int i, k, rc = MD_EXIT_USAGE;
+	size_t n, j;
+
+	memset(&eo, 0, sizeof(eo));
+	memset(&d, 0, sizeof(d));
+	for (i = 1; i < argc; i++) {
+		if ((k = cli_option_value(&store_opt, argc, argv, &i,
+					  "--store")) ||
+		    (k = cli_option_value(&config, argc, argv, &i,
+					  "--config"))) {
+			if (k < 0)
+				return MD_EXIT_USAGE;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--all")) {
+			all = true;
+		} else if (!strcmp(argv[i], "--rebuild")) {
+			eo.rebuild = true;
+		} else if (!strncmp(argv[i], "--rebuild=", 10)) {
+			eo.rebuild_one = argv[i] + 10;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return MD_EXIT_OK;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return cli_usage_error("unknown option '%s'", argv[i]);
+		} else if (input) {
+			return cli_usage_error("plan: one document at a time");
+		} else {
+			input = argv[i];
+		}
+	}
+	if (!input)
+		return cli_usage_error("plan: no document given");
+	if (cli_doc_load(&d, input, all ? MD_DOC_ALL : 0, config) < 0 ||
+	    cli_store_open(&s, store_opt, d.dir) < 0 ||
+	    cli_doc_keys(&d, s) < 0) {
+		rc = cli_error("%s", md_err_msg());
+		goto done;
+	}
+	if (d.path)
+		store_root_notes(&notes, s, d.path);
+	out = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(out, "stages");
+	if (!json)
+		printf("%-16s %5s  %-8s %-10s %-12s %-7s %s\n", "NAME", "LINE",
+		       "LANG", "SESSION", "KEY", "CACHED", "WHY");
+	for (n = 0; n < d.plan.n; n++) {
+		struct md_stage *st = &d.plan.stages[n];
+		bool cached = false;
+		const char *why = NULL;
+		cJSON *o;
+
+		if (!st->key[0]) {
+			why = "waits on upstream";
+		} else if (md_exec_status(&cached, &why, s, st, &eo) < 0) {
+			rc = cli_error("%s", md_err_msg());
+			goto done;
+		}
+		/* Say what changed when the last render knew this block. */
+		if (!cached && why && !strcmp(why, "never realized")) {
+			const char *change = cli_stage_change(&d, st, notes.ptr);
+			if (change)
+				why = change;
+		}
+		if (!json) {
+			printf("%-16s %5d  %-8s %-10s %-12.12s %-7s %s\n",
+			       st->block->name, st->block->line,
+			       st->interp->lang,
+			       st->session ? st->session : "none",
+			       st->key[0] ? st->key : "-",
+			       cached ? "yes" : "no", why ? why : "");
+			continue;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", st->block->name);
+		cJSON_AddNumberToObject(o, "line", st->block->line);
+		cJSON_AddStringToObject(o, "language", st->interp->lang);
+		if (st->session)
+			cJSON_AddStringToObject(o, "session", st->session);
+		else
+			cJSON_AddNullToObject(o, "session");
+		if (st->key[0])
+			cJSON_AddStringToObject(o, "key", st->key);
+		else
+			cJSON_AddNullToObject(o, "key");
+		cJSON_AddBoolToObject(o, "cached", cached);
+		if (why)
+			cJSON_AddStringToObject(o, "reason", why);
+		else
+			cJSON_AddNullToObject(o, "reason");
+		cJSON *deps = cJSON_AddArrayToObject(o, "deps");
+		for (j = 0; j < st->ndeps; j++)
+			cJSON_AddItemToArray(deps, cJSON_CreateString(
+				d.plan.stages[st->deps[j]].block->name));
+		cJSON_AddItemToArray(arr, o);
+	}
+	if (json) {
+		char *text = cJSON_Print(out);
+		printf("%s\n", text);
+		free(text);
+	}
+	rc = MD_EXIT_OK;
+done:
+	cJSON_Delete(out);
+	md_buf_dispose(&notes);
+	cli_doc_dispose(&d);
+	store_close(s);
+	return rc;
+}
