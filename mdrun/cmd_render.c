@@ -24,6 +24,8 @@ struct args {
 	const char *config;
 	double timeout;
 	size_t cap;
+	bool keep_going;
+	bool tty; /* progress as one live line on a terminal */
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
 };
@@ -84,6 +86,8 @@ parse_args(struct args *a, int argc, char **argv)
 			a->quiet = true;
 		} else if (!strcmp(s, "--all")) {
 			a->all = true;
+		} else if (!strcmp(s, "-k") || !strcmp(s, "--keep-going")) {
+			a->keep_going = true;
 		} else if (s[0] == '-' && s[1] != '\0') {
 			return cli_usage_error("unknown option '%s'", s);
 		} else if (a->input) {
@@ -101,6 +105,7 @@ parse_args(struct args *a, int argc, char **argv)
 		return cli_usage_error("-i needs a file, not standard input");
 	if (a->output && !strcmp(a->output, "-"))
 		a->output = NULL;
+	a->tty = !a->quiet && isatty(2);
 	return 0;
 }
 
@@ -150,10 +155,29 @@ describe(struct md_buf *out, const struct store_real *r)
 		md_buf_printf(out, "exit status %d", r->exit_code);
 }
 
+/* The live progress line on a terminal: done/total, cached, running. */
+static void
+live(const struct args *a, size_t done, size_t total, size_t cached,
+     const char *running)
+{
+	if (!a->tty)
+		return;
+	fprintf(stderr, "\r\033[K[%zu/%zu] %zu cached, running %s", done,
+		total, cached, running);
+	fflush(stderr);
+}
+
+static void
+live_clear(const struct args *a)
+{
+	if (a->tty)
+		fputs("\r\033[K", stderr);
+}
+
 static void
 progress(const char *msg, void *ctx)
 {
-	(void)ctx;
+	live_clear(ctx);
 	fprintf(stderr, "mdrun: %s\n", msg);
 }
 
@@ -203,7 +227,9 @@ cmd_render(int argc, char **argv)
 	const char **chain_of = NULL;
 	struct md_outcome **shown = NULL;
 	bool dirty = false, found = false;
-	size_t i, j, ran = 0, failed = 0;
+	size_t i, j, ran = 0, failed = 0, cached = 0, not_run = 0;
+	const char **skip = NULL;
+	bool *bad = NULL, stop = false;
 	int rc, lock = -1, exit_code = MD_EXIT_USAGE;
 
 	if ((rc = parse_args(&a, argc, argv)) != 0)
@@ -233,19 +259,37 @@ cmd_render(int argc, char **argv)
 	chains = md_calloc(d.plan.n, sizeof(*chains));
 	chain_of = md_calloc(d.plan.n, sizeof(*chain_of));
 	shown = md_calloc(d.plan.n, sizeof(*shown));
+	skip = md_calloc(d.plan.n, sizeof(*skip));
+	bad = md_calloc(d.plan.n, sizeof(*bad));
 	blocks = md_calloc(d.doc->nblocks, sizeof(*blocks));
 	struct md_exec_opts eo = {
 		d.dir, d.name, a.timeout, a.cap, commit, dirty,
-		a.rebuild, a.rebuild_one, a.quiet ? NULL : progress, NULL,
+		a.rebuild, a.rebuild_one, a.quiet ? NULL : progress, &a,
 	};
 	/*
 	 * In document order, so every deps= block is realized before the
-	 * blocks that read it; a session goes forward block by block.
+	 * blocks that read it; a session goes forward block by block. After a
+	 * failure nothing new starts, unless --keep-going: then only what
+	 * reads a failed block (deps=) is left out.
 	 */
 	for (i = 0; i < d.plan.n; i++) {
 		struct md_stage *st = &d.plan.stages[i];
+		struct render_block *rb = &blocks[st->block - d.doc->blocks];
+		struct md_outcome *oc;
 		size_t c, pos = 0;
 
+		for (j = 0; a.keep_going && !skip[i] && j < st->ndeps; j++)
+			if (bad[st->deps[j]])
+				skip[i] = "*not run: upstream failed*";
+		if (stop)
+			skip[i] = "*not run: an earlier block failed*";
+		if (skip[i]) {
+			bad[i] = true;
+			rb->present = true;
+			rb->note = skip[i];
+			continue;
+		}
+		live(&a, i, d.plan.n, cached, st->block->name);
 		if (!st->session) {
 			rc = md_exec_realize(&outcomes[i], store, &d.plan, st,
 					     d.rel, &eo);
@@ -275,34 +319,44 @@ cmd_render(int argc, char **argv)
 				shown[i] = md_chain_outcome(chains[c], pos);
 		}
 		if (rc < 0) {
+			live_clear(&a);
 			cli_error("%s", md_err_msg());
 			goto done;
 		}
-	}
-	for (i = 0; i < d.plan.n; i++) {
-		struct md_stage *st = &d.plan.stages[i];
-		struct md_outcome *oc = shown[i];
-		struct render_block *rb = &blocks[st->block - d.doc->blocks];
-
-		memcpy(keys[i], st->key, MD_HASH_HEX);
+		oc = shown[i];
 		view[i] = views(oc, &labels[i]);
 		rb->present = true;
 		rb->reals = view[i];
 		rb->n = oc->n;
 		ran += oc->ran > 0;
+		cached += oc->ran == 0;
 		md_buf_clear(&msg);
 		if (oc->failed) {
 			failed++;
+			bad[i] = true;
+			stop = !a.keep_going;
 			describe(&msg, &oc->reals[0]);
+			live_clear(&a);
 			fprintf(stderr, "%s:%d: block '%s' failed: %s\n", d.name,
 				st->block->line, st->block->name, msg.ptr);
-		} else if (oc->ran && !a.quiet) {
+		} else if (!a.quiet && !a.tty) {
 			const struct store_real *r = &oc->reals[oc->n - 1];
-			fprintf(stderr, "mdrun: ran %s (%s:%d) in %.0f ms\n",
-				st->block->name, d.name, st->block->line,
-				(r->end - r->start) * 1e3);
+			if (oc->ran)
+				fprintf(stderr, "mdrun: ran %s (%s:%d) in %.0f "
+						"ms\n",
+					st->block->name, d.name,
+					st->block->line,
+					(r->end - r->start) * 1e3);
+			else
+				fprintf(stderr, "mdrun: cached %s (%s:%d)\n",
+					st->block->name, d.name,
+					st->block->line);
 		}
 	}
+	live_clear(&a);
+	for (i = 0; i < d.plan.n; i++)
+		memcpy(keys[i], skip[i] ? "" : d.plan.stages[i].key,
+		       skip[i] ? 1 : MD_HASH_HEX);
 	render_markdown(&text, d.doc, blocks,
 			same_file(&a) ? RENDER_KEEP_CODE : 0);
 	if (write_output(&a, &text) < 0 ||
@@ -312,10 +366,16 @@ cmd_render(int argc, char **argv)
 		cli_error("%s", md_err_msg());
 		goto done;
 	}
-	if (!a.quiet)
+	for (i = 0; i < d.plan.n; i++)
+		not_run += skip[i] != NULL;
+	if (!a.quiet && not_run)
+		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
+				"%zu failed, %zu not run\n",
+			d.plan.n, ran, cached, failed, not_run);
+	else if (!a.quiet)
 		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
 				"%zu failed\n",
-			d.plan.n, ran, d.plan.n - ran, failed);
+			d.plan.n, ran, cached, failed);
 	exit_code = failed ? MD_EXIT_FAILED : MD_EXIT_OK;
 done:
 	md_exec_finish();
@@ -331,6 +391,8 @@ done:
 	free(chains);
 	free(chain_of);
 	free(shown);
+	free(skip);
+	free(bad);
 	free(outcomes);
 	free(labels);
 	free(view);

@@ -121,8 +121,14 @@ region(struct out *o, const struct md_block *b, const struct render_block *rb)
 	bool any = false;
 	size_t i;
 
-	if (b->output == MD_OUTPUT_HIDE)
+	if (b->output == MD_OUTPUT_HIDE && !rb->note)
 		return;
+	if (rb->note) {
+		line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
+		line(o, rb->note, strlen(rb->note));
+		line(o, MD_OUT_END, strlen(MD_OUT_END));
+		return;
+	}
 	for (i = 0; i < rb->n; i++) {
 		status_line(&status, &rb->reals[i]);
 		any |= rb->reals[i].out_len || rb->reals[i].err_len ||

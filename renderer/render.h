@@ -29,6 +29,7 @@ struct render_block {
 	bool present; /* the block was realized: (re)write its region */
 	const struct render_output *reals;
 	size_t n;
+	const char *note; /* a line shown instead, e.g. "*not run: ...*" */
 };
 
 enum {

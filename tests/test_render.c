@@ -277,7 +277,7 @@ Test(render, several_realizations_are_labelled)
 	const char *src = "```{sh match=all}\nx\n```\n";
 	struct md_doc *doc = NULL;
 	struct render_output r[2];
-	struct render_block b = { true, r, 2 };
+	struct render_block b = { true, r, 2, NULL };
 	struct md_buf buf = MD_BUF_INIT;
 
 	memset(r, 0, sizeof(r));

@@ -85,6 +85,30 @@ expect "env: another value runs the block again"
 [ "$(wc -l <env.log)" = 3 ]
 expect "env: unset is another value"
 
+cat >keep.md <<'DOC'
+```{sh name=broken session=none}
+echo partial; exit 2
+```
+
+```{sh name=reader deps=broken session=none}
+echo reads broken
+```
+
+```{sh name=independent session=none}
+echo independent
+```
+DOC
+"$mdrun" keep.md -o keep.out 2>err
+code=$?
+{ [ "$code" = 1 ] && has keep.out "*not run: an earlier block failed*" && ! grep -qx independent keep.out &&
+	has err "3 blocks: 1 ran, 0 cached, 1 failed, 2 not run"; }
+expect "default: after a failure nothing new starts; the rest is marked not run"
+"$mdrun" --keep-going keep.md -o keep.out 2>err
+code=$?
+{ [ "$code" = 1 ] && has keep.out "*not run: upstream failed*" && grep -qx independent keep.out &&
+	has err "keep.md:1: block 'broken' failed: exit status 2"; }
+expect "--keep-going: a block reading a failed one is not run, independent work goes on"
+
 # --- plan: what would run, and why, running nothing ---------------------
 cat >plan.md <<'DOC'
 ```{sh name=base session=none}

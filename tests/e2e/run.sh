@@ -3,8 +3,9 @@
 # samples/. usage: run.sh MDRUN SOURCE_DIR
 #
 # Golden cases: NAME.md renders to NAME.out.md (NAME.md itself when there
-# is no NAME.out.md) with exit status NAME.exit (0 when absent), and
-# rendering the result again gives the same bytes.
+# is no NAME.out.md) with exit status NAME.exit (0 when absent) and the
+# options in NAME.args (none when absent), and rendering the result again
+# gives the same bytes.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +20,9 @@ for doc in "$src"/tests/e2e/cases/*.md; do
 	[ -f "$want" ] || want=$doc
 	code=0
 	[ -f "${doc%.md}.exit" ] && code=$(cat "${doc%.md}.exit")
-	"$mdrun" -q "$dir/$name.md" -o "$dir/out.md" 2>"$dir/err"
+	args=
+	[ -f "${doc%.md}.args" ] && args=$(cat "${doc%.md}.args")
+	"$mdrun" -q $args "$dir/$name.md" -o "$dir/out.md" 2>"$dir/err"
 	got=$?
 	if [ "$got" != "$code" ]; then
 		bad "golden $name: exit $got, expected $code" "$(cat "$dir/err")"
@@ -29,7 +32,7 @@ for doc in "$src"/tests/e2e/cases/*.md; do
 	else
 		ok "golden $name"
 	fi
-	"$mdrun" -q "$dir/out.md" -o "$dir/again.md" 2>/dev/null
+	"$mdrun" -q $args "$dir/out.md" -o "$dir/again.md" 2>/dev/null
 	check "idempotent $name: render(render(doc)) == render(doc)" \
 		same "$dir/out.md" "$dir/again.md"
 done

@@ -159,7 +159,7 @@ exit 3
 echo "after exit a=$a"
 ```
 DOC
-"$mdrun" -q fail.md -o fail.out 2>err
+"$mdrun" -q --keep-going fail.md -o fail.out 2>err
 code=$?
 { [ "$code" = 1 ] && has fail.out "ValueError: boom" && has fail.out 'File "<string>", line 1' &&
 	has err "fail.md:5: block 'python-2' failed: exit status 1"; }
@@ -170,6 +170,12 @@ expect "python: the session goes on after an exception"
 expect "sh: exit ends the block as a failure"
 has fail.out "after exit a=1"
 expect "sh: after exit the session restarts with the state of the blocks before"
+
+"$mdrun" -q fail.md -o fail.stop 2>err
+code=$?
+{ [ "$code" = 1 ] && has fail.stop "ValueError: boom" &&
+	[ "$(grep -c '^\*not run: an earlier block failed\*$' fail.stop)" = 4 ] && ! has fail.stop "y is still 7"; }
+expect "by default nothing new starts after a failure; the document shows what did not run"
 
 # --- timeouts ------------------------------------------------------------
 cat >slow.md <<'DOC'
@@ -186,7 +192,7 @@ echo "b=$b"
 ```
 DOC
 t0=$(date +%s)
-"$mdrun" -q slow.md -o slow.out 2>err
+"$mdrun" -q --keep-going slow.md -o slow.out 2>err
 t1=$(date +%s)
 { has slow.out "*timed out*" && has err "block 'sh-2' failed: timed out" && [ $((t1 - t0)) -lt 10 ]; }
 expect "timeout=1: the block is killed and reported as timed out"
