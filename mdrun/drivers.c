@@ -23,8 +23,12 @@
  */
 #include "interp.h"
 
-/* Control fds: high for python and bash, where blocks may use 3..9;
- * dash accepts only 0..9 in redirections. */
+/*
+ * Control fds: high for python and bash, where blocks may use 3..9;
+ * dash accepts only 0..9 in redirections, so sh blocks must leave 6..9
+ * alone (README). A block that breaks the protocol ends its session as a
+ * failure; mdrun never waits on a driver that stopped answering.
+ */
 #define HIGH_IN 198
 #define HIGH_OUT 199
 #define LOW_IN 8
@@ -35,9 +39,15 @@ static const char python[] =
 	"def _mdrun_driver():\n"
 	"    import traceback\n"
 	"    w = _os.environ.pop('MDRUN_SESSION_DIR')\n"
+	"    import types\n"
+	"    me = _os.getpid()\n"
+	"    _os.set_inheritable(198, False)\n"
+	"    _os.set_inheritable(199, False)\n"
 	"    cin = _os.fdopen(198, 'rb')\n"
 	"    cout = _os.fdopen(199, 'wb', buffering=0)\n"
-	"    g = {'__name__': '__main__', '__builtins__': __builtins__}\n"
+	"    main = types.ModuleType('__main__')\n"
+	"    _sys.modules['__main__'] = main\n"
+	"    g = main.__dict__\n"
 	"    flags = _os.O_WRONLY | _os.O_CREAT | _os.O_APPEND\n"
 	"    o = _os.open(w + '/stdout', flags, 0o644)\n"
 	"    e = _os.open(w + '/stderr', flags, 0o644)\n"
@@ -72,8 +82,13 @@ static const char python[] =
 	"                status = 1\n"
 	"        except BaseException:\n"
 	"            t, v, tb = _sys.exc_info()\n"
-	"            traceback.print_exception(t, v, tb.tb_next)\n"
+	"            try:\n"
+	"                traceback.print_exception(t, v, tb.tb_next)\n"
+	"            except Exception:\n"
+	"                pass\n"
 	"            status = 1\n"
+	"        if _os.getpid() != me:\n"
+	"            _os._exit(status)  # a child the block forked\n"
 	"        for stream in (_sys.stdout, _sys.stderr):\n"
 	"            try:\n"
 	"                stream.flush()\n"
@@ -90,23 +105,23 @@ static const char bash[] =
 	"export MDRUN_OUT=\"$__mdrun_w/out\"\n"
 	"exec 196>>\"$__mdrun_w/stdout\" 197>>\"$__mdrun_w/stderr\"\n"
 	"__mdrun_x=\n"
-	"while read -r __mdrun_v <&198; do\n"
-	"  IFS= read -r -d '' __mdrun_code <\"$__mdrun_w/code\"\n"
+	"while builtin read -r __mdrun_v <&198; do\n"
+	"  IFS= builtin read -r -d '' __mdrun_code <\"$__mdrun_w/code\" || :\n"
 	"  __mdrun_h=\"${__mdrun_code%%$'\\n\\n'*}\"\n"
 	"  __mdrun_code=\"${__mdrun_code#*$'\\n\\n'}\"\n"
 	"  export MDRUN_BLOCK=\"${__mdrun_h%%$'\\n'*}\"\n"
 	"  [ -n \"$__mdrun_x\" ] && unset $__mdrun_x\n"
 	"  __mdrun_x=\n"
 	"  if [ \"$__mdrun_h\" != \"$MDRUN_BLOCK\" ]; then\n"
-	"    while IFS= read -r __mdrun_e; do\n"
+	"    while IFS= builtin read -r __mdrun_e; do\n"
 	"      export \"$__mdrun_e\"; __mdrun_x=\"$__mdrun_x ${__mdrun_e%%=*}\"\n"
 	"    done <<< \"${__mdrun_h#*$'\\n'}\"\n"
 	"  fi\n"
-	"  trap 'echo \"EXIT $?\" >&199' EXIT\n"
+	"  trap 'builtin echo \"EXIT $?\" >&199' EXIT\n"
 	"  eval \"$__mdrun_code\" >&196 2>&197 </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
-	"  echo \"DONE $__mdrun_s\" >&199\n"
+	"  builtin echo \"DONE $__mdrun_s\" >&199\n"
 	"done\n";
 
 /* dash: no read -d, so the code is read line by line. */
@@ -131,11 +146,11 @@ static const char sh[] =
 	"    *) __mdrun_code=\"$__mdrun_code$__mdrun_l\n\" ;;\n"
 	"    esac\n"
 	"  done <\"$__mdrun_w/code\"\n"
-	"  trap 'echo \"EXIT $?\" >&9' EXIT\n"
+	"  trap 'command echo \"EXIT $?\" >&9' EXIT\n"
 	"  eval \"$__mdrun_code\" >&6 2>&7 </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
-	"  echo \"DONE $__mdrun_s\" >&9\n"
+	"  command echo \"DONE $__mdrun_s\" >&9\n"
 	"done\n";
 
 const char *

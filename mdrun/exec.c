@@ -276,7 +276,7 @@ md_exec_status(bool *cached, const char **why, struct store *s,
 		*why = "cache=false";
 	else if (n == 0)
 		*why = "never realized";
-	else if (good == 0)
+	else if (good == 0 || (runs[n - 1].failed && !b->error_ok))
 		*why = "failed last time";
 	else if ((int)good < b->nouts)
 		*why = "fewer runs than nouts";
@@ -402,7 +402,14 @@ needed(int *out, struct store *s, const struct md_stage *st,
 	if (n)
 		memcpy(latest, runs[n - 1].rhash, MD_HASH_HEX);
 	*out = b->nouts - (int)good;
-	if ((!b->cache || rebuilds(st, o)) && *out < 1)
+	/*
+	 * A block whose latest run failed runs again (a failure is no cache
+	 * hit), whatever succeeded before: what follows it keys on that
+	 * latest run.
+	 */
+	if ((!b->cache || rebuilds(st, o) ||
+	     (n && runs[n - 1].failed && !b->error_ok)) &&
+	    *out < 1)
 		*out = 1;
 	free(runs);
 	return 0;

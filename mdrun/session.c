@@ -108,10 +108,13 @@ md_session_stop(struct md_session *ss)
 
 /*
  * Reads one answer line before the deadline (mono seconds; 0: none).
- * Returns 1 with a line, 0 at end of file, -2 on timeout.
+ * Returns 1 with a line, 0 when the driver is gone (its pipe closed, or
+ * it died while something it started still holds the pipe: then
+ * ss->pid is -1 and *ws its wait status), -2 on timeout.
  */
 static int
-answer(struct md_session *ss, char *out, size_t size, double deadline)
+answer(struct md_session *ss, char *out, size_t size, double deadline,
+       int *ws)
 {
 	for (;;) {
 		char *nl = memchr(ss->line, '\n', ss->have);
@@ -127,19 +130,26 @@ answer(struct md_session *ss, char *out, size_t size, double deadline)
 		}
 		if (ss->have == sizeof(ss->line))
 			ss->have = 0; /* garbage: no driver says this much */
-		int wait = -1;
+		/* In slices: a dead driver is noticed within 100 ms. */
+		int wait = 100;
 		if (deadline > 0) {
 			double left = deadline - md_mono();
 			if (left <= 0)
 				return -2;
-			wait = (int)(left * 1000) + 1;
+			if (left * 1000 < wait)
+				wait = (int)(left * 1000) + 1;
 		}
 		struct pollfd p = { ss->from, POLLIN, 0 };
 		int k = poll(&p, 1, wait);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k == 0)
-			return -2;
+		if (k == 0) {
+			if (md_proc_reap(ss->pid, ws, false)) {
+				ss->pid = -1;
+				return 0;
+			}
+			continue;
+		}
 		ssize_t n = read(ss->from, ss->line + ss->have,
 				 sizeof(ss->line) - ss->have);
 		if (n < 0 && errno == EINTR)
@@ -148,6 +158,20 @@ answer(struct md_session *ss, char *out, size_t size, double deadline)
 			return 0;
 		ss->have += (size_t)n;
 	}
+}
+
+/* The current size of the session's capture file name. */
+static long long
+size_of(struct md_session *ss, const char *name)
+{
+	struct md_buf p = MD_BUF_INIT;
+	struct stat st;
+	long long n;
+
+	md_buf_printf(&p, "%s/%s", ss->dir, name);
+	n = stat(p.ptr, &st) == 0 ? (long long)st.st_size : 0;
+	md_buf_dispose(&p);
+	return n;
 }
 
 /*
@@ -205,6 +229,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	struct md_buf p = MD_BUF_INIT, req = MD_BUF_INIT;
 	char line[128];
 	int rc = 0, got, ws = 0;
+	bool exited = false;
 	static char outdir[4096];
 
 	memset(r, 0, sizeof(*r));
@@ -229,21 +254,38 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	}
 	(void)j;
 	md_buf_puts(&req, "RUN\n");
+	/*
+	 * What something a block left running printed since it ended is
+	 * nobody's output: each block reads from where the files end now.
+	 */
+	ss->out_at = size_of(ss, "stdout");
+	ss->err_at = size_of(ss, "stderr");
 	r->start = md_now();
 	if (write(ss->to, req.ptr, req.len) != (ssize_t)req.len) {
-		/* The interpreter is gone: the block did not run. */
-		rc = md_err_sys("session %s", ss->interp->lang);
+		/* The interpreter ended after the last block: this one fails. */
+		md_buf_printf(&r->err, "[mdrun: the %s session had ended "
+				       "before this block]\n",
+			      ss->interp->lang);
+		r->exit_code = 1;
+		r->end = md_now();
+		md_proc_kill(ss->pid);
+		ss->pid = -1;
+		*out_dir = outdir;
 		goto done;
 	}
 	got = answer(ss, line, sizeof(line), timeout > 0 ? md_mono() + timeout
-							: 0);
+							: 0, &ws);
 	r->end = md_now();
 	if (got == 1 && !strncmp(line, "DONE ", 5)) {
 		r->exit_code = atoi(line + 5);
 	} else if (got == 1 && !strncmp(line, "EXIT ", 5)) {
-		/* The block ended the interpreter. */
-		r->exit_code = atoi(line + 5);
-		ws = md_proc_kill(ss->pid);
+		/*
+		 * The block ended the interpreter: a failure, even with
+		 * status 0, since the session's state is gone.
+		 */
+		r->exit_code = atoi(line + 5) ? atoi(line + 5) : 1;
+		exited = true;
+		md_proc_kill(ss->pid);
 		ss->pid = -1;
 	} else if (got == -2) {
 		r->timed_out = true;
@@ -251,9 +293,15 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		md_proc_status(r, ws);
 		ss->pid = -1;
 	} else {
-		/* It died (a crash, a signal, os._exit): its own status. */
-		md_proc_reap(ss->pid, &ws, true);
+		/*
+		 * It died (a crash, a signal, os._exit), or broke the
+		 * protocol (a block took over its pipe): end it for sure.
+		 */
+		if (ss->pid > 0)
+			ws = md_proc_kill(ss->pid);
 		md_proc_status(r, ws);
+		if (r->exit_code == 0 && r->signal == 0)
+			r->exit_code = 1;
 		ss->pid = -1;
 	}
 	md_buf_clear(&p);
@@ -266,6 +314,9 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	if ((rc = read_from(&r->err, &r->err_cut, p.ptr, &ss->err_at,
 			    cap)) < 0)
 		goto done;
+	if (exited)
+		md_buf_printf(&r->err, "[mdrun: the block ended the %s "
+				       "session]\n", ss->interp->lang);
 	*out_dir = outdir;
 done:
 	md_buf_dispose(&p);

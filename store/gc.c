@@ -177,9 +177,9 @@ drop_realization(struct store_gc_stats *st, struct store *s, const char *key,
 /*
  * For a kept key: removes realizations no run record names (left by a
  * kill between publishing and recording), and with keep_last, those past
- * the keep_last newest successful ones. The first run and the latest
- * successful one always stay: they are what match=first and a render
- * show.
+ * the keep_last newest successful ones. The first run, the latest run
+ * (a failure kept for inspection) and the latest successful one always
+ * stay: they are what match=first, a failing render and a render show.
  */
 static int
 trim(struct store_gc_stats *st, struct store *s, const char *key,
@@ -220,6 +220,7 @@ trim(struct store_gc_stats *st, struct store *s, const char *key,
 		if (!runs[i].failed && ++kept <= (size_t)o->keep_last)
 			continue;
 		if (!strcmp(runs[i].rhash, first) ||
+		    !strcmp(runs[i].rhash, runs[n - 1].rhash) ||
 		    (shown && !strcmp(runs[i].rhash, shown)))
 			continue;
 		if (!o->dry_run)

@@ -177,6 +177,110 @@ code=$?
 	[ "$(grep -c '^\*not run: an earlier block failed\*$' fail.stop)" = 4 ] && ! has fail.stop "y is still 7"; }
 expect "by default nothing new starts after a failure; the document shows what did not run"
 
+# --- blocks that fight the driver ------------------------------------------
+cat >fight.md <<'DOC'
+```{bash}
+echo() { printf '<%s>\n' "$*"; }
+echo shadowed
+```
+
+```{bash}
+set -e
+builtin echo "set -e on"
+```
+
+```{bash}
+builtin echo "still running"
+```
+
+```{python}
+class Point:
+    def __init__(self, x):
+        self.x = x
+import pickle
+print(pickle.loads(pickle.dumps(Point(3))).x)
+```
+
+```{python}
+import os
+pid = os.fork()
+if pid == 0:
+    print("child")
+else:
+    os.waitpid(pid, 0)
+    print("parent goes on")
+```
+
+```{python}
+print("after fork")
+```
+DOC
+timeout 60 "$mdrun" -q fight.md -o fight.out 2>err
+code=$?
+{ [ "$code" = 0 ] && has fight.out "<shadowed>" && has fight.out "still running" && has fight.out "parent goes on" &&
+	has fight.out "after fork" && grep -qx 3 fight.out; }
+expect "the driver survives a shadowed echo, set -e, pickled classes and os.fork"
+printf '```{sh}
+exec 9>lock.file
+echo took fd 9
+```
+
+```{sh}
+echo next
+```
+' >fd9.md
+t0=$(date +%s)
+timeout 60 "$mdrun" -q --keep-going fd9.md -o fd9.out 2>err
+code=$?
+t1=$(date +%s)
+{ [ "$code" = 1 ] && [ $((t1 - t0)) -lt 10 ] && grep -qx next fd9.out; }
+expect "a block that takes the sh driver's fd fails its session, no hang; the next block runs"
+printf '```{python}
+import os
+os.system("sleep 33.7 &")
+os._exit(3)
+```
+' >died.md
+t0=$(date +%s)
+timeout 60 "$mdrun" -q died.md -o died.out 2>err
+t1=$(date +%s)
+{ has died.out "*exit status 3*" && [ $((t1 - t0)) -lt 10 ]; }
+expect "an interpreter that dies while its child lives on is noticed at once"
+pkill -f "sleep 33.7"
+printf '```{bash}
+x=5
+```
+
+```{bash}
+f() { exit 0; }
+f
+```
+
+```{bash}
+builtin echo "x=$x"
+```
+' >exit0.md
+"$mdrun" -q --keep-going exit0.md -o exit0.out 2>err
+{ [ $? = 1 ] && has exit0.out "[mdrun: the block ended the bash session]" && has exit0.out "x=5"; }
+expect "exit 0 ends the session: a failure, and the next block gets the state back"
+cat >late.md <<'DOC'
+```{bash}
+( sleep 0.3; echo LATE ) &
+echo first
+```
+
+```{python}
+import time; time.sleep(1)
+```
+
+```{bash}
+echo second
+```
+DOC
+"$mdrun" -q late.md -o late.out
+! has late.out "LATE"
+expect "what a finished block's leftover prints between blocks lands in no block"
+
 # --- timeouts ------------------------------------------------------------
 cat >slow.md <<'DOC'
 ```{sh}
