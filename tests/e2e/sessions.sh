@@ -278,7 +278,7 @@ echo second
 ```
 DOC
 "$mdrun" -q late.md -o late.out
-! has late.out "LATE"
+! grep -qx LATE late.out
 expect "what a finished block's leftover prints between blocks lands in no block"
 
 # --- timeouts ------------------------------------------------------------
