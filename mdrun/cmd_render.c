@@ -181,6 +181,16 @@ progress(const char *msg, void *ctx)
 	fprintf(stderr, "mdrun: %s\n", msg);
 }
 
+static size_t
+nlabels(char **labels)
+{
+	size_t n = 0;
+
+	while (labels[n])
+		n++;
+	return n;
+}
+
 /* The render_output views of an outcome's realizations. */
 static struct render_output *
 views(const struct md_outcome *oc, char ***labels)
@@ -188,7 +198,8 @@ views(const struct md_outcome *oc, char ***labels)
 	struct render_output *v = md_calloc(oc->n, sizeof(*v));
 	size_t i;
 
-	*labels = md_calloc(oc->n, sizeof(**labels));
+	/* NULL-terminated; empty when there is one realization. */
+	*labels = md_calloc(oc->n + 1, sizeof(**labels));
 	for (i = 0; i < oc->n; i++) {
 		const struct store_real *r = &oc->reals[i];
 
@@ -324,10 +335,6 @@ cmd_render(int argc, char **argv)
 			goto done;
 		}
 		oc = shown[i];
-		view[i] = views(oc, &labels[i]);
-		rb->present = true;
-		rb->reals = view[i];
-		rb->n = oc->n;
 		ran += oc->ran > 0;
 		cached += oc->ran == 0;
 		md_buf_clear(&msg);
@@ -354,9 +361,23 @@ cmd_render(int argc, char **argv)
 		}
 	}
 	live_clear(&a);
-	for (i = 0; i < d.plan.n; i++)
-		memcpy(keys[i], skip[i] ? "" : d.plan.stages[i].key,
+	/*
+	 * Views only now: a session that replays may still have redone an
+	 * earlier block's outcome after it was first reported.
+	 */
+	for (i = 0; i < d.plan.n; i++) {
+		struct md_stage *st = &d.plan.stages[i];
+		struct render_block *rb = &blocks[st->block - d.doc->blocks];
+
+		memcpy(keys[i], skip[i] ? "" : st->key,
 		       skip[i] ? 1 : MD_HASH_HEX);
+		if (skip[i])
+			continue;
+		view[i] = views(shown[i], &labels[i]);
+		rb->present = true;
+		rb->reals = view[i];
+		rb->n = shown[i]->n;
+	}
 	render_markdown(&text, d.doc, blocks,
 			same_file(&a) ? RENDER_KEEP_CODE : 0);
 	if (write_output(&a, &text) < 0 ||
@@ -380,7 +401,7 @@ cmd_render(int argc, char **argv)
 done:
 	md_exec_finish();
 	for (i = 0; outcomes && i < d.plan.n; i++) {
-		for (j = 0; labels[i] && shown[i] && j < shown[i]->n; j++)
+		for (j = 0; labels[i] && j < nlabels(labels[i]); j++)
 			free(labels[i][j]);
 		free(labels[i]);
 		free(view[i]);
