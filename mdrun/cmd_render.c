@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "../renderer/render.h"
 #include "../util/err.h"
 #include "../util/fs.h"
+#include "../util/hash.h"
 
 struct args {
 	const char *input;
@@ -191,9 +193,125 @@ nlabels(char **labels)
 	return n;
 }
 
+static bool
+is_image(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".gif",
+					   ".svg", ".webp", NULL };
+
+	for (size_t i = 0; dot && ext[i]; i++)
+		if (!strcasecmp(dot, ext[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Where a document's files go: FILE_files/ beside the output (or beside
+ * the input when the output is standard output), and the prefix links use.
+ */
+static void
+files_place(char **dir, char **href, const struct args *a, const char *dir0)
+{
+	const char *out = a->in_place ? a->input : a->output;
+	const char *base = out ? out : strcmp(a->input, "-") ? a->input
+							      : "mdrun.md";
+	char *copy = md_strdup(base), *dot = strrchr(copy, '.');
+	const char *slash = strrchr(copy, '/');
+
+	if (dot && (!slash || dot > slash))
+		*dot = '\0';
+	struct md_buf d = MD_BUF_INIT, h = MD_BUF_INIT;
+	if (!out && !strcmp(a->input, "-"))
+		md_buf_printf(&d, "%s_files", copy);
+	else if (!out && strchr(copy, '/') == NULL)
+		md_buf_printf(&d, "%s/%s_files", dir0, copy);
+	else
+		md_buf_printf(&d, "%s_files", copy);
+	md_buf_printf(&h, "%s_files", md_path_basename(copy));
+	*dir = md_buf_detach(&d);
+	*href = md_buf_detach(&h);
+	free(copy);
+}
+
+/*
+ * Copies the artifacts of realization dir into files (content-addressed
+ * names: a file is written once, whole) and describes them for the
+ * renderer. *out and each name and href are the caller's to free.
+ */
+static int
+place_files(struct render_file **out, size_t *n, const char *real,
+	    const char *files, const char *href)
+{
+	char *outdir = md_path_join(real, "out");
+	char **names = NULL;
+	size_t count = 0, i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = md_fs_list(&names, &count, outdir)) < 0 || count == 0)
+		goto done;
+	if ((rc = md_fs_mkdirs(files, 0755)) < 0)
+		goto done;
+	*out = md_calloc(count, sizeof(**out));
+	for (i = 0; i < count && rc == 0; i++) {
+		struct md_buf data = MD_BUF_INIT, dest = MD_BUF_INIT,
+			      link = MD_BUF_INIT;
+		char *src = md_path_join(outdir, names[i]), digest[MD_HASH_HEX];
+		const char *dot = strrchr(names[i], '.');
+		const char *slash = strrchr(names[i], '/');
+		char ext[16] = "";
+
+		if (dot && (!slash || dot > slash) && strlen(dot) < sizeof(ext) &&
+		    strspn(dot + 1, "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") ==
+			    strlen(dot + 1))
+			snprintf(ext, sizeof(ext), "%s", dot);
+		if ((rc = md_fs_read(&data, src)) == 0) {
+			md_hash_bytes(digest, data.ptr ? data.ptr : "",
+				      data.len);
+			md_buf_printf(&dest, "%s/%.16s%s", files, digest, ext);
+			md_buf_printf(&link, "%s/%.16s%s", href, digest, ext);
+			if (!md_fs_exists(dest.ptr))
+				rc = md_fs_write_atomic(dest.ptr, data.ptr
+								  ? data.ptr
+								  : "",
+							data.len, 0644);
+		}
+		(*out)[i].name = names[i];
+		(*out)[i].href = md_buf_detach(&link);
+		(*out)[i].image = is_image(names[i]);
+		names[i] = NULL;
+		(*n)++;
+		free(src);
+		md_buf_dispose(&data);
+		md_buf_dispose(&dest);
+	}
+done:
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	free(outdir);
+	return rc;
+}
+
+static void
+free_files(struct render_output *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < v[i].nfiles; k++) {
+			free((char *)v[i].files[k].name);
+			free((char *)v[i].files[k].href);
+		}
+		free((struct render_file *)v[i].files);
+	}
+}
+
 /* The render_output views of an outcome's realizations. */
 static struct render_output *
-views(const struct md_outcome *oc, char ***labels)
+views(const struct md_outcome *oc, char ***labels, struct store *s,
+      const char *key, const char *files, const char *href)
 {
 	struct render_output *v = md_calloc(oc->n, sizeof(*v));
 	size_t i;
@@ -202,6 +320,9 @@ views(const struct md_outcome *oc, char ***labels)
 	*labels = md_calloc(oc->n + 1, sizeof(**labels));
 	for (i = 0; i < oc->n; i++) {
 		const struct store_real *r = &oc->reals[i];
+		struct render_file *f = NULL;
+		size_t nf = 0;
+		char *dir = store_real_dir(s, key, r->rhash);
 
 		v[i].out = r->out.ptr;
 		v[i].out_len = r->out.len;
@@ -210,6 +331,11 @@ views(const struct md_outcome *oc, char ***labels)
 		v[i].exit_code = r->exit_code;
 		v[i].signal = r->signal;
 		v[i].timed_out = r->timed_out;
+		if (place_files(&f, &nf, dir, files, href) < 0)
+			fprintf(stderr, "mdrun: warning: %s\n", md_err_msg());
+		v[i].files = f;
+		v[i].nfiles = nf;
+		free(dir);
 		if (oc->n > 1) {
 			struct md_buf l = MD_BUF_INIT;
 			md_buf_printf(&l, "*realization %zu of %zu (%.12s)*",
@@ -232,7 +358,8 @@ cmd_render(int argc, char **argv)
 	struct render_output **view = NULL;
 	char ***labels = NULL;
 	char (*keys)[MD_HASH_HEX] = NULL;
-	char *commit = NULL, *file = NULL, *notes = NULL;
+	char *commit = NULL, *file = NULL, *notes = NULL, *files = NULL,
+	     *href = NULL;
 	size_t *members = NULL, nchains = 0;
 	struct md_chain **chains = NULL;
 	const char **chain_of = NULL;
@@ -262,6 +389,7 @@ cmd_render(int argc, char **argv)
 	if (d.workdir && d.path && (file = md_path_relative(d.workdir, d.path)))
 		md_git_provenance(&commit, &dirty, d.workdir, file);
 
+	files_place(&files, &href, &a, d.dir);
 	outcomes = md_calloc(d.plan.n, sizeof(*outcomes));
 	view = md_calloc(d.plan.n, sizeof(*view));
 	labels = md_calloc(d.plan.n, sizeof(*labels));
@@ -373,7 +501,8 @@ cmd_render(int argc, char **argv)
 		       skip[i] ? 1 : MD_HASH_HEX);
 		if (skip[i])
 			continue;
-		view[i] = views(shown[i], &labels[i]);
+		view[i] = views(shown[i], &labels[i], store, st->key, files,
+				href);
 		rb->present = true;
 		rb->reals = view[i];
 		rb->n = shown[i]->n;
@@ -404,6 +533,8 @@ done:
 		for (j = 0; labels[i] && j < nlabels(labels[i]); j++)
 			free(labels[i][j]);
 		free(labels[i]);
+		if (view[i] && shown[i])
+			free_files(view[i], shown[i]->n);
 		free(view[i]);
 		md_outcome_dispose(&outcomes[i]);
 	}
@@ -423,6 +554,8 @@ done:
 	free(commit);
 	free(file);
 	free(notes);
+	free(files);
+	free(href);
 	store_unlock(lock);
 	store_close(store);
 	cli_doc_dispose(&d);

@@ -10,6 +10,8 @@
  *   stderr
  *   ```
  *   *exit status 3*
+ *   ![plot.png](doc_files/1a2b3c4d5e6f.png)
+ *   [table.csv](doc_files/6f5e4d3c2b1a.csv)
  *   <!-- /mdrun:out -->
  *
  * With output=asis, stdout goes in as it is, Markdown, instead of its fenced
@@ -102,6 +104,35 @@ fenced(struct out *o, const char *info, const char *s, size_t n)
 	md_buf_dispose(&fence);
 }
 
+/* A name as link text: what could start markup there is escaped. */
+static void
+escaped(struct md_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr("\\`*_[]<>", *s))
+			md_buf_putc(b, '\\');
+		md_buf_putc(b, *s);
+	}
+}
+
+/* Images shown, other files linked: one line each. */
+static void
+files(struct out *o, const struct render_output *r)
+{
+	struct md_buf l = MD_BUF_INIT;
+
+	for (size_t i = 0; i < r->nfiles; i++) {
+		const struct render_file *f = &r->files[i];
+
+		md_buf_clear(&l);
+		md_buf_puts(&l, f->image ? "![" : "[");
+		escaped(&l, f->name);
+		md_buf_printf(&l, "](%s)", f->href);
+		line(o, l.ptr, l.len);
+	}
+	md_buf_dispose(&l);
+}
+
 static void
 status_line(struct md_buf *status, const struct render_output *r)
 {
@@ -132,7 +163,7 @@ region(struct out *o, const struct md_block *b, const struct render_block *rb)
 	for (i = 0; i < rb->n; i++) {
 		status_line(&status, &rb->reals[i]);
 		any |= rb->reals[i].out_len || rb->reals[i].err_len ||
-		       status.len || rb->reals[i].label;
+		       status.len || rb->reals[i].label || rb->reals[i].nfiles;
 	}
 	if (any) {
 		line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
@@ -150,6 +181,7 @@ region(struct out *o, const struct md_block *b, const struct render_block *rb)
 				fenced(o, "stderr", r->err, r->err_len);
 			if (status.len)
 				line(o, status.ptr, status.len);
+			files(o, r);
 		}
 		line(o, MD_OUT_END, strlen(MD_OUT_END));
 	}

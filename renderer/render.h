@@ -12,8 +12,17 @@
 #include "../mdrun/doc.h"
 #include "../util/buf.h"
 
+/* A file a block wrote to MDRUN_OUT, copied next to the output. */
+struct render_file {
+	const char *name; /* its path in MDRUN_OUT */
+	const char *href; /* where the output links it, relative */
+	bool image;	  /* png, jpg, gif, svg: shown, not only linked */
+};
+
 /* One realization's outputs. Borrowed. */
 struct render_output {
+	const struct render_file *files;
+	size_t nfiles;
 	const char *out;
 	size_t out_len;
 	const char *err;

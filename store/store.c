@@ -279,6 +279,15 @@ done:
 	return rc;
 }
 
+char *
+store_real_dir(const struct store *s, const char *key, const char *rhash)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	md_buf_printf(&b, "%s/%s/%s", s->objs, key, rhash);
+	return md_buf_detach(&b);
+}
+
 int
 store_read(struct store_real *out, struct store *s, const char *key,
 	   const char *rhash)

@@ -127,6 +127,9 @@ void store_unlock(int fd);
  */
 int store_runs(struct store_run **out, size_t *n, struct store *s,
 	       const char *key);
+/* The folder of realization rhash of key. Caller frees. */
+char *store_real_dir(const struct store *s, const char *key,
+		     const char *rhash);
 /* Reads realization rhash of key. */
 int store_read(struct store_real *out, struct store *s, const char *key,
 	       const char *rhash);

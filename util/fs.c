@@ -318,3 +318,59 @@ md_path_relative(const char *base, const char *target)
 		return NULL;
 	return md_strdup(target + n + 1);
 }
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+list_into(char ***out, size_t *n, size_t *cap, const char *dir,
+	  const char *rel)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : md_err_sys("%s", dir);
+	while (rc == 0 && (e = readdir(d))) {
+		struct stat st;
+		char *p, *r;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		p = md_path_join(dir, e->d_name);
+		r = *rel ? md_path_join(rel, e->d_name) : md_strdup(e->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			rc = list_into(out, n, cap, p, r);
+			free(r);
+		} else if (lstat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (*n == *cap) {
+				*cap = *cap ? *cap * 2 : 8;
+				*out = md_realloc(*out, *cap * sizeof(**out));
+			}
+			(*out)[(*n)++] = r;
+		} else {
+			free(r);
+		}
+		free(p);
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+md_fs_list(char ***out, size_t *n, const char *root)
+{
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = list_into(out, n, &cap, root, "");
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_str);
+	return rc;
+}

@@ -37,6 +37,12 @@ int md_fs_rmtree(const char *path);
  * become 0555, deepest first. */
 int md_fs_make_readonly(const char *path);
 bool md_fs_exists(const char *path);
+/*
+ * The regular files under root, as paths relative to it, sorted; links
+ * and other special files are left out. A missing root lists nothing.
+ * Caller frees each and the array.
+ */
+int md_fs_list(char ***out, size_t *n, const char *root);
 bool md_fs_is_dir(const char *path);
 
 /* "a" + "/" + "b". Caller frees. */
