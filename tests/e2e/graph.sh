@@ -30,9 +30,9 @@ expect "deps: the consumer reads the producer's artifacts at MDRUN_DEP_producer"
 real=$("$mdrun" store path dag.md#producer)
 { [ "$(cat "$real/out/numbers.txt" | wc -l)" = 3 ] && [ -z "$(find "$real" -perm /222 -type f)" ]; }
 expect "artifacts: MDRUN_OUT becomes the realization's read-only out/"
-link=$(sed -n 's/^\[numbers.txt\](\(dag.out_files\/[0-9a-f]*\.txt\))$/\1/p' dag.out)
+link=$(sed -n 's/^\[numbers.txt\](\(dag_files\/[0-9a-f]*\.txt\))$/\1/p' dag.out)
 { [ -n "$link" ] && [ "$(cat "$link")" = "$(printf '1\n2\n3')" ]; }
-expect "artifacts: a file the block wrote is copied to OUT_files/ and linked under the block"
+expect "artifacts: a file the block wrote is copied to OUT_files/ (OUT without its extension) and linked"
 sed -i 's/# a comment to edit/# the comment, edited/' dag.md
 "$mdrun" dag.md -o dag.out 2>err
 { has err "2 blocks: 1 ran, 1 cached" && [ "$(wc -l <producer.log)" = 2 ] && [ "$(wc -l <consumer.log)" = 1 ]; }
