@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "exec.h"
 #include "git.h"
+#include "sched.h"
 #include "../renderer/render.h"
 #include "../util/err.h"
 #include "../util/fs.h"
@@ -27,6 +28,7 @@ struct args {
 	double timeout;
 	size_t cap;
 	bool keep_going;
+	int jobs;
 	bool tty; /* progress as one live line on a terminal */
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
@@ -41,6 +43,9 @@ parse_args(struct args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	a->timeout = MD_EXEC_TIMEOUT;
 	a->cap = MD_EXEC_CAP;
+	a->jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (a->jobs < 1)
+		a->jobs = 1;
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 
@@ -88,6 +93,25 @@ parse_args(struct args *a, int argc, char **argv)
 			a->quiet = true;
 		} else if (!strcmp(s, "--all")) {
 			a->all = true;
+		} else if ((k = cli_option_value(&t, argc, argv, &i, "-j")) ||
+			   (k = cli_option_value(&t, argc, argv, &i,
+						 "--jobs"))) {
+			char *end;
+			long n;
+			if (k < 0)
+				return MD_EXIT_USAGE;
+			n = strtol(t, &end, 10);
+			if (!*t || *end || n < 1 || n > 256)
+				return cli_usage_error("-j needs a number of "
+						       "jobs from 1 to 256");
+			a->jobs = (int)n;
+		} else if (!strncmp(s, "-j", 2) && s[2]) {
+			char *end;
+			long n = strtol(s + 2, &end, 10);
+			if (*end || n < 1 || n > 256)
+				return cli_usage_error("-j needs a number of "
+						       "jobs from 1 to 256");
+			a->jobs = (int)n;
 		} else if (!strcmp(s, "-k") || !strcmp(s, "--keep-going")) {
 			a->keep_going = true;
 		} else if (s[0] == '-' && s[1] != '\0') {
@@ -155,6 +179,57 @@ describe(struct md_buf *out, const struct store_real *r)
 		md_buf_printf(out, "killed by signal %d", r->signal);
 	else
 		md_buf_printf(out, "exit status %d", r->exit_code);
+}
+
+/* What the scheduler's callbacks count and print. */
+struct report {
+	const struct args *a;
+	const struct cli_doc *d;
+	size_t done, ran, cached, failed;
+	struct md_buf msg;
+};
+
+static void live(const struct args *a, size_t done, size_t total,
+		 size_t cached, const char *running);
+static void live_clear(const struct args *a);
+static void describe(struct md_buf *out, const struct store_real *r);
+
+static void
+started(size_t i, void *ctx)
+{
+	struct report *rp = ctx;
+
+	live(rp->a, rp->done, rp->d->plan.n, rp->cached,
+	     rp->d->plan.stages[i].block->name);
+}
+
+static void
+finished(size_t i, const struct md_outcome *oc, void *ctx)
+{
+	struct report *rp = ctx;
+	const struct md_stage *st = &rp->d->plan.stages[i];
+	const char *name = rp->d->name;
+
+	rp->done++;
+	rp->ran += oc->ran > 0;
+	rp->cached += oc->ran == 0;
+	md_buf_clear(&rp->msg);
+	if (oc->failed) {
+		rp->failed++;
+		describe(&rp->msg, &oc->reals[0]);
+		live_clear(rp->a);
+		fprintf(stderr, "%s:%d: block '%s' failed: %s\n", name,
+			st->block->line, st->block->name, rp->msg.ptr);
+	} else if (!rp->a->quiet && !rp->a->tty) {
+		const struct store_real *r = &oc->reals[oc->n - 1];
+		if (oc->ran)
+			fprintf(stderr, "mdrun: ran %s (%s:%d) in %.0f ms\n",
+				st->block->name, name, st->block->line,
+				(r->end - r->start) * 1e3);
+		else
+			fprintf(stderr, "mdrun: cached %s (%s:%d)\n",
+				st->block->name, name, st->block->line);
+	}
 }
 
 /* The live progress line on a terminal: done/total, cached, running. */
@@ -353,21 +428,18 @@ cmd_render(int argc, char **argv)
 	struct cli_doc d;
 	struct md_buf text = MD_BUF_INIT, msg = MD_BUF_INIT;
 	struct store *store = NULL;
-	struct md_outcome *outcomes = NULL;
 	struct render_block *blocks = NULL;
 	struct render_output **view = NULL;
 	char ***labels = NULL;
 	char (*keys)[MD_HASH_HEX] = NULL;
 	char *commit = NULL, *file = NULL, *notes = NULL, *files = NULL,
 	     *href = NULL;
-	size_t *members = NULL, nchains = 0;
-	struct md_chain **chains = NULL;
-	const char **chain_of = NULL;
 	struct md_outcome **shown = NULL;
 	bool dirty = false, found = false;
 	size_t i, j, ran = 0, failed = 0, cached = 0, not_run = 0;
 	const char **skip = NULL;
-	bool *bad = NULL, stop = false;
+	bool *bad = NULL;
+	struct md_sched *scheduled = NULL;
 	int rc, lock = -1, exit_code = MD_EXIT_USAGE;
 
 	if ((rc = parse_args(&a, argc, argv)) != 0)
@@ -390,13 +462,9 @@ cmd_render(int argc, char **argv)
 		md_git_provenance(&commit, &dirty, d.workdir, file);
 
 	files_place(&files, &href, &a, d.dir);
-	outcomes = md_calloc(d.plan.n, sizeof(*outcomes));
 	view = md_calloc(d.plan.n, sizeof(*view));
 	labels = md_calloc(d.plan.n, sizeof(*labels));
 	keys = md_calloc(d.plan.n, sizeof(*keys));
-	members = md_calloc(d.plan.n, sizeof(*members));
-	chains = md_calloc(d.plan.n, sizeof(*chains));
-	chain_of = md_calloc(d.plan.n, sizeof(*chain_of));
 	shown = md_calloc(d.plan.n, sizeof(*shown));
 	skip = md_calloc(d.plan.n, sizeof(*skip));
 	bad = md_calloc(d.plan.n, sizeof(*bad));
@@ -405,90 +473,39 @@ cmd_render(int argc, char **argv)
 		d.dir, d.name, a.timeout, a.cap, commit, dirty,
 		a.rebuild, a.rebuild_one, a.quiet ? NULL : progress, &a,
 	};
-	/*
-	 * In document order, so every deps= block is realized before the
-	 * blocks that read it; a session goes forward block by block. After a
-	 * failure nothing new starts, unless --keep-going: then only what
-	 * reads a failed block (deps=) is left out.
-	 */
+	struct report rp = { &a, &d, 0, 0, 0, 0, MD_BUF_INIT };
+	struct md_sched sc;
+	memset(&sc, 0, sizeof(sc));
+	sc.store = store;
+	sc.plan = &d.plan;
+	sc.opts = &eo;
+	sc.jobs = a.jobs;
+	sc.keep_going = a.keep_going;
+	sc.started = started;
+	sc.finished = finished;
+	sc.ctx = &rp;
+	scheduled = &sc;
+	rc = md_sched_run(&sc);
+	live_clear(&a);
+	if (rc < 0) {
+		md_buf_dispose(&rp.msg);
+		cli_error("%s", md_err_msg());
+		goto done;
+	}
+	ran = rp.ran;
+	cached = rp.cached;
+	failed = rp.failed;
+	md_buf_dispose(&rp.msg);
 	for (i = 0; i < d.plan.n; i++) {
-		struct md_stage *st = &d.plan.stages[i];
-		struct render_block *rb = &blocks[st->block - d.doc->blocks];
-		struct md_outcome *oc;
-		size_t c, pos = 0;
-
-		for (j = 0; a.keep_going && !skip[i] && j < st->ndeps; j++)
-			if (bad[st->deps[j]])
-				skip[i] = "*not run: upstream failed*";
-		if (stop)
-			skip[i] = "*not run: an earlier block failed*";
+		shown[i] = (struct md_outcome *)sc.shown[i];
+		skip[i] = sc.skipped[i];
 		if (skip[i]) {
-			bad[i] = true;
+			struct render_block *rb =
+				&blocks[d.plan.stages[i].block - d.doc->blocks];
 			rb->present = true;
 			rb->note = skip[i];
-			continue;
-		}
-		live(&a, i, d.plan.n, cached, st->block->name);
-		if (!st->session) {
-			rc = md_exec_realize(&outcomes[i], store, &d.plan, st,
-					     d.rel, &eo);
-			shown[i] = &outcomes[i];
-		} else {
-			for (c = 0; c < nchains && strcmp(chain_of[c], st->session);
-			     c++)
-				;
-			if (c == nchains) {
-				size_t n = 0;
-				for (j = i; j < d.plan.n; j++)
-					if (d.plan.stages[j].session &&
-					    !strcmp(d.plan.stages[j].session,
-						    st->session))
-						members[n++] = j;
-				chain_of[nchains] = st->session;
-				rc = md_chain_new(&chains[nchains], store,
-						  &d.plan, members, n, &eo);
-				if (rc == 0)
-					nchains++;
-			}
-			for (j = 0; rc == 0 && j < i; j++)
-				pos += d.plan.stages[j].session &&
-				       !strcmp(d.plan.stages[j].session,
-					       st->session);
-			if (rc == 0 && (rc = md_chain_upto(chains[c], pos)) == 0)
-				shown[i] = md_chain_outcome(chains[c], pos);
-		}
-		if (rc < 0) {
-			live_clear(&a);
-			cli_error("%s", md_err_msg());
-			goto done;
-		}
-		oc = shown[i];
-		ran += oc->ran > 0;
-		cached += oc->ran == 0;
-		md_buf_clear(&msg);
-		if (oc->failed) {
-			failed++;
-			bad[i] = true;
-			stop = !a.keep_going;
-			describe(&msg, &oc->reals[0]);
-			live_clear(&a);
-			fprintf(stderr, "%s:%d: block '%s' failed: %s\n", d.name,
-				st->block->line, st->block->name, msg.ptr);
-		} else if (!a.quiet && !a.tty) {
-			const struct store_real *r = &oc->reals[oc->n - 1];
-			if (oc->ran)
-				fprintf(stderr, "mdrun: ran %s (%s:%d) in %.0f "
-						"ms\n",
-					st->block->name, d.name,
-					st->block->line,
-					(r->end - r->start) * 1e3);
-			else
-				fprintf(stderr, "mdrun: cached %s (%s:%d)\n",
-					st->block->name, d.name,
-					st->block->line);
 		}
 	}
-	live_clear(&a);
 	/*
 	 * Views only now: a session that replays may still have redone an
 	 * earlier block's outcome after it was first reported.
@@ -529,27 +546,22 @@ cmd_render(int argc, char **argv)
 	exit_code = failed ? MD_EXIT_FAILED : MD_EXIT_OK;
 done:
 	md_exec_finish();
-	for (i = 0; outcomes && i < d.plan.n; i++) {
+	for (i = 0; view && i < d.plan.n; i++) {
 		for (j = 0; labels[i] && j < nlabels(labels[i]); j++)
 			free(labels[i][j]);
 		free(labels[i]);
 		if (view[i] && shown[i])
 			free_files(view[i], shown[i]->n);
 		free(view[i]);
-		md_outcome_dispose(&outcomes[i]);
 	}
-	for (i = 0; i < nchains; i++)
-		md_chain_free(chains[i]);
-	free(chains);
-	free(chain_of);
 	free(shown);
 	free(skip);
 	free(bad);
-	free(outcomes);
+	if (scheduled)
+		md_sched_dispose(scheduled);
 	free(labels);
 	free(view);
 	free(keys);
-	free(members);
 	free(blocks);
 	free(commit);
 	free(file);

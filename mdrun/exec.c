@@ -121,7 +121,7 @@ command(const struct md_stage *st, const char *file)
  * {file} of the block live there, reused from block to block (a commit
  * takes MDRUN_OUT away only when a block wrote in it).
  */
-static char *scratch;
+static _Thread_local char *scratch; /* per thread: blocks run at once */
 
 static bool
 uses_file(const struct md_interp *in)
@@ -136,7 +136,7 @@ uses_file(const struct md_interp *in)
 static const char *
 empty_dir(struct store *s)
 {
-	static char *empty;
+	static _Thread_local char *empty;
 
 	if (!empty) {
 		char *dir = store_mktemp(s);

@@ -83,7 +83,7 @@ void md_outcome_dispose(struct md_outcome *o);
 int md_exec_status(bool *cached, const char **why, struct store *s,
 		   const struct md_stage *st, const struct md_exec_opts *o);
 
-/* Removes the scratch folder process blocks used. */
+/* Removes the scratch folder process blocks used (by this thread). */
 void md_exec_finish(void);
 
 /*

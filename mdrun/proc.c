@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -39,19 +40,23 @@ md_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static pthread_mutex_t tracking = PTHREAD_MUTEX_INITIALIZER;
+
 static void
 track(pid_t pid, bool on)
 {
+	pthread_mutex_lock(&tracking);
 	for (int i = 0; i < MAX_TRACKED; i++) {
 		if (on && tracked[i] == 0) {
 			tracked[i] = pid;
-			return;
+			break;
 		}
 		if (!on && tracked[i] == pid) {
 			tracked[i] = 0;
-			return;
+			break;
 		}
 	}
+	pthread_mutex_unlock(&tracking);
 }
 
 static void

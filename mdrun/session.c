@@ -104,6 +104,8 @@ md_session_stop(struct md_session *ss)
 	ss->pid = -1;
 	free(ss->dir);
 	ss->dir = NULL;
+	free(ss->outdir);
+	ss->outdir = NULL;
 }
 
 /*
@@ -230,7 +232,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	char line[128];
 	int rc = 0, got, ws = 0;
 	bool exited = false;
-	static char outdir[4096];
+	const char *outdir;
 
 	memset(r, 0, sizeof(*r));
 	md_buf_put(&r->out, "", 0);
@@ -247,7 +249,9 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		goto done;
 	md_buf_clear(&req);
 	/* A commit moves MDRUN_OUT away only when a block wrote in it. */
-	snprintf(outdir, sizeof(outdir), "%s/out", ss->dir);
+	if (!ss->outdir)
+		ss->outdir = md_path_join(ss->dir, "out");
+	outdir = ss->outdir;
 	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
 		rc = md_err_sys("%s", outdir);
 		goto done;

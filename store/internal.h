@@ -2,6 +2,7 @@
 #ifndef STORE_INTERNAL_H
 #define STORE_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "store.h"
@@ -13,7 +14,7 @@ struct store {
 	char *locks;  /* ROOT/locks */
 	char *roots;  /* ROOT/roots */
 	char *interp; /* ROOT/interp */
-	unsigned serial;
+	_Atomic unsigned serial; /* threads make tmp/ folders too */
 };
 
 /* 64 lowercase hex digits and nothing else. */

@@ -549,7 +549,8 @@ store_tmp_dir(struct store *s)
 		struct md_buf path = MD_BUF_INIT;
 
 		md_buf_printf(&path, "%s/%ld-%u-%ld", s->tmp, (long)getpid(),
-			      s->serial++, (long)time(NULL));
+			      atomic_fetch_add(&s->serial, 1),
+			      (long)time(NULL));
 		if (mkdir(path.ptr, 0755) == 0)
 			return md_buf_detach(&path);
 		if (errno != EEXIST) {

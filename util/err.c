@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static char msg[1024];
+/* Per thread: blocks are realized by several threads at once. */
+static _Thread_local char msg[1024];
 
 int
 md_err_set(const char *fmt, ...)

@@ -16,7 +16,8 @@ enum {
 int md_err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, with ": strerror(errno)" appended (errno read on entry). */
 int md_err_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The last message; "" when none. Borrowed; valid until the next set. */
+/* This thread's last message; "" when none. Borrowed; valid until the
+ * next set. */
 const char *md_err_msg(void);
 void md_err_clear(void);
 

@@ -101,7 +101,7 @@ echo reads broken
 echo independent
 ```
 DOC
-"$mdrun" keep.md -o keep.out 2>err
+"$mdrun" -j 1 keep.md -o keep.out 2>err
 code=$?
 { [ "$code" = 1 ] && has keep.out "*not run: an earlier block failed*" && ! grep -qx independent keep.out &&
 	has err "3 blocks: 1 ran, 0 cached, 1 failed, 2 not run"; }
@@ -111,6 +111,33 @@ code=$?
 { [ "$code" = 1 ] && has keep.out "*not run: upstream failed*" && grep -qx independent keep.out &&
 	has err "keep.md:1: block 'broken' failed: exit status 2"; }
 expect "--keep-going: a block reading a failed one is not run, independent work goes on"
+
+# --- parallel realization -------------------------------------------------
+cat >par.md <<'DOC'
+```{python}
+import time; time.sleep(1.5); print("python done")
+```
+
+```{bash}
+sleep 1.5; echo "bash done"
+```
+
+```{sh session=none}
+sleep 1.5; echo "alone done"
+```
+DOC
+t0=$(date +%s%N)
+"$mdrun" -q -j 3 par.md -o par3.out
+t1=$(date +%s%N)
+"$mdrun" -q -j 1 --rebuild par.md -o par1.out
+t2=$(date +%s%N)
+{ [ $(((t1 - t0) / 1000000)) -lt 2900 ] && [ $(((t2 - t1) / 1000000)) -ge 4400 ]; }
+expect "-j 3: three independent 1.5 s blocks take about 1.5 s; -j 1 takes 4.5 s"
+same par3.out par1.out
+expect "the document does not depend on how many jobs ran it"
+"$mdrun" -j 0 par.md >/dev/null 2>err
+[ $? = 2 ]
+expect "-j 0: usage error"
 
 # --- plan: what would run, and why, running nothing ---------------------
 cat >plan.md <<'DOC'

@@ -171,7 +171,7 @@ expect "sh: exit ends the block as a failure"
 has fail.out "after exit a=1"
 expect "sh: after exit the session restarts with the state of the blocks before"
 
-"$mdrun" -q fail.md -o fail.stop 2>err
+"$mdrun" -q -j 1 fail.md -o fail.stop 2>err
 code=$?
 { [ "$code" = 1 ] && has fail.stop "ValueError: boom" &&
 	[ "$(grep -c '^\*not run: an earlier block failed\*$' fail.stop)" = 4 ] && ! has fail.stop "y is still 7"; }

@@ -1,0 +1,246 @@
+#include "sched.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/err.h"
+
+struct unit {
+	size_t *members; /* stage indexes, in order */
+	size_t n;
+	struct md_chain *chain; /* a session; NULL for a lone block */
+	pthread_t thread;
+	struct md_sched *sc;
+};
+
+struct md_sched_state {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int slots;
+	bool *done;
+	bool *bad;
+	bool stop;
+	char *error;
+	struct unit *units;
+	size_t nunits;
+	struct md_outcome *alone; /* outcomes of lone blocks */
+};
+
+static bool
+deps_done(struct md_sched *sc, size_t i)
+{
+	const struct md_stage *st = &sc->plan->stages[i];
+
+	for (size_t k = 0; k < st->ndeps; k++)
+		if (!sc->state->done[st->deps[k]])
+			return false;
+	return true;
+}
+
+/* Why stage i must not run, or NULL. Under the lock. */
+static const char *
+skip_reason(struct md_sched *sc, size_t i)
+{
+	const struct md_stage *st = &sc->plan->stages[i];
+
+	if (sc->state->stop)
+		return "*not run: an earlier block failed*";
+	for (size_t k = 0; k < st->ndeps; k++)
+		if (sc->state->bad[st->deps[k]])
+			return "*not run: upstream failed*";
+	return NULL;
+}
+
+static int
+realize(struct unit *u, size_t pos, const struct md_outcome **out)
+{
+	struct md_sched *sc = u->sc;
+	size_t i = u->members[pos];
+	int rc;
+
+	if (!u->chain && !sc->plan->stages[i].session) {
+		rc = md_exec_realize(&sc->state->alone[i], sc->store, sc->plan,
+				     &sc->plan->stages[i], NULL, sc->opts);
+		*out = &sc->state->alone[i];
+		return rc;
+	}
+	if (!u->chain && (rc = md_chain_new(&u->chain, sc->store, sc->plan,
+					    u->members, u->n, sc->opts)) < 0)
+		return rc;
+	if ((rc = md_chain_upto(u->chain, pos)) == 0)
+		*out = md_chain_outcome(u->chain, pos);
+	return rc;
+}
+
+static void *
+unit_main(void *arg)
+{
+	struct unit *u = arg;
+	struct md_sched *sc = u->sc;
+	struct md_sched_state *s = sc->state;
+
+	for (size_t pos = 0; pos < u->n; pos++) {
+		size_t i = u->members[pos];
+		const struct md_outcome *oc = NULL;
+		const char *why;
+		bool released = false;
+		int rc;
+
+		pthread_mutex_lock(&s->mu);
+		while (!deps_done(sc, i)) {
+			if (!released) {
+				/* Waiting: let another unit have the slot. */
+				s->slots++;
+				released = true;
+				pthread_cond_broadcast(&s->cv);
+			}
+			pthread_cond_wait(&s->cv, &s->mu);
+		}
+		while (released && s->slots == 0)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (released)
+			s->slots--;
+		if ((why = skip_reason(sc, i))) {
+			sc->skipped[i] = why;
+			s->bad[i] = s->done[i] = true;
+			pthread_cond_broadcast(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+			continue;
+		}
+		if (sc->started)
+			sc->started(i, sc->ctx);
+		pthread_mutex_unlock(&s->mu);
+
+		rc = realize(u, pos, &oc);
+
+		pthread_mutex_lock(&s->mu);
+		if (rc < 0) {
+			if (!s->error)
+				s->error = md_strdup(md_err_msg());
+			s->stop = true;
+			sc->skipped[i] = "*not run: mdrun stopped*";
+			s->bad[i] = true;
+		} else {
+			sc->shown[i] = oc;
+			if (oc->failed) {
+				s->bad[i] = true;
+				s->stop |= !sc->keep_going;
+			}
+			if (sc->finished)
+				sc->finished(i, oc, sc->ctx);
+		}
+		s->done[i] = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+	/* This thread's scratch folder for lone blocks. */
+	md_exec_finish();
+	pthread_mutex_lock(&s->mu);
+	s->slots++;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Sessions by their first block, lone blocks alone, in document order. */
+static void
+make_units(struct md_sched *sc)
+{
+	struct md_plan *p = sc->plan;
+	struct md_sched_state *s = sc->state;
+
+	s->units = md_calloc(p->n, sizeof(*s->units));
+	for (size_t i = 0; i < p->n; i++) {
+		const struct md_stage *st = &p->stages[i];
+		struct unit *u;
+
+		if (st->session && st->prev >= 0)
+			continue;
+		u = &s->units[s->nunits++];
+		u->sc = sc;
+		u->members = md_calloc(p->n, sizeof(*u->members));
+		for (size_t j = i; j < p->n; j++) {
+			const struct md_stage *o = &p->stages[j];
+			if (j == i || (st->session && o->session &&
+				       !strcmp(o->session, st->session)))
+				u->members[u->n++] = j;
+			if (!st->session)
+				break;
+		}
+	}
+}
+
+int
+md_sched_run(struct md_sched *sc)
+{
+	struct md_plan *p = sc->plan;
+	struct md_sched_state *s = md_calloc(1, sizeof(*s));
+	size_t started = 0, k;
+	int rc = 0;
+
+	sc->state = s;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->slots = sc->jobs > 0 ? sc->jobs : 1;
+	s->done = md_calloc(p->n, sizeof(*s->done));
+	s->bad = md_calloc(p->n, sizeof(*s->bad));
+	s->alone = md_calloc(p->n, sizeof(*s->alone));
+	sc->shown = md_calloc(p->n, sizeof(*sc->shown));
+	sc->skipped = md_calloc(p->n, sizeof(*sc->skipped));
+	make_units(sc);
+	for (k = 0; k < s->nunits; k++) {
+		pthread_mutex_lock(&s->mu);
+		while (s->slots == 0)
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->slots--;
+		pthread_mutex_unlock(&s->mu);
+		if (pthread_create(&s->units[k].thread, NULL, unit_main,
+				   &s->units[k]) != 0) {
+			pthread_mutex_lock(&s->mu);
+			s->slots++;
+			if (!s->error)
+				s->error = md_strdup("cannot start a thread");
+			s->stop = true;
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		started++;
+	}
+	for (k = 0; k < started; k++)
+		pthread_join(s->units[k].thread, NULL);
+	/* Units never started: their blocks did not run. */
+	for (k = started; k < s->nunits; k++)
+		for (size_t m = 0; m < s->units[k].n; m++)
+			sc->skipped[s->units[k].members[m]] =
+				"*not run: mdrun stopped*";
+	if (s->error)
+		rc = md_err_set("%s", s->error);
+	return rc;
+}
+
+void
+md_sched_dispose(struct md_sched *sc)
+{
+	struct md_sched_state *s = sc->state;
+
+	if (!s)
+		return;
+	for (size_t k = 0; k < s->nunits; k++) {
+		md_chain_free(s->units[k].chain);
+		free(s->units[k].members);
+	}
+	for (size_t i = 0; i < sc->plan->n; i++)
+		md_outcome_dispose(&s->alone[i]);
+	free(s->units);
+	free(s->alone);
+	free(s->done);
+	free(s->bad);
+	free(s->error);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+	free(sc->shown);
+	free(sc->skipped);
+	sc->state = NULL;
+}
