@@ -46,6 +46,7 @@ test: build
 bench: build
 	@bench/run.sh $(BUILD)/mdrun
 	@bench/sessions.sh $(BUILD)/mdrun
+	@bench/graph.sh $(BUILD)/mdrun
 	@bench/store.sh $(BUILD)/mdrun $(BUILD)/bench_fill
 
 clean:

@@ -319,41 +319,92 @@ find_region(struct parse *ps, cmark_node *code, struct md_block *b)
 }
 
 static int
+cmp_by_name(const void *a, const void *b)
+{
+	const struct md_block *x = *(struct md_block *const *)a;
+	const struct md_block *y = *(struct md_block *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : x->line - y->line;
+}
+
+/* Sorted by name, two equal neighbours are a duplicate: O(n log n). */
+static int
+no_duplicates(struct md_doc *doc)
+{
+	struct md_block **v = md_calloc(doc->nblocks, sizeof(*v));
+	size_t n = 0, i;
+	int rc = 0;
+
+	for (i = 0; i < doc->nblocks; i++)
+		if (doc->blocks[i].exec && doc->blocks[i].name)
+			v[n++] = &doc->blocks[i];
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_by_name);
+	for (i = 1; i < n && rc == 0; i++)
+		if (!strcmp(v[i]->name, v[i - 1]->name))
+			rc = md_err_set("%s:%d:%d: block name '%s' is already "
+					"used on line %d",
+					doc->path, v[i]->line, v[i]->col,
+					v[i]->name, v[i - 1]->line);
+	free(v);
+	return rc;
+}
+
+static int
 check_names(struct md_doc *doc)
 {
-	size_t i, j;
+	struct {
+		const char *lang;
+		int n;
+	} *count = md_calloc(doc->nblocks + 1, sizeof(*count));
+	size_t i, j, langs = 0;
+	int rc;
 
-	for (i = 0; i < doc->nblocks; i++) {
-		struct md_block *b = &doc->blocks[i];
-		if (!b->exec || !b->name)
-			continue;
-		for (j = 0; j < i; j++) {
-			struct md_block *a = &doc->blocks[j];
-			if (a->exec && a->name && !strcmp(a->name, b->name))
-				return md_err_set("%s:%d:%d: block name '%s' "
-						  "is already used on line %d",
-						  doc->path, b->line, b->col,
-						  b->name, a->line);
-		}
-	}
+	if ((rc = no_duplicates(doc)) < 0)
+		goto done;
 	/* Unnamed blocks are LANG-N, N counting that language's blocks. */
 	for (i = 0; i < doc->nblocks; i++) {
 		struct md_block *b = &doc->blocks[i];
-		int n = 0;
-		if (!b->exec || b->name)
+
+		if (!b->exec)
 			continue;
-		for (j = 0; j <= i; j++)
-			n += doc->blocks[j].exec &&
-			     !strcmp(doc->blocks[j].lang, b->lang);
+		for (j = 0; j < langs && strcmp(count[j].lang, b->lang); j++)
+			;
+		if (j == langs)
+			count[langs++].lang = b->lang;
+		count[j].n++;
+		if (b->name)
+			continue;
 		struct md_buf name = MD_BUF_INIT;
-		md_buf_printf(&name, "%s-%d", b->lang, n);
-		for (j = 0; j < doc->nblocks; j++)
-			if (doc->blocks[j].name &&
-			    !strcmp(doc->blocks[j].name, name.ptr))
-				md_buf_printf(&name, "-%zu", i + 1);
+		md_buf_printf(&name, "%s-%d", b->lang, count[j].n);
 		b->name = md_buf_detach(&name);
 	}
-	return 0;
+	/* A default name that an explicit one already took: add the index. */
+	if ((rc = no_duplicates(doc)) < 0) {
+		for (i = 0; i < doc->nblocks; i++) {
+			struct md_block *b = &doc->blocks[i];
+			if (!b->exec || !b->name)
+				continue;
+			for (j = 0; j < doc->nblocks; j++)
+				if (j != i && doc->blocks[j].name &&
+				    doc->blocks[j].exec &&
+				    !strcmp(doc->blocks[j].name, b->name) &&
+				    doc->blocks[j].line < b->line) {
+					struct md_buf name = MD_BUF_INIT;
+					md_buf_printf(&name, "%s-%zu", b->name,
+						      i + 1);
+					free(b->name);
+					b->name = md_buf_detach(&name);
+					break;
+				}
+		}
+		md_err_clear();
+		rc = no_duplicates(doc);
+	}
+done:
+	free(count);
+	return rc;
 }
 
 /* One "key: value" of the front matter's mdrun mapping, at line:col. */

@@ -159,14 +159,24 @@ make_units(struct md_sched *sc)
 			continue;
 		u = &s->units[s->nunits++];
 		u->sc = sc;
-		u->members = md_calloc(p->n, sizeof(*u->members));
-		for (size_t j = i; j < p->n; j++) {
+		if (!st->session) {
+			u->members = md_calloc(1, sizeof(*u->members));
+			u->members[u->n++] = i;
+			continue;
+		}
+		/* A session's blocks: follow the prev links backwards. */
+		for (size_t j = p->n; j-- > i;) {
 			const struct md_stage *o = &p->stages[j];
-			if (j == i || (st->session && o->session &&
-				       !strcmp(o->session, st->session)))
-				u->members[u->n++] = j;
-			if (!st->session)
+			if (o->session && !strcmp(o->session, st->session)) {
+				size_t count = 0;
+				for (int k = (int)j; k >= 0; k = p->stages[k].prev)
+					count++;
+				u->members = md_calloc(count, sizeof(*u->members));
+				u->n = count;
+				for (int k = (int)j; k >= 0; k = p->stages[k].prev)
+					u->members[--count] = (size_t)k;
 				break;
+			}
 		}
 	}
 }
