@@ -45,6 +45,7 @@ static const char usage[] =
 	"  --timeout SEC     kill a block after SEC seconds (default 600)\n"
 	"  --max-output SIZE keep at most SIZE bytes of each block's stdout\n"
 	"                    and of its stderr (default 1M; K and M allowed)\n"
+	"  -j, --jobs N      realize on up to N threads (default: the cores)\n"
 	"  -k, --keep-going  after a failure, go on with every block that does\n"
 	"                    not read a failed one (default: start nothing\n"
 	"                    new, render what ran)\n"
