@@ -1,16 +1,19 @@
 /* mdrun render: parse, plan, realize, splice, write. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "exec.h"
 #include "git.h"
+#include "proc.h"
 #include "sched.h"
 #include "../renderer/render.h"
 #include "../util/err.h"
@@ -181,26 +184,86 @@ describe(struct md_buf *out, const struct store_real *r)
 		md_buf_printf(out, "exit status %d", r->exit_code);
 }
 
-/* What the scheduler's callbacks count and print. */
+/*
+ * What the scheduler's callbacks count and print. The live line on a
+ * terminal is redrawn when a block starts or ends, and every 250 ms by a
+ * ticker thread, so a long block shows its elapsed time.
+ */
 struct report {
 	const struct args *a;
 	const struct cli_doc *d;
 	size_t done, ran, cached, failed;
 	struct md_buf msg;
+	pthread_mutex_t mu;
+	double *since; /* per stage: when it started, 0 when not running */
+	bool ticking;
+	pthread_t ticker;
 };
 
-static void live(const struct args *a, size_t done, size_t total,
-		 size_t cached, const char *running);
-static void live_clear(const struct args *a);
 static void describe(struct md_buf *out, const struct store_real *r);
+
+static void
+live_clear(const struct args *a)
+{
+	if (a->tty)
+		fputs("\r\033[K", stderr);
+}
+
+/* The live line: done/total, cached, running blocks and their times. */
+static void
+live(struct report *rp)
+{
+	struct md_buf l = MD_BUF_INIT;
+	double now = md_mono();
+	size_t shown = 0;
+
+	if (!rp->a->tty)
+		return;
+	md_buf_printf(&l, "\r\033[K[%zu/%zu] %zu cached", rp->done,
+		      rp->d->plan.n, rp->cached);
+	for (size_t i = 0; i < rp->d->plan.n; i++) {
+		if (rp->since[i] <= 0)
+			continue;
+		if (shown++ == 3) {
+			md_buf_puts(&l, " ...");
+			break;
+		}
+		md_buf_printf(&l, "%s %s %.1fs", shown == 1 ? ", running" : ",",
+			      rp->d->plan.stages[i].block->name,
+			      now - rp->since[i]);
+	}
+	fputs(l.ptr, stderr);
+	fflush(stderr);
+	md_buf_dispose(&l);
+}
+
+static void *
+tick(void *arg)
+{
+	struct report *rp = arg;
+
+	for (;;) {
+		struct timespec ts = { 0, 250 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&rp->mu);
+		if (!rp->ticking) {
+			pthread_mutex_unlock(&rp->mu);
+			return NULL;
+		}
+		live(rp);
+		pthread_mutex_unlock(&rp->mu);
+	}
+}
 
 static void
 started(size_t i, void *ctx)
 {
 	struct report *rp = ctx;
 
-	live(rp->a, rp->done, rp->d->plan.n, rp->cached,
-	     rp->d->plan.stages[i].block->name);
+	pthread_mutex_lock(&rp->mu);
+	rp->since[i] = md_mono();
+	live(rp);
+	pthread_mutex_unlock(&rp->mu);
 }
 
 static void
@@ -210,6 +273,8 @@ finished(size_t i, const struct md_outcome *oc, void *ctx)
 	const struct md_stage *st = &rp->d->plan.stages[i];
 	const char *name = rp->d->name;
 
+	pthread_mutex_lock(&rp->mu);
+	rp->since[i] = 0;
 	rp->done++;
 	rp->ran += oc->ran > 0;
 	rp->cached += oc->ran == 0;
@@ -230,25 +295,8 @@ finished(size_t i, const struct md_outcome *oc, void *ctx)
 			fprintf(stderr, "mdrun: cached %s (%s:%d)\n",
 				st->block->name, name, st->block->line);
 	}
-}
-
-/* The live progress line on a terminal: done/total, cached, running. */
-static void
-live(const struct args *a, size_t done, size_t total, size_t cached,
-     const char *running)
-{
-	if (!a->tty)
-		return;
-	fprintf(stderr, "\r\033[K[%zu/%zu] %zu cached, running %s", done,
-		total, cached, running);
-	fflush(stderr);
-}
-
-static void
-live_clear(const struct args *a)
-{
-	if (a->tty)
-		fputs("\r\033[K", stderr);
+	live(rp);
+	pthread_mutex_unlock(&rp->mu);
 }
 
 static void
@@ -473,8 +521,15 @@ cmd_render(int argc, char **argv)
 		d.dir, d.name, a.timeout, a.cap, commit, dirty,
 		a.rebuild, a.rebuild_one, a.quiet ? NULL : progress, &a,
 	};
-	struct report rp = { &a, &d, 0, 0, 0, 0, MD_BUF_INIT };
+	struct report rp;
 	struct md_sched sc;
+	memset(&rp, 0, sizeof(rp));
+	rp.a = &a;
+	rp.d = &d;
+	pthread_mutex_init(&rp.mu, NULL);
+	rp.since = md_calloc(d.plan.n + 1, sizeof(*rp.since));
+	rp.ticking = a.tty &&
+		     pthread_create(&rp.ticker, NULL, tick, &rp) == 0;
 	memset(&sc, 0, sizeof(sc));
 	sc.store = store;
 	sc.plan = &d.plan;
@@ -486,6 +541,14 @@ cmd_render(int argc, char **argv)
 	sc.ctx = &rp;
 	scheduled = &sc;
 	rc = md_sched_run(&sc);
+	if (rp.ticking) {
+		pthread_mutex_lock(&rp.mu);
+		rp.ticking = false;
+		pthread_mutex_unlock(&rp.mu);
+		pthread_join(rp.ticker, NULL);
+	}
+	free(rp.since);
+	pthread_mutex_destroy(&rp.mu);
 	live_clear(&a);
 	if (rc < 0) {
 		md_buf_dispose(&rp.msg);

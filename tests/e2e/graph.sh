@@ -139,6 +139,23 @@ expect "the document does not depend on how many jobs ran it"
 [ $? = 2 ]
 expect "-j 0: usage error"
 
+# --- progress ---------------------------------------------------------------
+printf '```{sh}\nsleep 0.6; echo a\n```\n\n```{python}\nimport time; time.sleep(0.6)\n```\n' >prog.md
+"$mdrun" -j 2 prog.md -o prog.out 2>err
+{ has err "mdrun: ran sh-1 (prog.md:1) in" && has err "mdrun: ran python-1 (prog.md:6) in" &&
+	has err "2 blocks: 2 ran, 0 cached, 0 failed"; }
+expect "progress off a terminal: one line per block and a summary"
+"$mdrun" -q prog.md -o prog.out 2>err
+[ ! -s err ]
+expect "-q: nothing on stderr when all is well"
+if command -v script >/dev/null; then
+	script -qec "'$mdrun' -j 2 --rebuild prog.md -o prog.out" /dev/null >tty.txt
+	{ grep -q 'cached, running sh-1 0\.[0-9]s, python-1 0\.[0-9]s' tty.txt && grep -q '\[2/2\]' tty.txt; }
+	expect "progress on a terminal: one live line, running blocks and their elapsed time"
+else
+	echo "skip live progress: no script(1) to make a terminal"
+fi
+
 # --- plan: what would run, and why, running nothing ---------------------
 cat >plan.md <<'DOC'
 ```{sh name=base session=none}
