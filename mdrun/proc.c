@@ -221,14 +221,15 @@ md_proc_kill(pid_t pid)
 	return wstatus;
 }
 
+/*
+ * Atomically close-on-exec: other threads spawn children at any moment,
+ * and a pipe end one of them inherited would keep the pipe from ever
+ * reaching its end.
+ */
 static int
 cloexec_pipe(int fds[2])
 {
-	if (pipe(fds) < 0)
-		return -1;
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-	return 0;
+	return pipe2(fds, O_CLOEXEC);
 }
 
 static void
@@ -292,10 +293,19 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 	if (o->timeout > 0)
 		deadline = md_mono() + o->timeout;
 	struct pollfd fds[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
+	double drained = 0;
 	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
 		int k;
 
-		if (poll(fds, 2, 100) < 0 && errno != EINTR) {
+		/*
+		 * Once the child and its group are gone, whatever still holds
+		 * a pipe open is not the block: read what is there, then stop.
+		 */
+		if (exited && !drained)
+			drained = md_mono() + 0.2;
+		if (drained && md_mono() > drained)
+			break;
+		if (poll(fds, 2, drained ? 20 : 100) < 0 && errno != EINTR) {
 			rc = md_err_sys("poll");
 			goto done;
 		}

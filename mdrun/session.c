@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* pipe2 */
 #include "session.h"
 
 #include <errno.h>
@@ -15,10 +16,9 @@
 static int
 pipe_cloexec(int fds[2])
 {
-	if (pipe(fds) < 0)
+	/* Atomically: other threads spawn children at any moment. */
+	if (pipe2(fds, O_CLOEXEC) < 0)
 		return md_err_sys("pipe");
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
 	return 0;
 }
 

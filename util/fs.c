@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* mkostemp */
 #include "fs.h"
 
 #include <dirent.h>
@@ -117,7 +118,7 @@ md_fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
 	int fd = -1, rc = MD_ERROR;
 
 	md_buf_printf(&tmp, "%s.mdrun-tmp.XXXXXX", path);
-	fd = mkstemp(tmp.ptr);
+	fd = mkostemp(tmp.ptr, O_CLOEXEC);
 	if (fd < 0) {
 		rc = md_err_sys("%s: cannot create a temporary file", path);
 		goto done;

@@ -142,7 +142,7 @@ expect "-j 0: usage error"
 # --- progress ---------------------------------------------------------------
 printf '```{sh}\nsleep 0.6; echo a\n```\n\n```{python}\nimport time; time.sleep(0.6)\n```\n' >prog.md
 "$mdrun" -j 2 prog.md -o prog.out 2>err
-{ has err "mdrun: ran sh-1 (prog.md:1) in" && has err "mdrun: ran python-1 (prog.md:6) in" &&
+{ has err "mdrun: ran sh-1 (prog.md:1) in" && has err "mdrun: ran python-1 (prog.md:5) in" &&
 	has err "2 blocks: 2 ran, 0 cached, 0 failed"; }
 expect "progress off a terminal: one line per block and a summary"
 "$mdrun" -q prog.md -o prog.out 2>err
