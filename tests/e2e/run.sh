@@ -75,7 +75,8 @@ for doc in "$src"/samples/*.md; do
 		path=$plot_path
 	fi
 	mkdir -p "$dir"
-	cp "$doc" "$dir/$name.md"
+	# the sample and what it reads (inputs=, mdrun.json)
+	cp -r "$src/samples/." "$dir/"
 	# rendered in place, twice: files next to it keep their names
 	if PATH=$path "$mdrun" -q -i "$dir/$name.md" 2>"$dir/err" &&
 		cp "$dir/$name.md" "$dir/$name.once" &&
