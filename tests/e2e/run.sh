@@ -66,6 +66,9 @@ if ! python3 -c 'import matplotlib' 2>/dev/null; then
 		plot_path=
 	fi
 fi
+# the samples and what they read (inputs=, mdrun.json)
+mkdir -p "$work/samples"
+cp -r "$src/samples/." "$work/samples/"
 for doc in "$src"/samples/*.md; do
 	name=$(basename "$doc" .md)
 	dir="$work/samples"
@@ -74,9 +77,6 @@ for doc in "$src"/samples/*.md; do
 		[ -n "$plot_path" ] || { echo "skip sample plot: no python3 with matplotlib"; continue; }
 		path=$plot_path
 	fi
-	mkdir -p "$dir"
-	# the sample and what it reads (inputs=, mdrun.json)
-	cp -r "$src/samples/." "$dir/"
 	# rendered in place, twice: files next to it keep their names
 	if PATH=$path "$mdrun" -q -i "$dir/$name.md" 2>"$dir/err" &&
 		cp "$dir/$name.md" "$dir/$name.once" &&
