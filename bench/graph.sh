@@ -6,27 +6,13 @@
 #   planning  a warm render of 1,000 and 10,000 cached blocks: how many
 #             blocks a second a warm render plans, looks up and splices
 set -eu
+. "$(dirname "$0")/lib.sh"
 mdrun=$(realpath "${1:-build/mdrun}")
 work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-bench-graph.XXXXXX")
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 cd "$work"
 export MDRUN_STORE="$work/store"
 
-best() {
-	local r=$1 prep=$2 min= t0 t1 us
-	shift 2
-	for _ in $(seq 1 "$r"); do
-		$prep
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		t1=$(date +%s%N)
-		us=$(((t1 - t0) / 1000))
-		if [ -z "$min" ] || [ "$us" -lt "$min" ]; then min=$us; fi
-	done
-	echo "$min"
-}
-fresh() { rm -rf "$MDRUN_STORE/store" "$MDRUN_STORE/roots"; }
-nothing() { :; }
 
 cat >cpu.md <<'DOC'
 ```{python}

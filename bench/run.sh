@@ -9,6 +9,7 @@
 #                per block: the floor for one process each
 #                (bench/sessions.sh measures sessions)
 set -eu
+. "$(dirname "$0")/lib.sh"
 mdrun=${1:-build/mdrun}
 n=${2:-500}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-bench.XXXXXX")
@@ -26,31 +27,17 @@ doc="$work/doc.md"
 	done
 } >"$doc"
 
-# best of R runs, in milliseconds
-best() {
-	local r=$1 min= t0 t1 ms
-	shift
-	for _ in $(seq 1 "$r"); do
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		t1=$(date +%s%N)
-		ms=$(((t1 - t0) / 1000))
-		if [ -z "$min" ] || [ "$ms" -lt "$min" ]; then min=$ms; fi
-	done
-	echo "$min"
-}
 # cold: no realization (interpreter versions stay memoized)
-cold() { rm -rf "$MDRUN_STORE/store" "$MDRUN_STORE/roots"; "$mdrun" -q "$doc"; }
+cold() { fresh; "$mdrun" -q -j 1 "$doc"; }
 spawns() { for i in $(seq 1 "$n"); do sh -c "echo block $i"; done; }
 
 "$mdrun" -q "$doc" >/dev/null
-cold_us=$(best 3 cold)
-spawn_us=$(best 3 spawns)
+cold_us=$(best 3 nothing cold)
+spawn_us=$(best 3 nothing spawns)
 "$mdrun" -q "$doc" >/dev/null
-warm_us=$(best 10 "$mdrun" -q "$doc")
-cmark_us=$(best 10 cmark-gfm "$doc")
+warm_us=$(best 10 nothing "$mdrun" -q "$doc")
+cmark_us=$(best 10 nothing cmark-gfm "$doc")
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf 'document: %d executable blocks, %d bytes\n' "$n" "$(wc -c <"$doc")"
 printf 'warm render   %8.1f ms   cmark-gfm %8.1f ms   ratio %sx\n' \
 	"$(ratio "$warm_us" 1000)" "$(ratio "$cmark_us" 1000)" \

@@ -12,6 +12,7 @@
 # file system's: a cold block creates a realization (folders and files),
 # and on a slow disk those dominate.
 set -eu
+. "$(dirname "$0")/lib.sh"
 mdrun=$(realpath "${1:-build/mdrun}")
 n=${2:-200}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-bench-sessions.XXXXXX")
@@ -24,26 +25,7 @@ for i in $(seq 1 "$n"); do printf '```{bash}\nx=%d; echo $x\n```\n\n' "$i"; done
 for i in $(seq 1 "$n"); do printf '```{bash session=none}\nx=%d; echo $x\n```\n\n' "$i"; done >none.md
 for i in $(seq 1 "$n"); do printf 'x=%d; echo $x\n' "$i"; done >sh.sh
 
-# best of R runs of a command, in microseconds; PREP runs before each
-best() {
-	local r=$1 prep=$2 min= t0 t1 us
-	shift 2
-	for _ in $(seq 1 "$r"); do
-		$prep
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		t1=$(date +%s%N)
-		us=$(((t1 - t0) / 1000))
-		if [ -z "$min" ] || [ "$us" -lt "$min" ]; then min=$us; fi
-	done
-	echo "$min"
-}
-# cold: no realization in the store (interpreter versions stay memoized)
-fresh() { rm -rf "$MDRUN_STORE/store" "$MDRUN_STORE/roots"; }
-nothing() { :; }
 
-ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 per() { awk -v a="$1" -v b="$2" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n / 1000 }'; }
 
 py_raw=$(best 5 nothing python3 py.py)
@@ -57,9 +39,9 @@ for store in $stores; do
 	case $store in /dev/shm/*) where="store on tmpfs" ;; *) where="store on disk" ;; esac
 	"$mdrun" -q py.md >/dev/null # probes the interpreters once (memoized)
 	"$mdrun" -q sh.md >/dev/null
-	py_md=$(best 5 fresh "$mdrun" -q py.md)
-	sh_md=$(best 5 fresh "$mdrun" -q sh.md)
-	none_md=$(best 3 fresh "$mdrun" -q none.md)
+	py_md=$(best 5 fresh "$mdrun" -q -j 1 py.md)
+	sh_md=$(best 5 fresh "$mdrun" -q -j 1 sh.md)
+	none_md=$(best 3 fresh "$mdrun" -q -j 1 none.md)
 	warm=$(best 5 nothing "$mdrun" -q sh.md)
 	echo "--- $where"
 	printf '%d python blocks, one session, cold: %7s ms  ratio %sx to the script (target <= 2), +%s ms/block\n' \

@@ -7,6 +7,7 @@
 # against one that also holds REALIZATIONS unrelated ones; prints both and
 # the ratio. Target: at most 1.10.
 set -eu
+. "$(dirname "$0")/lib.sh"
 mdrun=${1:-build/mdrun}
 fill=${2:-build/bench_fill}
 n=${3:-1000}
@@ -17,18 +18,6 @@ trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 doc="$work/doc.md"
 for i in $(seq 1 "$n"); do printf '```{sh}\necho block %d\n```\n\n' "$i"; done >"$doc"
 
-best() {
-	local r=$1 min= t0 t1 us
-	shift
-	for _ in $(seq 1 "$r"); do
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		t1=$(date +%s%N)
-		us=$(((t1 - t0) / 1000))
-		if [ -z "$min" ] || [ "$us" -lt "$min" ]; then min=$us; fi
-	done
-	echo "$min"
-}
 
 echo "filling a store with $extra realizations..." >&2
 t0=$(date +%s)
@@ -40,8 +29,8 @@ echo "filled in $(($(date +%s) - t0)) s" >&2
 # Interleaved, so drift on a shared machine hits both alike.
 small=; big=
 for round in 1 2 3; do
-	s=$(best 5 "$mdrun" -q --store "$work/small" "$doc")
-	b=$(best 5 "$mdrun" -q --store "$work/big" "$doc")
+	s=$(best 5 nothing "$mdrun" -q --store "$work/small" "$doc")
+	b=$(best 5 nothing "$mdrun" -q --store "$work/big" "$doc")
 	if [ -z "$small" ] || [ "$s" -lt "$small" ]; then small=$s; fi
 	if [ -z "$big" ] || [ "$b" -lt "$big" ]; then big=$b; fi
 done

@@ -10,14 +10,20 @@ struct unit {
 	size_t *members; /* stage indexes, in order */
 	size_t n;
 	struct md_chain *chain; /* a session; NULL for a lone block */
-	pthread_t thread;
 	struct md_sched *sc;
 };
 
+/*
+ * Workers take units in order. A worker waiting for a dependency counts
+ * as idle: when fewer than `jobs` workers are busy and units are left,
+ * another worker starts, so a wait never stalls the rest.
+ */
 struct md_sched_state {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int slots;
+	size_t next;	/* the next unit to take */
+	int workers;	/* alive */
+	int waiting;	/* of which waiting for a dependency */
 	bool *done;
 	bool *bad;
 	bool stop;
@@ -73,10 +79,28 @@ realize(struct unit *u, size_t pos, const struct md_outcome **out)
 	return rc;
 }
 
-static void *
-unit_main(void *arg)
+static void *worker(void *arg);
+
+/* Starts a worker when too few are busy and units are left. Locked. */
+static void
+maybe_spawn(struct md_sched *sc)
 {
-	struct unit *u = arg;
+	struct md_sched_state *s = sc->state;
+	pthread_t t;
+
+	if (s->next >= s->nunits || s->workers - s->waiting >= sc->jobs)
+		return;
+	s->workers++;
+	if (pthread_create(&t, NULL, worker, sc) != 0) {
+		s->workers--;
+		return; /* the workers there are go on */
+	}
+	pthread_detach(t);
+}
+
+static void
+run_unit(struct unit *u)
+{
 	struct md_sched *sc = u->sc;
 	struct md_sched_state *s = sc->state;
 
@@ -84,23 +108,20 @@ unit_main(void *arg)
 		size_t i = u->members[pos];
 		const struct md_outcome *oc = NULL;
 		const char *why;
-		bool released = false;
+		bool waited = false;
 		int rc;
 
 		pthread_mutex_lock(&s->mu);
 		while (!deps_done(sc, i)) {
-			if (!released) {
-				/* Waiting: let another unit have the slot. */
-				s->slots++;
-				released = true;
-				pthread_cond_broadcast(&s->cv);
+			if (!waited) {
+				s->waiting++;
+				waited = true;
+				maybe_spawn(sc);
 			}
 			pthread_cond_wait(&s->cv, &s->mu);
 		}
-		while (released && s->slots == 0)
-			pthread_cond_wait(&s->cv, &s->mu);
-		if (released)
-			s->slots--;
+		if (waited)
+			s->waiting--;
 		if ((why = skip_reason(sc, i))) {
 			sc->skipped[i] = why;
 			s->bad[i] = s->done[i] = true;
@@ -134,10 +155,30 @@ unit_main(void *arg)
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 	}
+}
+
+static void *
+worker(void *arg)
+{
+	struct md_sched *sc = arg;
+	struct md_sched_state *s = sc->state;
+
+	for (;;) {
+		struct unit *u;
+
+		pthread_mutex_lock(&s->mu);
+		if (s->next >= s->nunits) {
+			pthread_mutex_unlock(&s->mu);
+			break;
+		}
+		u = &s->units[s->next++];
+		pthread_mutex_unlock(&s->mu);
+		run_unit(u);
+	}
 	/* This thread's scratch folder for lone blocks. */
 	md_exec_finish();
 	pthread_mutex_lock(&s->mu);
-	s->slots++;
+	s->workers--;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -186,41 +227,31 @@ md_sched_run(struct md_sched *sc)
 {
 	struct md_plan *p = sc->plan;
 	struct md_sched_state *s = md_calloc(1, sizeof(*s));
-	size_t started = 0, k;
 	int rc = 0;
 
 	sc->state = s;
+	if (sc->jobs < 1)
+		sc->jobs = 1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	s->slots = sc->jobs > 0 ? sc->jobs : 1;
 	s->done = md_calloc(p->n, sizeof(*s->done));
 	s->bad = md_calloc(p->n, sizeof(*s->bad));
 	s->alone = md_calloc(p->n, sizeof(*s->alone));
 	sc->shown = md_calloc(p->n, sizeof(*sc->shown));
 	sc->skipped = md_calloc(p->n, sizeof(*sc->skipped));
 	make_units(sc);
-	for (k = 0; k < s->nunits; k++) {
-		pthread_mutex_lock(&s->mu);
-		while (s->slots == 0)
-			pthread_cond_wait(&s->cv, &s->mu);
-		s->slots--;
-		pthread_mutex_unlock(&s->mu);
-		if (pthread_create(&s->units[k].thread, NULL, unit_main,
-				   &s->units[k]) != 0) {
-			pthread_mutex_lock(&s->mu);
-			s->slots++;
-			if (!s->error)
-				s->error = md_strdup("cannot start a thread");
-			s->stop = true;
-			pthread_mutex_unlock(&s->mu);
-			break;
-		}
-		started++;
+	pthread_mutex_lock(&s->mu);
+	for (int k = 0; k < sc->jobs; k++)
+		maybe_spawn(sc);
+	if (s->workers == 0 && s->nunits > 0) {
+		s->error = md_strdup("cannot start a thread");
+		s->stop = true;
 	}
-	for (k = 0; k < started; k++)
-		pthread_join(s->units[k].thread, NULL);
-	/* Units never started: their blocks did not run. */
-	for (k = started; k < s->nunits; k++)
+	while (s->workers > 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	/* Units nobody took (a thread could not start): not run. */
+	for (size_t k = s->next; k < s->nunits; k++)
 		for (size_t m = 0; m < s->units[k].n; m++)
 			sc->skipped[s->units[k].members[m]] =
 				"*not run: mdrun stopped*";

@@ -2,8 +2,9 @@
  * The scheduler: realizes every stage of a plan on up to `jobs` threads.
  * A unit of work is a session (its blocks in order, in one interpreter)
  * or a block that runs alone; deps= add edges, always to earlier blocks,
- * so the graph is acyclic. A unit waiting for a dependency gives its slot
- * to another, so no number of jobs can deadlock. After a failure no new
+ * so the graph is acyclic. Up to `jobs` worker threads take units in
+ * order; a worker waiting for a dependency lets another start, so no
+ * number of jobs can deadlock. After a failure no new
  * block starts, unless keep_going: then only blocks reading a failed one
  * (deps=) are left out.
  */

@@ -135,6 +135,23 @@ t2=$(date +%s%N)
 expect "-j 3: three independent 1.5 s blocks take about 1.5 s; -j 1 takes 4.5 s"
 same par3.out par1.out
 expect "the document does not depend on how many jobs ran it"
+cat >cross.md <<'DOC'
+```{python name=first}
+x = 1
+```
+
+```{sh name=middle session=none}
+echo 41 > "$MDRUN_OUT/n"
+```
+
+```{python name=last deps=middle}
+import os
+print(x + int(open(os.path.join(os.environ["MDRUN_DEP_middle"], "n")).read()))
+```
+DOC
+timeout 60 "$mdrun" -q -j 1 cross.md -o cross.out
+{ [ $? = 0 ] && grep -qx 42 cross.out; }
+expect "-j 1: a session waiting on another unit's block does not deadlock"
 "$mdrun" -j 0 par.md >/dev/null 2>err
 [ $? = 2 ]
 expect "-j 0: usage error"
