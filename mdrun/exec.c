@@ -417,14 +417,12 @@ needed(int *out, struct store *s, const struct md_stage *st,
 
 int
 md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
-		struct md_stage *st, const char *dir,
-		const struct md_exec_opts *o)
+		struct md_stage *st, const struct md_exec_opts *o)
 {
 	char last[MD_HASH_HEX] = "", latest[MD_HASH_HEX];
 	int lock, rc, need;
 	size_t made = 0;
 
-	(void)dir;
 	memset(out, 0, sizeof(*out));
 	if (!md_stage_key(p, st))
 		return md_err_set("%s:%d:%d: block '%s': a deps= block it reads "
@@ -500,7 +498,7 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 		c->executed = 0;
 	}
 	char **env = dep_env(c->s, c->p, st);
-	rc = md_session_run(r, artifacts, &c->ss, (int)i, st->block->name,
+	rc = md_session_run(r, artifacts, &c->ss, st->block->name,
 			    (const char *const *)env, st->block->code,
 			    st->block->code_len, timeout_of(st, c->o),
 			    c->o->cap);

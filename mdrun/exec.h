@@ -51,7 +51,7 @@ struct md_outcome {
  * realization whose status says so. Dispose with md_outcome_dispose.
  */
 int md_exec_realize(struct md_outcome *out, struct store *s,
-		    struct md_plan *p, struct md_stage *st, const char *dir,
+		    struct md_plan *p, struct md_stage *st,
 		    const struct md_exec_opts *o);
 
 /*

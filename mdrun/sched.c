@@ -67,7 +67,7 @@ realize(struct unit *u, size_t pos, const struct md_outcome **out)
 
 	if (!u->chain && !sc->plan->stages[i].session) {
 		rc = md_exec_realize(&sc->state->alone[i], sc->store, sc->plan,
-				     &sc->plan->stages[i], NULL, sc->opts);
+				     &sc->plan->stages[i], sc->opts);
 		*out = &sc->state->alone[i];
 		return rc;
 	}

@@ -224,7 +224,7 @@ done:
 
 int
 md_session_run(struct md_proc_result *r, const char **out_dir,
-	       struct md_session *ss, int j, const char *name,
+	       struct md_session *ss, const char *name,
 	       const char *const *env, const char *code, size_t len,
 	       double timeout, size_t cap)
 {
@@ -256,7 +256,6 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		rc = md_err_sys("%s", outdir);
 		goto done;
 	}
-	(void)j;
 	md_buf_puts(&req, "RUN\n");
 	/*
 	 * What something a block left running printed since it ended is

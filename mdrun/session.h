@@ -33,7 +33,7 @@ int md_session_start(struct md_session *ss, struct md_interp *in,
 		     const char *dir, const char *cwd, const char *doc);
 
 /*
- * Runs block j (its code, name, and NAME=VALUE variables env, or NULL)
+ * Runs a block (its code, name, and NAME=VALUE variables env, or NULL)
  * and fills r: outputs (cut at cap),
  * status, times. *out_dir is the block's MDRUN_OUT folder, to commit as
  * its artifacts (borrowed; valid until the next run). When the block ends
@@ -41,7 +41,7 @@ int md_session_start(struct md_session *ss, struct md_interp *in,
  * md_session_alive says so. Fails only when the session cannot be used.
  */
 int md_session_run(struct md_proc_result *r, const char **out_dir,
-		   struct md_session *ss, int j, const char *name,
+		   struct md_session *ss, const char *name,
 		   const char *const *env, const char *code, size_t len,
 		   double timeout, size_t cap);
 bool md_session_alive(const struct md_session *ss);

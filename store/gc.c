@@ -253,7 +253,7 @@ last_run(struct store *s, const char *key)
 
 /* Under the exclusive lock nobody holds these: they can go. */
 static void
-sweep_leftovers(struct store *s, const char *dir, const char *marker)
+sweep_leftovers(const char *dir, const char *marker)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -268,7 +268,6 @@ sweep_leftovers(struct store *s, const char *dir, const char *marker)
 		free(p);
 	}
 	closedir(d);
-	(void)s;
 }
 
 int
@@ -319,9 +318,9 @@ store_gc(struct store_gc_stats *out, struct store *s,
 		free(kdir);
 	}
 	if (!o->dry_run) {
-		sweep_leftovers(s, s->roots, ".mdrun-tmp.");
-		sweep_leftovers(s, s->interp, ".mdrun-tmp.");
-		sweep_leftovers(s, s->root, ".mdrun-tmp.");
+		sweep_leftovers(s->roots, ".mdrun-tmp.");
+		sweep_leftovers(s->interp, ".mdrun-tmp.");
+		sweep_leftovers(s->root, ".mdrun-tmp.");
 		/* Lock files of keys that are gone: nobody waits on them. */
 		DIR *d = opendir(s->locks);
 		struct dirent *e;

@@ -165,7 +165,7 @@ realize(struct fixture *f, struct md_outcome *oc)
 					     &f->eo), 0, "%s", md_err_msg());
 	else
 		cr_assert_eq(md_exec_realize(oc, f->s, &f->plan,
-					     &f->plan.stages[0], ".", &f->eo),
+					     &f->plan.stages[0], &f->eo),
 			     0, "%s", md_err_msg());
 	return oc->ran;
 }
