@@ -20,7 +20,8 @@ struct unit {
  */
 struct md_sched_state {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;   /* a stage is done: waiters on deps look */
+	pthread_cond_t idle; /* the last worker is gone */
 	size_t next;	/* the next unit to take */
 	int workers;	/* alive */
 	int waiting;	/* of which waiting for a dependency */
@@ -178,8 +179,8 @@ worker(void *arg)
 	/* This thread's scratch folder for lone blocks. */
 	md_exec_finish();
 	pthread_mutex_lock(&s->mu);
-	s->workers--;
-	pthread_cond_broadcast(&s->cv);
+	if (--s->workers == 0)
+		pthread_cond_signal(&s->idle);
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
@@ -234,6 +235,7 @@ md_sched_run(struct md_sched *sc)
 		sc->jobs = 1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_cond_init(&s->idle, NULL);
 	s->done = md_calloc(p->n, sizeof(*s->done));
 	s->bad = md_calloc(p->n, sizeof(*s->bad));
 	s->alone = md_calloc(p->n, sizeof(*s->alone));
@@ -248,7 +250,7 @@ md_sched_run(struct md_sched *sc)
 		s->stop = true;
 	}
 	while (s->workers > 0)
-		pthread_cond_wait(&s->cv, &s->mu);
+		pthread_cond_wait(&s->idle, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 	/* Units nobody took (a thread could not start): not run. */
 	for (size_t k = s->next; k < s->nunits; k++)
@@ -280,6 +282,7 @@ md_sched_dispose(struct md_sched *sc)
 	free(s->error);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->idle);
 	free(s);
 	free(sc->shown);
 	free(sc->skipped);
