@@ -153,7 +153,7 @@ empty_dir(struct store *s)
  * MDRUN_DEP_<name>=<folder> for each deps= block: the read-only out/ of
  * the realization it keyed on. Letters and digits of the name are kept,
  * anything else becomes '_'. A NULL-terminated array; free with
- * free_env.
+ * md_strv_free.
  */
 static char **
 dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
@@ -177,14 +177,6 @@ dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 		env[i] = md_buf_detach(&b);
 	}
 	return env;
-}
-
-static void
-free_env(char **env)
-{
-	for (size_t i = 0; env && env[i]; i++)
-		free(env[i]);
-	free(env);
 }
 
 /* One run of a process block, committed. */
@@ -245,7 +237,7 @@ run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_plan *p,
 done:
 	md_proc_result_dispose(&r);
 	free(env);
-	free_env(deps);
+	md_strv_free(deps);
 	free(argv);
 	free(out);
 	md_buf_dispose(&file);
@@ -502,7 +494,7 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 			    (const char *const *)env, st->block->code,
 			    st->block->code_len, timeout_of(st, c->o),
 			    c->o->cap);
-	free_env(env);
+	md_strv_free(env);
 	if (rc < 0) {
 		char *why = md_strdup(md_err_msg());
 		rc = md_err_set("%s:%d:%d: block '%s': %s", c->o->document,

@@ -31,7 +31,7 @@ static const struct {
 	{ "shell", "sh" },
 };
 
-/* Splits at runs of spaces. Caller frees with free_argv. */
+/* Splits at runs of spaces. Caller frees with md_strv_free. */
 static char **
 split(const char *s)
 {
@@ -54,18 +54,10 @@ split(const char *s)
 }
 
 static void
-free_argv(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static void
 interp_dispose(struct md_interp *in)
 {
 	free(in->lang);
-	free_argv(in->argv);
+	md_strv_free(in->argv);
 	free(in->extension);
 	free(in->identity);
 	memset(in, 0, sizeof(*in));

@@ -57,6 +57,14 @@ md_strdup(const char *s)
 }
 
 void
+md_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
 md_buf_grow(struct md_buf *b, size_t n)
 {
 	size_t want;

@@ -26,6 +26,9 @@ void *md_realloc(void *p, size_t n);
 char *md_strdup(const char *s);
 char *md_strndup(const char *s, size_t n);
 
+/* Frees a NULL-terminated array of strings and the strings; NULL is fine. */
+void md_strv_free(char **v);
+
 /* Makes room for at least n more bytes (plus the terminating NUL). */
 void md_buf_grow(struct md_buf *b, size_t n);
 void md_buf_put(struct md_buf *b, const void *data, size_t n);
