@@ -3,6 +3,7 @@
 #define MD_CLI_H
 
 #include "doc.h"
+#include "exec.h"
 #include "plan.h"
 #include "../store/store.h"
 #include "../util/buf.h"
@@ -19,6 +20,9 @@ int cmd_render(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+/* argv[0] is "push" or "pull". */
+int cmd_remote(int argc, char **argv);
 
 /* Prints "mdrun: MSG" and a hint to stderr; returns MD_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -64,6 +68,70 @@ char *cli_stage_notes(const struct cli_doc *d);
  */
 const char *cli_stage_change(const struct cli_doc *d,
 			     const struct md_stage *st, const char *notes);
+
+/* How to render one document: render's options, and check's. */
+struct cli_render_opts {
+	const char *input;  /* "-": standard input */
+	const char *output; /* the file written, or NULL: standard output */
+	bool in_place;
+	bool all;
+	const char *store;
+	const char *config;
+	double timeout;
+	size_t cap;
+	int jobs;
+	bool keep_going;
+	bool rebuild;		 /* every block */
+	const char *rebuild_one; /* or the block of this name */
+	bool quiet;		 /* failures only */
+	bool per_block;		 /* a line per block when not on a terminal */
+	bool tty;		 /* progress as one live line on stderr */
+	/* Only see whether FILE_files/ holds the files, writing nothing. */
+	bool files_dry;
+};
+
+/*
+ * A document rendered, not yet written: what render writes and check
+ * compares. Per stage of d.plan: what it shows (NULL when not run) or
+ * why it did not run, and the bytes of text its code and output take.
+ */
+struct cli_render {
+	struct cli_doc d;
+	struct store *store;
+	struct md_buf text;
+	const struct md_outcome **shown;
+	const char **skipped;
+	size_t (*spans)[2];
+	char **missing; /* files text links that are not there (files_dry) */
+	size_t nmissing;
+	size_t ran, cached, failed, not_run;
+	struct cli_render_state *state;
+};
+
+/*
+ * Loads, plans and realizes o->input, and renders it into r->text; writes
+ * the document's root in the store but not the document. Fails (message
+ * set) on usage, configuration and store errors; a failed block is no
+ * error (r->failed counts them). Dispose r with cli_render_dispose, also
+ * after a failure.
+ */
+int cli_render_run(struct cli_render *r, const struct cli_render_opts *o);
+void cli_render_dispose(struct cli_render *r);
+/* Options at their defaults. */
+void cli_render_defaults(struct cli_render_opts *o);
+/*
+ * Reads an option render and check share at argv[*i] (--store, --config,
+ * --timeout, --max-output, -j, --all, -q) into o: 1 when it was one, 0
+ * when not, -1 after printing a usage error.
+ */
+int cli_render_option(struct cli_render_opts *o, int argc, char **argv,
+		      int *i);
+/* Parses a --timeout, --max-output or -j value; 0 or a usage error. */
+int cli_parse_timeout(double *out, const char *s);
+int cli_parse_size(size_t *out, const char *s);
+int cli_parse_jobs(int *out, const char *s);
+/* "exit N", "timed out" or "killed by signal N". */
+void cli_describe_failure(struct md_buf *out, const struct store_real *r);
 
 /*
  * Opens the store: opt (--store), else $MDRUN_STORE, else .mdrun at the

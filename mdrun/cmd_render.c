@@ -20,101 +20,106 @@
 #include "../util/fs.h"
 #include "../util/hash.h"
 
-struct args {
-	const char *input;
-	const char *output; /* NULL: standard output */
-	bool in_place;
-	bool quiet;
-	bool all;
-	const char *store;
-	const char *config;
-	double timeout;
-	size_t cap;
-	bool keep_going;
-	int jobs;
-	bool tty; /* progress as one live line on a terminal */
-	bool rebuild;		 /* every block */
-	const char *rebuild_one; /* or the block of this name */
-};
 
-static int
-parse_args(struct args *a, int argc, char **argv)
+int
+cli_parse_timeout(double *out, const char *s)
 {
-	int i, k;
-	const char *t;
+	char *end;
 
+	*out = strtod(s, &end);
+	if (!*s || *end || !(*out > 0))
+		return cli_usage_error("--timeout needs a number of seconds > 0");
+	return 0;
+}
+
+int
+cli_parse_size(size_t *out, const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	if (!*s || *end || v < 1 || v > (1ULL << 32))
+		return cli_usage_error("--max-output needs a size in bytes (K, "
+				       "M allowed), 1 to 4G");
+	*out = (size_t)v;
+	return 0;
+}
+
+int
+cli_parse_jobs(int *out, const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (!*s || *end || n < 1 || n > 256)
+		return cli_usage_error("-j needs a number of jobs from 1 to 256");
+	*out = (int)n;
+	return 0;
+}
+
+void
+cli_render_defaults(struct cli_render_opts *a)
+{
 	memset(a, 0, sizeof(*a));
 	a->timeout = MD_EXEC_TIMEOUT;
 	a->cap = MD_EXEC_CAP;
 	a->jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (a->jobs < 1)
 		a->jobs = 1;
+}
+
+int
+cli_render_option(struct cli_render_opts *a, int argc, char **argv, int *i)
+{
+	const char *s = argv[*i], *t;
+	int k;
+
+	if ((k = cli_option_value(&a->store, argc, argv, i, "--store")) ||
+	    (k = cli_option_value(&a->config, argc, argv, i, "--config")))
+		return k;
+	if ((k = cli_option_value(&t, argc, argv, i, "--timeout")))
+		return k < 0 || cli_parse_timeout(&a->timeout, t) ? -1 : 1;
+	if ((k = cli_option_value(&t, argc, argv, i, "--max-output")))
+		return k < 0 || cli_parse_size(&a->cap, t) ? -1 : 1;
+	if ((k = cli_option_value(&t, argc, argv, i, "-j")) ||
+	    (k = cli_option_value(&t, argc, argv, i, "--jobs")))
+		return k < 0 || cli_parse_jobs(&a->jobs, t) ? -1 : 1;
+	if (!strncmp(s, "-j", 2) && s[2])
+		return cli_parse_jobs(&a->jobs, s + 2) ? -1 : 1;
+	if (!strcmp(s, "--all"))
+		a->all = true;
+	else if (!strcmp(s, "-q") || !strcmp(s, "--quiet"))
+		a->quiet = true;
+	else
+		return 0;
+	return 1;
+}
+
+static int
+parse_args(struct cli_render_opts *a, int argc, char **argv)
+{
+	int i, k;
+
+	cli_render_defaults(a);
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 
-		if ((k = cli_option_value(&a->output, argc, argv, &i,
+		if ((k = cli_render_option(a, argc, argv, &i)) ||
+		    (k = cli_option_value(&a->output, argc, argv, &i,
 					  "--output")) ||
-		    (k = cli_option_value(&a->output, argc, argv, &i, "-o")) ||
-		    (k = cli_option_value(&a->store, argc, argv, &i,
-					  "--store")) ||
-		    (k = cli_option_value(&a->config, argc, argv, &i,
-					  "--config"))) {
+		    (k = cli_option_value(&a->output, argc, argv, &i, "-o"))) {
 			if (k < 0)
 				return MD_EXIT_USAGE;
-		} else if ((k = cli_option_value(&t, argc, argv, &i,
-						 "--timeout"))) {
-			char *end;
-			if (k < 0)
-				return MD_EXIT_USAGE;
-			a->timeout = strtod(t, &end);
-			if (!*t || *end || !(a->timeout > 0))
-				return cli_usage_error("--timeout needs a "
-						       "number of seconds > 0");
-		} else if ((k = cli_option_value(&t, argc, argv, &i,
-						 "--max-output"))) {
-			char *end;
-			unsigned long long v;
-			if (k < 0)
-				return MD_EXIT_USAGE;
-			v = strtoull(t, &end, 10);
-			if (*end == 'K' || *end == 'k')
-				v <<= 10, end++;
-			else if (*end == 'M' || *end == 'm')
-				v <<= 20, end++;
-			if (!*t || *end || v < 1 || v > (1ULL << 32))
-				return cli_usage_error("--max-output needs a "
-						       "size in bytes (K, M "
-						       "allowed), 1 to 4G");
-			a->cap = (size_t)v;
 		} else if (!strncmp(s, "--rebuild=", 10)) {
 			a->rebuild_one = s + 10;
 		} else if (!strcmp(s, "--rebuild")) {
 			a->rebuild = true;
 		} else if (!strcmp(s, "-i") || !strcmp(s, "--in-place")) {
 			a->in_place = true;
-		} else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
-			a->quiet = true;
-		} else if (!strcmp(s, "--all")) {
-			a->all = true;
-		} else if ((k = cli_option_value(&t, argc, argv, &i, "-j")) ||
-			   (k = cli_option_value(&t, argc, argv, &i,
-						 "--jobs"))) {
-			char *end;
-			long n;
-			if (k < 0)
-				return MD_EXIT_USAGE;
-			n = strtol(t, &end, 10);
-			if (!*t || *end || n < 1 || n > 256)
-				return cli_usage_error("-j needs a number of "
-						       "jobs from 1 to 256");
-			a->jobs = (int)n;
-		} else if (!strncmp(s, "-j", 2) && s[2]) {
-			char *end;
-			long n = strtol(s + 2, &end, 10);
-			if (*end || n < 1 || n > 256)
-				return cli_usage_error("-j needs a number of "
-						       "jobs from 1 to 256");
-			a->jobs = (int)n;
 		} else if (!strcmp(s, "-k") || !strcmp(s, "--keep-going")) {
 			a->keep_going = true;
 		} else if (s[0] == '-' && s[1] != '\0') {
@@ -135,11 +140,12 @@ parse_args(struct args *a, int argc, char **argv)
 	if (a->output && !strcmp(a->output, "-"))
 		a->output = NULL;
 	a->tty = !a->quiet && isatty(2);
+	a->per_block = !a->quiet;
 	return 0;
 }
 
 static int
-write_output(const struct args *a, const struct md_buf *text)
+write_output(const struct cli_render_opts *a, const struct md_buf *text)
 {
 	const char *path = a->in_place ? a->input : a->output;
 	struct stat st;
@@ -161,7 +167,7 @@ write_output(const struct args *a, const struct md_buf *text)
 
 /* Does the output overwrite the input (-i, or -o naming the same file)? */
 static bool
-same_file(const struct args *a)
+same_file(const struct cli_render_opts *a)
 {
 	struct stat in, out;
 
@@ -173,24 +179,23 @@ same_file(const struct args *a)
 	       in.st_dev == out.st_dev && in.st_ino == out.st_ino;
 }
 
-static void
-describe(struct md_buf *out, const struct store_real *r)
+void
+cli_describe_failure(struct md_buf *out, const struct store_real *r)
 {
 	if (r->timed_out)
 		md_buf_puts(out, "timed out");
 	else if (r->signal)
 		md_buf_printf(out, "killed by signal %d", r->signal);
 	else
-		md_buf_printf(out, "exit status %d", r->exit_code);
+		md_buf_printf(out, "exit %d", r->exit_code);
 }
-
 /*
  * What the scheduler's callbacks count and print. The live line on a
  * terminal is redrawn when a block starts or ends, and every 250 ms by a
  * ticker thread, so a long block shows its elapsed time.
  */
 struct report {
-	const struct args *a;
+	const struct cli_render_opts *a;
 	const struct cli_doc *d;
 	size_t done, ran, cached, failed;
 	struct md_buf msg;
@@ -200,10 +205,8 @@ struct report {
 	pthread_t ticker;
 };
 
-static void describe(struct md_buf *out, const struct store_real *r);
-
 static void
-live_clear(const struct args *a)
+live_clear(const struct cli_render_opts *a)
 {
 	if (a->tty)
 		fputs("\r\033[K", stderr);
@@ -281,11 +284,11 @@ finished(size_t i, const struct md_outcome *oc, void *ctx)
 	md_buf_clear(&rp->msg);
 	if (oc->failed) {
 		rp->failed++;
-		describe(&rp->msg, &oc->reals[0]);
+		cli_describe_failure(&rp->msg, &oc->reals[0]);
 		live_clear(rp->a);
-		fprintf(stderr, "%s:%d: block '%s' failed: %s\n", name,
+		fprintf(stderr, "%s:%d: block %s failed (%s)\n", name,
 			st->block->line, st->block->name, rp->msg.ptr);
-	} else if (!rp->a->quiet && !rp->a->tty) {
+	} else if (rp->a->per_block && !rp->a->tty) {
 		const struct store_real *r = &oc->reals[oc->n - 1];
 		if (oc->ran)
 			fprintf(stderr, "mdrun: ran %s (%s:%d) in %.0f ms\n",
@@ -306,16 +309,6 @@ progress(const char *msg, void *ctx)
 	fprintf(stderr, "mdrun: %s\n", msg);
 }
 
-static size_t
-nlabels(char **labels)
-{
-	size_t n = 0;
-
-	while (labels[n])
-		n++;
-	return n;
-}
-
 static bool
 is_image(const char *name)
 {
@@ -334,7 +327,7 @@ is_image(const char *name)
  * the input when the output is standard output), and the prefix links use.
  */
 static void
-files_place(char **dir, char **href, const struct args *a, const char *dir0)
+files_place(char **dir, char **href, const struct cli_render_opts *a, const char *dir0)
 {
 	const char *out = a->in_place ? a->input : a->output;
 	const char *base = out ? out : strcmp(a->input, "-") ? a->input
@@ -357,14 +350,23 @@ files_place(char **dir, char **href, const struct args *a, const char *dir0)
 	free(copy);
 }
 
+/* Where artifacts go, and (dry) which of them are not there. */
+struct files {
+	char *dir, *href;
+	bool dry;
+	char **missing;
+	size_t nmissing;
+};
+
 /*
- * Copies the artifacts of realization dir into files (content-addressed
- * names: a file is written once, whole) and describes them for the
- * renderer. *out and each name and href are the caller's to free.
+ * Copies the artifacts of realization dir into fp->dir (content-addressed
+ * names: a file is written once, whole), or when fp->dry notes those not
+ * there, and describes them for the renderer. *out and each name and
+ * href are the caller's to free.
  */
 static int
 place_files(struct render_file **out, size_t *n, const char *real,
-	    const char *files, const char *href)
+	    struct files *fp)
 {
 	char *outdir = md_path_join(real, "out");
 	char **names = NULL;
@@ -375,7 +377,7 @@ place_files(struct render_file **out, size_t *n, const char *real,
 	*n = 0;
 	if ((rc = md_fs_list(&names, &count, outdir)) < 0 || count == 0)
 		goto done;
-	if ((rc = md_fs_mkdirs(files, 0755)) < 0)
+	if (!fp->dry && (rc = md_fs_mkdirs(fp->dir, 0755)) < 0)
 		goto done;
 	*out = md_calloc(count, sizeof(**out));
 	for (i = 0; i < count && rc == 0; i++) {
@@ -394,9 +396,16 @@ place_files(struct render_file **out, size_t *n, const char *real,
 		if ((rc = md_fs_read(&data, src)) == 0) {
 			md_hash_bytes(digest, data.ptr ? data.ptr : "",
 				      data.len);
-			md_buf_printf(&dest, "%s/%.16s%s", files, digest, ext);
-			md_buf_printf(&link, "%s/%.16s%s", href, digest, ext);
-			if (!md_fs_exists(dest.ptr))
+			md_buf_printf(&dest, "%s/%.16s%s", fp->dir, digest,
+				      ext);
+			md_buf_printf(&link, "%s/%.16s%s", fp->href, digest,
+				      ext);
+			if (md_fs_exists(dest.ptr))
+				;
+			else if (fp->dry)
+				md_strv_push(&fp->missing, &fp->nmissing,
+					     md_buf_detach(&dest));
+			else
 				rc = md_fs_write_atomic(dest.ptr, data.ptr
 								  ? data.ptr
 								  : "",
@@ -434,7 +443,7 @@ free_files(struct render_output *v, size_t n)
 /* The render_output views of an outcome's realizations. */
 static struct render_output *
 views(const struct md_outcome *oc, char ***labels, struct store *s,
-      const char *key, const char *files, const char *href)
+      const char *key, struct files *fp)
 {
 	struct render_output *v = md_calloc(oc->n, sizeof(*v));
 	size_t i;
@@ -454,7 +463,7 @@ views(const struct md_outcome *oc, char ***labels, struct store *s,
 		v[i].exit_code = r->exit_code;
 		v[i].signal = r->signal;
 		v[i].timed_out = r->timed_out;
-		if (place_files(&f, &nf, dir, files, href) < 0)
+		if (place_files(&f, &nf, dir, fp) < 0)
 			fprintf(stderr, "mdrun: warning: %s\n", md_err_msg());
 		v[i].files = f;
 		v[i].nfiles = nf;
@@ -469,172 +478,207 @@ views(const struct md_outcome *oc, char ***labels, struct store *s,
 	return v;
 }
 
-int
-cmd_render(int argc, char **argv)
-{
-	struct args a;
-	struct cli_doc d;
-	struct md_buf text = MD_BUF_INIT, msg = MD_BUF_INIT;
-	struct store *store = NULL;
-	struct render_block *blocks = NULL;
-	struct render_output **view = NULL;
-	char ***labels = NULL;
-	char (*keys)[MD_HASH_HEX] = NULL;
-	char *commit = NULL, *file = NULL, *notes = NULL, *files = NULL,
-	     *href = NULL;
-	struct md_outcome **shown = NULL;
-	bool dirty = false, found = false;
-	size_t i, j, ran = 0, failed = 0, cached = 0, not_run = 0;
-	const char **skip = NULL;
-	bool *bad = NULL;
-	struct md_sched *scheduled = NULL;
-	int rc, lock = -1, exit_code = MD_EXIT_USAGE;
-
-	if ((rc = parse_args(&a, argc, argv)) != 0)
-		return rc;
-	if (cli_doc_load(&d, a.input, a.all ? MD_DOC_ALL : 0, a.config) < 0 ||
-	    cli_store_open(&store, a.store, d.dir) < 0 ||
-	    (lock = store_lock_store(store, false)) < 0 ||
-	    cli_doc_plan(&d, store) < 0) {
-		cli_error("%s", md_err_msg());
-		goto done;
-	}
-	for (i = 0; a.rebuild_one && i < d.plan.n; i++)
-		found |= !strcmp(d.plan.stages[i].block->name, a.rebuild_one);
-	if (a.rebuild_one && !found) {
-		cli_error("--rebuild=%s: %s has no block named '%s'",
-			  a.rebuild_one, d.name, a.rebuild_one);
-		goto done;
-	}
-	if (d.workdir && d.path && (file = md_path_relative(d.workdir, d.path)))
-		md_git_provenance(&commit, &dirty, d.workdir, file);
-
-	files_place(&files, &href, &a, d.dir);
-	view = md_calloc(d.plan.n, sizeof(*view));
-	labels = md_calloc(d.plan.n, sizeof(*labels));
-	keys = md_calloc(d.plan.n, sizeof(*keys));
-	shown = md_calloc(d.plan.n, sizeof(*shown));
-	skip = md_calloc(d.plan.n, sizeof(*skip));
-	bad = md_calloc(d.plan.n, sizeof(*bad));
-	blocks = md_calloc(d.doc->nblocks, sizeof(*blocks));
-	struct md_exec_opts eo = {
-		d.dir, d.name, a.timeout, a.cap, commit, dirty,
-		a.rebuild, a.rebuild_one, a.quiet ? NULL : progress, &a,
-	};
-	struct report rp;
+/* What a render keeps until it is disposed. */
+struct cli_render_state {
 	struct md_sched sc;
+	bool scheduled;
+	struct render_output **view;
+	char ***labels;
+	struct files files;
+	int lock;
+};
+
+/* Runs the scheduler with the progress reporter; 0 or -1 (message set). */
+static int
+realize(struct cli_render *r, const struct cli_render_opts *a,
+	const struct md_exec_opts *eo)
+{
+	struct md_sched *sc = &r->state->sc;
+	struct report rp;
+	int rc;
+
 	memset(&rp, 0, sizeof(rp));
-	rp.a = &a;
-	rp.d = &d;
+	rp.a = a;
+	rp.d = &r->d;
 	pthread_mutex_init(&rp.mu, NULL);
-	rp.since = md_calloc(d.plan.n + 1, sizeof(*rp.since));
-	rp.ticking = a.tty &&
+	rp.since = md_calloc(r->d.plan.n + 1, sizeof(*rp.since));
+	rp.ticking = a->tty &&
 		     pthread_create(&rp.ticker, NULL, tick, &rp) == 0;
-	memset(&sc, 0, sizeof(sc));
-	sc.store = store;
-	sc.plan = &d.plan;
-	sc.opts = &eo;
-	sc.jobs = a.jobs;
-	sc.keep_going = a.keep_going;
-	sc.started = started;
-	sc.finished = finished;
-	sc.ctx = &rp;
-	scheduled = &sc;
-	rc = md_sched_run(&sc);
+	memset(sc, 0, sizeof(*sc));
+	sc->store = r->store;
+	sc->plan = &r->d.plan;
+	sc->opts = eo;
+	sc->jobs = a->jobs;
+	sc->keep_going = a->keep_going;
+	sc->started = started;
+	sc->finished = finished;
+	sc->ctx = &rp;
+	r->state->scheduled = true;
+	rc = md_sched_run(sc);
 	if (rp.ticking) {
 		pthread_mutex_lock(&rp.mu);
 		rp.ticking = false;
 		pthread_mutex_unlock(&rp.mu);
 		pthread_join(rp.ticker, NULL);
 	}
+	live_clear(a);
+	r->ran = rp.ran;
+	r->cached = rp.cached;
+	r->failed = rp.failed;
 	free(rp.since);
+	md_buf_dispose(&rp.msg);
 	pthread_mutex_destroy(&rp.mu);
-	live_clear(&a);
-	if (rc < 0) {
-		md_buf_dispose(&rp.msg);
-		cli_error("%s", md_err_msg());
+	return rc;
+}
+
+int
+cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
+{
+	struct cli_render_state *x;
+	struct render_block *blocks = NULL;
+	char (*keys)[MD_HASH_HEX] = NULL;
+	char *commit = NULL, *file = NULL, *notes = NULL;
+	bool dirty = false, found = false;
+	size_t i, n;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	x = r->state = md_calloc(1, sizeof(*r->state));
+	x->lock = -1;
+	if (cli_doc_load(&r->d, a->input, a->all ? MD_DOC_ALL : 0,
+			 a->config) < 0 ||
+	    cli_store_open(&r->store, a->store, r->d.dir) < 0 ||
+	    (x->lock = store_lock_store(r->store, false)) < 0 ||
+	    cli_doc_plan(&r->d, r->store) < 0)
+		goto done;
+	n = r->d.plan.n;
+	for (i = 0; a->rebuild_one && i < n; i++)
+		found |= !strcmp(r->d.plan.stages[i].block->name,
+				 a->rebuild_one);
+	if (a->rebuild_one && !found) {
+		md_err_set("--rebuild=%s: %s has no block named '%s'",
+			   a->rebuild_one, r->d.name, a->rebuild_one);
 		goto done;
 	}
-	ran = rp.ran;
-	cached = rp.cached;
-	failed = rp.failed;
-	md_buf_dispose(&rp.msg);
-	for (i = 0; i < d.plan.n; i++) {
-		shown[i] = (struct md_outcome *)sc.shown[i];
-		skip[i] = sc.skipped[i];
-		if (skip[i]) {
-			struct render_block *rb =
-				&blocks[d.plan.stages[i].block - d.doc->blocks];
-			rb->present = true;
-			rb->note = skip[i];
-		}
-	}
+	if (r->d.workdir && r->d.path &&
+	    (file = md_path_relative(r->d.workdir, r->d.path)))
+		md_git_provenance(&commit, &dirty, r->d.workdir, file);
+
+	files_place(&x->files.dir, &x->files.href, a, r->d.dir);
+	x->files.dry = a->files_dry;
+	struct md_exec_opts eo = {
+		r->d.dir, r->d.name, a->timeout, a->cap, commit, dirty,
+		a->rebuild, a->rebuild_one,
+		a->quiet || !a->per_block ? NULL : progress, (void *)a,
+	};
+	if (realize(r, a, &eo) < 0)
+		goto done;
+
 	/*
 	 * Views only now: a session that replays may still have redone an
 	 * earlier block's outcome after it was first reported.
 	 */
-	for (i = 0; i < d.plan.n; i++) {
-		struct md_stage *st = &d.plan.stages[i];
-		struct render_block *rb = &blocks[st->block - d.doc->blocks];
+	r->shown = x->sc.shown;
+	r->skipped = x->sc.skipped;
+	x->view = md_calloc(n, sizeof(*x->view));
+	x->labels = md_calloc(n, sizeof(*x->labels));
+	keys = md_calloc(n, sizeof(*keys));
+	blocks = md_calloc(r->d.doc->nblocks, sizeof(*blocks));
+	for (i = 0; i < n; i++) {
+		struct md_stage *st = &r->d.plan.stages[i];
+		struct render_block *rb = &blocks[st->block - r->d.doc->blocks];
 
-		memcpy(keys[i], skip[i] ? "" : st->key,
-		       skip[i] ? 1 : MD_HASH_HEX);
-		if (skip[i])
-			continue;
-		view[i] = views(shown[i], &labels[i], store, st->key, files,
-				href);
 		rb->present = true;
-		rb->reals = view[i];
-		rb->n = shown[i]->n;
+		if (r->skipped[i]) {
+			rb->note = r->skipped[i];
+			r->not_run++;
+			continue;
+		}
+		memcpy(keys[i], st->key, MD_HASH_HEX);
+		x->view[i] = views(r->shown[i], &x->labels[i], r->store,
+				   st->key, &x->files);
+		rb->reals = x->view[i];
+		rb->n = r->shown[i]->n;
 	}
-	render_markdown(&text, d.doc, blocks,
-			same_file(&a) ? RENDER_KEEP_CODE : 0);
-	if (write_output(&a, &text) < 0 ||
-	    (d.path && store_root_write(store, d.path, keys, d.plan.n,
-					notes = cli_stage_notes(&d)) < 0) ||
-	    (ran && store_sync(store) < 0)) {
-		cli_error("%s", md_err_msg());
+	size_t (*spans)[2] = md_calloc(r->d.doc->nblocks + 1, sizeof(*spans));
+	render_markdown(&r->text, r->d.doc, blocks,
+			same_file(a) ? RENDER_KEEP_CODE : 0, spans);
+	r->spans = md_calloc(n + 1, sizeof(*r->spans));
+	for (i = 0; i < n; i++)
+		memcpy(r->spans[i],
+		       spans[r->d.plan.stages[i].block - r->d.doc->blocks],
+		       sizeof(*spans));
+	free(spans);
+	r->missing = x->files.missing;
+	r->nmissing = x->files.nmissing;
+	if ((r->d.path && store_root_write(r->store, r->d.path, keys, n,
+					   notes = cli_stage_notes(&r->d)) < 0) ||
+	    (r->ran && store_sync(r->store) < 0))
 		goto done;
-	}
-	for (i = 0; i < d.plan.n; i++)
-		not_run += skip[i] != NULL;
-	if (!a.quiet && not_run)
-		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
-				"%zu failed, %zu not run\n",
-			d.plan.n, ran, cached, failed, not_run);
-	else if (!a.quiet)
-		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
-				"%zu failed\n",
-			d.plan.n, ran, cached, failed);
-	exit_code = failed ? MD_EXIT_FAILED : MD_EXIT_OK;
+	rc = 0;
 done:
 	md_exec_finish();
-	for (i = 0; view && i < d.plan.n; i++) {
-		for (j = 0; labels[i] && j < nlabels(labels[i]); j++)
-			free(labels[i][j]);
-		free(labels[i]);
-		if (view[i] && shown[i])
-			free_files(view[i], shown[i]->n);
-		free(view[i]);
-	}
-	free(shown);
-	free(skip);
-	free(bad);
-	if (scheduled)
-		md_sched_dispose(scheduled);
-	free(labels);
-	free(view);
 	free(keys);
 	free(blocks);
 	free(commit);
 	free(file);
 	free(notes);
-	free(files);
-	free(href);
-	store_unlock(lock);
-	store_close(store);
-	cli_doc_dispose(&d);
-	md_buf_dispose(&text);
-	md_buf_dispose(&msg);
-	return exit_code;
+	return rc;
+}
+
+void
+cli_render_dispose(struct cli_render *r)
+{
+	struct cli_render_state *x = r->state;
+	size_t i;
+
+	for (i = 0; x && x->view && i < r->d.plan.n; i++) {
+		md_strv_free(x->labels[i]);
+		if (x->view[i])
+			free_files(x->view[i], r->shown[i]->n);
+		free(x->view[i]);
+	}
+	if (x) {
+		if (x->scheduled)
+			md_sched_dispose(&x->sc);
+		free(x->labels);
+		free(x->view);
+		md_strv_free(x->files.missing);
+		free(x->files.dir);
+		free(x->files.href);
+		store_unlock(x->lock);
+		free(x);
+	}
+	free(r->spans);
+	store_close(r->store);
+	cli_doc_dispose(&r->d);
+	md_buf_dispose(&r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+cmd_render(int argc, char **argv)
+{
+	struct cli_render_opts a;
+	struct cli_render r;
+	int rc;
+
+	if ((rc = parse_args(&a, argc, argv)) != 0)
+		return rc;
+	if (cli_render_run(&r, &a) < 0 || write_output(&a, &r.text) < 0) {
+		cli_error("%s", md_err_msg());
+		cli_render_dispose(&r);
+		return MD_EXIT_USAGE;
+	}
+	if (!a.quiet && r.not_run)
+		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
+				"%zu failed, %zu not run\n",
+			r.d.plan.n, r.ran, r.cached, r.failed, r.not_run);
+	else if (!a.quiet)
+		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
+				"%zu failed\n",
+			r.d.plan.n, r.ran, r.cached, r.failed);
+	rc = r.failed ? MD_EXIT_FAILED : MD_EXIT_OK;
+	cli_render_dispose(&r);
+	return rc;
 }

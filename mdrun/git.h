@@ -1,8 +1,14 @@
-/* Git, through libgit2: where a repository starts, and provenance. */
+/*
+ * Git, through libgit2: where a repository starts, provenance, what
+ * changed since a revision, and unified diffs of two texts.
+ */
 #ifndef MD_GIT_H
 #define MD_GIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "../util/buf.h"
 
 /*
  * The work tree root of the git repository holding folder dir (absolute,
@@ -18,5 +24,49 @@ int md_git_workdir(char **out, const char *dir);
  */
 int md_git_provenance(char **commit, bool *dirty, const char *workdir,
 		      const char *file);
+
+/*
+ * The URL of the remote called name in the repository holding folder dir
+ * (its push URL when push and one is set). MD_ENOTFOUND when dir is in no
+ * repository or it has no such remote. Caller frees *out.
+ */
+int md_git_remote_url(char **out, const char *dir, const char *name,
+		      bool push);
+
+/*
+ * The values of http.extraheader and of each http.<url>.extraheader whose
+ * <url> starts url, in the configuration of the repository holding dir
+ * (none outside one): how actions/checkout hands its token on. *out is
+ * NULL-terminated; caller frees with md_strv_free.
+ */
+int md_git_extraheaders(char ***out, size_t *n, const char *dir,
+			const char *url);
+
+/*
+ * The files that differ between revision rev (anything git rev-parse
+ * takes: a commit, a branch, origin/main, HEAD~3) and the work tree of
+ * the repository holding dir: changed, added, renamed or untracked, not
+ * deleted. Absolute paths, sorted; caller frees with md_strv_free.
+ */
+int md_git_changed(char ***out, size_t *n, const char *dir, const char *rev);
+
+/* One changed line of a diff. */
+struct md_diff_line {
+	char origin;  /* '+' added, '-' removed */
+	int old_line; /* its line in the old text; for '+', the next one */
+	int new_line; /* its line in the new text; for '-', the next one */
+	char *text;   /* without its line ending */
+};
+
+/*
+ * A unified diff from old to new text, both named path in its header
+ * ("--- a/PATH", "+++ b/PATH"), appended to patch; lines (when not NULL)
+ * gets each changed line. Empty when the texts are equal. Free lines with
+ * md_diff_lines_free.
+ */
+int md_git_diff(struct md_buf *patch, struct md_diff_line **lines,
+		size_t *n, const char *path, const char *old, size_t old_len,
+		const char *new, size_t new_len);
+void md_diff_lines_free(struct md_diff_line *lines, size_t n);
 
 #endif

@@ -200,7 +200,7 @@ static int
 load_config(struct md_interps *t, const char *path)
 {
 	struct md_buf text = MD_BUF_INIT;
-	cJSON *root = NULL, *langs, *lang;
+	cJSON *root = NULL, *langs, *lang, *remote;
 	int rc;
 
 	if ((rc = md_fs_read(&text, path)) < 0)
@@ -226,12 +226,21 @@ load_config(struct md_interps *t, const char *path)
 		goto done;
 	}
 	cJSON_ArrayForEach(lang, root)
-		if (strcmp(lang->string, "languages")) {
+		if (strcmp(lang->string, "languages") &&
+		    strcmp(lang->string, "remote")) {
 			rc = config_error(path, text.ptr, lang->string, NULL,
 					  "unknown field (expected "
-					  "\"languages\")");
+					  "\"languages\" or \"remote\")");
 			goto done;
 		}
+	remote = cJSON_GetObjectItem(root, "remote");
+	if (remote && (!cJSON_IsString(remote) || !*remote->valuestring)) {
+		rc = config_error(path, text.ptr, "remote", NULL,
+				  "\"remote\" must be a non-empty string");
+		goto done;
+	}
+	if (remote)
+		t->remote = md_strdup(remote->valuestring);
 	langs = cJSON_GetObjectItem(root, "languages");
 	if (langs && !cJSON_IsObject(langs)) {
 		rc = config_error(path, text.ptr, "languages", NULL,
@@ -269,6 +278,7 @@ md_interps_dispose(struct md_interps *t)
 	for (size_t i = 0; i < t->n; i++)
 		interp_dispose(&t->v[i]);
 	free(t->v);
+	free(t->remote);
 	memset(t, 0, sizeof(*t));
 }
 

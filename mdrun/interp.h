@@ -14,6 +14,10 @@
  * bash or sh) the command is an interpreter that runs that built-in
  * driver, and blocks share sessions; without one each block is its own
  * process. "session": false makes session=none the language's default.
+ *
+ * A top-level "remote" (a string) names where `mdrun push` and `mdrun
+ * pull` go when given no REMOTE: a remote's name, a path (relative to the
+ * config's folder) or a URL.
  */
 #ifndef MD_INTERP_H
 #define MD_INTERP_H
@@ -38,6 +42,7 @@ struct md_interp {
 struct md_interps {
 	struct md_interp *v;
 	size_t n;
+	char *remote; /* the config's "remote" (mdrun push/pull), or NULL */
 };
 
 /*

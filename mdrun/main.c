@@ -30,6 +30,11 @@ static const char usage[] =
 	"  store ls | show REF | path REF | verify | rm REF\n"
 	"                    inspect the store (mdrun store --help)\n"
 	"  gc                remove what no document uses (mdrun gc --help)\n"
+	"  check FILE.md...  do the documents evaluate, and are their outputs\n"
+	"                    current? (for CI; mdrun check --help)\n"
+	"  push | pull [REMOTE]\n"
+	"                    share the store through a git remote\n"
+	"                    (mdrun push --help)\n"
 	"\n"
 	"render options:\n"
 	"  -o, --output OUT  write the result to OUT (default: standard output)\n"
@@ -122,5 +127,9 @@ main(int argc, char **argv)
 		return cmd_gc(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "plan"))
 		return cmd_plan(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "push") || !strcmp(argv[1], "pull"))
+		return cmd_remote(argc - 1, argv + 1);
 	return cmd_render(argc, argv);
 }

@@ -52,8 +52,8 @@ done:
 }
 
 /* Calls fn on each item of a comma list, blanks around it trimmed. */
-static int
-each_item(const char *list, int (*fn)(const char *item, void *ctx),
+int
+md_each_item(const char *list, int (*fn)(const char *item, void *ctx),
 	  void *ctx)
 {
 	const char *p = list;
@@ -195,13 +195,13 @@ upstream(struct md_plan *p, struct md_doc *doc, struct md_stage *st,
 		r.col = o->col;
 		md_buf_clear(&r.field);
 		if (!strcmp(o->key, "deps")) {
-			rc = each_item(o->val, add_dep, &r);
+			rc = md_each_item(o->val, add_dep, &r);
 		} else if (!strcmp(o->key, "env")) {
-			rc = each_item(o->val, add_env, &r);
+			rc = md_each_item(o->val, add_env, &r);
 			free(st->env);
 			st->env = md_buf_detach(&r.field);
 		} else if (!strcmp(o->key, "inputs")) {
-			rc = each_item(o->val, add_input, &r);
+			rc = md_each_item(o->val, add_input, &r);
 			free(st->inputs);
 			st->inputs = md_buf_detach(&r.field);
 		}

@@ -67,6 +67,13 @@ int md_plan_build(struct md_plan *out, struct md_doc *doc,
 void md_plan_dispose(struct md_plan *p);
 
 /*
+ * Calls fn on each item of a comma-separated option value (deps=, env=,
+ * inputs=), spaces around items trimmed; stops at the first non-zero.
+ */
+int md_each_item(const char *list, int (*fn)(const char *item, void *ctx),
+		 void *ctx);
+
+/*
  * Sets st->key and st->drv from its fields and its upstream stages' keys
  * and rhash (which must be set). Returns false, with st->key empty, when
  * an upstream stage has no realization yet.

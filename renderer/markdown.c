@@ -196,7 +196,8 @@ ends_line(const char *s, size_t n)
 
 void
 render_markdown(struct md_buf *out, const struct md_doc *doc,
-		const struct render_block *blocks, unsigned flags)
+		const struct render_block *blocks, unsigned flags,
+		size_t (*spans)[2])
 {
 	const char *src = doc->src;
 	size_t pos = 0, i;
@@ -211,6 +212,8 @@ render_markdown(struct md_buf *out, const struct md_doc *doc,
 			continue;
 		until = b->has_out ? b->out_end : b->end;
 		at = drop ? b->start : b->has_out ? b->out_start : b->end;
+		if (spans)
+			spans[i][0] = out->len + (b->start - pos);
 		md_buf_put(out, src + pos, at - pos);
 		pos = until;
 		before = out->len;
@@ -239,6 +242,8 @@ render_markdown(struct md_buf *out, const struct md_doc *doc,
 				out->len -= k;
 			out->ptr[out->len] = '\0';
 		}
+		if (spans)
+			spans[i][1] = out->len;
 	}
 	md_buf_put(out, src + pos, doc->len - pos);
 }

@@ -55,10 +55,13 @@ enum {
  * region an earlier render left there. Blocks with echo=false are left out
  * unless flags has RENDER_KEEP_CODE; output=false shows nothing,
  * output=asis inserts stdout as Markdown. Rendering the result again with
- * the same outputs gives the same bytes.
+ * the same outputs gives the same bytes. When spans is not NULL (doc->nblocks
+ * entries), spans[i] is set to the bytes of out that block i's code and
+ * region take, for every block whose region was written.
  */
 void render_markdown(struct md_buf *out, const struct md_doc *doc,
-		     const struct render_block *blocks, unsigned flags);
+		     const struct render_block *blocks, unsigned flags,
+		     size_t (*spans)[2]);
 
 /*
  * Program output made safe to show as text: valid UTF-8, LF line endings,

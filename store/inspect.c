@@ -193,8 +193,8 @@ key_matches(cJSON *drv, const char *key)
 	return !strcmp(again, key);
 }
 
-static int
-verify_realization(const char *dir, const char *rhash, char **why)
+void
+store_verify_real(char **why, const char *dir, const char *rhash)
 {
 	struct store_real r;
 	struct md_buf so = MD_BUF_INIT, se = MD_BUF_INIT;
@@ -228,7 +228,6 @@ done:
 	md_buf_dispose(&se);
 	free(p);
 	free(outdir);
-	return 0;
 }
 
 int
@@ -263,7 +262,7 @@ store_verify(size_t *bad, struct store *s,
 				if (!store_is_hash(e->d_name))
 					continue;
 				dir = md_path_join(kdir, e->d_name);
-				verify_realization(dir, e->d_name, &why);
+				store_verify_real(&why, dir, e->d_name);
 				if (why) {
 					report(dir, why, ctx);
 					(*bad)++;

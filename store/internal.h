@@ -1,4 +1,4 @@
-/* What store.c shares with inspect.c and gc.c. Not for other modules. */
+/* What the store's files share with each other. Not for other modules. */
 #ifndef STORE_INTERNAL_H
 #define STORE_INTERNAL_H
 
@@ -28,5 +28,21 @@ char *store_tmp_dir(struct store *s);
 int store_remove_tree(struct store *s, const char *path);
 /* Reads the exit status fields of dir/meta.json into r. */
 int store_read_meta(struct store_real *r, const char *dir);
+/*
+ * Publishes real, a complete realization folder built in tmp/, as rhash
+ * of key, and records a run of it at ns nanoseconds (0: now). A new key
+ * gets drv (drv.json's text) and is published whole; a known key gets the
+ * realization renamed into place, unless an equal one is there already.
+ * real is consumed (moved or removed); NULL records a run of the equal
+ * realization in place. The caller holds key's lock.
+ */
+int store_publish(struct store *s, const char *key, const char *drv,
+		  const char *rhash, const char *real, bool failed,
+		  long long ns);
+/*
+ * Recomputes the rhash of the realization folder dir; *why says what is
+ * wrong (caller frees), NULL when it matches rhash.
+ */
+void store_verify_real(char **why, const char *dir, const char *rhash);
 
 #endif

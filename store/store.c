@@ -600,14 +600,16 @@ now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* A run record at ns (0: now); the next free nanosecond when taken. */
 static int
-write_run(const char *kdir, const char *rhash, bool failed)
+write_run(const char *kdir, const char *rhash, bool failed, long long ns)
 {
 	char *rdir = md_path_join(kdir, "runs");
 	struct md_buf p = MD_BUF_INIT;
-	long long ns = now_ns();
 	int rc = 0, fd;
 
+	if (ns <= 0)
+		ns = now_ns();
 	if (mkdir(rdir, 0755) < 0 && errno != EEXIST) {
 		rc = md_err_sys("%s: mkdir", rdir);
 		goto done;
@@ -673,37 +675,51 @@ write_outputs(const char *tmp, const char *meta, const struct store_result *r)
 }
 
 /*
+ * A realization folder that exists is complete unless a crash came before
+ * the syncfs: its meta.json says which.
+ */
+static bool
+real_complete(const char *dir)
+{
+	struct store_real check;
+
+	memset(&check, 0, sizeof(check));
+	return md_fs_is_dir(dir) && store_read_meta(&check, dir) == 0;
+}
+
+/*
  * A new key is built whole in tmp/ (drv.json, the realization, its run
  * record) and published by one rename, so a key folder that exists always
  * has its drv.json and every realization in it came with a run record.
- * Returns 1 when another process published the key first.
+ * Returns 1, with real back where it was, when another process published
+ * the key first.
  */
 static int
-commit_new_key(struct store *s, const char *kdir, const char *drv,
-	       const char *rhash, const char *meta,
-	       const struct store_result *r)
+publish_new_key(struct store *s, const char *kdir, const char *drv,
+		const char *rhash, const char *real, bool failed,
+		long long ns)
 {
-	char *tmp = store_tmp_dir(s), *p = NULL, *real = NULL;
+	char *tmp = store_tmp_dir(s), *p = NULL, *moved = NULL;
 	int rc;
 
 	if (!tmp)
 		return MD_ERROR;
 	p = md_path_join(tmp, "drv.json");
-	real = md_path_join(tmp, rhash);
+	moved = md_path_join(tmp, rhash);
 	if ((rc = md_fs_write_new(p, drv, strlen(drv), 0444)) < 0)
 		goto done;
-	if (mkdir(real, 0755) < 0) {
-		rc = md_err_sys("%s: mkdir", real);
+	if (rename(real, moved) < 0) {
+		rc = md_err_sys("%s: rename", real);
 		goto done;
 	}
-	if ((rc = write_outputs(real, meta, r)) < 0 ||
-	    (rc = write_run(tmp, rhash, r->exit_code || r->signal ||
-						r->timed_out)) < 0)
+	if ((rc = write_run(tmp, rhash, failed, ns)) < 0)
 		goto done;
 	md_crashpoint("commit:built");
 	if (rename(tmp, kdir) < 0) {
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			rc = md_err_sys("%s: rename", kdir);
+		else if (rename(moved, real) < 0)
+			rc = md_err_sys("%s: rename", moved);
 		else
 			rc = 1;
 		goto done;
@@ -711,16 +727,70 @@ commit_new_key(struct store *s, const char *kdir, const char *drv,
 	free(tmp);
 	tmp = NULL;
 	md_crashpoint("commit:renamed");
-	free(real);
-	real = md_path_join(kdir, rhash);
-	rc = md_fs_make_readonly(real);
+	free(moved);
+	moved = md_path_join(kdir, rhash);
+	rc = md_fs_make_readonly(moved);
 	md_crashpoint("commit:recorded");
 done:
 	if (tmp)
 		md_fs_rmtree(tmp);
 	free(tmp);
 	free(p);
-	free(real);
+	free(moved);
+	return rc;
+}
+
+int
+store_publish(struct store *s, const char *key, const char *drv,
+	      const char *rhash, const char *real, bool failed, long long ns)
+{
+	char *kdir = md_path_join(s->objs, key);
+	char *final = md_path_join(kdir, rhash);
+	int rc = 0;
+
+	if (!real)
+		goto record;
+	if (!md_fs_is_dir(kdir)) {
+		rc = publish_new_key(s, kdir, drv, rhash, real, failed, ns);
+		if (rc <= 0)
+			goto done;
+		rc = 0; /* published meanwhile by another process */
+	}
+	if (md_fs_is_dir(final)) {
+		if (real_complete(final)) {
+			/* An equal run was committed meanwhile. */
+			md_fs_rmtree(real);
+			goto record;
+		}
+		/* A damaged copy (a crash before syncfs): replace it. */
+		if ((rc = store_remove_tree(s, final)) < 0)
+			goto done;
+	}
+	md_crashpoint("commit:built");
+	/*
+	 * rename() publishes the whole folder at once (and needs it still
+	 * writable, to update its ".."). A concurrent equal commit may win
+	 * the race: same bytes.
+	 */
+	if (rename(real, final) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			rc = md_err_sys("%s: rename", final);
+			goto done;
+		}
+		md_fs_rmtree(real);
+	} else {
+		md_crashpoint("commit:renamed");
+		if ((rc = md_fs_make_readonly(final)) < 0)
+			goto done;
+	}
+	md_crashpoint("commit:published");
+record:
+	if ((rc = write_run(kdir, rhash, failed, ns)) < 0)
+		goto done;
+	md_crashpoint("commit:recorded");
+done:
+	free(final);
+	free(kdir);
 	return rc;
 }
 
@@ -729,71 +799,34 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	     const char *drv, const struct store_result *r)
 {
 	char rhash[MD_HASH_HEX];
-	char *kdir = md_path_join(s->objs, key), *final = NULL, *tmp = NULL;
-	char *meta = NULL;
+	char *final = NULL, *tmp = NULL, *meta = NULL;
+	bool failed = r->exit_code || r->signal || r->timed_out;
 	int rc;
 
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
 			      r->exit_code, r->signal, r->timed_out,
 			      r->artifacts)) < 0)
 		goto done;
-	meta = meta_json(key, rhash, r);
-	final = md_path_join(kdir, rhash);
-	if (!md_fs_is_dir(kdir)) {
-		rc = commit_new_key(s, kdir, drv, rhash, meta, r);
-		if (rc <= 0)
-			goto done;
-		rc = 0; /* published meanwhile by another process */
-	}
-	if (md_fs_is_dir(final)) {
-		struct store_real check;
-		memset(&check, 0, sizeof(check));
-		if (store_read_meta(&check, final) == 0)
-			goto record; /* an equal run was committed before */
-		/* A damaged copy (a crash before syncfs): replace it. */
-		if ((rc = store_remove_tree(s, final)) < 0)
-			goto done;
-	}
-	if (!(tmp = store_tmp_dir(s))) {
-		rc = MD_ERROR;
-		goto done;
-	}
-	if ((rc = write_outputs(tmp, meta, r)) < 0)
-		goto done;
-	md_crashpoint("commit:built");
-	/*
-	 * rename() publishes the whole folder at once (and needs it still
-	 * writable, to update its ".."). A concurrent equal commit may win
-	 * the race: same bytes.
-	 */
-	if (rename(tmp, final) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY) {
-			rc = md_err_sys("%s: rename", final);
+	final = store_real_dir(s, key, rhash);
+	/* An equal run committed before: only a run record is new. */
+	if (!real_complete(final)) {
+		meta = meta_json(key, rhash, r);
+		if (!(tmp = store_tmp_dir(s))) {
+			rc = MD_ERROR;
 			goto done;
 		}
-		md_fs_rmtree(tmp);
-	} else {
-		md_crashpoint("commit:renamed");
-		if ((rc = md_fs_make_readonly(final)) < 0)
+		if ((rc = write_outputs(tmp, meta, r)) < 0)
 			goto done;
 	}
-	free(tmp);
-	tmp = NULL;
-	md_crashpoint("commit:published");
-record:
-	if ((rc = write_run(kdir, rhash, r->exit_code || r->signal ||
-						 r->timed_out)) < 0)
-		goto done;
-	md_crashpoint("commit:recorded");
+	rc = store_publish(s, key, drv, rhash, tmp, failed, 0);
 done:
 	if (rc == 0)
 		memcpy(out, rhash, MD_HASH_HEX);
 	if (tmp)
-		md_fs_rmtree(tmp);
+		md_fs_rmtree(tmp); /* gone once published */
 	free(tmp);
 	free(meta);
 	free(final);
-	free(kdir);
 	return rc;
 }
 

@@ -224,4 +224,53 @@ int store_gc(struct store_gc_stats *out, struct store *s,
 	     const struct store_gc_opts *o,
 	     void (*report)(const char *what, void *ctx), void *ctx);
 
+/*
+ * Sharing through git (store/remote.c). Each realization is one git
+ * commit without parents, ref refs/mdrun/KEY/RHASH, whose tree holds
+ * drv.json (the key's), meta.json, stdout, stderr (when not empty) and
+ * out/ (files 100644 or 100755, links 120000). Author and committer are
+ * "mdrun <mdrun@localhost>" at the realization's start time, the message
+ * "mdrun KEY RHASH", so equal realizations are equal commits everywhere.
+ * Both directions take the store-wide lock shared, as a render does, and
+ * build git objects in a bare repository under tmp/, removed after.
+ */
+struct store_remote {
+	const char *url;      /* a path, or a file://, ssh:// or https:// URL */
+	const char *username; /* sent with token ("x-access-token" if NULL) */
+	const char *token;    /* password for https, or NULL */
+	/* Extra HTTP headers ("Name: value"), e.g. from http.URL.extraheader. */
+	char **headers;
+	size_t nheaders;
+	/* Told of each remote ref pull rejects, and why; may be NULL. */
+	void (*reject)(const char *ref, const char *why, void *ctx);
+	void *ctx;
+};
+
+struct store_remote_stats {
+	size_t moved;	 /* pushed, or pulled */
+	size_t present;	 /* already on the other side */
+	size_t rejected; /* pull: refs refused (see store_pull) */
+};
+
+/*
+ * Pushes the realizations the store has run records of and the remote
+ * has no ref for, at most 500 refs per push. Errors (the remote's
+ * included) carry libgit2's message.
+ */
+int store_push(struct store_remote_stats *out, struct store *s,
+	       const struct store_remote *r);
+/*
+ * Fetches the remote's refs/mdrun/KEY/RHASH the store lacks and commits
+ * each after checking it: a ref not named by two hashes, a tree entry
+ * named "", ".", "..", or holding '/', a gitlink, a link that is absolute
+ * or has a ".." component, an entry other than drv.json, meta.json,
+ * stdout, stderr and out/ at the top, more than 1 GiB of blobs, a drv.json
+ * whose fields do not hash to KEY, or files that do not hash to RHASH: the
+ * ref is rejected (reported through r->reject, counted, never written).
+ * A pulled realization gets a run record at its start time. Nothing pulled
+ * is executed.
+ */
+int store_pull(struct store_remote_stats *out, struct store *s,
+	       const struct store_remote *r);
+
 #endif

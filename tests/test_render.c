@@ -33,7 +33,7 @@ render_flags(const char *src, const char *out, const char *err,
 		blocks[i].reals = &r;
 		blocks[i].n = 1;
 	}
-	render_markdown(&buf, doc, blocks, flags);
+	render_markdown(&buf, doc, blocks, flags, NULL);
 	free(blocks);
 	md_doc_free(doc);
 	return md_buf_detach(&buf);
@@ -288,7 +288,7 @@ Test(render, several_realizations_are_labelled)
 	r[1].out_len = 2;
 	r[1].label = "*realization 2 of 2*";
 	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
-	render_markdown(&buf, doc, &b, 0);
+	render_markdown(&buf, doc, &b, 0, NULL);
 	cr_assert_str_eq(buf.ptr, "```{sh match=all}\nx\n```\n<!-- mdrun:out -->\n"
 				  "*realization 1 of 2*\n```output\n1\n```\n"
 				  "*realization 2 of 2*\n```output\n2\n```\n"

@@ -65,6 +65,14 @@ md_strv_free(char **v)
 }
 
 void
+md_strv_push(char ***v, size_t *n, char *s)
+{
+	*v = md_realloc(*v, (*n + 2) * sizeof(**v));
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+void
 md_buf_grow(struct md_buf *b, size_t n)
 {
 	size_t want;

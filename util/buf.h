@@ -28,6 +28,8 @@ char *md_strndup(const char *s, size_t n);
 
 /* Frees a NULL-terminated array of strings and the strings; NULL is fine. */
 void md_strv_free(char **v);
+/* Appends s (taken) to the NULL-terminated array *v of *n strings. */
+void md_strv_push(char ***v, size_t *n, char *s);
 
 /* Makes room for at least n more bytes (plus the terminating NUL). */
 void md_buf_grow(struct md_buf *b, size_t n);

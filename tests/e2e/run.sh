@@ -169,7 +169,7 @@ expect "unknown option: exit 2 and a hint"
 printf '```{sh}\necho partial; exit 5\n```\n' >"$dir/fails.md"
 "$mdrun" -q "$dir/fails.md" -o "$dir/fails.out" 2>"$dir/err"
 code=$?
-{ [ "$code" = 1 ] && has "$dir/err" "fails.md:1: block 'sh-1' failed: exit status 5" &&
+{ [ "$code" = 1 ] && has "$dir/err" "fails.md:1: block sh-1 failed (exit 5)" &&
 	has "$dir/fails.out" "*exit status 5*"; }
 expect "failing block: exit 1, FILE:LINE named, document still written"
 

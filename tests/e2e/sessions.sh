@@ -162,11 +162,11 @@ DOC
 "$mdrun" -q --keep-going fail.md -o fail.out 2>err
 code=$?
 { [ "$code" = 1 ] && has fail.out "ValueError: boom" && has fail.out 'File "<string>", line 1' &&
-	has err "fail.md:5: block 'python-2' failed: exit status 1"; }
+	has err "fail.md:5: block python-2 failed (exit 1)"; }
 expect "python: an exception is a failure with its traceback on stderr"
 has fail.out "y is still 7"
 expect "python: the session goes on after an exception"
-{ has fail.out "*exit status 3*" && has err "fail.md:17: block 'sh-2' failed: exit status 3"; }
+{ has fail.out "*exit status 3*" && has err "fail.md:17: block sh-2 failed (exit 3)"; }
 expect "sh: exit ends the block as a failure"
 has fail.out "after exit a=1"
 expect "sh: after exit the session restarts with the state of the blocks before"
@@ -298,7 +298,7 @@ DOC
 t0=$(date +%s)
 "$mdrun" -q --keep-going slow.md -o slow.out 2>err
 t1=$(date +%s)
-{ has slow.out "*timed out*" && has err "block 'sh-2' failed: timed out" && [ $((t1 - t0)) -lt 10 ]; }
+{ has slow.out "*timed out*" && has err "block sh-2 failed (timed out)" && [ $((t1 - t0)) -lt 10 ]; }
 expect "timeout=1: the block is killed and reported as timed out"
 ! pgrep -f "sleep 3[34]\\.[34]" >/dev/null
 expect "timeout: no process of the block is left"

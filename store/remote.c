@@ -1,0 +1,933 @@
+/*
+ * Sharing realizations through a git remote (libgit2).
+ *
+ *   refs/mdrun/KEY/RHASH -> commit (no parents)
+ *                             author, committer: mdrun <mdrun@localhost>
+ *                             at the realization's start time, UTC
+ *                             message: "mdrun KEY RHASH\n"
+ *                           tree
+ *                             drv.json   100644  the key's drv.json
+ *                             meta.json  100644
+ *                             stdout     100644
+ *                             stderr     100644  (absent when empty)
+ *                             out/       040000  the artifacts: files
+ *                                                100644 or 100755, folders,
+ *                                                links 120000
+ *
+ * Equal realizations make equal commits, so two machines pushing the same
+ * result push nothing new. A remote is not trusted: pull checks every
+ * name, mode and size before writing a byte, writes into tmp/, recomputes
+ * KEY from drv.json and RHASH from the files, and only then commits the
+ * way a render does. Git objects are built and fetched in a bare
+ * repository under tmp/, removed when done.
+ */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <git2.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "../util/err.h"
+#include "../util/fs.h"
+
+#define REF_PREFIX "refs/mdrun/"
+#define BATCH 500			/* refs per push or fetch */
+#define MAX_BYTES (1ULL << 30)		/* of blobs per realization */
+#define MAX_ENTRIES 100000		/* per realization */
+#define MAX_DEPTH 64			/* of folders under out/ */
+#define MAX_LINK 4095			/* bytes of a link's target */
+#define MAX_TRIES 3			/* credentials asked per connection */
+
+/* A connection's state, handed to libgit2's callbacks. */
+struct conn {
+	const struct store_remote *r;
+	int tries;
+	size_t refused;	    /* refs the remote refused to update */
+	struct md_buf why;  /* the first refusal */
+};
+
+/* Sets the message from libgit2's last error; returns MD_ERROR. */
+static int
+git_fail(const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return md_err_set("%s: %s", what,
+			  e && e->message ? e->message : "git error");
+}
+
+static int
+credentials(git_credential **out, const char *url, const char *user,
+	    unsigned int allowed, void *payload)
+{
+	struct conn *c = payload;
+	const char *name = c->r->username ? c->r->username : "x-access-token";
+
+	/* libgit2 asks again after each refusal: give up in time. */
+	if (++c->tries > MAX_TRIES) {
+		git_error_set_str(GIT_ERROR_NET,
+				  "authentication failed (tried the ssh agent "
+				  "and MDRUN_GIT_TOKEN)");
+		return GIT_EAUTH;
+	}
+	(void)url;
+	if (allowed & GIT_CREDENTIAL_SSH_KEY)
+		return git_credential_ssh_key_from_agent(out,
+							 user ? user : "git");
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && c->r->token)
+		return git_credential_userpass_plaintext_new(out, name,
+							     c->r->token);
+	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+		git_error_set_str(GIT_ERROR_NET, "the remote asks for a "
+				  "password, and no token was given "
+				  "(MDRUN_GIT_TOKEN)");
+		return GIT_EAUTH;
+	}
+	if (allowed & GIT_CREDENTIAL_USERNAME)
+		return git_credential_username_new(out, user ? user : "git");
+	return GIT_PASSTHROUGH;
+}
+
+static int
+push_status(const char *ref, const char *status, void *payload)
+{
+	struct conn *c = payload;
+
+	if (status && c->refused++ == 0)
+		md_buf_printf(&c->why, "%s: %s", ref, status);
+	return 0;
+}
+
+/* The callbacks and headers of a connection, a push or a fetch. */
+static void
+conn_options(git_remote_callbacks *cb, git_strarray *h, struct conn *c)
+{
+	git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
+	cb->credentials = credentials;
+	cb->push_update_reference = push_status;
+	cb->payload = c;
+	h->strings = c->r->headers;
+	h->count = c->r->nheaders;
+	c->tries = 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A list of ref names; sorted before names_has looks in it. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+names_add(struct names *l, const char *name)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->v = md_realloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = md_strdup(name);
+}
+
+static bool
+names_has(const struct names *l, const char *name)
+{
+	return l->n && bsearch(&name, l->v, l->n, sizeof(*l->v), cmp_str);
+}
+
+static void
+names_dispose(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * A bare repository under tmp/ with an anonymous remote for r->url, and
+ * the names of the remote's refs under refs/mdrun/, sorted. Or, to push
+ * to a local repository with a work tree (which libgit2's transport
+ * refuses), that repository itself, written directly as git's local push
+ * would, and no remote.
+ */
+struct session {
+	char *dir;
+	git_repository *repo;
+	git_remote *remote;
+	struct conn conn;
+	struct names refs;
+};
+
+/* The repository at url when it is a local one with a work tree. */
+static git_repository *
+local_worktree(const char *url)
+{
+	git_repository *repo = NULL;
+	const char *path = url;
+
+	if (!strncmp(url, "file://", 7))
+		path = url + 7;
+	else if (strstr(url, "://"))
+		return NULL;
+	if (git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				    NULL) < 0)
+		return NULL;
+	if (git_repository_is_bare(repo)) {
+		git_repository_free(repo);
+		return NULL;
+	}
+	return repo;
+}
+
+static int
+session_open(struct session *se, struct store *s,
+	     const struct store_remote *r, git_direction dir)
+{
+	git_remote_callbacks cb;
+	git_strarray h;
+	const git_remote_head **heads;
+	git_reference_iterator *it = NULL;
+	const char *name;
+	size_t n, i;
+
+	memset(se, 0, sizeof(*se));
+	se->conn.r = r;
+	if (dir == GIT_DIRECTION_PUSH && (se->repo = local_worktree(r->url))) {
+		if (git_reference_iterator_glob_new(&it, se->repo,
+						    REF_PREFIX "*") < 0)
+			return git_fail(r->url);
+		while (git_reference_next_name(&name, it) == 0)
+			names_add(&se->refs, name);
+		git_reference_iterator_free(it);
+		goto sort;
+	}
+	if (!(se->dir = store_mktemp(s)))
+		return MD_ERROR;
+	if (git_repository_init(&se->repo, se->dir, 1) < 0)
+		return git_fail(se->dir);
+	if (git_remote_create_anonymous(&se->remote, se->repo, r->url) < 0)
+		return git_fail(r->url);
+	conn_options(&cb, &h, &se->conn);
+	if (git_remote_connect(se->remote, dir, &cb, NULL, &h) < 0 ||
+	    git_remote_ls(&heads, &n, se->remote) < 0)
+		return git_fail(r->url);
+	for (i = 0; i < n; i++)
+		if (!strncmp(heads[i]->name, REF_PREFIX, strlen(REF_PREFIX)))
+			names_add(&se->refs, heads[i]->name);
+	/* Each push or fetch connects anew, with its own options. */
+	git_remote_disconnect(se->remote);
+sort:
+	if (se->refs.n)
+		qsort(se->refs.v, se->refs.n, sizeof(*se->refs.v), cmp_str);
+	return 0;
+}
+
+static void
+session_close(struct session *se)
+{
+	git_remote_free(se->remote);
+	git_repository_free(se->repo);
+	if (se->dir)
+		md_fs_rmtree(se->dir);
+	free(se->dir);
+	names_dispose(&se->refs);
+	md_buf_dispose(&se->conn.why);
+}
+
+/* refs/mdrun/KEY/RHASH, with two hashes; key and rhash get them. */
+static bool
+parse_ref(char key[MD_HASH_HEX], char rhash[MD_HASH_HEX], const char *ref)
+{
+	const char *k = ref + strlen(REF_PREFIX);
+
+	if (strlen(k) != 129 || k[64] != '/')
+		return false;
+	memcpy(key, k, 64);
+	key[64] = '\0';
+	memcpy(rhash, k + 65, MD_HASH_HEX);
+	return store_is_hash(key) && store_is_hash(rhash);
+}
+
+/* --- push -------------------------------------------------------------- */
+
+/*
+ * Inserts the entries of folder dir into bld: folders as trees, files as
+ * blobs with their executable bit, links as blobs of their target.
+ */
+static int
+add_dir(git_treebuilder *bld, git_repository *repo, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d)
+		return md_err_sys("%s", dir);
+	while (rc == 0 && (e = readdir(d))) {
+		git_treebuilder *sub = NULL;
+		git_filemode_t mode = GIT_FILEMODE_BLOB;
+		git_oid oid;
+		struct stat st;
+		char *p;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		p = md_path_join(dir, e->d_name);
+		if (lstat(p, &st) < 0) {
+			rc = md_err_sys("%s", p);
+		} else if (S_ISDIR(st.st_mode)) {
+			mode = GIT_FILEMODE_TREE;
+			if (git_treebuilder_new(&sub, repo, NULL) < 0 ||
+			    (rc = add_dir(sub, repo, p)) < 0 ||
+			    git_treebuilder_write(&oid, sub) < 0)
+				rc = rc < 0 ? rc : git_fail(p);
+			git_treebuilder_free(sub);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[MAX_LINK + 1];
+			ssize_t k = readlink(p, target, sizeof(target));
+
+			mode = GIT_FILEMODE_LINK;
+			if (k < 0)
+				rc = md_err_sys("%s", p);
+			else if (git_blob_create_from_buffer(&oid, repo, target,
+							     (size_t)k) < 0)
+				rc = git_fail(p);
+		} else if (S_ISREG(st.st_mode)) {
+			if (st.st_mode & 0111)
+				mode = GIT_FILEMODE_BLOB_EXECUTABLE;
+			if (git_blob_create_from_disk(&oid, repo, p) < 0)
+				rc = git_fail(p);
+		} else {
+			rc = md_err_set("%s: not a file, folder or link", p);
+		}
+		if (rc == 0 &&
+		    git_treebuilder_insert(NULL, bld, e->d_name, &oid, mode) < 0)
+			rc = git_fail(p);
+		free(p);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The commit of realization rhash of key, under its ref in repo. */
+static int
+commit_real(git_repository *repo, struct store *s, const char *key,
+	    const char *rhash, const char *ref)
+{
+	char *real = store_real_dir(s, key, rhash);
+	char *kdir = md_path_join(s->objs, key);
+	char *drv = md_path_join(kdir, "drv.json");
+	struct md_buf msg = MD_BUF_INIT;
+	struct store_real meta;
+	git_treebuilder *bld = NULL;
+	git_signature *sig = NULL;
+	git_reference *r = NULL;
+	git_tree *tree = NULL;
+	git_oid oid;
+	int rc;
+
+	memset(&meta, 0, sizeof(meta));
+	if ((rc = store_read_meta(&meta, real)) < 0)
+		goto done;
+	if (git_treebuilder_new(&bld, repo, NULL) < 0 ||
+	    git_blob_create_from_disk(&oid, repo, drv) < 0 ||
+	    git_treebuilder_insert(NULL, bld, "drv.json", &oid,
+				   GIT_FILEMODE_BLOB) < 0) {
+		rc = git_fail(drv);
+		goto done;
+	}
+	if ((rc = add_dir(bld, repo, real)) < 0)
+		goto done;
+	md_buf_printf(&msg, "mdrun %s %s\n", key, rhash);
+	if (git_treebuilder_write(&oid, bld) < 0 ||
+	    git_tree_lookup(&tree, repo, &oid) < 0 ||
+	    git_signature_new(&sig, "mdrun", "mdrun@localhost",
+			      (git_time_t)meta.start, 0) < 0 ||
+	    git_commit_create(&oid, repo, NULL, sig, sig, NULL, msg.ptr, tree,
+			      0, NULL) < 0 ||
+	    git_reference_create(&r, repo, ref, &oid, 1, NULL) < 0)
+		rc = git_fail(real);
+done:
+	git_reference_free(r);
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_treebuilder_free(bld);
+	md_buf_dispose(&msg);
+	free(drv);
+	free(kdir);
+	free(real);
+	return rc;
+}
+
+/* refs/mdrun/KEY/RHASH of each realization a run record names. */
+static int
+local_refs(struct names *out, struct store *s)
+{
+	char **keys = NULL;
+	size_t nkeys = 0, i, j, k;
+	int rc;
+
+	if ((rc = store_keys(&keys, &nkeys, s)) < 0)
+		return rc;
+	for (i = 0; i < nkeys && rc == 0; i++) {
+		struct store_run *runs = NULL;
+		size_t n = 0;
+
+		if ((rc = store_runs(&runs, &n, s, keys[i])) < 0)
+			break;
+		for (j = 0; j < n; j++) {
+			struct md_buf name = MD_BUF_INIT;
+
+			for (k = 0; k < j; k++)
+				if (!strcmp(runs[k].rhash, runs[j].rhash))
+					break;
+			if (k < j)
+				continue; /* another run of it */
+			md_buf_printf(&name, REF_PREFIX "%s/%s", keys[i],
+				      runs[j].rhash);
+			names_add(out, name.ptr);
+			md_buf_dispose(&name);
+		}
+		free(runs);
+	}
+	store_keys_free(keys, nkeys);
+	return rc;
+}
+
+/* "REF:REF" for refs [from, to) of l. Free with md_strv_free(.strings). */
+static git_strarray
+refspecs(const struct names *l, size_t from, size_t to)
+{
+	git_strarray a = { md_calloc(to - from + 1, sizeof(char *)),
+			   to - from };
+	struct md_buf spec = MD_BUF_INIT;
+
+	for (size_t i = from; i < to; i++) {
+		md_buf_printf(&spec, "%s:%s", l->v[i], l->v[i]);
+		a.strings[i - from] = md_buf_detach(&spec);
+	}
+	return a;
+}
+
+/* Pushes or fetches refs [from, to) of l, each to the same name. */
+static int
+transfer(struct session *se, const struct names *l, size_t from, size_t to,
+	 bool push)
+{
+	git_push_options po;
+	git_fetch_options fo;
+	git_strarray specs = refspecs(l, from, to);
+	struct conn *c = &se->conn;
+	int rc = 0, err;
+
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	conn_options(&po.callbacks, &po.custom_headers, c);
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	conn_options(&fo.callbacks, &fo.custom_headers, c);
+	fo.prune = GIT_FETCH_NO_PRUNE;
+	fo.update_fetchhead = 0;
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	err = push ? git_remote_push(se->remote, &specs, &po)
+		   : git_remote_fetch(se->remote, &specs, &fo, NULL);
+	if (err < 0)
+		rc = git_fail(c->r->url);
+	else if (c->refused)
+		rc = md_err_set("%s: refused %zu ref%s; %s", c->r->url,
+				c->refused, c->refused == 1 ? "" : "s",
+				c->why.ptr);
+	md_strv_free(specs.strings);
+	return rc;
+}
+
+int
+store_push(struct store_remote_stats *out, struct store *s,
+	   const struct store_remote *r)
+{
+	struct session se;
+	struct names mine = { NULL, 0, 0 }, todo = { NULL, 0, 0 };
+	char key[MD_HASH_HEX], rhash[MD_HASH_HEX];
+	int lock = store_lock_store(s, false), rc;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	memset(&se, 0, sizeof(se));
+	if (lock < 0)
+		return lock;
+	git_libgit2_init();
+	if ((rc = local_refs(&mine, s)) < 0 ||
+	    (rc = session_open(&se, s, r, GIT_DIRECTION_PUSH)) < 0)
+		goto done;
+	for (i = 0; i < mine.n; i++) {
+		if (names_has(&se.refs, mine.v[i])) {
+			out->present++;
+			continue;
+		}
+		parse_ref(key, rhash, mine.v[i]);
+		if ((rc = commit_real(se.repo, s, key, rhash, mine.v[i])) < 0)
+			goto done;
+		names_add(&todo, mine.v[i]);
+	}
+	for (i = 0; i < todo.n && rc == 0; i += BATCH) {
+		size_t end = i + BATCH < todo.n ? i + BATCH : todo.n;
+
+		if (!se.remote || (rc = transfer(&se, &todo, i, end, true)) == 0)
+			out->moved = end; /* without a remote: refs made */
+	}
+done:
+	session_close(&se);
+	names_dispose(&mine);
+	names_dispose(&todo);
+	git_libgit2_shutdown();
+	store_unlock(lock);
+	return rc;
+}
+
+/* --- pull -------------------------------------------------------------- */
+
+/* Pulling one ref: where its objects are, its size so far, and why it is
+ * rejected (empty while it is not). */
+struct check {
+	git_repository *repo;
+	git_odb *odb;
+	unsigned long long bytes;
+	size_t entries;
+	struct md_buf why;
+};
+
+/* Records why the ref is rejected; returns 1. */
+static int
+reject(struct check *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+reject(struct check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->why.len) {
+		va_start(ap, fmt);
+		md_buf_vprintf(&c->why, fmt, ap);
+		va_end(ap);
+	}
+	return 1;
+}
+
+/*
+ * Whether a link's target, for a link depth folders below out/, stays in
+ * out/: relative, its ".." components all leading and no more than depth.
+ * The folders above a link are real ones (pull makes them), so leading
+ * ".."s climb as written; what follows only descends, through links that
+ * by the same rule stay in out/ too.
+ */
+static bool
+safe_link(const char *t, size_t n, int depth)
+{
+	size_t i = 0;
+	int up = 0;
+	bool down = false;
+
+	if (n == 0 || n > MAX_LINK || memchr(t, '\0', n) || t[0] == '/')
+		return false;
+	while (i < n) {
+		size_t k = i;
+		while (k < n && t[k] != '/')
+			k++;
+		if (k - i == 2 && t[i] == '.' && t[i + 1] == '.') {
+			if (down || ++up > depth)
+				return false;
+		} else if (k > i && !(k - i == 1 && t[i] == '.')) {
+			down = true;
+		}
+		i = k + 1;
+	}
+	return true;
+}
+
+static bool
+safe_name(const char *name)
+{
+	return *name && strcmp(name, ".") && strcmp(name, "..") &&
+	       !strchr(name, '/');
+}
+
+/* Writes blob id at path, its size counted against the limit first. */
+static int
+write_blob(struct check *c, const git_oid *id, const char *path,
+	   git_filemode_t mode, const char *name, int depth)
+{
+	git_object_t type;
+	git_blob *b = NULL;
+	size_t size;
+	const char *data;
+	int rc = 0;
+
+	if (git_odb_read_header(&size, &type, c->odb, id) < 0 ||
+	    type != GIT_OBJECT_BLOB)
+		return reject(c, "'%s' is not a blob", name);
+	if ((c->bytes += size) > MAX_BYTES)
+		return reject(c, "more than 1 GiB of files");
+	if (git_blob_lookup(&b, c->repo, id) < 0)
+		return git_fail(name);
+	data = git_blob_rawcontent(b);
+	size = (size_t)git_blob_rawsize(b);
+	if (mode == GIT_FILEMODE_LINK) {
+		struct md_buf t = MD_BUF_INIT;
+
+		md_buf_put(&t, data, size);
+		if (!safe_link(data, size, depth))
+			rc = reject(c, "link '%s' is absolute or leaves the "
+				       "realization", name);
+		else if (symlink(t.ptr, path) < 0)
+			rc = md_err_sys("%s", path);
+		md_buf_dispose(&t);
+	} else {
+		rc = md_fs_write_new(path, data, size,
+				     mode == GIT_FILEMODE_BLOB_EXECUTABLE
+					     ? 0755 : 0644);
+	}
+	git_blob_free(b);
+	return rc;
+}
+
+static int write_tree(struct check *c, const git_tree *t, const char *dir,
+		      const char *rel, int depth);
+
+/*
+ * Writes entry e of a tree into folder dir, which is rel in the
+ * realization (NULL at its top) and depth folders below out/: returns 0,
+ * 1 when the ref is to be rejected (c->why says why), or an error.
+ */
+static int
+write_entry(struct check *c, const git_tree_entry *e, const char *dir,
+	    const char *rel, int depth)
+{
+	const char *name = git_tree_entry_name(e);
+	git_filemode_t mode = git_tree_entry_filemode_raw(e);
+	git_tree *sub = NULL;
+	char *p, *r;
+	int rc;
+
+	if (++c->entries > MAX_ENTRIES)
+		return reject(c, "more than %d entries", MAX_ENTRIES);
+	if (!safe_name(name))
+		return reject(c, "an entry named '%s' in %s", name,
+			      rel ? rel : "the top");
+	p = md_path_join(dir, name);
+	r = rel ? md_path_join(rel, name) : md_strdup(name);
+	if (md_fs_exists(p)) {
+		rc = reject(c, "'%s' twice", r);
+	} else if (mode == GIT_FILEMODE_TREE) {
+		if (git_tree_lookup(&sub, c->repo, git_tree_entry_id(e)) < 0)
+			rc = reject(c, "'%s' is not a tree", r);
+		else if (mkdir(p, 0755) < 0)
+			rc = md_err_sys("%s", p);
+		else
+			rc = write_tree(c, sub, p, r, depth + 1);
+		git_tree_free(sub);
+	} else if (mode == GIT_FILEMODE_BLOB ||
+		   mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
+		   mode == GIT_FILEMODE_LINK) {
+		rc = write_blob(c, git_tree_entry_id(e), p, mode, r, depth);
+	} else if (mode == GIT_FILEMODE_COMMIT) {
+		rc = reject(c, "'%s' is a submodule", r);
+	} else {
+		rc = reject(c, "'%s' has mode %o", r, (unsigned)mode);
+	}
+	free(p);
+	free(r);
+	return rc;
+}
+
+/* Writes tree t into folder dir (existing), as write_entry each entry. */
+static int
+write_tree(struct check *c, const git_tree *t, const char *dir,
+	   const char *rel, int depth)
+{
+	size_t i, n = git_tree_entrycount(t);
+	int rc = 0;
+
+	if (depth > MAX_DEPTH)
+		return reject(c, "folders nested more than %d deep", MAX_DEPTH);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = write_entry(c, git_tree_entry_byindex(t, i), dir, rel,
+				 depth);
+	return rc;
+}
+
+/*
+ * Writes the realization tree t into folder real (existing) and its
+ * drv.json's bytes into drv: only meta.json, stdout, stderr (files) and
+ * out/ (a tree) besides drv.json.
+ */
+static int
+write_real(struct check *c, struct md_buf *drv, const git_tree *t,
+	   const char *real)
+{
+	static const char *files[] = { "meta.json", "stdout", "stderr" };
+	size_t i, k, n = git_tree_entrycount(t);
+	bool has_drv = false, has_meta = false;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const char *name = git_tree_entry_name(e);
+		git_filemode_t mode = git_tree_entry_filemode_raw(e);
+		git_object_t type;
+		git_blob *b = NULL;
+		size_t size;
+
+		for (k = 0; k < 3 && strcmp(name, files[k]); k++)
+			;
+		if ((k < 3 && mode == GIT_FILEMODE_BLOB) ||
+		    (!strcmp(name, "out") && mode == GIT_FILEMODE_TREE)) {
+			has_meta |= k == 0;
+			/* out/ is folder -1 so that its entries are at 0. */
+			rc = write_entry(c, e, real, NULL, -1);
+		} else if (strcmp(name, "drv.json") ||
+			   mode != GIT_FILEMODE_BLOB) {
+			rc = reject(c, "unexpected entry '%s' (mode %o)", name,
+				    (unsigned)mode);
+		} else if (git_odb_read_header(&size, &type, c->odb,
+					       git_tree_entry_id(e)) < 0 ||
+			   type != GIT_OBJECT_BLOB || size > (1 << 24)) {
+			rc = reject(c, "drv.json is not a small file");
+		} else if (git_blob_lookup(&b, c->repo,
+					   git_tree_entry_id(e)) < 0) {
+			rc = git_fail("drv.json");
+		} else {
+			has_drv = true;
+			md_buf_put(drv, git_blob_rawcontent(b),
+				   (size_t)git_blob_rawsize(b));
+		}
+		git_blob_free(b);
+	}
+	if (rc == 0 && (!has_drv || !has_meta))
+		rc = reject(c, "no %s", has_drv ? "meta.json" : "drv.json");
+	return rc;
+}
+
+/*
+ * The drv.json text the store writes for the fields of text, when they
+ * hash to key; 1 (rejected) otherwise.
+ */
+static int
+check_drv(struct check *c, char **out, const struct md_buf *text,
+	  const char *key)
+{
+	cJSON *drv = cJSON_ParseWithLength(text->ptr ? text->ptr : "",
+					   text->len);
+	cJSON *fields = cJSON_GetObjectItem(drv, "fields"), *f;
+	struct store_field *v = NULL;
+	char again[MD_HASH_HEX];
+	size_t n = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (!cJSON_IsObject(drv) || !cJSON_IsObject(fields)) {
+		rc = reject(c, "drv.json is malformed");
+		goto done;
+	}
+	cJSON_ArrayForEach(f, fields)
+	{
+		if (!cJSON_IsString(f)) {
+			rc = reject(c, "drv.json: field '%s' is not a string",
+				    f->string);
+			goto done;
+		}
+		v = md_realloc(v, (n + 1) * sizeof(*v));
+		v[n].name = f->string;
+		v[n++].value = f->valuestring;
+	}
+	store_key(again, v, n);
+	if (strcmp(again, key)) {
+		rc = reject(c, "drv.json does not hash to its key");
+		goto done;
+	}
+	*out = store_drv_json(v, n);
+done:
+	free(v);
+	cJSON_Delete(drv);
+	return rc;
+}
+
+/* meta.json's own "key" and "rhash", when given, are the ref's. */
+static int
+check_meta(struct check *c, const char *real, const char *key,
+	   const char *rhash)
+{
+	struct md_buf text = MD_BUF_INIT;
+	char *path = md_path_join(real, "meta.json");
+	cJSON *meta = NULL, *k, *r;
+	int rc;
+
+	if ((rc = md_fs_read(&text, path)) < 0)
+		goto done;
+	meta = cJSON_ParseWithLength(text.ptr, text.len);
+	k = cJSON_GetObjectItem(meta, "key");
+	r = cJSON_GetObjectItem(meta, "rhash");
+	if ((k && (!cJSON_IsString(k) || strcmp(k->valuestring, key))) ||
+	    (r && (!cJSON_IsString(r) || strcmp(r->valuestring, rhash))))
+		rc = reject(c, "meta.json names another realization");
+done:
+	cJSON_Delete(meta);
+	md_buf_dispose(&text);
+	free(path);
+	return rc;
+}
+
+/*
+ * Takes ref (fetched into the session's repository) into the store.
+ * Returns 0 when pulled, 1 when rejected (c->why), 2 when the store got
+ * it meanwhile, or an error.
+ */
+static int
+pull_one(struct check *c, struct store *s, const char *ref, const char *key,
+	 const char *rhash)
+{
+	struct md_buf drvtext = MD_BUF_INIT;
+	struct store_real meta;
+	git_object *obj = NULL, *commit = NULL;
+	git_tree *tree = NULL;
+	git_oid id;
+	char *tmp = NULL, *real = NULL, *drv = NULL, *final = NULL, *why = NULL;
+	int lock = -1, rc;
+
+	memset(&meta, 0, sizeof(meta));
+	if (git_reference_name_to_id(&id, c->repo, ref) < 0 ||
+	    git_object_lookup(&obj, c->repo, &id, GIT_OBJECT_ANY) < 0 ||
+	    git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0 ||
+	    git_commit_tree(&tree, (git_commit *)commit) < 0) {
+		rc = reject(c, "not fetched, or not a commit");
+		goto done;
+	}
+	if (!(tmp = store_tmp_dir(s))) {
+		rc = MD_ERROR;
+		goto done;
+	}
+	real = md_path_join(tmp, rhash);
+	if (mkdir(real, 0755) < 0) {
+		rc = md_err_sys("%s", real);
+		goto done;
+	}
+	if ((rc = write_real(c, &drvtext, tree, real)) != 0 ||
+	    (rc = check_drv(c, &drv, &drvtext, key)) != 0 ||
+	    (rc = check_meta(c, real, key, rhash)) != 0)
+		goto done;
+	store_verify_real(&why, real, rhash);
+	if (why) {
+		rc = reject(c, "%s", why);
+		goto done;
+	}
+	if ((rc = store_read_meta(&meta, real)) < 0)
+		goto done;
+	if ((lock = store_lock_key(s, key)) < 0) {
+		rc = lock;
+		goto done;
+	}
+	final = store_real_dir(s, key, rhash);
+	if (md_fs_is_dir(final)) {
+		rc = 2;
+		goto done;
+	}
+	rc = store_publish(s, key, drv, rhash, real, store_real_failed(&meta),
+			   meta.start > 0 ? (long long)(meta.start * 1e9) : 0);
+done:
+	store_unlock(lock);
+	if (tmp)
+		md_fs_rmtree(tmp);
+	git_tree_free(tree);
+	git_object_free(commit);
+	git_object_free(obj);
+	md_buf_dispose(&drvtext);
+	free(why);
+	free(final);
+	free(drv);
+	free(real);
+	free(tmp);
+	return rc;
+}
+
+int
+store_pull(struct store_remote_stats *out, struct store *s,
+	   const struct store_remote *r)
+{
+	struct session se;
+	struct names todo = { NULL, 0, 0 };
+	struct check c;
+	char key[MD_HASH_HEX], rhash[MD_HASH_HEX];
+	int lock = store_lock_store(s, false), rc;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	memset(&se, 0, sizeof(se));
+	memset(&c, 0, sizeof(c));
+	if (lock < 0)
+		return lock;
+	git_libgit2_init();
+	if ((rc = session_open(&se, s, r, GIT_DIRECTION_FETCH)) < 0)
+		goto done;
+	for (i = 0; i < se.refs.n; i++) {
+		const char *ref = se.refs.v[i];
+		char *real;
+
+		if (strlen(ref) > 3 && !strcmp(ref + strlen(ref) - 3, "^{}"))
+			continue; /* a tag's peeled twin */
+		if (!parse_ref(key, rhash, ref)) {
+			if (r->reject)
+				r->reject(ref, "not refs/mdrun/KEY/RHASH",
+					  r->ctx);
+			out->rejected++;
+			continue;
+		}
+		real = store_real_dir(s, key, rhash);
+		if (md_fs_is_dir(real))
+			out->present++;
+		else
+			names_add(&todo, ref);
+		free(real);
+	}
+	for (i = 0; i < todo.n && rc == 0; i += BATCH)
+		rc = transfer(&se, &todo, i,
+			      i + BATCH < todo.n ? i + BATCH : todo.n, false);
+	if (rc < 0 || (todo.n && git_repository_odb(&c.odb, se.repo) < 0)) {
+		rc = rc < 0 ? rc : git_fail(se.dir);
+		goto done;
+	}
+	c.repo = se.repo;
+	for (i = 0; i < todo.n; i++) {
+		parse_ref(key, rhash, todo.v[i]);
+		c.bytes = 0;
+		c.entries = 0;
+		md_buf_clear(&c.why);
+		if ((rc = pull_one(&c, s, todo.v[i], key, rhash)) < 0)
+			goto done;
+		if (rc == 1) {
+			if (r->reject)
+				r->reject(todo.v[i], c.why.ptr, r->ctx);
+			out->rejected++;
+		}
+		out->moved += rc == 0;
+		out->present += rc == 2;
+	}
+	rc = out->moved ? store_sync(s) : 0;
+done:
+	git_odb_free(c.odb);
+	md_buf_dispose(&c.why);
+	session_close(&se);
+	names_dispose(&todo);
+	git_libgit2_shutdown();
+	store_unlock(lock);
+	return rc;
+}

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# End-to-end tests of mdrun push and pull: local bare repositories as the
+# remote (a path, a file:// URL, a remote's name), round trips, and
+# forged refs that pull must reject. usage: remote.sh MDRUN SOURCE_DIR
+set -u
+. "$(dirname "$0")/lib.sh"
+
+export GIT_CONFIG_NOSYSTEM=1 HOME="$work/home"
+mkdir -p "$HOME"
+git config --global user.name t
+git config --global user.email t@t
+git config --global init.defaultBranch main
+
+A="$work/A"
+B="$work/B"
+dir="$work/doc"
+mkdir -p "$dir"
+cat >"$dir/doc.md" <<'EOF'
+# Shared
+
+```{sh}
+echo hello
+```
+
+```{sh}
+echo art >"$MDRUN_OUT/a.txt"
+printf '#!/bin/sh\necho hi\n' >"$MDRUN_OUT/run.sh"
+chmod +x "$MDRUN_OUT/run.sh"
+mkdir -p "$MDRUN_OUT/d/empty"
+ln -s ../a.txt "$MDRUN_OUT/d/link"
+echo to stderr >&2
+```
+
+```{sh error=true}
+echo failing; exit 3
+```
+EOF
+refs() { git -C "$1" for-each-ref --format='%(refname)' refs/mdrun; }
+nreals() { find "$1/store" -mindepth 2 -maxdepth 2 -name '????????????????????????????????????????????????????????????????' | wc -l; }
+
+# --- push ----------------------------------------------------------------
+mkdir -p "$dir/A" "$dir/B"
+MDRUN_STORE=$A "$mdrun" "$dir/doc.md" -o "$dir/A/out.md" 2>"$dir/err"
+{ [ $? = 0 ] && has "$dir/err" "3 ran" && [ "$(nreals "$A")" = 3 ]; }
+expect "store A: the document renders, three realizations"
+git init -q --bare "$work/bare.git"
+MDRUN_STORE=$A "$mdrun" push "$work/bare.git" >"$dir/out" 2>&1
+{ [ $? = 0 ] && has "$dir/out" "mdrun: pushed 3 realizations to $work/bare.git (0 already there)"; }
+expect "push to a bare repository's path: three pushed"
+want=$(cd "$A/store" && for r in */????????????????????????????????????????????????????????????????; do echo "refs/mdrun/$r"; done | sort)
+[ "$(refs "$work/bare.git")" = "$want" ]
+expect "one ref refs/mdrun/KEY/RHASH per realization"
+ref=$(refs "$work/bare.git" | head -1)
+{ git -C "$work/bare.git" cat-file -p "$ref" | grep -q '^author mdrun <mdrun@localhost>' &&
+	[ -z "$(git -C "$work/bare.git" log --format=%P -1 "$ref")" ] &&
+	git -C "$work/bare.git" cat-file -p "$ref" | grep -qx "mdrun ${ref:11:64} ${ref:76:64}"; }
+expect "a ref is a commit without parents, by mdrun, naming key and rhash"
+art=$(refs "$work/bare.git" | while read -r r; do
+	git -C "$work/bare.git" ls-tree -r "$r" | grep -q 'out/run.sh' && echo "$r"; done)
+git -C "$work/bare.git" ls-tree -r "$art" >"$dir/tree"
+{ grep -qP '^100755 blob \S+\tout/run.sh$' "$dir/tree" && grep -qP '^100644 blob \S+\tout/a.txt$' "$dir/tree" &&
+	grep -qP '^120000 blob \S+\tout/d/link$' "$dir/tree" && grep -qP '^100644 blob \S+\tdrv.json$' "$dir/tree" &&
+	grep -qP '\tmeta.json$' "$dir/tree" && grep -qP '\tstdout$' "$dir/tree" && grep -qP '\tstderr$' "$dir/tree"; }
+expect "the tree: drv.json, meta.json, stdout, stderr, out/ with modes kept"
+MDRUN_STORE=$A "$mdrun" push "file://$work/bare.git" >"$dir/out" 2>&1
+{ [ $? = 0 ] && has "$dir/out" "nothing to push to file://$work/bare.git (3 already there)"; }
+expect "push again (file:// URL): nothing to push"
+
+# --- pull ----------------------------------------------------------------
+MDRUN_STORE=$B "$mdrun" pull "file://$work/bare.git" >"$dir/out" 2>&1
+{ [ $? = 0 ] && has "$dir/out" "pulled 3 realizations from file://$work/bare.git (0 already here, 0 rejected)"; }
+expect "pull into an empty store: three pulled"
+MDRUN_STORE=$B "$mdrun" "$dir/doc.md" -o "$dir/B/out.md" 2>"$dir/err"
+{ [ $? = 0 ] && has "$dir/err" "0 ran, 3 cached" && diff -r "$dir/A" "$dir/B" >/dev/null &&
+	[ -f "$dir/B/out_files/299001868fb8c02f.sh" ]; }
+expect "render on the pulled store runs nothing, same output"
+MDRUN_STORE=$B "$mdrun" store verify >"$dir/out" 2>&1
+expect "store verify on the pulled store is clean"
+{ ls "$B"/store/*/runs/*-failed >/dev/null 2>&1 && [ "$(ls "$B"/store/*/runs/*-ok | wc -l)" = 2 ] &&
+	[ -x "$(ls -d "$B"/store/*/*/out)/run.sh" ] &&
+	[ "$(readlink "$(ls -d "$B"/store/*/*/out)/d/link")" = ../a.txt ] &&
+	[ -d "$(ls -d "$B"/store/*/*/out)/d/empty" ]; }
+expect "pulled: run records ok and failed, executable bit, link, empty folder"
+[ -z "$(ls -A "$B/tmp")" ] && [ -z "$(ls -A "$A/tmp")" ]
+expect "nothing left in tmp/ after push and pull"
+MDRUN_STORE=$B "$mdrun" pull "$work/bare.git" >"$dir/out" 2>&1
+{ [ $? = 0 ] && has "$dir/out" "pulled 0 realizations from $work/bare.git (3 already here, 0 rejected)"; }
+expect "pull again: nothing pulled"
+git init -q --bare "$work/bare2.git"
+MDRUN_STORE=$B "$mdrun" push -q "$work/bare2.git" >"$dir/out" 2>&1
+{ [ $? = 0 ] && [ ! -s "$dir/out" ] &&
+	[ "$(git -C "$work/bare.git" for-each-ref refs/mdrun)" = "$(git -C "$work/bare2.git" for-each-ref refs/mdrun)" ]; }
+expect "push -q from the pulled store: silent, and the very same commit ids"
+
+# --- only what is missing --------------------------------------------------
+printf '\n```{sh}\necho more\n```\n' >>"$dir/doc.md"
+MDRUN_STORE=$A "$mdrun" -q "$dir/doc.md" >/dev/null
+MDRUN_STORE=$A "$mdrun" push "$work/bare.git" >"$dir/out" 2>&1
+has "$dir/out" "pushed 1 realization to $work/bare.git (3 already there)"
+expect "push after a new block: only the new realization"
+MDRUN_STORE=$B "$mdrun" pull "$work/bare.git" >"$dir/out" 2>&1
+has "$dir/out" "pulled 1 realization from $work/bare.git (3 already here, 0 rejected)"
+expect "pull after it: only the new realization"
+
+# --- forged refs -------------------------------------------------------------
+# evil.git starts as a copy of bare.git; each case forges one ref there
+# and pulls into a fresh store.
+hello=$(refs "$work/bare.git" | while read -r r; do
+	[ "$(git -C "$work/bare.git" show "$r:stdout")" = hello ] && echo "$r"; done)
+# forge TREE: the ref of the "hello" realization names a commit of TREE
+forge() {
+	git -C "$work/evil.git" update-ref "$hello" \
+		"$(git -C "$work/evil.git" commit-tree "$1" -m forged)"
+}
+# pull_fresh NAME: pulls evil.git into store $work/NAME; exit status kept
+pull_fresh() {
+	MDRUN_STORE="$work/$1" "$mdrun" pull "$work/evil.git" >"$dir/out" 2>&1
+}
+real_of() { echo "$work/$1/store/${2:11:64}/${2:76:64}"; }
+
+forge_repo() {
+	rm -rf "$work/evil.git"
+	git init -q --bare "$work/evil.git"
+	git -C "$work/evil.git" fetch -q "$work/bare.git" 'refs/mdrun/*:refs/mdrun/*'
+	blob=$(printf 'forged\n' | git -C "$work/evil.git" hash-object -w --stdin)
+}
+forge_repo
+forge "$(git -C "$work/evil.git" ls-tree "$hello" | sed "s/[0-9a-f]\{40\}\tstdout\$/$blob\tstdout/" |
+	git -C "$work/evil.git" mktree)"
+pull_fresh C1
+code=$?
+{ [ "$code" = 1 ] && has "$dir/out" "rejected $hello: its content does not match its hash" &&
+	has "$dir/out" "pulled 3 realizations" && has "$dir/out" "1 rejected" &&
+	[ ! -e "$(real_of C1 "$hello")" ] && [ -z "$(ls -A "$work/C1/tmp")" ]; }
+expect "a ref whose stdout was changed: rejected, not stored, the rest pulled, exit 1"
+
+forge_repo
+drv=$(printf '{"fields": {"lang": "sh", "code": "rm -rf ~"}}' | git -C "$work/evil.git" hash-object -w --stdin)
+forge "$(git -C "$work/evil.git" ls-tree "$hello" | sed "s/[0-9a-f]\{40\}\tdrv.json\$/$drv\tdrv.json/" |
+	git -C "$work/evil.git" mktree)"
+pull_fresh C2
+{ [ $? = 1 ] && has "$dir/out" "rejected $hello: drv.json does not hash to its key" &&
+	[ ! -e "$(real_of C2 "$hello")" ]; }
+expect "a ref whose drv.json is not its key's: rejected"
+
+forge_repo
+sub=$(printf '100644 blob %s\t..\n' "$blob" | git -C "$work/evil.git" mktree)
+forge "$( { git -C "$work/evil.git" ls-tree "$hello"; printf '040000 tree %s\tout\n' "$sub"; } |
+	git -C "$work/evil.git" mktree)"
+pull_fresh C3
+{ [ $? = 1 ] && has "$dir/out" "rejected $hello: an entry named '..' in out" &&
+	[ ! -e "$(real_of C3 "$hello")" ] && ! grep -rqx forged "$work/C3"; }
+expect "a tree with an entry named '..': rejected"
+
+forge_repo
+sub=$(printf '160000 commit %s\tsub\n' 1111111111111111111111111111111111111111 |
+	git -C "$work/evil.git" mktree --missing)
+forge "$( { git -C "$work/evil.git" ls-tree "$hello"; printf '040000 tree %s\tout\n' "$sub"; } |
+	git -C "$work/evil.git" mktree --missing)"
+pull_fresh C4
+{ [ $? = 1 ] && has "$dir/out" "rejected $hello: 'out/sub' is a submodule" &&
+	[ ! -e "$(real_of C4 "$hello")" ]; }
+expect "a tree with a submodule: rejected"
+
+forge_repo
+forge "$( { git -C "$work/evil.git" ls-tree "$hello"; printf '100644 blob %s\textra\n' "$blob"; } |
+	git -C "$work/evil.git" mktree)"
+pull_fresh C5
+{ [ $? = 1 ] && has "$dir/out" "rejected $hello: unexpected entry 'extra'"; }
+expect "a tree with an entry a realization has not: rejected"
+
+forge_repo
+git -C "$work/evil.git" update-ref refs/mdrun/not-hex/either "$(git -C "$work/evil.git" rev-parse "$hello")"
+pull_fresh C6
+{ [ $? = 1 ] && has "$dir/out" "rejected refs/mdrun/not-hex/either: not refs/mdrun/KEY/RHASH" &&
+	has "$dir/out" "pulled 4 realizations" && [ "$(nreals "$work/C6")" = 4 ]; }
+expect "a ref not named by two hashes: rejected, the others pulled"
+
+# Links that leave out/, in realizations that are otherwise genuine (their
+# rhash matches): only the link check can reject them.
+for link in ../../../etc/passwd /etc/passwd d/../../x; do
+	store="$work/L-$(echo "$link" | tr -c 'a-z\n' _)"
+	printf '```{sh}\nln -s %s "$MDRUN_OUT/x"; echo link\n```\n' "$link" >"$dir/link.md"
+	MDRUN_STORE=$store "$mdrun" -q "$dir/link.md" >/dev/null 2>&1
+	rm -rf "$work/evil.git"
+	git init -q --bare "$work/evil.git"
+	MDRUN_STORE=$store "$mdrun" push -q "$work/evil.git" >/dev/null 2>&1
+	pull_fresh L
+	code=$?
+	{ [ "$code" = 1 ] && has "$dir/out" "link 'out/x' is absolute or leaves the realization" &&
+		[ "$(nreals "$work/L")" = 0 ] && [ -z "$(ls -A "$work/L/tmp")" ]; }
+	expect "a link out/x -> $link: rejected, nothing written"
+done
+
+# --- credentials over https (a stub server that logs what it is sent) --------
+cat >"$work/stub.py" <<'EOF'
+import http.server, sys
+log = open(sys.argv[1], "a")
+class Stub(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        auth = self.headers.get("Authorization")
+        log.write("%s %s\n" % (self.path, auth))
+        log.flush()
+        if auth and "deny" not in self.path:
+            self.send_response(404)
+        else:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="stub"')
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Stub)
+open(sys.argv[2], "w").write(str(server.server_port))
+server.serve_forever()
+EOF
+python3 "$work/stub.py" "$work/stub.log" "$work/stub.port" &
+stub=$!
+for i in $(seq 1 50); do [ -s "$work/stub.port" ] && break; sleep 0.1; done
+url="http://127.0.0.1:$(cat "$work/stub.port")"
+MDRUN_STORE=$A MDRUN_GIT_TOKEN=secret "$mdrun" push "$url/r.git" >"$dir/out" 2>&1
+{ [ $? = 2 ] && has "$work/stub.log" "Basic $(printf x-access-token:secret | base64)" &&
+	has "$dir/out" "404"; }
+expect "https asking for a password gets MDRUN_GIT_TOKEN (user x-access-token); a 404 is exit 2"
+MDRUN_STORE=$A "$mdrun" pull "$url/r.git" >"$dir/out" 2>&1
+{ [ $? = 2 ] && has "$dir/out" "no token was given (MDRUN_GIT_TOKEN)"; }
+expect "https asking for a password without a token: exit 2, says so"
+: >"$work/stub.log"
+MDRUN_STORE=$A MDRUN_GIT_TOKEN=wrong MDRUN_GIT_USERNAME=me "$mdrun" pull "$url/deny.git" >"$dir/out" 2>&1
+{ [ $? = 2 ] && has "$dir/out" "authentication failed" && has "$work/stub.log" "Basic $(printf me:wrong | base64)" &&
+	[ "$(wc -l <"$work/stub.log")" -le 5 ]; }
+expect "a refused token: mdrun gives up after a few tries, exit 2"
+git init -q "$work/ci"
+git -C "$work/ci" config "http.$url/.extraheader" "AUTHORIZATION: basic Y2k6dG9rZW4="
+(cd "$work/ci" && MDRUN_STORE=$A "$mdrun" pull "$url/r.git" >"$dir/out" 2>&1)
+{ [ $? = 2 ] && has "$work/stub.log" "upload-pack basic Y2k6dG9rZW4="; }
+expect "http.<url>.extraheader of the current repository is sent (actions/checkout)"
+kill "$stub"
+wait "$stub" 2>/dev/null
+
+# --- REMOTE forms, default and errors ------------------------------------------
+repo="$work/repo"
+mkdir -p "$repo/sub"
+git init -q "$repo"
+git -C "$repo" remote add share "$work/bare.git"
+git init -q --bare "$work/pushto.git"
+(cd "$repo/sub" && MDRUN_STORE="$work/R" "$mdrun" pull share >"$dir/out" 2>&1)
+{ [ $? = 0 ] && has "$dir/out" "pulled 4 realizations from share"; }
+expect "REMOTE as the name of a remote of the current repository"
+git -C "$repo" remote set-url --push share "$work/pushto.git"
+(cd "$repo" && MDRUN_STORE="$work/R" "$mdrun" push share >"$dir/out" 2>&1)
+{ [ $? = 0 ] && [ "$(refs "$work/pushto.git" | wc -l)" = 4 ]; }
+expect "push to a remote's name uses its push URL"
+git init -q "$work/plain"
+MDRUN_STORE=$A "$mdrun" push "$work/plain" >"$dir/out" 2>&1
+{ [ $? = 0 ] && [ "$(refs "$work/plain" | wc -l)" = 4 ]; }
+expect "push to a non-bare repository's path"
+
+printf '{ "remote": "../fresh.git" }\n' >"$repo/mdrun.json"
+git init -q --bare "$work/fresh.git"
+(cd "$repo/sub" && MDRUN_STORE=$A "$mdrun" push >"$dir/out" 2>&1)
+{ [ $? = 0 ] && has "$dir/out" "pushed 4 realizations to ../fresh.git" &&
+	[ "$(refs "$work/fresh.git" | wc -l)" = 4 ]; }
+expect "no REMOTE: mdrun.json at the repository root, a path relative to it"
+printf '{ "remote": "share" }\n' >"$repo/sub/mdrun.json"
+(cd "$repo/sub" && MDRUN_STORE="$work/R2" "$mdrun" pull >"$dir/out" 2>&1)
+{ [ $? = 0 ] && has "$dir/out" "pulled 4 realizations from share"; }
+expect "no REMOTE: mdrun.json in the current folder first"
+printf '{\n  "remote": 7\n}\n' >"$repo/sub/mdrun.json"
+(cd "$repo/sub" && "$mdrun" pull >"$dir/out" 2>&1)
+{ [ $? = 2 ] && has "$dir/out" "sub/mdrun.json:2:3: \"remote\" must be a non-empty string"; }
+expect "\"remote\" not a string: a config error with its place, exit 2"
+rm "$repo/sub/mdrun.json" "$repo/mdrun.json"
+(cd "$repo/sub" && "$mdrun" push >"$dir/out" 2>&1)
+{ [ $? = 2 ] && has "$dir/out" 'mdrun: no remote given (mdrun push REMOTE, or "remote" in mdrun.json)'; }
+expect "no remote anywhere: exit 2 with the message"
+"$mdrun" pull "$work/nowhere.git" >"$dir/out" 2>&1
+{ [ $? = 2 ] && has "$dir/out" "nowhere.git" && [ "$(wc -l <"$dir/out")" = 1 ]; }
+expect "an unreachable remote path: one line, exit 2"
+"$mdrun" push "file://$work/nowhere.git" >"$dir/out" 2>&1
+{ [ $? = 2 ] && has "$dir/out" "file://$work/nowhere.git"; }
+expect "an unreachable file:// URL: exit 2"
+"$mdrun" push a b >"$dir/out" 2>&1
+[ $? = 2 ]
+expect "two remotes: usage error"
+"$mdrun" pull --help >"$dir/out" 2>&1
+{ [ $? = 0 ] && has "$dir/out" "refs/mdrun/KEY/RHASH" && has "$dir/out" "MDRUN_GIT_TOKEN"; }
+expect "pull --help explains refs and credentials"
+
+finish
