@@ -168,7 +168,7 @@ DOC
 "$mdrun" render -q -i fresh.md
 n0=$(find "$MDRUN_STORE/store" -mindepth 1 -maxdepth 1 | wc -l)
 "$mdrun" check fresh.md >/dev/null 2>&1 && "$mdrun" check --fresh fresh.md >out 2>err
-{ [ $? = 0 ] && [ "$(wc -l <"$work/runs.log")" = 2 ] && has err "fresh.md: ok (1 blocks: 1 ran, 0 cached)"; }
+{ [ $? = 0 ] && [ "$(wc -l <"$work/runs.log")" = 2 ] && has err "fresh.md: ok (1 block: 1 ran, 0 cached)"; }
 expect "--fresh: every block runs again although the store has it" "$(cat err)"
 [ "$(find "$MDRUN_STORE/store" -mindepth 1 -maxdepth 1 | wc -l)" = "$n0" ]
 expect "--fresh: the store is left untouched"
@@ -227,15 +227,15 @@ base=$(git rev-parse HEAD)
 expect "--changed-since: nothing changed, nothing checked" "$(cat err)"
 sed -i 's/echo hello again/echo hello once more/' doc.md
 "$mdrun" check --changed-since "$base" doc.md fail.md usesdata.md >out 2>err
-{ [ $? = 1 ] && has err "checked 1 documents" && ! has err "fail.md"; }
+{ [ $? = 1 ] && has err "checked 1 document:" && ! has err "fail.md"; }
 expect "--changed-since: only the edited document is checked" "$(cat err)"
 "$mdrun" check --changed-since "$base" >out 2>err
-{ [ $? = 1 ] && has err "checked 1 documents" && has err "doc.md:3: block greet"; }
+{ [ $? = 1 ] && has err "checked 1 document:" && has err "doc.md:3: block greet"; }
 expect "--changed-since without files: every changed .md file" "$(cat err)"
 git checkout -q doc.md
 echo "data 2" >data.txt
 "$mdrun" check --changed-since "$base" doc.md usesdata.md >out 2>err
-{ [ $? = 1 ] && has err "checked 1 documents" && has err "usesdata.md:1: block reader"; }
+{ [ $? = 1 ] && has err "checked 1 document:" && has err "usesdata.md:1: block reader"; }
 expect "--changed-since: a document whose inputs= file changed is checked" "$(cat err)"
 git checkout -q data.txt
 "$mdrun" check --changed-since no-such-rev doc.md >out 2>err
