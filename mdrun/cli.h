@@ -69,8 +69,13 @@ char *cli_stage_notes(const struct cli_doc *d);
 const char *cli_stage_change(const struct cli_doc *d,
 			     const struct md_stage *st, const char *notes);
 
+/* What render writes. */
+enum cli_format { CLI_MARKDOWN, CLI_HTML, CLI_JSON, CLI_IPYNB };
+
 /* How to render one document: render's options, and check's. */
 struct cli_render_opts {
+	enum cli_format format;
+	bool unsafe_html; /* let raw HTML through in an HTML report */
 	const char *input;  /* "-": standard input */
 	const char *output; /* the file written, or NULL: standard output */
 	bool in_place;

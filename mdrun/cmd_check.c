@@ -400,23 +400,33 @@ line_starts(const struct md_buf *text, size_t *n)
 
 /*
  * The stage whose code or output holds a changed line of the rendered
- * text, or -1 (the prose around them changed).
+ * text, or -1 (the prose around them changed). A line removed just after
+ * a block's span belongs to it when it is an output region the render no
+ * longer writes: its marker, or what follows a removed marker (*region).
  */
 static long
 owner(const struct cli_render *r, const size_t *starts, size_t nstarts,
-      const struct md_diff_line *l)
+      const struct md_diff_line *l, long *region)
 {
 	size_t off = l->new_line >= 1 && (size_t)l->new_line <= nstarts
 			     ? starts[l->new_line - 1]
 			     : r->text.len;
+	bool removed = l->origin == '-';
 
+	if (!removed)
+		*region = -1;
 	for (size_t i = 0; i < r->d.plan.n; i++) {
 		const size_t *sp = r->spans[i];
-		if (sp[1] > sp[0] && off >= sp[0] &&
-		    (off < sp[1] || (l->origin == '-' && off == sp[1])))
-			return (long)i;
+		if (sp[1] <= sp[0] || off < sp[0] || off > sp[1])
+			continue;
+		if (off < sp[1])
+			return *region = (long)i;
+		if (removed && strstr(l->text, MD_OUT_BEGIN))
+			return *region = (long)i;
+		if (removed && *region == (long)i)
+			return *region;
 	}
-	return -1;
+	return *region = -1;
 }
 
 /* The stored realization a --repeat run is compared with, if any. */
@@ -558,6 +568,7 @@ check_one(struct tally *t, const struct args *a, const struct item *it,
 	char *ann_in = NULL, *ann_out = NULL;
 	int prose_line = 0, rc = MD_EXIT_OK;
 	long long since;
+	long region = -1;
 	struct timespec ts;
 
 	o = a->o;
@@ -640,7 +651,7 @@ check_one(struct tally *t, const struct args *a, const struct item *it,
 		}
 		starts = line_starts(&r.text, &nstarts);
 		for (size_t k = 0; k < nlines; k++) {
-			long s = owner(&r, starts, nstarts, &lines[k]);
+			long s = owner(&r, starts, nstarts, &lines[k], &region);
 			if (s < 0) {
 				if (!prose_line) {
 					prose_line = lines[k].old_line;

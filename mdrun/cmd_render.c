@@ -16,6 +16,7 @@
 #include "proc.h"
 #include "sched.h"
 #include "../renderer/render.h"
+#include "../renderer/report.h"
 #include "../util/err.h"
 #include "../util/fs.h"
 #include "../util/hash.h"
@@ -99,10 +100,31 @@ cli_render_option(struct cli_render_opts *a, int argc, char **argv, int *i)
 	return 1;
 }
 
+static const char *const formats[] = { "markdown", "html", "json", "ipynb" };
+
+/* The format named, or the one -o's extension says; -1 when unknown. */
+static int
+format_of(const char *to, const char *output)
+{
+	static const char *const ext[] = { ".md", ".html", ".json", ".ipynb" };
+	const char *dot = output ? strrchr(output, '.') : NULL;
+
+	for (int f = 0; f < 4; f++)
+		if (to ? !strcmp(to, formats[f])
+		       : dot && !strcasecmp(dot, ext[f]))
+			return f;
+	if (to && !strcmp(to, "md"))
+		return CLI_MARKDOWN;
+	if (!to && dot && !strcasecmp(dot, ".htm"))
+		return CLI_HTML;
+	return to ? -1 : CLI_MARKDOWN;
+}
+
 static int
 parse_args(struct cli_render_opts *a, int argc, char **argv)
 {
-	int i, k;
+	const char *to = NULL;
+	int i, k, f;
 
 	cli_render_defaults(a);
 	for (i = 1; i < argc; i++) {
@@ -114,6 +136,12 @@ parse_args(struct cli_render_opts *a, int argc, char **argv)
 		    (k = cli_option_value(&a->output, argc, argv, &i, "-o"))) {
 			if (k < 0)
 				return MD_EXIT_USAGE;
+		} else if ((k = cli_option_value(&to, argc, argv, &i,
+						 "--to"))) {
+			if (k < 0)
+				return MD_EXIT_USAGE;
+		} else if (!strcmp(s, "--unsafe-html")) {
+			a->unsafe_html = true;
 		} else if (!strncmp(s, "--rebuild=", 10)) {
 			a->rebuild_one = s + 10;
 		} else if (!strcmp(s, "--rebuild")) {
@@ -137,6 +165,15 @@ parse_args(struct cli_render_opts *a, int argc, char **argv)
 		return cli_usage_error("-i and -o cannot be used together");
 	if (a->in_place && !strcmp(a->input, "-"))
 		return cli_usage_error("-i needs a file, not standard input");
+	if ((f = format_of(to, a->output)) < 0)
+		return cli_usage_error("--to %s: the formats are markdown, "
+				       "html, json and ipynb", to);
+	a->format = (enum cli_format)f;
+	if (a->in_place && a->format != CLI_MARKDOWN)
+		return cli_usage_error("-i rewrites the Markdown document; "
+				       "write --to %s with -o", formats[f]);
+	if (a->unsafe_html && a->format != CLI_HTML)
+		return cli_usage_error("--unsafe-html is for --to html");
 	if (a->output && !strcmp(a->output, "-"))
 		a->output = NULL;
 	a->tty = !a->quiet && isatty(2);
@@ -194,7 +231,7 @@ cli_describe_failure(struct md_buf *out, const struct store_real *r)
  * terminal is redrawn when a block starts or ends, and every 250 ms by a
  * ticker thread, so a long block shows its elapsed time.
  */
-struct report {
+struct progress {
 	const struct cli_render_opts *a;
 	const struct cli_doc *d;
 	size_t done, ran, cached, failed;
@@ -214,7 +251,7 @@ live_clear(const struct cli_render_opts *a)
 
 /* The live line: done/total, cached, running blocks and their times. */
 static void
-live(struct report *rp)
+live(struct progress *rp)
 {
 	struct md_buf l = MD_BUF_INIT;
 	double now = md_mono();
@@ -243,7 +280,7 @@ live(struct report *rp)
 static void *
 tick(void *arg)
 {
-	struct report *rp = arg;
+	struct progress *rp = arg;
 
 	for (;;) {
 		struct timespec ts = { 0, 250 * 1000 * 1000 };
@@ -261,7 +298,7 @@ tick(void *arg)
 static void
 started(size_t i, void *ctx)
 {
-	struct report *rp = ctx;
+	struct progress *rp = ctx;
 
 	pthread_mutex_lock(&rp->mu);
 	rp->since[i] = md_mono();
@@ -272,7 +309,7 @@ started(size_t i, void *ctx)
 static void
 finished(size_t i, const struct md_outcome *oc, void *ctx)
 {
-	struct report *rp = ctx;
+	struct progress *rp = ctx;
 	const struct md_stage *st = &rp->d->plan.stages[i];
 	const char *name = rp->d->name;
 
@@ -309,17 +346,32 @@ progress(const char *msg, void *ctx)
 	fprintf(stderr, "mdrun: %s\n", msg);
 }
 
+/* The media type of an artifact, from its extension; NULL: unknown. */
+static const char *
+mime_type(const char *name)
+{
+	static const char *const types[][2] = {
+		{ ".png", "image/png" },     { ".jpg", "image/jpeg" },
+		{ ".jpeg", "image/jpeg" },   { ".gif", "image/gif" },
+		{ ".svg", "image/svg+xml" }, { ".webp", "image/webp" },
+		{ ".csv", "text/csv" },	     { ".txt", "text/plain" },
+		{ ".json", "application/json" },
+		{ ".html", "text/html" },    { ".pdf", "application/pdf" },
+	};
+	const char *dot = strrchr(name, '.');
+
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(*types); i++)
+		if (!strcasecmp(dot, types[i][0]))
+			return types[i][1];
+	return NULL;
+}
+
 static bool
 is_image(const char *name)
 {
-	const char *dot = strrchr(name, '.');
-	static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".gif",
-					   ".svg", ".webp", NULL };
+	const char *t = mime_type(name);
 
-	for (size_t i = 0; dot && ext[i]; i++)
-		if (!strcasecmp(dot, ext[i]))
-			return true;
-	return false;
+	return t && !strncmp(t, "image/", 6);
 }
 
 /*
@@ -478,6 +530,143 @@ views(const struct md_outcome *oc, char ***labels, struct store *s,
 	return v;
 }
 
+/* A block's status in a report (see renderer/report.h). */
+static const char *
+status_of(const struct md_outcome *oc, const char *skipped)
+{
+	const struct store_real *last;
+
+	if (skipped)
+		return strstr(skipped, "mdrun stopped") ? "not-run" : "skipped";
+	last = &oc->reals[oc->n - 1];
+	if (last->timed_out)
+		return "timeout";
+	return last->signal || last->exit_code ? "failed" : "ok";
+}
+
+/* The artifacts of realization dir, with their bytes. */
+static void
+report_files(struct report_real *rr, const char *dir)
+{
+	char *outdir = md_path_join(dir, "out");
+	char **names = NULL;
+	size_t count = 0;
+	struct report_file *f;
+
+	if (md_fs_list(&names, &count, outdir) < 0 || count == 0)
+		goto done;
+	f = md_calloc(count, sizeof(*f));
+	for (size_t i = 0; i < count; i++) {
+		struct md_buf data = MD_BUF_INIT;
+		char *path = md_path_join(outdir, names[i]);
+
+		if (md_fs_read(&data, path) < 0) {
+			fprintf(stderr, "mdrun: warning: %s\n", md_err_msg());
+			free(path);
+			continue;
+		}
+		md_buf_put(&data, "", 0);
+		f[rr->nfiles].name = md_strdup(names[i]);
+		f[rr->nfiles].mime = mime_type(names[i]);
+		f[rr->nfiles].len = data.len;
+		f[rr->nfiles].data = md_buf_detach(&data);
+		f[rr->nfiles].path = path;
+		rr->nfiles++;
+	}
+	rr->files = f;
+done:
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	free(outdir);
+}
+
+static void
+report_reals_free(struct report_real *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		for (size_t k = 0; k < v[i].nfiles; k++) {
+			free((char *)v[i].files[k].name);
+			free((char *)v[i].files[k].data);
+			free((char *)v[i].files[k].path);
+		}
+		free((struct report_file *)v[i].files);
+	}
+	free(v);
+}
+
+/* Renders r's document and results as an HTML, JSON or ipynb report. */
+static void
+report(struct cli_render *r, const struct cli_render_opts *a)
+{
+	const struct md_doc *doc = r->d.doc;
+	struct report_block *rb = md_calloc(doc->nblocks + 1, sizeof(*rb));
+	struct report_real **reals = md_calloc(r->d.plan.n + 1, sizeof(*reals));
+	char **notes = md_calloc(r->d.plan.n + 1, sizeof(*notes));
+	struct report rep = { doc, r->d.name, rb,
+			      a->unsafe_html ? REPORT_UNSAFE_HTML : 0 };
+	size_t i, k;
+
+	for (i = 0; i < doc->nblocks; i++)
+		rb[i].block = &doc->blocks[i];
+	for (i = 0; i < r->d.plan.n; i++) {
+		const struct md_stage *st = &r->d.plan.stages[i];
+		const struct md_outcome *oc = r->shown[i];
+		struct report_block *b = &rb[st->block - doc->blocks];
+
+		b->status = status_of(oc, r->skipped[i]);
+		b->key = r->skipped[i] ? "" : st->key;
+		b->error_ok = st->block->error_ok;
+		b->interpreter = st->identity;
+		if (r->skipped[i]) {
+			/* The Markdown note is in italics: "*not run: ...*". */
+			const char *w = r->skipped[i];
+			size_t len = strlen(w);
+			if (len >= 2 && w[0] == '*' && w[len - 1] == '*')
+				w++, len -= 2;
+			b->note = notes[i] = md_strndup(w, len);
+		}
+		if (!oc)
+			continue;
+		b->cached = oc->ran == 0;
+		reals[i] = md_calloc(oc->n, sizeof(**reals));
+		for (k = 0; k < oc->n; k++) {
+			const struct store_real *sr = &oc->reals[k];
+			struct report_real *rr = &reals[i][k];
+
+			rr->rhash = sr->rhash;
+			rr->out = sr->out.ptr;
+			rr->out_len = sr->out.len;
+			rr->err = sr->err.ptr;
+			rr->err_len = sr->err.len;
+			rr->exit_code = sr->exit_code;
+			rr->signal = sr->signal;
+			rr->timed_out = sr->timed_out;
+			rr->start = sr->start;
+			rr->end = sr->end;
+			char *dir = store_real_dir(r->store, st->key,
+						   sr->rhash);
+			report_files(rr, dir);
+			free(dir);
+		}
+		b->reals = reals[i];
+		b->n = oc->n;
+	}
+	if (a->format == CLI_HTML)
+		render_html(&r->text, &rep);
+	else if (a->format == CLI_JSON)
+		render_json(&r->text, &rep);
+	else
+		render_ipynb(&r->text, &rep);
+	for (i = 0; i < r->d.plan.n; i++)
+		report_reals_free(reals[i], r->shown[i] ? r->shown[i]->n : 0);
+	free(reals);
+	for (i = 0; i < r->d.plan.n; i++)
+		free(notes[i]);
+	free(notes);
+	free(rb);
+}
+
 /* What a render keeps until it is disposed. */
 struct cli_render_state {
 	struct md_sched sc;
@@ -494,7 +683,7 @@ realize(struct cli_render *r, const struct cli_render_opts *a,
 	const struct md_exec_opts *eo)
 {
 	struct md_sched *sc = &r->state->sc;
-	struct report rp;
+	struct progress rp;
 	int rc;
 
 	memset(&rp, 0, sizeof(rp));
@@ -580,9 +769,18 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 	 */
 	r->shown = x->sc.shown;
 	r->skipped = x->sc.skipped;
+	keys = md_calloc(n, sizeof(*keys));
+	for (i = 0; i < n; i++) {
+		r->not_run += r->skipped[i] != NULL;
+		if (!r->skipped[i])
+			memcpy(keys[i], r->d.plan.stages[i].key, MD_HASH_HEX);
+	}
+	if (a->format != CLI_MARKDOWN) {
+		report(r, a);
+		goto written;
+	}
 	x->view = md_calloc(n, sizeof(*x->view));
 	x->labels = md_calloc(n, sizeof(*x->labels));
-	keys = md_calloc(n, sizeof(*keys));
 	blocks = md_calloc(r->d.doc->nblocks, sizeof(*blocks));
 	for (i = 0; i < n; i++) {
 		struct md_stage *st = &r->d.plan.stages[i];
@@ -591,10 +789,8 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 		rb->present = true;
 		if (r->skipped[i]) {
 			rb->note = r->skipped[i];
-			r->not_run++;
 			continue;
 		}
-		memcpy(keys[i], st->key, MD_HASH_HEX);
 		x->view[i] = views(r->shown[i], &x->labels[i], r->store,
 				   st->key, &x->files);
 		rb->reals = x->view[i];
@@ -609,6 +805,7 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 		       spans[r->d.plan.stages[i].block - r->d.doc->blocks],
 		       sizeof(*spans));
 	free(spans);
+written:
 	r->missing = x->files.missing;
 	r->nmissing = x->files.nmissing;
 	if ((r->d.path && store_root_write(r->store, r->d.path, keys, n,

@@ -70,5 +70,7 @@ void render_markdown(struct md_buf *out, const struct md_doc *doc,
  * U+FFFD. Tabs and newlines stay.
  */
 void render_text_clean(struct md_buf *out, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+size_t render_utf8_len(const unsigned char *s, size_t n);
 
 #endif

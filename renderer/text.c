@@ -1,8 +1,7 @@
 #include "render.h"
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
+size_t
+render_utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len, i;
 	unsigned int cp;
@@ -83,7 +82,7 @@ render_text_clean(struct md_buf *out, const char *str, size_t n)
 			md_buf_putc(out, (char)(0x80 | (cp >> 6 & 0x3f)));
 			md_buf_putc(out, (char)(0x80 | (cp & 0x3f)));
 			i++;
-		} else if ((k = utf8_len(s + i, n - i)) > 0) {
+		} else if ((k = render_utf8_len(s + i, n - i)) > 0) {
 			md_buf_put(out, s + i, k);
 			i += k;
 		} else {

@@ -1,4 +1,5 @@
 #include "hash.h"
+#include "buf.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -60,4 +61,23 @@ md_hash_bytes(char out[MD_HASH_HEX], const void *data, size_t n)
 	md_hash_init(&h);
 	md_hash_update(&h, data, n);
 	md_hash_final(out, &h);
+}
+
+void
+md_base64(struct md_buf *out, const void *data, size_t n)
+{
+	/* A multiple of 3 bytes, so the chunks' encodings join. */
+	enum { CHUNK = 3 * 4096 };
+
+	md_buf_grow(out, (n + 2) / 3 * 4);
+	for (size_t i = 0; i < n; i += CHUNK) {
+		size_t k = n - i < CHUNK ? n - i : CHUNK;
+
+		md_buf_grow(out, CHUNK / 3 * 4);
+		out->len += (size_t)EVP_EncodeBlock(
+			(unsigned char *)out->ptr + out->len,
+			(const unsigned char *)data + i, (int)k);
+	}
+	if (out->ptr)
+		out->ptr[out->len] = '\0';
 }

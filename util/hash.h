@@ -1,6 +1,7 @@
 /*
  * SHA-256 (OpenSSL libcrypto) behind a small streaming interface. Keys and
- * realization hashes are its lowercase hex digests.
+ * realization hashes are its lowercase hex digests. Also base64, from the
+ * same library, for reports that embed bytes.
  */
 #ifndef MD_HASH_H
 #define MD_HASH_H
@@ -25,5 +26,9 @@ void md_hash_field(struct md_hash *h, const char *tag, const void *data,
 void md_hash_final(char out[MD_HASH_HEX], struct md_hash *h);
 /* One-shot digest of a byte string. */
 void md_hash_bytes(char out[MD_HASH_HEX], const void *data, size_t n);
+
+struct md_buf;
+/* Appends the n bytes at data in base64 (RFC 4648, no line breaks). */
+void md_base64(struct md_buf *out, const void *data, size_t n);
 
 #endif

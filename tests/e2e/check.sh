@@ -42,7 +42,7 @@ cp doc.md doc.edited
 code=$?
 { [ $code = 1 ] && has out "--- a/doc.md" && has out "+++ b/doc.md" &&
 	has out "-hello" && has out "+goodbye" && grep -q '^@@ ' out; }
-expect "an edited block: exit 1 and a unified diff from the file on disk to the render" "$(cat out err)"
+expect "an edited block: exit 1 and a unified diff from the file on disk to the render" out err
 has err "doc.md:3: block greet: output is not current"
 expect "a stale block is named by FILE:LINE"
 has err "mdrun render -i doc.md"
@@ -52,6 +52,12 @@ expect "a stale document is left as it is"
 "$mdrun" render -q -i doc.md && "$mdrun" check -q doc.md >out 2>err
 { [ $? = 0 ] && [ ! -s out ] && [ ! -s err ]; }
 expect "once rendered, it passes again; -q prints nothing"
+
+printf '```{sh name=quiet}\necho loud\n```\n\nafter\n' >gone.md
+"$mdrun" render -q -i gone.md && sed -i 's/echo loud/true/' gone.md
+"$mdrun" check gone.md >out 2>err
+{ [ $? = 1 ] && has err "gone.md:1: block quiet: output is not current" && ! has err "differs from"; }
+expect "a block that no longer prints: its old output region is its own, not the prose's" err
 
 cat >fail.md <<'DOC'
 ```{sh name=fine}
@@ -66,28 +72,30 @@ exit 3
 DOC
 "$mdrun" check fail.md >out 2>err
 { [ $? = 1 ] && has err "fail.md:5: block bad failed (exit 3)"; }
-expect "a failing block: exit 1 and 'FILE:LINE: block NAME failed (exit N)'" "$(cat err)"
+expect "a failing block: exit 1 and 'FILE:LINE: block NAME failed (exit N)'" err
 [ "$(grep -c 'block bad failed' err)" = 1 ]
 expect "the failure is said once"
 
 GITHUB_ACTIONS=true "$mdrun" check fail.md doc.md >out 2>err
 { has out "::error file=fail.md,line=5,title=mdrun check::block bad failed (exit 3)" &&
 	! grep -q "file=doc.md" out; }
-expect "GITHUB_ACTIONS=true: failures become ::error annotations with file and line" "$(cat out)"
+expect "GITHUB_ACTIONS=true: failures become ::error annotations with file and line" out
 sed -i 's/echo goodbye/echo hello again/' doc.md
 GITHUB_ACTIONS=true "$mdrun" check doc.md >out 2>err
 has out "::error file=doc.md,line=3,title=mdrun check::block greet%3A output is not current" ||
 	has out "::error file=doc.md,line=3,title=mdrun check::block greet: output is not current"
-expect "GITHUB_ACTIONS=true: a stale block is annotated on its line" "$(cat out)"
+expect "GITHUB_ACTIONS=true: a stale block is annotated on its line" out
 mkdir -p sub
 (cd sub && GITHUB_ACTIONS=true "$mdrun" check ../fail.md >../out 2>/dev/null)
 has out "::error file=fail.md,line=5"
 expect "annotations name files from the repository root, wherever check runs"
 "$mdrun" render -q -i doc.md
 
+"$mdrun" render -q -i fail.md 2>/dev/null
 "$mdrun" check --junit report.xml fail.md doc.md >out 2>err
 code=$?
-python3 - report.xml >jerr 2>&1 <<'PY'
+badline=$(grep -n 'name=bad' fail.md | cut -d: -f1)
+python3 - report.xml "$badline" >jerr 2>&1 <<'PY'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 assert root.tag == "testsuites", root.tag
@@ -101,11 +109,12 @@ assert f.get("message") == "block bad failed (exit 3)", f.get("message")
 assert "about to fail" in (f.text or ""), f.text
 assert "partial" in cases["bad"].find("system-out").text
 assert cases["fine"].find("failure") is None
-assert cases["bad"].get("line") == "5" and cases["bad"].get("file") == "fail.md"
+assert cases["bad"].get("line") == sys.argv[2], cases["bad"].get("line")
+assert cases["bad"].get("file") == "fail.md"
 assert root.get("tests") == "4" and root.get("failures") == "1", root.attrib
 PY
 { [ $code = 1 ] && [ ! -s jerr ]; }
-expect "--junit: one testsuite per document, one testcase per block, failures carry stderr and stdout" "$(cat jerr)"
+expect "--junit: one testsuite per document, one testcase per block, failures carry stderr and stdout" jerr
 
 # Hostile output stays well-formed XML.
 cat >weird.md <<'DOC'
@@ -116,7 +125,7 @@ exit 1
 DOC
 "$mdrun" check --junit weird.xml weird.md >/dev/null 2>&1
 python3 -c 'import sys, xml.etree.ElementTree as ET; ET.parse(sys.argv[1])' weird.xml 2>jerr
-expect "--junit: markup, control bytes and invalid UTF-8 in output stay well-formed XML" "$(cat jerr)"
+expect "--junit: markup, control bytes and invalid UTF-8 in output stay well-formed XML" jerr
 
 # IN -o OUT pairs.
 cat >pair.md.in <<'DOC'
@@ -126,7 +135,7 @@ echo from the pair
 DOC
 "$mdrun" check pair.md.in -o pair.md >out 2>err
 { [ $? = 1 ] && has err "pair.md:1: pair.md does not exist"; }
-expect "IN -o OUT: a missing OUT is stale" "$(cat err)"
+expect "IN -o OUT: a missing OUT is stale" err
 "$mdrun" render -q pair.md.in -o pair.md && "$mdrun" check pair.md.in -o pair.md >out 2>err
 expect "IN -o OUT: once rendered, the pair passes"
 sed -i 's/from the pair/from the edited pair/' pair.md.in
@@ -134,12 +143,12 @@ sed -i 's/from the pair/from the edited pair/' pair.md.in
 { [ $? = 1 ] && has out "--- a/pair.md" && has out "+from the edited pair" &&
 	has err "pair.md.in:1: block p: output is not current" &&
 	has err "mdrun render pair.md.in -o pair.md"; }
-expect "IN -o OUT: an edited input makes OUT stale, the block named in IN" "$(cat out err)"
+expect "IN -o OUT: an edited input makes OUT stale, the block named in IN" out err
 "$mdrun" render -q pair.md.in -o pair.md
 echo "hand edit" >>pair.md
 "$mdrun" check pair.md.in -o pair.md >out 2>err
-{ [ $? = 1 ] && has err "pair.md:6: pair.md differs from what pair.md.in renders to" && has out "-hand edit"; }
-expect "IN -o OUT: prose edited by hand in OUT is reported at its line" "$(cat err)"
+{ [ $? = 1 ] && has err "pair.md:9: pair.md differs from what pair.md.in renders to" && has out "-hand edit"; }
+expect "IN -o OUT: prose edited by hand in OUT is reported at its line" err
 "$mdrun" render -q pair.md.in -o pair.md
 
 # Artifacts: a linked file that is not there.
@@ -150,11 +159,11 @@ echo drawn
 ```
 DOC
 "$mdrun" render -q -i img.md && "$mdrun" check img.md >/dev/null 2>err
-expect "artifacts: a document whose files are in place passes" "$(cat err)"
+expect "artifacts: a document whose files are in place passes" err
 rm -rf img_files
 "$mdrun" check img.md >/dev/null 2>err
 { [ $? = 1 ] && has err "img_files/" && has err "is missing" && [ ! -e img_files ]; }
-expect "artifacts: a linked file missing from FILE_files/ is stale, and check does not write it" "$(cat err)"
+expect "artifacts: a linked file missing from FILE_files/ is stale, and check does not write it" err
 "$mdrun" render -q -i img.md
 
 # --fresh and --repeat.
@@ -169,12 +178,12 @@ DOC
 n0=$(find "$MDRUN_STORE/store" -mindepth 1 -maxdepth 1 | wc -l)
 "$mdrun" check fresh.md >/dev/null 2>&1 && "$mdrun" check --fresh fresh.md >out 2>err
 { [ $? = 0 ] && [ "$(wc -l <"$work/runs.log")" = 2 ] && has err "fresh.md: ok (1 block: 1 ran, 0 cached)"; }
-expect "--fresh: every block runs again although the store has it" "$(cat err)"
+expect "--fresh: every block runs again although the store has it" err
 [ "$(find "$MDRUN_STORE/store" -mindepth 1 -maxdepth 1 | wc -l)" = "$n0" ]
 expect "--fresh: the store is left untouched"
 "$mdrun" check --repeat fresh.md >out 2>err
 { [ $? = 0 ] && [ "$(wc -l <"$work/runs.log")" = 3 ]; }
-expect "--repeat: a deterministic block runs again and passes" "$(cat err)"
+expect "--repeat: a deterministic block runs again and passes" err
 cat >rand.md <<'DOC'
 ```{sh name=dice}
 od -An -N8 -tx8 /dev/urandom
@@ -188,7 +197,7 @@ DOC
 "$mdrun" check --repeat --junit rand.xml rand.md >out 2>err
 { [ $? = 1 ] && has err "rand.md:1: block dice is not deterministic" &&
 	has out "--- a/dice/stdout" && ! has err "block many is not"; }
-expect "--repeat: a block whose output changes is reported with a diff; nouts>1 blocks are exempt" "$(cat out err)"
+expect "--repeat: a block whose output changes is reported with a diff; nouts>1 blocks are exempt" out err
 grep -q 'type="non-deterministic"' rand.xml
 expect "--repeat: the JUnit report says non-deterministic"
 
@@ -202,7 +211,7 @@ expect "-o before any input: exit 2"
 printf '```{sh bogus=1}\necho\n```\n' >badopt.md
 "$mdrun" check badopt.md doc.md >out 2>err
 { [ $? = 2 ] && has err "badopt.md:1:" && has err "doc.md: ok"; }
-expect "a configuration error: exit 2 naming FILE:LINE:COL, and the other documents are still checked" "$(cat err)"
+expect "a configuration error: exit 2 naming FILE:LINE:COL, and the other documents are still checked" err
 "$mdrun" check --shard 3/2 doc.md >/dev/null 2>err
 { [ $? = 2 ] && has err "--shard"; }
 expect "--shard out of range: exit 2"
@@ -224,19 +233,19 @@ git add -A && git commit -qm data
 base=$(git rev-parse HEAD)
 "$mdrun" check --changed-since "$base" doc.md fail.md usesdata.md >out 2>err
 { [ $? = 0 ] && has err "checked 0 documents"; }
-expect "--changed-since: nothing changed, nothing checked" "$(cat err)"
+expect "--changed-since: nothing changed, nothing checked" err
 sed -i 's/echo hello again/echo hello once more/' doc.md
 "$mdrun" check --changed-since "$base" doc.md fail.md usesdata.md >out 2>err
 { [ $? = 1 ] && has err "checked 1 document:" && ! has err "fail.md"; }
-expect "--changed-since: only the edited document is checked" "$(cat err)"
+expect "--changed-since: only the edited document is checked" err
 "$mdrun" check --changed-since "$base" >out 2>err
 { [ $? = 1 ] && has err "checked 1 document:" && has err "doc.md:3: block greet"; }
-expect "--changed-since without files: every changed .md file" "$(cat err)"
+expect "--changed-since without files: every changed .md file" err
 git checkout -q doc.md
 echo "data 2" >data.txt
 "$mdrun" check --changed-since "$base" doc.md usesdata.md >out 2>err
 { [ $? = 1 ] && has err "checked 1 document:" && has err "usesdata.md:1: block reader"; }
-expect "--changed-since: a document whose inputs= file changed is checked" "$(cat err)"
+expect "--changed-since: a document whose inputs= file changed is checked" err
 git checkout -q data.txt
 "$mdrun" check --changed-since no-such-rev doc.md >out 2>err
 { [ $? = 2 ] && has err "no-such-rev"; }
@@ -247,7 +256,7 @@ for i in 1 2 3; do
 done
 { cat shard1 shard2 shard3 | sort >all && [ "$(sort -u all | wc -l)" = 5 ] && [ "$(wc -l <all)" = 5 ] &&
 	[ -s shard1 ] && [ -s shard2 ] && [ -s shard3 ]; }
-expect "--shard I/N: the slices cover every document once" "$(cat shard1 shard2 shard3)"
+expect "--shard I/N: the slices cover every document once" shard1 shard2 shard3
 "$mdrun" check --shard 2/3 fresh.md img.md doc.md fail.md usesdata.md 2>&1 |
 	sed -n 's/^mdrun: \(.*\): ok .*/\1/p; s/^\([a-z.]*\):[0-9]*: block .*/\1/p' | sort -u >again
 same again shard2

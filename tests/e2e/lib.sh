@@ -23,9 +23,17 @@ check() {
 	shift
 	if "$@"; then ok "$name"; else bad "$name"; fi
 }
-# expect NAME: reports the status of the command run just before it.
+# expect NAME [FILE...]: reports the status of the command run just before
+# it, showing the files on failure. (Pass file names, not "$(cat FILE)": a
+# command substitution in the arguments would reset $? before it is read.)
 expect() {
-	if [ $? = 0 ]; then ok "$1"; else bad "$1"; fi
+	local status=$? name=$1
+	shift
+	if [ "$status" = 0 ]; then
+		ok "$name"
+	else
+		bad "$name" "$([ $# -gt 0 ] && cat "$@" 2>/dev/null)"
+	fi
 }
 same() { cmp -s "$1" "$2"; }
 has() { grep -qF -- "$2" "$1"; }
