@@ -173,19 +173,22 @@ mkdir -p "$work/golden"
 cd "$work/golden" || exit 1
 export MDRUN_STORE="$work/golden-store"
 cp "$src/tests/e2e/reports/doc.md" doc.md
-"$mdrun" render -q --to html doc.md -o doc.html 2>err
-verdict $? "reports/doc.md renders to HTML" "$(cat err)"
-want="$src/tests/e2e/reports/doc.html"
-if [ "${MDRUN_REGEN_GOLDEN:-}" = 1 ]; then
-	cp doc.html "$want"
-	ok "golden doc.html rewritten"
-elif [ ! -f "$want" ]; then
-	bad "golden doc.html missing: run with MDRUN_REGEN_GOLDEN=1"
-else
-	same doc.html "$want"
-	verdict $? "doc.html is the golden page" \
-		"$(diff "$want" doc.html | head -20)"
-fi
+cp "$src/samples/tour.md" tour.md
+for g in doc tour; do
+	"$mdrun" render -q --to html $g.md -o $g.html 2>err
+	verdict $? "golden $g.md renders to HTML" "$(cat err)"
+	want="$src/tests/e2e/reports/$g.html"
+	if [ "${MDRUN_REGEN_GOLDEN:-}" = 1 ]; then
+		cp $g.html "$want"
+		ok "golden $g.html rewritten"
+	elif [ ! -f "$want" ]; then
+		bad "golden $g.html missing: run with MDRUN_REGEN_GOLDEN=1"
+	else
+		same $g.html "$want"
+		verdict $? "$g.html is the golden page" \
+			"$(diff "$want" $g.html | head -20)"
+	fi
+done
 "$mdrun" render -q --to html doc.md -o again.html 2>err
 cmp -s doc.html <(sed -e 's/, [0-9]* cached</, 0 cached</' \
 	-e 's/ &middot; cached</</' again.html)

@@ -180,12 +180,16 @@ fi
 gdir="$src/tests/e2e/reports"
 mkdir -p "$work/golden"
 cd "$work/golden" || exit 1
+# The golden document, and the tour sample, from a store of their own.
+export MDRUN_STORE="$work/golden-store"
 cp "$gdir/doc.md" doc.md
-"$mdrun" render -q --to json doc.md -o doc.json 2>err
-ran "golden document --to json: exit 0"
-"$mdrun" render -q --to ipynb doc.md -o doc.ipynb 2>err
-ran "golden document --to ipynb: exit 0"
-"$py" - doc.json doc.ipynb <<'PY'
+cp "$src/samples/tour.md" tour.md
+for g in doc tour; do
+	"$mdrun" render -q --to json $g.md -o $g.json 2>err
+	ran "golden $g.md --to json: exit 0"
+	"$mdrun" render -q --to ipynb $g.md -o $g.ipynb 2>err
+	ran "golden $g.md --to ipynb: exit 0"
+	"$py" - $g.json $g.ipynb $g.norm.json $g.norm.ipynb <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 def norm(o):
@@ -199,25 +203,26 @@ def norm(o):
         norm(r)
 for b in d["blocks"]:
     norm(b)
-with open("doc.norm.json", "w") as f:
+with open(sys.argv[3], "w") as f:
     json.dump(d, f, indent=1, ensure_ascii=False)
     f.write("\n")
 nb = json.load(open(sys.argv[2]))
-with open("doc.norm.ipynb", "w") as f:
+with open(sys.argv[4], "w") as f:
     json.dump(nb, f, indent=1, ensure_ascii=False)
     f.write("\n")
 PY
-if [ "${MDRUN_REGEN_GOLDEN:-}" = 1 ]; then
-	cp doc.norm.json "$gdir/doc.json"
-	cp doc.norm.ipynb "$gdir/doc.ipynb"
-	echo "golden files rewritten in $gdir"
-fi
-golden "golden: the JSON report (varying fields normalised)" \
-	doc.norm.json "$gdir/doc.json"
-golden "golden: the notebook" doc.norm.ipynb "$gdir/doc.ipynb"
-if $have_nbformat; then
-	out=$(nbvalid doc.ipynb)
-	quiet "golden: nbformat validates the notebook" "$out"
-fi
+	if [ "${MDRUN_REGEN_GOLDEN:-}" = 1 ]; then
+		cp $g.norm.json "$gdir/$g.json"
+		cp $g.norm.ipynb "$gdir/$g.ipynb"
+		echo "golden files rewritten in $gdir"
+	fi
+	golden "golden $g.md: the JSON report (varying fields normalised)" \
+		$g.norm.json "$gdir/$g.json"
+	golden "golden $g.md: the notebook" $g.norm.ipynb "$gdir/$g.ipynb"
+	if $have_nbformat; then
+		out=$(nbvalid $g.ipynb)
+		quiet "golden $g.md: nbformat validates the notebook" "$out"
+	fi
+done
 
 finish
