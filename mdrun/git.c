@@ -141,12 +141,6 @@ git_failed(const char *what)
 							 : "git error");
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 md_git_changed(char ***out, size_t *n, const char *dir, const char *rev)
 {
@@ -194,7 +188,7 @@ md_git_changed(char ***out, size_t *n, const char *dir, const char *rev)
 		md_strv_push(out, n, md_buf_detach(&p));
 	}
 	if (*n)
-		qsort(*out, *n, sizeof(**out), cmp_str);
+		qsort(*out, *n, sizeof(**out), md_strp_cmp);
 	rc = 0;
 done:
 	git_diff_free(diff);

@@ -118,12 +118,6 @@ conn_options(git_remote_callbacks *cb, git_strarray *h, struct conn *c)
 	c->tries = 0;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* A list of ref names; sorted before names_has looks in it. */
 struct names {
 	char **v;
@@ -143,7 +137,7 @@ names_add(struct names *l, const char *name)
 static bool
 names_has(const struct names *l, const char *name)
 {
-	return l->n && bsearch(&name, l->v, l->n, sizeof(*l->v), cmp_str);
+	return l->n && bsearch(&name, l->v, l->n, sizeof(*l->v), md_strp_cmp);
 }
 
 static void
@@ -230,7 +224,7 @@ session_open(struct session *se, struct store *s,
 	git_remote_disconnect(se->remote);
 sort:
 	if (se->refs.n)
-		qsort(se->refs.v, se->refs.n, sizeof(*se->refs.v), cmp_str);
+		qsort(se->refs.v, se->refs.n, sizeof(*se->refs.v), md_strp_cmp);
 	return 0;
 }
 

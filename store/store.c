@@ -325,12 +325,6 @@ done:
 	return rc;
 }
 
-static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 store_runs(struct store_run **out, size_t *n, struct store *s,
 	   const char *key)
@@ -362,7 +356,7 @@ store_runs(struct store_run **out, size_t *n, struct store *s,
 	closedir(d);
 	/* Fixed-width times: name order is time order. */
 	if (count)
-		qsort(names, count, sizeof(*names), cmp_name);
+		qsort(names, count, sizeof(*names), md_strp_cmp);
 	*out = md_calloc(count, sizeof(**out));
 	for (i = 0; i < count; i++) {
 		struct store_run *r = &(*out)[*n];

@@ -64,6 +64,12 @@ md_strv_free(char **v)
 	free(v);
 }
 
+int
+md_strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void
 md_strv_push(char ***v, size_t *n, char *s)
 {

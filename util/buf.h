@@ -28,6 +28,8 @@ char *md_strndup(const char *s, size_t n);
 
 /* Frees a NULL-terminated array of strings and the strings; NULL is fine. */
 void md_strv_free(char **v);
+/* Compares two char * array elements, for qsort and bsearch. */
+int md_strp_cmp(const void *a, const void *b);
 /* Appends s (taken) to the NULL-terminated array *v of *n strings. */
 void md_strv_push(char ***v, size_t *n, char *s);
 

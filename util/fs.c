@@ -321,12 +321,6 @@ md_path_relative(const char *base, const char *target)
 }
 
 static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 list_into(char ***out, size_t *n, size_t *cap, const char *dir,
 	  const char *rel)
 {
@@ -372,6 +366,6 @@ md_fs_list(char ***out, size_t *n, const char *root)
 	*n = 0;
 	rc = list_into(out, n, &cap, root, "");
 	if (*n)
-		qsort(*out, *n, sizeof(**out), cmp_str);
+		qsort(*out, *n, sizeof(**out), md_strp_cmp);
 	return rc;
 }
