@@ -48,7 +48,7 @@ bench: build
 	@bench/run.sh $(BUILD)/mdrun
 	@bench/sessions.sh $(BUILD)/mdrun
 	@bench/graph.sh $(BUILD)/mdrun
-	@bench/store.sh $(BUILD)/mdrun $(BUILD)/bench_fill
+	@bench/store.sh $(BUILD)/mdrun $(BUILD)/bench/bench_fill
 
 clean:
 	rm -rf $(BUILD)

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,12 +17,30 @@
 #include "../util/err.h"
 #include "../util/fs.h"
 
+struct discovery {
+	const char *dir;
+	char *workdir;
+};
+
+static void *
+discover(void *arg)
+{
+	struct discovery *g = arg;
+
+	md_git_hold();
+	if (md_git_workdir(&g->workdir, g->dir) < 0)
+		g->workdir = NULL;
+	return NULL;
+}
+
 int
 cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
 	     const char *config)
 {
 	char buf[PATH_MAX];
-	char *wd = NULL;
+	struct discovery g;
+	pthread_t t;
+	bool threaded;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
@@ -42,9 +62,26 @@ cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
 	}
 	if (rc < 0)
 		return rc;
-	if (md_git_workdir(&wd, d->dir) == 0) {
-		d->workdir = wd;
-		d->rel = md_path_relative(wd, d->dir);
+	/*
+	 * The repository is found while the document is parsed: libgit2's
+	 * first use costs as much as parsing a large document.
+	 */
+	g.dir = d->dir;
+	g.workdir = NULL;
+	threaded = pthread_create(&t, NULL, discover, &g) == 0;
+	md_buf_put(&d->src, "", 0);
+	rc = md_doc_parse(&d->doc, d->name, d->src.ptr, d->src.len, flags);
+	if (threaded)
+		pthread_join(t, NULL);
+	else
+		discover(&g);
+	if (rc < 0) {
+		free(g.workdir);
+		return rc;
+	}
+	if (g.workdir) {
+		d->workdir = g.workdir;
+		d->rel = md_path_relative(g.workdir, d->dir);
 	}
 	if (!d->rel)
 		d->rel = md_strdup(".");
@@ -62,10 +99,7 @@ cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
 			d->config = NULL;
 		}
 	}
-	if ((rc = md_interps_load(&d->interps, d->config)) < 0)
-		return rc;
-	md_buf_put(&d->src, "", 0);
-	return md_doc_parse(&d->doc, d->name, d->src.ptr, d->src.len, flags);
+	return md_interps_load(&d->interps, d->config);
 }
 
 static int
@@ -148,9 +182,10 @@ cli_option_value(const char **out, int argc, char **argv, int *i,
 static void
 short_hash(cJSON *obj, const char *name, const char *text)
 {
-	char h[MD_HASH_HEX];
+	char h[MD_HASH_HEX] = "e3b0c44298fc1c14"; /* of "" */
 
-	md_hash_bytes(h, text ? text : "", text ? strlen(text) : 0);
+	if (text && *text)
+		md_hash_bytes(h, text, strlen(text));
 	h[16] = '\0';
 	cJSON_AddStringToObject(obj, name, h);
 }

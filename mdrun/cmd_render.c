@@ -197,8 +197,20 @@ write_output(const struct cli_render_opts *a, const struct md_buf *text)
 	mask = umask(0);
 	umask(mask);
 	mode = 0666 & ~mask;
-	if (stat(path, &st) == 0)
+	if (stat(path, &st) == 0) {
 		mode = st.st_mode & 07777; /* keep the file's mode */
+		/* The same bytes: left alone, its time kept (make sees no
+		 * change). */
+		if (S_ISREG(st.st_mode) && (size_t)st.st_size == text->len) {
+			struct md_buf now = MD_BUF_INIT;
+			bool same = md_fs_read(&now, path) == 0 &&
+				    now.len == text->len &&
+				    !memcmp(now.ptr, text->ptr, text->len);
+			md_buf_dispose(&now);
+			if (same)
+				return 0;
+		}
+	}
 	return md_fs_write_atomic(path, text->ptr, text->len, mode);
 }
 
@@ -756,9 +768,17 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 	files_place(&x->files.dir, &x->files.href, a, r->d.dir);
 	x->files.dry = a->files_dry;
 	struct md_exec_opts eo = {
-		r->d.dir, r->d.name, a->timeout, a->cap, commit, dirty,
-		a->rebuild, a->rebuild_one,
-		a->quiet || !a->per_block ? NULL : progress, (void *)a,
+		.cwd = r->d.dir,
+		.document = r->d.name,
+		.timeout = a->timeout,
+		.cap = a->cap,
+		.git_commit = commit,
+		.git_dirty = dirty,
+		.rebuild = a->rebuild,
+		.rebuild_one = a->rebuild_one,
+		.later = true,
+		.note = a->quiet || !a->per_block ? NULL : progress,
+		.ctx = (void *)a,
 	};
 	if (realize(r, a, &eo) < 0)
 		goto done;
@@ -769,6 +789,9 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 	 */
 	r->shown = x->sc.shown;
 	r->skipped = x->sc.skipped;
+	/* Cached runs, read in parallel now that all are known. */
+	if (md_outcomes_load(r->shown, r->d.plan.n, a->jobs) < 0)
+		goto done;
 	keys = md_calloc(n, sizeof(*keys));
 	for (i = 0; i < n; i++) {
 		r->not_run += r->skipped[i] != NULL;

@@ -1,7 +1,7 @@
 #include "doc.h"
 
-#include <cmark-gfm-core-extensions.h>
 #include <cmark-gfm.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,14 +19,21 @@ static void
 lines_index(struct lines *l, const char *s, size_t len)
 {
 	size_t cap = 64, i;
+	bool cr = memchr(s, '\r', len) != NULL;
 
 	l->at = md_malloc(cap * sizeof(size_t));
 	l->n = 0;
 	l->at[1] = 0;
 	l->n = 1;
 	for (i = 0; i < len; i++) {
-		if (s[i] != '\n' && s[i] != '\r')
+		if (!cr) { /* the common case: memchr finds \n fast */
+			const char *nl = memchr(s + i, '\n', len - i);
+			if (!nl)
+				break;
+			i = (size_t)(nl - s);
+		} else if (s[i] != '\n' && s[i] != '\r') {
 			continue;
+		}
 		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
 			i++;
 		if ((size_t)l->n + 2 >= cap) {
@@ -108,7 +115,10 @@ is_marker_node(cmark_node *n, const char *marker)
 	if (!n || cmark_node_get_type(n) != CMARK_NODE_HTML_BLOCK)
 		return false;
 	lit = cmark_node_get_literal(n);
-	return lit && !strncmp(lit, marker, strlen(marker));
+	/* An HTML block keeps its indentation: a region under an indented
+	 * fence is indented too. */
+	return lit && !strncmp(lit + strspn(lit, " \t"), marker,
+			       strlen(marker));
 }
 
 /*
@@ -132,11 +142,21 @@ is_closing_fence(const char *s, size_t n, char ch, int len)
 	return run >= len && i == n;
 }
 
+/* The node after n in document order, n's children skipped. */
+static cmark_node *
+node_after(cmark_node *n)
+{
+	for (; n; n = cmark_node_parent(n))
+		if (cmark_node_next(n))
+			return cmark_node_next(n);
+	return NULL;
+}
+
 struct parse {
 	struct md_doc *doc;
 	struct lines lines;
 	unsigned flags;
-	size_t bom; /* bytes of a UTF-8 byte order mark cmark skipped */
+	size_t bom; /* bytes of a UTF-8 byte order mark at the start */
 };
 
 /* Copies the code without CRs of CRLF pairs: keys ignore line endings. */
@@ -213,7 +233,7 @@ add_block(struct parse *ps, cmark_node *node)
 	struct md_block *b;
 	int fence_len = 0, fence_off = 0, nl = 0;
 	char fence_ch = '`';
-	size_t ls, col0, i, info_end;
+	size_t ls, col0, bom, i, info_end;
 	const char *lit = cmark_node_get_literal(node);
 
 	cmark_node_get_fenced(node, &fence_len, &fence_off, &fence_ch);
@@ -232,21 +252,33 @@ add_block(struct parse *ps, cmark_node *node)
 
 	/*
 	 * cmark does not say whether the fence was closed: it was when the
-	 * line after the code is a closing fence.
+	 * line after the code is a closing fence that no other block starts
+	 * on. A quote or list item that ends ends its code too, and the line
+	 * after may then only look like a fence ("```" below "- ```{sh}").
+	 * Unclosed, the code runs to the end of its container.
 	 */
 	int close = b->line + nl + 1;
+	cmark_node *after = node_after(node);
 	b->closed = close <= ps->lines.n &&
+		    !(after && cmark_node_get_start_line(after) == close) &&
 		    is_closing_fence(src + line_start(&ps->lines, close),
 				     line_len(src, &ps->lines, close),
 				     fence_ch, fence_len);
-	b->end_line = b->closed ? close : ps->lines.n;
+	b->end_line = b->closed ? close
+		      : close - 1 < ps->lines.n ? close - 1
+						: ps->lines.n;
 	b->end = line_end(&ps->lines, b->end_line);
 
-	/* The prefix of later lines: list markers become blanks. */
+	/*
+	 * The prefix of later lines: list markers become blanks. cmark-gfm
+	 * counts a byte order mark in the first line's columns; later lines
+	 * have none.
+	 */
 	ls = b->start;
-	col0 = (size_t)(b->col - 1) + (b->line == 1 ? ps->bom : 0);
-	b->prefix = md_strndup(src + ls, col0);
-	for (i = 0; i < col0; i++)
+	col0 = (size_t)(b->col - 1);
+	bom = b->line == 1 && col0 >= ps->bom ? ps->bom : 0;
+	b->prefix = md_strndup(src + ls + bom, col0 - bom);
+	for (i = 0; i < col0 - bom; i++)
 		if (b->prefix[i] != '>' && b->prefix[i] != ' ' &&
 		    b->prefix[i] != '\t')
 			b->prefix[i] = ' ';
@@ -457,10 +489,18 @@ front_matter(struct parse *ps, char *feed)
 
 	if (l->n < 2 || !line_is_exactly(src, l, 1, "---", ps->bom))
 		return 0;
-	for (close = 2; close <= l->n; close++)
+	for (close = 2; close <= l->n; close++) {
 		if (line_is_exactly(src, l, close, "---", 0) ||
 		    line_is_exactly(src, l, close, "...", 0))
 			break;
+		/*
+		 * No YAML line starts with '`' (a reserved indicator); a fence
+		 * does. A "---" after it is the document's, or a block's
+		 * output, and the first line a thematic break.
+		 */
+		if (src[line_start(l, close)] == '`')
+			return 0;
+	}
 	if (close > l->n)
 		return 0;
 	for (size_t i = 0; i < line_start(l, close + 1); i++)
@@ -508,25 +548,6 @@ front_matter(struct parse *ps, char *feed)
 	return 0;
 }
 
-static cmark_parser *
-new_parser(void)
-{
-	static const char *const exts[] = { "table", "strikethrough",
-					    "autolink", "tagfilter",
-					    "tasklist", NULL };
-	cmark_parser *p;
-	size_t i;
-
-	cmark_gfm_core_extensions_ensure_registered();
-	p = cmark_parser_new(CMARK_OPT_DEFAULT);
-	for (i = 0; exts[i]; i++) {
-		cmark_syntax_extension *e = cmark_find_syntax_extension(exts[i]);
-		if (e)
-			cmark_parser_attach_syntax_extension(p, e);
-	}
-	return p;
-}
-
 int
 md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	     size_t len, unsigned flags)
@@ -555,7 +576,14 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	if ((rc = front_matter(&ps, feed)) < 0)
 		goto done;
 
-	parser = new_parser();
+	/*
+	 * Only block structure matters here (fences and HTML blocks), and
+	 * GFM's extensions do not change it: plain CommonMark, which parses
+	 * faster. The tree lives in cmark's arena, dropped whole at the end
+	 * rather than node by node (so one parse at a time).
+	 */
+	parser = cmark_parser_new_with_mem(CMARK_OPT_DEFAULT,
+					   cmark_get_arena_mem_allocator());
 	cmark_parser_feed(parser, feed, len);
 	root = cmark_parser_finish(parser);
 	it = cmark_iter_new(root);
@@ -579,12 +607,8 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	}
 	rc = check_names(doc);
 done:
-	if (it)
-		cmark_iter_free(it);
-	if (root)
-		cmark_node_free(root);
 	if (parser)
-		cmark_parser_free(parser);
+		cmark_arena_reset(); /* the parser, the tree and the iterator */
 	free(ps.lines.at);
 	free(feed);
 	if (rc < 0) {

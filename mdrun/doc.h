@@ -80,7 +80,8 @@ struct md_doc {
 /*
  * Parses src (len bytes, copied) into *out. flags: MD_DOC_*. A malformed
  * info string or duplicate name fails with "PATH:LINE:COL: what" set.
- * Caller frees with md_doc_free.
+ * Caller frees with md_doc_free. One parse at a time: the tree is built in
+ * cmark's arena, which is global.
  */
 int md_doc_parse(struct md_doc **out, const char *path, const char *src,
 		 size_t len, unsigned flags);

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,11 +58,13 @@ timeout_of(const struct md_stage *st, const struct md_exec_opts *o)
 
 /* Commits one run of st; its rhash goes into rhash. */
 static int
-commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_stage *st,
-       const struct md_exec_opts *o, struct md_proc_result *r,
-       const char *artifacts)
+commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
+       const struct md_stage *st, const struct md_exec_opts *o,
+       struct md_proc_result *r, const char *artifacts)
 {
 	struct store_result sr;
+	char *drv;
+	int rc;
 
 	if (r->out_cut)
 		note_cut(&r->out, o->cap);
@@ -84,7 +87,12 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_stage *st,
 	sr.line = st->block->line;
 	sr.git_commit = o->git_commit;
 	sr.git_dirty = o->git_dirty;
-	return store_commit(rhash, s, st->key, st->drv, &sr);
+	if (!(drv = md_stage_drv(p, st)))
+		return md_err_set("%s: block '%s' has no key", o->document,
+				  st->block->name);
+	rc = store_commit(rhash, s, st->key, drv, &sr);
+	free(drv);
+	return rc;
 }
 
 /* The command line of a process block: argv, with {file}/{code} filled. */
@@ -233,7 +241,7 @@ run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_plan *p,
 		free(why);
 		goto done;
 	}
-	rc = commit(rhash, s, st, o, &r, out);
+	rc = commit(rhash, s, p, st, o, &r, out);
 done:
 	md_proc_result_dispose(&r);
 	free(env);
@@ -289,10 +297,15 @@ md_exec_finish(void)
 
 static int
 add_real(struct md_outcome *out, struct store *s, const char *key,
-	 const char *rhash)
+	 const char *rhash, bool later)
 {
+	struct store_real *r;
+
 	out->reals = md_realloc(out->reals, (out->n + 1) * sizeof(*out->reals));
-	if (store_read(&out->reals[out->n], s, key, rhash) < 0)
+	r = &out->reals[out->n];
+	if (later)
+		store_read_later(r, s, key, rhash);
+	else if (store_read(r, s, key, rhash) < 0)
 		return MD_ERROR;
 	out->n++;
 	return 0;
@@ -304,15 +317,15 @@ add_real(struct md_outcome *out, struct store *s, const char *key,
  */
 static int
 pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
-     const char *last)
+     const char *last, const struct store_run *runs, size_t n,
+     const struct md_exec_opts *o)
 {
 	const struct md_block *b = st->block;
-	struct store_run *runs = NULL;
-	size_t n = 0, i, j;
-	int rc;
+	size_t i, j;
+	int rc = 0;
 
 	if (last && !b->error_ok) {
-		if ((rc = add_real(out, s, st->key, last)) < 0)
+		if ((rc = add_real(out, s, st->key, last, false)) < 0)
 			return rc;
 		if (store_real_failed(&out->reals[0])) {
 			out->failed = true;
@@ -320,8 +333,6 @@ pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
 		}
 		md_outcome_dispose(out);
 	}
-	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
-		return rc;
 	for (i = 0; i < n && rc == 0; i++) {
 		size_t at = b->match == MD_MATCH_LATEST ? n - 1 - i : i;
 		bool seen = false;
@@ -331,11 +342,11 @@ pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
 		for (j = 0; j < out->n; j++)
 			seen |= !strcmp(out->reals[j].rhash, runs[at].rhash);
 		if (!seen)
-			rc = add_real(out, s, st->key, runs[at].rhash);
+			rc = add_real(out, s, st->key, runs[at].rhash,
+				      o && o->later && !runs[at].failed);
 		if (b->match != MD_MATCH_ALL)
 			break;
 	}
-	free(runs);
 	if (rc == 0 && out->n == 0)
 		rc = md_err_set("%s: no realization to show", st->key);
 	return rc;
@@ -354,7 +365,13 @@ shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 
 	if (st->block->match != MD_MATCH_LATEST &&
 	    !(bad && !st->block->error_ok)) {
-		int rc = pick(out, s, st, rhash);
+		struct store_run *runs = NULL;
+		size_t n = 0;
+		int rc = store_runs(&runs, &n, s, st->key);
+
+		if (rc == 0)
+			rc = pick(out, s, st, rhash, runs, n, NULL);
+		free(runs);
 		out->ran = 1;
 		return rc;
 	}
@@ -377,18 +394,15 @@ shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 }
 
 /* Runs the block still needs: nouts, cache=false, --rebuild. */
-static int
-needed(int *out, struct store *s, const struct md_stage *st,
-       const struct md_exec_opts *o, char latest[MD_HASH_HEX])
+static void
+needed(int *out, const struct store_run *runs, size_t n,
+       const struct md_stage *st, const struct md_exec_opts *o,
+       char latest[MD_HASH_HEX])
 {
 	const struct md_block *b = st->block;
-	struct store_run *runs = NULL;
-	size_t n = 0, i, good = 0;
-	int rc;
+	size_t i, good = 0;
 
 	latest[0] = '\0';
-	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
-		return rc;
 	for (i = 0; i < n; i++)
 		good += !runs[i].failed || b->error_ok;
 	if (n)
@@ -403,8 +417,6 @@ needed(int *out, struct store *s, const struct md_stage *st,
 	     (n && runs[n - 1].failed && !b->error_ok)) &&
 	    *out < 1)
 		*out = 1;
-	free(runs);
-	return 0;
 }
 
 int
@@ -412,8 +424,9 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 		struct md_stage *st, const struct md_exec_opts *o)
 {
 	char last[MD_HASH_HEX] = "", latest[MD_HASH_HEX];
+	struct store_run *runs = NULL;
 	int lock, rc, need;
-	size_t made = 0;
+	size_t made = 0, n = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!md_stage_key(p, st))
@@ -422,8 +435,9 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 				  st->block->col, st->block->name);
 	if ((lock = store_lock_key(s, st->key)) < 0)
 		return lock;
-	if ((rc = needed(&need, s, st, o, latest)) < 0)
+	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 		goto done;
+	needed(&need, runs, n, st, o, latest);
 	for (; need > 0; need--) {
 		if ((rc = run_process(last, s, p, st, o)) < 0)
 			goto done;
@@ -438,12 +452,19 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 				break;
 		}
 	}
-	if ((rc = pick(out, s, st, made ? last : NULL)) == 0)
+	if (made) {
+		free(runs);
+		runs = NULL;
+		if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
+			goto done;
+	}
+	if ((rc = pick(out, s, st, made ? last : NULL, runs, n, o)) == 0)
 		out->ran = made;
 	/* What its dependents key on: its latest run. */
 	if (rc == 0)
-		rc = needed(&need, s, st, o, st->rhash);
+		needed(&need, runs, n, st, o, st->rhash);
 done:
+	free(runs);
 	store_unlock(lock);
 	return rc;
 }
@@ -553,7 +574,7 @@ chain_replay(struct md_chain *c, size_t i, size_t *diverged)
 				 r.timed_out, art);
 		if (rc == 0 && strcmp(again, st->rhash)) {
 			/* Not what the store holds: a new realization. */
-			rc = commit(got, c->s, st, c->o, &r, art);
+			rc = commit(got, c->s, c->p, st, c->o, &r, art);
 			if (rc == 0) {
 				memcpy(st->rhash, got, MD_HASH_HEX);
 				*diverged = k;
@@ -621,8 +642,9 @@ md_chain_upto(struct md_chain *c, size_t upto)
 		struct md_stage *st = member(c, i);
 		struct md_outcome *out = &c->outs[i];
 		char last[MD_HASH_HEX] = "";
-		size_t diverged = i;
-		int need;
+		struct store_run *runs = NULL;
+		size_t diverged = i, n = 0;
+		int need = 0;
 
 		md_outcome_dispose(out);
 		if (!md_stage_key(c->p, st)) {
@@ -632,7 +654,8 @@ md_chain_upto(struct md_chain *c, size_t upto)
 					st->block->col, st->block->name);
 			break;
 		}
-		rc = needed(&need, s, st, o, st->rhash);
+		if ((rc = store_runs(&runs, &n, s, st->key)) == 0)
+			needed(&need, runs, n, st, o, st->rhash);
 		if (rc == 0 && need > 0)
 			rc = chain_replay(c, i, &diverged);
 		if (rc == 0 && need > 0 && diverged < i) {
@@ -640,6 +663,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			 * A replayed block gave a new result: show it, and key
 			 * what follows from it (the interpreter is past it).
 			 */
+			free(runs);
 			c->next = diverged;
 			continue;
 		}
@@ -649,7 +673,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 
 			memset(&r, 0, sizeof(r));
 			if ((rc = chain_run(&r, &art, c, i)) == 0)
-				rc = commit(last, s, st, o, &r, art);
+				rc = commit(last, s, c->p, st, o, &r, art);
 			if (rc == 0) {
 				memcpy(st->rhash, last, MD_HASH_HEX);
 				c->executed = i + 1;
@@ -657,8 +681,9 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			}
 			md_proc_result_dispose(&r);
 		} else if (rc == 0) {
-			rc = pick(out, s, st, NULL);
+			rc = pick(out, s, st, NULL, runs, n, o);
 		}
+		free(runs);
 		c->next = i + 1;
 	}
 	return rc;
@@ -738,4 +763,58 @@ md_exec_keys(struct md_plan *p, struct store *s)
 		free(runs);
 	}
 	return rc;
+}
+
+struct loader {
+	const struct md_outcome *const *v;
+	size_t n, next;
+	pthread_mutex_t mu;
+	int rc;
+	char why[512];
+};
+
+static void *
+load_some(void *arg)
+{
+	struct loader *l = arg;
+
+	for (;;) {
+		const struct md_outcome *oc;
+		size_t i;
+		int rc = 0;
+
+		pthread_mutex_lock(&l->mu);
+		i = l->next < l->n ? l->next++ : l->n;
+		pthread_mutex_unlock(&l->mu);
+		if (i == l->n)
+			return NULL;
+		oc = l->v[i];
+		for (size_t k = 0; oc && k < oc->n && rc == 0; k++)
+			rc = store_read_pending(&oc->reals[k]);
+		if (rc < 0) {
+			pthread_mutex_lock(&l->mu);
+			if (l->rc == 0)
+				snprintf(l->why, sizeof(l->why), "%s",
+					 md_err_msg());
+			l->rc = rc;
+			pthread_mutex_unlock(&l->mu);
+		}
+	}
+}
+
+int
+md_outcomes_load(const struct md_outcome *const *v, size_t n, int jobs)
+{
+	struct loader l = { .v = v, .n = n };
+	pthread_t t[8];
+	int k, started = 0;
+
+	pthread_mutex_init(&l.mu, NULL);
+	for (k = 1; k < jobs && k < 8; k++)
+		started += pthread_create(&t[started], NULL, load_some, &l) == 0;
+	load_some(&l);
+	for (k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	pthread_mutex_destroy(&l.mu);
+	return l.rc < 0 ? md_err_set("%s", l.why) : 0;
 }

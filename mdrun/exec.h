@@ -32,6 +32,7 @@ struct md_exec_opts {
 	bool git_dirty;
 	bool rebuild;	     /* every block: add a realization */
 	const char *rebuild_one; /* or the block of this name */
+	bool later; /* cached runs read by md_outcomes_load, not at once */
 	/* Progress notes ("replaying ..."), or NULL. */
 	void (*note)(const char *msg, void *ctx);
 	void *ctx;
@@ -93,5 +94,11 @@ void md_exec_finish(void);
  * key.
  */
 int md_exec_keys(struct md_plan *p, struct store *s);
+
+/*
+ * Reads the outputs that realizing left for later (md_exec_opts.later) of
+ * the n outcomes in v (NULL entries skipped), with up to jobs threads.
+ */
+int md_outcomes_load(const struct md_outcome *const *v, size_t n, int jobs);
 
 #endif

@@ -1,11 +1,33 @@
 #include "git.h"
 
 #include <git2.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../util/buf.h"
 #include "../util/err.h"
+
+static pthread_once_t held = PTHREAD_ONCE_INIT;
+
+static void
+release(void)
+{
+	git_libgit2_shutdown();
+}
+
+static void
+hold(void)
+{
+	git_libgit2_init();
+	atexit(release);
+}
+
+void
+md_git_hold(void)
+{
+	pthread_once(&held, hold);
+}
 
 int
 md_git_workdir(char **out, const char *dir)

@@ -15,6 +15,13 @@
  * no trailing slash). MD_ENOTFOUND when dir is not in a work tree.
  * Caller frees *out.
  */
+/*
+ * Keeps libgit2 initialised until the process exits. Its first
+ * initialisation loads the system's certificates, which costs as much as
+ * parsing a large document; each function below would otherwise pay it.
+ */
+void md_git_hold(void);
+
 int md_git_workdir(char **out, const char *dir);
 
 /*

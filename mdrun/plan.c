@@ -7,26 +7,28 @@
 #include "../util/err.h"
 #include "../util/fs.h"
 
-bool
-md_stage_key(struct md_plan *p, struct md_stage *st)
+/*
+ * The fields a stage's key hashes, in order; 0 when an upstream stage has
+ * no key or no result yet. deps holds the deps' results the fields point
+ * into.
+ */
+static size_t
+stage_fields(struct store_field *f, struct md_buf *deps,
+	     const struct md_plan *p, const struct md_stage *st)
 {
-	struct md_block *b = st->block;
-	struct md_stage *prev = st->prev >= 0 ? &p->stages[st->prev] : NULL;
-	struct store_field f[10];
-	struct md_buf deps = MD_BUF_INIT;
+	const struct md_block *b = st->block;
+	const struct md_stage *prev = st->prev >= 0 ? &p->stages[st->prev]
+						    : NULL;
 	size_t n = 0, i;
 
-	st->key[0] = '\0';
-	free(st->drv);
-	st->drv = NULL;
 	for (i = 0; i < st->ndeps; i++) {
 		const struct md_stage *d = &p->stages[st->deps[i]];
 		if (!d->rhash[0])
-			goto done;
-		md_buf_printf(&deps, "%s\n", d->rhash);
+			return 0;
+		md_buf_printf(deps, "%s\n", d->rhash);
 	}
 	if (prev && (!prev->key[0] || !prev->rhash[0]))
-		goto done;
+		return 0;
 	f[n++] = (struct store_field){ "mdrun-key", MD_KEY_VERSION };
 	f[n++] = (struct store_field){ "lang", st->interp->lang };
 	f[n++] = (struct store_field){ "interpreter", st->identity };
@@ -39,16 +41,38 @@ md_stage_key(struct md_plan *p, struct md_stage *st)
 	if (st->inputs)
 		f[n++] = (struct store_field){ "inputs", st->inputs };
 	if (st->ndeps)
-		f[n++] = (struct store_field){ "deps", deps.ptr };
+		f[n++] = (struct store_field){ "deps", deps->ptr };
 	if (prev) {
 		f[n++] = (struct store_field){ "prev-key", prev->key };
 		f[n++] = (struct store_field){ "prev-rhash", prev->rhash };
 	}
-	store_key(st->key, f, n);
-	st->drv = store_drv_json(f, n);
-done:
+	return n;
+}
+
+bool
+md_stage_key(struct md_plan *p, struct md_stage *st)
+{
+	struct store_field f[10];
+	struct md_buf deps = MD_BUF_INIT;
+	size_t n = stage_fields(f, &deps, p, st);
+
+	st->key[0] = '\0';
+	if (n)
+		store_key(st->key, f, n);
 	md_buf_dispose(&deps);
 	return st->key[0] != '\0';
+}
+
+char *
+md_stage_drv(const struct md_plan *p, const struct md_stage *st)
+{
+	struct store_field f[10];
+	struct md_buf deps = MD_BUF_INIT;
+	size_t n = stage_fields(f, &deps, p, st);
+	char *drv = n ? store_drv_json(f, n) : NULL;
+
+	md_buf_dispose(&deps);
+	return drv;
 }
 
 /* Calls fn on each item of a comma list, blanks around it trimmed. */
@@ -304,7 +328,6 @@ md_plan_dispose(struct md_plan *p)
 	size_t i;
 
 	for (i = 0; i < p->n; i++) {
-		free(p->stages[i].drv);
 		free(p->stages[i].deps);
 		free(p->stages[i].env);
 		free(p->stages[i].inputs);

@@ -38,7 +38,6 @@ struct md_stage {
 	char *env;    /* the env field, or NULL */
 	char *inputs; /* the inputs field, or NULL */
 	char key[MD_HASH_HEX];
-	char *drv;		 /* JSON: what was hashed */
 	char rhash[MD_HASH_HEX]; /* its latest realization, once known */
 };
 
@@ -74,10 +73,16 @@ int md_each_item(const char *list, int (*fn)(const char *item, void *ctx),
 		 void *ctx);
 
 /*
- * Sets st->key and st->drv from its fields and its upstream stages' keys
- * and rhash (which must be set). Returns false, with st->key empty, when
- * an upstream stage has no realization yet.
+ * Sets st->key from its fields and its upstream stages' keys and rhash
+ * (which must be set). Returns false, with st->key empty, when an upstream
+ * stage has no realization yet.
  */
 bool md_stage_key(struct md_plan *p, struct md_stage *st);
+
+/*
+ * The JSON of what st's key hashes, for the store's drv.json; NULL when
+ * md_stage_key would find no key. Caller frees.
+ */
+char *md_stage_drv(const struct md_plan *p, const struct md_stage *st);
 
 #endif

@@ -288,40 +288,77 @@ store_real_dir(const struct store *s, const char *key, const char *rhash)
 	return md_buf_detach(&b);
 }
 
-int
-store_read(struct store_real *out, struct store *s, const char *key,
-	   const char *rhash)
+/* Its stdout and its stderr, which has no file when it is empty. */
+static int
+read_outputs(struct store_real *r)
 {
-	char *kdir = md_path_join(s->objs, key);
-	char *dir = md_path_join(kdir, rhash), *so = NULL, *se = NULL;
+	char *so = md_path_join(r->path, "stdout");
+	char *se = md_path_join(r->path, "stderr");
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	memcpy(out->rhash, rhash, MD_HASH_HEX);
-	out->path = dir;
-	if ((rc = store_read_meta(out, dir)) < 0) {
+	md_buf_clear(&r->out);
+	md_buf_clear(&r->err);
+	md_buf_put(&r->out, "", 0);
+	md_buf_put(&r->err, "", 0);
+	if ((rc = md_fs_read(&r->out, so)) == 0 &&
+	    (rc = md_fs_read(&r->err, se)) == MD_ENOTFOUND)
+		rc = 0;
+	if (rc == MD_ENOTFOUND)
+		rc = md_err_set("%s: incomplete realization", r->path);
+	free(so);
+	free(se);
+	return rc;
+}
+
+/* Its meta.json, with what to do when it is damaged. */
+static int
+read_meta(struct store_real *r)
+{
+	int rc = store_read_meta(r, r->path);
+
+	if (rc < 0) {
 		char *why = md_strdup(md_err_msg());
 		rc = md_err_set("%s (mdrun store verify finds all such; "
 				"render with --rebuild to replace it)", why);
 		free(why);
-		goto done;
 	}
-	so = md_path_join(dir, "stdout");
-	se = md_path_join(dir, "stderr");
-	md_buf_put(&out->out, "", 0);
-	md_buf_put(&out->err, "", 0);
-	/* An empty stderr has no file. */
-	if ((rc = md_fs_read(&out->out, so)) == 0 &&
-	    (rc = md_fs_read(&out->err, se)) == MD_ENOTFOUND)
-		rc = 0;
-	if (rc == MD_ENOTFOUND)
-		rc = md_err_set("%s: incomplete realization", dir);
-done:
+	return rc;
+}
+
+int
+store_read(struct store_real *out, struct store *s, const char *key,
+	   const char *rhash)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->rhash, rhash, MD_HASH_HEX);
+	out->path = store_real_dir(s, key, rhash);
+	if ((rc = read_meta(out)) == 0)
+		rc = read_outputs(out);
 	if (rc < 0)
 		store_real_dispose(out);
-	free(so);
-	free(se);
-	free(kdir);
+	return rc;
+}
+
+void
+store_read_later(struct store_real *out, struct store *s, const char *key,
+		 const char *rhash)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->rhash, rhash, MD_HASH_HEX);
+	out->path = store_real_dir(s, key, rhash);
+	out->pending = true;
+}
+
+int
+store_read_pending(struct store_real *r)
+{
+	int rc = 0;
+
+	if (r->pending && (rc = read_meta(r)) == 0)
+		rc = read_outputs(r);
+	r->pending = false;
 	return rc;
 }
 
@@ -862,26 +899,28 @@ int
 store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 		 size_t n, const char *notes)
 {
+	struct md_buf now = MD_BUF_INIT;
 	char *path, *text;
 	cJSON *root = cJSON_CreateObject(), *arr;
 	size_t i;
-	int rc;
+	int rc = 0;
 
 	cJSON_AddNumberToObject(root, "version", STORE_VERSION);
 	cJSON_AddStringToObject(root, "document", doc);
-	cJSON_AddNumberToObject(root, "time", (double)time(NULL));
 	arr = cJSON_AddArrayToObject(root, "keys");
 	for (i = 0; i < n; i++)
 		if (keys[i][0])
 			cJSON_AddItemToArray(arr, cJSON_CreateString(keys[i]));
-	if (notes) {
-		cJSON *parsed = cJSON_Parse(notes);
-		if (parsed)
-			cJSON_AddItemToObject(root, "notes", parsed);
-	}
+	/* The caller's JSON as it is, neither parsed nor printed again. */
+	if (notes)
+		cJSON_AddItemToObject(root, "notes", cJSON_CreateRaw(notes));
 	text = cJSON_Print(root);
 	path = root_path(s, doc);
-	rc = md_fs_write_atomic(path, text, strlen(text), 0644);
+	/* Unchanged (a warm render, say): not written again. */
+	if (md_fs_read(&now, path) < 0 || now.len != strlen(text) ||
+	    memcmp(now.ptr, text, now.len))
+		rc = md_fs_write_atomic(path, text, strlen(text), 0644);
+	md_buf_dispose(&now);
 	free(path);
 	free(text);
 	cJSON_Delete(root);

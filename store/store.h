@@ -83,7 +83,8 @@ struct store_real {
 	int signal;
 	bool timed_out;
 	double start, end;
-	char *path; /* its folder in the store */
+	char *path;   /* its folder in the store */
+	bool pending; /* not read yet: store_read_pending */
 };
 
 /* One run of a key, as its run record says. */
@@ -134,6 +135,13 @@ char *store_real_dir(const struct store *s, const char *key,
 int store_read(struct store_real *out, struct store *s, const char *key,
 	       const char *rhash);
 /*
+ * Names realization rhash of key in *out without reading anything: it is
+ * read later, by store_read_pending (from any thread).
+ */
+void store_read_later(struct store_real *out, struct store *s,
+		      const char *key, const char *rhash);
+int store_read_pending(struct store_real *r);
+/*
  * The realization the match picks among key's successful runs (among all
  * runs when accept_failed). MD_ENOTFOUND when there is none.
  */
@@ -152,7 +160,8 @@ int store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 
 /*
  * Records the keys a document's render used (doc: an absolute path), and
- * notes, a JSON text of the caller's kept with them (or NULL).
+ * notes, a JSON text of the caller's kept with them as it is (or NULL). A
+ * record that would not change is not written again.
  */
 int store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 		     size_t n, const char *notes);

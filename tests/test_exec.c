@@ -322,8 +322,9 @@ Test(exec, keys_follow_code_interpreter_and_folder)
 	cr_assert_str_eq(p1.stages[0].key, p1.stages[1].key);
 	cr_assert_str_neq(p1.stages[0].key, p1.stages[2].key);
 	cr_assert_str_neq(p1.stages[0].key, p2.stages[0].key);
-	cr_assert(strstr(p1.stages[0].drv, "\"code\":\t\"echo a\\n\"") != NULL,
-		  "%s", p1.stages[0].drv);
+	char *drv = md_stage_drv(&p1, &p1.stages[0]);
+	cr_assert(strstr(drv, "\"code\":\t\"echo a\\n\"") != NULL, "%s", drv);
+	free(drv);
 	md_plan_dispose(&p1);
 	md_plan_dispose(&p2);
 	md_doc_free(doc);
@@ -347,7 +348,9 @@ Test(exec, session_keys_chain_on_the_previous_block)
 	cr_assert(md_stage_key(&p, &p.stages[1]));
 	cr_assert_str_neq(p.stages[0].key, p.stages[1].key,
 			  "same code, but after another block");
-	cr_assert(strstr(p.stages[1].drv, "prev-rhash") != NULL);
+	char *drv = md_stage_drv(&p, &p.stages[1]);
+	cr_assert(strstr(drv, "prev-rhash") != NULL, "%s", drv);
+	free(drv);
 	md_plan_dispose(&p);
 	md_doc_free(doc);
 	md_interps_dispose(&t);

@@ -15,10 +15,21 @@
 int
 md_fs_read_fd(struct md_buf *out, int fd, const char *what)
 {
-	for (;;) {
+	struct stat st;
+	size_t want = 0, start = out->len;
+
+	/*
+	 * A regular file's size: one allocation and one read, and no second
+	 * read to see its end.
+	 */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		want = (size_t)st.st_size + 1;
+	md_buf_grow(out, want);
+	while (!want || out->len - start < want - 1) {
 		ssize_t n;
 
-		md_buf_grow(out, 65536);
+		if (out->cap - out->len <= 1)
+			md_buf_grow(out, 65536);
 		n = read(fd, out->ptr + out->len, out->cap - out->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -2,36 +2,89 @@
 #include "buf.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static EVP_MD *sha256;
+static pthread_key_t spare_key;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+spare_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+sha256_fetch(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	pthread_key_create(&spare_key, spare_free);
+}
+
+/*
+ * SHA-256 is fetched once and each thread keeps one spare context: an
+ * implicit fetch and a fresh context on every init cost more than hashing
+ * a short string, and a render hashes thousands.
+ */
 void
 md_hash_init(struct md_hash *h)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx;
 
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+	pthread_once(&sha256_once, sha256_fetch);
+	if ((ctx = pthread_getspecific(spare_key)))
+		pthread_setspecific(spare_key, NULL);
+	else
+		ctx = EVP_MD_CTX_new();
+	if (!ctx || !sha256 || EVP_DigestInit_ex2(ctx, sha256, NULL) != 1) {
 		fputs("mdrun: cannot initialise SHA-256\n", stderr);
 		abort();
 	}
 	h->ctx = ctx;
+	h->len = 0;
 }
 
+static void
+flush(struct md_hash *h)
+{
+	if (h->len)
+		EVP_DigestUpdate(h->ctx, h->buf, h->len);
+	h->len = 0;
+}
+
+/* Small updates are gathered: each EVP_DigestUpdate has a fixed cost. */
 void
 md_hash_update(struct md_hash *h, const void *data, size_t n)
 {
+	if (n > sizeof(h->buf) - h->len) {
+		flush(h);
+		if (n >= sizeof(h->buf)) {
+			EVP_DigestUpdate(h->ctx, data, n);
+			return;
+		}
+	}
 	if (n)
-		EVP_DigestUpdate(h->ctx, data, n);
+		memcpy(h->buf + h->len, data, n);
+	h->len += n;
 }
 
 void
 md_hash_field(struct md_hash *h, const char *tag, const void *data, size_t n)
 {
-	char head[64];
-	int k = snprintf(head, sizeof(head), "%s %zu:", tag, n);
+	char num[24];
+	size_t k = sizeof(num), v = n;
 
-	md_hash_update(h, head, (size_t)k);
+	/* "TAG LEN:" without printf, which costs more than the hashing. */
+	num[--k] = ':';
+	do
+		num[--k] = (char)('0' + v % 10);
+	while ((v /= 10) && k > 0);
+	md_hash_update(h, tag, strlen(tag));
+	md_hash_update(h, " ", 1);
+	md_hash_update(h, num + k, sizeof(num) - k);
 	md_hash_update(h, data, n);
 	md_hash_update(h, "\n", 1);
 }
@@ -43,8 +96,12 @@ md_hash_final(char out[MD_HASH_HEX], struct md_hash *h)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0, i;
 
+	flush(h);
 	EVP_DigestFinal_ex(h->ctx, md, &n);
-	EVP_MD_CTX_free(h->ctx);
+	if (pthread_getspecific(spare_key))
+		EVP_MD_CTX_free(h->ctx);
+	else
+		pthread_setspecific(spare_key, h->ctx);
 	h->ctx = NULL;
 	for (i = 0; i < n && i < 32; i++) {
 		out[2 * i] = hex[md[i] >> 4];

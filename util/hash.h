@@ -12,6 +12,8 @@
 
 struct md_hash {
 	void *ctx; /* EVP_MD_CTX */
+	unsigned char buf[1024]; /* small updates, not yet hashed */
+	size_t len;
 };
 
 void md_hash_init(struct md_hash *h);

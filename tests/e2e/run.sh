@@ -211,6 +211,22 @@ cp "$dir/doc.md" "$dir/same.md"
 grep -q '^echo secret-code' "$dir/same.md"
 expect "echo=false with -o naming the input: the source survives"
 
+# --- a render that changes nothing writes nothing ------------------------
+dir="$work/unchanged"
+mkdir -p "$dir"
+printf '```{sh session=none}\necho one\n```\n\n```{sh session=none}\necho two\n```\n' >"$dir/doc.md"
+"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
+touch -d '2001-01-01' "$dir/out.md" "$MDRUN_STORE"/roots/*.json
+"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
+{ [ -z "$(find "$dir/out.md" "$MDRUN_STORE/roots" -type f -newermt 2002-01-01)" ] &&
+	has "$dir/out.md" "two"; }
+expect "a warm render leaves the same output and its root record untouched"
+sed -i 's/echo two/echo three/' "$dir/doc.md"
+"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
+{ has "$dir/out.md" "three" && ! has "$dir/out.md" "two" &&
+	[ -n "$(find "$MDRUN_STORE/roots" -type f -newermt 2002-01-01)" ]; }
+expect "a changed block: the output and the root record are written again"
+
 # --- help and version --------------------------------------------------
 check "--help explains and exits 0" sh -c "'$mdrun' --help | grep -q 'usage: mdrun'"
 check "--version" sh -c "'$mdrun' --version | grep -q '^mdrun [0-9]'"
