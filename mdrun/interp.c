@@ -126,7 +126,7 @@ load_language(struct md_interps *t, const char *path, const char *text,
 	int rc = 0;
 
 	if (!cJSON_IsObject(lang)) {
-		md_buf_printf(&msg, "language '%s' must be an object",
+		md_buf_printf(&msg, "languages.%s: expected an object",
 			      lang->string);
 		goto fail;
 	}
@@ -136,17 +136,21 @@ load_language(struct md_interps *t, const char *path, const char *text,
 			   !strcmp(f->string, "extension") ||
 			   !strcmp(f->string, "driver");
 		if (str && !cJSON_IsString(f)) {
-			md_buf_printf(&msg, "'%s' must be a string", f->string);
+			md_buf_printf(&msg, "languages.%s.%s: expected a string",
+				      lang->string, f->string);
 			goto fail_at;
 		}
 		if (!str && strcmp(f->string, "session")) {
-			md_buf_printf(&msg, "unknown field '%s' (command, "
-					    "extension, driver, session)",
-				      f->string);
+			md_buf_printf(&msg, "languages.%s.%s: unknown key "
+					    "(expected command, extension, "
+					    "driver or session)",
+				      lang->string, f->string);
 			goto fail_at;
 		}
 		if (!str && !cJSON_IsBool(f)) {
-			md_buf_puts(&msg, "'session' must be true or false");
+			md_buf_printf(&msg, "languages.%s.session: expected "
+					    "true or false",
+				      lang->string);
 			goto fail_at;
 		}
 		continue;
@@ -228,15 +232,19 @@ load_config(struct md_interps *t, const char *path)
 	cJSON_ArrayForEach(lang, root)
 		if (strcmp(lang->string, "languages") &&
 		    strcmp(lang->string, "remote")) {
+			struct md_buf m = MD_BUF_INIT;
+			md_buf_printf(&m, "%s: unknown key (expected languages "
+					  "or remote)",
+				      lang->string);
 			rc = config_error(path, text.ptr, lang->string, NULL,
-					  "unknown field (expected "
-					  "\"languages\" or \"remote\")");
+					  m.ptr);
+			md_buf_dispose(&m);
 			goto done;
 		}
 	remote = cJSON_GetObjectItem(root, "remote");
 	if (remote && (!cJSON_IsString(remote) || !*remote->valuestring)) {
 		rc = config_error(path, text.ptr, "remote", NULL,
-				  "\"remote\" must be a non-empty string");
+				  "remote: expected a non-empty string");
 		goto done;
 	}
 	if (remote)
@@ -244,7 +252,7 @@ load_config(struct md_interps *t, const char *path)
 	langs = cJSON_GetObjectItem(root, "languages");
 	if (langs && !cJSON_IsObject(langs)) {
 		rc = config_error(path, text.ptr, "languages", NULL,
-				  "\"languages\" must be an object");
+				  "languages: expected an object");
 		goto done;
 	}
 	cJSON_ArrayForEach(lang, langs)

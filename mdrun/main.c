@@ -110,8 +110,12 @@ cli_error(const char *fmt, ...)
 int
 main(int argc, char **argv)
 {
-	/* A closed pipe downstream is an I/O error, not a silent death. */
+	/*
+	 * A closed pipe downstream, or a file size limit reached, is an I/O
+	 * error with its reason (EPIPE, EFBIG), not a silent death.
+	 */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	/* Ctrl-C and kill end every block's process group with mdrun. */
 	md_proc_handle_signals();
 	if (argc < 2)

@@ -158,6 +158,7 @@ md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
 	sigemptyset(&none);
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGXFSZ);
 	sigaddset(&def, SIGINT);
 	sigaddset(&def, SIGTERM);
 	sigaddset(&def, SIGHUP);

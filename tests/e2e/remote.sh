@@ -267,7 +267,7 @@ printf '{ "remote": "share" }\n' >"$repo/sub/mdrun.json"
 expect "no REMOTE: mdrun.json in the current folder first"
 printf '{\n  "remote": 7\n}\n' >"$repo/sub/mdrun.json"
 (cd "$repo/sub" && "$mdrun" pull >"$dir/out" 2>&1)
-{ [ $? = 2 ] && has "$dir/out" "sub/mdrun.json:2:3: \"remote\" must be a non-empty string"; }
+{ [ $? = 2 ] && has "$dir/out" "sub/mdrun.json:2:3: remote: expected a non-empty string"; }
 expect "\"remote\" not a string: a config error with its place, exit 2"
 rm "$repo/sub/mdrun.json" "$repo/mdrun.json"
 (cd "$repo/sub" && "$mdrun" push >"$dir/out" 2>&1)

@@ -375,7 +375,7 @@ printf 'x\n\n```{fake}\nhello\n```\n' >cfg/doc.md
 expect "a configured interpreter that is not installed: named, exit 2, nothing written"
 printf '{ "languages": {\n  "perl": { "command": "perl {file}", "extention": ".pl" } } }\n' >cfg/mdrun.json
 "$mdrun" cfg/doc.md >/dev/null 2>err
-{ [ $? = 2 ] && has err "cfg/mdrun.json:2:39: unknown field 'extention'"; }
+{ [ $? = 2 ] && has err "cfg/mdrun.json:2:39: languages.perl.extention: unknown key"; }
 expect "config: an unknown field is named with its line and column"
 printf '{ "languages": [ }\n' >cfg/mdrun.json
 "$mdrun" cfg/doc.md >/dev/null 2>err

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# End-to-end tests of faults: an output that cannot be written, a file size
+# limit, SIGINT and SIGTERM mid-render, a tampered store, a config of the
+# wrong shape. Each must end with a one-line reason and a non-zero exit,
+# the previous output intact, no temporary file left, and a store that
+# verifies clean. usage: faults.sh MDRUN SOURCE_DIR
+set -u
+. "$(dirname "$0")/lib.sh"
+
+dir="$work/f"
+mkdir -p "$dir"
+cd "$dir" || exit 1
+printf '# Doc\n\n```{sh session=none}\necho new output\n```\n' >doc.md
+printf 'previous\n' >keep.md
+leftovers() { find "$dir" "$MDRUN_STORE/tmp" -name '*mdrun-tmp*' 2>/dev/null | grep -q .; }
+
+# --- the output path cannot be written ---------------------------------------
+mkdir -p folder.md
+"$mdrun" -q doc.md -o folder.md >/dev/null 2>err
+{ [ $? = 2 ] && [ "$(wc -l <err)" = 1 ] && has err "folder.md" && [ -d folder.md ] &&
+	! leftovers; }
+expect "-o naming a folder: one line naming it, exit 2, nothing left behind" err
+
+# A read-only folder only stops a user who is not root: run as nobody.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+else
+	as_user() { "$@"; }
+fi
+mkdir -p ro && cp keep.md ro/out.md && chmod 755 ro && chmod 644 ro/out.md
+chmod -R a+rwX "$work" && chmod 555 ro
+as_user env MDRUN_STORE="$work/store-nobody" "$mdrun" -q doc.md -o ro/out.md >/dev/null 2>err
+{ [ $? = 2 ] && [ "$(wc -l <err)" = 1 ] && has err "ro/out.md" &&
+	same ro/out.md keep.md && [ "$(ls ro)" = out.md ]; }
+expect "a read-only folder: the reason in one line, exit 2, the old output intact" err
+chmod 755 ro
+
+# RLIMIT_FSIZE: writing the output hits the limit (EFBIG, not SIGXFSZ).
+big=$(printf '%*s' 4000 '' | tr ' ' x)
+printf '%s\n\n```{sh session=none}\necho small\n```\n' "$big" >long.md
+"$mdrun" -q long.md >/dev/null 2>&1 # realized while there is no limit
+cp keep.md limited.md
+(ulimit -f 2 && exec "$mdrun" -q long.md -o limited.md) >/dev/null 2>err
+code=$?
+{ [ "$code" = 2 ] && [ "$(wc -l <err)" = 1 ] && has err "limited.md" &&
+	same limited.md keep.md && ! leftovers; }
+expect "a file size limit: exit 2 with the reason, the old output intact (exit $code)" err
+# ... and realizing a block whose output is over the limit: no damaged store.
+printf '```{sh session=none}\nhead -c 5000 /dev/zero | tr "\\\\0" y\n```\n' >bigout.md
+(ulimit -f 2 && exec "$mdrun" -q bigout.md) >/dev/null 2>err
+code=$?
+{ [ "$code" != 0 ] && [ "$code" -lt 128 ] && [ "$(wc -l <err)" -le 2 ] &&
+	"$mdrun" store verify >/dev/null 2>&1 && ! leftovers; }
+expect "a block's output over the file size limit: an error, no damaged store (exit $code)" err
+"$mdrun" -q bigout.md >out.md 2>err && has out.md yyyy
+expect "then, without the limit, the same block realizes" err
+
+# --- interruption ---------------------------------------------------------------
+for sig in INT TERM; do
+	rm -f started.flag
+	printf '```{sh}\necho started > started.flag; sleep 47.%s\n```\n\n```{python}\nprint(1)\n```\n' \
+		"${#sig}" >int.md
+	cp keep.md int.out
+	"$mdrun" -q int.md -o int.out >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 1 100); do [ -e started.flag ] && break; sleep 0.05; done
+	kill -"$sig" "$pid"
+	wait "$pid" 2>/dev/null
+	code=$?
+	sleep 0.2
+	want=$((128 + $(kill -l "$sig")))
+	{ [ "$code" = "$want" ] && ! pgrep -f "sleep 47.${#sig}" >/dev/null &&
+		same int.out keep.md && "$mdrun" store verify >/dev/null &&
+		! leftovers; }
+	expect "SIG$sig mid-render: exit $want, its processes killed, the output and the store intact (exit $code)"
+	sed -i "s/sleep 47.${#sig}/true/" int.md
+	"$mdrun" -q int.md -o int.out 2>err && has int.out started
+	expect "after SIG$sig, the next render completes" err
+done
+
+# --- a tampered store -------------------------------------------------------------
+printf '```{sh session=none name=t}\necho genuine\n```\n' >t.md
+"$mdrun" -q t.md >/dev/null
+real=$("$mdrun" store path t.md#t)
+chmod u+w "$real" "$real/stdout"
+echo forged >"$real/stdout"
+"$mdrun" store verify >v.out 2>&1
+{ [ $? = 1 ] && has v.out "$real"; }
+expect "a forged output: store verify names the realization" v.out
+"$mdrun" -q t.md >out.md 2>err
+{ [ $? -lt 128 ]; }
+expect "a render that uses it does not crash" err
+head -c 3 "$real/stdout" >"$real/stdout.cut" && mv "$real/stdout.cut" "$real/stdout"
+rm -f "$real/meta.json"
+"$mdrun" -q t.md >out.md 2>err
+{ [ $? = 2 ] && has err "render with --rebuild to replace it" && [ "$(wc -l <err)" = 1 ]; }
+expect "a truncated realization: render stops with how to repair it, exit 2" err
+"$mdrun" -q --rebuild t.md >out.md 2>err && has out.md genuine
+expect "--rebuild replaces it" err
+
+# --- a config of the wrong shape ----------------------------------------------------
+mkdir -p cfg
+printf 'x\n\n```{sh}\necho hi\n```\n' >cfg/doc.md
+bad_config() { # JSON EXPECTED NAME
+	printf '%s\n' "$1" >cfg/mdrun.json
+	"$mdrun" -q cfg/doc.md >/dev/null 2>err
+	{ [ $? = 2 ] && has err "cfg/mdrun.json:" && has err "$2" && [ "$(wc -l <err)" = 1 ]; }
+	expect "config: $3" err
+}
+bad_config '[1, 2]' "expected an object" "an array, not an object"
+bad_config '{ "languages": 5 }' "expected" "languages as a number"
+bad_config '{ "languages": { "perl": "perl {file}" } }' "expected" "a language as a string"
+bad_config '{ "languages": { "perl": { "command": 5 } } }' "command" "a command as a number"
+bad_config '{ "languages": { "perl": { "command": "perl {file}", "driver": 1 } } }' \
+	"driver" "a driver as a number"
+bad_config '{ "remote": true }' "remote" "remote as a boolean"
+bad_config '{ "colour": "blue" }' "colour" "an unknown top-level key"
+
+finish
