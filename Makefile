@@ -18,12 +18,18 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: build
 
-# Quick and silent when everything is there.
-deps:
+# Packages only `make bench` needs: the peers it compares with (Jupyter,
+# knitr) and callgrind.
+BENCH_PACKAGES = valgrind jupyter-nbconvert python3-ipykernel \
+	r-base-core r-cran-knitr r-cran-codetools
+
+# $(call install,PACKAGES): installs those missing; quick and silent when
+# everything is there.
+define install
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
-		echo "mdrun: not a Debian system; install the equivalents of: $(PACKAGES)"; \
+		echo "mdrun: not a Debian system; install the equivalents of: $(1)"; \
 	else \
-		missing=$$(for p in $(PACKAGES); do \
+		missing=$$(for p in $(1); do \
 			dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 				grep -q '^install ok installed' || echo $$p; \
 		done); \
@@ -33,6 +39,10 @@ deps:
 			$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 		fi; \
 	fi
+endef
+
+deps:
+	$(call install,$(PACKAGES))
 
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
@@ -44,11 +54,13 @@ demo: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# W1-W7 against their baselines and the peers; the report goes to
+# bench/RESULTS.md. BENCH_FLAGS=--quick for a short check of the harness.
 bench: build
-	@bench/run.sh $(BUILD)/mdrun
-	@bench/sessions.sh $(BUILD)/mdrun
-	@bench/graph.sh $(BUILD)/mdrun
-	@bench/store.sh $(BUILD)/mdrun $(BUILD)/bench/bench_fill
+	$(call install,$(BENCH_PACKAGES))
+	@bench/bench.sh $(BUILD) $(BENCH_FLAGS) >$(BUILD)/RESULTS.md
+	@cp $(BUILD)/RESULTS.md bench/RESULTS.md
+	@cat bench/RESULTS.md
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# mdrun's benchmarks, W1-W7, each side by side with its baseline in the same
+# run (bench_ab: rounds of A B A B ..., medians with min and max), and the
+# peers (Jupyter, knitr) where they are installed. Prints a Markdown report:
+# a table of ratios against the targets, then callgrind's top functions for
+# W1. `make bench` writes it to bench/RESULTS.md.
+#
+# usage: bench/bench.sh [BUILD] [--quick]
+#   BUILD    the build folder (default: build); mdrun and bench/bench_ab in it
+#   --quick  fewer rounds, 10,000 rather than 100,000 realizations for W5,
+#            no peers and no callgrind: a check that the harness works
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-build}" && pwd)
+quick=false
+[ "${2:-}" = --quick ] && quick=true
+mdrun=$build/mdrun
+ab=$build/bench/bench_ab
+fill=$build/bench/bench_fill
+for tool in "$mdrun" "$ab" "$fill"; do
+	[ -x "$tool" ] || { echo "bench: $tool missing (make build)" >&2; exit 2; }
+done
+command -v cmark-gfm >/dev/null || { echo "bench: cmark-gfm missing (make deps)" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-bench.XXXXXX")
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work"
+python3 "$here/gen.py" .
+# A store per workload; fresh empties it (the interpreters' versions stay
+# memoized) and writes back what the removal left dirty, so that the timed
+# run's syncfs does not pay for it.
+use_store() { export MDRUN_STORE=$work/store-$1; fresh="rm -rf $MDRUN_STORE/store $MDRUN_STORE/roots && sync"; }
+
+if $quick; then r1=5 r2=2 r3=1 extra=10000; else r1=21 r2=5 r3=3 extra=100000; fi
+
+say() { echo "bench: $*" >&2; }
+# run ROUNDS [-p PREP] NAME CMD ...: bench_ab's lines, "NAME MEDIAN MIN MAX RSS"
+run() { "$ab" "$@"; }
+field() { awk -v n="$2" -v f="$3" '$1 == n { print $f }' <<<"$1"; }
+med() { field "$1" "$2" 2; }
+span() { printf '%s (%s–%s)' "$(field "$1" "$2" 2)" "$(field "$1" "$2" 3)" "$(field "$1" "$2" 4)"; }
+rss_mib() { awk -v k="$(field "$1" "$2" 5)" 'BEGIN { printf "%.1f", k / 1024 }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { # VALUE OP LIMIT
+	if awk -v v="$1" -v l="$3" "BEGIN { exit !(v $2 l) }"; then echo met; else echo "**missed**"; fi
+}
+rows=()
+row() { rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |"); }
+
+# --- W1: warm render of ~1 MB, 1,000 blocks, against cmark-gfm ----------
+use_store w1
+say "W1: realizing w1.md once (1,000 python blocks)"
+"$mdrun" -q -j 2 w1.md >/dev/null
+say "W1: warm render against cmark-gfm, $r1 rounds"
+w1=$(run "$r1" mdrun "$mdrun -q w1.md" cmark "cmark-gfm w1.md")
+x=$(div "$(med "$w1" mdrun)" "$(med "$w1" cmark)")
+row "W1 warm render, $(wc -c <w1.md) bytes, 1,000 blocks" "$(span "$w1" mdrun) ms" \
+	"cmark-gfm $(span "$w1" cmark) ms" "${x}x" "≤ 2x" "$(verdict "$x" "<=" 2)"
+w1_rss=$(rss_mib "$w1" mdrun)
+row "W6 peak RSS of W1" "$w1_rss MiB" "cmark-gfm $(rss_mib "$w1" cmark) MiB" "" \
+	"≤ 32 MiB" "$(verdict "$w1_rss" "<=" 32)"
+
+# --- W2: cold python session against one python3 script -----------------
+use_store w2
+say "W2: 200 python blocks cold, $r2 rounds"
+"$mdrun" -q w2.md >/dev/null # the interpreter's version, memoized
+w2=$(run "$r2" -p "$fresh" mdrun "$mdrun -q -j 1 w2.md" python3 "python3 w2.py")
+x=$(div "$(med "$w2" mdrun)" "$(med "$w2" python3)")
+row "W2 cold, 200 python blocks, one session" "$(span "$w2" mdrun) ms" \
+	"python3 script $(span "$w2" python3) ms" "${x}x" "≤ 2x" "$(verdict "$x" "<=" 2)"
+
+# --- W3: per-block overhead of a bash session ----------------------------
+use_store w3
+say "W3: 200 bash blocks cold, $r2 rounds"
+"$mdrun" -q w3.md >/dev/null
+w3=$(run "$r2" -p "$fresh" session "$mdrun -q -j 1 w3.md" \
+	-p "$fresh" none "$mdrun -q -j 1 w3none.md" bash "bash w3.sh")
+per=$(awk -v a="$(med "$w3" session)" -v b="$(med "$w3" bash)" 'BEGIN { printf "%.3f", (a - b) / 200 }')
+row "W3 cold, 200 bash blocks, one session" "$(span "$w3" session) ms" \
+	"bash script $(span "$w3" bash) ms" "+$per ms/block" "≤ 0.1 ms/block" \
+	"$(verdict "$per" "<=" 0.1)"
+per=$(awk -v a="$(med "$w3" none)" -v b="$(med "$w3" bash)" 'BEGIN { printf "%.3f", (a - b) / 200 }')
+row "W3 the same with session=none" "$(span "$w3" none) ms" \
+	"bash script $(span "$w3" bash) ms" "+$per ms/block" "" ""
+
+# --- W4: two CPU-bound sessions, -j 2 against -j 1 ----------------------
+use_store w4
+say "W4: two CPU-bound sessions, $r2 rounds"
+w4=$(run "$r2" -p "$fresh" j1 "$mdrun -q -j 1 w4.md" -p "$fresh" j2 "$mdrun -q -j 2 w4.md")
+x=$(div "$(med "$w4" j1)" "$(med "$w4" j2)")
+row "W4 two CPU-bound sessions, -j 2" "$(span "$w4" j2) ms" "-j 1 $(span "$w4" j1) ms" \
+	"${x}x faster" "≥ 1.8x" "$(verdict "$x" ">=" 1.8)"
+
+# --- W5: a warm render in a big store against a store of its own ---------
+say "W5: filling a store with $extra realizations"
+"$fill" "$work/big" "$extra" 2>/dev/null
+"$mdrun" -q -j 2 --store "$work/big" w1.md >/dev/null
+"$mdrun" -q -j 2 --store "$work/small" w1.md >/dev/null
+say "W5: warm render in both stores, $r1 rounds"
+w5=$(run "$r1" big "$mdrun -q --store $work/big w1.md" small "$mdrun -q --store $work/small w1.md")
+x=$(div "$(med "$w5" big)" "$(med "$w5" small)")
+row "W5 W1 with $extra more realizations in the store" "$(span "$w5" big) ms" \
+	"its own store $(span "$w5" small) ms" "${x}x" "≤ 1.1x" "$(verdict "$x" "<=" 1.1)"
+chmod -R u+w "$work/big"
+rm -rf "$work/big"
+
+# --- W6: a block printing 50 MB -----------------------------------------
+use_store w6
+say "W6: a block printing 50 MB, $r3 rounds"
+"$mdrun" -q w6.md >/dev/null
+w6=$(run "$r3" -p "$fresh" mdrun "$mdrun -q w6.md")
+w6_rss=$(rss_mib "$w6" mdrun)
+row "W6 peak RSS, a block printing 50 MB (cold)" "$w6_rss MiB" "" "" "≤ 100 MiB" \
+	"$(verdict "$w6_rss" "<=" 100)"
+
+# --- W7: planning 1,000 and 10,000 blocks --------------------------------
+use_store w7
+say "W7: planning, $r1 rounds"
+w7=$(run "$r1" p1k "$mdrun plan w7-1000.md" p10k "$mdrun plan w7-10000.md" \
+	c1k "cmark-gfm w7-1000.md" c10k "cmark-gfm w7-10000.md")
+for n in 1k 10k; do
+	blocks=${n%k}000
+	us=$(awk -v t="$(med "$w7" p$n)" -v b="$blocks" 'BEGIN { printf "%.1f", t * 1000 / b }')
+	row "W7 plan, $blocks blocks" "$(span "$w7" p$n) ms" "cmark-gfm $(span "$w7" c$n) ms" \
+		"$(div "$(med "$w7" p$n)" "$(med "$w7" c$n)")x, $us µs/block" "" ""
+done
+
+# --- peers ----------------------------------------------------------------
+notes=()
+if $quick; then
+	notes+=("Peers and callgrind skipped (--quick).")
+else
+	if command -v jupyter >/dev/null && jupyter nbconvert --version >/dev/null 2>&1 &&
+		jupyter kernelspec list 2>/dev/null | grep -q python3; then
+		use_store w1
+		say "peers: Jupyter (nbconvert --execute), $r3 rounds"
+		nb="jupyter nbconvert --to notebook --execute --stdout"
+		j=$(run "$r3" w1 "$nb w1.ipynb" w2 "$nb w2.ipynb")
+		x=$(div "$(med "$j" w1)" "$(med "$w1" mdrun)")
+		row "Jupyter, W1 equivalent (no cache: it runs every cell)" "$(span "$j" w1) ms" \
+			"mdrun W1 warm $(med "$w1" mdrun) ms" "mdrun ${x}x faster" "≥ 30x" "$(verdict "$x" ">=" 30)"
+		x=$(div "$(med "$j" w2)" "$(med "$w2" mdrun)")
+		row "Jupyter, W2 equivalent (cold)" "$(span "$j" w2) ms" \
+			"mdrun W2 cold $(med "$w2" mdrun) ms" "mdrun ${x}x faster" "≥ 30x" "$(verdict "$x" ">=" 30)"
+	else
+		notes+=("Jupyter skipped: jupyter nbconvert or a python3 kernel is not installed (Debian: jupyter-nbconvert python3-ipykernel).")
+	fi
+	if command -v Rscript >/dev/null && Rscript -e 'library(knitr)' >/dev/null 2>&1; then
+		say "peers: knitr with cache=TRUE, cold and warm, $r3 rounds"
+		knit() { echo "Rscript -e knitr::knit('$1',output='$work/k.md',quiet=TRUE)"; }
+		Rscript -e "knitr::knit('w1.Rmd',output='$work/k.md',quiet=TRUE)" >/dev/null 2>&1
+		k=$(run "$r3" w1warm "$(knit w1.Rmd)" -p "rm -rf $work/cache-w2" w2cold "$(knit w2.Rmd)")
+		x=$(div "$(med "$k" w1warm)" "$(med "$w1" mdrun)")
+		row "knitr cache=TRUE, W1 equivalent, warm" "$(span "$k" w1warm) ms" \
+			"mdrun W1 warm $(med "$w1" mdrun) ms" "mdrun ${x}x faster" "≥ 30x" "$(verdict "$x" ">=" 30)"
+		x=$(div "$(med "$k" w2cold)" "$(med "$w2" mdrun)")
+		row "knitr cache=TRUE, W2 equivalent (R chunks), cold" "$(span "$k" w2cold) ms" \
+			"mdrun W2 cold $(med "$w2" mdrun) ms" "mdrun ${x}x faster" "≥ 30x" "$(verdict "$x" ">=" 30)"
+	else
+		notes+=("knitr skipped: Rscript or the knitr package is not installed (Debian: r-base-core r-cran-knitr).")
+	fi
+fi
+
+# --- the report -------------------------------------------------------------
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+echo "# Benchmark results"
+echo
+echo "$(date -u +%Y-%m-%d), $(nproc) CPUs${cpu:+ ($cpu)}, $(uname -sm)."
+echo "$("$mdrun" --version), $(cmark-gfm --version 2>/dev/null | head -1), $(python3 --version 2>&1)."
+echo "Times are wall-clock medians of the rounds, with (min–max) in ms;"
+echo "each row's command and its baseline ran in alternation in the same run."
+echo
+echo "| workload | mdrun | baseline | ratio | target | |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+for n in "${notes[@]+"${notes[@]}"}"; do echo; echo "$n"; done
+
+if ! $quick && command -v valgrind >/dev/null; then
+	say "callgrind: W1"
+	valgrind --tool=callgrind --callgrind-out-file="$work/cg.mdrun" \
+		"$mdrun" -q w1.md >/dev/null 2>&1
+	valgrind --tool=callgrind --callgrind-out-file="$work/cg.cmark" \
+		cmark-gfm w1.md >/dev/null 2>&1
+	total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; }
+	a=$(total "$work/cg.mdrun") b=$(total "$work/cg.cmark")
+	echo
+	echo "## W1 under callgrind (instructions, repeatable on a busy machine)"
+	echo
+	echo "mdrun $a, cmark-gfm $b: $(div "$a" "$b")x. mdrun's top functions, self cost:"
+	echo
+	echo '```'
+	callgrind_annotate --inclusive=no "$work/cg.mdrun" 2>/dev/null |
+		awk '/^-+$/ { n++; next } n == 4 && NF { print }' | head -15 |
+		sed -E 's/ \[[^]]*\]$//'
+	echo '```'
+	echo
+	echo "Inclusive (what each costs with what it calls):"
+	echo
+	echo '```'
+	callgrind_annotate --inclusive=yes "$work/cg.mdrun" 2>/dev/null |
+		awk '/^-+$/ { n++; next } n == 4 && NF { print }' |
+		grep -E 'mdrun/|store/|util/|renderer/|git_libgit2_init|cmark_parser_finish' | head -15 |
+		sed -E 's/ \[[^]]*\]$//'
+	echo '```'
+fi
