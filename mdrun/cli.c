@@ -196,11 +196,18 @@ upstream_text(const struct md_plan *p, const struct md_stage *st)
 {
 	struct md_buf b = MD_BUF_INIT;
 
-	for (size_t i = 0; i < st->ndeps; i++)
-		md_buf_printf(&b, "dep %s\n", p->stages[st->deps[i]].rhash);
-	if (st->prev >= 0)
-		md_buf_printf(&b, "prev %s %s\n", p->stages[st->prev].key,
-			      p->stages[st->prev].rhash);
+	for (size_t i = 0; i < st->ndeps; i++) {
+		md_buf_puts(&b, "dep ");
+		md_buf_puts(&b, p->stages[st->deps[i]].rhash);
+		md_buf_putc(&b, '\n');
+	}
+	if (st->prev >= 0) {
+		md_buf_puts(&b, "prev ");
+		md_buf_puts(&b, p->stages[st->prev].key);
+		md_buf_putc(&b, ' ');
+		md_buf_puts(&b, p->stages[st->prev].rhash);
+		md_buf_putc(&b, '\n');
+	}
 	return md_buf_detach(&b);
 }
 

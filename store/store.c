@@ -284,7 +284,11 @@ store_real_dir(const struct store *s, const char *key, const char *rhash)
 {
 	struct md_buf b = MD_BUF_INIT;
 
-	md_buf_printf(&b, "%s/%s/%s", s->objs, key, rhash);
+	md_buf_puts(&b, s->objs);
+	md_buf_putc(&b, '/');
+	md_buf_puts(&b, key);
+	md_buf_putc(&b, '/');
+	md_buf_puts(&b, rhash);
 	return md_buf_detach(&b);
 }
 
