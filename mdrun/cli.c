@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,28 +18,70 @@
 #include "../util/err.h"
 #include "../util/fs.h"
 
-struct discovery {
-	const char *dir;
+/* The store: opt, else $MDRUN_STORE, else .mdrun in workdir or dir. */
+static int
+open_store(struct store **out, const char *opt, const char *dir,
+	   const char *workdir)
+{
+	const char *env = getenv("MDRUN_STORE");
+	char *root;
+	int rc;
+
+	if (opt)
+		root = md_strdup(opt);
+	else if (env && *env)
+		root = md_strdup(env);
+	else
+		root = md_path_join(workdir ? workdir : dir, ".mdrun");
+	rc = store_open(out, root);
+	free(root);
+	return rc;
+}
+
+/* What is done beside the parse. */
+struct beside {
+	const char *dir, *path;
 	char *workdir;
+	struct store **store; /* NULL: no store wanted */
+	const char *store_opt;
+	int rc;
+	char why[1024];
 };
 
 static void *
-discover(void *arg)
+beside(void *arg)
 {
-	struct discovery *g = arg;
+	struct beside *g = arg;
+	char (*keys)[MD_HASH_HEX] = NULL;
+	size_t n = 0;
 
 	md_git_hold();
 	if (md_git_workdir(&g->workdir, g->dir) < 0)
 		g->workdir = NULL;
+	if (!g->store)
+		return NULL;
+	if ((g->rc = open_store(g->store, g->store_opt, g->dir,
+				g->workdir)) < 0) {
+		snprintf(g->why, sizeof(g->why), "%s", md_err_msg());
+		return NULL;
+	}
+	/*
+	 * What the last render used: those keys' runs are listed now, so
+	 * that keying a session's blocks one after the other (each key holds
+	 * the result before it) costs no file system call.
+	 */
+	if (g->path && store_root_keys(&keys, &n, *g->store, g->path) == 0)
+		store_prefetch(*g->store, keys, n);
+	free(keys);
 	return NULL;
 }
 
-int
-cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
-	     const char *config)
+static int
+load(struct cli_doc *d, const char *input, unsigned flags,
+     const char *config, struct store **store, const char *store_opt)
 {
 	char buf[PATH_MAX];
-	struct discovery g;
+	struct beside g;
 	pthread_t t;
 	bool threaded;
 	int rc;
@@ -63,18 +106,24 @@ cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
 	if (rc < 0)
 		return rc;
 	/*
-	 * The repository is found while the document is parsed: libgit2's
-	 * first use costs as much as parsing a large document.
+	 * The repository is found, and the store opened, while the document
+	 * is parsed: libgit2's first use alone costs about as much as parsing
+	 * a large document.
 	 */
+	memset(&g, 0, sizeof(g));
 	g.dir = d->dir;
-	g.workdir = NULL;
-	threaded = pthread_create(&t, NULL, discover, &g) == 0;
+	g.path = d->path;
+	g.store = store;
+	g.store_opt = store_opt;
+	threaded = pthread_create(&t, NULL, beside, &g) == 0;
 	md_buf_put(&d->src, "", 0);
 	rc = md_doc_parse(&d->doc, d->name, d->src.ptr, d->src.len, flags);
 	if (threaded)
 		pthread_join(t, NULL);
 	else
-		discover(&g);
+		beside(&g);
+	if (rc == 0 && g.rc < 0)
+		rc = md_err_set("%s", g.why);
 	if (rc < 0) {
 		free(g.workdir);
 		return rc;
@@ -100,6 +149,21 @@ cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
 		}
 	}
 	return md_interps_load(&d->interps, d->config);
+}
+
+int
+cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
+	     const char *config)
+{
+	return load(d, input, flags, config, NULL, NULL);
+}
+
+int
+cli_doc_open(struct cli_doc *d, struct store **s, const char *input,
+	     unsigned flags, const char *config, const char *store_opt)
+{
+	*s = NULL;
+	return load(d, input, flags, config, s, store_opt);
 }
 
 static int
@@ -141,21 +205,13 @@ cli_doc_dispose(struct cli_doc *d)
 int
 cli_store_open(struct store **out, const char *opt, const char *dir)
 {
-	const char *env = getenv("MDRUN_STORE");
-	char *wd = NULL, *root;
+	char *wd = NULL;
 	int rc;
 
-	if (opt)
-		root = md_strdup(opt);
-	else if (env && *env)
-		root = md_strdup(env);
-	else if (md_git_workdir(&wd, dir) == 0)
-		root = md_path_join(wd, ".mdrun");
-	else
-		root = md_path_join(dir, ".mdrun");
-	rc = store_open(out, root);
+	if (md_git_workdir(&wd, dir) < 0)
+		wd = NULL;
+	rc = open_store(out, opt, dir, wd);
 	free(wd);
-	free(root);
 	return rc;
 }
 

@@ -50,6 +50,13 @@ struct cli_doc {
  */
 int cli_doc_load(struct cli_doc *d, const char *input, unsigned flags,
 		 const char *config);
+/*
+ * cli_doc_load, and opens its store as cli_store_open would (store_opt:
+ * --store) while the document parses, reading ahead the runs of the keys
+ * its last render used. The caller closes *s, set even on failure.
+ */
+int cli_doc_open(struct cli_doc *d, struct store **s, const char *input,
+		 unsigned flags, const char *config, const char *store_opt);
 /* Plans d's stages, probing interpreters through the store's memo. */
 int cli_doc_plan(struct cli_doc *d, struct store *s);
 /* Plans d and keys every stage whose upstream is in the store. */

@@ -746,9 +746,8 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 	memset(r, 0, sizeof(*r));
 	x = r->state = md_calloc(1, sizeof(*r->state));
 	x->lock = -1;
-	if (cli_doc_load(&r->d, a->input, a->all ? MD_DOC_ALL : 0,
-			 a->config) < 0 ||
-	    cli_store_open(&r->store, a->store, r->d.dir) < 0 ||
+	if (cli_doc_open(&r->d, &r->store, a->input,
+			 a->all ? MD_DOC_ALL : 0, a->config, a->store) < 0 ||
 	    (x->lock = store_lock_store(r->store, false)) < 0 ||
 	    cli_doc_plan(&r->d, r->store) < 0)
 		goto done;

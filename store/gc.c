@@ -223,8 +223,10 @@ trim(struct store_gc_stats *st, struct store *s, const char *key,
 		    !strcmp(runs[i].rhash, runs[n - 1].rhash) ||
 		    (shown && !strcmp(runs[i].rhash, shown)))
 			continue;
-		if (!o->dry_run)
+		if (!o->dry_run) {
+			store_forget(s, key);
 			remove_run_records(kdir, runs, n, runs[i].rhash);
+		}
 		rc = drop_realization(st, s, key, kdir, runs[i].rhash,
 				      runs[i].failed ? "failed" : "older", o,
 				      report, ctx);

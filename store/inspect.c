@@ -286,6 +286,7 @@ store_rm(struct store *s, const char *key)
 	int rc;
 
 	/* Run records first: no lookup may pick what is being removed. */
+	store_forget(s, key);
 	if ((rc = md_fs_rmtree(runs)) == 0) {
 		md_crashpoint("remove:unrecorded");
 		rc = store_remove_tree(s, kdir);

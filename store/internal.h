@@ -15,7 +15,11 @@ struct store {
 	char *roots;  /* ROOT/roots */
 	char *interp; /* ROOT/interp */
 	_Atomic unsigned serial; /* threads make tmp/ folders too */
+	struct store_cache *cache; /* run listings read ahead, or NULL */
 };
+
+/* Forgets what was read ahead of key's runs: they are about to change. */
+void store_forget(struct store *s, const char *key);
 
 /* 64 lowercase hex digits and nothing else. */
 bool store_is_hash(const char *s);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,8 @@ done:
 	return 0;
 }
 
+static void cache_free(struct store_cache *c);
+
 void
 store_close(struct store *s)
 {
@@ -168,6 +171,7 @@ store_close(struct store *s)
 	free(s->locks);
 	free(s->roots);
 	free(s->interp);
+	cache_free(s->cache);
 	free(s);
 }
 
@@ -366,9 +370,116 @@ store_read_pending(struct store_real *r)
 	return rc;
 }
 
+/*
+ * Run listings read ahead (store_prefetch), sorted by key. Each is what
+ * the listing found when it was read; this process's own changes drop it.
+ */
+struct store_cache {
+	pthread_mutex_t mu;
+	struct cached {
+		char key[MD_HASH_HEX];
+		struct store_run *runs;
+		size_t n;
+	} *v;
+	size_t n;
+};
+
+static int
+cached_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cached *)a)->key,
+		      ((const struct cached *)b)->key);
+}
+
+static struct cached *
+cache_find(struct store_cache *c, const char *key)
+{
+	struct cached probe;
+
+	if (!c || strlen(key) != MD_HASH_HEX - 1)
+		return NULL;
+	memcpy(probe.key, key, MD_HASH_HEX);
+	return bsearch(&probe, c->v, c->n, sizeof(*c->v), cached_cmp);
+}
+
+static void
+cache_free(struct store_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].runs);
+	free(c->v);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+void
+store_forget(struct store *s, const char *key)
+{
+	struct cached *e;
+
+	if (!s->cache)
+		return;
+	pthread_mutex_lock(&s->cache->mu);
+	if ((e = cache_find(s->cache, key))) {
+		free(e->runs);
+		e->runs = NULL;
+		e->n = (size_t)-1; /* not known: list it again */
+	}
+	pthread_mutex_unlock(&s->cache->mu);
+}
+
+static int list_runs(struct store_run **out, size_t *n, struct store *s,
+		     const char *key);
+
 int
 store_runs(struct store_run **out, size_t *n, struct store *s,
 	   const char *key)
+{
+	struct cached *e;
+
+	if (s->cache) {
+		pthread_mutex_lock(&s->cache->mu);
+		e = cache_find(s->cache, key);
+		if (e && e->n != (size_t)-1) {
+			*n = e->n;
+			*out = md_calloc(e->n ? e->n : 1, sizeof(**out));
+			memcpy(*out, e->runs, e->n * sizeof(**out));
+		}
+		pthread_mutex_unlock(&s->cache->mu);
+		if (e && e->n != (size_t)-1)
+			return 0;
+	}
+	return list_runs(out, n, s, key);
+}
+
+int
+store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n)
+{
+	struct store_cache *c = md_calloc(1, sizeof(*c));
+	size_t i, k = 0;
+
+	pthread_mutex_init(&c->mu, NULL);
+	c->v = md_calloc(n ? n : 1, sizeof(*c->v));
+	for (i = 0; i < n; i++) {
+		struct cached *e = &c->v[k];
+		if (!store_is_hash(keys[i]) ||
+		    list_runs(&e->runs, &e->n, s, keys[i]) < 0)
+			continue; /* listed again when asked */
+		memcpy(e->key, keys[i], MD_HASH_HEX);
+		k++;
+	}
+	c->n = k;
+	qsort(c->v, c->n, sizeof(*c->v), cached_cmp);
+	cache_free(s->cache);
+	s->cache = c;
+	return 0;
+}
+
+static int
+list_runs(struct store_run **out, size_t *n, struct store *s,
+	  const char *key)
 {
 	char *kdir = md_path_join(s->objs, key);
 	char *rdir = md_path_join(kdir, "runs");
@@ -783,6 +894,7 @@ store_publish(struct store *s, const char *key, const char *drv,
 	char *final = md_path_join(kdir, rhash);
 	int rc = 0;
 
+	store_forget(s, key);
 	if (!real)
 		goto record;
 	if (!md_fs_is_dir(kdir)) {
@@ -892,6 +1004,34 @@ store_root_notes(struct md_buf *out, struct store *s, const char *doc)
 		else
 			rc = MD_ENOTFOUND;
 		free(t);
+	}
+	cJSON_Delete(root);
+	md_buf_dispose(&text);
+	free(path);
+	return rc;
+}
+
+int
+store_root_keys(char (**keys)[MD_HASH_HEX], size_t *n, struct store *s,
+		const char *doc)
+{
+	struct md_buf text = MD_BUF_INIT;
+	char *path = root_path(s, doc);
+	cJSON *root = NULL, *k;
+	int rc = md_fs_read(&text, path);
+
+	*keys = NULL;
+	*n = 0;
+	if (rc == 0) {
+		root = cJSON_ParseWithLength(text.ptr, text.len);
+		k = cJSON_GetObjectItem(root, "keys");
+		*keys = md_calloc((size_t)cJSON_GetArraySize(k) + 1,
+				  sizeof(**keys));
+		cJSON *e;
+		cJSON_ArrayForEach(e, k)
+			if (cJSON_IsString(e) && store_is_hash(e->valuestring))
+				memcpy((*keys)[(*n)++], e->valuestring,
+				       MD_HASH_HEX);
 	}
 	cJSON_Delete(root);
 	md_buf_dispose(&text);

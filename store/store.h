@@ -128,6 +128,11 @@ void store_unlock(int fd);
  */
 int store_runs(struct store_run **out, size_t *n, struct store *s,
 	       const char *key);
+/*
+ * Lists the runs of n keys ahead of use: store_runs answers for them from
+ * memory after that, as listed now, until this process changes them.
+ */
+int store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n);
 /* The folder of realization rhash of key. Caller frees. */
 char *store_real_dir(const struct store *s, const char *key,
 		     const char *rhash);
@@ -167,6 +172,9 @@ int store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX]
 		     size_t n, const char *notes);
 /* The notes of doc's root, as JSON text. MD_ENOTFOUND without one. */
 int store_root_notes(struct md_buf *out, struct store *s, const char *doc);
+/* The keys doc's last render used. Caller frees *keys. */
+int store_root_keys(char (**keys)[MD_HASH_HEX], size_t *n, struct store *s,
+		    const char *doc);
 
 /*
  * A fresh, empty folder under tmp/, owned by this process (swept once it
