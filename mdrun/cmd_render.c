@@ -732,13 +732,53 @@ realize(struct cli_render *r, const struct cli_render_opts *a,
 	return rc;
 }
 
+/* Writes the root record of a render (in a thread of its own). */
+struct recorder {
+	struct cli_render *r;
+	char (*keys)[MD_HASH_HEX];
+	size_t n;
+	pthread_t t;
+	bool started, done;
+	int rc;
+	char why[1024];
+};
+
+static void *
+record(void *arg)
+{
+	struct recorder *rec = arg;
+	char *notes = cli_stage_notes(&rec->r->d);
+
+	rec->rc = store_root_write(rec->r->store, rec->r->d.path, rec->keys,
+				   rec->n, notes);
+	if (rec->rc < 0)
+		snprintf(rec->why, sizeof(rec->why), "%s", md_err_msg());
+	free(notes);
+	return NULL;
+}
+
+/* Waits for the root record, once; its error becomes this thread's. */
+static int
+finish_record(struct recorder *rec)
+{
+	if (rec->started && !rec->done)
+		pthread_join(rec->t, NULL);
+	if (rec->done || rec->rc == 0) {
+		rec->done = true;
+		return 0;
+	}
+	rec->done = true;
+	return md_err_set("%s", rec->why);
+}
+
 int
 cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 {
 	struct cli_render_state *x;
 	struct render_block *blocks = NULL;
 	char (*keys)[MD_HASH_HEX] = NULL;
-	char *commit = NULL, *file = NULL, *notes = NULL;
+	char *commit = NULL, *file = NULL;
+	struct recorder rec = { .done = false };
 	bool dirty = false, found = false;
 	size_t i, n;
 	int rc = -1;
@@ -788,15 +828,19 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 	 */
 	r->shown = x->sc.shown;
 	r->skipped = x->sc.skipped;
-	/* Cached runs, read in parallel now that all are known. */
-	if (md_outcomes_load(r->shown, r->d.plan.n, a->jobs) < 0)
-		goto done;
 	keys = md_calloc(n, sizeof(*keys));
 	for (i = 0; i < n; i++) {
 		r->not_run += r->skipped[i] != NULL;
 		if (!r->skipped[i])
 			memcpy(keys[i], r->d.plan.stages[i].key, MD_HASH_HEX);
 	}
+	/* The root record is written while the outputs are read and shown. */
+	rec = (struct recorder){ .r = r, .keys = keys, .n = n };
+	rec.started = r->d.path &&
+		      pthread_create(&rec.t, NULL, record, &rec) == 0;
+	/* Cached runs, read in parallel now that all are known. */
+	if (md_outcomes_load(r->shown, r->d.plan.n, a->jobs) < 0)
+		goto done;
 	if (a->format != CLI_MARKDOWN) {
 		report(r, a);
 		goto written;
@@ -830,18 +874,18 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 written:
 	r->missing = x->files.missing;
 	r->nmissing = x->files.nmissing;
-	if ((r->d.path && store_root_write(r->store, r->d.path, keys, n,
-					   notes = cli_stage_notes(&r->d)) < 0) ||
-	    (r->ran && store_sync(r->store) < 0))
+	if (r->d.path && !rec.started)
+		record(&rec);
+	if (finish_record(&rec) < 0 || (r->ran && store_sync(r->store) < 0))
 		goto done;
 	rc = 0;
 done:
+	finish_record(&rec);
 	md_exec_finish();
 	free(keys);
 	free(blocks);
 	free(commit);
 	free(file);
-	free(notes);
 	return rc;
 }
 
