@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "exec.h"
@@ -76,6 +77,70 @@ beside(void *arg)
 	return NULL;
 }
 
+/*
+ * Ends mdrun when parsing takes too long: cmark-gfm 0.29.0.gfm.6 is
+ * super-linear on some inline markup (emphasis between many links on one
+ * line), and mdrun has written nothing yet that a stop could leave half
+ * done. MDRUN_PARSE_SECONDS sets the limit (default 30).
+ */
+struct watchdog {
+	const char *name;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+};
+
+static void *
+watch(void *arg)
+{
+	struct watchdog *w = arg;
+	const char *env = getenv("MDRUN_PARSE_SECONDS");
+	long limit = env && atol(env) > 0 ? atol(env) : 30;
+	struct timespec until;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += limit;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done &&
+	       pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+		;
+	done = w->done;
+	pthread_mutex_unlock(&w->mu);
+	if (!done) {
+		fprintf(stderr, "mdrun: %s: parsing its Markdown took more than "
+				"%ld s (cmark-gfm is slow on some inline "
+				"markup, such as emphasis between thousands of "
+				"links on one line); stopped\n",
+			w->name, limit);
+		_exit(2);
+	}
+	return NULL;
+}
+
+static int
+parse_watched(struct cli_doc *d, unsigned flags)
+{
+	struct watchdog w = { .name = d->name };
+	pthread_t t;
+	bool watched;
+	int rc;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	watched = pthread_create(&t, NULL, watch, &w) == 0;
+	rc = md_doc_parse(&d->doc, d->name, d->src.ptr, d->src.len, flags);
+	pthread_mutex_lock(&w.mu);
+	w.done = true;
+	pthread_cond_signal(&w.cv);
+	pthread_mutex_unlock(&w.mu);
+	if (watched)
+		pthread_join(t, NULL);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return rc;
+}
+
 static int
 load(struct cli_doc *d, const char *input, unsigned flags,
      const char *config, struct store **store, const char *store_opt)
@@ -117,7 +182,7 @@ load(struct cli_doc *d, const char *input, unsigned flags,
 	g.store_opt = store_opt;
 	threaded = pthread_create(&t, NULL, beside, &g) == 0;
 	md_buf_put(&d->src, "", 0);
-	rc = md_doc_parse(&d->doc, d->name, d->src.ptr, d->src.len, flags);
+	rc = parse_watched(d, flags);
 	if (threaded)
 		pthread_join(t, NULL);
 	else

@@ -142,6 +142,13 @@ is_closing_fence(const char *s, size_t n, char ch, int len)
 	return run >= len && i == n;
 }
 
+/* What a container prefix keeps of a line's start: quote markers, blanks. */
+static bool
+is_container_char(char c)
+{
+	return c == '>' || c == ' ' || c == '\t';
+}
+
 /* The node after n in document order, n's children skipped. */
 static cmark_node *
 node_after(cmark_node *n)
@@ -235,6 +242,7 @@ add_block(struct parse *ps, cmark_node *node)
 	char fence_ch = '`';
 	size_t ls, col0, bom, i, info_end;
 	const char *lit = cmark_node_get_literal(node);
+	struct md_buf prefix = MD_BUF_INIT;
 
 	cmark_node_get_fenced(node, &fence_len, &fence_off, &fence_ch);
 	doc->blocks = md_realloc(doc->blocks,
@@ -270,18 +278,24 @@ add_block(struct parse *ps, cmark_node *node)
 	b->end = line_end(&ps->lines, b->end_line);
 
 	/*
-	 * The prefix of later lines: list markers become blanks. cmark-gfm
+	 * The prefix of later lines: list markers become blanks. A '>' right
+	 * before a list marker (">- ```") gets the blank a quote marker may
+	 * take, or the line would be one column short of the item. cmark-gfm
 	 * counts a byte order mark in the first line's columns; later lines
 	 * have none.
 	 */
 	ls = b->start;
 	col0 = (size_t)(b->col - 1);
 	bom = b->line == 1 && col0 >= ps->bom ? ps->bom : 0;
-	b->prefix = md_strndup(src + ls + bom, col0 - bom);
-	for (i = 0; i < col0 - bom; i++)
-		if (b->prefix[i] != '>' && b->prefix[i] != ' ' &&
-		    b->prefix[i] != '\t')
-			b->prefix[i] = ' ';
+	for (i = bom; i < col0; i++) {
+		char c = src[ls + i];
+
+		md_buf_putc(&prefix, is_container_char(c) ? c : ' ');
+		if (c == '>' && i + 1 < col0 &&
+		    !is_container_char(src[ls + i + 1]))
+			md_buf_putc(&prefix, ' ');
+	}
+	b->prefix = md_buf_detach(&prefix);
 
 	/* The raw info string: cmark's has its escapes already undone. */
 	size_t p = ls + col0, e = ls + line_len(src, &ps->lines, b->line);
@@ -324,8 +338,9 @@ add_block(struct parse *ps, cmark_node *node)
 
 /*
  * An output region is an HTML comment MD_OUT_BEGIN right after the block,
- * up to the HTML comment MD_OUT_END among the following siblings. Returns
- * the closing node (so the walk skips what lies between), or NULL.
+ * up to the HTML comment MD_OUT_END among the following siblings, with no
+ * other MD_OUT_BEGIN between. Returns the closing node (so the walk skips
+ * what lies between), or NULL.
  */
 static cmark_node *
 find_region(struct parse *ps, cmark_node *code, struct md_block *b)
@@ -336,6 +351,13 @@ find_region(struct parse *ps, cmark_node *code, struct md_block *b)
 		return NULL;
 	/* HTML blocks' end lines are unreliable in cmark: use start lines. */
 	for (n = cmark_node_next(first); n; n = cmark_node_next(n)) {
+		/*
+		 * Another region's start: first is a stray marker (the rest
+		 * of its region deleted), not the start of one that would
+		 * swallow the blocks up to that region's end.
+		 */
+		if (is_marker_node(n, MD_OUT_BEGIN))
+			return NULL;
 		if (!is_marker_node(n, MD_OUT_END))
 			continue;
 		int l0 = cmark_node_get_start_line(first);

@@ -63,9 +63,19 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
        struct md_proc_result *r, const char *artifacts)
 {
 	struct store_result sr;
+	struct stat sb;
 	char *drv;
 	int rc;
 
+	/*
+	 * A block that replaced MDRUN_OUT with a link (or a file) kept
+	 * nothing in it: what a link points at is outside the realization,
+	 * never read or stored. Removed, so the next block gets a folder.
+	 */
+	if (artifacts && (lstat(artifacts, &sb) < 0 || !S_ISDIR(sb.st_mode))) {
+		md_fs_rmtree(artifacts);
+		artifacts = NULL;
+	}
 	if (r->out_cut)
 		note_cut(&r->out, o->cap);
 	if (r->err_cut)
@@ -91,6 +101,14 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 		return md_err_set("%s: block '%s' has no key", o->document,
 				  st->block->name);
 	rc = store_commit(rhash, s, st->key, drv, &sr);
+	if (rc < 0) {
+		/* The store names its own paths; say which block it was. */
+		char *why = md_strdup(md_err_msg());
+		md_err_set("%s:%d:%d: block '%s': %s", o->document,
+			   st->block->line, st->block->col, st->block->name,
+			   why);
+		free(why);
+	}
 	free(drv);
 	return rc;
 }

@@ -18,6 +18,9 @@
 #include "../util/buf.h"
 #include "../util/err.h"
 
+/* The longest block name. */
+#define MD_NAME_MAX 255
+
 static const char *const known[] = {
 	"name", "label", "session", "deps", "inputs", "env", "eval",
 	"echo", "output", "error", "timeout", "cache", "nouts", "match",
@@ -130,6 +133,10 @@ set_name(struct md_block *b, const char *path, int line, int col,
 		return md_err_set("%s:%d:%d: invalid block name '%s' (letters, "
 				  "digits, '_', '-' and '.')",
 				  path, line, col, name);
+	/* It goes into the environment (MDRUN_BLOCK), which caps a string. */
+	if (strlen(name) > MD_NAME_MAX)
+		return md_err_set("%s:%d:%d: block name longer than %d bytes",
+				  path, line, col, MD_NAME_MAX);
 	if (b->name)
 		return md_err_set("%s:%d:%d: the block is named twice ('%s' "
 				  "and '%s')", path, line, col, b->name, name);

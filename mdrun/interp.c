@@ -164,7 +164,8 @@ fail_at:
 	const cJSON *ses = cJSON_GetObjectItem(lang, "session");
 	enum md_driver d = MD_DRIVER_NONE;
 
-	if (!cmd || !*cmd->valuestring) {
+	/* Blanks only would split into no words: nothing to run. */
+	if (!cmd || !cmd->valuestring[strspn(cmd->valuestring, " ")]) {
 		md_buf_printf(&msg, "language '%s' needs a \"command\"",
 			      lang->string);
 		goto fail;

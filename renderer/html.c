@@ -168,6 +168,7 @@ data_uri(struct md_buf *b, const struct report_file *f)
 	md_base64(b, f->data, f->len);
 }
 
+/* An artifact; its name is a file name, any bytes: cleaned as output is. */
 static void
 file(struct md_buf *b, const struct report_file *f)
 {
@@ -176,27 +177,28 @@ file(struct md_buf *b, const struct report_file *f)
 
 	if (image && f->data && f->len <= IMAGE_MAX) {
 		md_buf_puts(b, "<figure class=\"artifact\"><img alt=\"");
-		escs(b, f->name);
+		text(b, f->name, strlen(f->name));
 		md_buf_puts(b, "\" src=\"");
 		data_uri(b, f);
 		md_buf_puts(b, "\"><figcaption>");
-		escs(b, f->name);
+		text(b, f->name, strlen(f->name));
 		md_buf_puts(b, "</figcaption></figure>\n");
 	} else if (f->data && f->len <= EMBED_MAX) {
 		const char *base = strrchr(f->name, '/');
 
 		md_buf_puts(b, "<p class=\"file\"><a download=\"");
-		escs(b, base ? base + 1 : f->name);
+		base = base ? base + 1 : f->name;
+		text(b, base, strlen(base));
 		md_buf_puts(b, "\" href=\"");
 		data_uri(b, f);
 		md_buf_puts(b, "\">");
-		escs(b, f->name);
+		text(b, f->name, strlen(f->name));
 		md_buf_puts(b, "</a> (");
 		size_text(b, f->len);
 		md_buf_puts(b, ")</p>\n");
 	} else {
 		md_buf_puts(b, "<p class=\"file\">");
-		escs(b, f->name);
+		text(b, f->name, strlen(f->name));
 		if (f->data) {
 			md_buf_puts(b, " (");
 			size_text(b, f->len);

@@ -104,15 +104,29 @@ fenced(struct out *o, const char *info, const char *s, size_t n)
 	md_buf_dispose(&fence);
 }
 
-/* A name as link text: what could start markup there is escaped. */
+/*
+ * A file name as link text: cleaned as output is, a line break shown as
+ * U+2424 (the link must stay on its line, in its region), and what could
+ * start markup or an entity escaped.
+ */
 static void
 escaped(struct md_buf *b, const char *s)
 {
-	for (; *s; s++) {
-		if (strchr("\\`*_[]<>", *s))
+	struct md_buf clean = MD_BUF_INIT;
+
+	render_text_clean(&clean, s, strlen(s));
+	for (size_t i = 0; i < clean.len; i++) {
+		char c = clean.ptr[i];
+
+		if (c == '\n') {
+			md_buf_puts(b, "\xe2\x90\xa4");
+			continue;
+		}
+		if (strchr("\\`*_[]<>&", c))
 			md_buf_putc(b, '\\');
-		md_buf_putc(b, *s);
+		md_buf_putc(b, c);
 	}
+	md_buf_dispose(&clean);
 }
 
 /* Images shown, other files linked: one line each. */
@@ -220,7 +234,7 @@ render_markdown(struct md_buf *out, const struct md_doc *doc,
 		if (drop) {
 			/* The region takes the code's place, marker and all. */
 			o.first = src + b->start;
-			o.first_len = strlen(b->prefix);
+			o.first_len = (size_t)b->col - 1;
 		} else if (!b->has_out && !ends_line(src, b->end)) {
 			md_buf_puts(out, doc->eol);
 		}

@@ -30,7 +30,15 @@ render_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Length of the escape sequence at s (s[0] == ESC). */
+/*
+ * Length of the escape sequence at s (s[0] == ESC), framed as ECMA-48
+ * frames them: CSI is ESC [, parameter and intermediate bytes, a final
+ * byte; a control string (OSC ESC ], DCS ESC P, SOS ESC X, PM ESC ^, APC
+ * ESC _) runs up to BEL or ESC \; any other is ESC, intermediate bytes, a
+ * final byte. A sequence cut short ends before the byte that does not
+ * fit, and a control string before a line end, so a stray ESC never takes
+ * a line break or the rest of the output with it.
+ */
 static size_t
 escape_len(const unsigned char *s, size_t n)
 {
@@ -38,22 +46,26 @@ escape_len(const unsigned char *s, size_t n)
 
 	if (n < 2)
 		return 1;
-	if (s[1] == '[') { /* CSI: parameters, then a final byte */
-		for (i = 2; i < n; i++)
-			if (s[i] >= 0x40 && s[i] <= 0x7e)
-				return i + 1;
-		return n;
+	if (s[1] == '[') {
+		for (i = 2; i < n && s[i] >= 0x20 && s[i] <= 0x3f; i++)
+			;
+		return i < n && s[i] >= 0x40 && s[i] <= 0x7e ? i + 1 : i;
 	}
-	if (s[1] == ']') { /* OSC: up to BEL or ESC \ */
+	if (s[1] == ']' || s[1] == 'P' || s[1] == 'X' || s[1] == '^' ||
+	    s[1] == '_') {
 		for (i = 2; i < n; i++) {
 			if (s[i] == 0x07)
 				return i + 1;
-			if (s[i] == 0x1b && i + 1 < n && s[i + 1] == '\\')
-				return i + 2;
+			if (s[i] == 0x1b)
+				return i + 1 < n && s[i + 1] == '\\' ? i + 2 : i;
+			if (s[i] == '\n' || s[i] == '\r')
+				return i;
 		}
 		return n;
 	}
-	return 2;
+	for (i = 1; i < n && s[i] >= 0x20 && s[i] <= 0x2f; i++)
+		;
+	return i < n && s[i] >= 0x30 && s[i] <= 0x7e ? i + 1 : i;
 }
 
 void

@@ -626,6 +626,46 @@ hash_tree(struct md_hash *h, const char *dir, const char *rel)
 	return rc;
 }
 
+/*
+ * Gives each regular file under dir that has other hard links (a block
+ * that ran ln into MDRUN_OUT) a copy of its own: else making the
+ * realization read-only would change the mode of a file outside the
+ * store, and writing to that file would change the realization.
+ */
+static int
+own_files(const char *dir)
+{
+	struct dirent **list = NULL;
+	int n = scandir(dir, &list, scandir_filter, alphasort), i, rc = 0;
+
+	if (n < 0)
+		return errno == ENOENT ? 0 : md_err_sys("%s", dir);
+	for (i = 0; i < n && rc == 0; i++) {
+		char *p = md_path_join(dir, list[i]->d_name);
+		struct stat st;
+
+		if (lstat(p, &st) < 0) {
+			rc = md_err_sys("%s", p);
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = own_files(p);
+		} else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+			struct md_buf data = MD_BUF_INIT;
+
+			if ((rc = md_fs_read(&data, p)) == 0)
+				rc = md_fs_write_atomic(p, data.ptr ? data.ptr
+								    : "",
+							data.len,
+							st.st_mode & 0777);
+			md_buf_dispose(&data);
+		}
+		free(p);
+	}
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	return rc;
+}
+
 int
 store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 	    const char *se, size_t se_len, int exit_code, int signal,
@@ -950,6 +990,8 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	bool failed = r->exit_code || r->signal || r->timed_out;
 	int rc;
 
+	if (r->artifacts && (rc = own_files(r->artifacts)) < 0)
+		goto done;
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
 			      r->exit_code, r->signal, r->timed_out,
 			      r->artifacts)) < 0)

@@ -1,0 +1,430 @@
+#!/usr/bin/env bash
+# End-to-end tests of mdrun against hostile input: documents built to
+# exhaust the parser, programs whose output could break the document it
+# lands in, blocks that leave links, fifos and devices in MDRUN_OUT, and
+# output that could run in the HTML report. The inputs are in tests/bad/;
+# the large documents are written there by gen.py at test time.
+# usage: hostile.sh MDRUN SOURCE_DIR
+#
+# Time and memory are measured by tests/bad/limits.py: wall-clock time
+# under a limit, and the peak resident set of mdrun (or of anything it
+# waited for). The structure of a rendered document is what cmark-gfm
+# parses from it (tests/bad/shape.py).
+set -u
+. "$(dirname "$0")/lib.sh"
+
+inputs=$src/tests/bad
+# verdict STATUS NAME DETAIL: expect, showing DETAIL on failure. Pass $?
+# first: a command substitution among the arguments would reset it.
+verdict() { if [ "$1" = 0 ]; then ok "$2"; else bad "$2" "$3"; fi; }
+
+# The sanitizers' shadow memory and quarantine make a build with
+# AddressSanitizer bigger and slower: its bounds are looser.
+asan=
+grep -q __asan_init "$mdrun" 2>/dev/null && asan=1
+shaping=1
+if ! command -v cmark-gfm >/dev/null 2>&1; then
+	shaping=
+	echo "skip: cmark-gfm not installed (apt-get install cmark-gfm):" \
+		"the structure of rendered documents is not checked"
+fi
+
+# measure SECONDS COMMAND...: runs COMMAND (its streams as redirected)
+# under tests/bad/limits.py; sets m_exit, m_signal, m_timeout, m_seconds
+# and m_rss (KiB).
+measure() {
+	local limit=$1
+	shift
+	m_exit=-1 m_signal=0 m_timeout=0 m_seconds=0 m_rss=0
+	python3 "$inputs/limits.py" "$limit" "$work/limits" "$@"
+	. "$work/limits"
+}
+mib() { echo $((($1 + 1023) / 1024)); }
+# shape FILE: its block structure (tests/bad/shape.py), after a line for
+# each kind of byte that should not be in a rendered document.
+shape() { python3 "$inputs/shape.py" "$1" 2>&1; }
+# one_line FILE: the file is a single line that starts with "mdrun: ".
+one_line() { [ "$(wc -l <"$1")" = 1 ] && grep -q '^mdrun: ' "$1"; }
+# rerender FILE [OPTION...]: renders FILE onto itself (-o, so its code
+# stays) and says whether that changed a byte; FILE.err says how.
+rerender() {
+	cp "$1" "$1.before"
+	"$mdrun" -q "$@" -o "$1" 2>"$1.err" || return 1
+	same "$1" "$1.before" && return 0
+	diff "$1.before" "$1" | head -c 2000 >>"$1.err"
+	return 1
+}
+
+# --- hostile documents: no crash, bounded time and memory ---------------
+# A document of each kind in tests/bad/gen.py is rendered under a time
+# limit; mdrun must end by itself (status 0, or 2 with one line) within
+# it, and its peak memory stays within a bound set by cmark-gfm's own on
+# the same file (mdrun must parse with it): 5/4 of it plus 64 MiB (with
+# AddressSanitizer, 3 times plus 512 MiB).
+docs=$work/docs
+mkdir -p "$docs"
+cd "$docs" || exit 1
+export MDRUN_STORE="$work/docs-store"
+limit=20
+# limits KIND WANT: the checks every hostile document gets, after its
+# measure. WANT is the expected exit status.
+limits() {
+	local kind=$1 want=$2 cm=0 bound
+	if [ -n "$shaping" ] && [ "$kind" != emlinks ]; then
+		measure "$limit" sh -c 'exec cmark-gfm "$1" >/dev/null' sh \
+			"$kind.md" 2>/dev/null
+		cm=$m_rss
+		. "$work/limits.mdrun"
+	fi
+	if [ "$cm" = 0 ]; then
+		bound=$m_rss # nothing to compare with: reported only
+	elif [ -n "$asan" ]; then
+		bound=$((cm * 3 + 512 * 1024))
+	else
+		bound=$((cm * 5 / 4 + 64 * 1024))
+	fi
+	[ "$m_signal" = 0 ] && [ "$m_timeout" = 0 ]
+	verdict $? "$kind.md: mdrun ends by itself in ${m_seconds} s (limit $limit s)" \
+		"signal $m_signal, timed out: $m_timeout"
+	[ "$m_exit" = "$want" ]
+	verdict $? "$kind.md: exit $want" "exit $m_exit: $(head -c 600 "$kind.err")"
+	[ "$m_rss" -le "$bound" ]
+	verdict $? "$kind.md: peak RSS $(mib "$m_rss") MiB (bound $(mib "$bound") MiB; cmark-gfm alone $(mib "$cm") MiB)" \
+		"over the bound"
+}
+# render KIND [OPTION...]: generates KIND.md and renders it to KIND.out.
+render() {
+	local kind=$1
+	shift
+	python3 "$inputs/gen.py" "$kind" "$kind.md"
+	measure "$limit" "$mdrun" -q "$@" "$kind.md" -o "$kind.out" \
+		2>"$kind.err"
+	cp "$work/limits" "$work/limits.mdrun"
+}
+
+# Documents with nothing to run come back byte for byte.
+for kind in random blocks info; do
+	render $kind
+	limits $kind 0
+	same "$kind.md" "$kind.out"
+	expect "$kind.md: comes back byte for byte"
+done
+
+# Blocks deep in containers run, and their region carries the prefix.
+qp=$(printf '> %.0s' $(seq 20000))
+lp=$(printf '  %.0s' $(seq 5000))
+for kind in quotes lists; do
+	render $kind
+	limits $kind 0
+	pfx=$qp
+	[ $kind = lists ] && pfx=$lp
+	grep -qxF -- "${pfx}bottom" $kind.out &&
+		grep -qxF -- "${pfx}<!-- /mdrun:out -->" $kind.out
+	verdict $? "$kind.md: the block at the bottom ran, its region inside the containers" \
+		"$(tail -c 300 $kind.out)"
+	rerender $kind.out
+	expect "$kind.md: rendering the result again changes nothing" $kind.out.err
+done
+
+# One line of 10 MB: the prose before the block is left as it is.
+render longline
+limits longline 0
+cmp -s -n "$(wc -c <longline.md)" longline.md longline.out &&
+	grep -qx bottom longline.out
+expect "longline.md: the 10 MB line is intact, the block after it ran"
+rerender longline.out
+expect "longline.md: rendering the result again changes nothing" longline.out.err
+
+# A 1 MB info string: an unknown option, one line naming where it is.
+render infoopt
+limits infoopt 2
+one_line infoopt.err && grep -q "^mdrun: infoopt.md:1:8: unknown option 'kkk" infoopt.err &&
+	[ ! -e infoopt.out ]
+verdict $? "infoopt.md: one line names FILE:LINE:COL ($(wc -c <infoopt.err) bytes), nothing written" \
+	"$(head -c 300 infoopt.err)"
+
+# A 1 MB block name: refused in one line, or the block runs as any other.
+render infoname
+{ [ "$m_exit" = 0 ] && grep -qx ran infoname.out; } ||
+	{ [ "$m_exit" = 2 ] && one_line infoname.err &&
+		[ "$(wc -c <infoname.err)" -le 1100 ]; }
+verdict $? "infoname.md: a 1 MB name is refused in one line, or its block runs (exit $m_exit)" \
+	"$(head -c 300 infoname.err; grep -v nnnnnnnn infoname.out 2>/dev/null | head)"
+
+# Markdown tokens in a random order, every block run as cat of its code
+# (tests/bad/cat.json): what the blocks print is the soup again.
+render soup --config "$inputs/cat.json"
+limits soup 0
+rerender soup.out --config "$inputs/cat.json"
+expect "soup.md: rendering the result again changes nothing" soup.out.err
+
+# 5,000 executable blocks: one sh session, then all cached, then planned.
+python3 "$inputs/gen.py" execs execs.md
+measure 60 "$mdrun" -q execs.md -o execs.out 2>execs.err
+{ [ "$m_exit" = 0 ] && [ "$(grep -c '^<!-- mdrun:out -->$' execs.out)" = 5000 ] &&
+	grep -qx 4999 execs.out; }
+verdict $? "execs.md: 5,000 blocks run in one session in ${m_seconds} s, peak RSS $(mib "$m_rss") MiB" \
+	"exit $m_exit, timed out: $m_timeout: $(head -c 600 execs.err)"
+measure 30 "$mdrun" execs.md -o execs.again 2>execs.err
+{ [ "$m_exit" = 0 ] && has execs.err "5000 blocks: 0 ran, 5000 cached" &&
+	same execs.out execs.again; }
+verdict $? "execs.md: rendered again, all 5,000 cached in ${m_seconds} s" \
+	"$(tail -3 execs.err)"
+measure 30 sh -c 'exec "$1" plan execs.md >execs.plan' sh "$mdrun" \
+	2>execs.err
+{ [ "$m_exit" = 0 ] && [ "$(grep -c ' yes *$' execs.plan)" = 5000 ]; }
+verdict $? "execs.md: mdrun plan lists 5,000 cached stages in ${m_seconds} s" \
+	"$(head -c 600 execs.err)"
+
+# Emphasis between links, 512 KB of it on one line: cmark-gfm's inline
+# parser (0.29.0.gfm.6) is super-linear on it (about a minute), so mdrun
+# stops parsing after MDRUN_PARSE_SECONDS with one line, exit 2.
+limit=10
+MDRUN_PARSE_SECONDS=2 render emlinks
+{ [ "$m_timeout" = 0 ] && [ "$m_signal" = 0 ] && [ "$m_exit" = 2 ] &&
+	one_line emlinks.err && has emlinks.err "emlinks.md: parsing its Markdown took more than 2 s" &&
+	[ ! -e emlinks.out ]; }
+verdict $? "emlinks.md: a parse past its time limit stops with one line, exit 2, nothing written (${m_seconds} s)" \
+	"timed out: $m_timeout, exit $m_exit; $(head -c 300 emlinks.err)"
+
+# --- hostile output: the document stays well-formed ----------------------
+out=$work/output
+mkdir -p "$out"
+cd "$out" || exit 1
+export MDRUN_STORE="$work/output-store"
+cp "$inputs/output.md" output.md
+"$mdrun" -q output.md -o doc.md 2>err
+expect "output.md renders" err
+if [ -n "$shaping" ]; then
+	shape doc.md >doc.shape
+	same doc.shape "$inputs/output.shape"
+	verdict $? "output.md: NULs, bad UTF-8, ANSI, markers and 20 backticks leave the structure intact (cmark-gfm)" \
+		"$(diff "$inputs/output.shape" doc.shape | head -20)"
+fi
+for line in 'red plain charset' 'osc link done' 'kept after osc' \
+	'kept after csi' 'kept after esc'; do
+	grep -qxF -- "$line" doc.md
+	expect "output.md: escape sequences removed, the text around them kept: '$line'"
+done
+rerender doc.md
+expect "output.md: rendering the result again gives the same bytes" doc.md.err
+"$mdrun" check doc.md >check.out 2>&1
+expect "output.md: mdrun check passes on the result" check.out
+od -An -c "$("$mdrun" store path output.md#nul)/stdout" | grep -q '\\0'
+expect "output.md: the store keeps the raw bytes (the NULs)"
+"$mdrun" render -q --to json output.md -o doc.json 2>err &&
+	python3 -c 'import json, sys
+b = {x["name"]: x for x in json.load(open(sys.argv[1]))["blocks"]}
+assert "stdout_base64" in b["nul"] and "\u2400" in b["nul"]["stdout"]' doc.json
+expect "output.md: the JSON report is valid JSON, the NULs in base64" err
+"$mdrun" render -q --to ipynb output.md -o doc.ipynb 2>err &&
+	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' doc.ipynb
+expect "output.md: the notebook is valid JSON" err
+
+# 50 MiB from each block: cut at the cap, in a bounded process.
+cp "$inputs/big.md" big.md
+measure 60 "$mdrun" -q big.md -o big.out 2>big.err
+[ "$m_exit" = 0 ] && [ "$m_timeout" = 0 ]
+verdict $? "big.md: three blocks printing 50 MiB each render in ${m_seconds} s" \
+	"exit $m_exit: $(head -c 600 big.err)"
+[ "$m_rss" -lt $((100 * 1024)) ]
+verdict $? "big.md: mdrun's peak RSS is $(mib "$m_rss") MiB, under 100 MiB" \
+	"over 100 MiB"
+{ [ "$(grep -cx '\[mdrun: output cut at 1048576 bytes\]' big.out)" = 4 ] &&
+	[ "$(wc -c <big.out)" -lt $((5 * 1024 * 1024)) ] &&
+	! grep -qx tail-marker big.out; }
+verdict $? "big.md: each of the four streams is cut at 1 MiB ($(wc -c <big.out) bytes)" \
+	"$(grep -n 'mdrun: output cut' big.out)"
+[ -z "$shaping" ] || [ "$(shape big.out | tail -1)" = "para After big." ]
+expect "big.md: the prose after the blocks is still prose"
+
+# --- MDRUN_OUT: links, odd names, hard links, fifos, devices ---------------
+# What a block leaves in MDRUN_OUT is moved into the store (links kept as
+# links, never followed); regular files are copied beside the output.
+# Nothing outside the realization may be read, copied or changed.
+arts=$work/artifacts
+mkdir -p "$arts/private"
+cd "$arts" || exit 1
+export MDRUN_STORE="$work/artifacts-store"
+secret="secret-$RANDOM-$RANDOM-outside-the-realization"
+echo "$secret" >secret.txt
+echo "$secret" >private/inside.txt
+chmod 644 secret.txt private/inside.txt
+chmod 755 private
+cp "$inputs/links.md" links.md
+"$mdrun" -q links.md -o links.out.md 2>err
+expect "links.md renders" err
+"$mdrun" -q --to html links.md -o links.html 2>/dev/null
+"$mdrun" -q --to json links.md -o links.json 2>/dev/null
+real=$("$mdrun" store path links.md#links)
+[ "$(find "$real/out" -type l | wc -l)" = 6 ] &&
+	[ "$(readlink "$real/out/absolute.txt")" = "$arts/secret.txt" ]
+verdict $? "links: the six links are kept as links in the store" \
+	"$(ls -lR "$real/out")"
+! grep -rqF -- "$secret" "$MDRUN_STORE" links.out.md links.out_files \
+	links.html links.json &&
+	! grep -qF -- "$(base64 -w0 secret.txt)" links.html
+expect "links: what they point at is in neither the store, the document, FILE_files/ nor the reports"
+[ "$(ls links.out_files | wc -l)" = 1 ] &&
+	grep -q '^\[plain.txt\](links.out_files/[0-9a-f]*\.txt)$' links.out.md
+verdict $? "links: only the regular file is copied beside the output" \
+	"$(ls -la links.out_files)"
+[ "$(stat -c %a secret.txt private private/inside.txt)" = "$(printf '644\n755\n644')" ]
+verdict $? "links: their targets keep their modes (read-only is not applied through a link)" \
+	"$(stat -c '%a %n' secret.txt private private/inside.txt)"
+"$mdrun" store verify >verify.out 2>&1
+expect "links: mdrun store verify passes" verify.out
+
+# MDRUN_OUT itself replaced by a link to a folder outside, then by a file.
+cp "$inputs/swap.md" swap.md
+"$mdrun" -q swap.md -o swap.out.md 2>err
+expect "swap.md renders" err
+"$mdrun" -q --to html swap.md -o swap.html 2>/dev/null
+! grep -rqF -- "$secret" "$MDRUN_STORE" swap.out.md swap.html &&
+	! grep -rqF -- "$secret" swap.out_files 2>/dev/null
+expect "swap: the folder MDRUN_OUT was linked to is not copied into FILE_files/, the store or the report"
+[ -z "$(find "$MDRUN_STORE/store" -name out -type l)" ]
+verdict $? "swap: no realization's out/ is a link out of the store" \
+	"$(find "$MDRUN_STORE/store" -name out -type l -exec ls -l {} \;)"
+grep -q '^\[next.txt\](swap.out_files/' swap.out.md && [ ! -e private/next.txt ]
+expect "swap: the next block gets a folder of its own, not the link"
+cp "$inputs/tofile.md" tofile.md
+"$mdrun" -q tofile.md -o tofile.out.md 2>err && has tofile.out.md replaced
+expect "tofile: a block that replaced MDRUN_OUT with a file renders" err
+
+# Names that look like paths, options or Markdown.
+mkdir -p "$work/names"
+cd "$work/names" || exit 1
+cp "$inputs/names.md" names.md
+"$mdrun" -q names.md -o names.out.md 2>err
+expect "names.md renders" err
+[ "$(ls names.out_files | wc -l)" = 9 ] &&
+	[ "$(LC_ALL=C ls -A | tr '\n' ' ')" = "err names.md names.out.md names.out_files " ]
+verdict $? "names: '...', '..png', '-rf', '...d/..q.txt' and the rest are copied under content names, nothing lands elsewhere" \
+	"$(ls -A; ls -A names.out_files)"
+# One link a file, its text the file's name; the hrefs, content names,
+# are written (FILE).
+links='(FILE)'
+if [ -n "$shaping" ]; then
+	shape names.out.md |
+		sed 's/(names\.out_files\/[0-9a-f]\{16\}[.a-z]*)/(FILE)/g' \
+			>names.shape
+	printf '%s\n' 'heading Odd names in MDRUN_OUT' list '  item' \
+		'    code {sh name=names}' '    html <!-- mdrun:out -->' \
+		'    code output' \
+		"    para [ .txt]$links [*star* _u_ \`tick\` <tag> &.txt]$links [-rf]$links [...]$links [...d/..q.txt]$links ![..png]$links [back\\slash.txt]$links [br](javascript:alert(1)) [x.txt]$links [q\"uo'te.txt]$links" \
+		'    html <!-- /mdrun:out -->' \
+		'    para After names, still in the item.' 'para The end.' |
+		diff - names.shape >names.diff
+	expect "names: one link each, named as the file is, in the region, in the list item" \
+		names.diff
+fi
+rerender names.out.md
+expect "names: rendering the result again gives the same bytes" names.out.md.err
+
+# A line break in a file name must not end the link's line.
+cp "$inputs/badnames.md" badnames.md
+"$mdrun" -q badnames.md -o badnames.out.md 2>err
+expect "badnames.md renders" err
+if [ -n "$shaping" ]; then
+	shape badnames.out.md >badnames.shape
+	printf '%s\n' \
+		'heading Names with line breaks, control bytes and entities' \
+		block_quote '  code {sh name=badnames}' \
+		'  html <!-- mdrun:out -->' '  code output' '  para [' \
+		'  html <!-- /mdrun:out -->' \
+		'  para After badnames, still in the quote.' 'para The end.' |
+		diff - <(sed 's/^\(  para \[\).*/\1/' badnames.shape) \
+			>badnames.diff
+	expect "badnames: names with line breaks, control bytes and bad UTF-8 stay in their region, valid text, in the quote" \
+		badnames.diff
+	grep -qF '[x &amp; y.txt](' badnames.shape
+	verdict $? "badnames: 'x &amp; y.txt' is named as it is (no entity decoded)" \
+		"$(grep -F 'y.txt' badnames.shape)"
+fi
+rerender badnames.out.md
+expect "badnames: rendering the result again gives the same bytes" \
+	badnames.out.md.err
+
+# A hard link shares its inode with a file outside the realization.
+mkdir -p "$work/hard"
+cd "$work/hard" || exit 1
+export MDRUN_STORE="$work/hard-store"
+cp "$inputs/hardlink.md" hardlink.md
+echo original >data.csv
+chmod 644 data.csv
+"$mdrun" -q hardlink.md -o hardlink.out.md 2>err
+expect "hardlink.md renders" err
+[ "$(stat -c %a data.csv)" = 644 ]
+verdict $? "hard link: the linked file outside keeps its mode" \
+	"$(stat -c '%a %h %n' data.csv)"
+chmod u+w data.csv && echo edited >>data.csv
+"$mdrun" store verify >verify.out 2>&1
+expect "hard link: editing the file outside leaves the store intact (store verify)" \
+	verify.out
+
+# Fifos, sockets and devices: no hang, one line, the store consistent.
+mkdir -p "$work/special"
+cd "$work/special" || exit 1
+export MDRUN_STORE="$work/special-store"
+for kind in fifo socket device; do
+	cp "$inputs/$kind.md" $kind.md
+	measure 20 "$mdrun" -q $kind.md -o $kind.out.md 2>$kind.err
+	if [ $kind = device ] && [ -f $kind.out.md ] &&
+		has $kind.out.md "cannot mknod"; then
+		echo "skip: device: mknod is not permitted here"
+		continue
+	fi
+	{ [ "$m_timeout" = 0 ] && [ "$m_signal" = 0 ]; }
+	verdict $? "$kind: mdrun ends by itself (${m_seconds} s), exit $m_exit" \
+		"timed out: $m_timeout, signal $m_signal"
+	{ [ "$m_exit" = 1 ] || [ "$m_exit" = 2 ]; } && one_line $kind.err
+	verdict $? "$kind: the block is refused in one line" \
+		"exit $m_exit: $(cat $kind.err)"
+	grep -q "^mdrun: $kind.md:[0-9]" $kind.err
+	verdict $? "$kind: the message names the document and the block's line" \
+		"$(cat $kind.err)"
+	[ -z "$(ls -A "$MDRUN_STORE/tmp" 2>/dev/null)" ]
+	verdict $? "$kind: nothing is left in the store's tmp/" \
+		"$(ls -lA "$MDRUN_STORE/tmp")"
+	"$mdrun" store verify >verify.out 2>&1
+	expect "$kind: mdrun store verify passes" verify.out
+done
+
+# --- the HTML report: what blocks print is inert ---------------------------
+# html.sh checks a printed <script>, </pre> and <img onerror> in a
+# browser; here: quotes that would end an attribute (in output, in the
+# code, in artifact names), javascript: and other links in prose and in
+# output=asis, a hostile info string and title. tests/bad/inert.py reads
+# the page as a browser tokenizes it.
+mkdir -p "$work/html"
+cd "$work/html" || exit 1
+export MDRUN_STORE="$work/html-store"
+cp "$inputs/report.md" report.md
+"$mdrun" render -q --to html report.md -o report.html 2>err
+expect "report.md renders to HTML" err
+python3 "$inputs/inert.py" report.html >inert.out
+expect "report.html is inert: no script, no on* attribute, no javascript: URL, a CSP" \
+	inert.out
+"$mdrun" render -q --to html --unsafe-html report.md -o unsafe.html 2>/dev/null
+! python3 "$inputs/inert.py" unsafe.html >/dev/null
+expect "--unsafe-html: the same check finds the author's raw HTML (it can fail)"
+for want in 'attr&quot; onmouseover=&quot;alert(9)' \
+	'it&#39;s &#39; onfocus=&#39;alert(10)' \
+	'&lt;/pre&gt;&lt;/code&gt;&lt;script&gt;alert(11)&lt;/script&gt;' \
+	'&lt;a href=&quot;javascript:alert(12)&quot;&gt;' \
+	'&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;alert(8)' \
+	'<img alt="x&quot; onerror=&quot;alert(21).png"' \
+	'download="y&#39; onclick=&#39;alert(22).txt"' \
+	'&quot;&gt;&lt;svg onload=alert(23)&gt;.txt</a>'; do
+	has report.html "$want"
+	expect "report.html shows as text: $want"
+	has unsafe.html "$want"
+	expect "--unsafe-html still escapes output and names: $want"
+done
+! grep -qi 'href="[[:space:]]*javascript:\|src="[[:space:]]*javascript:' report.html
+expect "report.html: no href or src starts with javascript:"
+has report.html '<title>Title alert(1) &amp; &quot;quotes&quot;</title>'
+expect "report.html: the title is the heading's text, escaped"
+
+finish
