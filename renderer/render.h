@@ -66,8 +66,8 @@ void render_markdown(struct md_buf *out, const struct md_doc *doc,
 /*
  * Program output made safe to show as text: valid UTF-8, LF line endings,
  * ANSI escape sequences removed, other control characters (NUL included)
- * shown as their Unicode "control picture" (U+2400 + c), invalid bytes as
- * U+FFFD. Tabs and newlines stay.
+ * shown as their Unicode "control picture" (U+2400 + c), C1 controls
+ * (U+0080..U+009F) and invalid bytes as U+FFFD. Tabs and newlines stay.
  */
 void render_text_clean(struct md_buf *out, const char *s, size_t n);
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */

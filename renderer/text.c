@@ -94,7 +94,12 @@ render_text_clean(struct md_buf *out, const char *str, size_t n)
 			md_buf_putc(out, (char)(0x80 | (cp >> 6 & 0x3f)));
 			md_buf_putc(out, (char)(0x80 | (cp & 0x3f)));
 			i++;
-		} else if ((k = render_utf8_len(s + i, n - i)) > 0) {
+		} else if ((k = render_utf8_len(s + i, n - i)) == 2 &&
+			   c == 0xc2 && s[i + 1] < 0xa0) {
+			/* A C1 control (U+0080..U+009F): U+009B is a CSI. */
+			md_buf_puts(out, "\xef\xbf\xbd");
+			i += k;
+		} else if (k > 0) {
 			md_buf_put(out, s + i, k);
 			i += k;
 		} else {

@@ -207,6 +207,16 @@ Test(text, overlong_and_surrogates_are_replaced)
 	md_buf_dispose(&b);
 }
 
+Test(text, c1_controls_are_replaced)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	/* U+009B (an 8-bit CSI) and U+0085; U+00A0 is text. */
+	render_text_clean(&b, "a\xc2\x9b" "31mb\xc2\x85\xc2\xa0", 11);
+	cr_assert_str_eq(b.ptr, "a\xef\xbf\xbd" "31mb\xef\xbf\xbd\xc2\xa0");
+	md_buf_dispose(&b);
+}
+
 Test(render, echo_false_drops_the_code_unless_kept)
 {
 	const char *src = "a\n\n```{sh echo=false}\nx\n```\nb\n";
