@@ -164,6 +164,7 @@ struct parse {
 	struct lines lines;
 	unsigned flags;
 	size_t bom; /* bytes of a UTF-8 byte order mark at the start */
+	size_t cap; /* blocks allocated in doc->blocks */
 };
 
 /* Copies the code without CRs of CRLF pairs: keys ignore line endings. */
@@ -240,13 +241,16 @@ add_block(struct parse *ps, cmark_node *node)
 	struct md_block *b;
 	int fence_len = 0, fence_off = 0, nl = 0;
 	char fence_ch = '`';
-	size_t ls, col0, bom, i, info_end;
+	size_t ls, col0, col, bom, i, info_end;
 	const char *lit = cmark_node_get_literal(node);
 	struct md_buf prefix = MD_BUF_INIT;
 
 	cmark_node_get_fenced(node, &fence_len, &fence_off, &fence_ch);
-	doc->blocks = md_realloc(doc->blocks,
-				 (doc->nblocks + 1) * sizeof(*doc->blocks));
+	if (doc->nblocks == ps->cap) { /* doubling: linear in blocks */
+		ps->cap = ps->cap ? 2 * ps->cap : 16;
+		doc->blocks = md_realloc(doc->blocks,
+					 ps->cap * sizeof(*doc->blocks));
+	}
 	b = &doc->blocks[doc->nblocks++];
 	memset(b, 0, sizeof(*b));
 	b->line = cmark_node_get_start_line(node);
@@ -278,21 +282,31 @@ add_block(struct parse *ps, cmark_node *node)
 	b->end = line_end(&ps->lines, b->end_line);
 
 	/*
-	 * The prefix of later lines: list markers become blanks. A '>' right
+	 * The prefix of later lines: quote markers, and blanks for the rest
+	 * (list markers included) as wide as it is. Tabs become spaces: a
+	 * tab's width depends on its column, which changes when a '>' right
 	 * before a list marker (">- ```") gets the blank a quote marker may
-	 * take, or the line would be one column short of the item. cmark-gfm
-	 * counts a byte order mark in the first line's columns; later lines
-	 * have none.
+	 * take, as it must or the line would be one column short of the item.
+	 * cmark-gfm counts a byte order mark in the first line's columns;
+	 * later lines have none.
 	 */
 	ls = b->start;
 	col0 = (size_t)(b->col - 1);
 	bom = b->line == 1 && col0 >= ps->bom ? ps->bom : 0;
-	for (i = bom; i < col0; i++) {
+	for (i = 0, col = 0; i < col0; i++) {
 		char c = src[ls + i];
+		size_t w = c == '\t' ? 4 - col % 4 : 1;
 
-		md_buf_putc(&prefix, is_container_char(c) ? c : ' ');
-		if (c == '>' && i + 1 < col0 &&
-		    !is_container_char(src[ls + i + 1]))
+		col += w;
+		if (i < bom)
+			continue;
+		if (c != '>') {
+			while (w-- > 0)
+				md_buf_putc(&prefix, ' ');
+			continue;
+		}
+		md_buf_putc(&prefix, '>');
+		if (i + 1 < col0 && !is_container_char(src[ls + i + 1]))
 			md_buf_putc(&prefix, ' ');
 	}
 	b->prefix = md_buf_detach(&prefix);
