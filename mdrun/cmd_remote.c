@@ -33,6 +33,8 @@ static const char usage[] =
 	"(at most 1 GiB per realization), links (no absolute target, no \"..\"),\n"
 	"then recomputes KEY from drv.json and RHASH from the files. A ref that\n"
 	"fails is rejected with a warning, never stored, and pull exits 1.\n"
+	"push does not send, with a warning, what pull would reject (a link\n"
+	"in out/ that leaves the realization), and then exits 1.\n"
 	"Pulled results are never executed, but anyone who can push to the\n"
 	"remote can supply results: pull only from remotes you trust.\n"
 	"\n"
@@ -45,14 +47,25 @@ static const char usage[] =
 	"               repository root, else .mdrun here)\n"
 	"  -q, --quiet  no summary line\n"
 	"\n"
-	"Exit status: 0 done, 1 pull rejected some refs, 2 usage, configuration\n"
-	"or network error.\n";
+	"Exit status: 0 done, 1 some refs rejected (pull) or not sent (push),\n"
+	"2 usage, configuration or network error.\n";
 
 static void
 rejected(const char *ref, const char *why, void *ctx)
 {
-	(void)ctx;
-	fprintf(stderr, "mdrun: rejected %s: %s\n", ref, why);
+	fprintf(stderr, "mdrun: %s %s: %s\n", (const char *)ctx, ref, why);
+}
+
+/* ", N not sent" when push left some out, else "". */
+static const char *
+not_sent(const struct store_remote_stats *st)
+{
+	static char text[64];
+
+	if (!st->rejected)
+		return "";
+	snprintf(text, sizeof(text), ", %zu not sent", st->rejected);
+	return text;
 }
 
 /*
@@ -189,6 +202,7 @@ cmd_remote(int argc, char **argv)
 	r.headers = headers;
 	r.nheaders = nheaders;
 	r.reject = rejected;
+	r.ctx = push ? "not sent" : "rejected";
 	if ((push ? store_push : store_pull)(&st, s, &r) < 0) {
 		rc = cli_error("%s", md_err_msg());
 		goto done;
@@ -198,11 +212,13 @@ cmd_remote(int argc, char **argv)
 		goto done;
 	if (push && st.moved)
 		fprintf(stderr, "mdrun: pushed %zu realization%s to %s "
-				"(%zu already there)\n",
-			st.moved, st.moved == 1 ? "" : "s", name, st.present);
+				"(%zu already there%s)\n",
+			st.moved, st.moved == 1 ? "" : "s", name, st.present,
+			not_sent(&st));
 	else if (push)
 		fprintf(stderr, "mdrun: nothing to push to %s (%zu already "
-				"there)\n", name, st.present);
+				"there%s)\n",
+			name, st.present, not_sent(&st));
 	else
 		fprintf(stderr, "mdrun: pulled %zu realization%s from %s "
 				"(%zu already here, %zu rejected)\n",

@@ -256,12 +256,17 @@ parse_ref(char key[MD_HASH_HEX], char rhash[MD_HASH_HEX], const char *ref)
 
 /* --- push -------------------------------------------------------------- */
 
+static bool safe_link(const char *t, size_t n, int depth);
+
 /*
  * Inserts the entries of folder dir into bld: folders as trees, files as
- * blobs with their executable bit, links as blobs of their target.
+ * blobs with their executable bit, links as blobs of their target. depth:
+ * dir's below out/ (-1 for the realization, as pull counts). 1, with why
+ * set, when a link would make pull refuse it.
  */
 static int
-add_dir(git_treebuilder *bld, git_repository *repo, const char *dir)
+add_dir(git_treebuilder *bld, git_repository *repo, const char *dir,
+	int depth, struct md_buf *why)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -284,18 +289,24 @@ add_dir(git_treebuilder *bld, git_repository *repo, const char *dir)
 		} else if (S_ISDIR(st.st_mode)) {
 			mode = GIT_FILEMODE_TREE;
 			if (git_treebuilder_new(&sub, repo, NULL) < 0 ||
-			    (rc = add_dir(sub, repo, p)) < 0 ||
+			    (rc = add_dir(sub, repo, p, depth + 1, why)) != 0 ||
 			    git_treebuilder_write(&oid, sub) < 0)
-				rc = rc < 0 ? rc : git_fail(p);
+				rc = rc != 0 ? rc : git_fail(p);
 			git_treebuilder_free(sub);
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[MAX_LINK + 1];
 			ssize_t k = readlink(p, target, sizeof(target));
 
 			mode = GIT_FILEMODE_LINK;
-			if (k < 0)
+			if (k < 0) {
 				rc = md_err_sys("%s", p);
-			else if (git_blob_create_from_buffer(&oid, repo, target,
+			} else if (!safe_link(target, (size_t)k, depth)) {
+				/* What pull would refuse is not sent. */
+				md_buf_printf(why, "link '%s' is absolute or "
+						   "leaves the realization",
+					      e->d_name);
+				rc = 1;
+			} else if (git_blob_create_from_buffer(&oid, repo, target,
 							     (size_t)k) < 0)
 				rc = git_fail(p);
 		} else if (S_ISREG(st.st_mode)) {
@@ -315,10 +326,13 @@ add_dir(git_treebuilder *bld, git_repository *repo, const char *dir)
 	return rc;
 }
 
-/* The commit of realization rhash of key, under its ref in repo. */
+/*
+ * The commit of realization rhash of key, under its ref in repo; 1, with
+ * why set, when it is not to be shared.
+ */
 static int
 commit_real(git_repository *repo, struct store *s, const char *key,
-	    const char *rhash, const char *ref)
+	    const char *rhash, const char *ref, struct md_buf *why)
 {
 	char *real = store_real_dir(s, key, rhash);
 	char *kdir = md_path_join(s->objs, key);
@@ -342,7 +356,7 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 		rc = git_fail(drv);
 		goto done;
 	}
-	if ((rc = add_dir(bld, repo, real)) < 0)
+	if ((rc = add_dir(bld, repo, real, -1, why)) != 0)
 		goto done;
 	md_buf_printf(&msg, "mdrun %s %s\n", key, rhash);
 	if (git_treebuilder_write(&oid, bld) < 0 ||
@@ -451,6 +465,7 @@ store_push(struct store_remote_stats *out, struct store *s,
 {
 	struct session se;
 	struct names mine = { NULL, 0, 0 }, todo = { NULL, 0, 0 };
+	struct md_buf why = MD_BUF_INIT;
 	char key[MD_HASH_HEX], rhash[MD_HASH_HEX];
 	int lock = store_lock_store(s, false), rc;
 	size_t i;
@@ -469,8 +484,17 @@ store_push(struct store_remote_stats *out, struct store *s,
 			continue;
 		}
 		parse_ref(key, rhash, mine.v[i]);
-		if ((rc = commit_real(se.repo, s, key, rhash, mine.v[i])) < 0)
+		md_buf_clear(&why);
+		if ((rc = commit_real(se.repo, s, key, rhash, mine.v[i],
+				      &why)) < 0)
 			goto done;
+		if (rc > 0) {
+			out->rejected++;
+			if (r->reject)
+				r->reject(mine.v[i], why.ptr, r->ctx);
+			rc = 0;
+			continue;
+		}
 		names_add(&todo, mine.v[i]);
 	}
 	for (i = 0; i < todo.n && rc == 0; i += BATCH) {
@@ -483,6 +507,7 @@ done:
 	session_close(&se);
 	names_dispose(&mine);
 	names_dispose(&todo);
+	md_buf_dispose(&why);
 	git_libgit2_shutdown();
 	store_unlock(lock);
 	return rc;

@@ -258,7 +258,10 @@ struct store_remote {
 	/* Extra HTTP headers ("Name: value"), e.g. from http.URL.extraheader. */
 	char **headers;
 	size_t nheaders;
-	/* Told of each remote ref pull rejects, and why; may be NULL. */
+	/*
+	 * Told of each ref pull rejects, or push does not send (what pull
+	 * would reject), and why; may be NULL.
+	 */
 	void (*reject)(const char *ref, const char *why, void *ctx);
 	void *ctx;
 };
@@ -266,7 +269,7 @@ struct store_remote {
 struct store_remote_stats {
 	size_t moved;	 /* pushed, or pulled */
 	size_t present;	 /* already on the other side */
-	size_t rejected; /* pull: refs refused (see store_pull) */
+	size_t rejected; /* refs refused, or not sent */
 };
 
 /*

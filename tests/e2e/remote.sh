@@ -177,14 +177,28 @@ pull_fresh C6
 expect "a ref not named by two hashes: rejected, the others pulled"
 
 # Links that leave out/, in realizations that are otherwise genuine (their
-# rhash matches): only the link check can reject them.
+# rhash matches): push does not send them, and pull, given them by another
+# tool, rejects them (only the link check can).
 for link in ../../../etc/passwd /etc/passwd d/../../x; do
 	store="$work/L-$(echo "$link" | tr -c 'a-z\n' _)"
-	printf '```{sh}\nln -s %s "$MDRUN_OUT/x"; echo link\n```\n' "$link" >"$dir/link.md"
+	printf '```{sh name=l}\nln -s %s "$MDRUN_OUT/x"; echo link\n```\n' "$link" >"$dir/link.md"
 	MDRUN_STORE=$store "$mdrun" -q "$dir/link.md" >/dev/null 2>&1
 	rm -rf "$work/evil.git"
 	git init -q --bare "$work/evil.git"
-	MDRUN_STORE=$store "$mdrun" push -q "$work/evil.git" >/dev/null 2>&1
+	MDRUN_STORE=$store "$mdrun" push "$work/evil.git" >"$dir/out" 2>&1
+	{ [ $? = 1 ] && has "$dir/out" "not sent refs/mdrun/" &&
+		has "$dir/out" "link 'x' is absolute or leaves the realization" &&
+		has "$dir/out" "1 not sent" &&
+		[ -z "$(git --git-dir="$work/evil.git" for-each-ref)" ]; }
+	expect "push: a link out/x -> $link is not sent, exit 1" "$dir/out"
+	real=$(MDRUN_STORE=$store "$mdrun" store path "$dir/link.md#l")
+	kdir=$(dirname "$real")
+	rm -rf "$work/wt" && mkdir "$work/wt" && cp -a "$real/." "$work/wt/" &&
+		cp "$kdir/drv.json" "$work/wt/"
+	(export GIT_DIR="$work/evil.git" GIT_WORK_TREE="$work/wt" GIT_INDEX_FILE="$work/evil.idx"
+		rm -f "$GIT_INDEX_FILE" && git add -A && tree=$(git write-tree) &&
+		commit=$(git commit-tree -m "forged" "$tree") &&
+		git update-ref "refs/mdrun/$(basename "$kdir")/$(basename "$real")" "$commit")
 	pull_fresh L
 	code=$?
 	{ [ "$code" = 1 ] && has "$dir/out" "link 'out/x' is absolute or leaves the realization" &&
