@@ -182,6 +182,12 @@ if ! $quick && command -v valgrind >/dev/null; then
 	valgrind --tool=callgrind --callgrind-out-file="$work/cg.cmark" \
 		cmark-gfm w1.md >/dev/null 2>&1
 	total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; }
+	# functions FILE yes|no: the function table, library paths dropped
+	functions() {
+		callgrind_annotate --inclusive="$2" "$1" 2>/dev/null |
+			awk '/^-+$/ { n++; next } n == 6 && !NF { exit } n == 6 { print }' |
+			sed -E 's/ \[[^]]*\]$//'
+	}
 	a=$(total "$work/cg.mdrun") b=$(total "$work/cg.cmark")
 	echo
 	echo "## W1 under callgrind (instructions, repeatable on a busy machine)"
@@ -189,17 +195,14 @@ if ! $quick && command -v valgrind >/dev/null; then
 	echo "mdrun $a, cmark-gfm $b: $(div "$a" "$b")x. mdrun's top functions, self cost:"
 	echo
 	echo '```'
-	callgrind_annotate --inclusive=no "$work/cg.mdrun" 2>/dev/null |
-		awk '/^-+$/ { n++; next } n == 4 && NF { print }' | head -15 |
-		sed -E 's/ \[[^]]*\]$//'
+	functions "$work/cg.mdrun" no | head -15
 	echo '```'
 	echo
 	echo "Inclusive (what each costs with what it calls):"
 	echo
 	echo '```'
-	callgrind_annotate --inclusive=yes "$work/cg.mdrun" 2>/dev/null |
-		awk '/^-+$/ { n++; next } n == 4 && NF { print }' |
-		grep -E 'mdrun/|store/|util/|renderer/|git_libgit2_init|cmark_parser_finish' | head -15 |
-		sed -E 's/ \[[^]]*\]$//'
+	functions "$work/cg.mdrun" yes |
+		grep -E 'mdrun/|store/|util/|renderer/|git_libgit2_init|cmark_parser_finish' |
+		grep -Ev 'main\.c:main|cmd_render\.c:cmd_render' | head -15 || true
 	echo '```'
 fi

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -266,8 +267,11 @@ store_read_meta(struct store_real *r, const char *dir)
 		goto done;
 	}
 	meta = cJSON_ParseWithLength(buf.ptr, buf.len);
+	/* An exit status and a signal an int holds (a pulled file may lie). */
 	if (!cJSON_IsObject(meta) ||
-	    !cJSON_IsNumber(cJSON_GetObjectItem(meta, "exit"))) {
+	    !cJSON_IsNumber(cJSON_GetObjectItem(meta, "exit")) ||
+	    !(fabs(num(meta, "exit")) <= 65535) ||
+	    !(fabs(num(meta, "signal")) <= 65535)) {
 		rc = md_err_set("%s: malformed realization metadata", path);
 		goto done;
 	}
@@ -445,7 +449,8 @@ store_runs(struct store_run **out, size_t *n, struct store *s,
 		if (e && e->n != (size_t)-1) {
 			*n = e->n;
 			*out = md_calloc(e->n ? e->n : 1, sizeof(**out));
-			memcpy(*out, e->runs, e->n * sizeof(**out));
+			if (e->n)
+				memcpy(*out, e->runs, e->n * sizeof(**out));
 		}
 		pthread_mutex_unlock(&s->cache->mu);
 		if (e && e->n != (size_t)-1)

@@ -97,6 +97,16 @@ rm -f "$real/meta.json"
 expect "a truncated realization: render stops with how to repair it, exit 2" err
 "$mdrun" -q --rebuild t.md >out.md 2>err && has out.md genuine
 expect "--rebuild replaces it" err
+real=$("$mdrun" store path t.md#t)
+chmod u+w "$real" "$real/meta.json"
+sed -i 's/"exit":[^,]*/"exit":\t99999999999/' "$real/meta.json"
+"$mdrun" -q t.md >out.md 2>err
+{ [ $? = 2 ] && has err "meta.json: malformed realization metadata"; }
+expect "an exit status no int holds in meta.json: malformed, exit 2" err
+"$mdrun" store verify >v.out 2>&1
+{ [ $? = 1 ] && has v.out "$real"; }
+expect "... and store verify names it" v.out
+"$mdrun" -q --rebuild t.md >/dev/null 2>&1
 
 # --- a config of the wrong shape ----------------------------------------------------
 mkdir -p cfg
