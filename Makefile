@@ -14,7 +14,7 @@ PACKAGES = gcc libc6-dev make cmake pkg-config git python3 python3-matplotlib \
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test bench fuzz clean
 
 all: build
 
@@ -22,6 +22,9 @@ all: build
 # knitr) and callgrind.
 BENCH_PACKAGES = valgrind jupyter-nbconvert python3-ipykernel \
 	r-base-core r-cran-knitr r-cran-codetools
+
+# Packages only `make fuzz` needs: clang and its libFuzzer runtime.
+FUZZ_PACKAGES = clang libclang-rt-14-dev
 
 # $(call install,PACKAGES): installs those missing; quick and silent when
 # everything is there.
@@ -62,5 +65,11 @@ bench: build
 	@cp $(BUILD)/RESULTS.md bench/RESULTS.md
 	@cat bench/RESULTS.md
 
+# The libFuzzer targets (tests/fuzz/), each for FUZZ_SECONDS (default 60),
+# in a clang build of their own (build-fuzz/).
+fuzz: deps
+	$(call install,$(FUZZ_PACKAGES))
+	@tests/fuzz/run.sh
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -42,7 +42,9 @@ struct md_block {
 	int end_line; /* closing fence (or last line when unclosed) */
 	size_t start; /* first byte of the opening fence's line */
 	size_t end;   /* byte after the closing line's terminator */
-	bool closed;  /* false: the fence runs to the end of the file */
+	/* false: the fence runs to the end of its container (the file, a
+	 * quote or a list item) */
+	bool closed;
 	bool exec;    /* to be run */
 	char fence_char;
 	int fence_len;
@@ -63,7 +65,9 @@ struct md_block {
 	/* The code: container prefixes and #| lines removed, LF endings. */
 	char *code;
 	size_t code_len;
-	char *prefix; /* what starts every line after the first */
+	/* what starts every line after the first (or its equivalent: tabs
+	 * expanded) */
+	char *prefix;
 	bool has_out; /* an output region follows */
 	size_t out_start, out_end;
 };
