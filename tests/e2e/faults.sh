@@ -21,18 +21,25 @@ mkdir -p folder.md
 	! leftovers; }
 expect "-o naming a folder: one line naming it, exit 2, nothing left behind" err
 
-# A read-only folder only stops a user who is not root: run as nobody.
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+# A read-only folder only stops a user who is not root: run as nobody, a
+# copy of the binary where nobody may run it.
+as_user() { "$@"; }
+ro_mdrun=$mdrun
+if [ "$(id -u)" = 0 ]; then
 	as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
-else
-	as_user() { "$@"; }
+	ro_mdrun=$work/mdrun-copy
+	cp "$mdrun" "$ro_mdrun"
 fi
 mkdir -p ro && cp keep.md ro/out.md && chmod 755 ro && chmod 644 ro/out.md
 chmod -R a+rwX "$work" && chmod 555 ro
-as_user env MDRUN_STORE="$work/store-nobody" "$mdrun" -q doc.md -o ro/out.md >/dev/null 2>err
-{ [ $? = 2 ] && [ "$(wc -l <err)" = 1 ] && has err "ro/out.md" &&
-	same ro/out.md keep.md && [ "$(ls ro)" = out.md ]; }
-expect "a read-only folder: the reason in one line, exit 2, the old output intact" err
+if [ "$(id -u)" = 0 ] && ! command -v setpriv >/dev/null; then
+	echo "skip: a read-only folder (root, and no setpriv to run as nobody)"
+else
+	as_user env MDRUN_STORE="$work/store-nobody" "$ro_mdrun" -q doc.md -o ro/out.md >/dev/null 2>err
+	{ [ $? = 2 ] && [ "$(wc -l <err)" = 1 ] && has err "ro/out.md" &&
+		same ro/out.md keep.md && [ "$(ls ro)" = out.md ]; }
+	expect "a read-only folder: the reason in one line, exit 2, the old output intact" err
+fi
 chmod 755 ro
 
 # RLIMIT_FSIZE: writing the output hits the limit (EFBIG, not SIGXFSZ).
