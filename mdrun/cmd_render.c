@@ -834,13 +834,13 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 		if (!r->skipped[i])
 			memcpy(keys[i], r->d.plan.stages[i].key, MD_HASH_HEX);
 	}
-	/* The root record is written while the outputs are read and shown. */
-	rec = (struct recorder){ .r = r, .keys = keys, .n = n };
-	rec.started = r->d.path &&
-		      pthread_create(&rec.t, NULL, record, &rec) == 0;
 	/* Cached runs, read in parallel now that all are known. */
 	if (md_outcomes_load(r->shown, r->d.plan.n, a->jobs) < 0)
 		goto done;
+	/* The root record is written while the outputs are shown. */
+	rec = (struct recorder){ .r = r, .keys = keys, .n = n };
+	rec.started = r->d.path &&
+		      pthread_create(&rec.t, NULL, record, &rec) == 0;
 	if (a->format != CLI_MARKDOWN) {
 		report(r, a);
 		goto written;
