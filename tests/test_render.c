@@ -306,3 +306,69 @@ Test(render, several_realizations_are_labelled)
 	md_buf_dispose(&buf);
 	md_doc_free(doc);
 }
+
+/* Regressions found by fuzz_render (its seeds hold the same documents). */
+
+Test(render, a_fence_indented_1_to_3_spaces_keeps_one_region)
+{
+	char *s = render_stable("  ```{sh}\n  echo hi\n  ```\n\nafter\n", "hi\n",
+				"", 0);
+
+	cr_assert(strstr(s, "mdrun:out") != NULL, "%s", s);
+	cr_assert(strstr(strstr(s, "mdrun:out") + 1, "<!-- mdrun:out") == NULL,
+		  "one region only:\n%s", s);
+	free(s);
+}
+
+Test(render, a_byte_order_mark_is_not_counted_twice)
+{
+	char *s = render_stable("\xef\xbb\xbf```{sh}\necho hi\n```\n", "hi\n",
+				"", 0);
+
+	/* Not indented (4 spaces would make the region indented code). */
+	cr_assert(strstr(s, "\n<!-- mdrun:out -->\n") != NULL, "%s", s);
+	free(s);
+}
+
+Test(render, an_unclosed_fence_in_a_quote_ends_with_the_quote)
+{
+	const char *src = "> ```{sh}\n> echo a\n\nafter\n\n```{sh}\necho b\n```\n";
+	struct md_doc *doc = NULL;
+	char *s;
+
+	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
+	cr_assert_eq(doc->nblocks, 2, "the second block is its own");
+	cr_assert_str_eq(doc->blocks[0].code, "echo a\n");
+	md_doc_free(doc);
+	s = render_stable(src, "x\n", "", 0);
+	cr_assert(strstr(s, "\nafter\n") != NULL, "the prose stays:\n%s", s);
+	free(s);
+}
+
+Test(render, a_stray_region_start_does_not_swallow_blocks)
+{
+	const char *src = "```{sh}\n```\n<!-- mdrun:out -->\n\n```{sh}\necho b\n"
+			  "```\n<!-- mdrun:out -->\n```output\nb\n```\n"
+			  "<!-- /mdrun:out -->\n";
+	struct md_doc *doc = NULL;
+	char *s;
+
+	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
+	cr_assert_eq(doc->nblocks, 2);
+	md_doc_free(doc);
+	s = render_stable(src, "b\n", "", 0);
+	cr_assert(strstr(s, "echo b") != NULL, "the second block stays:\n%s", s);
+	free(s);
+}
+
+Test(render, a_rule_and_an_output_rule_are_not_front_matter)
+{
+	char *s = render_stable("---\n\n```{sh}\necho ---\n```\n", "---\n", "",
+				0);
+	struct md_doc *doc = NULL;
+
+	cr_assert_eq(md_doc_parse(&doc, "t.md", s, strlen(s), 0), 0);
+	cr_assert_eq(doc->nblocks, 1, "the block is still found:\n%s", s);
+	md_doc_free(doc);
+	free(s);
+}
