@@ -767,7 +767,7 @@ write_junit(const char *path, const struct tally *t, double secs)
 		      t->tests, t->failures, t->jerrors, t->skipped, secs);
 	md_buf_put(&x, t->junit.ptr ? t->junit.ptr : "", t->junit.len);
 	md_buf_puts(&x, "</testsuites>\n");
-	rc = md_fs_write_atomic(path, x.ptr, x.len, 0644);
+	rc = md_fs_write_output(path, x.ptr, x.len, 0644);
 	md_buf_dispose(&x);
 	return rc;
 }

@@ -185,7 +185,6 @@ static int
 write_output(const struct cli_render_opts *a, const struct md_buf *text)
 {
 	const char *path = a->in_place ? a->input : a->output;
-	struct stat st;
 	mode_t mode, mask;
 
 	if (!path) {
@@ -197,21 +196,7 @@ write_output(const struct cli_render_opts *a, const struct md_buf *text)
 	mask = umask(0);
 	umask(mask);
 	mode = 0666 & ~mask;
-	if (stat(path, &st) == 0) {
-		mode = st.st_mode & 07777; /* keep the file's mode */
-		/* The same bytes: left alone, its time kept (make sees no
-		 * change). */
-		if (S_ISREG(st.st_mode) && (size_t)st.st_size == text->len) {
-			struct md_buf now = MD_BUF_INIT;
-			bool same = md_fs_read(&now, path) == 0 &&
-				    now.len == text->len &&
-				    !memcmp(now.ptr, text->ptr, text->len);
-			md_buf_dispose(&now);
-			if (same)
-				return 0;
-		}
-	}
-	return md_fs_write_atomic(path, text->ptr, text->len, mode);
+	return md_fs_write_output(path, text->ptr, text->len, mode);
 }
 
 /* Does the output overwrite the input (-i, or -o naming the same file)? */

@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +160,38 @@ done:
 		unlink(tmp.ptr);
 	md_buf_dispose(&tmp);
 	return rc;
+}
+
+int
+md_fs_write_output(const char *path, const void *data, size_t n,
+		   mode_t mode)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	int fd, rc;
+
+	if (stat(path, &st) < 0)
+		return md_fs_write_atomic(path, data, n, mode);
+	if (!S_ISREG(st.st_mode)) {
+		if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0)
+			return md_err_sys("%s", path);
+		rc = write_all(fd, data, n, path);
+		if (close(fd) < 0 && rc == 0)
+			rc = md_err_sys("%s: close", path);
+		return rc;
+	}
+	if ((size_t)st.st_size == n) {
+		struct md_buf now = MD_BUF_INIT;
+		bool same = md_fs_read(&now, path) == 0 && now.len == n &&
+			    (n == 0 || !memcmp(now.ptr, data, n));
+		md_buf_dispose(&now);
+		if (same)
+			return 0;
+	}
+	/* A link stays a link: what it leads to is replaced. */
+	if (!realpath(path, real))
+		return md_err_sys("%s", path);
+	return md_fs_write_atomic(real, data, n, st.st_mode & 07777);
 }
 
 int

@@ -22,6 +22,15 @@ int md_fs_read_fd(struct md_buf *out, int fd, const char *what);
  */
 int md_fs_write_atomic(const char *path, const void *data, size_t n,
 		       mode_t mode);
+/*
+ * Writes an output file the user named: a regular file, or what a link
+ * leads to, is replaced whole as md_fs_write_atomic does (a new one gets
+ * mode, an old one keeps its own); a device, a fifo or a terminal
+ * (/dev/null, /dev/stdout) is written in place, never replaced. Bytes
+ * equal to the file's are not written again (its time is kept).
+ */
+int md_fs_write_output(const char *path, const void *data, size_t n,
+		       mode_t mode);
 /* Writes path in place (created, overwritten, cut to n bytes): for private
  * scratch files. */
 int md_fs_write_over(const char *path, const void *data, size_t n,

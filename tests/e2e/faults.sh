@@ -42,6 +42,33 @@ else
 fi
 chmod 755 ro
 
+# Outputs that are not regular files are written, never replaced.
+mkfifo out.fifo
+cat out.fifo >fifo.got &
+reader=$!
+"$mdrun" -q doc.md -o out.fifo 2>err
+code=$?
+wait "$reader"
+{ [ "$code" = 0 ] && [ -p out.fifo ] && has fifo.got "new output"; }
+expect "-o naming a fifo: written through it, still a fifo" err
+mkfifo junit.fifo
+cat junit.fifo >junit.got &
+reader=$!
+"$mdrun" check --fresh --junit junit.fifo doc.md >/dev/null 2>err
+wait "$reader"
+{ [ -p junit.fifo ] && has junit.got "<testsuites"; }
+expect "--junit naming a fifo (or /dev/stdout): written through it" err
+if [ "$(id -u)" = 0 ]; then
+	mknod fake-null c 1 3
+	"$mdrun" -q doc.md -o fake-null 2>err
+	{ [ $? = 0 ] && [ -c fake-null ]; }
+	expect "-o naming a device (a copy of /dev/null): still a device" err
+fi
+cp keep.md target.md && ln -s target.md link.md
+"$mdrun" -q doc.md -o link.md 2>err
+{ [ -L link.md ] && has target.md "new output"; }
+expect "-o naming a link: what it leads to is written, the link stays" err
+
 # RLIMIT_FSIZE: writing the output hits the limit (EFBIG, not SIGXFSZ).
 big=$(printf '%*s' 4000 '' | tr ' ' x)
 printf '%s\n\n```{sh session=none}\necho small\n```\n' "$big" >long.md
