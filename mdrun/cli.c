@@ -197,8 +197,12 @@ load(struct cli_doc *d, const char *input, unsigned flags,
 		d->workdir = g.workdir;
 		d->rel = md_path_relative(g.workdir, d->dir);
 	}
+	/*
+	 * Outside a work tree, the folder itself: blocks run there, so two
+	 * folders' equal code is not the same stage.
+	 */
 	if (!d->rel)
-		d->rel = md_strdup(".");
+		d->rel = md_strdup(d->dir);
 	if (config) {
 		d->config = md_strdup(config);
 	} else {

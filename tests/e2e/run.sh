@@ -227,6 +227,17 @@ sed -i 's/echo two/echo three/' "$dir/doc.md"
 	[ -n "$(find "$MDRUN_STORE/roots" -type f -newermt 2002-01-01)" ]; }
 expect "a changed block: the output and the root record are written again"
 
+# --- outside a repository, each folder keys its own blocks ------------------
+for f in one two; do
+	mkdir -p "$work/folders/$f"
+	echo "data of $f" >"$work/folders/$f/data.txt"
+	printf '```{sh session=none}\ncat data.txt\n```\n' >"$work/folders/$f/doc.md"
+	"$mdrun" -q "$work/folders/$f/doc.md" >"$work/folders/$f/out.md"
+done
+{ has "$work/folders/one/out.md" "data of one" &&
+	has "$work/folders/two/out.md" "data of two"; }
+expect "the same code in two folders outside a repository: two stages, two results"
+
 # --- help and version --------------------------------------------------
 check "--help explains and exits 0" sh -c "'$mdrun' --help | grep -q 'usage: mdrun'"
 check "--version" sh -c "'$mdrun' --version | grep -q '^mdrun [0-9]'"
