@@ -1034,27 +1034,35 @@ root_path(struct store *s, const char *doc)
 	return md_path_join(s->roots, file);
 }
 
-int
-store_root_notes(struct md_buf *out, struct store *s, const char *doc)
+/* doc's root record, parsed; NULL (message set) when there is none. */
+static cJSON *
+read_root(struct store *s, const char *doc, int *rc)
 {
 	struct md_buf text = MD_BUF_INIT;
 	char *path = root_path(s, doc);
-	cJSON *root = NULL, *notes;
-	int rc = md_fs_read(&text, path);
+	cJSON *root = NULL;
 
-	if (rc == 0) {
+	if ((*rc = md_fs_read(&text, path)) == 0)
 		root = cJSON_ParseWithLength(text.ptr, text.len);
-		notes = cJSON_GetObjectItem(root, "notes");
-		char *t = notes ? cJSON_PrintUnformatted(notes) : NULL;
-		if (t)
-			md_buf_puts(out, t);
-		else
-			rc = MD_ENOTFOUND;
-		free(t);
-	}
-	cJSON_Delete(root);
 	md_buf_dispose(&text);
 	free(path);
+	return root;
+}
+
+int
+store_root_notes(struct md_buf *out, struct store *s, const char *doc)
+{
+	int rc;
+	cJSON *root = read_root(s, doc, &rc);
+	cJSON *notes = cJSON_GetObjectItem(root, "notes");
+	char *t = notes ? cJSON_PrintUnformatted(notes) : NULL;
+
+	if (rc == 0 && t)
+		md_buf_puts(out, t);
+	else if (rc == 0)
+		rc = MD_ENOTFOUND;
+	free(t);
+	cJSON_Delete(root);
 	return rc;
 }
 
@@ -1062,27 +1070,16 @@ int
 store_root_keys(char (**keys)[MD_HASH_HEX], size_t *n, struct store *s,
 		const char *doc)
 {
-	struct md_buf text = MD_BUF_INIT;
-	char *path = root_path(s, doc);
-	cJSON *root = NULL, *k;
-	int rc = md_fs_read(&text, path);
+	int rc;
+	cJSON *root = read_root(s, doc, &rc), *e;
+	cJSON *k = cJSON_GetObjectItem(root, "keys");
 
-	*keys = NULL;
 	*n = 0;
-	if (rc == 0) {
-		root = cJSON_ParseWithLength(text.ptr, text.len);
-		k = cJSON_GetObjectItem(root, "keys");
-		*keys = md_calloc((size_t)cJSON_GetArraySize(k) + 1,
-				  sizeof(**keys));
-		cJSON *e;
-		cJSON_ArrayForEach(e, k)
-			if (cJSON_IsString(e) && store_is_hash(e->valuestring))
-				memcpy((*keys)[(*n)++], e->valuestring,
-				       MD_HASH_HEX);
-	}
+	*keys = md_calloc((size_t)cJSON_GetArraySize(k) + 1, sizeof(**keys));
+	cJSON_ArrayForEach(e, k)
+		if (cJSON_IsString(e) && store_is_hash(e->valuestring))
+			memcpy((*keys)[(*n)++], e->valuestring, MD_HASH_HEX);
 	cJSON_Delete(root);
-	md_buf_dispose(&text);
-	free(path);
 	return rc;
 }
 
@@ -1090,11 +1087,10 @@ int
 store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 		 size_t n, const char *notes)
 {
-	struct md_buf now = MD_BUF_INIT;
 	char *path, *text;
 	cJSON *root = cJSON_CreateObject(), *arr;
 	size_t i;
-	int rc = 0;
+	int rc;
 
 	cJSON_AddNumberToObject(root, "version", STORE_VERSION);
 	cJSON_AddStringToObject(root, "document", doc);
@@ -1108,10 +1104,7 @@ store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 	text = cJSON_Print(root);
 	path = root_path(s, doc);
 	/* Unchanged (a warm render, say): not written again. */
-	if (md_fs_read(&now, path) < 0 || now.len != strlen(text) ||
-	    memcmp(now.ptr, text, now.len))
-		rc = md_fs_write_atomic(path, text, strlen(text), 0644);
-	md_buf_dispose(&now);
+	rc = md_fs_write_output(path, text, strlen(text), 0644);
 	free(path);
 	free(text);
 	cJSON_Delete(root);
