@@ -331,13 +331,19 @@ annotate(const struct args *a, const char *file, int line, const char *msg)
 	md_buf_dispose(&l);
 }
 
-/* Text for XML: made valid UTF-8 without control characters, escaped. */
+/*
+ * Text for XML: made valid UTF-8 without control characters, escaped.
+ * Program output (term) as a terminal leaves it, so a progress bar is its
+ * last state (render_text_clean); anything else with every character
+ * shown (render_text_plain).
+ */
 static void
-xml_text(struct md_buf *out, const char *s, size_t n)
+xml_clean(struct md_buf *out, const char *s, size_t n, bool term)
 {
 	struct md_buf clean = MD_BUF_INIT;
 
-	render_text_clean(&clean, s ? s : "", s ? n : 0);
+	(term ? render_text_clean : render_text_plain)(&clean, s ? s : "",
+							s ? n : 0);
 	for (size_t i = 0; i < clean.len; i++) {
 		char c = clean.ptr[i];
 		if (c == '&')
@@ -352,6 +358,18 @@ xml_text(struct md_buf *out, const char *s, size_t n)
 			md_buf_putc(out, c);
 	}
 	md_buf_dispose(&clean);
+}
+
+static void
+xml_text(struct md_buf *out, const char *s, size_t n)
+{
+	xml_clean(out, s, n, false);
+}
+
+static void
+xml_output(struct md_buf *out, const char *s, size_t n)
+{
+	xml_clean(out, s, n, true);
 }
 
 static void
@@ -524,17 +542,17 @@ junit_case(struct tally *t, const char *file, const char *name, int line,
 		if (detail && detail->len)
 			xml_text(j, detail->ptr, detail->len);
 		else if (real)
-			xml_text(j, real->err.ptr, real->err.len);
+			xml_output(j, real->err.ptr, real->err.len);
 		md_buf_printf(j, "</%s>\n", error ? "error" : "failure");
 	}
 	if (real && real->out.len) {
 		md_buf_puts(j, "      <system-out>");
-		xml_text(j, real->out.ptr, real->out.len);
+		xml_output(j, real->out.ptr, real->out.len);
 		md_buf_puts(j, "</system-out>\n");
 	}
 	if (real && real->err.len) {
 		md_buf_puts(j, "      <system-err>");
-		xml_text(j, real->err.ptr, real->err.len);
+		xml_output(j, real->err.ptr, real->err.len);
 		md_buf_puts(j, "</system-err>\n");
 	}
 	md_buf_puts(j, "    </testcase>\n");

@@ -18,8 +18,9 @@
  * the author's has to be cleaned by hand; REPORT_UNSAFE_HTML simply
  * passes CMARK_OPT_UNSAFE.
  *
- * Everything a program printed goes through render_text_clean, then is
- * HTML-escaped, so it is text, never markup. output=asis stdout is parsed
+ * Everything a program printed goes through render_text_clean (code, file
+ * names and titles through render_text_plain), then is HTML-escaped, so
+ * it is text, never markup. output=asis stdout is parsed
  * as Markdown by its own cmark-gfm parser and rendered with the same
  * safety as the document. Without REPORT_UNSAFE_HTML the page also carries
  * a Content-Security-Policy that forbids scripts, in case anything slips.
@@ -124,13 +125,24 @@ escs(struct md_buf *b, const char *s)
 	esc(b, s, strlen(s));
 }
 
-/* Program output (any bytes) as HTML text. */
+/* Program output (any bytes) as HTML text, as a terminal leaves it. */
+static void
+output(struct md_buf *b, const char *s, size_t n)
+{
+	struct md_buf clean = MD_BUF_INIT;
+
+	render_text_clean(&clean, s, n);
+	esc(b, clean.ptr, clean.len);
+	md_buf_dispose(&clean);
+}
+
+/* Code, a name, a title (any bytes) as HTML text, every character shown. */
 static void
 text(struct md_buf *b, const char *s, size_t n)
 {
 	struct md_buf clean = MD_BUF_INIT;
 
-	render_text_clean(&clean, s, n);
+	render_text_plain(&clean, s, n);
 	esc(b, clean.ptr, clean.len);
 	md_buf_dispose(&clean);
 }
@@ -168,7 +180,7 @@ data_uri(struct md_buf *b, const struct report_file *f)
 	md_base64(b, f->data, f->len);
 }
 
-/* An artifact; its name is a file name, any bytes: cleaned as output is. */
+/* An artifact; its name is a file name, any bytes: cleaned as text. */
 static void
 file(struct md_buf *b, const struct report_file *f)
 {
@@ -304,12 +316,12 @@ real(struct md_buf *b, const struct report *r, const struct report_block *rb,
 		asis(b, r, x->out, x->out_len);
 	} else if (show && x->out_len) {
 		md_buf_puts(b, "<pre class=\"stdout\">");
-		text(b, x->out, x->out_len);
+		output(b, x->out, x->out_len);
 		md_buf_puts(b, "</pre>\n");
 	}
 	if (show && x->err_len) {
 		md_buf_puts(b, "<pre class=\"stderr\">");
-		text(b, x->err, x->err_len);
+		output(b, x->err, x->err_len);
 		md_buf_puts(b, "</pre>\n");
 	}
 	/* Shown even with output=false: a failure is never hidden. */

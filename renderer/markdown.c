@@ -105,16 +105,17 @@ fenced(struct out *o, const char *info, const char *s, size_t n)
 }
 
 /*
- * A file name as link text: cleaned as output is, a line break shown as
- * U+2424 (the link must stay on its line, in its region), and what could
- * start markup or an entity escaped.
+ * A file name as link text: cleaned as text (a CR or backspace must not
+ * hide part of it), a line break shown as U+2424 (the link must stay on
+ * its line, in its region), and what could start markup or an entity
+ * escaped.
  */
 static void
 escaped(struct md_buf *b, const char *s)
 {
 	struct md_buf clean = MD_BUF_INIT;
 
-	render_text_clean(&clean, s, strlen(s));
+	render_text_plain(&clean, s, strlen(s));
 	for (size_t i = 0; i < clean.len; i++) {
 		char c = clean.ptr[i];
 

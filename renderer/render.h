@@ -64,12 +64,31 @@ void render_markdown(struct md_buf *out, const struct md_doc *doc,
 		     size_t (*spans)[2]);
 
 /*
- * Program output made safe to show as text: valid UTF-8, LF line endings,
- * ANSI escape sequences removed, other control characters (NUL included)
- * shown as their Unicode "control picture" (U+2400 + c), C1 controls
- * (U+0080..U+009F) and invalid bytes as U+FFFD. Tabs and newlines stay.
+ * Program output made safe to show as text, appended to out: valid UTF-8,
+ * LF line endings, ANSI escape sequences removed, other control characters
+ * (NUL included) shown as their Unicode "control picture" (U+2400 + c), C1
+ * controls (U+0080..U+009F) and invalid bytes as U+FFFD. Tabs and newlines
+ * stay; CRLF is a line end.
+ *
+ * Each line ends as a terminal would show it, one UTF-8 character a cell:
+ * a lone CR moves back to column 0 and a backspace one cell left (not past
+ * column 0), erasing nothing: what follows overwrites cell by cell and the
+ * rest of a longer line stays ("hellohi" is "hillo", "abcd" "abd").
+ * Erase in line, ESC [ K or [0K (cursor to end), [1K (start to cursor) and
+ * [2K (all), blanks those cells; the cursor does not move. A line a CR,
+ * backspace or erase acted on loses its trailing blanks (the padding a
+ * progress bar writes over a longer state); other lines keep theirs. A CR
+ * at the end of the output keeps the line. Other cursor movements are
+ * dropped with the other sequences. Time and memory are linear in n.
  */
 void render_text_clean(struct md_buf *out, const char *s, size_t n);
+/*
+ * Text that is not a terminal's output (code, file names, titles): cleaned
+ * as render_text_clean does, except that a lone CR ends a line, a backspace
+ * is shown as its control picture and an erase is dropped, so no character
+ * hides another.
+ */
+void render_text_plain(struct md_buf *out, const char *s, size_t n);
 /* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
 size_t render_utf8_len(const unsigned char *s, size_t n);
 

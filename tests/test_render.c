@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../mdrun/doc.h"
 #include "../renderer/render.h"
@@ -215,6 +216,156 @@ Test(text, c1_controls_are_replaced)
 	render_text_clean(&b, "a\xc2\x9b" "31mb\xc2\x85\xc2\xa0", 11);
 	cr_assert_str_eq(b.ptr, "a\xef\xbf\xbd" "31mb\xef\xbf\xbd\xc2\xa0");
 	md_buf_dispose(&b);
+}
+
+/* render_text_clean of s, as a string the caller frees. */
+static char *
+clean(const char *s)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	render_text_clean(&b, s, strlen(s));
+	return md_buf_detach(&b);
+}
+
+#define cr_assert_clean(in, want)                                         \
+	do {                                                              \
+		char *got_ = clean(in);                                   \
+		cr_assert_str_eq(got_, want, "clean(\"%s\")", #in);      \
+		free(got_);                                               \
+	} while (0)
+
+Test(text, a_progress_bar_ends_as_its_final_state)
+{
+	cr_assert_clean("\r 10%\r 50%\r100%\n", "100%\n");
+	cr_assert_clean("start\n\r 10%\r 50%\r100%\ndone\n",
+			"start\n100%\ndone\n");
+	/* tqdm: each state padded with blanks over the longer last one. */
+	cr_assert_clean("\r 9/10 [00:09<00:01]\r10/10 [00:10<00:00]   \n",
+			"10/10 [00:10<00:00]\n");
+}
+
+Test(text, a_carriage_return_overwrites_without_erasing)
+{
+	cr_assert_clean("hello\rhi", "hillo");
+	cr_assert_clean("hello\rhi\n", "hillo\n");
+	/* One cell per UTF-8 character, whatever its length in bytes. */
+	cr_assert_clean("\xc3\xa9t\xc3\xa9\rab", "ab\xc3\xa9");
+	cr_assert_clean("ab\r\xe2\x82\xac", "\xe2\x82\xac" "b");
+	cr_assert_clean("a\x01" "c\rxy", "xyc");
+}
+
+Test(text, crlf_ends_a_line_and_keeps_its_blanks)
+{
+	cr_assert_clean("a  \r\nb\r\n", "a  \nb\n");
+	cr_assert_clean("ab\r\r\nc", "ab\nc");
+	cr_assert_clean("plain  \n", "plain  \n");
+}
+
+Test(text, a_carriage_return_at_the_end_keeps_the_line)
+{
+	cr_assert_clean("50%\r", "50%");
+	cr_assert_clean("a\n50%\r", "a\n50%");
+	cr_assert_clean("\r", "");
+}
+
+Test(text, backspace_moves_back_one_character)
+{
+	cr_assert_clean("abc\bd", "abd");
+	cr_assert_clean("abc\b", "abc");
+	cr_assert_clean("abc\b\b\bxy\n", "xyc\n");
+	/* Not past column 0, nor into the line before. */
+	cr_assert_clean("a\n\b\bb", "a\nb");
+	cr_assert_clean("x\xc3\xa9\b" "e", "xe");
+	cr_assert_clean("\xf0\x9f\x98\x80\bok", "ok");
+	/* The usual rubout: back, blank, back. */
+	cr_assert_clean("ab\b \b", "a");
+}
+
+Test(text, erase_in_line_blanks_cells_and_keeps_the_cursor)
+{
+	cr_assert_clean("hello\r\x1b[Khi", "hi");
+	cr_assert_clean("hello\r\x1b[0Khi", "hi");
+	cr_assert_clean("hello\r\x1b[2Khi\n", "hi\n");
+	/* The cursor stays: the erased cells before it are blanks. */
+	cr_assert_clean("hello\x1b[2Khi", "     hi");
+	cr_assert_clean("hello\b\b\x1b[1Kx", "   xo");
+	cr_assert_clean("hello\x1b[2K\rhi", "hi");
+	cr_assert_clean("hello\x1b[2K", "");
+	/* pip and rich: erase, then the new state. */
+	cr_assert_clean("\x1b[2K\r 10%\x1b[2K\r100%\n", "100%\n");
+	/* Other sequences are dropped, their text stays. */
+	cr_assert_clean("hello\x1b[3K\x1b[?2K\x1b[1;2K!", "hello!");
+	cr_assert_clean("ab\x1b[31m\rc\x1b[0m", "cb");
+}
+
+Test(text, only_a_rewritten_line_loses_its_trailing_blanks)
+{
+	cr_assert_clean("keep  \nx\rtrim   \nkeep \n",
+			"keep  \ntrim\nkeep \n");
+	cr_assert_clean("a\t  \b", "a\t");
+	cr_assert_clean("   \r", "");
+}
+
+Test(text, control_pictures_and_bad_bytes_are_cells)
+{
+	cr_assert_clean("\x07\xff\rab", "ab");
+	cr_assert_clean("\x07\xffz\r\xc2\x85", "\xef\xbf\xbd\xef\xbf\xbdz");
+	cr_assert_clean("a\xff\bb", "ab");
+}
+
+Test(text, plain_text_shows_every_character)
+{
+	struct md_buf b = MD_BUF_INIT;
+	const char *s = "a\rb\bc\x1b[2Kd\r\ne";
+
+	render_text_plain(&b, s, strlen(s));
+	cr_assert_str_eq(b.ptr, "a\nb\xe2\x90\x88" "cd\ne");
+	md_buf_dispose(&b);
+}
+
+/* Seconds of CPU time render_text_clean takes on s. */
+static double
+clean_time(const struct md_buf *s)
+{
+	struct md_buf b = MD_BUF_INIT;
+	clock_t t0 = clock();
+
+	render_text_clean(&b, s->ptr, s->len);
+	md_buf_dispose(&b);
+	return (double)(clock() - t0) / CLOCKS_PER_SEC;
+}
+
+Test(text, many_carriage_returns_on_a_long_line_take_linear_time)
+{
+	struct md_buf plain = MD_BUF_INIT, bar = MD_BUF_INIT;
+	size_t n = 4 * 1024 * 1024, i;
+	double t_plain, t_bar;
+
+	/* A long line, then two million rewrites of its start. */
+	for (i = 0; i < n; i++)
+		md_buf_putc(&plain, (char)('a' + i % 26));
+	md_buf_put(&bar, plain.ptr, n / 2);
+	for (i = 0; bar.len < n; i++)
+		md_buf_puts(&bar, i % 2 ? "\ry" : "\b\xc3\xa9");
+	t_plain = clean_time(&plain);
+	t_bar = clean_time(&bar);
+	/* Quadratic work would be n / 2 times n / 4 cell moves. */
+	cr_assert_lt(t_bar, 20 * t_plain + 0.05, "%g s against %g s", t_bar,
+		     t_plain);
+	md_buf_dispose(&plain);
+	md_buf_dispose(&bar);
+}
+
+Test(render, a_progress_bar_region_round_trips)
+{
+	char *s = render_stable("```{python}\nbar()\n```\n",
+				"\r 10%\r 50%\r100%\n", "\rx\b\x1b[Ky\n", 0);
+
+	cr_assert_str_eq(s, "```{python}\nbar()\n```\n<!-- mdrun:out -->\n"
+			    "```output\n100%\n```\n```stderr\ny\n```\n"
+			    "<!-- /mdrun:out -->\n");
+	free(s);
 }
 
 Test(render, echo_false_drops_the_code_unless_kept)

@@ -238,6 +238,40 @@ done
 	has "$work/folders/two/out.md" "data of two"; }
 expect "the same code in two folders outside a repository: two stages, two results"
 
+# --- a progress bar shows its final state, as on a terminal --------------
+dir="$work/progress"
+mkdir -p "$dir"
+cat >"$dir/doc.md" <<'DOC'
+# Progress
+
+```{bash}
+for p in 10 50 100; do printf '\r%3d%%|%-10s| working' "$p" "$(printf '%*s' $((p / 10)) '' | tr ' ' '#')"; done
+printf '\rdone%30s\n' ''
+printf 'abc\bd\n'
+printf 'hello\rhi\n'
+for p in 1 2 3; do printf '\r\033[2Kstep %d of 3' "$p" >&2; done
+printf '\n' >&2
+```
+DOC
+"$mdrun" -q "$dir/doc.md" -o "$dir/out.md" 2>"$dir/err"
+sed -n '/^<!-- mdrun:out -->$/,/^<!-- \/mdrun:out -->$/p' "$dir/out.md" >"$dir/region"
+printf '%s\n' '<!-- mdrun:out -->' '```output' done abd hillo '```' \
+	'```stderr' 'step 3 of 3' '```' '<!-- /mdrun:out -->' >"$dir/want"
+same "$dir/region" "$dir/want"
+expect "a progress bar (\\r, \\b, ESC[2K) shows only its final state" "$dir/region" "$dir/err"
+"$mdrun" -q "$dir/out.md" -o "$dir/again.md" 2>/dev/null
+check "a progress bar's region renders to the same bytes again" \
+	same "$dir/out.md" "$dir/again.md"
+"$mdrun" -q --to html "$dir/doc.md" -o "$dir/out.html" 2>/dev/null
+sed -n '/<pre class="std/,/<\/pre>/p' "$dir/out.html" >"$dir/region"
+printf '%s\n' '<pre class="stdout">done' abd hillo \
+	'</pre>' '<pre class="stderr">step 3 of 3' '</pre>' >"$dir/want"
+same "$dir/region" "$dir/want"
+expect "the HTML report shows a progress bar's final state" "$dir/region"
+"$mdrun" -q --to json "$dir/doc.md" -o "$dir/out.json" 2>/dev/null
+has "$dir/out.json" '\r 10%|#         | working'
+expect "the JSON report keeps the bytes the program wrote, \\r included" "$dir/out.json"
+
 # --- help and version --------------------------------------------------
 check "--help explains and exits 0" sh -c "'$mdrun' --help | grep -q 'usage: mdrun'"
 check "--version" sh -c "'$mdrun' --version | grep -q '^mdrun [0-9]'"
