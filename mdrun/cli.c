@@ -284,6 +284,12 @@ cli_store_open(struct store **out, const char *opt, const char *dir)
 	return rc;
 }
 
+const char *
+cli_plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 int
 cli_option_value(const char **out, int argc, char **argv, int *i,
 		 const char *name)

@@ -24,6 +24,12 @@ int cmd_check(int argc, char **argv);
 /* argv[0] is "push" or "pull". */
 int cmd_remote(int argc, char **argv);
 
+/*
+ * The noun for a count: one when n is 1, else many. Borrowed (one or
+ * many). printf("%zu %s", n, cli_plural(n, "block", "blocks")).
+ */
+const char *cli_plural(size_t n, const char *one, const char *many);
+
 /* Prints "mdrun: MSG" and a hint to stderr; returns MD_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "mdrun: MSG" to stderr; returns MD_EXIT_USAGE. */

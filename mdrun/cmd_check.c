@@ -730,10 +730,11 @@ check_one(struct tally *t, const struct args *a, const struct item *it,
 	} else {
 		t->ok++;
 		if (!a->o.quiet)
-			fprintf(stderr, "mdrun: %s: ok (%zu block%s: %zu ran, "
+			fprintf(stderr, "mdrun: %s: ok (%zu %s: %zu ran, "
 					"%zu cached)\n",
 				r.d.name, r.d.plan.n,
-				r.d.plan.n == 1 ? "" : "s", r.ran, r.cached);
+				cli_plural(r.d.plan.n, "block", "blocks"),
+				r.ran, r.cached);
 	}
 
 	/* JUnit: a testcase per block, and one for the document's prose. */
@@ -830,10 +831,11 @@ cmd_check(int argc, char **argv)
 	if (a.junit && write_junit(a.junit, &t, md_mono() - t0) < 0)
 		worst = cli_error("%s", md_err_msg());
 	if (!a.o.quiet || worst)
-		fprintf(stderr, "mdrun: checked %zu document%s: %zu ok, %zu "
-				"stale, %zu failed, %zu errors\n",
-			t.docs, t.docs == 1 ? "" : "s", t.ok, t.stale,
-			t.failed, t.errors);
+		fprintf(stderr, "mdrun: checked %zu %s: %zu ok, %zu stale, "
+				"%zu failed, %zu %s\n",
+			t.docs, cli_plural(t.docs, "document", "documents"),
+			t.ok, t.stale, t.failed, t.errors,
+			cli_plural(t.errors, "error", "errors"));
 done:
 	if (fresh) {
 		md_fs_rmtree(fresh);

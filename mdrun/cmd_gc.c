@@ -117,10 +117,13 @@ next:
 		rc = cli_error("%s", md_err_msg());
 		goto done;
 	}
-	printf("%s %zu key%s and %zu realization%s, %.1f KiB%s\n",
+	printf("%s %zu %s and %zu %s, %.1f KiB%s\n",
 	       o.dry_run ? "would remove" : "removed", st.keys_removed,
-	       st.keys_removed == 1 ? "" : "s", st.realizations_removed,
-	       st.realizations_removed == 1 ? "" : "s", st.bytes / 1024.0,
+	       cli_plural(st.keys_removed, "key", "keys"),
+	       st.realizations_removed,
+	       cli_plural(st.realizations_removed, "realization",
+			  "realizations"),
+	       st.bytes / 1024.0,
 	       st.roots_dropped ? "; dropped roots of documents that are gone"
 				: "");
 	rc = MD_EXIT_OK;

@@ -211,19 +211,21 @@ cmd_remote(int argc, char **argv)
 	if (quiet)
 		goto done;
 	if (push && st.moved)
-		fprintf(stderr, "mdrun: pushed %zu realization%s to %s "
+		fprintf(stderr, "mdrun: pushed %zu %s to %s "
 				"(%zu already there%s)\n",
-			st.moved, st.moved == 1 ? "" : "s", name, st.present,
-			not_sent(&st));
+			st.moved,
+			cli_plural(st.moved, "realization", "realizations"),
+			name, st.present, not_sent(&st));
 	else if (push)
 		fprintf(stderr, "mdrun: nothing to push to %s (%zu already "
 				"there%s)\n",
 			name, st.present, not_sent(&st));
 	else
-		fprintf(stderr, "mdrun: pulled %zu realization%s from %s "
+		fprintf(stderr, "mdrun: pulled %zu %s from %s "
 				"(%zu already here, %zu rejected)\n",
-			st.moved, st.moved == 1 ? "" : "s", name, st.present,
-			st.rejected);
+			st.moved,
+			cli_plural(st.moved, "realization", "realizations"),
+			name, st.present, st.rejected);
 done:
 	md_strv_free(headers);
 	store_close(s);

@@ -121,7 +121,7 @@ cmd_ls(struct store *s)
 		return cli_error("%s", md_err_msg());
 	for (i = 0; i < n; i++) {
 		struct store_run *runs = NULL;
-		size_t nr = 0;
+		size_t nr = 0, nd;
 		char size[32];
 		char *kdir = md_path_join(store_root(s), "store");
 		char *p = md_path_join(kdir, keys[i]);
@@ -132,11 +132,12 @@ cmd_ls(struct store *s)
 			m = meta(s, keys[i], runs[nr - 1].rhash);
 		human(size, sizeof(size), store_du(p));
 		cJSON *line = cJSON_GetObjectItem(m, "line");
-		printf("%.12s  %-16s %s:%d  %zu run%s, %zu realization%s  %s\n",
-		       keys[i], str(m, "name", "-"), str(m, "document", "-"),
+		nd = distinct(runs, nr);
+		printf("%.12s  %-16s %s:%d  %zu %s, %zu %s  %s\n", keys[i],
+		       str(m, "name", "-"), str(m, "document", "-"),
 		       cJSON_IsNumber(line) ? line->valueint : 0, nr,
-		       nr == 1 ? "" : "s", distinct(runs, nr),
-		       distinct(runs, nr) == 1 ? "" : "s", size);
+		       cli_plural(nr, "run", "runs"), nd,
+		       cli_plural(nd, "realization", "realizations"), size);
 		cJSON_Delete(m);
 		free(runs);
 		free(p);
@@ -226,8 +227,8 @@ cmd_verify(struct store *s)
 		return cli_error("%s", md_err_msg());
 	}
 	store_keys_free(keys, n);
-	printf("verified %zu key%s: %zu problem%s\n", n, n == 1 ? "" : "s",
-	       bad, bad == 1 ? "" : "s");
+	printf("verified %zu %s: %zu %s\n", n, cli_plural(n, "key", "keys"),
+	       bad, cli_plural(bad, "problem", "problems"));
 	return bad ? MD_EXIT_FAILED : MD_EXIT_OK;
 }
 
@@ -264,7 +265,8 @@ cmd_store(int argc, char **argv)
 					       verb);
 	}
 	if (!verb)
-		return cli_usage_error("store: ls, show, path, verify or rm?");
+		return cli_error("store needs a command (ls, show, path, "
+				 "verify or rm): see 'mdrun store --help'");
 	bool needs_ref = !strcmp(verb, "show") || !strcmp(verb, "path") ||
 			 !strcmp(verb, "rm");
 	if (needs_ref && !ref)

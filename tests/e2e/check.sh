@@ -212,6 +212,14 @@ printf '```{sh bogus=1}\necho\n```\n' >badopt.md
 "$mdrun" check badopt.md doc.md >out 2>err
 { [ $? = 2 ] && has err "badopt.md:1:" && has err "doc.md: ok"; }
 expect "a configuration error: exit 2 naming FILE:LINE:COL, and the other documents are still checked" err
+has err "mdrun: checked 2 documents: 1 ok, 0 stale, 0 failed, 1 error"
+expect "the summary counts one error in the singular" err
+"$mdrun" check badopt.md >/dev/null 2>err
+has err "mdrun: checked 1 document: 0 ok, 0 stale, 0 failed, 1 error"
+expect "the summary counts one document in the singular" err
+"$mdrun" check -h >out 2>err
+{ [ $? = 0 ] && has out "usage: mdrun check" && [ ! -s err ]; }
+expect "check -h prints the help on stdout, exit 0"
 "$mdrun" check --shard 3/2 doc.md >/dev/null 2>err
 { [ $? = 2 ] && has err "--shard"; }
 expect "--shard out of range: exit 2"

@@ -164,6 +164,20 @@ expect "store show: an unknown key is a clear error, exit 2"
 "$mdrun" store show "$dir/doc.md#nope" >/dev/null 2>"$dir/err"
 { [ $? = 2 ] && has "$dir/err" "has no executable block named 'nope'"; }
 expect "store show: an unknown block name is a clear error"
+"$mdrun" store verify >"$dir/v.out"
+has "$dir/v.out" "verified 1 key: 0 problems"
+expect "store verify counts one key in the singular" "$dir/v.out"
+"$mdrun" store >"$dir/out" 2>"$dir/err"
+{ [ $? = 2 ] && [ ! -s "$dir/out" ] && [ "$(wc -l <"$dir/err")" = 1 ] &&
+	has "$dir/err" "mdrun store --help"; }
+expect "store with no command: one line pointing at 'mdrun store --help', exit 2" "$dir/err"
+for cmd in store gc check plan push pull; do
+	for opt in --help -h; do
+		"$mdrun" $cmd $opt >"$dir/out" 2>"$dir/err"
+		{ [ $? = 0 ] && has "$dir/out" "usage: mdrun" && [ ! -s "$dir/err" ]; }
+		expect "$cmd $opt: the help on stdout, exit 0" "$dir/err"
+	done
+done
 
 # --- non-determinism: nouts, match, --rebuild --------------------------
 printf '```{sh nouts=3, match=all, session=none}\necho x >> n.count; wc -l < n.count\n```\n' >"$dir/nd.md"
@@ -202,7 +216,7 @@ rm "$dir/b.md"
 { [ "$(nkeys)" = 3 ] && has "$dir/gc.out" "would remove 1 key"; }
 expect "gc --dry-run says what it would remove and removes nothing"
 "$mdrun" gc >"$dir/gc.out"
-{ [ "$(nkeys)" = 2 ] && has "$dir/gc.out" "removed 1 key" && has "$dir/gc.out" "document gone"; }
+{ [ "$(nkeys)" = 2 ] && has "$dir/gc.out" "removed 1 key and " && has "$dir/gc.out" "document gone"; }
 expect "gc drops the root of a deleted document and removes its keys"
 sed -i 's/echo a2/echo a2-changed/' "$dir/a.md"
 "$mdrun" -q "$dir/a.md" >/dev/null
