@@ -226,6 +226,7 @@ quarto_options(struct md_block *b, const char *path)
 		pos = eol < b->code_len ? eol + 1 : eol;
 		line++;
 	}
+	b->code_line = line;
 	if (pos > 0) {
 		memmove(b->code, b->code + pos, b->code_len - pos + 1);
 		b->code_len -= pos;
@@ -258,7 +259,9 @@ add_block(struct parse *ps, cmark_node *node)
 	b->fence_char = fence_ch;
 	b->fence_len = fence_len;
 	b->start = line_start(&ps->lines, b->line);
+	b->path = doc->path;
 	set_code(b, lit ? lit : "");
+	b->code_line = b->line + 1;
 	for (i = 0; i < b->code_len; i++)
 		nl += b->code[i] == '\n';
 

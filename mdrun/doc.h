@@ -65,6 +65,8 @@ struct md_block {
 	/* The code: container prefixes and #| lines removed, LF endings. */
 	char *code;
 	size_t code_len;
+	int code_line;	  /* the document line of the code's first line */
+	const char *path; /* the document's, for messages (borrowed) */
 	/* what starts every line after the first (or its equivalent: tabs
 	 * expanded) */
 	char *prefix;

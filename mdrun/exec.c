@@ -113,31 +113,54 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	return rc;
 }
 
-/* The command line of a process block: argv, with {file}/{code} filled. */
+/*
+ * The command line of a process block: argv, with {file}/{code} filled.
+ * With a built-in driver, diagnostics cite the document's lines: python
+ * runs md_driver_one with the code and its line; a shell gets the code
+ * after as many empty lines as precede it in the document (when that
+ * still fits in an argument), and the document as $0, which its messages
+ * start with. One allocation: free(argv) frees its strings too.
+ */
 static const char **
 command(const struct md_stage *st, const char *file)
 {
 	const struct md_interp *in = st->interp;
-	size_t n = 0, i, k = 0;
+	const struct md_block *b = st->block;
+	size_t n = 0, i, k = 0, pad = 0, size = 0;
 	const char **argv;
+	char *s;
 
 	while (in->argv[n])
 		n++;
-	argv = md_calloc(n + 4, sizeof(*argv));
+	if (b->code_line > 1 &&
+	    b->code_len + (size_t)b->code_line - 1 < ARG_MAX_ONE)
+		pad = (size_t)b->code_line - 1;
+	if (in->driver == MD_DRIVER_PYTHON)
+		size = 24; /* the line */
+	else if (in->driver != MD_DRIVER_NONE)
+		size = pad + b->code_len + 1;
+	argv = md_calloc(1, (n + 5) * sizeof(*argv) + size);
+	s = (char *)(argv + n + 5);
 	for (i = 0; i < n; i++) {
 		if (!strcmp(in->argv[i], "{file}"))
 			argv[k++] = file;
 		else if (!strcmp(in->argv[i], "{code}"))
-			argv[k++] = st->block->code;
+			argv[k++] = b->code;
 		else
 			argv[k++] = in->argv[i];
 	}
-	if (in->driver != MD_DRIVER_NONE) {
-		/* sh -c CODE sh: $0 names the shell in its messages. */
+	if (in->driver == MD_DRIVER_PYTHON) {
+		snprintf(s, size, "%d", b->code_line);
 		argv[k++] = "-c";
-		argv[k++] = st->block->code;
-		if (in->driver != MD_DRIVER_PYTHON)
-			argv[k++] = in->argv[0];
+		argv[k++] = md_driver_one(in->driver);
+		argv[k++] = b->code;
+		argv[k++] = s;
+	} else if (in->driver != MD_DRIVER_NONE) {
+		memset(s, '\n', pad);
+		memcpy(s + pad, b->code, b->code_len + 1);
+		argv[k++] = "-c";
+		argv[k++] = s;
+		argv[k++] = b->path ? b->path : in->argv[0];
 	}
 	return argv;
 }
@@ -531,8 +554,8 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 	char **env = dep_env(c->s, c->p, st);
 	rc = md_session_run(r, artifacts, &c->ss, st->block->name,
 			    (const char *const *)env, st->block->code,
-			    st->block->code_len, timeout_of(st, c->o),
-			    c->o->cap);
+			    st->block->code_len, st->block->code_line,
+			    timeout_of(st, c->o), c->o->cap);
 	md_strv_free(env);
 	if (rc < 0) {
 		char *why = md_strdup(md_err_msg());

@@ -68,6 +68,12 @@ int md_interp_identity(const char **out, struct store *s,
 
 /* The built-in driver program of a driver, for `COMMAND -c DRIVER`. */
 const char *md_driver_source(enum md_driver d);
+/*
+ * For a block of its own (session=none), the program that runs it as
+ * `COMMAND -c PROGRAM CODE LINE`, numbering its lines from LINE, the
+ * document line of its first; NULL when `COMMAND -c CODE` will do.
+ */
+const char *md_driver_one(enum md_driver d);
 /* The control fds the driver reads requests on and answers on. */
 void md_driver_fds(enum md_driver d, int *in, int *out);
 

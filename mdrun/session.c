@@ -42,11 +42,13 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 		goto done;
 	while (in->argv[n])
 		n++;
-	argv = md_calloc(n + 3, sizeof(*argv));
+	argv = md_calloc(n + 4, sizeof(*argv));
 	for (i = 0; i < n; i++)
 		argv[i] = in->argv[i];
 	argv[n] = "-c";
 	argv[n + 1] = md_driver_source(in->driver);
+	if (in->driver != MD_DRIVER_PYTHON)
+		argv[n + 2] = doc; /* $0 */
 	md_buf_printf(&e1, "MDRUN_SESSION_DIR=%s", dir);
 	md_buf_printf(&e2, "MDRUN_DOC=%s", doc);
 	const char *env[] = { e1.ptr, e2.ptr, NULL };
@@ -226,7 +228,7 @@ int
 md_session_run(struct md_proc_result *r, const char **out_dir,
 	       struct md_session *ss, const char *name,
 	       const char *const *env, const char *code, size_t len,
-	       double timeout, size_t cap)
+	       int code_line, double timeout, size_t cap)
 {
 	struct md_buf p = MD_BUF_INIT, req = MD_BUF_INIT;
 	char line[128];
@@ -240,7 +242,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	*out_dir = NULL;
 	/* The driver reads it only once asked: no need to rename it in. */
 	md_buf_printf(&p, "%s/code", ss->dir);
-	md_buf_printf(&req, "%s\n", name);
+	md_buf_printf(&req, "%s\t%d\n", name, code_line);
 	for (size_t k = 0; env && env[k]; k++)
 		md_buf_printf(&req, "%s\n", env[k]);
 	md_buf_putc(&req, '\n');

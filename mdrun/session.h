@@ -26,15 +26,17 @@ struct md_session {
 };
 
 /*
- * Starts the interpreter with its driver, in cwd, with MDRUN_DOC=doc.
- * dir is an empty folder the session owns. Stop with md_session_stop.
+ * Starts the interpreter with its driver, in cwd, with MDRUN_DOC=doc (a
+ * shell's $0 too, which its messages start with). dir is an empty folder
+ * the session owns. Stop with md_session_stop.
  */
 int md_session_start(struct md_session *ss, struct md_interp *in,
 		     const char *dir, const char *cwd, const char *doc);
 
 /*
- * Runs a block (its code, name, and NAME=VALUE variables env, or NULL)
- * and fills r: outputs (cut at cap),
+ * Runs a block (its code, the document line of the code's first line,
+ * its name, and NAME=VALUE variables env, or NULL) and fills r: outputs
+ * (cut at cap),
  * status, times. *out_dir is the block's MDRUN_OUT folder, to commit as
  * its artifacts (borrowed; valid until the next run). When the block ends
  * the interpreter (exit, a crash, a timeout), the session is stopped:
@@ -43,7 +45,7 @@ int md_session_start(struct md_session *ss, struct md_interp *in,
 int md_session_run(struct md_proc_result *r, const char **out_dir,
 		   struct md_session *ss, const char *name,
 		   const char *const *env, const char *code, size_t len,
-		   double timeout, size_t cap);
+		   int code_line, double timeout, size_t cap);
 bool md_session_alive(const struct md_session *ss);
 /* Ends the interpreter's process group and frees what it holds. */
 void md_session_stop(struct md_session *ss);

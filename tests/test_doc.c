@@ -201,6 +201,20 @@ Test(doc, quarto_option_lines_are_options_not_code)
 	cr_assert_not(b->echo);
 	cr_assert_eq(b->output, MD_OUTPUT_ASIS);
 	cr_assert_str_eq(b->code, "print(1)\n#| not an option any more\n");
+	cr_assert_eq(b->code_line, 5);
+	md_doc_free(doc);
+}
+
+Test(doc, code_line_is_the_document_line_of_the_code)
+{
+	struct md_doc *doc = parse("# T\r\n\r\n> ```{sh}\r\n> echo\r\n> ```\r\n"
+				   "\r\n```{sh}\r\n```\r\n",
+				   0);
+
+	cr_assert_eq(doc->nblocks, 2);
+	cr_assert_eq(doc->blocks[0].code_line, 4);
+	cr_assert_eq(doc->blocks[1].code_line, 8);
+	cr_assert_str_eq(doc->blocks[0].path, "t.md");
 	md_doc_free(doc);
 }
 

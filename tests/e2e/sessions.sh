@@ -161,7 +161,7 @@ echo "after exit a=$a"
 DOC
 "$mdrun" -q --keep-going fail.md -o fail.out 2>err
 code=$?
-{ [ "$code" = 1 ] && has fail.out "ValueError: boom" && has fail.out 'File "<string>", line 1' &&
+{ [ "$code" = 1 ] && has fail.out "ValueError: boom" && has fail.out 'File "fail.md", line 6, in <module>' &&
 	has err "fail.md:5: block python-2 failed (exit 1)"; }
 expect "python: an exception is a failure with its traceback on stderr"
 has fail.out "y is still 7"
