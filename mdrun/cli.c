@@ -343,7 +343,7 @@ upstream_text(const struct md_plan *p, const struct md_stage *st)
 }
 
 char *
-cli_stage_notes(const struct cli_doc *d)
+cli_stage_notes(const struct cli_doc *d, const struct md_outcome *const *shown)
 {
 	cJSON *notes = cJSON_CreateObject();
 	cJSON *arr = cJSON_AddArrayToObject(notes, "stages");
@@ -355,10 +355,14 @@ cli_stage_notes(const struct cli_doc *d)
 		char *up = upstream_text(&d->plan, st);
 
 		cJSON_AddStringToObject(o, "name", st->block->name);
+		cJSON_AddStringToObject(o, "interpreter",
+					st->identity ? st->identity : "");
 		short_hash(o, "code", st->block->code);
 		short_hash(o, "upstream", up);
 		short_hash(o, "inputs", st->inputs);
 		short_hash(o, "env", st->env);
+		if (shown && shown[i] && shown[i]->replay_differs)
+			cJSON_AddTrueToObject(o, "replay_differs");
 		cJSON_AddItemToArray(arr, o);
 		free(up);
 	}
@@ -367,18 +371,38 @@ cli_stage_notes(const struct cli_doc *d)
 	return text;
 }
 
-const char *
-cli_stage_change(const struct cli_doc *d, const struct md_stage *st,
-		 const char *notes)
+bool
+cli_notes_replay_differs(const char *notes, const char *name)
+{
+	cJSON *root = notes ? cJSON_Parse(notes) : NULL, *o;
+	bool found = false;
+
+	cJSON_ArrayForEach(o, cJSON_GetObjectItem(root, "stages"))
+	{
+		cJSON *n = cJSON_GetObjectItem(o, "name");
+		if (cJSON_IsString(n) && !strcmp(n->valuestring, name) &&
+		    cJSON_IsTrue(cJSON_GetObjectItem(o, "replay_differs")))
+			found = true;
+	}
+	cJSON_Delete(root);
+	return found;
+}
+
+bool
+cli_stage_change(struct md_buf *out, const struct cli_doc *d,
+		 const struct md_stage *st, const char *notes)
 {
 	cJSON *root = notes ? cJSON_Parse(notes) : NULL, *o, *now;
 	const char *why = NULL;
 	const char *fields[][2] = {
 		{ "code", "new code" },
+		{ "interpreter", "interpreter changed" },
 		{ "inputs", "input file changed" },
 		{ "env", "environment changed" },
 		{ "upstream", "upstream output changed" },
 	};
+	/* Without a key, what upstream gives is not known yet. */
+	size_t nfields = st->key[0] ? 5 : 4, k;
 
 	cJSON_ArrayForEach(o, cJSON_GetObjectItem(root, "stages"))
 	{
@@ -391,20 +415,33 @@ cli_stage_change(const struct cli_doc *d, const struct md_stage *st,
 		now = cJSON_CreateObject();
 		mine = upstream_text(&d->plan, st);
 		short_hash(now, "code", st->block->code);
+		cJSON_AddStringToObject(now, "interpreter",
+					st->identity ? st->identity : "");
 		short_hash(now, "upstream", mine);
 		short_hash(now, "inputs", st->inputs);
 		short_hash(now, "env", st->env);
 		free(mine);
-		for (size_t k = 0; k < 4 && !why; k++) {
+		for (k = 0; k < nfields && !why; k++) {
 			cJSON *a = cJSON_GetObjectItem(o, fields[k][0]);
 			cJSON *b = cJSON_GetObjectItem(now, fields[k][0]);
+			/* Notes from before identities were kept: unknown. */
+			if (k == 1 && !cJSON_IsString(a))
+				continue;
 			if (!cJSON_IsString(a) ||
 			    strcmp(a->valuestring, b->valuestring))
 				why = fields[k][1];
+		}
+		if (why) {
+			md_buf_puts(out, why);
+			if (k - 1 == 1)
+				md_buf_printf(out, ": %s -> %s",
+					      cJSON_GetObjectItem(o, fields[1][0])
+						      ->valuestring,
+					      st->identity ? st->identity : "");
 		}
 		cJSON_Delete(now);
 		break;
 	}
 	cJSON_Delete(root);
-	return why;
+	return why != NULL;
 }

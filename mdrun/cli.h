@@ -4,6 +4,7 @@
 
 #include "doc.h"
 #include "exec.h"
+#include "sched.h"
 #include "plan.h"
 #include "../store/store.h"
 #include "../util/buf.h"
@@ -70,17 +71,27 @@ int cli_doc_keys(struct cli_doc *d, struct store *s);
 void cli_doc_dispose(struct cli_doc *d);
 
 /*
- * Notes a render keeps with its root: for each stage, short hashes of its
- * code, inputs, env and upstream results (JSON; caller frees).
+ * Notes a render keeps with its root: for each stage, its interpreter's
+ * identity, short hashes of its code, inputs, env and upstream results,
+ * and whether its replay printed something else (shown, when not NULL:
+ * per stage, what the render shows). JSON; caller frees.
  */
-char *cli_stage_notes(const struct cli_doc *d);
+char *cli_stage_notes(const struct cli_doc *d,
+		      const struct md_outcome *const *shown);
 /*
- * What changed for st since the render that wrote notes: "new code",
- * "input file changed", "environment changed", "upstream output changed",
- * or NULL (nothing, or no note of it).
+ * Did the render that wrote notes find that block name printed something
+ * else when replayed (its "replay_differs")?
  */
-const char *cli_stage_change(const struct cli_doc *d,
-			     const struct md_stage *st, const char *notes);
+bool cli_notes_replay_differs(const char *notes, const char *name);
+/*
+ * What changed for st since the render that wrote notes, into out: "new
+ * code", "interpreter changed: OLD -> NEW", "input file changed",
+ * "environment changed", "upstream output changed" (only when st has a
+ * key); nothing when nothing did, or there is no note of st. Returns
+ * whether it said something.
+ */
+bool cli_stage_change(struct md_buf *out, const struct cli_doc *d,
+		      const struct md_stage *st, const char *notes);
 
 /* What render writes. */
 enum cli_format { CLI_MARKDOWN, CLI_HTML, CLI_JSON, CLI_IPYNB };
@@ -106,6 +117,8 @@ struct cli_render_opts {
 	bool tty;		 /* progress as one live line on stderr */
 	/* Only see whether FILE_files/ holds the files, writing nothing. */
 	bool files_dry;
+	/* Keep the notes of the document's last render (prev_notes). */
+	bool prev_notes;
 };
 
 /*
@@ -119,10 +132,12 @@ struct cli_render {
 	struct md_buf text;
 	const struct md_outcome **shown;
 	const char **skipped;
+	const enum md_skip *why;
 	size_t (*spans)[2];
 	char **missing; /* files text links that are not there (files_dry) */
 	size_t nmissing;
-	size_t ran, cached, failed, not_run;
+	size_t ran, replayed, cached, failed, not_run;
+	struct md_buf prev_notes; /* when asked: the last render's notes */
 	struct cli_render_state *state;
 };
 
@@ -133,7 +148,15 @@ struct cli_render {
  * error (r->failed counts them). Dispose r with cli_render_dispose, also
  * after a failure.
  */
+/* mdrun --help, which is also render's help. */
+extern const char cli_usage[];
+
 int cli_render_run(struct cli_render *r, const struct cli_render_opts *o);
+/*
+ * "N blocks: N ran, [N replayed, ]N cached, N failed[, N not run]", from
+ * what the document shows.
+ */
+void cli_render_summary(struct md_buf *out, const struct cli_render *r);
 void cli_render_dispose(struct cli_render *r);
 /* Options at their defaults. */
 void cli_render_defaults(struct cli_render_opts *o);

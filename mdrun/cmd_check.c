@@ -596,6 +596,7 @@ check_one(struct tally *t, const struct args *a, const struct item *it,
 	o.store = store;
 	o.keep_going = true; /* report every failure, not the first */
 	o.rebuild = a->repeat;
+	o.prev_notes = a->repeat;
 	o.tty = !o.quiet && isatty(2);
 	o.files_dry = true;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -632,14 +633,28 @@ check_one(struct tally *t, const struct args *a, const struct item *it,
 		md_buf_putc(&v[i].message, ')');
 	}
 	/* Non-determinism. */
-	for (i = 0; a->repeat && i < r.d.plan.n; i++)
-		if (!v[i].failure && r.shown[i] &&
-		    differs(&v[i], &r, &r.d.plan.stages[i], since)) {
-			fprintf(stderr, "%s:%d: %s\n", r.d.name,
-				r.d.plan.stages[i].block->line,
+	for (i = 0; a->repeat && i < r.d.plan.n; i++) {
+		const struct md_block *b = r.d.plan.stages[i].block;
+
+		if (v[i].failure || !r.shown[i])
+			continue;
+		if (differs(&v[i], &r, &r.d.plan.stages[i], since)) {
+			fprintf(stderr, "%s:%d: %s\n", r.d.name, b->line,
 				v[i].message.ptr);
 			emit(&v[i].detail);
+		} else if (r.shown[i]->replay_differs ||
+			   cli_notes_replay_differs(r.prev_notes.ptr,
+						    b->name)) {
+			/* Seen by an earlier render's replay, or this one's. */
+			v[i].failure = "non-deterministic";
+			md_buf_printf(&v[i].message,
+				      "block %s is not deterministic: it "
+				      "printed something else when replayed",
+				      b->name);
+			fprintf(stderr, "%s:%d: %s\n", r.d.name, b->line,
+				v[i].message.ptr);
 		}
+	}
 
 	/* Staleness: the text, and the files it links. */
 	if (it->output) {

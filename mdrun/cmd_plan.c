@@ -10,30 +10,33 @@
 
 static const char usage[] =
 	"usage: mdrun plan [--json] [--all] [--store DIR] [--config FILE]\n"
-	"                  [--rebuild[=NAME]] FILE.md\n"
+	"                  [--rebuild[=NAME]] [--max-output SIZE] FILE.md\n"
 	"\n"
 	"Plans the document without running anything (pylightnix's\n"
 	"instantiate): for every stage its name, line, language, session,\n"
 	"key, whether the store has it, and why it would run: new code,\n"
 	"upstream output changed, input file changed, environment changed,\n"
-	"never realized, failed last time, cache=false, --rebuild, or waits\n"
+	"interpreter changed (old and new identity), never realized, failed\n"
+	"last time, output cut at a smaller --max-output, cache=false,\n"
+	"--rebuild, or waits\n"
 	"on upstream (its key depends on a stage that runs first).\n"
 	"--json prints {\"stages\": [...]} with full keys.\n";
 
 int
 cmd_plan(int argc, char **argv)
 {
-	const char *input = NULL, *store_opt = NULL, *config = NULL;
+	const char *input = NULL, *store_opt = NULL, *config = NULL, *cap;
 	bool json = false, all = false;
 	struct md_exec_opts eo;
 	struct store *s = NULL;
-	struct md_buf notes = MD_BUF_INIT;
+	struct md_buf notes = MD_BUF_INIT, change = MD_BUF_INIT;
 	struct cli_doc d;
 	cJSON *out = NULL, *arr = NULL;
 	int i, k, rc = MD_EXIT_USAGE;
 	size_t n, j;
 
 	memset(&eo, 0, sizeof(eo));
+	eo.cap = MD_EXEC_CAP;
 	memset(&d, 0, sizeof(d));
 	for (i = 1; i < argc; i++) {
 		if ((k = cli_option_value(&store_opt, argc, argv, &i,
@@ -41,6 +44,10 @@ cmd_plan(int argc, char **argv)
 		    (k = cli_option_value(&config, argc, argv, &i,
 					  "--config"))) {
 			if (k < 0)
+				return MD_EXIT_USAGE;
+		} else if ((k = cli_option_value(&cap, argc, argv, &i,
+						 "--max-output"))) {
+			if (k < 0 || cli_parse_size(&eo.cap, cap) < 0)
 				return MD_EXIT_USAGE;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
@@ -89,11 +96,11 @@ cmd_plan(int argc, char **argv)
 			goto done;
 		}
 		/* Say what changed when the last render knew this block. */
-		if (!cached && why && !strcmp(why, "never realized")) {
-			const char *change = cli_stage_change(&d, st, notes.ptr);
-			if (change)
-				why = change;
-		}
+		md_buf_clear(&change);
+		if (!cached && why && (!strcmp(why, "never realized") ||
+				       !strcmp(why, "waits on upstream")) &&
+		    cli_stage_change(&change, &d, st, notes.ptr))
+			why = change.ptr;
 		if (!json) {
 			printf("%-16s %5d  %-8s %-10s %-12.12s %-7s %s\n",
 			       st->block->name, st->block->line,
@@ -135,6 +142,7 @@ cmd_plan(int argc, char **argv)
 done:
 	cJSON_Delete(out);
 	md_buf_dispose(&notes);
+	md_buf_dispose(&change);
 	cli_doc_dispose(&d);
 	store_close(s);
 	return rc;

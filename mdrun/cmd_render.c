@@ -199,6 +199,40 @@ write_output(const struct cli_render_opts *a, const struct md_buf *text)
 	return md_fs_write_output(path, text->ptr, text->len, mode);
 }
 
+/*
+ * Can the output be written? Said before anything runs, so that a typo in
+ * -o costs no run: an existing file (or device) must be writable, else
+ * its folder must exist and be writable.
+ */
+static int
+check_output(const struct cli_render_opts *a)
+{
+	const char *path = a->in_place ? a->input : a->output;
+	struct stat sb;
+	char *dir;
+	int rc = 0;
+
+	if (!path)
+		return 0;
+	if (stat(path, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			return md_err_set("%s: is a folder", path);
+		if (access(path, W_OK) < 0)
+			return md_err_sys("%s", path);
+		if (!S_ISREG(sb.st_mode))
+			return 0; /* a device or fifo: written in place */
+	}
+	dir = md_path_dirname(path);
+	if (stat(dir, &sb) < 0)
+		rc = md_err_set("%s: the folder %s does not exist", path, dir);
+	else if (!S_ISDIR(sb.st_mode))
+		rc = md_err_set("%s: %s is not a folder", path, dir);
+	else if (access(dir, W_OK | X_OK) < 0)
+		rc = md_err_set("%s: the folder %s is not writable", path, dir);
+	free(dir);
+	return rc;
+}
+
 /* Does the output overwrite the input (-i, or -o naming the same file)? */
 static bool
 same_file(const struct cli_render_opts *a)
@@ -231,13 +265,23 @@ cli_describe_failure(struct md_buf *out, const struct store_real *r)
 struct progress {
 	const struct cli_render_opts *a;
 	const struct cli_doc *d;
-	size_t done, ran, cached, failed;
+	size_t done, cached;
 	struct md_buf msg;
 	pthread_mutex_t mu;
+	pthread_cond_t cv; /* the render is over: the ticker stops */
 	double *since; /* per stage: when it started, 0 when not running */
+	double *told;  /* per stage: when "still running" was last said */
 	bool ticking;
 	pthread_t ticker;
 };
+
+/*
+ * Off a terminal, a block running longer than HEARTBEAT_FIRST seconds is
+ * named every HEARTBEAT_EVERY seconds, so that a CI log is never silent
+ * for minutes.
+ */
+#define HEARTBEAT_FIRST 10.0
+#define HEARTBEAT_EVERY 30.0
 
 static void
 live_clear(const struct cli_render_opts *a)
@@ -274,22 +318,50 @@ live(struct progress *rp)
 	md_buf_dispose(&l);
 }
 
+/* The "still running" lines off a terminal. Under the lock. */
+static void
+heartbeat(struct progress *rp)
+{
+	double now = md_mono();
+
+	for (size_t i = 0; i < rp->d->plan.n; i++) {
+		const struct md_block *b = rp->d->plan.stages[i].block;
+		double ran = now - rp->since[i];
+
+		if (rp->since[i] <= 0 || ran < HEARTBEAT_FIRST ||
+		    (rp->told[i] > 0 && now - rp->told[i] < HEARTBEAT_EVERY))
+			continue;
+		rp->told[i] = now;
+		fprintf(stderr, "mdrun: still running %s (%s:%d) after %.0f s\n",
+			b->name, rp->d->name, b->line, ran);
+	}
+}
+
 static void *
 tick(void *arg)
 {
 	struct progress *rp = arg;
 
-	for (;;) {
-		struct timespec ts = { 0, 250 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-		pthread_mutex_lock(&rp->mu);
-		if (!rp->ticking) {
-			pthread_mutex_unlock(&rp->mu);
-			return NULL;
+	pthread_mutex_lock(&rp->mu);
+	while (rp->ticking) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
 		}
-		live(rp);
-		pthread_mutex_unlock(&rp->mu);
+		pthread_cond_timedwait(&rp->cv, &rp->mu, &ts);
+		if (!rp->ticking)
+			break;
+		if (rp->a->tty)
+			live(rp);
+		else
+			heartbeat(rp);
 	}
+	pthread_mutex_unlock(&rp->mu);
+	return NULL;
 }
 
 static void
@@ -299,6 +371,7 @@ started(size_t i, void *ctx)
 
 	pthread_mutex_lock(&rp->mu);
 	rp->since[i] = md_mono();
+	rp->told[i] = 0;
 	live(rp);
 	pthread_mutex_unlock(&rp->mu);
 }
@@ -313,21 +386,18 @@ finished(size_t i, const struct md_outcome *oc, void *ctx)
 	pthread_mutex_lock(&rp->mu);
 	rp->since[i] = 0;
 	rp->done++;
-	rp->ran += oc->ran > 0;
-	rp->cached += oc->ran == 0;
+	rp->cached += oc->ran == 0 && !oc->replayed;
 	md_buf_clear(&rp->msg);
 	if (oc->failed) {
-		rp->failed++;
 		cli_describe_failure(&rp->msg, &oc->reals[0]);
 		live_clear(rp->a);
 		fprintf(stderr, "%s:%d: block %s failed (%s)\n", name,
 			st->block->line, st->block->name, rp->msg.ptr);
 	} else if (rp->a->per_block && !rp->a->tty) {
-		const struct store_real *r = &oc->reals[oc->n - 1];
-		if (oc->ran)
-			fprintf(stderr, "mdrun: ran %s (%s:%d) in %.0f ms\n",
-				st->block->name, name, st->block->line,
-				(r->end - r->start) * 1e3);
+		if (oc->ran || oc->replayed)
+			fprintf(stderr, "mdrun: %s %s (%s:%d) in %.0f ms\n",
+				oc->ran ? "ran" : "replayed", st->block->name,
+				name, st->block->line, oc->ms);
 		else
 			fprintf(stderr, "mdrun: cached %s (%s:%d)\n",
 				st->block->name, name, st->block->line);
@@ -341,6 +411,13 @@ progress(const char *msg, void *ctx)
 {
 	live_clear(ctx);
 	fprintf(stderr, "mdrun: %s\n", msg);
+}
+
+static void
+warning(const char *msg, void *ctx)
+{
+	live_clear(ctx);
+	fprintf(stderr, "%s\n", msg);
 }
 
 /* The media type of an artifact, from its extension; NULL: unknown. */
@@ -529,12 +606,12 @@ views(const struct md_outcome *oc, char ***labels, struct store *s,
 
 /* A block's status in a report (see renderer/report.h). */
 static const char *
-status_of(const struct md_outcome *oc, const char *skipped)
+status_of(const struct md_outcome *oc, enum md_skip why)
 {
 	const struct store_real *last;
 
-	if (skipped)
-		return strstr(skipped, "mdrun stopped") ? "not-run" : "skipped";
+	if (why)
+		return why == MD_SKIP_UPSTREAM ? "skipped" : "not-run";
 	last = &oc->reals[oc->n - 1];
 	if (last->timed_out)
 		return "timeout";
@@ -611,7 +688,7 @@ report(struct cli_render *r, const struct cli_render_opts *a)
 		const struct md_outcome *oc = r->shown[i];
 		struct report_block *b = &rb[st->block - doc->blocks];
 
-		b->status = status_of(oc, r->skipped[i]);
+		b->status = status_of(oc, r->why[i]);
 		b->key = r->skipped[i] ? "" : st->key;
 		b->error_ok = st->block->error_ok;
 		b->interpreter = st->identity;
@@ -664,6 +741,20 @@ report(struct cli_render *r, const struct cli_render_opts *a)
 	free(rb);
 }
 
+void
+cli_render_summary(struct md_buf *out, const struct cli_render *r)
+{
+	size_t n = r->d.plan.n;
+
+	md_buf_printf(out, "%zu block%s: %zu ran, ", n, n == 1 ? "" : "s",
+		      r->ran);
+	if (r->replayed)
+		md_buf_printf(out, "%zu replayed, ", r->replayed);
+	md_buf_printf(out, "%zu cached, %zu failed", r->cached, r->failed);
+	if (r->not_run)
+		md_buf_printf(out, ", %zu not run", r->not_run);
+}
+
 /* What a render keeps until it is disposed. */
 struct cli_render_state {
 	struct md_sched sc;
@@ -687,8 +778,10 @@ realize(struct cli_render *r, const struct cli_render_opts *a,
 	rp.a = a;
 	rp.d = &r->d;
 	pthread_mutex_init(&rp.mu, NULL);
+	pthread_cond_init(&rp.cv, NULL);
 	rp.since = md_calloc(r->d.plan.n + 1, sizeof(*rp.since));
-	rp.ticking = a->tty &&
+	rp.told = md_calloc(r->d.plan.n + 1, sizeof(*rp.told));
+	rp.ticking = (a->tty || a->per_block) &&
 		     pthread_create(&rp.ticker, NULL, tick, &rp) == 0;
 	memset(sc, 0, sizeof(*sc));
 	sc->store = r->store;
@@ -704,15 +797,15 @@ realize(struct cli_render *r, const struct cli_render_opts *a,
 	if (rp.ticking) {
 		pthread_mutex_lock(&rp.mu);
 		rp.ticking = false;
+		pthread_cond_signal(&rp.cv);
 		pthread_mutex_unlock(&rp.mu);
 		pthread_join(rp.ticker, NULL);
 	}
 	live_clear(a);
-	r->ran = rp.ran;
-	r->cached = rp.cached;
-	r->failed = rp.failed;
 	free(rp.since);
+	free(rp.told);
 	md_buf_dispose(&rp.msg);
+	pthread_cond_destroy(&rp.cv);
 	pthread_mutex_destroy(&rp.mu);
 	return rc;
 }
@@ -732,7 +825,7 @@ static void *
 record(void *arg)
 {
 	struct recorder *rec = arg;
-	char *notes = cli_stage_notes(&rec->r->d);
+	char *notes = cli_stage_notes(&rec->r->d, rec->r->shown);
 
 	rec->rc = store_root_write(rec->r->store, rec->r->d.path, rec->keys,
 				   rec->n, notes);
@@ -785,6 +878,8 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 			   a->rebuild_one, r->d.name, a->rebuild_one);
 		goto done;
 	}
+	if (a->prev_notes && r->d.path)
+		store_root_notes(&r->prev_notes, r->store, r->d.path);
 	if (r->d.workdir && r->d.path &&
 	    (file = md_path_relative(r->d.workdir, r->d.path)))
 		md_git_provenance(&commit, &dirty, r->d.workdir, file);
@@ -802,6 +897,7 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 		.rebuild_one = a->rebuild_one,
 		.later = true,
 		.note = a->quiet || !a->per_block ? NULL : progress,
+		.warn = a->quiet ? NULL : warning,
 		.ctx = (void *)a,
 	};
 	if (realize(r, a, &eo) < 0)
@@ -813,10 +909,18 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 	 */
 	r->shown = x->sc.shown;
 	r->skipped = x->sc.skipped;
+	r->why = x->sc.why;
 	keys = md_calloc(n, sizeof(*keys));
 	for (i = 0; i < n; i++) {
-		r->not_run += r->skipped[i] != NULL;
-		if (!r->skipped[i])
+		const struct md_outcome *oc = r->shown[i];
+
+		/* Counted from what the document shows, not as blocks ended. */
+		r->not_run += oc == NULL;
+		r->ran += oc && oc->ran;
+		r->replayed += oc && !oc->ran && oc->replayed;
+		r->cached += oc && !oc->ran && !oc->replayed;
+		r->failed += oc && oc->failed;
+		if (oc)
 			memcpy(keys[i], r->d.plan.stages[i].key, MD_HASH_HEX);
 	}
 	/* Cached runs, read in parallel now that all are known. */
@@ -901,6 +1005,7 @@ cli_render_dispose(struct cli_render *r)
 	store_close(r->store);
 	cli_doc_dispose(&r->d);
 	md_buf_dispose(&r->text);
+	md_buf_dispose(&r->prev_notes);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -911,21 +1016,27 @@ cmd_render(int argc, char **argv)
 	struct cli_render r;
 	int rc;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(cli_usage, stdout);
+			return MD_EXIT_OK;
+		}
 	if ((rc = parse_args(&a, argc, argv)) != 0)
 		return rc;
+	if (check_output(&a) < 0)
+		return cli_error("%s", md_err_msg());
 	if (cli_render_run(&r, &a) < 0 || write_output(&a, &r.text) < 0) {
 		cli_error("%s", md_err_msg());
 		cli_render_dispose(&r);
 		return MD_EXIT_USAGE;
 	}
-	if (!a.quiet && r.not_run)
-		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
-				"%zu failed, %zu not run\n",
-			r.d.plan.n, r.ran, r.cached, r.failed, r.not_run);
-	else if (!a.quiet)
-		fprintf(stderr, "mdrun: %zu blocks: %zu ran, %zu cached, "
-				"%zu failed\n",
-			r.d.plan.n, r.ran, r.cached, r.failed);
+	if (!a.quiet) {
+		struct md_buf sum = MD_BUF_INIT;
+
+		cli_render_summary(&sum, &r);
+		fprintf(stderr, "mdrun: %s\n", sum.ptr);
+		md_buf_dispose(&sum);
+	}
 	rc = r.failed ? MD_EXIT_FAILED : MD_EXIT_OK;
 	cli_render_dispose(&r);
 	return rc;

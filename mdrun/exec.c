@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "exec.h"
 
 #include <ctype.h>
@@ -17,22 +18,24 @@
 /* Linux refuses a single argument longer than this (MAX_ARG_STRLEN). */
 #define ARG_MAX_ONE (128 * 1024)
 
+/* Hands a formatted line to one of o's callbacks (note, warn), if set. */
 static void
-note(const struct md_exec_opts *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+tell(const struct md_exec_opts *o, void (*fn)(const char *, void *),
+     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
-note(const struct md_exec_opts *o, const char *fmt, ...)
+tell(const struct md_exec_opts *o, void (*fn)(const char *, void *),
+     const char *fmt, ...)
 {
 	struct md_buf b = MD_BUF_INIT;
 	va_list ap;
 
-	if (!o->note)
+	if (!fn)
 		return;
 	va_start(ap, fmt);
 	md_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	o->note(b.ptr, o->ctx);
+	fn(b.ptr, o->ctx);
 	md_buf_dispose(&b);
 }
 
@@ -48,6 +51,20 @@ rebuilds(const struct md_stage *st, const struct md_exec_opts *o)
 {
 	return o->rebuild ||
 	       (o->rebuild_one && !strcmp(o->rebuild_one, st->block->name));
+}
+
+/*
+ * Can this render show run r? Not when it failed and the block does not
+ * expect it, nor when an output was cut at a smaller cap than this render
+ * allows (it would show less than a run now would).
+ */
+static bool
+usable(const struct store_run *r, const struct md_stage *st,
+       const struct md_exec_opts *o)
+{
+	if (r->failed && !st->block->error_ok)
+		return false;
+	return !(o && r->cut && r->cut < o->cap);
 }
 
 static double
@@ -88,6 +105,7 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	sr.exit_code = r->exit_code;
 	sr.signal = r->signal;
 	sr.timed_out = r->timed_out;
+	sr.cut = r->out_cut || r->err_cut ? o->cap : 0;
 	sr.start = r->start;
 	sr.end = r->end;
 	sr.artifacts = artifacts;
@@ -97,6 +115,11 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	sr.line = st->block->line;
 	sr.git_commit = o->git_commit;
 	sr.git_dirty = o->git_dirty;
+	/* An interrupted block leaves no record: the next render runs it. */
+	if (md_proc_interrupted())
+		return md_err_set("%s:%d:%d: block '%s' interrupted",
+				  o->document, st->block->line, st->block->col,
+				  st->block->name);
 	if (!(drv = md_stage_drv(p, st)))
 		return md_err_set("%s: block '%s' has no key", o->document,
 				  st->block->name);
@@ -230,8 +253,9 @@ dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 
 /* One run of a process block, committed. */
 static int
-run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_plan *p,
-	    struct md_stage *st, const struct md_exec_opts *o)
+run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
+	    struct md_plan *p, struct md_stage *st,
+	    const struct md_exec_opts *o)
 {
 	char **deps = dep_env(s, p, st);
 	const char **env = NULL;
@@ -282,6 +306,7 @@ run_process(char rhash[MD_HASH_HEX], struct store *s, struct md_plan *p,
 		free(why);
 		goto done;
 	}
+	*ms += (r.end - r.start) * 1e3;
 	rc = commit(rhash, s, p, st, o, &r, out);
 done:
 	md_proc_result_dispose(&r);
@@ -310,14 +335,18 @@ md_exec_status(bool *cached, const char **why, struct store *s,
 	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 		return rc;
 	for (i = 0; i < n; i++)
-		good += !runs[i].failed || b->error_ok;
+		good += usable(&runs[i], st, o);
 	if (rebuilds(st, o))
 		*why = "--rebuild";
 	else if (!b->cache)
 		*why = "cache=false";
 	else if (n == 0)
 		*why = "never realized";
-	else if (good == 0 || (runs[n - 1].failed && !b->error_ok))
+	else if (runs[n - 1].failed && !b->error_ok)
+		*why = "failed last time";
+	else if (!usable(&runs[n - 1], st, o))
+		*why = "output cut at a smaller --max-output";
+	else if (good == 0)
 		*why = "failed last time";
 	else if ((int)good < b->nouts)
 		*why = "fewer runs than nouts";
@@ -378,7 +407,7 @@ pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
 		size_t at = b->match == MD_MATCH_LATEST ? n - 1 - i : i;
 		bool seen = false;
 
-		if (runs[at].failed && !b->error_ok)
+		if (!usable(&runs[at], st, o))
 			continue;
 		for (j = 0; j < out->n; j++)
 			seen |= !strcmp(out->reals[j].rhash, runs[at].rhash);
@@ -445,17 +474,16 @@ needed(int *out, const struct store_run *runs, size_t n,
 
 	latest[0] = '\0';
 	for (i = 0; i < n; i++)
-		good += !runs[i].failed || b->error_ok;
+		good += usable(&runs[i], st, o);
 	if (n)
 		memcpy(latest, runs[n - 1].rhash, MD_HASH_HEX);
 	*out = b->nouts - (int)good;
 	/*
-	 * A block whose latest run failed runs again (a failure is no cache
-	 * hit), whatever succeeded before: what follows it keys on that
-	 * latest run.
+	 * A block whose latest run failed, or was cut short of what this
+	 * render allows, runs again, whatever succeeded before: what follows
+	 * it keys on that latest run.
 	 */
-	if ((!b->cache || rebuilds(st, o) ||
-	     (n && runs[n - 1].failed && !b->error_ok)) &&
+	if ((!b->cache || rebuilds(st, o) || (n && !usable(&runs[n - 1], st, o))) &&
 	    *out < 1)
 		*out = 1;
 }
@@ -468,6 +496,7 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 	struct store_run *runs = NULL;
 	int lock, rc, need;
 	size_t made = 0, n = 0;
+	double ms = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!md_stage_key(p, st))
@@ -480,7 +509,7 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 		goto done;
 	needed(&need, runs, n, st, o, latest);
 	for (; need > 0; need--) {
-		if ((rc = run_process(last, s, p, st, o)) < 0)
+		if ((rc = run_process(last, &ms, s, p, st, o)) < 0)
 			goto done;
 		made++;
 		struct store_real probe;
@@ -499,8 +528,10 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 		if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 			goto done;
 	}
-	if ((rc = pick(out, s, st, made ? last : NULL, runs, n, o)) == 0)
+	if ((rc = pick(out, s, st, made ? last : NULL, runs, n, o)) == 0) {
 		out->ran = made;
+		out->ms = ms;
+	}
 	/* What its dependents key on: its latest run. */
 	if (rc == 0)
 		needed(&need, runs, n, st, o, st->rhash);
@@ -567,68 +598,98 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 	return rc;
 }
 
+/* Does this run say that its block ended the session's interpreter? */
+static bool
+ended_session(const char *err, size_t len, int signal, bool timed_out)
+{
+	return timed_out || signal ||
+	       (err && memmem(err, len, MD_SESSION_ENDED,
+			      strlen(MD_SESSION_ENDED)));
+}
+
+/* Did the run member k shows end the session's interpreter? */
+static int
+ended(bool *out, struct md_chain *c, size_t k)
+{
+	struct md_stage *st = member(c, k);
+	struct store_real r;
+
+	if (store_read(&r, c->s, st->key, st->rhash) < 0)
+		return MD_ERROR;
+	*out = ended_session(r.err.ptr, r.err.len, r.signal, r.timed_out);
+	store_real_dispose(&r);
+	return 0;
+}
+
 /*
- * Brings the live interpreter up to member i: replays the members before
- * it that it has not run. A replay whose result differs from the store is
- * committed; *diverged is then the first such member, else i.
+ * Brings the live interpreter up to member i by replaying the members
+ * before it that it has not run. The state before member i is what the
+ * members before it leave in one interpreter, failed ones included, but
+ * for those whose run ended the interpreter: a run from the top replays
+ * the same way after such a block. A replay restores state and decides
+ * nothing: what a replayed member shows, and the keys after it, stay as
+ * they are. A replay that prints something else than the run the
+ * document shows is one warning, noted in the member's outcome.
  */
 static int
-chain_replay(struct md_chain *c, size_t i, size_t *diverged)
+chain_replay(struct md_chain *c, size_t i)
 {
-	size_t k;
+	const struct md_exec_opts *o = c->o;
+	size_t k, from;
 	int rc = 0;
 
-	*diverged = i;
 	if (md_session_alive(&c->ss) && c->executed == i)
 		return 0;
 	/* An interpreter already past block i cannot run it again. */
 	if (md_session_alive(&c->ss) && c->executed > i)
 		md_session_stop(&c->ss);
-	if (!md_session_alive(&c->ss))
-		c->executed = 0;
-	if (c->executed < i)
-		note(c->o, "replaying the %s session up to %s, to run %s",
-		     member(c, i)->session, member(c, i - 1)->block->name,
-		     member(c, i)->block->name);
-	for (k = c->executed; k < i && rc == 0; k++) {
+	from = md_session_alive(&c->ss) ? c->executed : 0;
+	if (from < i)
+		tell(o, o->note,
+		     "replaying the %s session from %s to %s, to run %s",
+		     member(c, i)->session, member(c, from)->block->name,
+		     member(c, i - 1)->block->name, member(c, i)->block->name);
+	for (k = from; k < i && rc == 0; k++) {
 		struct md_stage *st = member(c, k);
+		struct md_outcome *oc = &c->outs[k];
 		struct md_proc_result r;
 		const char *art = NULL;
-		char again[MD_HASH_HEX], got[MD_HASH_HEX];
-		struct store_real prev;
+		char again[MD_HASH_HEX];
+
 		bool skip = false;
 
 		memset(&r, 0, sizeof(r));
-		/* A block whose latest run failed is not state to rebuild. */
-		if (store_read(&prev, c->s, st->key, st->rhash) == 0) {
-			skip = store_real_failed(&prev);
-			store_real_dispose(&prev);
-		}
+		if ((rc = ended(&skip, c, k)) < 0)
+			break;
 		if (skip) {
 			c->executed = k + 1;
 			continue;
 		}
-		if ((rc = chain_run(&r, &art, c, k)) < 0)
+		if ((rc = chain_run(&r, &art, c, k)) < 0) {
+			md_proc_result_dispose(&r);
 			break;
+		}
+		c->executed = k + 1;
+		if (r.out_cut)
+			note_cut(&r.out, o->cap);
+		if (r.err_cut)
+			note_cut(&r.err, o->cap);
 		rc = store_rhash(again, r.out.ptr, r.out.len, r.err.ptr,
 				 r.err.len, r.exit_code, r.signal,
 				 r.timed_out, art);
-		if (rc == 0 && strcmp(again, st->rhash)) {
-			/* Not what the store holds: a new realization. */
-			rc = commit(got, c->s, c->p, st, c->o, &r, art);
-			if (rc == 0) {
-				memcpy(st->rhash, got, MD_HASH_HEX);
-				*diverged = k;
-				c->executed = k + 1;
-				md_proc_result_dispose(&r);
-				break;
-			}
+		oc->replayed = true;
+		oc->ms += (r.end - r.start) * 1e3;
+		if (rc == 0 && strcmp(again, st->rhash) && !oc->replay_differs) {
+			oc->replay_differs = true;
+			tell(o, o->warn,
+			     "%s:%d: block %s printed something else when "
+			     "replayed; the state may differ",
+			     o->document, st->block->line, st->block->name);
 		}
-		/* What a matching replay wrote to MDRUN_OUT is not kept. */
+		/* What a replay wrote to MDRUN_OUT is not kept. */
 		if (art)
 			md_fs_rmtree(art);
 		md_proc_result_dispose(&r);
-		c->executed = k + 1;
 	}
 	return rc;
 }
@@ -684,7 +745,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 		struct md_outcome *out = &c->outs[i];
 		char last[MD_HASH_HEX] = "";
 		struct store_run *runs = NULL;
-		size_t diverged = i, n = 0;
+		size_t n = 0;
 		int need = 0;
 
 		md_outcome_dispose(out);
@@ -698,16 +759,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 		if ((rc = store_runs(&runs, &n, s, st->key)) == 0)
 			needed(&need, runs, n, st, o, st->rhash);
 		if (rc == 0 && need > 0)
-			rc = chain_replay(c, i, &diverged);
-		if (rc == 0 && need > 0 && diverged < i) {
-			/*
-			 * A replayed block gave a new result: show it, and key
-			 * what follows from it (the interpreter is past it).
-			 */
-			free(runs);
-			c->next = diverged;
-			continue;
-		}
+			rc = chain_replay(c, i);
 		if (rc == 0 && need > 0) {
 			struct md_proc_result r;
 			const char *art = NULL;
@@ -719,6 +771,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 				memcpy(st->rhash, last, MD_HASH_HEX);
 				c->executed = i + 1;
 				rc = shown_now(out, s, st, &r, last);
+				out->ms = (r.end - r.start) * 1e3;
 			}
 			md_proc_result_dispose(&r);
 		} else if (rc == 0) {
@@ -783,6 +836,9 @@ md_outcome_dispose(struct md_outcome *o)
 	o->reals = NULL;
 	o->n = 0;
 	o->failed = false;
+	o->replayed = false;
+	o->replay_differs = false;
+	o->ms = 0;
 }
 
 int

@@ -7,10 +7,11 @@
  * A block with session=none runs as its own process. The blocks of a
  * session run in order in one interpreter; their keys chain (each holds
  * the previous block's key and latest rhash). When block k must run and
- * the blocks before it are cached, a fresh interpreter first replays them
- * (all but those whose latest run failed); a replayed block whose result
- * differs from the store gets a new realization, and the keys after it
- * follow the new one.
+ * the interpreter does not hold the state after block k-1, a fresh one
+ * first replays the blocks before it, from the last one whose run ended
+ * the interpreter. A replay restores state only: it commits nothing and
+ * changes neither what a block shows nor any key, so a render realizes
+ * each block at most once and always ends.
  */
 #ifndef MD_EXEC_H
 #define MD_EXEC_H
@@ -35,6 +36,8 @@ struct md_exec_opts {
 	bool later; /* cached runs read by md_outcomes_load, not at once */
 	/* Progress notes ("replaying ..."), or NULL. */
 	void (*note)(const char *msg, void *ctx);
+	/* Warnings ("FILE:LINE: block NAME printed ..."), or NULL. */
+	void (*warn)(const char *msg, void *ctx);
 	void *ctx;
 };
 
@@ -44,6 +47,10 @@ struct md_outcome {
 	size_t n;
 	size_t ran;  /* runs made now; 0: a cache hit */
 	bool failed; /* what it shows is a failure the block did not expect */
+	/* Run again now only to rebuild its session's state (not shown). */
+	bool replayed;
+	bool replay_differs; /* and printed something else than shown */
+	double ms;	     /* time spent running it now (runs, replay) */
 };
 
 /*

@@ -11,7 +11,7 @@
 #define MDRUN_VERSION "0.0.0"
 #endif
 
-static const char usage[] =
+const char cli_usage[] =
 	"usage: mdrun [render] [options] FILE.md\n"
 	"       mdrun --help | --version\n"
 	"\n"
@@ -122,7 +122,7 @@ main(int argc, char **argv)
 		return cli_usage_error("no document given");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
-		fputs(usage, stdout);
+		fputs(cli_usage, stdout);
 		return MD_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {

@@ -59,10 +59,25 @@ track(pid_t pid, bool on)
 	pthread_mutex_unlock(&tracking);
 }
 
+/* The signal that is ending mdrun, or 0. */
+static volatile sig_atomic_t interrupted;
+
+int
+md_proc_interrupted(void)
+{
+	return interrupted;
+}
+
 static void
 on_signal(int sig)
 {
-	/* Only async-signal-safe calls here. */
+	/*
+	 * Only async-signal-safe calls here. The flag is set before the
+	 * groups are killed: a worker that sees its block die of that kill
+	 * sees the flag too, and records nothing.
+	 */
+	interrupted = sig;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (int i = 0; i < MAX_TRACKED; i++)
 		if (tracked[i] > 0)
 			kill(-tracked[i], SIGKILL);

@@ -37,6 +37,11 @@ int md_proc_kill(pid_t pid);
 /* Runs mdrun's signal handlers: SIGINT, SIGTERM and SIGHUP kill every
  * tracked process group, then end mdrun by the same signal. */
 void md_proc_handle_signals(void);
+/*
+ * The signal (SIGINT, SIGTERM, SIGHUP) that is ending mdrun, or 0: a
+ * block that ended then was interrupted, and is not recorded.
+ */
+int md_proc_interrupted(void);
 
 struct md_proc_opts {
 	const char *const *argv;

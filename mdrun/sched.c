@@ -27,7 +27,8 @@ struct md_sched_state {
 	int waiting;	/* of which waiting for a dependency */
 	bool *done;
 	bool *bad;
-	bool stop;
+	size_t first_fail; /* the first failed stage; plan->n: none */
+	bool stop;	   /* an error: nothing new starts */
 	char *error;
 	struct unit *units;
 	size_t nunits;
@@ -45,18 +46,44 @@ deps_done(struct md_sched *sc, size_t i)
 	return true;
 }
 
-/* Why stage i must not run, or NULL. Under the lock. */
-static const char *
+const char *
+md_skip_note(enum md_skip why)
+{
+	switch (why) {
+	case MD_SKIP_FAILED:
+		return "*not run: an earlier block failed*";
+	case MD_SKIP_UPSTREAM:
+		return "*not run: upstream failed*";
+	case MD_SKIP_STOPPED:
+		return "*not run: mdrun stopped*";
+	case MD_SKIP_NONE:
+		break;
+	}
+	return NULL;
+}
+
+/* Why stage i must not run, or MD_SKIP_NONE. Under the lock. */
+static enum md_skip
 skip_reason(struct md_sched *sc, size_t i)
 {
 	const struct md_stage *st = &sc->plan->stages[i];
 
 	if (sc->state->stop)
-		return "*not run: an earlier block failed*";
+		return MD_SKIP_STOPPED;
+	if (!sc->keep_going && i > sc->state->first_fail)
+		return MD_SKIP_FAILED;
 	for (size_t k = 0; k < st->ndeps; k++)
 		if (sc->state->bad[st->deps[k]])
-			return "*not run: upstream failed*";
-	return NULL;
+			return MD_SKIP_UPSTREAM;
+	return MD_SKIP_NONE;
+}
+
+static void
+skip(struct md_sched *sc, size_t i, enum md_skip why)
+{
+	sc->why[i] = why;
+	sc->skipped[i] = md_skip_note(why);
+	sc->shown[i] = NULL;
 }
 
 static int
@@ -99,16 +126,31 @@ maybe_spawn(struct md_sched *sc)
 	pthread_detach(t);
 }
 
+/*
+ * Reports the session members found cached so far (under the lock). Their
+ * report waits for the next block that runs: running it may replay them.
+ */
+static void
+flush(struct md_sched *sc, size_t *pending, size_t *npending)
+{
+	for (size_t k = 0; k < *npending; k++)
+		if (sc->finished && sc->shown[pending[k]])
+			sc->finished(pending[k], sc->shown[pending[k]],
+				     sc->ctx);
+	*npending = 0;
+}
+
 static void
 run_unit(struct unit *u)
 {
 	struct md_sched *sc = u->sc;
 	struct md_sched_state *s = sc->state;
+	size_t *pending = md_calloc(u->n, sizeof(*pending)), npending = 0;
 
 	for (size_t pos = 0; pos < u->n; pos++) {
 		size_t i = u->members[pos];
 		const struct md_outcome *oc = NULL;
-		const char *why;
+		enum md_skip why;
 		bool waited = false;
 		int rc;
 
@@ -124,7 +166,7 @@ run_unit(struct unit *u)
 		if (waited)
 			s->waiting--;
 		if ((why = skip_reason(sc, i))) {
-			sc->skipped[i] = why;
+			skip(sc, i, why);
 			s->bad[i] = s->done[i] = true;
 			pthread_cond_broadcast(&s->cv);
 			pthread_mutex_unlock(&s->mu);
@@ -141,21 +183,31 @@ run_unit(struct unit *u)
 			if (!s->error)
 				s->error = md_strdup(md_err_msg());
 			s->stop = true;
-			sc->skipped[i] = "*not run: mdrun stopped*";
+			skip(sc, i, MD_SKIP_STOPPED);
 			s->bad[i] = true;
 		} else {
 			sc->shown[i] = oc;
 			if (oc->failed) {
 				s->bad[i] = true;
-				s->stop |= !sc->keep_going;
+				if (i < s->first_fail)
+					s->first_fail = i;
 			}
-			if (sc->finished)
-				sc->finished(i, oc, sc->ctx);
+			if (u->chain && !oc->ran && !oc->failed) {
+				pending[npending++] = i;
+			} else {
+				flush(sc, pending, &npending);
+				if (sc->finished)
+					sc->finished(i, oc, sc->ctx);
+			}
 		}
 		s->done[i] = true;
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 	}
+	pthread_mutex_lock(&s->mu);
+	flush(sc, pending, &npending);
+	pthread_mutex_unlock(&s->mu);
+	free(pending);
 }
 
 static void *
@@ -241,6 +293,8 @@ md_sched_run(struct md_sched *sc)
 	s->alone = md_calloc(p->n, sizeof(*s->alone));
 	sc->shown = md_calloc(p->n, sizeof(*sc->shown));
 	sc->skipped = md_calloc(p->n, sizeof(*sc->skipped));
+	sc->why = md_calloc(p->n, sizeof(*sc->why));
+	s->first_fail = p->n;
 	make_units(sc);
 	pthread_mutex_lock(&s->mu);
 	for (int k = 0; k < sc->jobs; k++)
@@ -255,8 +309,25 @@ md_sched_run(struct md_sched *sc)
 	/* Units nobody took (a thread could not start): not run. */
 	for (size_t k = s->next; k < s->nunits; k++)
 		for (size_t m = 0; m < s->units[k].n; m++)
-			sc->skipped[s->units[k].members[m]] =
-				"*not run: mdrun stopped*";
+			skip(sc, s->units[k].members[m], MD_SKIP_STOPPED);
+	/*
+	 * What ran after the first failure on another worker is not shown:
+	 * a one-job render would not have started it. Readers of a block
+	 * not shown are not shown either (keep_going keeps the rest).
+	 */
+	for (size_t i = 0; i < p->n; i++) {
+		const struct md_stage *st = &p->stages[i];
+
+		if (sc->why[i])
+			continue;
+		if (!sc->keep_going && i > s->first_fail)
+			skip(sc, i, MD_SKIP_FAILED);
+		for (size_t k = 0; k < st->ndeps && !sc->why[i]; k++)
+			if (sc->why[st->deps[k]] ||
+			    (sc->shown[st->deps[k]] &&
+			     sc->shown[st->deps[k]]->failed))
+				skip(sc, i, MD_SKIP_UPSTREAM);
+	}
 	if (s->error)
 		rc = md_err_set("%s", s->error);
 	return rc;
@@ -286,5 +357,6 @@ md_sched_dispose(struct md_sched *sc)
 	free(s);
 	free(sc->shown);
 	free(sc->skipped);
+	free(sc->why);
 	sc->state = NULL;
 }

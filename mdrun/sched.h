@@ -4,9 +4,15 @@
  * or a block that runs alone; deps= add edges, always to earlier blocks,
  * so the graph is acyclic. Up to `jobs` worker threads take units in
  * order; a worker waiting for a dependency lets another start, so no
- * number of jobs can deadlock. After a failure no new
- * block starts, unless keep_going: then only blocks reading a failed one
- * (deps=) are left out.
+ * number of jobs can deadlock.
+ *
+ * Failures: the outcome is what a one-job render in document order would
+ * show, whatever the number of jobs and the timing. Every block before
+ * the first failing block (in document order) is realized and shown;
+ * every block after it is not run: none starts once a failure is known,
+ * and one that already ran on another worker is shown as not run (its
+ * result stays in the store). With keep_going, only blocks reading a
+ * failed or skipped one (deps=) are left out.
  */
 #ifndef MD_SCHED_H
 #define MD_SCHED_H
@@ -14,6 +20,17 @@
 #include <stdbool.h>
 
 #include "exec.h"
+
+/* Why a stage shows no result. */
+enum md_skip {
+	MD_SKIP_NONE = 0,
+	MD_SKIP_FAILED,	  /* a block before it failed */
+	MD_SKIP_UPSTREAM, /* a deps= block it reads failed or did not run */
+	MD_SKIP_STOPPED,  /* mdrun stopped: an error, not a block's failure */
+};
+
+/* The note a document shows for a stage not run ("*not run: ...*"). */
+const char *md_skip_note(enum md_skip why);
 
 struct md_sched {
 	/* In. */
@@ -28,7 +45,8 @@ struct md_sched {
 	void *ctx;
 	/* Out, one per stage: what it shows, or why it did not run. */
 	const struct md_outcome **shown;
-	const char **skipped;
+	const char **skipped; /* md_skip_note of why, NULL when shown */
+	enum md_skip *why;
 	/* Inside. */
 	struct md_sched_state *state;
 };

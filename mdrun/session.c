@@ -285,10 +285,10 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		r->exit_code = atoi(line + 5);
 	} else if (got == 1 && !strncmp(line, "EXIT ", 5)) {
 		/*
-		 * The block ended the interpreter: a failure, even with
-		 * status 0, since the session's state is gone.
+		 * The block ended the interpreter: its status is what the
+		 * program gave; that the state is gone is a note.
 		 */
-		r->exit_code = atoi(line + 5) ? atoi(line + 5) : 1;
+		r->exit_code = atoi(line + 5);
 		exited = true;
 		md_proc_kill(ss->pid);
 		ss->pid = -1;
@@ -305,8 +305,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		if (ss->pid > 0)
 			ws = md_proc_kill(ss->pid);
 		md_proc_status(r, ws);
-		if (r->exit_code == 0 && r->signal == 0)
-			r->exit_code = 1;
+		exited = true;
 		ss->pid = -1;
 	}
 	md_buf_clear(&p);
@@ -320,8 +319,8 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 			    cap)) < 0)
 		goto done;
 	if (exited)
-		md_buf_printf(&r->err, "[mdrun: the block ended the %s "
-				       "session]\n", ss->interp->lang);
+		md_buf_printf(&r->err, MD_SESSION_ENDED "%s session]\n",
+			      ss->interp->lang);
 	*out_dir = outdir;
 done:
 	md_buf_dispose(&p);

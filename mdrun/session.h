@@ -13,6 +13,12 @@
 #include "interp.h"
 #include "proc.h"
 
+/*
+ * How the stderr of a block that ended its session's interpreter ends
+ * (then the language and "session]"): a replay leaves such a block out.
+ */
+#define MD_SESSION_ENDED "[mdrun: the block ended the "
+
 struct md_session {
 	struct md_interp *interp;
 	char *dir;

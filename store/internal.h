@@ -42,7 +42,7 @@ int store_read_meta(struct store_real *r, const char *dir);
  */
 int store_publish(struct store *s, const char *key, const char *drv,
 		  const char *rhash, const char *real, bool failed,
-		  long long ns);
+		  size_t cut, long long ns);
 /*
  * Recomputes the rhash of the realization folder dir; *why says what is
  * wrong (caller frees), NULL when it matches rhash.

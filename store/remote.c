@@ -861,6 +861,7 @@ pull_one(struct check *c, struct store *s, const char *ref, const char *key,
 		goto done;
 	}
 	rc = store_publish(s, key, drv, rhash, real, store_real_failed(&meta),
+			   meta.cut,
 			   meta.start > 0 ? (long long)(meta.start * 1e9) : 0);
 done:
 	store_unlock(lock);

@@ -280,6 +280,9 @@ store_read_meta(struct store_real *r, const char *dir)
 	r->timed_out = cJSON_IsTrue(cJSON_GetObjectItem(meta, "timed_out"));
 	r->start = num(meta, "start");
 	r->end = num(meta, "end");
+	/* The cap it was cut at; a lying value only makes it re-run. */
+	if (num(meta, "cut") >= 1 && num(meta, "cut") <= 1e15)
+		r->cut = (size_t)num(meta, "cut");
 done:
 	cJSON_Delete(meta);
 	md_buf_dispose(&buf);
@@ -517,7 +520,7 @@ list_runs(struct store_run **out, size_t *n, struct store *s,
 	*out = md_calloc(count, sizeof(**out));
 	for (i = 0; i < count; i++) {
 		struct store_run *r = &(*out)[*n];
-		char *dash = strchr(names[i], '-'), *real;
+		char *dash = strchr(names[i], '-'), *real, *cut;
 
 		if (!dash || strlen(dash + 1) < 65 || dash[65] != '-')
 			continue; /* not a run record */
@@ -526,7 +529,11 @@ list_runs(struct store_run **out, size_t *n, struct store *s,
 		if (!store_is_hash(r->rhash))
 			continue;
 		r->ns = strtoll(names[i], NULL, 10);
-		r->failed = strcmp(dash + 66, "ok") != 0;
+		/* STATUS is "ok" or "failed", then "-cutN" when cut at N. */
+		r->failed = strncmp(dash + 66, "ok", 2) ||
+			    (dash[68] && dash[68] != '-');
+		cut = strstr(dash + 66, "-cut");
+		r->cut = cut ? strtoull(cut + 4, NULL, 10) : 0;
 		real = md_path_join(kdir, r->rhash);
 		if (md_fs_is_dir(real))
 			(*n)++;
@@ -714,6 +721,8 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 	cJSON_AddNumberToObject(m, "end", r->end);
 	cJSON_AddStringToObject(m, "started", when);
 	cJSON_AddNumberToObject(m, "duration_ms", (r->end - r->start) * 1e3);
+	if (r->cut)
+		cJSON_AddNumberToObject(m, "cut", (double)r->cut);
 	if (r->interpreter)
 		cJSON_AddStringToObject(m, "interpreter", r->interpreter);
 	if (r->name)
@@ -793,7 +802,8 @@ now_ns(void)
 
 /* A run record at ns (0: now); the next free nanosecond when taken. */
 static int
-write_run(const char *kdir, const char *rhash, bool failed, long long ns)
+write_run(const char *kdir, const char *rhash, bool failed, size_t cut,
+	  long long ns)
 {
 	char *rdir = md_path_join(kdir, "runs");
 	struct md_buf p = MD_BUF_INIT;
@@ -809,6 +819,8 @@ write_run(const char *kdir, const char *rhash, bool failed, long long ns)
 		md_buf_clear(&p);
 		md_buf_printf(&p, "%s/%020lld-%s-%s", rdir, ns, rhash,
 			      failed ? "failed" : "ok");
+		if (cut)
+			md_buf_printf(&p, "-cut%zu", cut);
 		fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
 		if (fd >= 0) {
 			close(fd);
@@ -888,7 +900,7 @@ real_complete(const char *dir)
 static int
 publish_new_key(struct store *s, const char *kdir, const char *drv,
 		const char *rhash, const char *real, bool failed,
-		long long ns)
+		size_t cut, long long ns)
 {
 	char *tmp = store_tmp_dir(s), *p = NULL, *moved = NULL;
 	int rc;
@@ -903,7 +915,7 @@ publish_new_key(struct store *s, const char *kdir, const char *drv,
 		rc = md_err_sys("%s: rename", real);
 		goto done;
 	}
-	if ((rc = write_run(tmp, rhash, failed, ns)) < 0)
+	if ((rc = write_run(tmp, rhash, failed, cut, ns)) < 0)
 		goto done;
 	md_crashpoint("commit:built");
 	if (rename(tmp, kdir) < 0) {
@@ -933,7 +945,8 @@ done:
 
 int
 store_publish(struct store *s, const char *key, const char *drv,
-	      const char *rhash, const char *real, bool failed, long long ns)
+	      const char *rhash, const char *real, bool failed, size_t cut,
+	      long long ns)
 {
 	char *kdir = md_path_join(s->objs, key);
 	char *final = md_path_join(kdir, rhash);
@@ -943,7 +956,8 @@ store_publish(struct store *s, const char *key, const char *drv,
 	if (!real)
 		goto record;
 	if (!md_fs_is_dir(kdir)) {
-		rc = publish_new_key(s, kdir, drv, rhash, real, failed, ns);
+		rc = publish_new_key(s, kdir, drv, rhash, real, failed, cut,
+				     ns);
 		if (rc <= 0)
 			goto done;
 		rc = 0; /* published meanwhile by another process */
@@ -977,7 +991,7 @@ store_publish(struct store *s, const char *key, const char *drv,
 	}
 	md_crashpoint("commit:published");
 record:
-	if ((rc = write_run(kdir, rhash, failed, ns)) < 0)
+	if ((rc = write_run(kdir, rhash, failed, cut, ns)) < 0)
 		goto done;
 	md_crashpoint("commit:recorded");
 done:
@@ -1012,7 +1026,7 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		if ((rc = write_outputs(tmp, meta, r)) < 0)
 			goto done;
 	}
-	rc = store_publish(s, key, drv, rhash, tmp, failed, 0);
+	rc = store_publish(s, key, drv, rhash, tmp, failed, r->cut, 0);
 done:
 	if (rc == 0)
 		memcpy(out, rhash, MD_HASH_HEX);

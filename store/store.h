@@ -7,8 +7,9 @@
  *   ROOT/store/KEY/RHASH/        one realization: meta.json, stdout,
  *                                stderr (absent when empty), out/ (the
  *                                artifacts; absent when none)
- *   ROOT/store/KEY/runs/T-RHASH-ok|failed
- *                                one empty file per run, T in nanoseconds:
+ *   ROOT/store/KEY/runs/T-RHASH-ok|failed[-cutN]
+ *                                one empty file per run, T in nanoseconds,
+ *                                -cutN when an output was cut at N bytes:
  *                                which realization each run produced, so
  *                                "latest" and "first" and run counts hold
  *                                even when equal runs share a realization
@@ -63,6 +64,7 @@ struct store_result {
 	int exit_code; /* meaningful when signal == 0 */
 	int signal;    /* the signal that ended it, or 0 */
 	bool timed_out;
+	size_t cut;	   /* the cap an output was cut at, or 0 */
 	double start, end; /* seconds since the epoch */
 	/* A folder whose tree becomes out/ (moved, not copied), or NULL. */
 	const char *artifacts;
@@ -82,6 +84,7 @@ struct store_real {
 	int exit_code;
 	int signal;
 	bool timed_out;
+	size_t cut; /* the cap an output was cut at, or 0 */
 	double start, end;
 	char *path;   /* its folder in the store */
 	bool pending; /* not read yet: store_read_pending */
@@ -92,6 +95,7 @@ struct store_run {
 	char rhash[MD_HASH_HEX];
 	long long ns; /* when it was committed */
 	bool failed;
+	size_t cut; /* an output was cut at this many bytes; 0: whole */
 };
 
 enum store_match {
