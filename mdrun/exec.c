@@ -124,6 +124,12 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 		return md_err_set("%s: block '%s' has no key", o->document,
 				  st->block->name);
 	rc = store_commit(rhash, s, st->key, drv, &sr);
+	/*
+	 * A run equal to one in the store leaves its artifacts where they
+	 * were: gone now, so the next block's MDRUN_OUT starts empty.
+	 */
+	if (artifacts && md_fs_exists(artifacts))
+		md_fs_rmtree(artifacts);
 	if (rc < 0) {
 		/* The store names its own paths; say which block it was. */
 		char *why = md_strdup(md_err_msg());

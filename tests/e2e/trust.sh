@@ -316,6 +316,25 @@ rm -rf "$MDRUN_STORE"
 has plan.out "output cut at a smaller --max-output"
 expect "plan says why a cut result runs again" plan.out
 
+# --- MDRUN_OUT starts empty ---------------------------------------------------
+# A run equal to a stored one (cache=false here) must not leave its files
+# for the next block of its session, nor for the next lone block.
+for mode in "" " session=none"; do
+	cat >art.md <<DOC
+\`\`\`{bash cache=false$mode}
+echo hi > "\$MDRUN_OUT/a.txt"; echo wrote
+\`\`\`
+
+\`\`\`{bash cache=false$mode}
+echo nothing
+\`\`\`
+DOC
+	"$mdrun" -q -j 1 art.md -o art.1
+	"$mdrun" -q -j 1 art.md -o art.2
+	{ [ "$(grep -c 'a\.txt' art.1)" = 2 ] && [ "$(grep -c 'a\.txt' art.2)" = 2 ]; }
+	expect "MDRUN_OUT starts empty after a run equal to a stored one (bash$mode)" art.2
+done
+
 # --- -o into a folder that does not exist ----------------------------------
 cat >mark.md <<'DOC'
 ```{sh}
