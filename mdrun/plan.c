@@ -8,57 +8,63 @@
 #include "../util/fs.h"
 
 /*
- * The fields a stage's key hashes, in order; 0 when an upstream stage has
- * no key or no result yet. deps holds the deps' results the fields point
- * into.
+ * The fields of st's key, in key order, in an array sized for them
+ * (caller frees), or NULL when an upstream stage has no result yet. deps
+ * holds the text of the deps field.
  */
-static size_t
-stage_fields(struct store_field *f, struct md_buf *deps,
-	     const struct md_plan *p, const struct md_stage *st)
+static struct store_field *
+stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
+	     const struct md_stage *st)
 {
 	const struct md_block *b = st->block;
 	const struct md_stage *prev = st->prev >= 0 ? &p->stages[st->prev]
 						    : NULL;
-	size_t n = 0, i;
+	struct store_field *f;
+	size_t i;
 
+	*n = 0;
 	for (i = 0; i < st->ndeps; i++) {
 		const struct md_stage *d = &p->stages[st->deps[i]];
 		if (!d->rhash[0])
-			return 0;
+			return NULL;
 		md_buf_printf(deps, "%s\n", d->rhash);
 	}
 	if (prev && (!prev->key[0] || !prev->rhash[0]))
-		return 0;
-	f[n++] = (struct store_field){ "mdrun-key", MD_KEY_VERSION };
-	f[n++] = (struct store_field){ "lang", st->interp->lang };
-	f[n++] = (struct store_field){ "interpreter", st->identity };
-	f[n++] = (struct store_field){ "runner",
-				       st->session ? "session" : "process" };
-	f[n++] = (struct store_field){ "dir", p->dir };
-	f[n++] = (struct store_field){ "code", b->code };
+		return NULL;
+	f = md_calloc(6 + (st->env != NULL) + (st->inputs != NULL) +
+			      (st->ndeps > 0) + 2 * (prev != NULL),
+		      sizeof(*f));
+	f[(*n)++] = (struct store_field){ "mdrun-key", MD_KEY_VERSION };
+	f[(*n)++] = (struct store_field){ "lang", st->interp->lang };
+	f[(*n)++] = (struct store_field){ "interpreter", st->identity };
+	f[(*n)++] = (struct store_field){ "runner",
+					  st->session ? "session" : "process" };
+	f[(*n)++] = (struct store_field){ "dir", p->dir };
+	f[(*n)++] = (struct store_field){ "code", b->code };
 	if (st->env)
-		f[n++] = (struct store_field){ "env", st->env };
+		f[(*n)++] = (struct store_field){ "env", st->env };
 	if (st->inputs)
-		f[n++] = (struct store_field){ "inputs", st->inputs };
+		f[(*n)++] = (struct store_field){ "inputs", st->inputs };
 	if (st->ndeps)
-		f[n++] = (struct store_field){ "deps", deps->ptr };
+		f[(*n)++] = (struct store_field){ "deps", deps->ptr };
 	if (prev) {
-		f[n++] = (struct store_field){ "prev-key", prev->key };
-		f[n++] = (struct store_field){ "prev-rhash", prev->rhash };
+		f[(*n)++] = (struct store_field){ "prev-key", prev->key };
+		f[(*n)++] = (struct store_field){ "prev-rhash", prev->rhash };
 	}
-	return n;
+	return f;
 }
 
 bool
 md_stage_key(struct md_plan *p, struct md_stage *st)
 {
-	struct store_field f[10];
 	struct md_buf deps = MD_BUF_INIT;
-	size_t n = stage_fields(f, &deps, p, st);
+	size_t n;
+	struct store_field *f = stage_fields(&n, &deps, p, st);
 
 	st->key[0] = '\0';
-	if (n)
+	if (f)
 		store_key(st->key, f, n);
+	free(f);
 	md_buf_dispose(&deps);
 	return st->key[0] != '\0';
 }
@@ -66,11 +72,12 @@ md_stage_key(struct md_plan *p, struct md_stage *st)
 char *
 md_stage_drv(const struct md_plan *p, const struct md_stage *st)
 {
-	struct store_field f[10];
 	struct md_buf deps = MD_BUF_INIT;
-	size_t n = stage_fields(f, &deps, p, st);
-	char *drv = n ? store_drv_json(f, n) : NULL;
+	size_t n;
+	struct store_field *f = stage_fields(&n, &deps, p, st);
+	char *drv = f ? store_drv_json(f, n) : NULL;
 
+	free(f);
 	md_buf_dispose(&deps);
 	return drv;
 }

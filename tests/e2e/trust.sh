@@ -335,6 +335,30 @@ DOC
 	expect "MDRUN_OUT starts empty after a run equal to a stored one (bash$mode)" art.2
 done
 
+# --- a key with every field ---------------------------------------------------
+# A session block after the first, with deps=, inputs= and env=: 11 fields.
+printf 'rows\n' >in.txt
+cat >fields.md <<'DOC'
+```{sh name=src session=none}
+echo source > "$MDRUN_OUT/s.txt"; echo src
+```
+
+```{python}
+x = 1
+```
+
+```{python deps=src inputs=in.txt env=HOME}
+import os
+print("dep", open(os.environ["MDRUN_DEP_src"] + "/s.txt").read().strip(), x)
+```
+DOC
+"$mdrun" -q fields.md -o fields.1 &&
+	"$mdrun" fields.md -o fields.2 2>err && same fields.1 fields.2 &&
+	has err "3 blocks: 0 ran, 3 cached" && has fields.1 "dep source 1"
+expect "a block with eleven key fields is keyed, run once, then cached" err
+"$mdrun" plan fields.md >plan.out 2>&1
+expect "plan of it runs" plan.out
+
 # --- -o into a folder that does not exist ----------------------------------
 cat >mark.md <<'DOC'
 ```{sh}
