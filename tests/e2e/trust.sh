@@ -114,6 +114,24 @@ rm -f made.txt
 { [ $? = 1 ] && has check.out "flaky.md:1: block python-1 is not deterministic: it printed something else when replayed"; }
 expect "check --repeat reports a block whose replay printed something else" check.out
 
+# A failed block's effects before it failed are part of the state a replay
+# rebuilds, as in a run from the top.
+cat >part.md <<'DOC'
+```{python error=true}
+z = 5
+raise ValueError("expected")
+```
+
+```{python}
+print("z is", z)
+```
+DOC
+"$mdrun" -q part.md -o part.1
+sed -i 's/z is/now z is/' part.md
+"$mdrun" -q part.md -o part.2
+has part.2 "now z is 5"
+expect "replay: a failed block's state before it failed is rebuilt" part.2
+
 # --- several failing blocks of one session: one replay --------------------
 cat >many.md <<'DOC'
 ```{python}
