@@ -1,5 +1,6 @@
 #include "plan.h"
 
+#include <ctype.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,12 +115,42 @@ struct resolve {
 	int line, col;
 };
 
+/*
+ * Do names a and b give one MDRUN_DEP_ variable (letters and digits kept,
+ * any other byte '_', as exec.c maps them)?
+ */
+static bool
+same_variable(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = isalnum((unsigned char)*a) ? *a : '_';
+		char y = isalnum((unsigned char)*b) ? *b : '_';
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
 static int
 add_dep(const char *name, void *ctx)
 {
 	struct resolve *r = ctx;
 	size_t i;
 
+	for (i = 0; i < r->st->ndeps; i++) {
+		const char *other = r->p->stages[r->st->deps[i]].block->name;
+		if (strcmp(other, name) && same_variable(other, name)) {
+			char *v = md_strdup(name);
+			for (char *c = v; *c; c++)
+				if (!isalnum((unsigned char)*c))
+					*c = '_';
+			md_err_set("%s:%d:%d: deps: '%s' and '%s' would both be "
+				   "MDRUN_DEP_%s; rename one of the blocks",
+				   r->doc->path, r->line, r->col, other, name, v);
+			free(v);
+			return MD_ERROR;
+		}
+	}
 	for (i = 0; i + 1 < r->p->n; i++) {
 		struct md_stage *d = &r->p->stages[i];
 		if (strcmp(d->block->name, name))

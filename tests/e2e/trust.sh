@@ -377,6 +377,25 @@ expect "a block with eleven key fields is keyed, run once, then cached" err
 "$mdrun" plan fields.md >plan.out 2>&1
 expect "plan of it runs" plan.out
 
+# Two deps= names that one MDRUN_DEP_ variable would stand for: an error.
+cat >dd.md <<'DOC'
+```{sh name=a-b session=none}
+echo 1
+```
+
+```{sh name=a.b session=none}
+echo 2
+```
+
+```{sh deps=a-b,a.b session=none}
+ls "$MDRUN_DEP_a_b"
+```
+DOC
+"$mdrun" dd.md -o dd.out 2>err
+{ [ $? = 2 ] && has err "dd.md:9:13: deps: 'a-b' and 'a.b' would both be MDRUN_DEP_a_b" &&
+	[ "$(wc -l <err)" = 1 ] && [ ! -e dd.out ]; }
+expect "deps= names that share a variable: one line naming both, exit 2, nothing runs" err
+
 # --- -o into a folder that does not exist ----------------------------------
 cat >mark.md <<'DOC'
 ```{sh}
