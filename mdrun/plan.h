@@ -25,7 +25,7 @@
 #include "interp.h"
 #include "../util/hash.h"
 
-#define MD_KEY_VERSION "1"
+#define MD_KEY_VERSION "2"
 
 struct md_stage {
 	struct md_block *block; /* borrowed from the document */

@@ -179,17 +179,21 @@ store_drv(struct md_buf *out, struct store *s, const char *key)
 static bool
 key_matches(cJSON *drv, const char *key)
 {
-	struct md_hash h;
+	cJSON *fields = cJSON_GetObjectItem(drv, "fields"), *f;
+	size_t n = 0, i = 0;
+	struct store_field *v;
 	char again[MD_HASH_HEX];
-	cJSON *f;
 
-	md_hash_init(&h);
-	cJSON_ArrayForEach(f, cJSON_GetObjectItem(drv, "fields"))
-	{
-		const char *v = cJSON_IsString(f) ? f->valuestring : "";
-		md_hash_field(&h, f->string, v, strlen(v));
-	}
-	md_hash_final(again, &h);
+	cJSON_ArrayForEach(f, fields)
+		n++;
+	v = md_calloc(n ? n : 1, sizeof(*v));
+	cJSON_ArrayForEach(f, fields)
+		v[i++] = (struct store_field){
+			f->string ? f->string : "",
+			cJSON_IsString(f) ? f->valuestring : ""
+		};
+	store_key(again, v, n);
+	free(v);
 	return !strcmp(again, key);
 }
 

@@ -28,35 +28,6 @@ static const char cachedir_tag[] =
 	"# For information about cache directory tags see "
 	"https://bford.info/cachedir/\n";
 
-void
-store_key(char out[MD_HASH_HEX], const struct store_field *f, size_t n)
-{
-	struct md_hash h;
-	size_t i;
-
-	md_hash_init(&h);
-	for (i = 0; i < n; i++)
-		md_hash_field(&h, f[i].name, f[i].value, strlen(f[i].value));
-	md_hash_final(out, &h);
-}
-
-char *
-store_drv_json(const struct store_field *f, size_t n)
-{
-	cJSON *drv = cJSON_CreateObject(), *fields = cJSON_CreateObject();
-	char *text;
-	size_t i;
-
-	cJSON_AddNumberToObject(drv, "version", STORE_VERSION);
-	/* An object keeps its members in order: the order is hashed. */
-	for (i = 0; i < n; i++)
-		cJSON_AddStringToObject(fields, f[i].name, f[i].value);
-	cJSON_AddItemToObject(drv, "fields", fields);
-	text = cJSON_Print(drv);
-	cJSON_Delete(drv);
-	return text;
-}
-
 static int
 check_version(const char *root)
 {

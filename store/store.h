@@ -26,8 +26,8 @@
  * leaves the store consistent; what it left in tmp/ is swept by the next
  * store_open once the process is gone.
  *
- * KEY is the SHA-256 of its fields (md_hash_field over name and value, in
- * order), so `store verify` recomputes keys as well as realizations. RHASH
+ * KEY is the SHA-256 of its fields (store_key_bytes: each name and value
+ * length-prefixed, in order), so `store verify` recomputes keys as well as realizations. RHASH
  * is the SHA-256 of stdout, stderr, exit status and the out/ tree. The
  * store knows keys, fields and bytes, not documents.
  */
@@ -50,9 +50,22 @@ struct store_field {
 	const char *value;
 };
 
-/* The key of fields, and the drv.json text that records them. */
+/*
+ * The bytes a key hashes (store/key.c): "LEN:NAME LEN:VALUE\n" for each
+ * field in order, LEN in decimal. Every name and value is length-prefixed,
+ * so two different field lists never give the same bytes, whatever bytes
+ * they hold. Appends to out.
+ */
+void store_key_bytes(struct md_buf *out, const struct store_field *f,
+		     size_t n);
+/* The key of fields: SHA-256 of store_key_bytes. */
 void store_key(char out[MD_HASH_HEX], const struct store_field *f, size_t n);
-/* Caller frees with free(). */
+/*
+ * Appends "LEN:" and the n bytes of s to out: one item of a field whose
+ * value is a list (env=, inputs=, deps=), so the list stays unambiguous.
+ */
+void store_key_item(struct md_buf *out, const char *s, size_t n);
+/* The drv.json text that records fields. Caller frees with free(). */
 char *store_drv_json(const struct store_field *f, size_t n);
 
 /* What one run produced, handed to store_commit. Borrowed. */
