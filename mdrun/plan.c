@@ -1,12 +1,72 @@
+#define _DEFAULT_SOURCE /* realpath */
 #include "plan.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../util/err.h"
 #include "../util/fs.h"
+
+static int
+pair_order(const void *x, const void *y)
+{
+	const struct md_key_pair *p = x, *q = y;
+	int c = strcmp(p->a, q->a);
+
+	if (c || p->b == q->b)
+		return c;
+	if (!p->b || !q->b)
+		return p->b ? 1 : -1;
+	return strcmp(p->b, q->b);
+}
+
+void
+md_key_pairs(struct md_buf *out, struct md_key_pair *p, size_t n)
+{
+	qsort(p, n, sizeof(*p), pair_order);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && !pair_order(&p[i], &p[i - 1]))
+			continue;
+		store_key_item(out, p[i].a, strlen(p[i].a));
+		if (p[i].b) {
+			md_buf_put(out, "=", 1);
+			store_key_item(out, p[i].b, strlen(p[i].b));
+		} else {
+			md_buf_put(out, "!", 1);
+		}
+	}
+}
+
+/*
+ * The deps field: md_key_pairs of each deps= block's name and the
+ * realization the document shows, so a result is bound to the
+ * MDRUN_DEP_<name> it is read through and the order of the deps= list
+ * does not matter. False when one has no result yet.
+ */
+static bool
+deps_field(struct md_buf *out, const struct md_plan *p,
+	   const struct md_stage *st)
+{
+	struct md_key_pair *d = md_calloc(st->ndeps + 1, sizeof(*d));
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; i < st->ndeps; i++) {
+		const struct md_stage *u = &p->stages[st->deps[i]];
+		ok = ok && u->rhash[0];
+		d[i] = (struct md_key_pair){ u->block->name, u->rhash };
+	}
+	if (ok)
+		md_key_pairs(out, d, st->ndeps);
+	free(d);
+	return ok;
+}
 
 /*
  * The fields of st's key, in key order, in an array sized for them
@@ -21,18 +81,13 @@ stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
 	const struct md_stage *prev = st->prev >= 0 ? &p->stages[st->prev]
 						    : NULL;
 	struct store_field *f;
-	size_t i;
 
 	*n = 0;
-	for (i = 0; i < st->ndeps; i++) {
-		const struct md_stage *d = &p->stages[st->deps[i]];
-		if (!d->rhash[0])
-			return NULL;
-		md_buf_printf(deps, "%s\n", d->rhash);
-	}
+	if (!deps_field(deps, p, st))
+		return NULL;
 	if (prev && (!prev->key[0] || !prev->rhash[0]))
 		return NULL;
-	f = md_calloc(6 + (st->env != NULL) + (st->inputs != NULL) +
+	f = md_calloc(8 + (st->env != NULL) + (st->inputs != NULL) +
 			      (st->ndeps > 0) + 2 * (prev != NULL),
 		      sizeof(*f));
 	f[(*n)++] = (struct store_field){ "mdrun-key", MD_KEY_VERSION };
@@ -41,6 +96,9 @@ stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
 	f[(*n)++] = (struct store_field){ "runner",
 					  st->session ? "session" : "process" };
 	f[(*n)++] = (struct store_field){ "dir", p->dir };
+	/* Blocks see both (MDRUN_DOC, MDRUN_BLOCK): they are in the key. */
+	f[(*n)++] = (struct store_field){ "doc", p->doc };
+	f[(*n)++] = (struct store_field){ "name", b->name };
 	f[(*n)++] = (struct store_field){ "code", b->code };
 	if (st->env)
 		f[(*n)++] = (struct store_field){ "env", st->env };
@@ -111,9 +169,35 @@ struct resolve {
 	struct md_doc *doc;
 	struct md_stage *st;
 	const char *cwd;
-	struct md_buf field;
+	char *real; /* cwd with links resolved, for inputs= */
+	struct md_key_pair *pairs;
+	size_t npairs;
 	int line, col;
 };
+
+static void
+add_pair(struct resolve *r, const char *a, const char *b)
+{
+	r->pairs = md_realloc(r->pairs, (r->npairs + 1) * sizeof(*r->pairs));
+	r->pairs[r->npairs++] = (struct md_key_pair){
+		md_strdup(a), b ? md_strdup(b) : NULL
+	};
+}
+
+/* The field of the pairs collected (md_key_pairs); empties the list. */
+static char *
+pairs_field(struct resolve *r)
+{
+	struct md_buf f = MD_BUF_INIT;
+
+	md_key_pairs(&f, r->pairs, r->npairs);
+	for (size_t i = 0; i < r->npairs; i++) {
+		free((char *)r->pairs[i].a);
+		free((char *)r->pairs[i].b);
+	}
+	r->npairs = 0;
+	return md_buf_detach(&f);
+}
 
 /*
  * Do names a and b give one MDRUN_DEP_ variable (letters and digits kept,
@@ -184,13 +268,62 @@ add_env(const char *name, void *ctx)
 	struct resolve *r = ctx;
 	const char *v = getenv(name);
 
-	if (v)
-		md_buf_printf(&r->field, "%s=%s\n", name, v);
-	else
-		md_buf_printf(&r->field, "%s\n", name);
+	add_pair(r, name, v);
 	return 0;
 }
 
+/* Does path have a ".." component? */
+static bool
+climbs(const char *path)
+{
+	for (const char *c = path; *c; c += strcspn(c, "/"), c += *c == '/')
+		if (!strncmp(c, "..", 2) && (c[2] == '/' || !c[2]))
+			return true;
+	return false;
+}
+
+/*
+ * The SHA-256 of the regular file at path (links followed), read up to
+ * the size it had when opened, so a file that grows without end is read
+ * once; a fifo, a device or a folder is refused with the message set.
+ */
+static int
+hash_regular(char out[MD_HASH_HEX], const char *path, const char *shown)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct md_hash h;
+	struct stat sb;
+	char buf[65536];
+	off_t left;
+
+	if (fd < 0)
+		return md_err_sys("%s", shown);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return md_err_set("'%s' is not a regular file", shown);
+	}
+	md_hash_init(&h);
+	for (left = sb.st_size; left > 0;) {
+		ssize_t k = read(fd, buf, left < (off_t)sizeof(buf)
+						  ? (size_t)left
+						  : sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		md_hash_update(&h, buf, (size_t)k);
+		left -= k;
+	}
+	md_hash_final(out, &h);
+	close(fd);
+	return 0;
+}
+
+/*
+ * One inputs= pattern: each file it matches, by its path from the
+ * document's folder, and its content hash. Neither the pattern nor what
+ * it expands to (".?/", a link) may leave the document's folder.
+ */
 static int
 add_input(const char *pattern, void *ctx)
 {
@@ -200,8 +333,7 @@ add_input(const char *pattern, void *ctx)
 	size_t i, pre;
 	int rc = 0;
 
-	if (pattern[0] == '/' || !strcmp(pattern, "..") ||
-	    !strncmp(pattern, "../", 3) || strstr(pattern, "/../"))
+	if (pattern[0] == '/' || climbs(pattern))
 		return md_err_set("%s:%d:%d: inputs: '%s' is outside the "
 				  "document's folder", r->doc->path, r->line,
 				  r->col, pattern);
@@ -215,25 +347,33 @@ add_input(const char *pattern, void *ctx)
 		goto done;
 	}
 	for (i = 0; i < g.gl_pathc && rc == 0; i++) {
-		const char *path = g.gl_pathv[i];
-		struct md_buf data = MD_BUF_INIT;
-		char digest[MD_HASH_HEX];
-		size_t len = strlen(path);
+		const char *path = g.gl_pathv[i], *rel = path + pre;
+		char digest[MD_HASH_HEX], *real;
+		size_t len = strlen(path), n = strlen(r->real);
 
 		if (len && path[len - 1] == '/') {
 			rc = md_err_set("%s:%d:%d: inputs: '%s' is a folder; "
 					"name its files ('%s*')",
-					r->doc->path, r->line, r->col,
-					path + pre, path + pre);
+					r->doc->path, r->line, r->col, rel,
+					rel);
 			break;
 		}
-		if ((rc = md_fs_read(&data, path)) == 0) {
-			md_hash_bytes(digest, data.ptr ? data.ptr : "",
-				      data.len);
-			md_buf_printf(&r->field, "%s %s\n", path + pre,
-				      digest);
+		real = realpath(path, NULL);
+		if (climbs(rel) || !real || strncmp(real, r->real, n) ||
+		    real[n] != '/') {
+			rc = md_err_set("%s:%d:%d: inputs: '%s' %s outside the "
+					"document's folder", r->doc->path,
+					r->line, r->col, rel,
+					climbs(rel) ? "is" : "leads");
+		} else if (hash_regular(digest, path, rel) < 0) {
+			char *why = md_strdup(md_err_msg());
+			rc = md_err_set("%s:%d:%d: inputs: %s", r->doc->path,
+					r->line, r->col, why);
+			free(why);
+		} else {
+			add_pair(r, rel, digest);
 		}
-		md_buf_dispose(&data);
+		free(real);
 	}
 done:
 	globfree(&g);
@@ -246,7 +386,7 @@ static int
 upstream(struct md_plan *p, struct md_doc *doc, struct md_stage *st,
 	 const char *cwd)
 {
-	struct resolve r = { p, doc, st, cwd, MD_BUF_INIT, 0, 0 };
+	struct resolve r = { p, doc, st, cwd, NULL, NULL, 0, 0, 0 };
 	const struct md_block *b = st->block;
 	int rc = 0;
 
@@ -255,20 +395,23 @@ upstream(struct md_plan *p, struct md_doc *doc, struct md_stage *st,
 
 		r.line = o->line;
 		r.col = o->col;
-		md_buf_clear(&r.field);
 		if (!strcmp(o->key, "deps")) {
 			rc = md_each_item(o->val, add_dep, &r);
 		} else if (!strcmp(o->key, "env")) {
 			rc = md_each_item(o->val, add_env, &r);
 			free(st->env);
-			st->env = md_buf_detach(&r.field);
+			st->env = pairs_field(&r);
 		} else if (!strcmp(o->key, "inputs")) {
-			rc = md_each_item(o->val, add_input, &r);
+			if (!r.real && !(r.real = realpath(cwd, NULL)))
+				rc = md_err_sys("%s", cwd);
+			if (rc == 0)
+				rc = md_each_item(o->val, add_input, &r);
 			free(st->inputs);
-			st->inputs = md_buf_detach(&r.field);
+			st->inputs = pairs_field(&r);
 		}
 	}
-	md_buf_dispose(&r.field);
+	free(r.pairs);
+	free(r.real);
 	return rc;
 }
 
@@ -296,6 +439,7 @@ md_plan_build(struct md_plan *out, struct md_doc *doc,
 
 	memset(out, 0, sizeof(*out));
 	out->dir = md_strdup(dir);
+	out->doc = md_strdup(md_path_basename(doc->path));
 	out->stages = md_calloc(doc->nblocks, sizeof(*out->stages));
 	for (i = 0; i < doc->nblocks; i++) {
 		struct md_block *b = &doc->blocks[i];
@@ -372,5 +516,6 @@ md_plan_dispose(struct md_plan *p)
 	}
 	free(p->stages);
 	free(p->dir);
+	free(p->doc);
 	memset(p, 0, sizeof(*p));
 }

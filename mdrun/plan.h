@@ -3,15 +3,17 @@
  * stage with an interpreter, a session and the fields of its key. Starts
  * no process: interpreter identities come from the caller.
  *
- * Key v1 = store_key over the fields, in this order:
- *   mdrun-key "1", lang, interpreter identity, runner ("process" or
+ * Key v2 = store_key over the fields, in this order:
+ *   mdrun-key "2", lang, interpreter identity, runner ("process" or
  *   "session"), dir (the document's folder relative to the repository
- *   root), code; then only when the block has them: env (NAME=VALUE
- *   lines of its env= variables, NAME alone when unset), inputs (PATH
- *   SHA-256 lines of its inputs= files, paths relative to the document's
- *   folder), deps (the latest realization of each deps= block, in order),
- *   and for a session block after the first: prev-key and prev-rhash, the
- *   previous block's key and latest realization.
+ *   root), doc (the document's file name), name (the block's), code; then
+ *   only when the block has them: env (its env= variables and their
+ *   values, unset ones marked), inputs (its inputs= files by path from
+ *   the document's folder, and their SHA-256), deps (its deps= blocks by
+ *   name, and the realization the document shows of each), and for a
+ *   session block after the first: prev-key and prev-rhash, the previous
+ *   block's key and shown realization. The three lists are md_key_pairs
+ *   fields: no value can spell another item, and order does not count.
  * Nothing machine-specific enters it. A key with upstream stages is known
  * only once they are realized: md_stage_key computes it then.
  */
@@ -35,8 +37,8 @@ struct md_stage {
 	int prev;	     /* the previous stage of its session, or -1 */
 	int *deps;	     /* its deps= stages */
 	size_t ndeps;
-	char *env;    /* the env field, or NULL */
-	char *inputs; /* the inputs field, or NULL */
+	char *env;    /* the env field (see above), or NULL */
+	char *inputs; /* the inputs field (see above), or NULL */
 	char key[MD_HASH_HEX];
 	char rhash[MD_HASH_HEX]; /* its latest realization, once known */
 };
@@ -44,7 +46,8 @@ struct md_stage {
 struct md_plan {
 	struct md_stage *stages;
 	size_t n;
-	char *dir;
+	char *dir; /* the document's folder, as keys hold it */
+	char *doc; /* the document's file name */
 };
 
 /*
@@ -71,6 +74,20 @@ void md_plan_dispose(struct md_plan *p);
  */
 int md_each_item(const char *list, int (*fn)(const char *item, void *ctx),
 		 void *ctx);
+
+/* One item of a list field: a name or path, and its value. Borrowed. */
+struct md_key_pair {
+	const char *a;
+	const char *b; /* NULL: none (an env= variable that is not set) */
+};
+
+/*
+ * Appends the list field of the n pairs at p: sorted (p is reordered),
+ * repeats dropped, each as store_key_item(a) then '=' store_key_item(b),
+ * or '!' when b is NULL. Equal sets of pairs give equal bytes; different
+ * sets never do.
+ */
+void md_key_pairs(struct md_buf *out, struct md_key_pair *p, size_t n);
 
 /*
  * Sets st->key from its fields and its upstream stages' keys and rhash

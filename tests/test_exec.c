@@ -305,30 +305,49 @@ Test(exec, cache_false_runs_every_time)
 	fixture_dispose(&f);
 }
 
-Test(exec, keys_follow_code_interpreter_and_folder)
+Test(exec, keys_follow_code_name_document_and_folder)
 {
 	const char *src = "```{sh session=none}\necho a\n```\n"
-			  "```{sh session=none}\necho a\n```\n"
 			  "```{sh session=none}\necho b\n```\n";
-	struct md_doc *doc = NULL;
+	const char *named = "```{sh session=none name=sh-1}\necho a\n```\n"
+			    "```{sh session=none name=other}\necho b\n```\n";
+	struct md_doc *doc = NULL, *same = NULL, *renamed = NULL, *moved = NULL;
 	struct md_interps t;
-	struct md_plan p1, p2;
+	struct md_plan p1, p2, p3, p4, p5;
 
 	cr_assert_eq(md_interps_load(&t, NULL), 0);
 	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
+	cr_assert_eq(md_doc_parse(&same, "t.md", named, strlen(named), 0), 0);
+	cr_assert_eq(md_doc_parse(&renamed, "u.md", src, strlen(src), 0), 0);
+	cr_assert_eq(md_doc_parse(&moved, "t.md", src, strlen(src), 0), 0);
 	cr_assert_eq(md_plan_build(&p1, doc, &t, ".", "/", fixed_identity, NULL), 0);
-	cr_assert_eq(md_plan_build(&p2, doc, &t, "docs", "/", fixed_identity, NULL),
+	cr_assert_eq(md_plan_build(&p2, moved, &t, "docs", "/", fixed_identity,
+				   NULL), 0);
+	cr_assert_eq(md_plan_build(&p3, same, &t, ".", "/", fixed_identity, NULL),
 		     0);
-	cr_assert_str_eq(p1.stages[0].key, p1.stages[1].key);
-	cr_assert_str_neq(p1.stages[0].key, p1.stages[2].key);
+	cr_assert_eq(md_plan_build(&p4, renamed, &t, ".", "/", fixed_identity,
+				   NULL), 0);
+	cr_assert_eq(md_plan_build(&p5, doc, &t, ".", "/", fixed_identity, NULL), 0);
+	/* Same code, name, document and folder: one key. */
+	cr_assert_str_eq(p1.stages[0].key, p5.stages[0].key);
+	cr_assert_str_eq(p1.stages[0].key, p3.stages[0].key);
+	/* Each of them seen by the block (MDRUN_BLOCK, MDRUN_DOC) counts. */
+	cr_assert_str_neq(p1.stages[0].key, p1.stages[1].key);
+	cr_assert_str_neq(p1.stages[1].key, p3.stages[1].key);
+	cr_assert_str_neq(p1.stages[0].key, p4.stages[0].key);
 	cr_assert_str_neq(p1.stages[0].key, p2.stages[0].key);
 	char *drv = md_stage_drv(&p1, &p1.stages[0]);
 	cr_assert(strstr(drv, "\"code\":\t\"echo a\\n\"") != NULL, "%s", drv);
 	free(drv);
 	md_plan_dispose(&p1);
 	md_plan_dispose(&p2);
+	md_plan_dispose(&p3);
+	md_plan_dispose(&p4);
+	md_plan_dispose(&p5);
 	md_doc_free(doc);
-	md_interps_dispose(&t);
+	md_doc_free(same);
+	md_doc_free(renamed);
+	md_doc_free(moved);
 }
 
 Test(exec, session_keys_chain_on_the_previous_block)

@@ -216,10 +216,16 @@ MDRUN_PLAN_FLAG=b "$mdrun" plan --rebuild=child plan.md >plan.txt
 	grep -q '^in .* no *input file changed' plan.txt && grep -q '^flag .* no *environment changed' plan.txt; }
 expect "plan says why: new code, input file changed, environment changed"
 sed -i 's/cat base.txt; true/cat base.txt/' plan.md
-# Another document with the same base block (same key) realizes it anew.
+# The base block alone (same document, name and code: same key) is
+# realized anew with another output; plan.md's last render (its root)
+# is put back, so plan compares with it.
 printf 'v2\n' >base.txt
-printf '```{sh name=base session=none}\necho ran >> plan.log; cat base.txt\n```\n' >other.md
-"$mdrun" -q --rebuild other.md >/dev/null
+mv plan.md plan.full
+cp -R "$MDRUN_STORE/roots" roots.saved
+printf '```{sh name=base session=none}\necho ran >> plan.log; cat base.txt\n```\n' >plan.md
+"$mdrun" -q --rebuild plan.md >/dev/null
+rm -rf "$MDRUN_STORE/roots" && mv roots.saved "$MDRUN_STORE/roots"
+mv plan.full plan.md
 MDRUN_PLAN_FLAG=a "$mdrun" plan plan.md >plan.txt
 grep -q '^child .* no *upstream output changed' plan.txt
 expect "plan says why: upstream output changed"
