@@ -353,6 +353,70 @@ add_block(struct parse *ps, cmark_node *node)
 	return md_opts_validate(b, doc->path);
 }
 
+/* Skips quote markers, list markers and blanks at the start of s. */
+static size_t
+skip_containers(const char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	for (;;) {
+		if (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '>')) {
+			i++;
+			continue;
+		}
+		if (i + 1 < n && strchr("-*+", s[i]) && s[i + 1] == ' ') {
+			i += 2;
+			continue;
+		}
+		for (d = i; d < n && d - i < 9 && s[d] >= '0' && s[d] <= '9';)
+			d++;
+		if (d > i && d + 1 < n && (s[d] == '.' || s[d] == ')') &&
+		    s[d + 1] == ' ') {
+			i = d + 2;
+			continue;
+		}
+		return i;
+	}
+}
+
+/*
+ * cmark reads a fence line whose info string holds invalid UTF-8 as text,
+ * so a ```{...} block would silently not run: each line of the paragraph
+ * n that opens such a fence fails, naming the first bad byte.
+ */
+static int
+check_fence_text(struct parse *ps, cmark_node *n)
+{
+	const char *src = ps->doc->src;
+	int l = cmark_node_get_start_line(n), end = cmark_node_get_end_line(n);
+
+	for (; l <= end; l++) {
+		const char *s = src + line_start(&ps->lines, l);
+		size_t len = line_len(src, &ps->lines, l);
+		size_t i = skip_containers(s, len), run = i, k;
+
+		while (run < len && (s[run] == '`' || s[run] == '~') &&
+		       s[run] == s[i])
+			run++;
+		if (run - i < 3)
+			continue;
+		for (k = run; k < len && (s[k] == ' ' || s[k] == '\t');)
+			k++;
+		if (k == len || s[k] != '{')
+			continue;
+		for (; k < len; k += md_utf8_len((const unsigned char *)s + k,
+						 len - k))
+			if (!md_utf8_len((const unsigned char *)s + k, len - k))
+				return md_err_set("%s:%d:%zu: invalid UTF-8 "
+						  "(byte 0x%02x) in the info "
+						  "string: the block is not "
+						  "read as code",
+						  ps->doc->path, l, k + 1,
+						  (unsigned char)s[k]);
+	}
+	return 0;
+}
+
 /*
  * An output region is an HTML comment MD_OUT_BEGIN right after the block,
  * up to the HTML comment MD_OUT_END among the following siblings, with no
@@ -636,6 +700,10 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 		}
 		int flen, foff;
 		char fch;
+		if (ev == CMARK_EVENT_ENTER &&
+		    cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH &&
+		    (rc = check_fence_text(&ps, n)) < 0)
+			goto done;
 		if (ev != CMARK_EVENT_ENTER ||
 		    cmark_node_get_type(n) != CMARK_NODE_CODE_BLOCK ||
 		    !cmark_node_get_fenced(n, &flen, &foff, &fch))

@@ -50,4 +50,10 @@ void md_buf_clear(struct md_buf *b);
 char *md_buf_detach(struct md_buf *b);
 void md_buf_dispose(struct md_buf *b);
 
+/*
+ * Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 for an
+ * invalid one (overlong forms, surrogates, past U+10FFFF, cut short).
+ */
+size_t md_utf8_len(const unsigned char *s, size_t n);
+
 #endif

@@ -174,4 +174,19 @@ n=$(line diag.md 'not_a_command_ns')
 grep -Eq "^diag\.md: (line )?$n: .*not_a_command_ns" s2
 expect "sh session=none: an error names the document and its line" s2
 
+# An info string with a byte that is not UTF-8: cmark reads the fence
+# line as text, so the block would silently not run. One line names it.
+printf 'Intro\n```{bash name=a\377b}\necho ran\n```\n' >bad8.md
+printf -- '- item\n\n  > ```{bash}\300\257\n  > echo ran\n  > ```\n' >bad8q.md
+for f in bad8 bad8q; do
+	"$mdrun" $f.md -o $f.out 2>$f.err
+	echo $? >$f.code
+done
+{ [ "$(cat bad8.code)" = 2 ] && [ "$(wc -l <bad8.err)" = 1 ] &&
+	has bad8.err "bad8.md:2:16: invalid UTF-8 (byte 0xff) in the info string" &&
+	[ ! -e bad8.out ]; }
+expect "invalid UTF-8 in an info string: FILE:LINE:COL, exit 2, nothing written" bad8.err
+{ [ "$(cat bad8q.code)" = 2 ] && has bad8q.err "bad8q.md:3:14: invalid UTF-8 (byte 0xc0)"; }
+expect "invalid UTF-8 in an info string inside a list and a quote" bad8q.err
+
 finish
