@@ -559,7 +559,8 @@ struct md_chain {
 	size_t executed; /* members run in the live interpreter so far */
 	size_t next;	 /* the first member not realized yet */
 	struct md_outcome *outs;
-	int lock;
+	char lockname[MD_HASH_HEX + 8]; /* session-KEY */
+	int lock;			 /* fd of the session's lock, or -1 */
 };
 
 static struct md_stage *
@@ -705,11 +706,11 @@ md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 	     const size_t *members, size_t n, const struct md_exec_opts *o)
 {
 	struct md_chain *c = md_calloc(1, sizeof(*c));
-	char name[MD_HASH_HEX + 8];
 
 	*out = NULL;
 	c->ss.pid = -1;
 	c->ss.to = c->ss.from = -1;
+	c->lock = -1;
 	c->s = s;
 	c->p = p;
 	c->o = o;
@@ -717,25 +718,44 @@ md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 	c->members = md_calloc(n, sizeof(*members));
 	memcpy(c->members, members, n * sizeof(*members));
 	c->outs = md_calloc(n, sizeof(*c->outs));
-	/*
-	 * One session at a time per chain (named by its first key): a second
-	 * process waits and then finds every block cached, instead of
-	 * replaying blocks, and their side effects, in between. Every key of
-	 * the chain holds the first, so no lock per key is needed.
-	 */
-	md_stage_key(p, member(c, 0));
-	snprintf(name, sizeof(name), "session-%s", member(c, 0)->key);
-	if (!member(c, 0)->key[0] ||
-	    (c->lock = store_lock_key(s, name)) < 0) {
-		if (!member(c, 0)->key[0])
-			md_err_set("%s: the first block of a session has no "
-				   "key", o->document);
-		c->lock = -1;
+	if (!md_stage_key(p, member(c, 0))) {
+		md_err_set("%s: the first block of a session has no key",
+			   o->document);
 		md_chain_free(c);
 		return MD_ERROR;
 	}
+	/*
+	 * One process at a time runs a session (named by its first key,
+	 * which every later key holds, so no lock per key is needed): a
+	 * second one waits and then finds the blocks cached, instead of
+	 * replaying blocks, and their side effects, in between.
+	 */
+	snprintf(c->lockname, sizeof(c->lockname), "session-%s",
+		 member(c, 0)->key);
 	*out = c;
 	return 0;
+}
+
+void
+md_chain_release(struct md_chain *c)
+{
+	store_unlock(c->lock);
+	c->lock = -1;
+}
+
+/*
+ * The chain is done in this render: its interpreter and lock go now, not
+ * when the render ends, so no other session or render waits for them.
+ */
+static void
+chain_end(struct md_chain *c)
+{
+	md_session_stop(&c->ss);
+	if (c->dir)
+		md_fs_rmtree(c->dir);
+	free(c->dir);
+	c->dir = NULL;
+	md_chain_release(c);
 }
 
 int
@@ -745,6 +765,11 @@ md_chain_upto(struct md_chain *c, size_t upto)
 	struct store *s = c->s;
 	int rc = 0;
 
+	if (c->next <= upto && c->lock < 0 &&
+	    (c->lock = store_lock_key(s, c->lockname)) < 0) {
+		c->lock = -1;
+		return MD_ERROR;
+	}
 	while (c->next <= upto && rc == 0) {
 		size_t i = c->next;
 		struct md_stage *st = member(c, i);
@@ -786,6 +811,8 @@ md_chain_upto(struct md_chain *c, size_t upto)
 		free(runs);
 		c->next = i + 1;
 	}
+	if (rc < 0 || c->next == c->n)
+		chain_end(c);
 	return rc;
 }
 
@@ -800,14 +827,10 @@ md_chain_free(struct md_chain *c)
 {
 	if (!c)
 		return;
-	md_session_stop(&c->ss);
-	if (c->dir)
-		md_fs_rmtree(c->dir);
-	store_unlock(c->lock);
+	chain_end(c);
 	for (size_t i = 0; i < c->n; i++)
 		md_outcome_dispose(&c->outs[i]);
 	free(c->outs);
-	free(c->dir);
 	free(c->members);
 	free(c);
 }

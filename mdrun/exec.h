@@ -12,6 +12,35 @@
  * the interpreter. A replay restores state only: it commits nothing and
  * changes neither what a block shows nor any key, so a render realizes
  * each block at most once and always ends.
+ *
+ * Locks, in the one order they are taken (flock(2) files under the
+ * store's locks/, then short ones):
+ *
+ *   1. locks/gc, the store lock: shared by a render from before it plans
+ *      to its end (and by store ls, show, verify, push and pull);
+ *      exclusive by gc and store rm, which take no other lock.
+ *   2. At most one per thread of: locks/session-KEY, a session's lock
+ *      (KEY: its first block's key), held while md_chain_upto realizes
+ *      its blocks and released by md_chain_release, after its last
+ *      block, or on an error; locks/KEY, a key's lock, held while
+ *      md_exec_realize runs that block (or store_pull commits that key).
+ *   3. Short locks: the store's own (a key's runs/ while one run record
+ *      is written) and mutexes (the scheduler's, then progress's; the
+ *      store's read cache; the process list). Held for bounded work, at
+ *      most printing a line; never while waiting for a lock of level 1
+ *      or 2, or for a block.
+ *
+ * Why no wait lasts forever: a thread that holds a lock of level 2 waits
+ * only for the block it runs (ended by its timeout) and for level 3, so
+ * it gets on and releases it. Every other wait is made holding no lock
+ * of level 2: a thread waits for one holding only level 1, and a worker
+ * lets go of its session's lock before it waits for another block
+ * (deps=, md_chain_release). So no two renders, and no two sessions of
+ * one render, each hold what the other waits for. Level 1 shared blocks
+ * only gc and rm, which wait holding nothing; once gc holds it, gc waits
+ * for nothing, and renders behind it go on when it ends. (A block that
+ * runs mdrun on the same store, needing a lock its render holds, waits
+ * until its timeout.)
  */
 #ifndef MD_EXEC_H
 #define MD_EXEC_H
@@ -65,13 +94,21 @@ int md_exec_realize(struct md_outcome *out, struct store *s,
 /*
  * A session being realized block by block, so that blocks of other
  * sessions can run in between (deps= across sessions). md_chain_upto
- * realizes its members up to index upto; outcomes stay in the chain until
- * md_chain_free. Holds the session's lock from new to free.
+ * realizes its members up to index upto, taking the session's lock when
+ * it does not hold it; once the last member is realized, or on an error,
+ * it stops the interpreter and releases the lock. Outcomes stay in the
+ * chain until md_chain_free.
  */
 struct md_chain;
 int md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 		 const size_t *members, size_t n, const struct md_exec_opts *o);
 int md_chain_upto(struct md_chain *c, size_t upto);
+/*
+ * Releases the session's lock (the interpreter stays): call it before
+ * waiting for anything. Another process may realize members meanwhile;
+ * md_chain_upto finds them in the store. No-op when not held.
+ */
+void md_chain_release(struct md_chain *c);
 struct md_outcome *md_chain_outcome(struct md_chain *c, size_t i);
 void md_chain_free(struct md_chain *c);
 

@@ -157,6 +157,13 @@ run_unit(struct unit *u)
 		pthread_mutex_lock(&s->mu);
 		while (!deps_done(sc, i)) {
 			if (!waited) {
+				/*
+				 * Never wait holding a session's lock: what
+				 * this waits for may wait for that lock, in
+				 * this render or another (exec.h: Locks).
+				 */
+				if (u->chain)
+					md_chain_release(u->chain);
 				s->waiting++;
 				waited = true;
 				maybe_spawn(sc);

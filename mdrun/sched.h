@@ -4,7 +4,8 @@
  * or a block that runs alone; deps= add edges, always to earlier blocks,
  * so the graph is acyclic. Up to `jobs` worker threads take units in
  * order; a worker waiting for a dependency lets another start, so no
- * number of jobs can deadlock.
+ * number of jobs can deadlock, and releases its session's lock first,
+ * so no other render or session can wait for it meanwhile (exec.h).
  *
  * Failures: the outcome is what a one-job render in document order would
  * show, whatever the number of jobs and the timing. Every block before
