@@ -197,6 +197,13 @@ load(struct cli_doc *d, const char *input, unsigned flags,
 		d->workdir = g.workdir;
 		d->rel = md_path_relative(g.workdir, d->dir);
 	}
+	/* However the path was typed: blocks that print it stay current. */
+	if (!d->path)
+		d->shown = md_strdup(d->name);
+	else if (d->rel && strcmp(d->rel, "."))
+		d->shown = md_path_join(d->rel, md_path_basename(d->path));
+	else
+		d->shown = md_strdup(md_path_basename(d->path));
 	/*
 	 * Outside a work tree, the folder itself: blocks run there, so two
 	 * folders' equal code is not the same stage.
@@ -268,6 +275,7 @@ cli_doc_dispose(struct cli_doc *d)
 	free(d->dir);
 	free(d->workdir);
 	free(d->rel);
+	free(d->shown);
 	memset(d, 0, sizeof(*d));
 }
 

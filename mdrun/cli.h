@@ -42,7 +42,9 @@ struct cli_doc {
 	char *path;	  /* absolute, or NULL for standard input */
 	char *dir;	  /* its folder, absolute */
 	char *workdir;	  /* the git work tree holding it, or NULL */
-	char *rel;	  /* dir relative to workdir ("." outside one) */
+	char *rel;	  /* dir relative to workdir (dir outside one) */
+	char *shown;	  /* the path blocks see as MDRUN_DOC: from the
+			     work tree's root, else the file name */
 	char *config;	  /* the interpreter config in use, or NULL */
 	struct md_buf src;
 	struct md_doc *doc;

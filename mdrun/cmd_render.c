@@ -889,6 +889,7 @@ cli_render_run(struct cli_render *r, const struct cli_render_opts *a)
 	struct md_exec_opts eo = {
 		.cwd = r->d.dir,
 		.document = r->d.name,
+		.shown = r->d.shown,
 		.timeout = a->timeout,
 		.cap = a->cap,
 		.git_commit = commit,

@@ -256,6 +256,13 @@ dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 	}
 	return env;
 }
+/* The document's path as blocks see it (MDRUN_DOC). */
+static const char *
+shown_doc(const struct md_exec_opts *o)
+{
+	return o->shown ? o->shown : o->document;
+}
+
 
 /* One run of a process block, committed. */
 static int
@@ -295,7 +302,7 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	}
 	argv = command(st, file.ptr);
 	md_buf_printf(&e1, "MDRUN_OUT=%s", out);
-	md_buf_printf(&e2, "MDRUN_DOC=%s", o->document);
+	md_buf_printf(&e2, "MDRUN_DOC=%s", shown_doc(o));
 	md_buf_printf(&e3, "MDRUN_BLOCK=%s", b->name);
 	env = md_calloc(st->ndeps + 4, sizeof(*env));
 	env[0] = e1.ptr;
@@ -585,7 +592,7 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 		if (!(c->dir = store_mktemp(c->s)))
 			return MD_ERROR;
 		if ((rc = md_session_start(&c->ss, st->interp, c->dir,
-					   c->o->cwd, c->o->document)) < 0)
+					   c->o->cwd, shown_doc(c->o))) < 0)
 			return rc;
 		c->executed = 0;
 	}

@@ -56,6 +56,7 @@
 struct md_exec_opts {
 	const char *cwd;      /* the document's folder */
 	const char *document; /* its path, for messages and meta.json */
+	const char *shown;    /* MDRUN_DOC (cli_doc's shown), or NULL */
 	double timeout;       /* seconds, unless the block sets its own */
 	size_t cap;	      /* bytes kept of stdout and of stderr */
 	const char *git_commit; /* provenance, or NULL */

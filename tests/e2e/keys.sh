@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Keys that never serve a stale output: what a block can observe (its
+# env= values, its deps= bound by name, its name, its document) is in its
+# key, and inputs= never reads outside the document's folder or without
+# end.
+. "$(dirname "$0")/lib.sh"
+cd "$work"
+
+# Does FILE hold a line that is exactly TEXT (an output line, not code)?
+line() { grep -qxF -- "$2" "$1"; }
+
+# --- env= values cannot spell another variable --------------------------
+cat >env.md <<'DOC'
+```{bash env=A,B}
+printf 'A has %s lines; B is <%s>\n' "$(printf '%s\n' "$A" | wc -l)" "$B"
+```
+DOC
+A=$'x\nB=y' timeout 60 "$mdrun" env.md -o env1.out 2>err
+line env1.out "A has 2 lines; B is <>"
+expect "env: a value holding a newline is one value" env1.out err
+A=x B=y timeout 60 "$mdrun" env.md -o env2.out 2>err
+{ line env2.out "A has 1 lines; B is <y>" && has err "1 ran"; }
+expect "env: A=x B=y is another environment, not the one the newline spelled" env2.out err
+
+# --- deps= results are bound to the names they are read by ---------------
+cat >deps.md <<'DOC'
+```{bash name=p session=none}
+echo first > "$MDRUN_OUT/v"
+```
+
+```{bash name=q session=none}
+echo second > "$MDRUN_OUT/v"
+```
+
+```{bash name=r deps=p,q session=none}
+echo "p gives $(cat "$MDRUN_DEP_p/v"), q gives $(cat "$MDRUN_DEP_q/v")"
+```
+DOC
+timeout 60 "$mdrun" deps.md -o deps1.out 2>err
+line deps1.out "p gives first, q gives second"
+expect "deps: each producer read through its own name" deps1.out err
+sed -i 's/deps=p,q/deps=q,p/' deps.md
+timeout 60 "$mdrun" deps.md -o deps2.out 2>err
+has err "0 ran, 3 cached"
+expect "deps: writing deps= in another order runs nothing" err
+sed -i 's/name=p /name=tmp /; s/name=q /name=p /; s/name=tmp /name=q /' deps.md
+timeout 60 "$mdrun" deps.md -o deps3.out 2>err
+line deps3.out "p gives second, q gives first"
+expect "deps: swapping two producers' names rebinds the reader" deps3.out err
+
+# --- the name and the document a block sees are in its key ---------------
+cat >named.md <<'DOC'
+```{bash name=alpha session=none}
+echo "I am $MDRUN_BLOCK in $MDRUN_DOC"
+```
+DOC
+timeout 60 "$mdrun" named.md -o named1.out 2>err
+line named1.out "I am alpha in named.md"
+expect "MDRUN_BLOCK and MDRUN_DOC: the block's name and document" named1.out err
+sed -i 's/name=alpha/name=beta/' named.md
+timeout 60 "$mdrun" named.md -o named2.out 2>err
+line named2.out "I am beta in named.md"
+expect "a renamed block shows its new name" named2.out err
+timeout 60 "$mdrun" --rebuild ./named.md -o named3.out 2>err
+{ same named2.out named3.out && has err "1 ran"; }
+expect "MDRUN_DOC does not depend on how the path was typed" named3.out err
+mkdir -p sub && cp named.md sub/renamed.md
+(cd sub && timeout 60 "$mdrun" renamed.md -o ../named4.out 2>../err)
+line named4.out "I am beta in renamed.md"
+expect "a document under another name shows its own name" named4.out err
+git init -q repo && mkdir -p repo/docs && cp named.md repo/docs/n.md
+(cd repo/docs && timeout 60 "$mdrun" n.md -o ../../named5.out 2>../../err)
+line named5.out "I am beta in docs/n.md"
+expect "in a repository, MDRUN_DOC is the path from its root" named5.out err
+
+# --- inputs= stays inside the document's folder, and reads with an end ---
+mkdir -p in/sub && echo secret >outside.txt && echo data >in/sub/data.txt
+ln -s ../outside.txt in/link.txt
+ln -s /dev/zero in/zero
+mkfifo in/fifo
+# inputs VALUE NAME: a document in in/ whose block reads VALUE.
+inputs() {
+	printf '```{bash inputs=%s}\necho read\n```\n' "$1" >"in/$2.md"
+	(cd in && timeout 20 "$mdrun" "$2.md" -o "$2.out" 2>"$2.err")
+	echo $? >"in/$2.code"
+}
+inputs '.?/outside.txt' glob
+{ [ "$(cat in/glob.code)" = 2 ] && one=$(cat in/glob.err) &&
+	[ "$(wc -l <in/glob.err)" = 1 ] && has in/glob.err "glob.md:1:17: inputs: '../outside.txt' is outside the document's folder"; }
+expect "inputs: a glob that expands to .. is refused in one line" in/glob.err
+inputs link.txt link
+{ [ "$(cat in/link.code)" = 2 ] && has in/link.err "'link.txt' leads outside the document's folder"; }
+expect "inputs: a link leading outside the folder is refused" in/link.err
+inputs zero zero
+{ [ "$(cat in/zero.code)" = 2 ] && [ "$(wc -l <in/zero.err)" = 1 ]; }
+expect "inputs: a link to /dev/zero is one error, not a read without end" in/zero.err
+inputs fifo fifo
+{ [ "$(cat in/fifo.code)" = 2 ] && has in/fifo.err "'fifo' is not a regular file"; }
+expect "inputs: a fifo is one error, not a wait without end" in/fifo.err
+inputs 'sub/*.txt' ok
+{ [ "$(cat in/ok.code)" = 0 ] && line in/ok.out read; }
+expect "inputs: files inside the folder are read" in/ok.err
+
+finish
