@@ -12,7 +12,8 @@
  *
  * One entry per executed block (a status), in document order. The fields
  * from rhash on describe the first realization the block shows; they are
- * null (artifacts empty) when it has none (skipped, not run). A block
+ * null (artifacts empty) when it has none (skipped, not run);
+ * "duration" is null too when the stored times make no duration. A block
  * that shows several (match=all) also has "realizations", each with those
  * fields. stdout and stderr are strings: the bytes as written when they
  * are valid UTF-8 without NUL; otherwise made valid (see report_utf8) and
@@ -22,11 +23,14 @@
  *
  * Also here: what json.c and ipynb.c share (report_json.h).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report_json.h"
 #include "../util/hash.h"
+
+#define MAX_DURATION 1e9 /* seconds (31 years): more is not a measurement */
 
 void
 report_print(struct md_buf *out, cJSON *root)
@@ -263,15 +267,23 @@ add_int(cJSON *o, const char *name, bool present, int v)
 		cJSON_AddNullToObject(o, name);
 }
 
-/* Seconds, to the microsecond: the clock says no more. */
-static double
-duration(const struct report_real *r)
+/*
+ * Seconds, to the microsecond (the clock says no more); 0 when the clock
+ * stepped back. Null when the times are no duration at all (a meta.json
+ * damaged, or pulled before pulls checked times): nothing is cast, so
+ * no value is out of range.
+ */
+static void
+add_duration(cJSON *o, const struct report_real *r)
 {
 	double d = r->end - r->start;
 
 	if (d < 0)
 		d = 0;
-	return (double)(long long)(d * 1e6 + 0.5) / 1e6;
+	if (d <= MAX_DURATION)
+		cJSON_AddNumberToObject(o, "duration", round(d * 1e6) / 1e6);
+	else
+		cJSON_AddNullToObject(o, "duration"); /* NaN too */
 }
 
 static cJSON *
@@ -304,7 +316,7 @@ real_fields(cJSON *o, const struct report_real *r)
 	else
 		cJSON_AddNullToObject(o, "timed_out");
 	if (r) {
-		cJSON_AddNumberToObject(o, "duration", duration(r));
+		add_duration(o, r);
 		add_bytes(o, "stdout", r->out, r->out_len);
 		add_bytes(o, "stderr", r->err, r->err_len);
 	} else {
