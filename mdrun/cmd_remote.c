@@ -31,10 +31,12 @@ static const char usage[] =
 	"\n"
 	"pull checks every ref before it writes anything: names, modes, sizes\n"
 	"(at most 1 GiB per realization), links (no absolute target, no \"..\"),\n"
-	"then recomputes KEY from drv.json and RHASH from the files. A ref that\n"
-	"fails is rejected with a warning, never stored, and pull exits 1.\n"
-	"push does not send, with a warning, what pull would reject (a link\n"
-	"in out/ that leaves the realization), and then exits 1.\n"
+	"the numbers in meta.json (times from 1970 to a day from now), then\n"
+	"recomputes KEY from drv.json and RHASH from the files. A ref that\n"
+	"fails gets one warning and is never stored; the others are pulled,\n"
+	"and pull exits 1. push does not send, with a warning, what pull\n"
+	"would reject (a link in out/ that leaves the realization, a bad\n"
+	"meta.json); it sends the rest and exits 1.\n"
 	"Pulled results are never executed, but anyone who can push to the\n"
 	"remote can supply results: pull only from remotes you trust.\n"
 	"\n"
@@ -48,12 +50,27 @@ static const char usage[] =
 	"  -q, --quiet  no summary line\n"
 	"\n"
 	"Exit status: 0 done, 1 some refs rejected (pull) or not sent (push),\n"
-	"2 usage, configuration or network error.\n";
+	"2 usage, configuration or store error, or the remote cannot be read\n"
+	"(pull) or written (push).\n";
 
+/* s, its control characters as '?': a remote chooses the names in it. */
+static void
+put_clean(const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s,
+		      stderr);
+}
+
+/* One line per ref, whatever the remote put in its name or reason. */
 static void
 rejected(const char *ref, const char *why, void *ctx)
 {
-	fprintf(stderr, "mdrun: %s %s: %s\n", (const char *)ctx, ref, why);
+	fprintf(stderr, "mdrun: %s ", (const char *)ctx);
+	put_clean(ref);
+	fputs(": ", stderr);
+	put_clean(why);
+	fputc('\n', stderr);
 }
 
 /* ", N not sent" when push left some out, else "". */

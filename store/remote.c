@@ -16,21 +16,30 @@
  *
  * Equal realizations make equal commits, so two machines pushing the same
  * result push nothing new. A remote is not trusted: pull checks every
- * name, mode and size before writing a byte, writes into tmp/, recomputes
- * KEY from drv.json and RHASH from the files, and only then commits the
- * way a render does. Git objects are built and fetched in a bare
- * repository under tmp/, removed when done.
+ * name, mode and size before writing a byte, writes into tmp/, checks
+ * every number in meta.json (meta_valid), recomputes KEY from drv.json
+ * and RHASH from the files, and only then commits the way a render does.
+ * A ref that fails any check is rejected alone: the others are pulled.
+ *
+ * A remote on this machine (a path or a file:// URL) is opened as a
+ * repository and read or written in place, as git's local transport
+ * would; libgit2's own refuses a work tree and fails as a whole on one
+ * ref name the file system cannot hold. Any other remote is fetched from
+ * or pushed to through a bare repository under tmp/, removed when done.
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <git2.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -43,7 +52,10 @@
 #define MAX_ENTRIES 100000		/* per realization */
 #define MAX_DEPTH 64			/* of folders under out/ */
 #define MAX_LINK 4095			/* bytes of a link's target */
+#define MAX_NAME 255			/* bytes of a name in out/ */
 #define MAX_TRIES 3			/* credentials asked per connection */
+#define MAX_SKEW (24 * 3600)		/* seconds a time may be ahead */
+#define MAX_NUMBER 1e15			/* of any number in meta.json */
 
 /* A connection's state, handed to libgit2's callbacks. */
 struct conn {
@@ -53,14 +65,20 @@ struct conn {
 	struct md_buf why;  /* the first refusal */
 };
 
+/* libgit2's last error message. */
+static const char *
+git_why(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "git error";
+}
+
 /* Sets the message from libgit2's last error; returns MD_ERROR. */
 static int
 git_fail(const char *what)
 {
-	const git_error *e = git_error_last();
-
-	return md_err_set("%s: %s", what,
-			  e && e->message ? e->message : "git error");
+	return md_err_set("%s: %s", what, git_why());
 }
 
 static int
@@ -151,10 +169,8 @@ names_dispose(struct names *l)
 
 /*
  * A bare repository under tmp/ with an anonymous remote for r->url, and
- * the names of the remote's refs under refs/mdrun/, sorted. Or, to push
- * to a local repository with a work tree (which libgit2's transport
- * refuses), that repository itself, written directly as git's local push
- * would, and no remote.
+ * the names of the remote's refs under refs/mdrun/, sorted. Or, for a
+ * remote on this machine, that repository itself and no remote.
  */
 struct session {
 	char *dir;
@@ -164,9 +180,9 @@ struct session {
 	struct names refs;
 };
 
-/* The repository at url when it is a local one with a work tree. */
+/* The repository at url when it is on this machine, bare or not. */
 static git_repository *
-local_worktree(const char *url)
+local_repo(const char *url)
 {
 	git_repository *repo = NULL;
 	const char *path = url;
@@ -178,54 +194,73 @@ local_worktree(const char *url)
 	if (git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				    NULL) < 0)
 		return NULL;
-	if (git_repository_is_bare(repo)) {
-		git_repository_free(repo);
-		return NULL;
-	}
 	return repo;
+}
+
+/* The refs under refs/mdrun/ of the local repository se->repo, into l. */
+static int
+local_list(struct session *se, struct names *l)
+{
+	git_reference_iterator *it = NULL;
+	const char *name;
+	int err;
+
+	if (git_reference_iterator_glob_new(&it, se->repo, REF_PREFIX "*") < 0)
+		return git_fail(se->conn.r->url);
+	while ((err = git_reference_next_name(&name, it)) == 0)
+		names_add(l, name);
+	git_reference_iterator_free(it);
+	return err == GIT_ITEROVER ? 0 : git_fail(se->conn.r->url);
+}
+
+/*
+ * Connects to the remote and lists its refs under refs/mdrun/ into l;
+ * with l NULL, only whether it answers.
+ */
+static int
+remote_list(struct session *se, git_direction dir, struct names *l)
+{
+	git_remote_callbacks cb;
+	git_strarray h;
+	const git_remote_head **heads;
+	size_t n, i;
+	int rc = 0;
+
+	conn_options(&cb, &h, &se->conn);
+	if (git_remote_connect(se->remote, dir, &cb, NULL, &h) < 0 ||
+	    git_remote_ls(&heads, &n, se->remote) < 0)
+		rc = git_fail(se->conn.r->url);
+	for (i = 0; rc == 0 && l && i < n; i++)
+		if (!strncmp(heads[i]->name, REF_PREFIX, strlen(REF_PREFIX)))
+			names_add(l, heads[i]->name);
+	/* Each push or fetch connects anew, with its own options. */
+	git_remote_disconnect(se->remote);
+	return rc;
 }
 
 static int
 session_open(struct session *se, struct store *s,
 	     const struct store_remote *r, git_direction dir)
 {
-	git_remote_callbacks cb;
-	git_strarray h;
-	const git_remote_head **heads;
-	git_reference_iterator *it = NULL;
-	const char *name;
-	size_t n, i;
+	int rc;
 
 	memset(se, 0, sizeof(*se));
 	se->conn.r = r;
-	if (dir == GIT_DIRECTION_PUSH && (se->repo = local_worktree(r->url))) {
-		if (git_reference_iterator_glob_new(&it, se->repo,
-						    REF_PREFIX "*") < 0)
-			return git_fail(r->url);
-		while (git_reference_next_name(&name, it) == 0)
-			names_add(&se->refs, name);
-		git_reference_iterator_free(it);
-		goto sort;
-	}
-	if (!(se->dir = store_mktemp(s)))
+	if ((se->repo = local_repo(r->url))) {
+		rc = local_list(se, &se->refs);
+	} else if (!(se->dir = store_mktemp(s))) {
 		return MD_ERROR;
-	if (git_repository_init(&se->repo, se->dir, 1) < 0)
+	} else if (git_repository_init(&se->repo, se->dir, 1) < 0) {
 		return git_fail(se->dir);
-	if (git_remote_create_anonymous(&se->remote, se->repo, r->url) < 0)
+	} else if (git_remote_create_anonymous(&se->remote, se->repo,
+					       r->url) < 0) {
 		return git_fail(r->url);
-	conn_options(&cb, &h, &se->conn);
-	if (git_remote_connect(se->remote, dir, &cb, NULL, &h) < 0 ||
-	    git_remote_ls(&heads, &n, se->remote) < 0)
-		return git_fail(r->url);
-	for (i = 0; i < n; i++)
-		if (!strncmp(heads[i]->name, REF_PREFIX, strlen(REF_PREFIX)))
-			names_add(&se->refs, heads[i]->name);
-	/* Each push or fetch connects anew, with its own options. */
-	git_remote_disconnect(se->remote);
-sort:
-	if (se->refs.n)
+	} else {
+		rc = remote_list(se, dir, &se->refs);
+	}
+	if (rc == 0 && se->refs.n)
 		qsort(se->refs.v, se->refs.n, sizeof(*se->refs.v), md_strp_cmp);
-	return 0;
+	return rc;
 }
 
 static void
@@ -252,6 +287,128 @@ parse_ref(char key[MD_HASH_HEX], char rhash[MD_HASH_HEX], const char *ref)
 	key[64] = '\0';
 	memcpy(rhash, k + 65, MD_HASH_HEX);
 	return store_is_hash(key) && store_is_hash(rhash);
+}
+
+/* --- meta.json ---------------------------------------------------------- */
+
+/*
+ * Whether meta's number name, when present (or required), is in [lo, hi]
+ * and whole when whole; when not, why says so, what being its range.
+ */
+static bool
+meta_number(struct md_buf *why, const cJSON *meta, const char *name,
+	    bool required, bool whole, double lo, double hi, const char *what)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, name);
+	double d;
+
+	if (!v && !required)
+		return true;
+	if (!v || !cJSON_IsNumber(v)) {
+		md_buf_printf(why, "meta.json: \"%s\" is %s", name,
+			      v ? "not a number" : "missing");
+		return false;
+	}
+	/* NaN fails every comparison, so it is out of range too. */
+	d = v->valuedouble;
+	if (d >= lo && d <= hi && (!whole || d == floor(d)))
+		return true;
+	md_buf_printf(why, "meta.json: \"%s\" is %.15g, not %s", name, d,
+		      what);
+	return false;
+}
+
+/* The first number in j, depth first, beyond MAX_NUMBER or not finite. */
+static const cJSON *
+wild_number(const cJSON *j)
+{
+	const cJSON *c, *w;
+
+	if (cJSON_IsNumber(j))
+		return fabs(j->valuedouble) <= MAX_NUMBER ? NULL : j;
+	cJSON_ArrayForEach(c, j)
+		if ((w = wild_number(c)))
+			return w;
+	return NULL;
+}
+
+/*
+ * Whether the numbers of a realization's meta.json are ones mdrun writes:
+ * those the store casts to integers, and the times, in range; all others
+ * finite and at most MAX_NUMBER. When not, why names the field and says
+ * why. Times run from 1970 to MAX_SKEW past this machine's clock: clocks
+ * sharing a remote differ by minutes, or hours with a wrong time zone,
+ * not by years. A time beyond is rejected, not clamped: meta.json is in
+ * the commit, and a changed one would be pushed on as another commit.
+ */
+static bool
+meta_valid(struct md_buf *why, const cJSON *meta)
+{
+	double latest = (double)time(NULL) + MAX_SKEW;
+	const char *when = "a time from 1970 to a day from now";
+	const cJSON *w;
+
+	if (!cJSON_IsObject(meta)) {
+		md_buf_puts(why, "meta.json is not a JSON object");
+		return false;
+	}
+	if (!meta_number(why, meta, "exit", true, true, -65535, 65535,
+			 "a whole number from -65535 to 65535") ||
+	    !meta_number(why, meta, "signal", false, true, 0, 65535,
+			 "a whole number from 0 to 65535") ||
+	    !meta_number(why, meta, "start", true, false, 1, latest, when) ||
+	    !meta_number(why, meta, "end", true, false, 1, latest, when) ||
+	    !meta_number(why, meta, "cut", false, true, 0, MAX_NUMBER,
+			 "a whole number of bytes") ||
+	    !meta_number(why, meta, "stdout_bytes", false, true, 0, MAX_BYTES,
+			 "a whole number of bytes up to 1 GiB") ||
+	    !meta_number(why, meta, "stderr_bytes", false, true, 0, MAX_BYTES,
+			 "a whole number of bytes up to 1 GiB") ||
+	    !meta_number(why, meta, "line", false, true, 0, INT_MAX,
+			 "a line number") ||
+	    !meta_number(why, meta, "version", false, true, 1, STORE_VERSION,
+			 "a version this mdrun reads"))
+		return false;
+	w = cJSON_GetObjectItemCaseSensitive(meta, "timed_out");
+	if (w && !cJSON_IsBool(w)) {
+		md_buf_puts(why, "meta.json: \"timed_out\" is not a boolean");
+		return false;
+	}
+	if ((w = wild_number(meta))) {
+		md_buf_printf(why, "meta.json: \"%s\" holds %.15g, beyond %g",
+			      w->string ? w->string : "an array",
+			      w->valuedouble, MAX_NUMBER);
+		return false;
+	}
+	return true;
+}
+
+/* dir/meta.json, parsed; NULL (with why set) when it cannot be read. */
+static cJSON *
+meta_read(struct md_buf *why, const char *dir)
+{
+	struct md_buf text = MD_BUF_INIT;
+	char *path = md_path_join(dir, "meta.json");
+	cJSON *meta = NULL;
+
+	if (md_fs_read(&text, path) < 0)
+		md_buf_puts(why, md_err_msg());
+	else if (!(meta = cJSON_ParseWithLength(text.ptr, text.len)))
+		md_buf_puts(why, "meta.json is not JSON");
+	md_buf_dispose(&text);
+	free(path);
+	return meta;
+}
+
+/*
+ * Whether t, seconds since 1970, may be cast to seconds or nanoseconds:
+ * 9e9 s is in 2255, and its nanoseconds still fit a long long. Times
+ * meta_valid passed always are.
+ */
+static bool
+time_fits(double t)
+{
+	return t > 0 && t < 9e9;
 }
 
 /* --- push -------------------------------------------------------------- */
@@ -315,7 +472,10 @@ add_dir(git_treebuilder *bld, git_repository *repo, const char *dir,
 			if (git_blob_create_from_disk(&oid, repo, p) < 0)
 				rc = git_fail(p);
 		} else {
-			rc = md_err_set("%s: not a file, folder or link", p);
+			/* Pull would reject it: not sent, the rest are. */
+			md_buf_printf(why, "'%s' is not a file, folder or link",
+				      e->d_name);
+			rc = 1;
 		}
 		if (rc == 0 &&
 		    git_treebuilder_insert(NULL, bld, e->d_name, &oid, mode) < 0)
@@ -338,17 +498,24 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	char *kdir = md_path_join(s->objs, key);
 	char *drv = md_path_join(kdir, "drv.json");
 	struct md_buf msg = MD_BUF_INIT;
-	struct store_real meta;
+	cJSON *meta = meta_read(why, real);
 	git_treebuilder *bld = NULL;
 	git_signature *sig = NULL;
 	git_reference *r = NULL;
 	git_tree *tree = NULL;
+	git_time_t when = 0;
+	double start;
 	git_oid oid;
-	int rc;
+	int rc = 0;
 
-	memset(&meta, 0, sizeof(meta));
-	if ((rc = store_read_meta(&meta, real)) < 0)
+	/* What pull would reject is not sent; nor stops the rest. */
+	if (!meta || !meta_valid(why, meta)) {
+		rc = 1;
 		goto done;
+	}
+	start = cJSON_GetObjectItemCaseSensitive(meta, "start")->valuedouble;
+	if (time_fits(start))
+		when = (git_time_t)start;
 	if (git_treebuilder_new(&bld, repo, NULL) < 0 ||
 	    git_blob_create_from_disk(&oid, repo, drv) < 0 ||
 	    git_treebuilder_insert(NULL, bld, "drv.json", &oid,
@@ -361,13 +528,13 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	md_buf_printf(&msg, "mdrun %s %s\n", key, rhash);
 	if (git_treebuilder_write(&oid, bld) < 0 ||
 	    git_tree_lookup(&tree, repo, &oid) < 0 ||
-	    git_signature_new(&sig, "mdrun", "mdrun@localhost",
-			      (git_time_t)meta.start, 0) < 0 ||
+	    git_signature_new(&sig, "mdrun", "mdrun@localhost", when, 0) < 0 ||
 	    git_commit_create(&oid, repo, NULL, sig, sig, NULL, msg.ptr, tree,
 			      0, NULL) < 0 ||
 	    git_reference_create(&r, repo, ref, &oid, 1, NULL) < 0)
 		rc = git_fail(real);
 done:
+	cJSON_Delete(meta);
 	git_reference_free(r);
 	git_signature_free(sig);
 	git_tree_free(tree);
@@ -598,7 +765,7 @@ write_blob(struct check *c, const git_oid *id, const char *path,
 	if ((c->bytes += size) > MAX_BYTES)
 		return reject(c, "more than 1 GiB of files");
 	if (git_blob_lookup(&b, c->repo, id) < 0)
-		return git_fail(name);
+		return reject(c, "'%s' cannot be read: %s", name, git_why());
 	data = git_blob_rawcontent(b);
 	size = (size_t)git_blob_rawsize(b);
 	if (mode == GIT_FILEMODE_LINK) {
@@ -643,13 +810,21 @@ write_entry(struct check *c, const git_tree_entry *e, const char *dir,
 	if (!safe_name(name))
 		return reject(c, "an entry named '%s' in %s", name,
 			      rel ? rel : "the top");
+	if (strlen(name) > MAX_NAME)
+		return reject(c, "a name of %zu bytes in %s (at most %d)",
+			      strlen(name), rel ? rel : "the top", MAX_NAME);
 	p = md_path_join(dir, name);
 	r = rel ? md_path_join(rel, name) : md_strdup(name);
-	if (md_fs_exists(p)) {
+	if (strlen(p) >= PATH_MAX) {
+		/* Deep folders of long names: more than this store can hold. */
+		rc = reject(c, "a path of %zu bytes in out/, too long for "
+			       "this store", strlen(r));
+	} else if (md_fs_exists(p)) {
 		rc = reject(c, "'%s' twice", r);
 	} else if (mode == GIT_FILEMODE_TREE) {
 		if (git_tree_lookup(&sub, c->repo, git_tree_entry_id(e)) < 0)
-			rc = reject(c, "'%s' is not a tree", r);
+			rc = reject(c, "'%s' is not a tree: %s", r,
+				    git_why());
 		else if (mkdir(p, 0755) < 0)
 			rc = md_err_sys("%s", p);
 		else
@@ -724,7 +899,8 @@ write_real(struct check *c, struct md_buf *drv, const git_tree *t,
 			rc = reject(c, "drv.json is not a small file");
 		} else if (git_blob_lookup(&b, c->repo,
 					   git_tree_entry_id(e)) < 0) {
-			rc = git_fail("drv.json");
+			rc = reject(c, "drv.json cannot be read: %s",
+				    git_why());
 		} else {
 			has_drv = true;
 			md_buf_put(drv, git_blob_rawcontent(b),
@@ -781,28 +957,60 @@ done:
 	return rc;
 }
 
-/* meta.json's own "key" and "rhash", when given, are the ref's. */
+/*
+ * Whether the sizes meta.json gives stdout and stderr (which reads of
+ * them are held to) are theirs in folder real; when not, why says so.
+ */
+static bool
+sizes_match(struct md_buf *why, const cJSON *meta, const char *real)
+{
+	static const char *files[] = { "stdout", "stderr" };
+	struct md_buf field = MD_BUF_INIT;
+	bool ok = true;
+
+	for (size_t i = 0; i < 2 && ok; i++) {
+		const cJSON *v;
+		struct stat st;
+		char *p = md_path_join(real, files[i]);
+		double has = lstat(p, &st) == 0 ? (double)st.st_size : 0;
+
+		md_buf_clear(&field);
+		md_buf_printf(&field, "%s_bytes", files[i]);
+		v = cJSON_GetObjectItemCaseSensitive(meta, field.ptr);
+		if (v && v->valuedouble != has) {
+			md_buf_printf(why, "meta.json: \"%s\" is %.15g, but %s "
+					   "has %.15g bytes",
+				      field.ptr, v->valuedouble, files[i], has);
+			ok = false;
+		}
+		free(p);
+	}
+	md_buf_dispose(&field);
+	return ok;
+}
+
+/*
+ * meta.json's numbers are ones mdrun writes (meta_valid) and its sizes
+ * the files' (sizes_match); its own "key" and "rhash", when given, are
+ * the ref's.
+ */
 static int
 check_meta(struct check *c, const char *real, const char *key,
 	   const char *rhash)
 {
-	struct md_buf text = MD_BUF_INIT;
-	char *path = md_path_join(real, "meta.json");
-	cJSON *meta = NULL, *k, *r;
-	int rc;
+	struct md_buf why = MD_BUF_INIT;
+	cJSON *meta = meta_read(&why, real), *k, *r;
+	int rc = 0;
 
-	if ((rc = md_fs_read(&text, path)) < 0)
-		goto done;
-	meta = cJSON_ParseWithLength(text.ptr, text.len);
 	k = cJSON_GetObjectItem(meta, "key");
 	r = cJSON_GetObjectItem(meta, "rhash");
-	if ((k && (!cJSON_IsString(k) || strcmp(k->valuestring, key))) ||
-	    (r && (!cJSON_IsString(r) || strcmp(r->valuestring, rhash))))
+	if (!meta || !meta_valid(&why, meta) || !sizes_match(&why, meta, real))
+		rc = reject(c, "%s", why.ptr);
+	else if ((k && (!cJSON_IsString(k) || strcmp(k->valuestring, key))) ||
+		 (r && (!cJSON_IsString(r) || strcmp(r->valuestring, rhash))))
 		rc = reject(c, "meta.json names another realization");
-done:
 	cJSON_Delete(meta);
-	md_buf_dispose(&text);
-	free(path);
+	md_buf_dispose(&why);
 	return rc;
 }
 
@@ -828,7 +1036,7 @@ pull_one(struct check *c, struct store *s, const char *ref, const char *key,
 	    git_object_lookup(&obj, c->repo, &id, GIT_OBJECT_ANY) < 0 ||
 	    git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0 ||
 	    git_commit_tree(&tree, (git_commit *)commit) < 0) {
-		rc = reject(c, "not fetched, or not a commit");
+		rc = reject(c, "not a commit of a tree: %s", git_why());
 		goto done;
 	}
 	if (!(tmp = store_tmp_dir(s))) {
@@ -862,7 +1070,8 @@ pull_one(struct check *c, struct store *s, const char *ref, const char *key,
 	}
 	rc = store_publish(s, key, drv, rhash, real, store_real_failed(&meta),
 			   meta.cut,
-			   meta.start > 0 ? (long long)(meta.start * 1e9) : 0);
+			   time_fits(meta.start) ? (long long)(meta.start * 1e9)
+						 : 0);
 done:
 	store_unlock(lock);
 	if (tmp)
@@ -879,6 +1088,36 @@ done:
 	return rc;
 }
 
+/*
+ * Fetches refs [from, to) of l. libgit2 parses each tree it fetches, so
+ * one malformed ref fails a fetch as a whole: while the remote still
+ * answers, the range is halved until each such ref is alone, and bad[i]
+ * gets why ref i cannot be fetched. An error when the remote does not
+ * answer.
+ */
+static int
+fetch(struct session *se, const struct names *l, size_t from, size_t to,
+      char **bad)
+{
+	size_t mid = from + (to - from) / 2;
+	char *why;
+	int rc;
+
+	if (transfer(se, l, from, to, false) == 0)
+		return 0;
+	if (to - from > 1) {
+		if ((rc = fetch(se, l, from, mid, bad)) < 0)
+			return rc;
+		return fetch(se, l, mid, to, bad);
+	}
+	why = md_strdup(git_why());
+	if ((rc = remote_list(se, GIT_DIRECTION_FETCH, NULL)) == 0)
+		bad[from] = why;
+	else
+		free(why);
+	return rc;
+}
+
 int
 store_pull(struct store_remote_stats *out, struct store *s,
 	   const struct store_remote *r)
@@ -887,6 +1126,7 @@ store_pull(struct store_remote_stats *out, struct store *s,
 	struct names todo = { NULL, 0, 0 };
 	struct check c;
 	char key[MD_HASH_HEX], rhash[MD_HASH_HEX];
+	char **bad = NULL; /* why each ref of todo could not be fetched */
 	int lock = store_lock_store(s, false), rc;
 	size_t i;
 
@@ -918,11 +1158,13 @@ store_pull(struct store_remote_stats *out, struct store *s,
 			names_add(&todo, ref);
 		free(real);
 	}
-	for (i = 0; i < todo.n && rc == 0; i += BATCH)
-		rc = transfer(&se, &todo, i,
-			      i + BATCH < todo.n ? i + BATCH : todo.n, false);
+	bad = md_calloc(todo.n + 1, sizeof(*bad));
+	/* A remote on this machine is read in place: nothing to fetch. */
+	for (i = 0; se.remote && i < todo.n && rc == 0; i += BATCH)
+		rc = fetch(&se, &todo, i,
+			   i + BATCH < todo.n ? i + BATCH : todo.n, bad);
 	if (rc < 0 || (todo.n && git_repository_odb(&c.odb, se.repo) < 0)) {
-		rc = rc < 0 ? rc : git_fail(se.dir);
+		rc = rc < 0 ? rc : git_fail(se.dir ? se.dir : r->url);
 		goto done;
 	}
 	c.repo = se.repo;
@@ -931,7 +1173,9 @@ store_pull(struct store_remote_stats *out, struct store *s,
 		c.bytes = 0;
 		c.entries = 0;
 		md_buf_clear(&c.why);
-		if ((rc = pull_one(&c, s, todo.v[i], key, rhash)) < 0)
+		if (bad[i])
+			rc = reject(&c, "cannot be fetched: %s", bad[i]);
+		else if ((rc = pull_one(&c, s, todo.v[i], key, rhash)) < 0)
 			goto done;
 		if (rc == 1) {
 			if (r->reject)
@@ -943,6 +1187,9 @@ store_pull(struct store_remote_stats *out, struct store *s,
 	}
 	rc = out->moved ? store_sync(s) : 0;
 done:
+	for (i = 0; bad && i < todo.n; i++)
+		free(bad[i]);
+	free(bad);
 	git_odb_free(c.odb);
 	md_buf_dispose(&c.why);
 	session_close(&se);

@@ -125,14 +125,26 @@ forge_repo() {
 	blob=$(printf 'forged\n' | git -C "$work/evil.git" hash-object -w --stdin)
 }
 forge_repo
-forge "$(git -C "$work/evil.git" ls-tree "$hello" | sed "s/[0-9a-f]\{40\}\tstdout\$/$blob\tstdout/" |
+same=$(printf 'HELLO\n' | git -C "$work/evil.git" hash-object -w --stdin)
+forge "$(git -C "$work/evil.git" ls-tree "$hello" | sed "s/[0-9a-f]\{40\}\tstdout\$/$same\tstdout/" |
 	git -C "$work/evil.git" mktree)"
 pull_fresh C1
 code=$?
 { [ "$code" = 1 ] && has "$dir/out" "rejected $hello: its content does not match its hash" &&
 	has "$dir/out" "pulled 3 realizations" && has "$dir/out" "1 rejected" &&
 	[ ! -e "$(real_of C1 "$hello")" ] && [ -z "$(ls -A "$work/C1/tmp")" ]; }
-expect "a ref whose stdout was changed: rejected, not stored, the rest pulled, exit 1"
+expect "a ref whose stdout was changed: rejected, not stored, the rest pulled, exit 1" "$dir/out"
+
+forge_repo
+meta=$(git -C "$work/evil.git" show "$hello:meta.json" |
+	sed '/^\t"stdout_bytes":/d; s/^{$/{\n\t"stdout_bytes":\t99,/' |
+	git -C "$work/evil.git" hash-object -w --stdin)
+forge "$(git -C "$work/evil.git" ls-tree "$hello" | sed "s/[0-9a-f]\{40\}\tmeta.json\$/$meta\tmeta.json/" |
+	git -C "$work/evil.git" mktree)"
+pull_fresh C1s
+{ [ $? = 1 ] && has "$dir/out" "rejected $hello: meta.json: \"stdout_bytes\" is 99, but stdout has 6 bytes" &&
+	[ ! -e "$(real_of C1s "$hello")" ]; }
+expect "a ref whose meta.json gives stdout another size: rejected, saying so" "$dir/out"
 
 forge_repo
 drv=$(printf '{"fields": {"lang": "sh", "code": "rm -rf ~"}}' | git -C "$work/evil.git" hash-object -w --stdin)
@@ -152,15 +164,25 @@ pull_fresh C3
 	[ ! -e "$(real_of C3 "$hello")" ] && ! grep -rqx forged "$work/C3"; }
 expect "a tree with an entry named '..': rejected"
 
-forge_repo
-sub=$(printf '160000 commit %s\tsub\n' 1111111111111111111111111111111111111111 |
-	git -C "$work/evil.git" mktree --missing)
-forge "$( { git -C "$work/evil.git" ls-tree "$hello"; printf '040000 tree %s\tout\n' "$sub"; } |
-	git -C "$work/evil.git" mktree --missing)"
+# forge_submodule NAME: out/ holds a submodule named NAME
+forge_submodule() {
+	forge_repo
+	sub=$(printf '160000 commit %s\t%s\n' 1111111111111111111111111111111111111111 "$1" |
+		git -C "$work/evil.git" mktree --missing)
+	forge "$( { git -C "$work/evil.git" ls-tree "$hello"; printf '040000 tree %s\tout\n' "$sub"; } |
+		git -C "$work/evil.git" mktree --missing)"
+}
+forge_submodule sub
 pull_fresh C4
 { [ $? = 1 ] && has "$dir/out" "rejected $hello: 'out/sub' is a submodule" &&
 	[ ! -e "$(real_of C4 "$hello")" ]; }
 expect "a tree with a submodule: rejected"
+
+forge_submodule $'\033[31mred'
+pull_fresh C4e
+{ [ $? = 1 ] && has "$dir/out" "rejected $hello: 'out/?[31mred' is a submodule" &&
+	! grep -q $'\033' "$dir/out"; }
+expect "a name with a terminal escape in a warning: shown as '?', not sent to the terminal" "$dir/out"
 
 forge_repo
 forge "$( { git -C "$work/evil.git" ls-tree "$hello"; printf '100644 blob %s\textra\n' "$blob"; } |
@@ -205,6 +227,135 @@ for link in ../../../etc/passwd /etc/passwd d/../../x; do
 		[ "$(nreals "$work/L")" = 0 ] && [ -z "$(ls -A "$work/L/tmp")" ]; }
 	expect "a link out/x -> $link: rejected, nothing written"
 done
+
+# --- a hostile remote: bad refs beside good ones -------------------------------
+# Each bad ref costs one warning line naming it and why, never the rest of
+# the pull. In a sanitizer build, undefined behaviour halts mdrun.
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+H="$work/hostile.git"
+cp "$src/tests/e2e/cases/remote/hostile.md" "$dir/hostile.md"
+MDRUN_STORE="$work/H" timeout 120 "$mdrun" -q "$dir/hostile.md" >/dev/null 2>&1
+git init -q --bare "$H"
+MDRUN_STORE="$work/H" timeout 120 "$mdrun" push -q "$H"
+# ref_of NAME: the ref of block NAME's realization in $H
+ref_of() {
+	refs "$H" | while read -r r; do
+		[ "$(git -C "$H" show "$r:stdout")" = "$1" ] && echo "$r"; done
+}
+for n in good near start end future exit size longname emptyname deep; do
+	eval "ref_$n=\$(ref_of $n)"
+done
+# put REF TREE: REF names a commit of TREE
+put() { git -C "$H" update-ref "$1" "$(git -C "$H" commit-tree "$2" -m forged)"; }
+# set_meta REF FIELD VALUE: REF's meta.json says FIELD: VALUE (first)
+set_meta() {
+	local m
+	m=$(git -C "$H" show "$1:meta.json" | sed "/^\t\"$2\":/d; s/^{\$/{\n\t\"$2\":\t$3,/" |
+		git -C "$H" hash-object -w --stdin)
+	put "$1" "$(git -C "$H" ls-tree "$1" | sed "s/[0-9a-f]\{40\}\tmeta.json\$/$m\tmeta.json/" |
+		git -C "$H" mktree)"
+}
+# with_out REF TREE: REF's tree gets TREE as out/
+with_out() {
+	put "$1" "$( { git -C "$H" ls-tree "$1"; printf '040000 tree %s\tout\n' "$2"; } |
+		git -C "$H" mktree)"
+}
+now=$(date +%s)
+set_meta "$ref_near" start "$((now + 60))"
+set_meta "$ref_start" start 1e300
+set_meta "$ref_end" end -1e300
+set_meta "$ref_future" start 9000000000
+set_meta "$ref_exit" exit 1e300
+set_meta "$ref_size" stdout_bytes 2.5
+long=$(printf 'a%.0s' $(seq 300))
+blob=$(printf 'x\n' | git -C "$H" hash-object -w --stdin)
+with_out "$ref_longname" "$(printf '100644 blob %s\t%s\n' "$blob" "$long" | git -C "$H" mktree)"
+with_out "$ref_emptyname" "$(printf "100644 \\0$(echo "$blob" | sed 's/../\\x&/g')" |
+	git -C "$H" hash-object -t tree --literally -w --stdin)"
+# Folders of 250-byte names, 20 deep: a path longer than PATH_MAX.
+t=$(printf '100644 blob %s\tf\n' "$blob" | git -C "$H" mktree)
+for i in $(seq 20); do
+	t=$(printf '040000 tree %s\t%s\n' "$t" "${long:50}" | git -C "$H" mktree)
+done
+with_out "$ref_deep" "$t"
+# A ref named by 300 bytes, which only packed-refs can hold.
+git -C "$H" pack-refs --all
+{ head -1 "$H/packed-refs"
+	{ tail -n +2 "$H/packed-refs"; echo "$(git -C "$H" rev-parse "$ref_good") refs/mdrun/$long"; } |
+		sort -k2; } >"$H/packed-refs.new"
+mv "$H/packed-refs.new" "$H/packed-refs"
+ref_longref=refs/mdrun/$long
+
+# one_warning NAME WHY: out has one line rejecting ref_NAME, and it says WHY
+one_warning() {
+	local ref
+	eval "ref=\$ref_$1"
+	[ "$(grep -cF "mdrun: rejected $ref: " "$dir/out")" = 1 ] &&
+		grep -F "mdrun: rejected $ref: " "$dir/out" | grep -qF -- "$2"
+}
+hostile_checks() {
+	local via=$1 code=$2 why
+	{ [ "$code" = 1 ] && has "$dir/out" "pulled 2 realizations" && has "$dir/out" "9 rejected" &&
+		[ "$(wc -l <"$dir/out")" = 10 ]; }
+	expect "a hostile remote ($via): the two good refs pulled, nine rejected, exit 1" "$dir/out"
+	one_warning start 'meta.json: "start" is 1e+300'
+	expect "($via) start 1e300: one warning naming the ref and the field" "$dir/out"
+	one_warning end 'meta.json: "end" is -1e+300'
+	expect "($via) end -1e300: one warning naming the ref and the field" "$dir/out"
+	one_warning future 'meta.json: "start" is 9000000000'
+	expect "($via) a start in the year 2255: one warning naming the ref and the field" "$dir/out"
+	one_warning exit 'meta.json: "exit" is 1e+300'
+	expect "($via) exit 1e300: one warning naming the ref and the field" "$dir/out"
+	one_warning size 'meta.json: "stdout_bytes" is 2.5'
+	expect "($via) a size of 2.5 bytes: one warning naming the ref and the field" "$dir/out"
+	one_warning longname 'a name of 300 bytes in out'
+	expect "($via) a 300-byte name in out/: one warning" "$dir/out"
+	# Read in place, the tree fails to parse; sent, git's server refuses it.
+	if [ "$via" = path ]; then why="'out' is not a tree"; else why='cannot be fetched'; fi
+	one_warning emptyname "$why"
+	expect "($via) an empty name in out/: one warning" "$dir/out"
+	one_warning deep 'too long for this store'
+	expect "($via) paths in out/ longer than the system takes: one warning" "$dir/out"
+	one_warning longref 'not refs/mdrun/KEY/RHASH'
+	expect "($via) a 300-byte ref name: one warning" "$dir/out"
+	[ -z "$(ls -A "$work/P-$via/tmp")" ]
+	expect "($via) nothing left in tmp/"
+}
+MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" pull "$H" >"$dir/out" 2>&1
+hostile_checks path $?
+if command -v python3 >/dev/null; then
+	python3 "$src/tests/e2e/cases/remote/git_http.py" "$work" "$work/http.port" &
+	server=$!
+	for i in $(seq 1 50); do [ -s "$work/http.port" ] && break; sleep 0.1; done
+	MDRUN_STORE="$work/P-http" timeout 120 "$mdrun" pull \
+		"http://127.0.0.1:$(cat "$work/http.port")/hostile.git" >"$dir/out" 2>&1
+	hostile_checks http $?
+	kill "$server"
+	wait "$server" 2>/dev/null
+else
+	echo "skipped a hostile remote over http (no python3)"
+fi
+
+MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" --to json "$dir/hostile.md" >"$dir/json" 2>"$dir/err"
+{ [ $? = 0 ] && ! has "$dir/err" "runtime error" &&
+	[ "$(jq -c '[.blocks[] | select(.cached) | .name]' "$dir/json")" = '["good","near"]' ]; }
+expect "--to json after the pull: good and near cached, the rejected ones ran" "$dir/err"
+# A store holding times from before pulls checked them.
+meta="$(MDRUN_STORE="$work/P-path" "$mdrun" store path "$dir/hostile.md#good")/meta.json"
+chmod u+w "$meta"
+sed -i 's/^\(\t"start":\t\)[^,]*,/\1-1e300,/; s/^\(\t"end":\t\)[^,]*,/\11e300,/' "$meta"
+MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" --to json "$dir/hostile.md" >"$dir/json" 2>"$dir/err"
+{ [ $? = 0 ] && ! has "$dir/err" "runtime error" &&
+	[ "$(jq -c '[.blocks[] | select(.name == "good" or .name == "near") | .duration | type]' "$dir/json")" = '["null","number"]' ]; }
+expect "--to json of times 1e300 apart: duration null, no undefined behaviour" "$dir/err"
+git init -q --bare "$work/sent.git"
+MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" push "$work/sent.git" >"$dir/out" 2>&1
+{ [ $? = 1 ] && has "$dir/out" "pushed 9 realizations" && has "$dir/out" "1 not sent" &&
+	[ "$(grep -c 'not sent refs/mdrun/' "$dir/out")" = 1 ] &&
+	has "$dir/out" "not sent $ref_good: meta.json: \"start\" is -1e+300" &&
+	[ "$(refs "$work/sent.git" | wc -l)" = 9 ]; }
+expect "push: a local realization with a start of -1e300 is not sent, the rest are, exit 1" "$dir/out"
+unset UBSAN_OPTIONS
 
 # --- credentials over https (a stub server that logs what it is sent) --------
 cat >"$work/stub.py" <<'EOF'
