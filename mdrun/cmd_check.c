@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -806,6 +807,75 @@ write_junit(const char *path, const struct tally *t, double secs)
 	return rc;
 }
 
+/*
+ * check --fresh's store, $TMPDIR/mdrun-check-XXXXXX: locked for as long
+ * as the check runs (md_fs_own_dir), so the next check --fresh removes
+ * it when this one was killed with -9; removed by the handler below when
+ * a signal ends the check. Set before the handler is installed.
+ */
+static char fresh_path[PATH_MAX];
+static const int fresh_signals[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction fresh_chained[3];
+
+static void
+fresh_on_signal(int sig)
+{
+	/*
+	 * The handler it replaced first (md_proc's: it kills the blocks,
+	 * which write in the store, and raises sig again, which waits
+	 * until this returns); then the store goes. Async-signal-safe.
+	 */
+	for (size_t i = 0; i < 3; i++)
+		if (fresh_signals[i] == sig &&
+		    !(fresh_chained[i].sa_flags & SA_SIGINFO) &&
+		    fresh_chained[i].sa_handler != SIG_DFL &&
+		    fresh_chained[i].sa_handler != SIG_IGN)
+			fresh_chained[i].sa_handler(sig);
+	/* Threads may still be writing in it: another try or two. */
+	for (int i = 0; i < 3 && md_fs_rmtree_quiet(fresh_path) < 0; i++)
+		;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * Makes check --fresh's store: sweeps those of checks that died, makes
+ * and locks a new one, and removes it if a signal ends the check.
+ * Returns the lock's descriptor, and the path in *out (caller frees).
+ */
+static int
+fresh_store(char **out)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct sigaction sa;
+	int fd;
+
+	*out = NULL;
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	md_fs_sweep_owned(tmp, "mdrun-check-");
+	do {
+		int n = snprintf(fresh_path, sizeof(fresh_path),
+				 "%s/mdrun-check-XXXXXX", tmp);
+		if (n < 0 || (size_t)n >= sizeof(fresh_path))
+			return md_err_set("%s: too long a TMPDIR", tmp);
+		if (!mkdtemp(fresh_path))
+			return md_err_sys("%s", fresh_path);
+		fd = md_fs_own_dir(fresh_path);
+	} while (fd == MD_ENOTFOUND);
+	if (fd < 0)
+		return fd;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fresh_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < 3; i++)
+		sigaddset(&sa.sa_mask, fresh_signals[i]);
+	for (size_t i = 0; i < 3; i++)
+		sigaction(fresh_signals[i], &sa, &fresh_chained[i]);
+	*out = md_strdup(fresh_path);
+	return fd;
+}
+
 int
 cmd_check(int argc, char **argv)
 {
@@ -814,7 +884,7 @@ cmd_check(int argc, char **argv)
 	char **names = NULL, *fresh = NULL;
 	const char *store;
 	double t0 = md_mono();
-	int rc, worst = MD_EXIT_OK;
+	int rc, worst = MD_EXIT_OK, fresh_lock = -1;
 
 	memset(&t, 0, sizeof(t));
 	if ((rc = parse_args(&a, argc, argv)) != 0) {
@@ -827,16 +897,11 @@ cmd_check(int argc, char **argv)
 	}
 	store = a.o.store;
 	if (a.fresh) {
-		struct md_buf p = MD_BUF_INIT;
-		const char *tmp = getenv("TMPDIR");
-		md_buf_printf(&p, "%s/mdrun-check-XXXXXX",
-			      tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(p.ptr)) {
-			worst = cli_error("%s: %s", p.ptr, strerror(errno));
-			md_buf_dispose(&p);
+		if ((fresh_lock = fresh_store(&fresh)) < 0) {
+			worst = cli_error("%s", md_err_msg());
 			goto done;
 		}
-		store = fresh = md_buf_detach(&p);
+		store = fresh;
 	}
 	for (size_t i = 0; i < a.ndocs; i++) {
 		rc = check_one(&t, &a, &a.docs[i], store);
@@ -853,9 +918,14 @@ cmd_check(int argc, char **argv)
 			cli_plural(t.errors, "error", "errors"));
 done:
 	if (fresh) {
+		/* The handler must not remove what a next check makes. */
+		for (size_t i = 0; i < 3; i++)
+			sigaction(fresh_signals[i], &fresh_chained[i], NULL);
 		md_fs_rmtree(fresh);
 		free(fresh);
 	}
+	if (fresh_lock >= 0)
+		close(fresh_lock);
 	md_strv_free(names);
 	md_buf_dispose(&t.junit);
 	free(a.docs);

@@ -94,7 +94,7 @@ read_roots(struct keyset *live, struct store_gc_stats *st, struct store *s,
 				unlink(path);
 			goto next;
 		}
-		if ((rc = md_fs_read(&buf, path)) < 0)
+		if ((rc = md_fs_read_regular(&buf, path, STORE_RECORD_MAX)) < 0)
 			goto next;
 		root = cJSON_ParseWithLength(buf.ptr, buf.len);
 		doc = cJSON_GetObjectItem(root, "document");
@@ -137,8 +137,8 @@ remove_run_records(const char *kdir, const struct store_run *runs, size_t n,
 		if (strcmp(runs[j].rhash, rhash))
 			continue;
 		struct md_buf rec = MD_BUF_INIT;
-		md_buf_printf(&rec, "%s/runs/%020lld-%s-%s", kdir, runs[j].ns,
-			      runs[j].rhash, runs[j].failed ? "failed" : "ok");
+		md_buf_printf(&rec, "%s/runs/", kdir);
+		store_run_name(&rec, &runs[j]);
 		unlink(rec.ptr);
 		md_buf_dispose(&rec);
 	}
@@ -253,25 +253,6 @@ last_run(struct store *s, const char *key)
 	return t;
 }
 
-/* Under the exclusive lock nobody holds these: they can go. */
-static void
-sweep_leftovers(const char *dir, const char *marker)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || !strstr(e->d_name, marker))
-			continue;
-		char *p = md_path_join(dir, e->d_name);
-		unlink(p);
-		free(p);
-	}
-	closedir(d);
-}
-
 int
 store_gc(struct store_gc_stats *out, struct store *s,
 	 const struct store_gc_opts *o,
@@ -320,9 +301,9 @@ store_gc(struct store_gc_stats *out, struct store *s,
 		free(kdir);
 	}
 	if (!o->dry_run) {
-		sweep_leftovers(s->roots, ".mdrun-tmp.");
-		sweep_leftovers(s->interp, ".mdrun-tmp.");
-		sweep_leftovers(s->root, ".mdrun-tmp.");
+		md_fs_sweep_atomic(s->roots, NULL);
+		md_fs_sweep_atomic(s->interp, NULL);
+		md_fs_sweep_atomic(s->root, NULL);
 		/* Lock files of keys that are gone: nobody waits on them. */
 		DIR *d = opendir(s->locks);
 		struct dirent *e;

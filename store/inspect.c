@@ -75,35 +75,26 @@ store_resolve(char out[MD_HASH_HEX], struct store *s, const char *ref)
 	return 0;
 }
 
-static unsigned long long
-du(const char *path)
+static int
+du_entry(enum md_walk_step step, const struct md_walk *w, void *arg)
 {
-	struct stat st;
-	unsigned long long total = 0;
-	DIR *d;
-	struct dirent *e;
-
-	if (lstat(path, &st) < 0)
-		return 0;
-	if (!S_ISDIR(st.st_mode))
-		return (unsigned long long)st.st_size;
-	if (!(d = opendir(path)))
-		return 0;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *p = md_path_join(path, e->d_name);
-		total += du(p);
-		free(p);
-	}
-	closedir(d);
-	return total;
+	if (step == MD_WALK_FILE)
+		*(unsigned long long *)arg += (unsigned long long)w->st.st_size;
+	return 0;
 }
 
 unsigned long long
 store_du(const char *path)
 {
-	return du(path);
+	unsigned long long total = 0;
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return (unsigned long long)st.st_size;
+	md_fs_walk(path, du_entry, &total);
+	return total;
 }
 
 int
@@ -113,7 +104,7 @@ store_meta_text(struct md_buf *out, struct store *s, const char *key,
 	char *kdir = md_path_join(s->objs, key);
 	char *dir = md_path_join(kdir, rhash);
 	char *path = md_path_join(dir, "meta.json");
-	int rc = md_fs_read(out, path);
+	int rc = md_fs_read_regular(out, path, STORE_RECORD_MAX);
 
 	free(path);
 	free(dir);
@@ -129,7 +120,7 @@ read_drv(const char *kdir)
 	char *path = md_path_join(kdir, "drv.json");
 	cJSON *drv = NULL;
 
-	if (md_fs_read(&buf, path) == 0) {
+	if (md_fs_read_regular(&buf, path, STORE_RECORD_MAX) == 0) {
 		drv = cJSON_ParseWithLength(buf.ptr, buf.len);
 		if (!cJSON_IsObject(drv) ||
 		    !cJSON_IsObject(cJSON_GetObjectItem(drv, "fields"))) {
@@ -197,6 +188,16 @@ key_matches(cJSON *drv, const char *key)
 	return !strcmp(again, key);
 }
 
+static char *
+size_mismatch(const char *name, size_t said, size_t has)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	md_buf_printf(&b, "meta.json: \"%s_bytes\" is %zu, but %s has %zu "
+			  "bytes", name, said, name, has);
+	return md_buf_detach(&b);
+}
+
 void
 store_verify_real(char **why, const char *dir, const char *rhash)
 {
@@ -210,12 +211,13 @@ store_verify_real(char **why, const char *dir, const char *rhash)
 	memset(&r, 0, sizeof(r));
 	if ((rc = store_read_meta(&r, dir)) < 0)
 		goto done;
+	/* Read whole (regular files: finite), so content is what is judged. */
 	p = md_path_join(dir, "stdout");
-	if ((rc = md_fs_read(&so, p)) < 0)
+	if ((rc = store_read_output(&so, p, false, 0)) < 0)
 		goto done;
 	free(p);
 	p = md_path_join(dir, "stderr");
-	if ((rc = md_fs_read(&se, p)) == MD_ENOTFOUND)
+	if ((rc = store_read_output(&se, p, false, 0)) == MD_ENOTFOUND)
 		rc = 0; /* an empty stderr has no file */
 	if (rc < 0)
 		goto done;
@@ -225,6 +227,10 @@ store_verify_real(char **why, const char *dir, const char *rhash)
 		goto done;
 	if (strcmp(again, rhash))
 		*why = md_strdup("its content does not match its hash");
+	else if (r.sized && so.len != r.out_size)
+		*why = size_mismatch("stdout", r.out_size, so.len);
+	else if (r.sized && se.len != r.err_size)
+		*why = size_mismatch("stderr", r.err_size, se.len);
 done:
 	if (rc < 0)
 		*why = md_strdup(md_err_msg());
@@ -263,10 +269,15 @@ store_verify(size_t *bad, struct store *s,
 		if ((d = opendir(kdir))) {
 			while ((e = readdir(d))) {
 				char *why = NULL, *dir;
+				struct stat st;
 				if (!store_is_hash(e->d_name))
 					continue;
 				dir = md_path_join(kdir, e->d_name);
-				store_verify_real(&why, dir, e->d_name);
+				if (lstat(dir, &st) == 0 &&
+				    !S_ISDIR(st.st_mode))
+					why = md_strdup("not a folder");
+				else
+					store_verify_real(&why, dir, e->d_name);
 				if (why) {
 					report(dir, why, ctx);
 					(*bad)++;

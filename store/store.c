@@ -3,6 +3,7 @@
 #include "store.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +35,7 @@ check_version(const char *root)
 {
 	struct md_buf buf = MD_BUF_INIT;
 	char *path = md_path_join(root, "VERSION");
-	int rc = md_fs_read(&buf, path);
+	int rc = md_fs_read_regular(&buf, path, 64);
 
 	if (rc == MD_ENOTFOUND) {
 		char v[16];
@@ -54,32 +56,97 @@ check_version(const char *root)
 	return rc;
 }
 
+/* Whether name, in tmp/, is an older mdrun's PID-N-T whose PID is gone. */
+static bool
+legacy_dead(const char *name)
+{
+	char *end;
+	long pid = strtol(name, &end, 10);
+
+	if (pid <= 0 || *end != '-' || !isdigit((unsigned char)end[1]))
+		return false;
+	return pid != (long)getpid() && kill((pid_t)pid, 0) < 0 &&
+	       errno == ESRCH;
+}
+
+/* The length of the OWNER part of name (OWNER-N, OWNER.lock), or 0. */
+static size_t
+owner_len(const char *name)
+{
+	const char *dash = strchr(name, '-');
+
+	if (!dash || dash == name || dash[1] != 'o')
+		return 0;
+	return (size_t)(strcspn(dash + 1, "-.") + 1 + (size_t)(dash - name));
+}
+
 /*
- * tmp/PID-... belongs to process PID; once PID is gone, what it left is
- * an unfinished realization or a half-removed one: delete it.
+ * Removes what dead owners left in tmp/. An owner is alive while it holds
+ * the flock of its OWNER.lock: that, not a PID, says so, since a process
+ * in another PID namespace (a second container on the same volume) has
+ * PIDs this one cannot see. A folder without its OWNER.lock goes (its
+ * owner closed the store, or the sweep that removed the lock was killed
+ * before it was done). The lock file goes last, while locked here, so an
+ * owner that was just starting sees it gone (store_tmp_dir).
  */
 static void
 sweep_tmp(struct store *s)
 {
 	DIR *d = opendir(s->tmp);
 	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, i, j;
 
 	if (!d)
 		return;
-	while ((e = readdir(d))) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			md_strv_push(&names, &n, md_strdup(e->d_name));
+	closedir(d);
+	for (i = 0; i < n; i++) {
+		size_t len = owner_len(names[i]);
+		char *lock;
+		int fd;
 
-		if (e->d_name[0] == '.' || *end != '-' || pid <= 0)
+		if (!len || strcmp(names[i] + len, ".lock") ||
+		    (s->owner && !strncmp(names[i], s->owner, len)))
 			continue;
-		if (pid == (long)getpid() ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		char *p = md_path_join(s->tmp, e->d_name);
-		md_fs_rmtree(p);
+		lock = md_path_join(s->tmp, names[i]);
+		fd = open(lock, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			for (j = 0; j < n; j++) {
+				if (j == i || names[j][len] != '-' ||
+				    strncmp(names[j], names[i], len))
+					continue;
+				char *p = md_path_join(s->tmp, names[j]);
+				md_fs_rmtree_quiet(p);
+				free(p);
+			}
+			unlink(lock);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(lock);
+	}
+	for (i = 0; i < n; i++) {
+		size_t len = owner_len(names[i]);
+		char *p = md_path_join(s->tmp, names[i]);
+		bool gone = false;
+
+		if (len && names[i][len] == '-') {
+			struct md_buf lock = MD_BUF_INIT;
+			md_buf_printf(&lock, "%s/%.*s.lock", s->tmp, (int)len,
+				      names[i]);
+			gone = !md_fs_exists(lock.ptr);
+			md_buf_dispose(&lock);
+		} else if (!len) {
+			gone = legacy_dead(names[i]);
+		}
+		if (gone)
+			md_fs_rmtree_quiet(p);
 		free(p);
 	}
-	closedir(d);
+	md_strv_free(names);
 }
 
 int
@@ -90,6 +157,8 @@ store_open(struct store **out, const char *root)
 	int rc;
 
 	*out = NULL;
+	s->owner_fd = -1;
+	pthread_mutex_init(&s->owner_mu, NULL);
 	/*
 	 * Absolute: sessions hand these paths to interpreters whose blocks
 	 * may change folder.
@@ -131,12 +200,21 @@ done:
 }
 
 static void cache_free(struct store_cache *c);
+static char *owner_lock(const struct store *s);
 
 void
 store_close(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->owner) {
+		/* What is left in tmp/ is anyone's to sweep from now on. */
+		char *lock = owner_lock(s);
+		unlink(lock);
+		free(lock);
+		close(s->owner_fd);
+		free(s->owner);
+	}
 	free(s->root);
 	free(s->objs);
 	free(s->tmp);
@@ -144,6 +222,7 @@ store_close(struct store *s)
 	free(s->roots);
 	free(s->interp);
 	cache_free(s->cache);
+	pthread_mutex_destroy(&s->owner_mu);
 	free(s);
 }
 
@@ -223,6 +302,17 @@ num(const cJSON *obj, const char *name)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* A whole number of bytes a file can have. */
+static bool
+in_range(const cJSON *obj, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+	       v->valuedouble <= 1e15 &&
+	       v->valuedouble == (double)(long long)v->valuedouble;
+}
+
 int
 store_read_meta(struct store_real *r, const char *dir)
 {
@@ -231,7 +321,7 @@ store_read_meta(struct store_real *r, const char *dir)
 	cJSON *meta = NULL;
 	int rc;
 
-	if ((rc = md_fs_read(&buf, path)) < 0) {
+	if ((rc = md_fs_read_regular(&buf, path, STORE_RECORD_MAX)) < 0) {
 		if (rc == MD_ENOTFOUND)
 			rc = md_err_set("%s: missing realization metadata",
 					path);
@@ -254,6 +344,11 @@ store_read_meta(struct store_real *r, const char *dir)
 	/* The cap it was cut at; a lying value only makes it re-run. */
 	if (num(meta, "cut") >= 1 && num(meta, "cut") <= 1e15)
 		r->cut = (size_t)num(meta, "cut");
+	/* The sizes reads are bounded by, when it gives them. */
+	r->sized = in_range(meta, "stdout_bytes") &&
+		   in_range(meta, "stderr_bytes");
+	r->out_size = r->sized ? (size_t)num(meta, "stdout_bytes") : 0;
+	r->err_size = r->sized ? (size_t)num(meta, "stderr_bytes") : 0;
 done:
 	cJSON_Delete(meta);
 	md_buf_dispose(&buf);
@@ -274,6 +369,23 @@ store_real_dir(const struct store *s, const char *key, const char *rhash)
 	return md_buf_detach(&b);
 }
 
+/*
+ * A realization's stdout or stderr: no larger than meta.json says, when
+ * it says (sized), and the file must be just that large.
+ */
+int
+store_read_output(struct md_buf *out, const char *path, bool sized,
+		  size_t size)
+{
+	size_t start = out->len;
+	int rc = md_fs_read_regular(out, path, sized ? size + !size : 0);
+
+	if (rc == 0 && sized && out->len - start != size)
+		rc = md_err_set("%s: %zu bytes, but meta.json says %zu", path,
+				out->len - start, size);
+	return rc;
+}
+
 /* Its stdout and its stderr, which has no file when it is empty. */
 static int
 read_outputs(struct store_real *r)
@@ -286,8 +398,11 @@ read_outputs(struct store_real *r)
 	md_buf_clear(&r->err);
 	md_buf_put(&r->out, "", 0);
 	md_buf_put(&r->err, "", 0);
-	if ((rc = md_fs_read(&r->out, so)) == 0 &&
-	    (rc = md_fs_read(&r->err, se)) == MD_ENOTFOUND)
+	if ((rc = store_read_output(&r->out, so, r->sized, r->out_size)) ==
+		    0 &&
+	    (rc = store_read_output(&r->err, se, r->sized, r->err_size)) ==
+		    MD_ENOTFOUND &&
+	    (!r->sized || r->err_size == 0))
 		rc = 0;
 	if (rc == MD_ENOTFOUND)
 		rc = md_err_set("%s: incomplete realization", r->path);
@@ -296,12 +411,14 @@ read_outputs(struct store_real *r)
 	return rc;
 }
 
-/* Its meta.json, with what to do when it is damaged. */
+/* Its meta.json and outputs, with what to do when they are damaged. */
 static int
-read_meta(struct store_real *r)
+read_real(struct store_real *r)
 {
 	int rc = store_read_meta(r, r->path);
 
+	if (rc == 0)
+		rc = read_outputs(r);
 	if (rc < 0) {
 		char *why = md_strdup(md_err_msg());
 		rc = md_err_set("%s (mdrun store verify finds all such; "
@@ -320,9 +437,7 @@ store_read(struct store_real *out, struct store *s, const char *key,
 	memset(out, 0, sizeof(*out));
 	memcpy(out->rhash, rhash, MD_HASH_HEX);
 	out->path = store_real_dir(s, key, rhash);
-	if ((rc = read_meta(out)) == 0)
-		rc = read_outputs(out);
-	if (rc < 0)
+	if ((rc = read_real(out)) < 0)
 		store_real_dispose(out);
 	return rc;
 }
@@ -342,8 +457,8 @@ store_read_pending(struct store_real *r)
 {
 	int rc = 0;
 
-	if (r->pending && (rc = read_meta(r)) == 0)
-		rc = read_outputs(r);
+	if (r->pending)
+		rc = read_real(r);
 	r->pending = false;
 	return rc;
 }
@@ -410,6 +525,7 @@ store_forget(struct store *s, const char *key)
 
 static int list_runs(struct store_run **out, size_t *n, struct store *s,
 		     const char *key);
+static bool parse_run(struct store_run *r, const char *name);
 
 int
 store_runs(struct store_run **out, size_t *n, struct store *s,
@@ -466,6 +582,7 @@ list_runs(struct store_run **out, size_t *n, struct store *s,
 	size_t count = 0, cap = 0, i;
 	DIR *d = opendir(rdir);
 	struct dirent *e;
+	struct stat st;
 	int rc = 0;
 
 	*out = NULL;
@@ -485,28 +602,22 @@ list_runs(struct store_run **out, size_t *n, struct store *s,
 		names[count++] = md_strdup(e->d_name);
 	}
 	closedir(d);
-	/* Fixed-width times: name order is time order. */
+	/*
+	 * Fixed widths: name order is commit order. Old records, named by
+	 * their time, start with a digit, so they come before any sSEQ.
+	 */
 	if (count)
 		qsort(names, count, sizeof(*names), md_strp_cmp);
 	*out = md_calloc(count, sizeof(**out));
 	for (i = 0; i < count; i++) {
 		struct store_run *r = &(*out)[*n];
-		char *dash = strchr(names[i], '-'), *real, *cut;
+		char *real;
 
-		if (!dash || strlen(dash + 1) < 65 || dash[65] != '-')
+		if (!parse_run(r, names[i]))
 			continue; /* not a run record */
-		memcpy(r->rhash, dash + 1, 64);
-		r->rhash[64] = '\0';
-		if (!store_is_hash(r->rhash))
-			continue;
-		r->ns = strtoll(names[i], NULL, 10);
-		/* STATUS is "ok" or "failed", then "-cutN" when cut at N. */
-		r->failed = strncmp(dash + 66, "ok", 2) ||
-			    (dash[68] && dash[68] != '-');
-		cut = strstr(dash + 66, "-cut");
-		r->cut = cut ? strtoull(cut + 4, NULL, 10) : 0;
 		real = md_path_join(kdir, r->rhash);
-		if (md_fs_is_dir(real))
+		/* A folder, not a link to one elsewhere. */
+		if (lstat(real, &st) == 0 && S_ISDIR(st.st_mode))
 			(*n)++;
 		free(real);
 	}
@@ -551,101 +662,73 @@ store_real_dispose(struct store_real *r)
 	r->path = NULL;
 }
 
-static int
-scandir_filter(const struct dirent *e)
-{
-	return strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-}
-
 /*
- * Hashes the tree at dir: names in byte order, each entry's kind, and a
- * file's executable bit and content or a link's target. Links are not
- * followed.
+ * Hashes one entry of an out/ tree (md_fs_walk gives names in byte order):
+ * its kind and path, and a file's executable bit and content or a link's
+ * target. Links are not followed.
  */
 static int
-hash_tree(struct md_hash *h, const char *dir, const char *rel)
+hash_entry(enum md_walk_step step, const struct md_walk *w, void *arg)
 {
-	struct dirent **list = NULL;
-	int n = scandir(dir, &list, scandir_filter, alphasort), i, rc = 0;
+	struct md_hash *h = arg;
+	struct md_buf data = MD_BUF_INIT;
+	char digest[MD_HASH_HEX], target[4096];
+	ssize_t k;
+	int rc;
 
-	if (n < 0)
-		return errno == ENOENT ? 0 : md_err_sys("%s", dir);
-	for (i = 0; i < n; i++) {
-		char *p = md_path_join(dir, list[i]->d_name);
-		char *r = *rel ? md_path_join(rel, list[i]->d_name)
-			       : md_strdup(list[i]->d_name);
-		struct stat st;
-
-		if (rc == 0 && lstat(p, &st) < 0)
-			rc = md_err_sys("%s", p);
-		if (rc == 0 && S_ISDIR(st.st_mode)) {
-			md_hash_field(h, "dir", r, strlen(r));
-			rc = hash_tree(h, p, r);
-		} else if (rc == 0 && S_ISLNK(st.st_mode)) {
-			char target[4096];
-			ssize_t k = readlink(p, target, sizeof(target));
-			if (k < 0)
-				rc = md_err_sys("%s", p);
-			md_hash_field(h, "link", r, strlen(r));
-			md_hash_field(h, "target", target, k < 0 ? 0 : (size_t)k);
-		} else if (rc == 0 && S_ISREG(st.st_mode)) {
-			struct md_buf data = MD_BUF_INIT;
-			char digest[MD_HASH_HEX];
-			rc = md_fs_read(&data, p);
-			md_hash_bytes(digest, data.ptr, data.len);
-			md_hash_field(h, st.st_mode & 0111 ? "exe" : "file", r,
-				      strlen(r));
-			md_hash_field(h, "content", digest, 64);
-			md_buf_dispose(&data);
-		} else if (rc == 0) {
-			rc = md_err_set("%s: not a file, folder or link", p);
-		}
-		free(p);
-		free(r);
+	if (step == MD_WALK_LEAVE)
+		return 0;
+	if (step == MD_WALK_ENTER) {
+		md_hash_field(h, "dir", w->rel, w->rel_len);
+		return 0;
 	}
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
+	if (S_ISLNK(w->st.st_mode)) {
+		if ((k = readlinkat(w->dirfd, w->name, target,
+				    sizeof(target))) < 0)
+			return md_err_sys("%s", w->path);
+		md_hash_field(h, "link", w->rel, w->rel_len);
+		md_hash_field(h, "target", target, (size_t)k);
+		return 0;
+	}
+	if (!S_ISREG(w->st.st_mode))
+		return md_err_set("%s: not a file, folder or link", w->path);
+	if ((rc = md_fs_read_at(&data, w->dirfd, w->name, 0, w->path)) == 0) {
+		md_hash_bytes(digest, data.ptr, data.len);
+		md_hash_field(h, w->st.st_mode & 0111 ? "exe" : "file",
+			      w->rel, w->rel_len);
+		md_hash_field(h, "content", digest, 64);
+	}
+	md_buf_dispose(&data);
 	return rc;
 }
 
 /*
- * Gives each regular file under dir that has other hard links (a block
- * that ran ln into MDRUN_OUT) a copy of its own: else making the
- * realization read-only would change the mode of a file outside the
- * store, and writing to that file would change the realization.
+ * Readies an out/ tree for a commit. A path longer than
+ * STORE_OUT_PATH_MAX is refused: it would not fit in PATH_MAX under the
+ * store. A regular file that has other hard links (a block that ran ln
+ * into MDRUN_OUT) gets a copy of its own: else making the realization
+ * read-only would change the mode of a file outside the store, and
+ * writing to that file would change the realization.
  */
 static int
-own_files(const char *dir)
+own_entry(enum md_walk_step step, const struct md_walk *w, void *arg)
 {
-	struct dirent **list = NULL;
-	int n = scandir(dir, &list, scandir_filter, alphasort), i, rc = 0;
+	struct md_buf data = MD_BUF_INIT;
+	int rc;
 
-	if (n < 0)
-		return errno == ENOENT ? 0 : md_err_sys("%s", dir);
-	for (i = 0; i < n && rc == 0; i++) {
-		char *p = md_path_join(dir, list[i]->d_name);
-		struct stat st;
-
-		if (lstat(p, &st) < 0) {
-			rc = md_err_sys("%s", p);
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = own_files(p);
-		} else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-			struct md_buf data = MD_BUF_INIT;
-
-			if ((rc = md_fs_read(&data, p)) == 0)
-				rc = md_fs_write_atomic(p, data.ptr ? data.ptr
-								    : "",
-							data.len,
-							st.st_mode & 0777);
-			md_buf_dispose(&data);
-		}
-		free(p);
-	}
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
+	(void)arg;
+	if (w->rel_len > STORE_OUT_PATH_MAX)
+		return md_err_set("MDRUN_OUT holds a path longer than %d "
+				  "bytes (%.40s...)",
+				  STORE_OUT_PATH_MAX, w->rel);
+	if (step != MD_WALK_FILE || !S_ISREG(w->st.st_mode) ||
+	    w->st.st_nlink < 2)
+		return 0;
+	if ((rc = md_fs_read_at(&data, w->dirfd, w->name, 0, w->path)) == 0)
+		rc = md_fs_write_atomic_at(w->dirfd, w->name,
+					   data.ptr ? data.ptr : "", data.len,
+					   w->st.st_mode & 0777);
+	md_buf_dispose(&data);
 	return rc;
 }
 
@@ -665,8 +748,9 @@ store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 	n = snprintf(status, sizeof(status), "%d %d %d", exit_code, signal,
 		     timed_out ? 1 : 0);
 	md_hash_field(&h, "status", status, (size_t)n);
-	if (out_dir)
-		rc = hash_tree(&h, out_dir, "");
+	if (out_dir && (rc = md_fs_walk(out_dir, hash_entry, &h)) ==
+			       MD_ENOTFOUND)
+		rc = 0;
 	md_hash_final(out, &h);
 	return rc;
 }
@@ -692,6 +776,8 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 	cJSON_AddNumberToObject(m, "end", r->end);
 	cJSON_AddStringToObject(m, "started", when);
 	cJSON_AddNumberToObject(m, "duration_ms", (r->end - r->start) * 1e3);
+	cJSON_AddNumberToObject(m, "stdout_bytes", (double)r->out_len);
+	cJSON_AddNumberToObject(m, "stderr_bytes", (double)r->err_len);
 	if (r->cut)
 		cJSON_AddNumberToObject(m, "cut", (double)r->cut);
 	if (r->interpreter)
@@ -713,15 +799,76 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 	return text;
 }
 
+static char *
+owner_lock(const struct store *s)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	md_buf_printf(&b, "%s/%s.lock", s->tmp, s->owner);
+	return md_buf_detach(&b);
+}
+
+/*
+ * Makes this process an owner in tmp/: OWNER.lock created and locked
+ * before any OWNER-N folder exists, so a sweep never sees a live owner's
+ * folder without its lock file. Called under owner_mu.
+ */
+static int
+become_owner(struct store *s)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned long long r;
+		struct md_buf b = MD_BUF_INIT;
+		struct stat st;
+		char *lock;
+		int fd;
+
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return md_err_sys("getrandom");
+		md_buf_printf(&b, "%ld-o%016llx", (long)getpid(), r);
+		s->owner = md_buf_detach(&b);
+		lock = owner_lock(s);
+		fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST) {
+			md_err_sys("%s", lock);
+			free(lock);
+			free(s->owner);
+			s->owner = NULL;
+			return MD_ERROR;
+		}
+		while (fd >= 0 && flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+		/* A sweep took it for a dead owner's and removed it? */
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_nlink > 0) {
+			s->owner_fd = fd;
+			free(lock);
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		free(lock);
+		free(s->owner);
+		s->owner = NULL;
+	}
+	return md_err_set("%s: cannot make a lock file", s->tmp);
+}
+
 char *
 store_tmp_dir(struct store *s)
 {
+	int rc = 0;
+
+	pthread_mutex_lock(&s->owner_mu);
+	if (!s->owner)
+		rc = become_owner(s);
+	pthread_mutex_unlock(&s->owner_mu);
+	if (rc < 0)
+		return NULL;
 	for (;;) {
 		struct md_buf path = MD_BUF_INIT;
 
-		md_buf_printf(&path, "%s/%ld-%u-%ld", s->tmp, (long)getpid(),
-			      atomic_fetch_add(&s->serial, 1),
-			      (long)time(NULL));
+		md_buf_printf(&path, "%s/%s-%u", s->tmp, s->owner,
+			      atomic_fetch_add(&s->serial, 1));
 		if (mkdir(path.ptr, 0755) == 0)
 			return md_buf_detach(&path);
 		if (errno != EEXIST) {
@@ -771,39 +918,107 @@ now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* A run record at ns (0: now); the next free nanosecond when taken. */
+void
+store_run_name(struct md_buf *out, const struct store_run *r)
+{
+	if (r->seq)
+		md_buf_printf(out, "s%020llu-", r->seq);
+	md_buf_printf(out, "%020lld-%s-%s", r->ns, r->rhash,
+		      r->failed ? "failed" : "ok");
+	if (r->cut)
+		md_buf_printf(out, "-cut%zu", r->cut);
+}
+
+/* Parses a run record's name into r; false when it is not one. */
+static bool
+parse_run(struct store_run *r, const char *name)
+{
+	const char *p = name;
+	char *end;
+
+	memset(r, 0, sizeof(*r));
+	if (*p == 's') {
+		r->seq = strtoull(p + 1, &end, 10);
+		if (end != p + 21 || *end != '-' || r->seq == 0)
+			return false;
+		p = end + 1;
+	}
+	r->ns = strtoll(p, &end, 10);
+	if (end == p || *end != '-' || strlen(end + 1) < 67 || end[65] != '-')
+		return false;
+	memcpy(r->rhash, end + 1, 64);
+	r->rhash[64] = '\0';
+	if (!store_is_hash(r->rhash))
+		return false;
+	/* STATUS is "ok" or "failed", then "-cutN" when cut at N. */
+	p = end + 66;
+	r->failed = strncmp(p, "ok", 2) || (p[2] && p[2] != '-');
+	end = strstr(p, "-cut");
+	r->cut = end ? strtoull(end + 4, NULL, 10) : 0;
+	return true;
+}
+
+/*
+ * A run record: the next SEQ of the key's runs, at ns (0 or later than
+ * now: now). The runs/ folder is flock(2)ed while SEQ is chosen and the
+ * record made, so two processes never take one SEQ, whatever locks their
+ * callers hold.
+ */
 static int
 write_run(const char *kdir, const char *rhash, bool failed, size_t cut,
 	  long long ns)
 {
 	char *rdir = md_path_join(kdir, "runs");
 	struct md_buf p = MD_BUF_INIT;
-	int rc = 0, fd;
+	struct store_run r;
+	DIR *d = NULL;
+	struct dirent *e;
+	int rc = 0, fd = -1, lock = -1;
 
-	if (ns <= 0)
+	memset(&r, 0, sizeof(r));
+	if (ns <= 0 || ns > now_ns())
 		ns = now_ns();
 	if (mkdir(rdir, 0755) < 0 && errno != EEXIST) {
 		rc = md_err_sys("%s: mkdir", rdir);
 		goto done;
 	}
-	for (;;) {
-		md_buf_clear(&p);
-		md_buf_printf(&p, "%s/%020lld-%s-%s", rdir, ns, rhash,
-			      failed ? "failed" : "ok");
-		if (cut)
-			md_buf_printf(&p, "-cut%zu", cut);
-		fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-		if (fd >= 0) {
-			close(fd);
-			break;
-		}
-		if (errno != EEXIST) {
-			rc = md_err_sys("%s", p.ptr);
-			break;
-		}
-		ns++; /* the same nanosecond as another run */
+	if ((lock = open(rdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				       O_CLOEXEC)) < 0) {
+		rc = md_err_sys("%s", rdir);
+		goto done;
 	}
+	while (flock(lock, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			rc = md_err_sys("%s: flock", rdir);
+			goto done;
+		}
+	}
+	if (!(d = opendir(rdir))) {
+		rc = md_err_sys("%s", rdir);
+		goto done;
+	}
+	r.seq = 1;
+	while ((e = readdir(d))) {
+		struct store_run old;
+		if (parse_run(&old, e->d_name) && old.seq >= r.seq)
+			r.seq = old.seq + 1;
+	}
+	memcpy(r.rhash, rhash, MD_HASH_HEX);
+	r.ns = ns;
+	r.failed = failed;
+	r.cut = cut;
+	md_buf_printf(&p, "%s/", rdir);
+	store_run_name(&p, &r);
+	fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+	if (fd < 0)
+		rc = md_err_sys("%s", p.ptr);
 done:
+	if (d)
+		closedir(d);
+	if (fd >= 0)
+		close(fd);
+	if (lock >= 0)
+		close(lock);
 	md_buf_dispose(&p);
 	free(rdir);
 	return rc;
@@ -980,7 +1195,9 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	bool failed = r->exit_code || r->signal || r->timed_out;
 	int rc;
 
-	if (r->artifacts && (rc = own_files(r->artifacts)) < 0)
+	if (r->artifacts &&
+	    (rc = md_fs_walk(r->artifacts, own_entry, NULL)) < 0 &&
+	    rc != MD_ENOTFOUND)
 		goto done;
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
 			      r->exit_code, r->signal, r->timed_out,
@@ -1027,7 +1244,7 @@ read_root(struct store *s, const char *doc, int *rc)
 	char *path = root_path(s, doc);
 	cJSON *root = NULL;
 
-	if ((*rc = md_fs_read(&text, path)) == 0)
+	if ((*rc = md_fs_read_regular(&text, path, STORE_RECORD_MAX)) == 0)
 		root = cJSON_ParseWithLength(text.ptr, text.len);
 	md_buf_dispose(&text);
 	free(path);
@@ -1100,7 +1317,7 @@ int
 store_memo_get(struct md_buf *out, struct store *s, const char *name)
 {
 	char *path = md_path_join(s->interp, name);
-	int rc = md_fs_read(out, path);
+	int rc = md_fs_read_regular(out, path, STORE_RECORD_MAX);
 
 	free(path);
 	return rc;

@@ -7,16 +7,28 @@
  *   ROOT/store/KEY/RHASH/        one realization: meta.json, stdout,
  *                                stderr (absent when empty), out/ (the
  *                                artifacts; absent when none)
- *   ROOT/store/KEY/runs/T-RHASH-ok|failed[-cutN]
- *                                one empty file per run, T in nanoseconds,
- *                                -cutN when an output was cut at N bytes:
- *                                which realization each run produced, so
- *                                "latest" and "first" and run counts hold
- *                                even when equal runs share a realization
+ *   ROOT/store/KEY/runs/sSEQ-T-RHASH-ok|failed[-cutN]
+ *                                one empty file per run: SEQ (20 digits)
+ *                                numbers the key's runs in the order this
+ *                                store committed them (a pulled run gets
+ *                                the next one when it is pulled), T is the
+ *                                run's time in nanoseconds (20 digits; for
+ *                                a pulled run its start, never later than
+ *                                the pull), -cutN when an output was cut
+ *                                at N bytes. Which realization each run
+ *                                produced, so "latest" (the highest SEQ)
+ *                                and "first" and run counts hold even when
+ *                                equal runs share a realization. Records
+ *                                of older stores, T-RHASH-..., are older
+ *                                than any sSEQ one, in T order. SEQ is
+ *                                allocated under an flock(2) of runs/.
  *   ROOT/roots/H.json            the keys one document's last render used
  *   ROOT/locks/KEY, locks/gc     flock(2) files
  *   ROOT/interp/ID               memoized interpreter identities
- *   ROOT/tmp/PID-...             realizations being built by process PID
+ *   ROOT/tmp/OWNER.lock          held (flock) by one process that has the
+ *                                store open, OWNER being PID-oHEX (HEX
+ *                                random: PIDs repeat across containers)
+ *   ROOT/tmp/OWNER-N             a folder that process is building in
  *
  * Writes: a realization is built in tmp/, renamed into place, made read-only
  * (files 0444, folders 0555), and only then gets its run record. So a
@@ -24,7 +36,17 @@
  * names one. Removal goes the other way: run records first, then the
  * folder is renamed into tmp/ and deleted. A process killed at any instant
  * leaves the store consistent; what it left in tmp/ is swept by the next
- * store_open once the process is gone.
+ * store_open: tmp/OWNER-* goes, and OWNER.lock last, once the lock on
+ * OWNER.lock can be taken, whatever PID namespace the owner ran in (a
+ * folder tmp/PID-N-T of an older mdrun goes once no process PID exists).
+ *
+ * Reads: every file of the store is opened without following links and
+ * read only if it is a regular file, at most its size when opened (and
+ * what meta.json says of stdout and stderr, when it says): a file swapped
+ * for a link to /dev/zero or for a fifo is an error naming it, never a
+ * read without end. Trees (out/, tmp/) are walked relative to folder
+ * descriptors, at any depth; a commit refuses an out/ path longer than
+ * 2048 bytes (STORE_OUT_PATH_MAX).
  *
  * KEY is the SHA-256 of its fields (store_key_bytes: each name and value
  * length-prefixed, in order), so `store verify` recomputes keys as well as realizations. RHASH
@@ -101,12 +123,16 @@ struct store_real {
 	double start, end;
 	char *path;   /* its folder in the store */
 	bool pending; /* not read yet: store_read_pending */
+	/* stdout's and stderr's sizes as meta.json says (sized: it does). */
+	bool sized;
+	size_t out_size, err_size;
 };
 
 /* One run of a key, as its run record says. */
 struct store_run {
 	char rhash[MD_HASH_HEX];
-	long long ns; /* when it was committed */
+	unsigned long long seq; /* its place in commit order; 0: old record */
+	long long ns;		/* when it ran (a pulled one: its start) */
 	bool failed;
 	size_t cut; /* an output was cut at this many bytes; 0: whole */
 };
@@ -140,8 +166,9 @@ int store_lock_store(struct store *s, bool exclusive);
 void store_unlock(int fd);
 
 /*
- * The runs of key, oldest first, whose realization exists. *out is NULL
- * and *n 0 for an unknown key. Caller frees *out.
+ * The runs of key in the order this store committed them, oldest first,
+ * whose realization exists. *out is NULL and *n 0 for an unknown key.
+ * Caller frees *out.
  */
 int store_runs(struct store_run **out, size_t *n, struct store *s,
 	       const char *key);
@@ -194,8 +221,9 @@ int store_root_keys(char (**keys)[MD_HASH_HEX], size_t *n, struct store *s,
 		    const char *doc);
 
 /*
- * A fresh, empty folder under tmp/, owned by this process (swept once it
- * is gone). Caller removes it (md_fs_rmtree) and frees the path.
+ * A fresh, empty folder under tmp/, owned by this process (swept once the
+ * process has closed the store or died). Caller removes it (md_fs_rmtree)
+ * and frees the path.
  */
 char *store_mktemp(struct store *s);
 /* The rhash a realization with these contents would have. */
@@ -304,8 +332,9 @@ int store_push(struct store_remote_stats *out, struct store *s,
  * stdout, stderr and out/ at the top, more than 1 GiB of blobs, a drv.json
  * whose fields do not hash to KEY, or files that do not hash to RHASH: the
  * ref is rejected (reported through r->reject, counted, never written).
- * A pulled realization gets a run record at its start time. Nothing pulled
- * is executed.
+ * A pulled realization gets a run record, the latest of its key, dated
+ * at its start time (at the pull, if that is later). Nothing pulled is
+ * executed.
  */
 int store_pull(struct store_remote_stats *out, struct store *s,
 	       const struct store_remote *r);

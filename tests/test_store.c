@@ -1,11 +1,14 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../store/internal.h"
 #include "../store/store.h"
 #include "../util/err.h"
 #include "../util/fs.h"
@@ -397,4 +400,182 @@ Test(store, gc_keeps_rooted_keys_and_removes_the_rest)
 	cr_assert_eq(stats.keys_removed, 1);
 	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false),
 		     MD_ENOTFOUND);
+}
+
+Test(store, reads_refuse_what_is_not_a_regular_file)
+{
+	char fifo[1024], link[1024], file[1024], far[1024];
+	struct md_buf b = MD_BUF_INIT;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/zero", dir);
+	snprintf(file, sizeof(file), "%s/file", dir);
+	snprintf(far, sizeof(far), "%s/far", dir);
+	cr_assert_eq(mkfifo(fifo, 0644), 0);
+	cr_assert_eq(symlink("/dev/zero", link), 0);
+	cr_assert_eq(md_fs_write_new(file, "12345", 5, 0644), 0);
+	cr_assert_eq(symlink(file, far), 0);
+
+	/* A fifo with no writer: refused at once, not waited on. */
+	cr_assert_eq(md_fs_read_regular(&b, fifo, 0), MD_ERROR);
+	cr_assert(strstr(md_err_msg(), "fifo: not a regular file"),
+		  "%s", md_err_msg());
+	cr_assert_eq(md_fs_read_regular(&b, link, 0), MD_ERROR);
+	cr_assert_eq(md_fs_read_file(&b, link, 0, true), MD_ERROR,
+		     "followed, a link to a device is still refused");
+	cr_assert_eq(md_fs_read_regular(&b, "/dev/zero", 0), MD_ERROR);
+	cr_assert_eq(md_fs_read_regular(&b, dir, 0), MD_ERROR);
+	cr_assert_eq(md_fs_read_regular(&b, far, 0), MD_ERROR,
+		     "a link is refused unless followed");
+	cr_assert_eq(b.len, 0);
+	cr_assert_eq(md_fs_read_file(&b, far, 0, true), 0);
+	cr_assert_str_eq(b.ptr, "12345");
+	cr_assert_eq(md_fs_read_regular(&b, file, 4), MD_ERROR);
+	cr_assert(strstr(md_err_msg(), "larger than 4 bytes"));
+	cr_assert_eq(md_fs_read_regular(&b, file, 5), 0);
+	cr_assert_str_eq(b.ptr, "1234512345");
+	snprintf(file, sizeof(file), "%s/none", dir);
+	cr_assert_eq(md_fs_read_regular(&b, file, 0), MD_ENOTFOUND);
+	md_buf_dispose(&b);
+}
+
+static int
+count_entries(enum md_walk_step step, const struct md_walk *w, void *arg)
+{
+	size_t *n = arg;
+
+	if (step != MD_WALK_LEAVE)
+		n[step == MD_WALK_ENTER]++;
+	if (step == MD_WALK_FILE)
+		n[2] = w->rel_len;
+	return 0;
+}
+
+/* Folders 5,000 deep, past PATH_MAX: walked, then removed, by *at() calls. */
+Test(store, trees_deeper_than_path_max_are_walked_and_removed)
+{
+	char top[1024];
+	size_t n[3] = { 0, 0, 0 };
+	int fd, next;
+
+	snprintf(top, sizeof(top), "%s/deep", dir);
+	cr_assert_eq(mkdir(top, 0755), 0);
+	fd = open(top, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; i < 5000; i++) {
+		cr_assert_eq(mkdirat(fd, "d", i % 2 ? 0555 : 0755), 0);
+		next = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+		cr_assert_geq(next, 0);
+		close(fd);
+		fd = next;
+	}
+	cr_assert_geq(next = openat(fd, "f", O_WRONLY | O_CREAT, 0444), 0);
+	close(next);
+	close(fd);
+	cr_assert_eq(md_fs_walk(top, count_entries, n), 0, "%s", md_err_msg());
+	cr_assert_eq(n[0], 1, "one file");
+	cr_assert_eq(n[1], 5000, "5000 folders");
+	cr_assert_eq(n[2], 5000 * 2 + 1, "its path: d/ 5000 times, then f");
+	cr_assert_eq(md_fs_make_readonly(top), 0, "%s", md_err_msg());
+	cr_assert_eq(md_fs_rmtree(top), 0, "%s", md_err_msg());
+	cr_assert_not(md_fs_exists(top));
+}
+
+Test(store, a_pulled_run_from_the_future_is_not_latest_forever)
+{
+	struct store_result here = result("local\n", 0, 100);
+	struct store_real r;
+	char tmp[1024], file[1100], rhash[MD_HASH_HEX];
+	struct store_run *runs = NULL;
+	size_t n = 0;
+
+	/* A realization published as a pull does, dated in 2255. */
+	snprintf(tmp, sizeof(tmp), "%s/pulled", dir);
+	cr_assert_eq(mkdir(tmp, 0755), 0);
+	snprintf(file, sizeof(file), "%s/stdout", tmp);
+	cr_assert_eq(md_fs_write_new(file, "pulled\n", 7, 0444), 0);
+	snprintf(file, sizeof(file), "%s/meta.json", tmp);
+	cr_assert_eq(md_fs_write_new(file, "{\"exit\":0}", 10, 0444), 0);
+	cr_assert_eq(store_rhash(rhash, "pulled\n", 7, "", 0, 0, 0, false,
+				 NULL), 0);
+	cr_assert_eq(store_publish(st, key, "{}", rhash, tmp, false, 0,
+				   9006768000000000000LL), 0, "%s",
+		     md_err_msg());
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "pulled\n", "the pull is the latest run");
+	store_real_dispose(&r);
+
+	cr_assert_eq(store_commit(rhash, st, key, "{}", &here), 0);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "local\n",
+			 "a run committed after it is the latest");
+	store_real_dispose(&r);
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_lt(runs[0].seq, runs[1].seq);
+	cr_assert_leq(runs[0].ns, runs[1].ns,
+		      "the pulled run is dated no later than its pull");
+	free(runs);
+}
+
+Test(store, records_of_older_stores_come_before_new_ones)
+{
+	struct store_result a = result("old\n", 0, 100);
+	struct store_result b = result("new\n", 0, 200);
+	char ra[MD_HASH_HEX], rb[MD_HASH_HEX], runs[1024];
+	struct md_buf from = MD_BUF_INIT, to = MD_BUF_INIT;
+	struct store_real r;
+	DIR *d;
+	struct dirent *e;
+
+	cr_assert_eq(store_commit(ra, st, key, "{}", &a), 0);
+	/* Its record renamed as an older mdrun named it: T-RHASH-ok. */
+	snprintf(runs, sizeof(runs), "%s/store/%s/runs", dir, key);
+	cr_assert_not_null(d = opendir(runs));
+	while ((e = readdir(d)))
+		if (e->d_name[0] == 's')
+			md_buf_printf(&from, "%s/%s", runs, e->d_name);
+	closedir(d);
+	md_buf_printf(&to, "%s/09006768000000000000-%s-ok", runs, ra);
+	cr_assert_eq(rename(from.ptr, to.ptr), 0);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "old\n");
+	store_real_dispose(&r);
+	cr_assert_eq(store_commit(rb, st, key, "{}", &b), 0);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "new\n");
+	store_real_dispose(&r);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_FIRST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "old\n");
+	store_real_dispose(&r);
+	md_buf_dispose(&from);
+	md_buf_dispose(&to);
+}
+
+Test(store, tmp_folders_live_while_their_owner_holds_its_lock)
+{
+	char live[1024], lock[1024], dead[1024], dlock[1024];
+	struct store *again = NULL;
+	int fd;
+
+	/* A PID no process has here: the owner runs in another container. */
+	snprintf(live, sizeof(live), "%s/tmp/4194305-oaaaa-0", dir);
+	snprintf(lock, sizeof(lock), "%s/tmp/4194305-oaaaa.lock", dir);
+	snprintf(dead, sizeof(dead), "%s/tmp/4194305-obbbb-3", dir);
+	snprintf(dlock, sizeof(dlock), "%s/tmp/4194305-obbbb.lock", dir);
+	cr_assert_eq(md_fs_mkdirs(live, 0755), 0);
+	cr_assert_eq(md_fs_mkdirs(dead, 0755), 0);
+	cr_assert_eq(md_fs_write_new(lock, "", 0, 0644), 0);
+	cr_assert_eq(md_fs_write_new(dlock, "", 0, 0644), 0);
+	cr_assert_geq(fd = open(lock, O_RDWR), 0);
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	cr_assert_eq(store_open(&again, dir), 0);
+	cr_assert(md_fs_exists(live), "its owner holds the lock");
+	cr_assert_not(md_fs_exists(dead), "no one holds the lock");
+	cr_assert_not(md_fs_exists(dlock));
+	store_close(again);
+	close(fd);
+	cr_assert_eq(store_open(&again, dir), 0);
+	cr_assert_not(md_fs_exists(live), "its owner is gone");
+	cr_assert_not(md_fs_exists(lock));
+	store_close(again);
 }

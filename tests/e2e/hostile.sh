@@ -391,6 +391,108 @@ for kind in fifo socket device; do
 	expect "$kind: mdrun store verify passes" verify.out
 done
 
+# --- a hostile store: files swapped for links, fifos, deep trees -----------
+# Each store file is opened without following links and read only if it
+# is a regular file, at most its size: a stdout, a meta.json or a file of
+# out/ swapped for a link to /dev/zero or for a fifo is one line naming
+# it, never a read without end or a wait for a writer. Everything runs
+# under a timeout (and 1 GiB of address space for the reads without end).
+mkdir -p "$work/tamper"
+cd "$work/tamper" || exit 1
+export MDRUN_STORE="$work/tamper-store"
+printf '```{sh name=t}\necho kept; mkdir -p "$MDRUN_OUT/d"; echo art >"$MDRUN_OUT/d/a.txt"\n```\n' >t.md
+"$mdrun" -q t.md -o t.out.md 2>err
+expect "tamper: t.md renders" err
+real=$("$mdrun" store path t.md#t)
+bounded() { (ulimit -v 1048576; timeout 20 "$@"); }
+# swap FILE KIND: replaces FILE of the realization with a link to
+# /dev/zero (zero) or a fifo (fifo); restore puts the original back.
+swap() {
+	chmod u+w "$(dirname "$real/$1")"
+	mv "$real/$1" "$work/tamper.saved"
+	case $2 in
+	zero) ln -s /dev/zero "$real/$1" ;;
+	fifo) mkfifo "$real/$1" ;;
+	esac
+}
+restore() {
+	rm -f "$real/$1"
+	mv "$work/tamper.saved" "$real/$1"
+}
+for file in stdout meta.json; do
+	for kind in zero fifo; do
+		what="tamper: $file swapped for a ${kind/zero/link to /dev/zero}"
+		swap $file $kind
+		bounded "$mdrun" -q t.md -o t.again.md 2>err
+		code=$?
+		{ [ $code = 2 ] && one_line err && has err "$real/$file: not a regular file"; }
+		verdict $? "$what: render stops with one line naming it, exit 2" \
+			"exit $code: $(head -c 400 err)"
+		bounded "$mdrun" store verify >verify.out 2>&1
+		code=$?
+		{ [ $code = 1 ] && has verify.out "$real/$file: not a regular file"; }
+		verdict $? "$what: store verify names it, exit 1" \
+			"exit $code: $(head -c 400 verify.out)"
+		bounded "$mdrun" store ls >ls.out 2>&1
+		code=$?
+		{ [ $code = 0 ] && has ls.out "1 run, 1 realization"; }
+		verdict $? "$what: store ls lists the key" \
+			"exit $code: $(head -c 400 ls.out)"
+		bounded "$mdrun" store show t.md#t >show.out 2>&1
+		code=$?
+		[ $code = 0 ]
+		verdict $? "$what: store show ends by itself" \
+			"exit $code: $(head -c 400 show.out)"
+		restore $file
+	done
+done
+for kind in zero fifo; do
+	swap out/d/a.txt $kind
+	bounded "$mdrun" store verify >verify.out 2>&1
+	code=$?
+	# A link in out/ is hashed as a link (a block may make one).
+	{ [ $code = 1 ] && has verify.out "$real"; }
+	verdict $? "tamper: a file of out/ swapped for a ${kind/zero/link to /dev/zero}: store verify names the realization, exit 1" \
+		"exit $code: $(head -c 400 verify.out)"
+	bounded "$mdrun" -q t.md -o t.again.md 2>err
+	verdict $? "tamper: out/ swapped for a ${kind/zero/link to /dev/zero}: render ends by itself" \
+		"$(head -c 400 err)"
+	restore out/d/a.txt
+done
+"$mdrun" store verify >verify.out 2>&1
+expect "tamper: restored, the store verifies clean" verify.out
+
+# A block that nests folders 5,000 deep in MDRUN_OUT (past PATH_MAX): the
+# render commits it or refuses it in one short line, and either way
+# leaves nothing in tmp/; a tree that deep a dead process left in tmp/
+# is swept.
+mkdir -p "$work/deep"
+cd "$work/deep" || exit 1
+export MDRUN_STORE="$work/deep-store"
+for runner in session none; do
+	printf '```{python name=deep session=%s}\nimport os\nos.chdir(os.environ["MDRUN_OUT"])\nfor i in range(5000):\n    os.mkdir("d"); os.chdir("d")\nopen("f", "w").write("x")\nprint("nested")\n```\n' \
+		$runner >deep.md
+	timeout 120 "$mdrun" -q deep.md -o deep.out.md 2>err
+	code=$?
+	{ [ $code = 0 ] && has deep.out.md nested; } ||
+		{ [ $code = 2 ] && one_line err && [ "$(wc -c <err)" -lt 200 ] &&
+			grep -q '^mdrun: deep.md:1:1: ' err; }
+	verdict $? "deep (session=$runner): 5,000 nested folders commit, or fail in one line under 200 bytes (exit $code, $(wc -c <err) bytes)" \
+		"$(head -c 300 err)"
+	[ -z "$(ls -A "$MDRUN_STORE/tmp")" ]
+	verdict $? "deep (session=$runner): nothing is left in tmp/" \
+		"$(ls -A "$MDRUN_STORE/tmp" | head)"
+done
+(cd "$MDRUN_STORE/tmp" && mkdir 999999-1-1 && cd 999999-1-1 &&
+	python3 -c 'import os
+for i in range(5000):
+    os.mkdir("d"); os.chdir("d")
+open("f", "w").write("x")')
+timeout 120 "$mdrun" store ls >/dev/null 2>err
+{ [ $? = 0 ] && [ -z "$(ls -A "$MDRUN_STORE/tmp")" ]; }
+verdict $? "deep: a 5,000-deep folder a dead process left in tmp/ is swept" \
+	"$(head -c 300 err; ls -A "$MDRUN_STORE/tmp" | head)"
+
 # --- the HTML report: what blocks print is inert ---------------------------
 # html.sh checks a printed <script>, </pre> and <img onerror> in a
 # browser; here: quotes that would end an attribute (in output, in the

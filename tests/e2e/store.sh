@@ -271,6 +271,152 @@ export MDRUN_STORE="$work/store-gc"
 [ $? = 2 ]
 expect "gc --keep-last 0: usage error"
 
+# --- liveness by lock, not by PID ----------------------------------------
+# hold PATH: a process that holds an flock(2) on PATH (a file or a folder)
+# until killed, as an owner in another PID namespace would; sets holder.
+hold() {
+	rm -f "$work/held"
+	python3 -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(120)' "$1" "$work/held" &
+	holder=$!
+	for _ in $(seq 100); do [ -e "$work/held" ] && return 0; sleep 0.1; done
+	return 1
+}
+export MDRUN_STORE="$work/store-owners"
+"$mdrun" store ls >/dev/null
+t=$MDRUN_STORE/tmp
+# PID 999999 does not exist here; its owner lives on in "another
+# container", holding its lock.
+mkdir -p "$t/999999-oalive-0/out" "$t/999998-odead-0/out" "$t/999997-onolock-0"
+echo partial >"$t/999999-oalive-0/out/f"
+echo partial >"$t/999998-odead-0/out/f"
+: >"$t/999999-oalive.lock"
+: >"$t/999998-odead.lock"
+hold "$t/999999-oalive.lock"
+"$mdrun" store ls >/dev/null
+{ [ -e "$t/999999-oalive-0/out/f" ] && [ -e "$t/999999-oalive.lock" ]; }
+expect "tmp/: a folder whose owner holds its lock stays, though no process has its PID here"
+{ [ ! -e "$t/999998-odead-0" ] && [ ! -e "$t/999998-odead.lock" ] && [ ! -e "$t/999997-onolock-0" ]; }
+expect "tmp/: folders of owners that hold no lock (or have no lock file) are swept"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+"$mdrun" store ls >/dev/null
+tmp_empty
+expect "tmp/: once its owner is gone, its folder and lock file are swept"
+if timeout 10 unshare -p -f --mount-proc true >/dev/null 2>&1; then
+	# A real PID namespace: a slow render in one, a render beside it.
+	mkdir -p "$work/ns"
+	printf '```{sh name=slow}\nsleep 2; echo a > "$MDRUN_OUT/a.txt"; echo slow\n```\n' >"$work/ns/slow.md"
+	printf '```{sh name=quick}\necho quick\n```\n' >"$work/ns/quick.md"
+	timeout 60 unshare -p -f --mount-proc "$mdrun" -q "$work/ns/slow.md" \
+		-o "$work/ns/slow.out.md" 2>"$work/ns/err" &
+	ns=$!
+	sleep 1
+	"$mdrun" -q "$work/ns/quick.md" >/dev/null
+	wait "$ns"
+	{ [ $? = 0 ] && has "$work/ns/slow.out.md" a.txt && verify_clean; }
+	expect "a render in another PID namespace keeps its tmp/ folder while another render sweeps" "$work/ns/err"
+else
+	echo "skipped: unshare -p (a real PID namespace) is not permitted here"
+fi
+export MDRUN_STORE="$work/store"
+
+# --- "latest" is the latest committed here --------------------------------
+export MDRUN_STORE="$work/store-order"
+dir="$work/order"
+mkdir -p "$dir"
+printf '```{sh name=n session=none}\necho x >> n.count; wc -l < n.count\n```\n' >"$dir/n.md"
+(cd "$dir" && "$mdrun" -q n.md -o n1.md)
+# The run, as a record of an older mdrun dated in the year 2255 (as a
+# pull of a realization that says it started then used to make it).
+runs=$(echo "$MDRUN_STORE"/store/*/runs)
+rec=$(ls "$runs")
+rhash=$(echo "$rec" | grep -o '[0-9a-f]\{64\}')
+chmod u+w "$runs"
+mv "$runs/$rec" "$runs/09006768000000000000-$rhash-ok"
+(cd "$dir" && "$mdrun" -q --rebuild n.md -o n2.md && "$mdrun" -q n.md -o n3.md)
+{ grep -qx 1 "$dir/n1.md" && grep -qx 2 "$dir/n2.md" && grep -qx 2 "$dir/n3.md"; }
+expect "a run dated 2255 is not the latest after a local --rebuild: the rebuild's output shows"
+"$mdrun" store show "$dir/n.md#n" >"$dir/show"
+{ has "$dir/show" "runs: 2" && grep '  ok  ' "$dir/show" | head -1 | grep -q ' 2255-' &&
+	grep '  ok  ' "$dir/show" | tail -1 | grep -q 'shown (latest)'; }
+expect "store show lists the old record first and marks the rebuild latest" "$dir/show"
+(cd "$dir" && "$mdrun" -q --rebuild n.md -o n4.md && "$mdrun" -q n.md -o n5.md)
+{ grep -qx 3 "$dir/n5.md" && [ "$(ls "$runs" | grep -c '^s')" = 2 ]; }
+expect "runs committed here are numbered in commit order"
+export MDRUN_STORE="$work/store"
+
+# --- what a killed writer leaves beside its output ------------------------
+dir="$work/leftover"
+mkdir -p "$dir"
+export MDRUN_STORE="$work/store-leftover"
+printf '```{sh name=w}\necho written\n```\n' >"$dir/w.md"
+"$mdrun" -q "$dir/w.md" -o "$dir/a.md"
+MDRUN_CRASH_AT=write:renaming "$mdrun" -q "$dir/w.md" -o "$dir/b.md" >/dev/null 2>&1 &
+wait $! 2>/dev/null
+code=$?
+{ [ "$code" = 137 ] && ls "$dir" | grep -q '^b\.md\.mdrun-tmp\.'; }
+expect "kill -9 between writing -o's temporary file and renaming it leaves it (exit $code)"
+"$mdrun" -q "$dir/w.md" -o "$dir/b.md"
+{ [ $? = 0 ] && has "$dir/b.md" written && ! ls -A "$dir" | grep -q mdrun-tmp; }
+expect "the next write of that output removes what the dead writer left"
+: >"$dir/a.md.mdrun-tmp.stale1"
+: >"$dir/a.md.mdrun-tmp.alive1"
+: >"$dir/other.md.mdrun-tmp.stale2"
+hold "$dir/a.md.mdrun-tmp.alive1"
+"$mdrun" -q "$dir/w.md" -o "$dir/a.md"
+{ [ ! -e "$dir/a.md.mdrun-tmp.stale1" ] && [ -e "$dir/a.md.mdrun-tmp.alive1" ] &&
+	[ -e "$dir/other.md.mdrun-tmp.stale2" ]; }
+expect "an unchanged output: its dead writer's file goes; a live writer's, and another output's, stay"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+roots=$MDRUN_STORE/roots
+root=$(ls "$roots")
+: >"$roots/$root.mdrun-tmp.stale3"
+"$mdrun" -q "$dir/w.md" >/dev/null
+[ "$(ls -A "$roots")" = "$root" ]
+expect "a root record's dead writer's file goes at the next render of its document"
+
+# --- check --fresh leaves no store behind ---------------------------------
+dir="$work/fresh"
+mkdir -p "$dir/tmp"
+printf '```{sh}\nsleep 30\n```\n' >"$dir/slow.md"
+# fresh_started: whether a check --fresh's store is made (10 s at most).
+fresh_started() {
+	for _ in $(seq 100); do
+		ls -d "$dir"/tmp/mdrun-check-*/store >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# (No timeout: the block's sleep bounds each, and the signals go to mdrun.)
+for sig in TERM INT; do
+	TMPDIR=$dir/tmp "$mdrun" check --fresh "$dir/slow.md" >/dev/null 2>&1 &
+	pid=$!
+	fresh_started
+	kill -$sig "$pid"
+	wait "$pid"
+	code=$?
+	{ [ "$code" -gt 128 ] && [ -z "$(ls -A "$dir/tmp")" ]; }
+	expect "check --fresh stopped by SIG$sig removes its store (exit $code)"
+done
+TMPDIR=$dir/tmp "$mdrun" check --fresh "$dir/slow.md" >/dev/null 2>&1 &
+pid=$!
+fresh_started
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+mkdir "$dir/tmp/mdrun-check-alive"
+hold "$dir/tmp/mdrun-check-alive"
+printf '# nothing to run\n' >"$dir/none.md"
+TMPDIR=$dir/tmp timeout 60 "$mdrun" check --fresh "$dir/none.md" >/dev/null 2>&1
+{ [ $? = 0 ] && [ "$(ls -A "$dir/tmp")" = mdrun-check-alive ]; }
+expect "the next check --fresh removes the store of a check killed with -9, not a live one's"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
 # --- a document in a git repository -------------------------------------
 dir="$work/repo"
 mkdir -p "$dir/docs"
