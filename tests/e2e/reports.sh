@@ -133,8 +133,12 @@ expect "tour.md --to ipynb: prose and code cells in order, counts, stderr stream
 	"$mdrun" render -q --to ipynb rendered.md -o rendered.ipynb
 "$py" -c 'import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:])
-assert a["cells"] == b["cells"]' tour.ipynb rendered.ipynb
-expect "a rendered document's notebook: the same cells (output regions dropped)"
+# Another file name is another key (MDRUN_DOC): ran, not cached.
+for c in a["cells"] + b["cells"]:
+    c.get("metadata", {}).get("mdrun", {}).pop("cached", None)
+bad = [(x, y) for x, y in zip(a["cells"], b["cells"]) if x != y]
+assert len(a["cells"]) == len(b["cells"]) and not bad, bad[:1]' tour.ipynb rendered.ipynb 2>nb.err
+expect "a rendered document's notebook: the same cells (output regions dropped)" nb.err
 
 # samples/plot.md needs matplotlib: Debian's python3 first in PATH.
 if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
