@@ -519,7 +519,7 @@ place_files(struct render_file **out, size_t *n, const char *real,
 				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") ==
 			    strlen(dot + 1))
 			snprintf(ext, sizeof(ext), "%s", dot);
-		if ((rc = md_fs_read(&data, src)) == 0) {
+		if ((rc = md_fs_read_regular(&data, src, 0)) == 0) {
 			md_hash_bytes(digest, data.ptr ? data.ptr : "",
 				      data.len);
 			md_buf_printf(&dest, "%s/%.16s%s", fp->dir, digest,
@@ -634,7 +634,7 @@ report_files(struct report_real *rr, const char *dir)
 		struct md_buf data = MD_BUF_INIT;
 		char *path = md_path_join(outdir, names[i]);
 
-		if (md_fs_read(&data, path) < 0) {
+		if (md_fs_read_regular(&data, path, 0) < 0) {
 			fprintf(stderr, "mdrun: warning: %s\n", md_err_msg());
 			free(path);
 			continue;

@@ -391,7 +391,7 @@ meta_read(struct md_buf *why, const char *dir)
 	char *path = md_path_join(dir, "meta.json");
 	cJSON *meta = NULL;
 
-	if (md_fs_read(&text, path) < 0)
+	if (md_fs_read_regular(&text, path, STORE_RECORD_MAX) < 0)
 		md_buf_puts(why, md_err_msg());
 	else if (!(meta = cJSON_ParseWithLength(text.ptr, text.len)))
 		md_buf_puts(why, "meta.json is not JSON");
