@@ -815,8 +815,9 @@ write_entry(struct check *c, const git_tree_entry *e, const char *dir,
 			      strlen(name), rel ? rel : "the top", MAX_NAME);
 	p = md_path_join(dir, name);
 	r = rel ? md_path_join(rel, name) : md_strdup(name);
-	if (strlen(p) >= PATH_MAX) {
-		/* Deep folders of long names: more than this store can hold. */
+	/* Deep folders of long names: more than a render would commit. */
+	if (strlen(p) >= PATH_MAX ||
+	    strlen(r) > STORE_OUT_PATH_MAX + sizeof("out/") - 1) {
 		rc = reject(c, "a path of %zu bytes in out/, too long for "
 			       "this store", strlen(r));
 	} else if (md_fs_exists(p)) {
