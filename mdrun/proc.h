@@ -1,8 +1,11 @@
 /*
- * Child processes: the one module that spawns them. A child gets its own
- * process group (so a timeout or Ctrl-C kills everything it started),
- * /dev/null on stdin, and is tracked until reaped, so that a signal to
- * mdrun takes every child group down with it.
+ * Child processes: the one module that spawns them. A command runs under
+ * a keeper, a process of mdrun's that leads the command's process group
+ * and lets nothing outlive it: whatever the command starts, in its group
+ * or detached from it (setsid, a double fork), ends when the command
+ * ends, when it is killed (a timeout), when SIGINT, SIGTERM or SIGHUP
+ * ends mdrun, and when mdrun dies, by SIGKILL too. stdin is /dev/null.
+ * Linux only: descendants are found in /proc (see proc.c).
  */
 #ifndef MD_PROC_H
 #define MD_PROC_H
@@ -24,18 +27,23 @@ struct md_spawn {
 	int map[2][2];		 /* more fds: {ours, the child's}; -1 unused */
 };
 
-/* Starts a child and tracks it. A command not found names itself. */
+/*
+ * Starts a command under its keeper; *out is the keeper's PID, which the
+ * calls below take. A command not found names itself.
+ */
 int md_proc_spawn(pid_t *out, const struct md_spawn *sp);
-/* Waits for a tracked child (blocking or not) and stops tracking it. */
+/* Waits for a child (blocking or not); its wait status is the command's. */
 bool md_proc_reap(pid_t pid, int *wstatus, bool block);
 /*
- * Ends a tracked child's process group: SIGTERM, MD_KILL_GRACE seconds,
- * then SIGKILL; reaps the child and returns its wait status.
+ * Ends a child: SIGTERM to its process group, MD_KILL_GRACE seconds, then
+ * SIGKILL to every process below its keeper; reaps the child and returns
+ * its wait status.
  */
 int md_proc_kill(pid_t pid);
 
 /* Runs mdrun's signal handlers: SIGINT, SIGTERM and SIGHUP kill every
- * tracked process group, then end mdrun by the same signal. */
+ * process mdrun started and all below them, then end mdrun by the same
+ * signal. */
 void md_proc_handle_signals(void);
 /*
  * The signal (SIGINT, SIGTERM, SIGHUP) that is ending mdrun, or 0: a

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# End-to-end tests: nothing a block starts outlives it. Blocks start
+# daemons that leave the block's process group (setsid, a double fork,
+# Popen(start_new_session=True)); after the render ends, after a timeout,
+# after SIGINT or SIGTERM to mdrun and after kill -9 of mdrun, none of
+# them, and no interpreter, may be left. usage: orphans.sh MDRUN SOURCE_DIR
+set -u
+. "$(dirname "$0")/lib.sh"
+
+# The blocks wait for their daemons with pgrep.
+command -v pgrep >/dev/null || { echo "skip: pgrep is not installed"; exit 0; }
+
+dir="$work/o"
+mkdir -p "$dir"
+cd "$dir" || exit 1
+
+# Every process mdrun starts inherits MDRUN_ORPHANS=$tok (given to mdrun
+# alone) and every daemon has 299.$tok in its command line.
+tok=$$$RANDOM
+# The live processes of this run, one "PID COMMAND" line each. (The
+# patterns do not match the grep that reads them: "[.]" is not ".".)
+survivors() {
+	{
+		grep -lxz "MDRUN_ORPHANS=$tok" /proc/[0-9]*/environ
+		grep -lz "299[.]$tok" /proc/[0-9]*/cmdline
+	} 2>/dev/null | cut -d/ -f3 | sort -u | while read -r p; do
+		[ -r "/proc/$p/cmdline" ] || continue
+		printf '%s %s\n' "$p" "$(tr '\0\n' '  ' <"/proc/$p/cmdline" | cut -c1-60)"
+	done | grep -v '^[0-9]* $'
+}
+# Waits up to 5 s for the processes of this run to end.
+gone() {
+	for _ in $(seq 50); do
+		[ -z "$(survivors)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+kill_leftovers() {
+	survivors | while read -r p _; do kill -9 "$p" 2>/dev/null; done
+}
+trap 'kill_leftovers; chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+
+# verdict NAME: no process of this run is left (else they are listed, and
+# killed so that the next case starts clean).
+verdict() {
+	if gone; then
+		ok "$1"
+	else
+		bad "$1" "survivors: $(survivors)"
+		kill_leftovers
+	fi
+}
+run() { timeout 60 env MDRUN_ORPHANS="$tok" "$mdrun" -q "$@"; }
+
+have_setsid=true
+command -v setsid >/dev/null || have_setsid=false
+have_python=true
+command -v python3 >/dev/null || have_python=false
+
+n=0
+# daemons LANG: code that starts a daemon by setsid and one by a double
+# fork, a plain background child, and returns once all three run.
+daemons() {
+	n=$((n + 1))
+	if [ "$1" = python ]; then
+		cat <<PY
+import os, subprocess, time
+open("daemons", "w").close()
+subprocess.Popen(["sleep", "299.${tok}${n}1"], start_new_session=True,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    if os.fork() == 0:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.execvp("sleep", ["sleep", "299.${tok}${n}2"])
+    os._exit(0)
+os.waitpid(pid, 0)
+bg = subprocess.Popen(["sleep", "299.${tok}${n}3"])
+while len(os.popen("pgrep -xf 'sleep 299[.]${tok}${n}[0-9]'").read().split()) < 3:
+    time.sleep(0.05)
+print("started", flush=True)
+PY
+	else
+		cat <<SH
+setsid sleep 299.${tok}${n}1 >/dev/null 2>&1 &
+( setsid sh -c 'exec sleep 299.${tok}${n}2' >/dev/null 2>&1 & )
+sleep 299.${tok}${n}3 >/dev/null 2>&1 &
+until [ "\$(pgrep -xf 'sleep 299[.]${tok}${n}[0-9]' | wc -l)" -ge 3 ]; do sleep 0.05; done
+echo started
+SH
+	fi
+}
+
+# block LANG OPTIONS [TAIL]: a fenced block that starts the daemons, then
+# runs TAIL.
+block() {
+	printf '```{%s%s}\n' "$1" "${2:+ $2}"
+	daemons "$1"
+	[ -n "${3:-}" ] && printf '%s\n' "$3"
+	printf '```\n\n'
+}
+
+kinds="sh:session=none bash: python: python:session=none"
+usable() {
+	case $1 in
+	python*) $have_python ;;
+	*) $have_setsid ;;
+	esac
+}
+skip() { echo "skipped: $1"; }
+
+# --- the end of the render ----------------------------------------------------
+for kind in $kinds; do
+	lang=${kind%%:*} opts=${kind#*:}
+	name="$lang${opts:+ $opts}"
+	usable "$lang" || { skip "the end of the render, $name (no setsid or python3)"; continue; }
+	block "$lang" "$opts" >end.md
+	run end.md -o end.out 2>err
+	{ [ $? = 0 ] && has end.out started; }
+	expect "the end of the render, $name: the block started its daemons" err
+	verdict "the end of the render, $name: no daemon is left"
+done
+
+# --- a timeout -------------------------------------------------------------------
+for kind in $kinds; do
+	lang=${kind%%:*} opts=${kind#*:}
+	name="$lang${opts:+ $opts}"
+	usable "$lang" || { skip "timeout=3, $name"; continue; }
+	tail='sleep 30'
+	[ "$lang" = python ] && tail='time.sleep(30)'
+	block "$lang" "${opts:+$opts }timeout=3" "$tail" >late.md
+	run late.md -o late.out 2>err
+	{ [ $? = 1 ] && has late.out started && has late.out "*timed out*"; }
+	expect "timeout=3, $name: the block starts its daemons, then is killed as timed out" late.out err
+	verdict "timeout=3, $name: no daemon is left"
+done
+
+# Runs DOC in the background until its block says it started, then hits
+# mdrun with SIGNAL; the exit status is in $code.
+interrupt() {
+	local sig=$1 doc=$2
+	rm -f started.flag
+	env MDRUN_ORPHANS="$tok" "$mdrun" -q "$doc" -o /dev/null 2>/dev/null &
+	pid=$!
+	for _ in $(seq 200); do [ -e started.flag ] && break; sleep 0.05; done
+	kill -"$sig" "$pid"
+	wait "$pid" 2>/dev/null
+	code=$?
+}
+
+# --- SIGINT, SIGTERM and SIGKILL to mdrun --------------------------------------
+for sig in INT TERM KILL KILL; do
+	for kind in $kinds; do
+		lang=${kind%%:*} opts=${kind#*:}
+		name="$lang${opts:+ $opts}"
+		usable "$lang" || { skip "SIG$sig, $name"; continue; }
+		tail='touch started.flag; sleep 30'
+		[ "$lang" = python ] &&
+			tail='open("started.flag", "w").close(); time.sleep(30)'
+		block "$lang" "$opts" "$tail" >sig.md
+		interrupt "$sig" sig.md
+		want=$((128 + $(kill -l "$sig")))
+		[ "$code" = "$want" ]
+		expect "SIG$sig to mdrun, $name: mdrun ends by it (exit $code)"
+		verdict "SIG$sig to mdrun, $name: no daemon and no interpreter is left"
+	done
+done
+
+# kill -9 at random instants of a render with blocks of every kind on two
+# workers: whatever had started must end with mdrun.
+if $have_setsid && $have_python; then
+	for round in 1 2 3 4 5 6; do
+		{
+			for kind in $kinds; do
+				lang=${kind%%:*} opts=${kind#*:}
+				tail='sleep 30'
+				[ "$lang" = python ] && tail='time.sleep(30)'
+				block "$lang" "$opts" "$tail"
+			done
+		} >many.md
+		env MDRUN_ORPHANS="$tok" "$mdrun" -q -j 2 many.md -o /dev/null 2>/dev/null &
+		pid=$!
+		sleep "0.$((RANDOM % 10))$round"
+		kill -9 "$pid"
+		wait "$pid" 2>/dev/null
+		verdict "kill -9 of mdrun at a random instant, round $round: nothing is left"
+	done
+else
+	skip "kill -9 at random instants (no setsid or python3)"
+fi
+
+finish
