@@ -8,7 +8,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 # The blocks wait for their daemons with pgrep.
-command -v pgrep >/dev/null || { echo "skip: pgrep is not installed"; exit 0; }
+command -v pgrep >/dev/null || { echo "skipped: pgrep is not installed"; exit 77; }
 
 dir="$work/o"
 mkdir -p "$dir"
