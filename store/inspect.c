@@ -148,8 +148,15 @@ store_drv(struct md_buf *out, struct store *s, const char *key)
 		const char *v = cJSON_IsString(f) ? f->valuestring : "";
 
 		md_buf_printf(out, "%s:", f->string);
+		/* mdrun's list fields: one item a line. */
+		struct md_buf items = MD_BUF_INIT;
+		if ((!strcmp(f->string, "env") || !strcmp(f->string, "inputs") ||
+		     !strcmp(f->string, "deps")) && *v &&
+		    store_key_pairs_text(&items, v))
+			v = items.ptr;
 		if (!strchr(v, '\n')) {
 			md_buf_printf(out, " %s\n", v);
+			md_buf_dispose(&items);
 			continue;
 		}
 		/* Several lines: each indented under the name. */
@@ -161,6 +168,7 @@ store_drv(struct md_buf *out, struct store *s, const char *key)
 			md_buf_putc(out, '\n');
 			v += n + (v[n] == '\n');
 		}
+		md_buf_dispose(&items);
 	}
 	cJSON_Delete(drv);
 	return 0;

@@ -17,6 +17,74 @@ store_key_item(struct md_buf *out, const char *s, size_t n)
 	md_buf_put(out, s, n);
 }
 
+/* Reads "LEN:" and LEN bytes at *p; false when they are not there. */
+static bool
+read_item(const char **p, const char *end, const char **s, size_t *n)
+{
+	const char *c = *p;
+	size_t len = 0;
+
+	if (c == end || *c < '0' || *c > '9')
+		return false;
+	for (; c < end && *c >= '0' && *c <= '9'; c++) {
+		if (len > (size_t)(end - c))
+			return false;
+		len = len * 10 + (size_t)(*c - '0');
+	}
+	if (c == end || *c != ':' || len > (size_t)(end - c - 1))
+		return false;
+	*s = c + 1;
+	*n = len;
+	*p = c + 1 + len;
+	return true;
+}
+
+/* Appends n bytes at s with control bytes and backslashes escaped. */
+static void
+put_escaped(struct md_buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\\')
+			md_buf_puts(out, "\\\\");
+		else if (c == '\n')
+			md_buf_puts(out, "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			md_buf_printf(out, "\\x%02x", c);
+		else
+			md_buf_putc(out, (char)c);
+	}
+}
+
+bool
+store_key_pairs_text(struct md_buf *out, const char *v)
+{
+	const char *p = v, *end = v + strlen(v), *a, *b;
+	size_t start = out->len, na, nb;
+
+	while (p < end) {
+		if (!read_item(&p, end, &a, &na) || p == end)
+			goto fail;
+		put_escaped(out, a, na);
+		if (*p == '!') {
+			p++;
+			md_buf_puts(out, " (unset)\n");
+			continue;
+		}
+		if (*p++ != '=' || !read_item(&p, end, &b, &nb))
+			goto fail;
+		md_buf_puts(out, " = ");
+		put_escaped(out, b, nb);
+		md_buf_putc(out, '\n');
+	}
+	return true;
+fail:
+	out->len = start;
+	if (out->ptr)
+		out->ptr[start] = '\0';
+	return false;
+}
+
 void
 store_key_bytes(struct md_buf *out, const struct store_field *f, size_t n)
 {

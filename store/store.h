@@ -87,6 +87,13 @@ void store_key(char out[MD_HASH_HEX], const struct store_field *f, size_t n);
  * value is a list (env=, inputs=, deps=), so the list stays unambiguous.
  */
 void store_key_item(struct md_buf *out, const char *s, size_t n);
+/*
+ * Appends a list field's items (store_key_item pairs, as mdrun's env=,
+ * inputs= and deps= fields hold them) one a line, "A = B" or "A (unset)",
+ * control bytes escaped. False, appending nothing, when v is not such a
+ * list.
+ */
+bool store_key_pairs_text(struct md_buf *out, const char *v);
 /* The drv.json text that records fields. Caller frees with free(). */
 char *store_drv_json(const struct store_field *f, size_t n);
 

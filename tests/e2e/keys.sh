@@ -18,6 +18,9 @@ DOC
 A=$'x\nB=y' timeout 60 "$mdrun" env.md -o env1.out 2>err
 line env1.out "A has 2 lines; B is <>"
 expect "env: a value holding a newline is one value" env1.out err
+A=$'x\nB=y' "$mdrun" store show 'env.md#bash-1' >show.out 2>&1
+{ line show.out '    A = x\nB=y' && line show.out '    B (unset)'; }
+expect "store show: the env field one variable a line, the newline escaped" show.out
 A=x B=y timeout 60 "$mdrun" env.md -o env2.out 2>err
 { line env2.out "A has 1 lines; B is <y>" && has err "1 ran"; }
 expect "env: A=x B=y is another environment, not the one the newline spelled" env2.out err
