@@ -8,7 +8,8 @@
 #
 # usage: [SEED=N] [STEPS=N] [FEATURES=LIST] differential.sh MDRUN SOURCE_DIR
 #   SEED      the generator's seed (default: a random one, printed)
-#   STEPS     edits after the first render (default 16)
+#   STEPS     edits after the first render (default 12: under a minute
+#             on a loaded 2-core machine)
 #   FEATURES  what to generate: a comma list, or +x,-y against the default
 #             (see gen.py); a failing case prints the line that replays it
 set -u
@@ -16,7 +17,7 @@ set -u
 
 gen="$src/tests/e2e/cases/differential/gen.py"
 seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-steps=${STEPS:-16}
+steps=${STEPS:-12}
 features=${FEATURES:-default}
 limit=60 # seconds a render may take: a hang is a failure
 replay="SEED=$seed STEPS=$steps FEATURES=$features $0 $mdrun $src"
