@@ -29,7 +29,8 @@ pair_order(const void *x, const void *y)
 void
 md_key_pairs(struct md_buf *out, struct md_key_pair *p, size_t n)
 {
-	qsort(p, n, sizeof(*p), pair_order);
+	if (n > 1)
+		qsort(p, n, sizeof(*p), pair_order);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && !pair_order(&p[i], &p[i - 1]))
 			continue;
