@@ -104,4 +104,30 @@ inputs 'sub/*.txt' ok
 { [ "$(cat in/ok.code)" = 0 ] && line in/ok.out read; }
 expect "inputs: files inside the folder are read" in/ok.err
 
+# --- a store written with key format 1 still verifies --------------------
+export MDRUN_STORE="$work/store-v1"
+printf '```{sh session=none}\necho old\n```\n' >old.md
+"$mdrun" -q old.md -o /dev/null 2>err
+kdir=$(ls -d "$MDRUN_STORE"/store/*/ | head -1)
+# What format 1 hashed: "NAME LEN:VALUE\n" for each field, in order.
+legacy=$(python3 - "$kdir/drv.json" <<'PY'
+import hashlib, json, sys
+drv = json.load(open(sys.argv[1]))
+drv["fields"]["mdrun-key"] = "1"
+h = hashlib.sha256()
+for k, v in drv["fields"].items():
+    b = v.encode()
+    h.update(k.encode() + b" " + str(len(b)).encode() + b":" + b + b"\n")
+json.dump(drv, open(sys.argv[1] + ".new", "w"), indent="\t")
+print(h.hexdigest())
+PY
+)
+chmod u+w "$kdir" "$kdir/drv.json" && mv "$kdir/drv.json.new" "$kdir/drv.json" &&
+	mv "$kdir" "$MDRUN_STORE/store/$legacy"
+"$mdrun" store verify >verify.out 2>&1
+expect "store verify: a key of format 1 still matches its drv.json" verify.out
+"$mdrun" old.md -o /dev/null 2>err
+has err "1 ran"
+expect "a block stored under a format 1 key runs once again" err
+
 finish
