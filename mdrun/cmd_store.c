@@ -54,12 +54,21 @@ resolve(char key[MD_HASH_HEX], struct store *s, const char *ref, bool all)
 		memcpy(key, d.plan.stages[i].key, MD_HASH_HEX);
 		rc = key[0] ? 0 : MD_ENOTFOUND;
 	}
-	if (rc == MD_ENOTFOUND)
+	struct store_run *runs = NULL;
+	size_t n = 0;
+	if (rc == 0 && store_runs(&runs, &n, s, key) == 0 && n == 0) {
+		cli_error("%s#%s is not in the store as it is now (key "
+			  "%.12s): its code, options or upstream changed "
+			  "since it ran ('mdrun plan %s' says why)",
+			  path, hash + 1, key, path);
+		rc = MD_ENOTFOUND;
+	} else if (rc == MD_ENOTFOUND)
 		cli_error("%s#%s: an earlier block of its session was never "
 			  "realized, so it has no key yet", path, hash + 1);
 	else if (rc < 0)
 		cli_error("%s has no executable block named '%s'", path,
 			  hash + 1);
+	free(runs);
 done:
 	cli_doc_dispose(&d);
 	free(path);

@@ -21,6 +21,9 @@ expect "env: a value holding a newline is one value" env1.out err
 A=$'x\nB=y' "$mdrun" store show 'env.md#bash-1' >show.out 2>&1
 { line show.out '    A = x\nB=y' && line show.out '    B (unset)'; }
 expect "store show: the env field one variable a line, the newline escaped" show.out
+A=other "$mdrun" store show 'env.md#bash-1' >show.out 2>&1
+{ [ $? = 2 ] && has show.out "env.md#bash-1 is not in the store as it is now"; }
+expect "store show of a block whose key is not in the store says so" show.out
 A=x B=y timeout 60 "$mdrun" env.md -o env2.out 2>err
 { line env2.out "A has 1 lines; B is <y>" && has err "1 ran"; }
 expect "env: A=x B=y is another environment, not the one the newline spelled" env2.out err
