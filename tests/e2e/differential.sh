@@ -25,7 +25,7 @@ echo "seed $seed, $steps steps, features $features"
 
 if ! command -v python3 >/dev/null || ! command -v timeout >/dev/null; then
 	echo "skipped: needs python3 and timeout"
-	exit 0
+	exit 77
 fi
 
 doc="$work/d"
