@@ -105,23 +105,6 @@ cell(struct term *t, const void *bytes, size_t k)
 		md_buf_put(t->out, bytes, k);
 }
 
-/* Carriage return: the cursor goes to column 0; nothing is erased. */
-static void
-carriage_return(struct term *t)
-{
-	struct md_buf *out = t->out;
-
-	while (out->len > t->start) {
-		size_t at = cell_start(out, t->start);
-
-		md_buf_put(&t->after, out->ptr + at, out->len - at);
-		truncate_to(out, at);
-	}
-	for (; t->pad > 0; t->pad--)
-		md_buf_putc(&t->after, ' ');
-	t->rewritten = true;
-}
-
 /* Backspace: the cursor goes back one cell, if it can; nothing is erased. */
 static void
 backspace(struct term *t)
@@ -137,6 +120,15 @@ backspace(struct term *t)
 		t->pad--;
 		md_buf_putc(&t->after, ' ');
 	}
+	t->rewritten = true;
+}
+
+/* Carriage return: the cursor goes to column 0; nothing is erased. */
+static void
+carriage_return(struct term *t)
+{
+	while (t->out->len > t->start || t->pad > 0)
+		backspace(t);
 	t->rewritten = true;
 }
 
