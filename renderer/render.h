@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../mdrun/doc.h"
+#include "../mdrun/doc/doc.h"
 #include "../util/buf.h"
 
 /* A file a block wrote to MDRUN_OUT, copied next to the output. */
@@ -73,7 +73,8 @@ void render_markdown(struct md_buf *out, const struct md_doc *doc,
  * Each line ends as a terminal would show it, one UTF-8 character a cell:
  * a lone CR moves back to column 0 and a backspace one cell left (not past
  * column 0), erasing nothing: what follows overwrites cell by cell and the
- * rest of a longer line stays ("hellohi" is "hillo", "abcd" "abd").
+ * rest of a longer line stays ("hello
+hi" is "hillo", "abcd" "abd").
  * Erase in line, ESC [ K or [0K (cursor to end), [1K (start to cursor) and
  * [2K (all), blanks those cells; the cursor does not move. A line a CR,
  * backspace or erase acted on loses its trailing blanks (the padding a

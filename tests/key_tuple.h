@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../mdrun/plan.h"
+#include "../mdrun/core/plan.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 

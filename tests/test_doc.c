@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../mdrun/doc.h"
+#include "../mdrun/doc/doc.h"
 #include "../util/err.h"
 
 static struct md_doc *

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../mdrun/exec.h"
-#include "../mdrun/proc.h"
+#include "../mdrun/core/exec.h"
+#include "../mdrun/core/proc.h"
 #include "../util/err.h"
 #include "../util/fs.h"
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../mdrun/doc.h"
+#include "../mdrun/doc/doc.h"
 #include "../renderer/report.h"
 #include "../util/err.h"
 

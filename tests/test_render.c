@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../mdrun/doc.h"
+#include "../mdrun/doc/doc.h"
 #include "../renderer/render.h"
 #include "../util/err.h"
 

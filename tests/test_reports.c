@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../mdrun/doc.h"
+#include "../mdrun/doc/doc.h"
 #include "../renderer/report.h"
 #include "../renderer/report_json.h"
 #include "../util/err.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "../../mdrun/interp.h"
+#include "../../mdrun/core/interp.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
 

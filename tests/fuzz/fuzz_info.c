@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "../../mdrun/doc.h"
+#include "../../mdrun/doc/doc.h"
 #include "../../util/buf.h"
 #include "../../util/err.h"
 

@@ -11,8 +11,8 @@
 
 #include "proc.h"
 #include "session.h"
-#include "../util/err.h"
-#include "../util/fs.h"
+#include "../../util/err.h"
+#include "../../util/fs.h"
 #include <sys/stat.h>
 
 /* Linux refuses a single argument longer than this (MAX_ARG_STRLEN). */

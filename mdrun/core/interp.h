@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../store/store.h"
+#include "../../store/store.h"
 
 enum md_driver { MD_DRIVER_NONE, MD_DRIVER_PYTHON, MD_DRIVER_BASH, MD_DRIVER_SH };
 

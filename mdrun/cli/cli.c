@@ -12,12 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exec.h"
+#include "../core/exec.h"
 #include <cjson/cJSON.h>
-#include "git.h"
-#include "interp.h"
-#include "../util/err.h"
-#include "../util/fs.h"
+#include "../core/git.h"
+#include "../core/interp.h"
+#include "../../util/err.h"
+#include "../../util/fs.h"
 
 /* The store: opt, else $MDRUN_STORE, else .mdrun in workdir or dir. */
 static int

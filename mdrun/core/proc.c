@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../util/err.h"
+#include "../../util/err.h"
 
 extern char **environ;
 

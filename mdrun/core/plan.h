@@ -23,9 +23,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "doc.h"
+#include "../doc/doc.h"
 #include "interp.h"
-#include "../util/hash.h"
+#include "../../util/hash.h"
 
 #define MD_KEY_VERSION "2"
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/buf.h"
-#include "../util/err.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
 
 static pthread_once_t held = PTHREAD_ONCE_INIT;
 

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "../util/err.h"
-#include "../util/fs.h"
+#include "../../util/err.h"
+#include "../../util/fs.h"
 
 static const char usage[] =
 	"usage: mdrun store [--store DIR] ls\n"

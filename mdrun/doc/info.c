@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "doc.h"
-#include "../util/buf.h"
-#include "../util/err.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
 
 /* The longest block name. */
 #define MD_NAME_MAX 255

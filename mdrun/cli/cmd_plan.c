@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "exec.h"
-#include "../util/err.h"
+#include "../core/exec.h"
+#include "../../util/err.h"
 
 static const char usage[] =
 	"usage: mdrun plan [--json] [--all] [--store DIR] [--config FILE]\n"

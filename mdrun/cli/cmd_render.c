@@ -11,15 +11,15 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "exec.h"
-#include "git.h"
-#include "proc.h"
-#include "sched.h"
-#include "../renderer/render.h"
-#include "../renderer/report.h"
-#include "../util/err.h"
-#include "../util/fs.h"
-#include "../util/hash.h"
+#include "../core/exec.h"
+#include "../core/git.h"
+#include "../core/proc.h"
+#include "../core/sched.h"
+#include "../../renderer/render.h"
+#include "../../renderer/report.h"
+#include "../../util/err.h"
+#include "../../util/fs.h"
+#include "../../util/hash.h"
 
 
 int

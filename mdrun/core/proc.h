@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "../util/buf.h"
+#include "../../util/buf.h"
 
 /* How long a process group gets between SIGTERM and SIGKILL. */
 #define MD_KILL_GRACE 2.0

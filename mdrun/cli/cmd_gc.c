@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "../util/err.h"
+#include "../../util/err.h"
 
 static const char usage[] =
 	"usage: mdrun gc [--store DIR] [--dry-run] [--keep-last N]\n"

@@ -48,7 +48,7 @@
 #include <stdbool.h>
 
 #include "plan.h"
-#include "../store/store.h"
+#include "../../store/store.h"
 
 #define MD_EXEC_CAP (1024 * 1024)
 #define MD_EXEC_TIMEOUT 600

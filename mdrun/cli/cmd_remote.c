@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "git.h"
-#include "interp.h"
-#include "../util/err.h"
-#include "../util/fs.h"
+#include "../core/git.h"
+#include "../core/interp.h"
+#include "../../util/err.h"
+#include "../../util/fs.h"
 
 static const char usage[] =
 	"usage: mdrun push [--store DIR] [-q] [REMOTE]\n"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "proc.h"
+#include "../core/proc.h"
 
 #ifndef MDRUN_VERSION
 #define MDRUN_VERSION "0.0.0"

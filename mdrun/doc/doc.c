@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/buf.h"
-#include "../util/err.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
 
 /* Start offsets of every line, 1-based; lines[nlines + 1] == len. */
 struct lines {

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/err.h"
-#include "../util/fs.h"
+#include "../../util/err.h"
+#include "../../util/fs.h"
 
 static int
 pipe_cloexec(int fds[2])

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "proc.h"
-#include "../util/err.h"
-#include "../util/fs.h"
-#include "../util/hash.h"
+#include "../../util/err.h"
+#include "../../util/fs.h"
+#include "../../util/hash.h"
 
 static const struct {
 	const char *lang, *command;

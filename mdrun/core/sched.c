@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/err.h"
+#include "../../util/err.h"
 
 struct unit {
 	size_t *members; /* stage indexes, in order */

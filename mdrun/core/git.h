@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../util/buf.h"
+#include "../../util/buf.h"
 
 /*
  * The work tree root of the git repository holding folder dir (absolute,

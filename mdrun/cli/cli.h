@@ -2,12 +2,12 @@
 #ifndef MD_CLI_H
 #define MD_CLI_H
 
-#include "doc.h"
-#include "exec.h"
-#include "sched.h"
-#include "plan.h"
-#include "../store/store.h"
-#include "../util/buf.h"
+#include "../doc/doc.h"
+#include "../core/exec.h"
+#include "../core/sched.h"
+#include "../core/plan.h"
+#include "../../store/store.h"
+#include "../../util/buf.h"
 
 /* Exit codes. */
 enum {

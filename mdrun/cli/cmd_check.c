@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "git.h"
-#include "proc.h"
-#include "../renderer/render.h"
-#include "../util/err.h"
-#include "../util/fs.h"
+#include "../core/git.h"
+#include "../core/proc.h"
+#include "../../renderer/render.h"
+#include "../../util/err.h"
+#include "../../util/fs.h"
 
 static const char usage[] =
 	"usage: mdrun check [options] FILE.md [FILE.md.in -o FILE.md] ...\n"
