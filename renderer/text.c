@@ -82,7 +82,7 @@ static void
 truncate_to(struct md_buf *b, size_t len)
 {
 	b->len = len;
-	if (b->ptr)
+	if (b->cap)
 		b->ptr[len] = '\0';
 }
 

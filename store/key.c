@@ -80,7 +80,7 @@ store_key_pairs_text(struct md_buf *out, const char *v)
 	return true;
 fail:
 	out->len = start;
-	if (out->ptr)
+	if (out->cap)
 		out->ptr[start] = '\0';
 	return false;
 }

@@ -44,9 +44,30 @@ Test(buf, detach_hands_over_and_empties)
 	md_buf_puts(&b, "hello");
 	s = md_buf_detach(&b);
 	cr_assert_str_eq(s, "hello");
-	cr_assert_null(b.ptr);
+	cr_assert_str_eq(b.ptr, "", "a detached buffer is an empty string");
 	cr_assert_eq(b.len, 0);
 	free(s);
+}
+
+Test(buf, an_untouched_buffer_is_an_empty_string)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	cr_assert_str_eq(b.ptr, "");
+	md_buf_clear(&b);
+	md_buf_dispose(&b);
+	cr_assert_str_eq(b.ptr, "");
+	md_buf_printf(&b, "%d", 42);
+	cr_assert_str_eq(b.ptr, "42");
+	md_buf_dispose(&b);
+}
+
+Test(err, prefix_keeps_the_message_and_the_code)
+{
+	md_err_set("disk full");
+	cr_assert_eq(md_err_prefix(MD_ENOTFOUND, "a.md:3:1: block '%s'", "x"),
+		     MD_ENOTFOUND);
+	cr_assert_str_eq(md_err_msg(), "a.md:3:1: block 'x': disk full");
 }
 
 Test(hash, sha256_known_vectors)

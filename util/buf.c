@@ -78,6 +78,8 @@ md_strv_push(char ***v, size_t *n, char *s)
 	(*v)[*n] = NULL;
 }
 
+char md_buf_empty[1];
+
 void
 md_buf_grow(struct md_buf *b, size_t n)
 {
@@ -92,7 +94,7 @@ md_buf_grow(struct md_buf *b, size_t n)
 		want = b->cap * 2;
 	if (want < 64)
 		want = 64;
-	b->ptr = md_realloc(b->ptr, want);
+	b->ptr = md_realloc(b->cap ? b->ptr : NULL, want);
 	b->cap = want;
 	b->ptr[b->len] = '\0';
 }
@@ -149,16 +151,16 @@ void
 md_buf_clear(struct md_buf *b)
 {
 	b->len = 0;
-	if (b->ptr)
+	if (b->cap)
 		b->ptr[0] = '\0';
 }
 
 char *
 md_buf_detach(struct md_buf *b)
 {
-	char *p = b->ptr ? b->ptr : md_strdup("");
+	char *p = b->cap ? b->ptr : md_strdup("");
 
-	b->ptr = NULL;
+	b->ptr = md_buf_empty;
 	b->len = b->cap = 0;
 	return p;
 }
@@ -166,8 +168,9 @@ md_buf_detach(struct md_buf *b)
 void
 md_buf_dispose(struct md_buf *b)
 {
-	free(b->ptr);
-	b->ptr = NULL;
+	if (b->cap)
+		free(b->ptr);
+	b->ptr = md_buf_empty;
 	b->len = b->cap = 0;
 }
 

@@ -18,7 +18,14 @@ struct md_buf {
 	size_t cap;
 };
 
-#define MD_BUF_INIT { NULL, 0, 0 }
+/*
+ * An empty buffer whose ptr is already a valid empty string, so that
+ * printing an untouched buffer needs no NULL check. (A zeroed buffer,
+ * ptr NULL, is empty too: every function here takes both.) Nothing is
+ * allocated until the first put; cap 0 means ptr is not ours to free.
+ */
+extern char md_buf_empty[1];
+#define MD_BUF_INIT { md_buf_empty, 0, 0 }
 
 void *md_malloc(size_t n);
 void *md_calloc(size_t count, size_t n);

@@ -35,6 +35,22 @@ md_err_sys(const char *fmt, ...)
 	return MD_ERROR;
 }
 
+int
+md_err_prefix(int code, const char *fmt, ...)
+{
+	char was[sizeof(msg)];
+	size_t n;
+	va_list ap;
+
+	memcpy(was, msg, sizeof(msg));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	snprintf(msg + n, sizeof(msg) - n, ": %s", was);
+	return code;
+}
+
 const char *
 md_err_msg(void)
 {

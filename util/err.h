@@ -16,6 +16,13 @@ enum {
 int md_err_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, with ": strerror(errno)" appended (errno read on entry). */
 int md_err_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Puts "WHAT: " before this thread's message, keeping the rest, and
+ * returns code (the caller's error code, unchanged): a caller adding
+ * where an error happened, without losing what it was.
+ */
+int md_err_prefix(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* This thread's last message; "" when none. Borrowed; valid until the
  * next set. */
 const char *md_err_msg(void);

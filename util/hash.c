@@ -135,6 +135,6 @@ md_base64(struct md_buf *out, const void *data, size_t n)
 			(unsigned char *)out->ptr + out->len,
 			(const unsigned char *)data + i, (int)k);
 	}
-	if (out->ptr)
+	if (out->cap)
 		out->ptr[out->len] = '\0';
 }

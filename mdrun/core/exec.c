@@ -130,14 +130,11 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	 */
 	if (artifacts && md_fs_exists(artifacts))
 		md_fs_rmtree(artifacts);
-	if (rc < 0) {
-		/* The store names its own paths; say which block it was. */
-		char *why = md_strdup(md_err_msg());
-		md_err_set("%s:%d:%d: block '%s': %s", o->document,
-			   st->block->line, st->block->col, st->block->name,
-			   why);
-		free(why);
-	}
+	/* The store names its own paths; say which block it was. */
+	if (rc < 0)
+		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
+				   st->block->line, st->block->col,
+				   st->block->name);
 	free(drv);
 	return rc;
 }
@@ -313,10 +310,8 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	struct md_proc_opts po = { argv, o->cwd, env, timeout_of(st, o),
 				   o->cap };
 	if ((rc = md_proc_run(&r, &po)) < 0) {
-		char *why = md_strdup(md_err_msg());
-		rc = md_err_set("%s:%d:%d: block '%s': %s", o->document,
-				b->line, b->col, b->name, why);
-		free(why);
+		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
+				   b->line, b->col, b->name);
 		goto done;
 	}
 	*ms += (r.end - r.start) * 1e3;
@@ -602,13 +597,10 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 			    st->block->code_len, st->block->code_line,
 			    timeout_of(st, c->o), c->o->cap);
 	md_strv_free(env);
-	if (rc < 0) {
-		char *why = md_strdup(md_err_msg());
-		rc = md_err_set("%s:%d:%d: block '%s': %s", c->o->document,
-				st->block->line, st->block->col,
-				st->block->name, why);
-		free(why);
-	}
+	if (rc < 0)
+		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", c->o->document,
+				   st->block->line, st->block->col,
+				   st->block->name);
 	return rc;
 }
 

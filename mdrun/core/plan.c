@@ -366,11 +366,9 @@ add_input(const char *pattern, void *ctx)
 					"document's folder", r->doc->path,
 					r->line, r->col, rel,
 					climbs(rel) ? "is" : "leads");
-		} else if (hash_regular(digest, path, rel) < 0) {
-			char *why = md_strdup(md_err_msg());
-			rc = md_err_set("%s:%d:%d: inputs: %s", r->doc->path,
-					r->line, r->col, why);
-			free(why);
+		} else if ((rc = hash_regular(digest, path, rel)) < 0) {
+			rc = md_err_prefix(rc, "%s:%d:%d: inputs", r->doc->path,
+					   r->line, r->col);
 		} else {
 			add_pair(r, rel, digest);
 		}
@@ -474,13 +472,10 @@ md_plan_build(struct md_plan *out, struct md_doc *doc,
 					       "use session=none%s",
 				       found->lang, NULL);
 		st->session = session;
-		if ((rc = identity(&st->identity, st->interp, ctx)) < 0) {
-			char *why = md_strdup(md_err_msg());
-			rc = located(doc, b, "no interpreter for '%s': %s",
-				     b->lang, why);
-			free(why);
-			return rc;
-		}
+		if ((rc = identity(&st->identity, st->interp, ctx)) < 0)
+			return md_err_prefix(rc, "%s:%d:%d: no interpreter for "
+					     "'%s'", doc->path, b->line,
+					     b->info_col, b->lang);
 		for (j = out->n - 1; session && j-- > 0;) {
 			struct md_stage *p = &out->stages[j];
 			if (!p->session || strcmp(p->session, session))
