@@ -341,3 +341,35 @@ Test(doc, tilde_fences_and_tabs)
 	cr_assert_str_eq(doc->blocks[0].code, "\techo\ttab\n");
 	md_doc_free(doc);
 }
+
+Test(doc, front_matter_span_and_title_with_a_byte_order_mark)
+{
+	const char *src = "\xef\xbb\xbf---\ntitle: Front\n---\n\n"
+			  "Intro\n\n## The *real* `title`\n\n# Second\n";
+	struct md_doc *d = parse(src, 0);
+
+	cr_assert_eq(d->front_start, 0);
+	cr_assert_eq(d->front_end, strlen("\xef\xbb\xbf---\ntitle: Front\n---\n"));
+	cr_assert_str_eq(d->title, "The real title");
+	md_doc_free(d);
+}
+
+Test(doc, a_region_holding_a_block_is_not_front_matter)
+{
+	const char *src = "---\n```{sh}\necho hi\n```\n---\n\n# Title\n";
+	struct md_doc *d = parse(src, 0);
+
+	cr_assert_eq(d->front_end, 0);
+	cr_assert_eq(d->nblocks, 1);
+	cr_assert(d->blocks[0].exec);
+	cr_assert_str_eq(d->title, "Title");
+	md_doc_free(d);
+}
+
+Test(doc, no_heading_no_title)
+{
+	struct md_doc *d = parse("Just prose.\n\n#\n\n```{sh}\n# no\n```\n", 0);
+
+	cr_assert_null(d->title);
+	md_doc_free(d);
+}

@@ -606,6 +606,8 @@ front_matter(struct parse *ps, char *feed)
 	}
 	if (close > l->n)
 		return 0;
+	ps->doc->front_start = 0;
+	ps->doc->front_end = line_start(l, close + 1);
 	for (size_t i = 0; i < line_start(l, close + 1); i++)
 		if (feed[i] != '\n' && feed[i] != '\r')
 			feed[i] = ' ';
@@ -649,6 +651,33 @@ front_matter(struct parse *ps, char *feed)
 		}
 	}
 	return 0;
+}
+
+/* A heading's text: its literal text and code, a space for a break. */
+static char *
+heading_text(cmark_node *h)
+{
+	struct md_buf t = MD_BUF_INIT;
+	cmark_iter *it = cmark_iter_new(h);
+	cmark_event_type ev;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *n = cmark_iter_get_node(it);
+		cmark_node_type type = cmark_node_get_type(n);
+		const char *lit;
+
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		if (type == CMARK_NODE_TEXT || type == CMARK_NODE_CODE) {
+			if ((lit = cmark_node_get_literal(n)))
+				md_buf_puts(&t, lit);
+		} else if (type == CMARK_NODE_SOFTBREAK ||
+			   type == CMARK_NODE_LINEBREAK) {
+			md_buf_putc(&t, ' ');
+		}
+	}
+	cmark_iter_free(it);
+	return md_buf_detach(&t);
 }
 
 int
@@ -700,6 +729,12 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 		}
 		int flen, foff;
 		char fch;
+		if (ev == CMARK_EVENT_ENTER && !doc->title &&
+		    cmark_node_get_type(n) == CMARK_NODE_HEADING &&
+		    !*(doc->title = heading_text(n))) {
+			free(doc->title);
+			doc->title = NULL;
+		}
 		if (ev == CMARK_EVENT_ENTER &&
 		    cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH &&
 		    (rc = check_fence_text(&ps, n)) < 0)
@@ -760,5 +795,6 @@ md_doc_free(struct md_doc *doc)
 	free(doc->blocks);
 	free(doc->src);
 	free(doc->path);
+	free(doc->title);
 	free(doc);
 }

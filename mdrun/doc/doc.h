@@ -81,6 +81,15 @@ struct md_doc {
 	const char *eol; /* "\n" or "\r\n", the document's own */
 	struct md_block *blocks; /* fenced blocks outside output regions */
 	size_t nblocks;
+	/*
+	 * YAML front matter: its bytes, from the first byte (a byte order
+	 * mark included) to the end of its closing line; 0, 0 when there
+	 * is none. Renderers leave it out of what they show.
+	 */
+	size_t front_start, front_end;
+	/* The first heading's text, outside the front matter and output
+	 * regions, as written (inline markup dropped); NULL when none. */
+	char *title;
 };
 
 /*
