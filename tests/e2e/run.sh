@@ -74,7 +74,10 @@ for doc in "$src"/samples/*.md; do
 	dir="$work/samples"
 	path=$PATH
 	if [ "$name" = plot ]; then
-		[ -n "$plot_path" ] || { echo "skip sample plot: no python3 with matplotlib"; continue; }
+		[ -n "$plot_path" ] || {
+			skip "sample plot renders" "no python3 with matplotlib"
+			continue
+		}
 		path=$plot_path
 	fi
 	# rendered in place, twice: files next to it keep their names
@@ -88,10 +91,14 @@ for doc in "$src"/samples/*.md; do
 		bad "sample $name" "$(cat "$dir/err")"
 	fi
 done
-{ grep -q '^!\[wave.png\](plot_files/[0-9a-f]*\.png)$' "$dir/plot.md" &&
-	[ -s "$dir/plot_files/$(sed -n 's/^!\[wave.png\](plot_files\/\(.*\))$/\1/p' "$dir/plot.md")" ]; } ||
-	[ -z "$plot_path" ]
-expect "sample plot: the image is copied next to the document and shown"
+if [ -n "$plot_path" ]; then
+	{ grep -q '^!\[wave.png\](plot_files/[0-9a-f]*\.png)$' "$dir/plot.md" &&
+		[ -s "$dir/plot_files/$(sed -n 's/^!\[wave.png\](plot_files\/\(.*\))$/\1/p' "$dir/plot.md")" ]; }
+	expect "sample plot: the image is copied next to the document and shown"
+else
+	skip "sample plot: the image is copied next to the document and shown" \
+		"no python3 with matplotlib"
+fi
 
 # --- a second render runs nothing -------------------------------------
 dir="$work/cache"
@@ -116,7 +123,7 @@ sed -i 's/echo second/echo changed/' "$dir/doc.md"
 "$mdrun" "$dir/doc.md" -o "$dir/out3.md" 2>"$dir/err3"
 { [ "$(wc -l <"$dir/one.log")" = 1 ] && [ "$(wc -l <"$dir/two.log")" = 2 ]; }
 expect "edit: only the changed block runs again"
-check "edit: the new output is shown" has "$dir/out3.md" "changed"
+check "edit: the new output is shown" shows "$dir/out3.md" sh-2 changed
 
 # --- in place, twice; .md.in -o .md -----------------------------------
 dir="$work/inplace"
@@ -127,7 +134,7 @@ chmod 640 "$dir/doc.md"
 "$mdrun" -q -i "$dir/doc.md"
 check "-i twice gives the same bytes" same "$dir/doc.md" "$dir/first.md"
 check "-i keeps the file's mode" [ "$(stat -c %a "$dir/doc.md")" = 640 ]
-check "-i writes the output" has "$dir/doc.md" "<!-- mdrun:out -->"
+check "-i writes the output" shows "$dir/doc.md" sh-1 hi
 check "-i leaves no temporary file" [ "$(ls "$dir" | wc -l)" = 2 ]
 printf '```{sh}\necho from-in\n```\n' >"$dir/page.md.in"
 "$mdrun" -q "$dir/page.md.in" -o "$dir/page.md"
@@ -170,7 +177,7 @@ printf '```{sh}\necho partial; exit 5\n```\n' >"$dir/fails.md"
 "$mdrun" -q "$dir/fails.md" -o "$dir/fails.out" 2>"$dir/err"
 code=$?
 { [ "$code" = 1 ] && has "$dir/err" "fails.md:1: block sh-1 failed (exit 5)" &&
-	has "$dir/fails.out" "*exit status 5*"; }
+	shows "$dir/fails.out" sh-1 partial "*exit status 5*"; }
 expect "failing block: exit 1, FILE:LINE named, document still written"
 
 # every malformed case: exit 2, the exact FILE:LINE:COL line, nothing run
@@ -200,7 +207,7 @@ mkdir -p "$dir"
 printf '# Echo\n\n```{sh echo=false}\necho secret-code\n```\n' >"$dir/doc.md"
 "$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
 { ! grep -q '^echo secret-code' "$dir/out.md" &&
-	has "$dir/out.md" "secret-code"; }
+	shows "$dir/out.md" 1 secret-code; }
 expect "echo=false with -o: the code is hidden, its output shown"
 cp "$dir/doc.md" "$dir/inplace.md"
 "$mdrun" -q -i "$dir/inplace.md"
@@ -219,11 +226,11 @@ printf '```{sh session=none}\necho one\n```\n\n```{sh session=none}\necho two\n`
 touch -d '2001-01-01' "$dir/out.md" "$MDRUN_STORE"/roots/*.json
 "$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
 { [ -z "$(find "$dir/out.md" "$MDRUN_STORE/roots" -type f -newermt 2002-01-01)" ] &&
-	has "$dir/out.md" "two"; }
+	shows "$dir/out.md" sh-2 two; }
 expect "a warm render leaves the same output and its root record untouched"
 sed -i 's/echo two/echo three/' "$dir/doc.md"
 "$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
-{ has "$dir/out.md" "three" && ! has "$dir/out.md" "two" &&
+{ shows "$dir/out.md" sh-2 three && ! shows "$dir/out.md" sh-2 two &&
 	[ -n "$(find "$MDRUN_STORE/roots" -type f -newermt 2002-01-01)" ]; }
 expect "a changed block: the output and the root record are written again"
 
@@ -234,8 +241,8 @@ for f in one two; do
 	printf '```{sh session=none}\ncat data.txt\n```\n' >"$work/folders/$f/doc.md"
 	"$mdrun" -q "$work/folders/$f/doc.md" >"$work/folders/$f/out.md"
 done
-{ has "$work/folders/one/out.md" "data of one" &&
-	has "$work/folders/two/out.md" "data of two"; }
+{ shows "$work/folders/one/out.md" sh-1 "data of one" &&
+	shows "$work/folders/two/out.md" sh-1 "data of two"; }
 expect "the same code in two folders outside a repository: two stages, two results"
 
 # --- a progress bar shows its final state, as on a terminal --------------
@@ -254,9 +261,9 @@ printf '\n' >&2
 ```
 DOC
 "$mdrun" -q "$dir/doc.md" -o "$dir/out.md" 2>"$dir/err"
-sed -n '/^<!-- mdrun:out -->$/,/^<!-- \/mdrun:out -->$/p' "$dir/out.md" >"$dir/region"
-printf '%s\n' '<!-- mdrun:out -->' '```output' done abd hillo '```' \
-	'```stderr' 'step 3 of 3' '```' '<!-- /mdrun:out -->' >"$dir/want"
+region "$dir/out.md" bash-1 >"$dir/region"
+printf '%s\n' '```output' done abd hillo '```' \
+	'```stderr' 'step 3 of 3' '```' >"$dir/want"
 same "$dir/region" "$dir/want"
 expect "a progress bar (\\r, \\b, ESC[2K) shows only its final state" "$dir/region" "$dir/err"
 "$mdrun" -q "$dir/out.md" -o "$dir/again.md" 2>/dev/null
