@@ -9,22 +9,6 @@ dir="$work/d"
 mkdir -p "$dir"
 cd "$dir" || exit 1
 
-# region FILE NAME: the output region of the block named NAME.
-region() {
-	awk -v want="$2" '
-		/^```\{/ {
-			if (found)
-				exit
-			if (index($0, "name=" want "}") ||
-			    index($0, "name=" want " "))
-				found = 1
-			next
-		}
-		found && $0 == "<!-- mdrun:out -->" { on = 1; next }
-		on && $0 == "<!-- /mdrun:out -->" { exit }
-		on { print }
-	' "$1"
-}
 # line FILE TEXT: the number of the document line that holds TEXT.
 line() { grep -nF -- "$2" "$1" | head -n 1 | cut -d: -f1; }
 # follows FILE A B: a line holding A is followed by one holding B.
