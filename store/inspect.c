@@ -243,8 +243,7 @@ store_verify_real(char **why, const char *dir, const char *rhash)
 	if (rc < 0)
 		goto done;
 	if ((rc = store_rhash(again, so.ptr ? so.ptr : "", so.len,
-			      se.ptr ? se.ptr : "", se.len, r.exit_code,
-			      r.signal, r.timed_out, outdir)) < 0)
+			      se.ptr ? se.ptr : "", se.len, &r.exit, outdir)) < 0)
 		goto done;
 	if (strcmp(again, rhash))
 		*why = md_strdup("its content does not match its hash");

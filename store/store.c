@@ -291,7 +291,7 @@ store_is_hash(const char *s)
 bool
 store_real_failed(const struct store_real *r)
 {
-	return r->exit_code != 0 || r->signal != 0 || r->timed_out;
+	return md_exit_failed(&r->exit);
 }
 
 static double
@@ -336,9 +336,9 @@ store_read_meta(struct store_real *r, const char *dir)
 		rc = md_err_set("%s: malformed realization metadata", path);
 		goto done;
 	}
-	r->exit_code = (int)num(meta, "exit");
-	r->signal = (int)num(meta, "signal");
-	r->timed_out = cJSON_IsTrue(cJSON_GetObjectItem(meta, "timed_out"));
+	r->exit.code = (int)num(meta, "exit");
+	r->exit.signal = (int)num(meta, "signal");
+	r->exit.timed_out = cJSON_IsTrue(cJSON_GetObjectItem(meta, "timed_out"));
 	r->start = num(meta, "start");
 	r->end = num(meta, "end");
 	/* The cap it was cut at; a lying value only makes it re-run. */
@@ -734,8 +734,8 @@ own_entry(enum md_walk_step step, const struct md_walk *w, void *arg)
 
 int
 store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
-	    const char *se, size_t se_len, int exit_code, int signal,
-	    bool timed_out, const char *out_dir)
+	    const char *se, size_t se_len, const struct md_exit *e,
+	    const char *out_dir)
 {
 	struct md_hash h;
 	char status[64];
@@ -745,8 +745,8 @@ store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 	md_hash_field(&h, "mdrun-realization", "1", 1);
 	md_hash_field(&h, "stdout", so, so_len);
 	md_hash_field(&h, "stderr", se, se_len);
-	n = snprintf(status, sizeof(status), "%d %d %d", exit_code, signal,
-		     timed_out ? 1 : 0);
+	n = snprintf(status, sizeof(status), "%d %d %d", e->code, e->signal,
+		     e->timed_out ? 1 : 0);
 	md_hash_field(&h, "status", status, (size_t)n);
 	if (out_dir && (rc = md_fs_walk(out_dir, hash_entry, &h)) ==
 			       MD_ENOTFOUND)
@@ -769,9 +769,9 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 	cJSON_AddNumberToObject(m, "version", STORE_VERSION);
 	cJSON_AddStringToObject(m, "key", key);
 	cJSON_AddStringToObject(m, "rhash", rhash);
-	cJSON_AddNumberToObject(m, "exit", r->exit_code);
-	cJSON_AddNumberToObject(m, "signal", r->signal);
-	cJSON_AddBoolToObject(m, "timed_out", r->timed_out);
+	cJSON_AddNumberToObject(m, "exit", r->exit.code);
+	cJSON_AddNumberToObject(m, "signal", r->exit.signal);
+	cJSON_AddBoolToObject(m, "timed_out", r->exit.timed_out);
 	cJSON_AddNumberToObject(m, "start", r->start);
 	cJSON_AddNumberToObject(m, "end", r->end);
 	cJSON_AddStringToObject(m, "started", when);
@@ -1192,7 +1192,7 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 {
 	char rhash[MD_HASH_HEX];
 	char *final = NULL, *tmp = NULL, *meta = NULL;
-	bool failed = r->exit_code || r->signal || r->timed_out;
+	bool failed = md_exit_failed(&r->exit);
 	int rc;
 
 	if (r->artifacts &&
@@ -1200,8 +1200,7 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	    rc != MD_ENOTFOUND)
 		goto done;
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
-			      r->exit_code, r->signal, r->timed_out,
-			      r->artifacts)) < 0)
+			      &r->exit, r->artifacts)) < 0)
 		goto done;
 	final = store_real_dir(s, key, rhash);
 	/* An equal run committed before: only a run record is new. */

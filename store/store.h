@@ -60,6 +60,7 @@
 #include <stddef.h>
 
 #include "../util/buf.h"
+#include "../util/exit.h"
 #include "../util/hash.h"
 
 #define STORE_VERSION 1
@@ -103,9 +104,7 @@ struct store_result {
 	size_t out_len;
 	const char *err;
 	size_t err_len;
-	int exit_code; /* meaningful when signal == 0 */
-	int signal;    /* the signal that ended it, or 0 */
-	bool timed_out;
+	struct md_exit exit;
 	size_t cut;	   /* the cap an output was cut at, or 0 */
 	double start, end; /* seconds since the epoch */
 	/* A folder whose tree becomes out/ (moved, not copied), or NULL. */
@@ -123,9 +122,7 @@ struct store_result {
 struct store_real {
 	char rhash[MD_HASH_HEX];
 	struct md_buf out, err;
-	int exit_code;
-	int signal;
-	bool timed_out;
+	struct md_exit exit;
 	size_t cut; /* the cap an output was cut at, or 0 */
 	double start, end;
 	char *path;   /* its folder in the store */
@@ -235,8 +232,8 @@ int store_root_keys(char (**keys)[MD_HASH_HEX], size_t *n, struct store *s,
 char *store_mktemp(struct store *s);
 /* The rhash a realization with these contents would have. */
 int store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
-		const char *se, size_t se_len, int exit_code, int signal,
-		bool timed_out, const char *out_dir);
+		const char *se, size_t se_len, const struct md_exit *e,
+		const char *out_dir);
 
 /* A small memo (name -> value) kept in the store. MD_ENOTFOUND if absent. */
 int store_memo_get(struct md_buf *out, struct store *s, const char *name);

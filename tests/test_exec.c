@@ -31,9 +31,9 @@ Test(proc, captures_stdout_stderr_and_status)
 	cr_assert_eq(run_sh(&r, "echo out; echo err >&2; exit 7", 10, 0), 0);
 	cr_assert_str_eq(r.out.ptr, "out\n");
 	cr_assert_str_eq(r.err.ptr, "err\n");
-	cr_assert_eq(r.exit_code, 7);
-	cr_assert_eq(r.signal, 0);
-	cr_assert_not(r.timed_out);
+	cr_assert_eq(r.exit.code, 7);
+	cr_assert_eq(r.exit.signal, 0);
+	cr_assert_not(r.exit.timed_out);
 	md_proc_result_dispose(&r);
 }
 
@@ -79,8 +79,8 @@ Test(proc, timeout_kills_the_process_group)
 	/* A background child would write the flag if it survived. */
 	snprintf(code, sizeof(code), "(sleep 1; touch %s) & sleep 30", flag);
 	cr_assert_eq(run_sh(&r, code, 0.3, 0), 0);
-	cr_assert(r.timed_out);
-	cr_assert_neq(r.signal, 0);
+	cr_assert(r.exit.timed_out);
+	cr_assert_neq(r.exit.signal, 0);
 	cr_assert_lt(r.end - r.start, 5);
 	sleep(2);
 	cr_assert_not(md_fs_exists(flag), "a process outlived the timeout");
@@ -95,7 +95,7 @@ Test(proc, output_is_capped)
 	cr_assert_eq(run_sh(&r, "yes | head -c 100000", 10, 1000), 0);
 	cr_assert_eq(r.out.len, 1000);
 	cr_assert(r.out_cut);
-	cr_assert_eq(r.exit_code, 0);
+	cr_assert_eq(r.exit.code, 0);
 	md_proc_result_dispose(&r);
 }
 
@@ -210,7 +210,7 @@ Test(exec, a_failure_is_shown_and_runs_again)
 	fixture_init(&f, "```{sh}\necho x >> count; exit 4\n```\n");
 	cr_assert_eq(realize(&f, &a), 1);
 	cr_assert(a.failed);
-	cr_assert_eq(a.reals[0].exit_code, 4);
+	cr_assert_eq(a.reals[0].exit.code, 4);
 	cr_assert_eq(realize(&f, &b), 1, "a failure is not a cache hit");
 	cr_assert_eq(count_lines("count"), 2);
 	md_outcome_dispose(&a);
@@ -227,7 +227,7 @@ Test(exec, error_true_accepts_the_failure_and_caches_it)
 	cr_assert_eq(realize(&f, &a), 1);
 	cr_assert_not(a.failed);
 	cr_assert_eq(realize(&f, &b), 0);
-	cr_assert_eq(b.reals[0].exit_code, 4);
+	cr_assert_eq(b.reals[0].exit.code, 4);
 	md_outcome_dispose(&a);
 	md_outcome_dispose(&b);
 	fixture_dispose(&f);

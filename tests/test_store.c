@@ -45,7 +45,7 @@ result(const char *out, int exit_code, double end)
 	r.out_len = strlen(out);
 	r.err = "warn\n";
 	r.err_len = 5;
-	r.exit_code = exit_code;
+	r.exit.code = exit_code;
 	r.start = end - 1;
 	r.end = end;
 	r.interpreter = "sh";
@@ -89,7 +89,7 @@ Test(store, commit_then_lookup)
 	cr_assert_eq(r.out.len, 6);
 	cr_assert_str_eq(r.out.ptr, "hello\n");
 	cr_assert_str_eq(r.err.ptr, "warn\n");
-	cr_assert_eq(r.exit_code, 0);
+	cr_assert_eq(r.exit.code, 0);
 	store_real_dispose(&r);
 }
 
@@ -149,7 +149,7 @@ Test(store, failures_are_kept_but_not_hits)
 	cr_assert_eq(count_realizations(), 1);
 	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), MD_ENOTFOUND);
 	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, true), 0);
-	cr_assert_eq(r.exit_code, 3);
+	cr_assert_eq(r.exit.code, 3);
 	cr_assert(store_real_failed(&r));
 	store_real_dispose(&r);
 }
@@ -495,7 +495,7 @@ Test(store, a_pulled_run_from_the_future_is_not_latest_forever)
 	cr_assert_eq(md_fs_write_new(file, "pulled\n", 7, 0444), 0);
 	snprintf(file, sizeof(file), "%s/meta.json", tmp);
 	cr_assert_eq(md_fs_write_new(file, "{\"exit\":0}", 10, 0444), 0);
-	cr_assert_eq(store_rhash(rhash, "pulled\n", 7, "", 0, 0, 0, false,
+	cr_assert_eq(store_rhash(rhash, "pulled\n", 7, "", 0, &(struct md_exit){ 0 },
 				 NULL), 0);
 	cr_assert_eq(store_publish(st, key, "{}", rhash, tmp, false, 0,
 				   9006768000000000000LL), 0, "%s",

@@ -250,12 +250,12 @@ same_file(const struct cli_render_opts *a)
 void
 cli_describe_failure(struct md_buf *out, const struct store_real *r)
 {
-	if (r->timed_out)
+	if (r->exit.timed_out)
 		md_buf_puts(out, "timed out");
-	else if (r->signal)
-		md_buf_printf(out, "killed by signal %d", r->signal);
+	else if (r->exit.signal)
+		md_buf_printf(out, "killed by signal %d", r->exit.signal);
 	else
-		md_buf_printf(out, "exit %d", r->exit_code);
+		md_buf_printf(out, "exit %d", r->exit.code);
 }
 /*
  * What the scheduler's callbacks count and print. The live line on a
@@ -586,9 +586,9 @@ views(const struct md_outcome *oc, char ***labels, struct store *s,
 		v[i].out_len = r->out.len;
 		v[i].err = r->err.ptr;
 		v[i].err_len = r->err.len;
-		v[i].exit_code = r->exit_code;
-		v[i].signal = r->signal;
-		v[i].timed_out = r->timed_out;
+		v[i].exit_code = r->exit.code;
+		v[i].signal = r->exit.signal;
+		v[i].timed_out = r->exit.timed_out;
 		if (place_files(&f, &nf, dir, fp) < 0)
 			fprintf(stderr, "mdrun: warning: %s\n", md_err_msg());
 		v[i].files = f;
@@ -613,9 +613,9 @@ status_of(const struct md_outcome *oc, enum md_skip why)
 	if (why)
 		return why == MD_SKIP_UPSTREAM ? "skipped" : "not-run";
 	last = &oc->reals[oc->n - 1];
-	if (last->timed_out)
+	if (last->exit.timed_out)
 		return "timeout";
-	return last->signal || last->exit_code ? "failed" : "ok";
+	return last->exit.signal || last->exit.code ? "failed" : "ok";
 }
 
 /* The artifacts of realization dir, with their bytes. */
@@ -713,9 +713,9 @@ report(struct cli_render *r, const struct cli_render_opts *a)
 			rr->out_len = sr->out.len;
 			rr->err = sr->err.ptr;
 			rr->err_len = sr->err.len;
-			rr->exit_code = sr->exit_code;
-			rr->signal = sr->signal;
-			rr->timed_out = sr->timed_out;
+			rr->exit_code = sr->exit.code;
+			rr->signal = sr->exit.signal;
+			rr->timed_out = sr->exit.timed_out;
 			rr->start = sr->start;
 			rr->end = sr->end;
 			char *dir = store_real_dir(r->store, st->key,

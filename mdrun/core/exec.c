@@ -102,9 +102,7 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	sr.out_len = r->out.len;
 	sr.err = r->err.ptr;
 	sr.err_len = r->err.len;
-	sr.exit_code = r->exit_code;
-	sr.signal = r->signal;
-	sr.timed_out = r->timed_out;
+	sr.exit = r->exit;
 	sr.cut = r->out_cut || r->err_cut ? o->cap : 0;
 	sr.start = r->start;
 	sr.end = r->end;
@@ -438,7 +436,7 @@ static int
 shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	  struct md_proc_result *r, const char *rhash)
 {
-	bool bad = r->exit_code || r->signal || r->timed_out;
+	bool bad = md_exit_failed(&r->exit);
 	struct store_real *real;
 
 	if (st->block->match != MD_MATCH_LATEST &&
@@ -461,9 +459,7 @@ shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	real->err = r->err;
 	memset(&r->out, 0, sizeof(r->out));
 	memset(&r->err, 0, sizeof(r->err));
-	real->exit_code = r->exit_code;
-	real->signal = r->signal;
-	real->timed_out = r->timed_out;
+	real->exit = r->exit;
 	real->start = r->start;
 	real->end = r->end;
 	out->failed = bad && !st->block->error_ok;
@@ -622,7 +618,7 @@ ended(bool *out, struct md_chain *c, size_t k)
 
 	if (store_read(&r, c->s, st->key, st->rhash) < 0)
 		return MD_ERROR;
-	*out = ended_session(r.err.ptr, r.err.len, r.signal, r.timed_out);
+	*out = ended_session(r.err.ptr, r.err.len, r.exit.signal, r.exit.timed_out);
 	store_real_dispose(&r);
 	return 0;
 }
@@ -681,8 +677,7 @@ chain_replay(struct md_chain *c, size_t i)
 		if (r.err_cut)
 			note_cut(&r.err, o->cap);
 		rc = store_rhash(again, r.out.ptr, r.out.len, r.err.ptr,
-				 r.err.len, r.exit_code, r.signal,
-				 r.timed_out, art);
+				 r.err.len, &r.exit, art);
 		oc->replayed = true;
 		oc->ms += (r.end - r.start) * 1e3;
 		if (rc == 0 && strcmp(again, st->rhash) && !oc->replay_differs) {

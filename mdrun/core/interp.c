@@ -341,7 +341,7 @@ probe(const char *bin)
 	struct md_proc_result r;
 	char *id = NULL;
 
-	if (md_proc_run(&r, &o) == 0 && r.exit_code == 0 && !r.signal) {
+	if (md_proc_run(&r, &o) == 0 && r.exit.code == 0 && !r.exit.signal) {
 		const char *s = r.out.len ? r.out.ptr : r.err.ptr;
 		s += strspn(s, "\r\n \t");
 		size_t n = strcspn(s, "\r\n");

@@ -607,11 +607,11 @@ void
 md_proc_status(struct md_proc_result *r, int wstatus)
 {
 	if (WIFSIGNALED(wstatus)) {
-		r->signal = WTERMSIG(wstatus);
-		r->exit_code = 0;
+		r->exit.signal = WTERMSIG(wstatus);
+		r->exit.code = 0;
 	} else {
-		r->signal = 0;
-		r->exit_code = WEXITSTATUS(wstatus);
+		r->exit.signal = 0;
+		r->exit.code = WEXITSTATUS(wstatus);
 	}
 }
 
@@ -697,7 +697,7 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 		if (!exited && md_proc_reap(pid, &wstatus, false))
 			exited = true;
 		if (!exited && deadline && md_mono() > deadline) {
-			r->timed_out = true;
+			r->exit.timed_out = true;
 			wstatus = md_proc_kill(pid);
 			exited = true;
 		}

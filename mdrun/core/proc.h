@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "../../util/buf.h"
+#include "../../util/exit.h"
 
 /* How long a process group gets between SIGTERM and SIGKILL. */
 #define MD_KILL_GRACE 2.0
@@ -62,9 +63,7 @@ struct md_proc_opts {
 struct md_proc_result {
 	struct md_buf out, err;
 	bool out_cut, err_cut; /* more than cap bytes were written */
-	int exit_code;	       /* when signal == 0 */
-	int signal;
-	bool timed_out;
+	struct md_exit exit;
 	double start, end; /* seconds since the epoch */
 };
 

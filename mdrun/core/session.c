@@ -271,7 +271,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		md_buf_printf(&r->err, "[mdrun: the %s session had ended "
 				       "before this block]\n",
 			      ss->interp->lang);
-		r->exit_code = 1;
+		r->exit.code = 1;
 		r->end = md_now();
 		md_proc_kill(ss->pid);
 		ss->pid = -1;
@@ -282,18 +282,18 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 							: 0, &ws);
 	r->end = md_now();
 	if (got == 1 && !strncmp(line, "DONE ", 5)) {
-		r->exit_code = atoi(line + 5);
+		r->exit.code = atoi(line + 5);
 	} else if (got == 1 && !strncmp(line, "EXIT ", 5)) {
 		/*
 		 * The block ended the interpreter: its status is what the
 		 * program gave; that the state is gone is a note.
 		 */
-		r->exit_code = atoi(line + 5);
+		r->exit.code = atoi(line + 5);
 		exited = true;
 		md_proc_kill(ss->pid);
 		ss->pid = -1;
 	} else if (got == -2) {
-		r->timed_out = true;
+		r->exit.timed_out = true;
 		ws = md_proc_kill(ss->pid);
 		md_proc_status(r, ws);
 		ss->pid = -1;
