@@ -61,10 +61,14 @@ quiet() { if [ -z "$2" ]; then ok "$1"; else bad "$1" "$2"; fi; }
 golden() {
 	if same "$2" "$3"; then ok "$1"; else bad "$1" "$(diff "$3" "$2")"; fi
 }
-# nbformat's own validation of the notebook $1.
+# nbvalid NAME NOTEBOOK: nbformat's own validation of the notebook.
 nbvalid() {
-	"$py" -c 'import sys, nbformat
-nbformat.validate(nbformat.read(sys.argv[1], as_version=4))' "$1" 2>&1
+	if ! $have_nbformat; then
+		skip "$1" "no python3 with nbformat"
+		return
+	fi
+	quiet "$1" "$("$py" -c 'import sys, nbformat
+nbformat.validate(nbformat.read(sys.argv[1], as_version=4))' "$2" 2>&1)"
 }
 
 # --- the samples ------------------------------------------------------
@@ -104,12 +108,7 @@ expect "tour.md --to json again: every block cached, the same realizations"
 
 "$mdrun" render -q --to ipynb tour.md -o tour.ipynb 2>err
 ran "tour.md --to ipynb: exit 0"
-if $have_nbformat; then
-	out=$(nbvalid tour.ipynb)
-	quiet "tour.md --to ipynb: nbformat validates it" "$out"
-else
-	echo "skip nbformat validation: no python3 with nbformat"
-fi
+nbvalid "tour.md --to ipynb: nbformat validates it" tour.ipynb
 "$py" - tour.ipynb <<'PY'
 import json, sys
 nb = json.load(open(sys.argv[1]))
@@ -145,10 +144,7 @@ if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
 	PATH=/usr/bin:$PATH "$mdrun" render -q --to ipynb plot.md \
 		-o plot.ipynb 2>err
 	ran "plot.md --to ipynb: exit 0"
-	if $have_nbformat; then
-		out=$(nbvalid plot.ipynb)
-		quiet "plot.md --to ipynb: nbformat validates it" "$out"
-	fi
+	nbvalid "plot.md --to ipynb: nbformat validates it" plot.ipynb
 	"$py" - plot.ipynb <<'PY'
 import base64, json, sys
 nb = json.load(open(sys.argv[1]))
@@ -175,7 +171,8 @@ assert a[0]["bytes"] == os.path.getsize(a[0]["path"]) > 0
 assert [x["name"] for x in b[0]["artifacts"]] == ["wave.csv"]' plot.json
 	expect "plot.md --to json: artifacts with their MIME type, size and path"
 else
-	echo "skip sample plot: no /usr/bin/python3 with matplotlib"
+	skip "plot.md --to ipynb and --to json" \
+		"no /usr/bin/python3 with matplotlib"
 fi
 
 # --- golden files -----------------------------------------------------
@@ -223,10 +220,7 @@ PY
 	golden "golden $g.md: the JSON report (varying fields normalised)" \
 		$g.norm.json "$gdir/$g.json"
 	golden "golden $g.md: the notebook" $g.norm.ipynb "$gdir/$g.ipynb"
-	if $have_nbformat; then
-		out=$(nbvalid $g.ipynb)
-		quiet "golden $g.md: nbformat validates the notebook" "$out"
-	fi
+	nbvalid "golden $g.md: nbformat validates the notebook" $g.ipynb
 done
 
 finish
