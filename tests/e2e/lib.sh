@@ -119,16 +119,23 @@ region() {
 	}
 	{ raw = $0; s = strip($0) }
 	inregion {
-		if (s ~ /<!-- \/mdrun:out -->$/) {
-			inregion = 0
-			next
-		}
 		line = raw
 		sub(/\r$/, "", line)
 		if (index(line, prefix) == 1)
 			line = substr(line, length(prefix) + 1)
 		else if (index(line, tprefix) == 1)
 			line = substr(line, length(tprefix) + 1)
+		# A marker printed by the block is inside one of its fences.
+		if (rfch != "") {
+			if (match(line, "^" rfch "+[ \t]*$") && RLENGTH >= rflen)
+				rfch = ""
+		} else if (line == "<!-- /mdrun:out -->") {
+			inregion = 0
+			next
+		} else if (match(line, /^(```+|~~~+)/)) {
+			rfch = substr(line, 1, 1)
+			rflen = RLENGTH
+		}
 		out[nblocks] = out[nblocks] line "\n"
 		next
 	}
