@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../core/check.h"
 #include "../core/git.h"
 #include "../core/proc.h"
 #include "../../renderer/render.h"
@@ -78,8 +79,6 @@ struct args {
 /* What was found, over every document. */
 struct tally {
 	size_t docs, ok, stale, failed, errors;
-	struct md_buf junit; /* the <testsuite> elements */
-	size_t tests, failures, jerrors, skipped;
 };
 
 static int
@@ -210,14 +209,14 @@ static bool
 touched(const struct item *it, const struct args *a, char **changed,
 	size_t n)
 {
-	struct cli_doc d;
+	struct md_nb_doc d;
 	char buf[PATH_MAX];
 	bool hit = false;
 
 	if (it->output && realpath(it->output, buf) && in_list(changed, n, buf))
 		return true;
-	if (cli_doc_load(&d, it->input, a->o.all ? MD_DOC_ALL : 0,
-			 a->o.config) < 0)
+	if (md_nb_doc_load(&d, NULL, it->input, a->o.all ? MD_DOC_ALL : 0,
+			   a->o.config, NULL) < 0)
 		hit = true; /* let the check say what is wrong */
 	else if (in_list(changed, n, d.path) || in_list(changed, n, d.config))
 		hit = true;
@@ -234,7 +233,7 @@ touched(const struct item *it, const struct args *a, char **changed,
 			free(rel);
 		}
 	}
-	cli_doc_dispose(&d);
+	md_nb_doc_dispose(&d);
 	return hit;
 }
 
@@ -292,516 +291,131 @@ select_docs(struct args *a, char ***names)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Reports: GitHub annotations and JUnit XML. */
-
-/* GitHub's workflow command escaping; props also escapes ':' and ','. */
-static void
-gh_escape(struct md_buf *out, const char *s, bool prop)
-{
-	for (; *s; s++) {
-		if (*s == '%')
-			md_buf_puts(out, "%25");
-		else if (*s == '\r')
-			md_buf_puts(out, "%0D");
-		else if (*s == '\n')
-			md_buf_puts(out, "%0A");
-		else if (prop && *s == ':')
-			md_buf_puts(out, "%3A");
-		else if (prop && *s == ',')
-			md_buf_puts(out, "%2C");
-		else
-			md_buf_putc(out, *s);
-	}
-}
-
-static void
-annotate(const struct args *a, const char *file, int line, const char *msg)
-{
-	struct md_buf l = MD_BUF_INIT;
-
-	if (!a->github)
-		return;
-	md_buf_puts(&l, "::error file=");
-	gh_escape(&l, file, true);
-	md_buf_printf(&l, ",line=%d,title=mdrun check::", line > 0 ? line : 1);
-	gh_escape(&l, msg, false);
-	fflush(stderr);
-	printf("%s\n", l.ptr);
-	fflush(stdout);
-	md_buf_dispose(&l);
-}
-
-/*
- * Text for XML: made valid UTF-8 without control characters, escaped.
- * Program output (term) as a terminal leaves it, so a progress bar is its
- * last state (render_text_clean); anything else with every character
- * shown (render_text_plain).
- */
-static void
-xml_clean(struct md_buf *out, const char *s, size_t n, bool term)
-{
-	struct md_buf clean = MD_BUF_INIT;
-
-	(term ? render_text_clean : render_text_plain)(&clean, s ? s : "",
-							s ? n : 0);
-	for (size_t i = 0; i < clean.len; i++) {
-		char c = clean.ptr[i];
-		if (c == '&')
-			md_buf_puts(out, "&amp;");
-		else if (c == '<')
-			md_buf_puts(out, "&lt;");
-		else if (c == '>')
-			md_buf_puts(out, "&gt;");
-		else if (c == '"')
-			md_buf_puts(out, "&quot;");
-		else
-			md_buf_putc(out, c);
-	}
-	md_buf_dispose(&clean);
-}
-
-static void
-xml_text(struct md_buf *out, const char *s, size_t n)
-{
-	xml_clean(out, s, n, false);
-}
-
-static void
-xml_output(struct md_buf *out, const char *s, size_t n)
-{
-	xml_clean(out, s, n, true);
-}
-
-static void
-xml_str(struct md_buf *out, const char *s)
-{
-	xml_text(out, s, strlen(s));
-}
-
-/* ------------------------------------------------------------------ */
-/* One document. */
-
-/* What was found about one stage. */
-struct verdict {
-	const char *failure; /* "failed", "stale", "non-deterministic" */
-	struct md_buf message, detail;
-};
-
-/* The document's path from its repository's root, for annotations. */
-static char *
-repo_path(const struct cli_doc *d, const char *file)
-{
-	char buf[PATH_MAX], *rel;
-
-	if (d->workdir && realpath(file, buf) &&
-	    (rel = md_path_relative(d->workdir, buf)))
-		return rel;
-	return md_strdup(file);
-}
-
-/* Line starts of text: starts[k] is where line k + 1 begins. */
-static size_t *
-line_starts(const struct md_buf *text, size_t *n)
-{
-	size_t cap = 64, *v = md_malloc(cap * sizeof(*v));
-
-	*n = 0;
-	v[(*n)++] = 0;
-	for (size_t i = 0; i < text->len; i++)
-		if (text->ptr[i] == '\n' && i + 1 < text->len) {
-			if (*n == cap)
-				v = md_realloc(v, (cap *= 2) * sizeof(*v));
-			v[(*n)++] = i + 1;
-		}
-	return v;
-}
-
-/*
- * The stage whose code or output holds a changed line of the rendered
- * text, or -1 (the prose around them changed). A line removed just after
- * a block's span belongs to it when it is an output region the render no
- * longer writes: its marker, or what follows a removed marker (*region).
- */
-static long
-owner(const struct cli_render *r, const size_t *starts, size_t nstarts,
-      const struct md_diff_line *l, long *region)
-{
-	size_t off = l->new_line >= 1 && (size_t)l->new_line <= nstarts
-			     ? starts[l->new_line - 1]
-			     : r->text.len;
-	bool removed = l->origin == '-';
-
-	if (!removed)
-		*region = -1;
-	for (size_t i = 0; i < r->d.plan.n; i++) {
-		const size_t *sp = r->spans[i];
-		if (sp[1] <= sp[0] || off < sp[0] || off > sp[1])
-			continue;
-		if (off < sp[1])
-			return *region = (long)i;
-		if (removed && strstr(l->text, MD_OUT_BEGIN))
-			return *region = (long)i;
-		if (removed && *region == (long)i)
-			return *region;
-	}
-	return *region = -1;
-}
-
-/* The stored realization a --repeat run is compared with, if any. */
-static int
-earlier_run(char out[MD_HASH_HEX], char now[MD_HASH_HEX], struct store *s,
-	    const char *key, long long since)
-{
-	struct store_run *runs = NULL;
-	size_t n = 0;
-	int rc;
-
-	out[0] = now[0] = '\0';
-	if ((rc = store_runs(&runs, &n, s, key)) < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		memcpy(runs[i].ns < since ? out : now, runs[i].rhash,
-		       MD_HASH_HEX);
-	free(runs);
-	return 0;
-}
-
-/* --repeat: what differs between the stored realization and this run. */
-static bool
-differs(struct verdict *v, struct cli_render *r, const struct md_stage *st,
-	long long since)
-{
-	char old[MD_HASH_HEX], now[MD_HASH_HEX];
-	struct store_real a, b;
-	bool found = false;
-
-	if (st->block->nouts > 1 || st->block->match != MD_MATCH_LATEST ||
-	    earlier_run(old, now, r->store, st->key, since) < 0 || !old[0] ||
-	    !now[0] || !strcmp(old, now))
-		return false;
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	if (store_read(&a, r->store, st->key, old) == 0 &&
-	    store_read(&b, r->store, st->key, now) == 0) {
-		struct md_buf path = MD_BUF_INIT;
-		md_buf_printf(&path, "%s/stdout", st->block->name);
-		md_git_diff(&v->detail, NULL, NULL, path.ptr, a.out.ptr,
-			    a.out.len, b.out.ptr, b.out.len);
-		md_buf_clear(&path);
-		md_buf_printf(&path, "%s/stderr", st->block->name);
-		md_git_diff(&v->detail, NULL, NULL, path.ptr, a.err.ptr,
-			    a.err.len, b.err.ptr, b.err.len);
-		if (!v->detail.len)
-			md_buf_puts(&v->detail, "the output is the same; its "
-						"files or exit status differ\n");
-		md_buf_dispose(&path);
-		found = true;
-	}
-	store_real_dispose(&a);
-	store_real_dispose(&b);
-	if (found) {
-		v->failure = "non-deterministic";
-		md_buf_printf(&v->message, "block %s is not deterministic: "
-					   "this run differs from the stored "
-					   "one (%.12s, now %.12s)",
-			      st->block->name, old, now);
-	}
-	return found;
-}
-
-/* A JUnit testcase. */
-static void
-junit_case(struct tally *t, const char *file, const char *name, int line,
-	   double secs, const char *failure, const char *message,
-	   const struct md_buf *detail, const struct store_real *real,
-	   const char *skipped)
-{
-	struct md_buf *j = &t->junit;
-
-	t->tests++;
-	md_buf_puts(j, "    <testcase name=\"");
-	xml_str(j, name);
-	md_buf_puts(j, "\" classname=\"");
-	xml_str(j, file);
-	md_buf_puts(j, "\" file=\"");
-	xml_str(j, file);
-	md_buf_printf(j, "\" line=\"%d\" time=\"%.3f\">\n", line, secs);
-	if (skipped) {
-		t->skipped++;
-		md_buf_puts(j, "      <skipped message=\"");
-		xml_str(j, skipped);
-		md_buf_puts(j, "\"/>\n");
-	} else if (failure) {
-		bool error = !strcmp(failure, "error");
-		t->failures += !error;
-		t->jerrors += error;
-		md_buf_printf(j, "      <%s type=\"%s\" message=\"",
-			      error ? "error" : "failure", failure);
-		xml_str(j, message);
-		md_buf_puts(j, "\">");
-		if (detail && detail->len)
-			xml_text(j, detail->ptr, detail->len);
-		else if (real)
-			xml_output(j, real->err.ptr, real->err.len);
-		md_buf_printf(j, "</%s>\n", error ? "error" : "failure");
-	}
-	if (real && real->out.len) {
-		md_buf_puts(j, "      <system-out>");
-		xml_output(j, real->out.ptr, real->out.len);
-		md_buf_puts(j, "</system-out>\n");
-	}
-	if (real && real->err.len) {
-		md_buf_puts(j, "      <system-err>");
-		xml_output(j, real->err.ptr, real->err.len);
-		md_buf_puts(j, "</system-err>\n");
-	}
-	md_buf_puts(j, "    </testcase>\n");
-}
-
 /* Prints s (a diff) to standard output, ordered with what stderr says. */
 static void
-emit(const struct md_buf *s)
+emit(const char *s, size_t n)
 {
 	fflush(stderr);
-	fwrite(s->ptr, 1, s->len, stdout);
+	fwrite(s, 1, n, stdout);
 	fflush(stdout);
 }
 
 /*
- * Checks one document. Returns MD_EXIT_OK, MD_EXIT_FAILED (a block
- * failed, or something is stale or non-deterministic) or MD_EXIT_USAGE.
+ * Says what checking one document found, and counts it. Returns
+ * MD_EXIT_OK, MD_EXIT_FAILED (a block failed, or something is stale or
+ * non-deterministic) or MD_EXIT_USAGE.
  */
 static int
-check_one(struct tally *t, const struct args *a, const struct item *it,
-	  const char *store)
+say(struct tally *t, const struct args *a, const struct item *it,
+    const struct md_check *c, bool ok)
 {
-	struct cli_render_opts o;
-	struct cli_render r;
-	struct md_buf expected = MD_BUF_INIT, patch = MD_BUF_INIT,
-		      prose = MD_BUF_INIT;
-	struct md_diff_line *lines = NULL;
-	struct verdict *v = NULL;
-	size_t nlines = 0, nstarts = 0, i, *starts = NULL, bad = 0;
+	const struct md_check_doc *r = &c->report;
 	const char *shown = it->output ? it->output : it->input;
-	char *ann_in = NULL, *ann_out = NULL;
-	int prose_line = 0, rc = MD_EXIT_OK;
-	long long since;
-	long region = -1;
-	struct timespec ts;
+	const struct md_notebook *nb = &c->nb;
+	struct md_buf ann = MD_BUF_INIT;
+	size_t i, nblocks = r->view ? r->view->doc->nblocks : 0;
+	int rc;
 
-	o = a->o;
+	t->docs++;
+	if (!ok) {
+		cli_error("%s", r->error);
+		t->errors++;
+		rc = MD_EXIT_USAGE;
+		goto annotate;
+	}
+	/* Failures were said as the blocks ended; the rest now. */
+	for (i = 0; i < nblocks; i++)
+		if (r->blocks[i].verdict == MD_VERDICT_NONDET) {
+			fprintf(stderr, "%s:%d: %s\n", nb->d.name,
+				r->view->doc->blocks[i].line,
+				r->blocks[i].message);
+			emit(r->blocks[i].detail, r->blocks[i].detail_len);
+		}
+	if (r->patch)
+		emit(r->patch, r->patch_len);
+	for (i = 0; i < nblocks; i++)
+		if (r->blocks[i].verdict == MD_VERDICT_STALE)
+			fprintf(stderr, "%s:%d: %s\n", nb->d.name,
+				r->view->doc->blocks[i].line,
+				r->blocks[i].message);
+	if (r->prose)
+		fprintf(stderr, "%s:%d: %s\n", shown, r->prose_line, r->prose);
+	if (c->bad && c->stale && !a->o.quiet)
+		fprintf(stderr, "mdrun: to bring %s up to date: mdrun render "
+				"%s%s%s\n",
+			shown, it->output ? it->input : "-i ",
+			it->output ? " -o " : it->input,
+			it->output ? it->output : "");
+	if (nb->failed) {
+		t->failed++;
+		rc = MD_EXIT_FAILED;
+	} else if (c->bad) {
+		t->stale++;
+		rc = MD_EXIT_FAILED;
+	} else {
+		t->ok++;
+		rc = MD_EXIT_OK;
+		if (!a->o.quiet)
+			fprintf(stderr, "mdrun: %s: ok (%zu %s: %zu ran, "
+					"%zu cached)\n",
+				nb->d.name, nb->d.plan.n,
+				cli_plural(nb->d.plan.n, "block", "blocks"),
+				nb->ran, nb->cached);
+	}
+annotate:
+	if (a->github) {
+		render_annotations(&ann, r);
+		emit(ann.ptr, ann.len);
+	}
+	md_buf_dispose(&ann);
+	return rc;
+}
+
+/* Checks one document into c, printing progress and what it found. */
+static int
+check_one(struct md_check *c, struct tally *t, const struct args *a,
+	  const struct item *it, const char *store)
+{
+	struct cli_render_opts o = a->o;
+	struct md_nb_opts no;
+	char *files = NULL, *href = NULL;
+	int rc;
+
 	o.input = it->input;
 	o.output = it->output;
 	o.in_place = !it->output;
 	o.store = store;
 	o.keep_going = true; /* report every failure, not the first */
 	o.rebuild = a->repeat;
-	o.prev_notes = a->repeat;
 	o.tty = !o.quiet && isatty(2);
-	o.files_dry = true;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	since = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-	t->docs++;
+	cli_nb_opts(&no, &o);
+	no.view_flags |= it->output ? 0 : MD_VIEW_KEEP_CODE;
+	no.prev_notes = a->repeat;
+	no.files_dry = true;
+	rc = md_check_open(c, &no);
+	if (rc == 0) {
+		struct cli_progress *p = cli_progress_start(&o, &c->nb, &no);
 
-	if (cli_render_run(&r, &o) < 0) {
-		const char *msg = md_err_msg();
-		cli_error("%s", msg);
-		annotate(a, it->input, 1, msg);
-		md_buf_puts(&t->junit, "  <testsuite name=\"");
-		xml_str(&t->junit, it->input);
-		md_buf_puts(&t->junit, "\" tests=\"1\">\n");
-		junit_case(t, it->input, "(document)", 1, 0, "error", msg,
-			   NULL, NULL, NULL);
-		md_buf_puts(&t->junit, "  </testsuite>\n");
-		t->errors++;
-		rc = MD_EXIT_USAGE;
-		goto done;
+		cli_files_place(&files, &href, &o, c->nb.d.dir);
+		no.files_dir = files;
+		no.files_href = href;
+		rc = md_check_run(c, it->output, a->repeat);
+		cli_progress_end(p);
 	}
-	ann_in = repo_path(&r.d, it->input);
-	ann_out = it->output ? repo_path(&r.d, it->output) : md_strdup(ann_in);
-	v = md_calloc(r.d.plan.n + 1, sizeof(*v));
-
-	/* Failures (the render said each on stderr already). */
-	for (i = 0; i < r.d.plan.n; i++) {
-		const struct md_outcome *oc = r.shown[i];
-		if (!oc || !oc->failed)
-			continue;
-		v[i].failure = "failed";
-		md_buf_printf(&v[i].message, "block %s failed (",
-			      r.d.plan.stages[i].block->name);
-		cli_describe_failure(&v[i].message, &oc->reals[0]);
-		md_buf_putc(&v[i].message, ')');
-	}
-	/* Non-determinism. */
-	for (i = 0; a->repeat && i < r.d.plan.n; i++) {
-		const struct md_block *b = r.d.plan.stages[i].block;
-
-		if (v[i].failure || !r.shown[i])
-			continue;
-		if (differs(&v[i], &r, &r.d.plan.stages[i], since)) {
-			fprintf(stderr, "%s:%d: %s\n", r.d.name, b->line,
-				v[i].message.ptr);
-			emit(&v[i].detail);
-		} else if (r.shown[i]->replay_differs ||
-			   cli_notes_replay_differs(r.prev_notes.ptr,
-						    b->name)) {
-			/* Seen by an earlier render's replay, or this one's. */
-			v[i].failure = "non-deterministic";
-			md_buf_printf(&v[i].message,
-				      "block %s is not deterministic: it "
-				      "printed something else when replayed",
-				      b->name);
-			fprintf(stderr, "%s:%d: %s\n", r.d.name, b->line,
-				v[i].message.ptr);
-		}
-	}
-
-	/* Staleness: the text, and the files it links. */
-	if (it->output) {
-		int e = md_fs_read(&expected, it->output);
-		if (e < 0 && errno != ENOENT) {
-			cli_error("%s", md_err_msg());
-			rc = MD_EXIT_USAGE;
-			goto done;
-		}
-		if (e < 0) {
-			md_buf_printf(&prose, "%s does not exist", it->output);
-			prose_line = 1;
-		}
-	} else {
-		md_buf_put(&expected, r.d.src.ptr, r.d.src.len);
-	}
-	if (expected.len != r.text.len ||
-	    memcmp(expected.ptr ? expected.ptr : "", r.text.ptr ? r.text.ptr : "",
-		   r.text.len)) {
-		if (md_git_diff(&patch, &lines, &nlines, shown, expected.ptr,
-				expected.len, r.text.ptr, r.text.len) < 0) {
-			cli_error("%s", md_err_msg());
-			rc = MD_EXIT_USAGE;
-			goto done;
-		}
-		starts = line_starts(&r.text, &nstarts);
-		for (size_t k = 0; k < nlines; k++) {
-			long s = owner(&r, starts, nstarts, &lines[k], &region);
-			if (s < 0) {
-				if (!prose_line) {
-					prose_line = lines[k].old_line;
-					md_buf_printf(&prose,
-						      "%s differs from what "
-						      "%s renders to",
-						      shown, it->input);
-				}
-				continue;
-			}
-			if (!v[s].failure || !strcmp(v[s].failure, "stale")) {
-				if (!v[s].failure) {
-					v[s].failure = "stale";
-					md_buf_printf(&v[s].message,
-						      "block %s: output is "
-						      "not current",
-						      r.d.plan.stages[s]
-							      .block->name);
-				}
-				md_buf_printf(&v[s].detail, "%c%s\n",
-					      lines[k].origin, lines[k].text);
-			}
-		}
-		emit(&patch);
-	}
-	for (i = 0; i < r.nmissing; i++) {
-		if (!prose.len)
-			md_buf_printf(&prose, "%s is missing", r.missing[i]);
-		prose_line = prose_line ? prose_line : 1;
-	}
-
-	/* Say it, and count. */
-	for (i = 0; i < r.d.plan.n; i++) {
-		const struct md_stage *st = &r.d.plan.stages[i];
-		if (!v[i].failure)
-			continue;
-		bad++;
-		if (strcmp(v[i].failure, "failed"))
-			fprintf(stderr, "%s:%d: %s\n", r.d.name,
-				st->block->line, v[i].message.ptr);
-		annotate(a, ann_in, st->block->line, v[i].message.ptr);
-	}
-	if (prose.len) {
-		bad++;
-		fprintf(stderr, "%s:%d: %s\n", shown, prose_line, prose.ptr);
-		annotate(a, ann_out, prose_line, prose.ptr);
-	}
-	if (bad && (patch.len || r.nmissing) && !a->o.quiet)
-		fprintf(stderr, "mdrun: to bring %s up to date: mdrun render "
-				"%s%s%s\n",
-			shown, it->output ? it->input : "-i ",
-			it->output ? " -o " : it->input,
-			it->output ? it->output : "");
-	if (r.failed) {
-		t->failed++;
-		rc = MD_EXIT_FAILED;
-	} else if (bad) {
-		t->stale++;
-		rc = MD_EXIT_FAILED;
-	} else {
-		t->ok++;
-		if (!a->o.quiet)
-			fprintf(stderr, "mdrun: %s: ok (%zu %s: %zu ran, "
-					"%zu cached)\n",
-				r.d.name, r.d.plan.n,
-				cli_plural(r.d.plan.n, "block", "blocks"),
-				r.ran, r.cached);
-	}
-
-	/* JUnit: a testcase per block, and one for the document's prose. */
-	md_buf_puts(&t->junit, "  <testsuite name=\"");
-	xml_str(&t->junit, it->input);
-	md_buf_printf(&t->junit, "\" tests=\"%zu\">\n",
-		      r.d.plan.n + (prose.len != 0));
-	for (i = 0; i < r.d.plan.n; i++) {
-		const struct md_stage *st = &r.d.plan.stages[i];
-		const struct md_outcome *oc = r.shown[i];
-		const struct store_real *real = oc ? &oc->reals[oc->n - 1] : NULL;
-
-		junit_case(t, ann_in, st->block->name, st->block->line,
-			   oc && oc->ran ? real->end - real->start : 0,
-			   v[i].failure, v[i].message.ptr, &v[i].detail, real,
-			   r.skipped[i]);
-	}
-	if (prose.len)
-		junit_case(t, ann_out, "(document)", prose_line, 0, "stale",
-			   prose.ptr, &patch, NULL, NULL);
-	md_buf_puts(&t->junit, "  </testsuite>\n");
-done:
-	for (i = 0; v && i < r.d.plan.n; i++) {
-		md_buf_dispose(&v[i].message);
-		md_buf_dispose(&v[i].detail);
-	}
-	free(v);
-	free(starts);
-	free(ann_in);
-	free(ann_out);
-	md_diff_lines_free(lines, nlines);
-	md_buf_dispose(&expected);
-	md_buf_dispose(&patch);
-	md_buf_dispose(&prose);
-	cli_render_dispose(&r);
+	rc = say(t, a, it, c, rc == 0);
+	free(files);
+	free(href);
 	return rc;
 }
 
 static int
-write_junit(const char *path, const struct tally *t, double secs)
+write_junit(const char *path, const struct md_check_doc *docs, size_t n,
+	    double secs)
 {
 	struct md_buf x = MD_BUF_INIT;
 	int rc;
 
-	md_buf_printf(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			  "<testsuites name=\"mdrun check\" tests=\"%zu\" "
-			  "failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
-			  "time=\"%.3f\">\n",
-		      t->tests, t->failures, t->jerrors, t->skipped, secs);
-	md_buf_put(&x, t->junit.ptr ? t->junit.ptr : "", t->junit.len);
-	md_buf_puts(&x, "</testsuites>\n");
+	render_junit(&x, docs, n, secs);
 	rc = md_fs_write_output(path, x.ptr, x.len, 0644);
 	md_buf_dispose(&x);
 	return rc;
@@ -882,6 +496,8 @@ cmd_check(int argc, char **argv)
 	struct args a;
 	struct tally t;
 	char **names = NULL, *fresh = NULL;
+	struct md_check *checks = NULL;
+	struct md_check_doc *reports = NULL;
 	const char *store;
 	double t0 = md_mono();
 	int rc, worst = MD_EXIT_OK, fresh_lock = -1;
@@ -903,12 +519,19 @@ cmd_check(int argc, char **argv)
 		}
 		store = fresh;
 	}
+	/* JUnit needs every document's results at the end: kept then. */
+	checks = md_calloc(a.ndocs + 1, sizeof(*checks));
+	reports = md_calloc(a.ndocs + 1, sizeof(*reports));
 	for (size_t i = 0; i < a.ndocs; i++) {
-		rc = check_one(&t, &a, &a.docs[i], store);
+		rc = check_one(&checks[i], &t, &a, &a.docs[i], store);
 		if (rc > worst)
 			worst = rc;
+		reports[i] = checks[i].report;
+		if (!a.junit)
+			md_check_dispose(&checks[i]);
 	}
-	if (a.junit && write_junit(a.junit, &t, md_mono() - t0) < 0)
+	if (a.junit && write_junit(a.junit, reports, a.ndocs,
+				   md_mono() - t0) < 0)
 		worst = cli_error("%s", md_err_msg());
 	if (!a.o.quiet || worst)
 		fprintf(stderr, "mdrun: checked %zu %s: %zu ok, %zu stale, "
@@ -926,8 +549,11 @@ done:
 	}
 	if (fresh_lock >= 0)
 		close(fresh_lock);
+	for (size_t i = 0; a.junit && checks && i < a.ndocs; i++)
+		md_check_dispose(&checks[i]);
+	free(checks);
+	free(reports);
 	md_strv_free(names);
-	md_buf_dispose(&t.junit);
 	free(a.docs);
 	return worst;
 }

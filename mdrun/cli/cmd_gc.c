@@ -89,7 +89,7 @@ next:
 			return MD_EXIT_USAGE;
 		}
 	}
-	if (!getcwd(cwd, sizeof(cwd)) || cli_store_open(&s, opt, cwd) < 0) {
+	if (!getcwd(cwd, sizeof(cwd)) || md_nb_store_open(&s, opt, cwd) < 0) {
 		rc = cli_error("%s", md_err_msg());
 		goto done;
 	}
@@ -97,11 +97,12 @@ next:
 		/* Keep what the named documents use now. */
 		o.keep = md_calloc(1, MD_HASH_HEX);
 		for (i = 0; i < ndocs; i++) {
-			struct cli_doc d;
-			if (cli_doc_load(&d, docs[i], all ? MD_DOC_ALL : 0, NULL) < 0 ||
-			    cli_doc_keys(&d, s) < 0) {
+			struct md_nb_doc d;
+			if (md_nb_doc_load(&d, NULL, docs[i], all ? MD_DOC_ALL : 0,
+				   NULL, NULL) < 0 ||
+			    md_nb_doc_keys(&d, s) < 0) {
 				rc = cli_error("%s", md_err_msg());
-				cli_doc_dispose(&d);
+				md_nb_doc_dispose(&d);
 				goto done;
 			}
 			o.keep = md_realloc(o.keep, (o.nkeep + d.plan.n + 1) *
@@ -110,7 +111,7 @@ next:
 				if (d.plan.stages[j].key[0])
 					memcpy(o.keep[o.nkeep++],
 					       d.plan.stages[j].key, MD_HASH_HEX);
-			cli_doc_dispose(&d);
+			md_nb_doc_dispose(&d);
 		}
 	}
 	if (store_gc(&st, s, &o, report, NULL) < 0) {

@@ -30,7 +30,7 @@ cmd_plan(int argc, char **argv)
 	struct md_exec_opts eo;
 	struct store *s = NULL;
 	struct md_buf notes = MD_BUF_INIT, change = MD_BUF_INIT;
-	struct cli_doc d;
+	struct md_nb_doc d;
 	cJSON *out = NULL, *arr = NULL;
 	int i, k, rc = MD_EXIT_USAGE;
 	size_t n, j;
@@ -70,9 +70,10 @@ cmd_plan(int argc, char **argv)
 	}
 	if (!input)
 		return cli_usage_error("plan: no document given");
-	if (cli_doc_load(&d, input, all ? MD_DOC_ALL : 0, config) < 0 ||
-	    cli_store_open(&s, store_opt, d.dir) < 0 ||
-	    cli_doc_keys(&d, s) < 0) {
+	if (md_nb_doc_load(&d, NULL, input, all ? MD_DOC_ALL : 0, config,
+			   NULL) < 0 ||
+	    md_nb_store_open(&s, store_opt, d.dir) < 0 ||
+	    md_nb_doc_keys(&d, s) < 0) {
 		rc = cli_error("%s", md_err_msg());
 		goto done;
 	}
@@ -99,7 +100,7 @@ cmd_plan(int argc, char **argv)
 		md_buf_clear(&change);
 		if (!cached && why && (!strcmp(why, "never realized") ||
 				       !strcmp(why, "waits on upstream")) &&
-		    cli_stage_change(&change, &d, st, notes.ptr))
+		    md_nb_stage_change(&change, &d, st, notes.ptr))
 			why = change.ptr;
 		if (!json) {
 			printf("%-16s %5d  %-8s %-10s %-12.12s %-7s %s\n",
@@ -143,7 +144,7 @@ done:
 	cJSON_Delete(out);
 	md_buf_dispose(&notes);
 	md_buf_dispose(&change);
-	cli_doc_dispose(&d);
+	md_nb_doc_dispose(&d);
 	store_close(s);
 	return rc;
 }

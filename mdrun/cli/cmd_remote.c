@@ -204,7 +204,7 @@ cmd_remote(int argc, char **argv)
 		goto done;
 	}
 	if (resolve(&url, name, base, cwd, push) < 0 ||
-	    cli_store_open(&s, opt, cwd) < 0) {
+	    md_nb_store_open(&s, opt, cwd) < 0) {
 		rc = cli_error("%s", md_err_msg());
 		goto done;
 	}

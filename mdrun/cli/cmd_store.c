@@ -35,7 +35,7 @@ static int
 resolve(char key[MD_HASH_HEX], struct store *s, const char *ref, bool all)
 {
 	const char *hash = strrchr(ref, '#');
-	struct cli_doc d;
+	struct md_nb_doc d;
 	size_t i;
 	int rc = MD_ERROR;
 
@@ -44,7 +44,8 @@ resolve(char key[MD_HASH_HEX], struct store *s, const char *ref, bool all)
 			       ? (cli_error("%s", md_err_msg()), MD_ERROR)
 			       : 0;
 	char *path = md_strndup(ref, (size_t)(hash - ref));
-	if (cli_doc_load(&d, path, all ? MD_DOC_ALL : 0, NULL) < 0 || cli_doc_keys(&d, s) < 0) {
+	if (md_nb_doc_load(&d, NULL, path, all ? MD_DOC_ALL : 0,
+				   NULL, NULL) < 0 || md_nb_doc_keys(&d, s) < 0) {
 		cli_error("%s", md_err_msg());
 		goto done;
 	}
@@ -70,7 +71,7 @@ resolve(char key[MD_HASH_HEX], struct store *s, const char *ref, bool all)
 			  hash + 1);
 	free(runs);
 done:
-	cli_doc_dispose(&d);
+	md_nb_doc_dispose(&d);
 	free(path);
 	return rc;
 }
@@ -282,7 +283,7 @@ cmd_store(int argc, char **argv)
 		return cli_usage_error("store %s needs a REF", verb);
 	if (!needs_ref && ref)
 		return cli_usage_error("store %s takes no REF", verb);
-	if (!getcwd(cwd, sizeof(cwd)) || cli_store_open(&s, opt, cwd) < 0)
+	if (!getcwd(cwd, sizeof(cwd)) || md_nb_store_open(&s, opt, cwd) < 0)
 		return cli_error("%s", md_err_msg());
 	/* Readers share the store with renders; gc and rm wait for them. */
 	if (strcmp(verb, "rm") && (lock = store_lock_store(s, false)) < 0) {

@@ -107,6 +107,20 @@ cli_error(const char *fmt, ...)
 	return rc;
 }
 
+/*
+ * The subcommands. Each gets argv from its own name on and returns the
+ * exit code. A first argument that names none is a document to render.
+ */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "render", cmd_render }, { "check", cmd_check },
+	{ "plan", cmd_plan },	  { "store", cmd_store },
+	{ "gc", cmd_gc },	  { "push", cmd_remote },
+	{ "pull", cmd_remote },
+};
+
 int
 main(int argc, char **argv)
 {
@@ -129,17 +143,8 @@ main(int argc, char **argv)
 		printf("mdrun %s\n", MDRUN_VERSION);
 		return MD_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "render"))
-		return cmd_render(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "store"))
-		return cmd_store(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "gc"))
-		return cmd_gc(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "plan"))
-		return cmd_plan(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "push") || !strcmp(argv[1], "pull"))
-		return cmd_remote(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	return cmd_render(argc, argv);
 }

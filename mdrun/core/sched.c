@@ -46,22 +46,6 @@ deps_done(struct md_sched *sc, size_t i)
 	return true;
 }
 
-const char *
-md_skip_note(enum md_skip why)
-{
-	switch (why) {
-	case MD_SKIP_FAILED:
-		return "*not run: an earlier block failed*";
-	case MD_SKIP_UPSTREAM:
-		return "*not run: upstream failed*";
-	case MD_SKIP_STOPPED:
-		return "*not run: mdrun stopped*";
-	case MD_SKIP_NONE:
-		break;
-	}
-	return NULL;
-}
-
 /* Why stage i must not run, or MD_SKIP_NONE. Under the lock. */
 static enum md_skip
 skip_reason(struct md_sched *sc, size_t i)
@@ -82,7 +66,6 @@ static void
 skip(struct md_sched *sc, size_t i, enum md_skip why)
 {
 	sc->why[i] = why;
-	sc->skipped[i] = md_skip_note(why);
 	sc->shown[i] = NULL;
 }
 
@@ -299,7 +282,6 @@ md_sched_run(struct md_sched *sc)
 	s->bad = md_calloc(p->n, sizeof(*s->bad));
 	s->alone = md_calloc(p->n, sizeof(*s->alone));
 	sc->shown = md_calloc(p->n, sizeof(*sc->shown));
-	sc->skipped = md_calloc(p->n, sizeof(*sc->skipped));
 	sc->why = md_calloc(p->n, sizeof(*sc->why));
 	s->first_fail = p->n;
 	make_units(sc);
@@ -363,7 +345,6 @@ md_sched_dispose(struct md_sched *sc)
 	pthread_cond_destroy(&s->idle);
 	free(s);
 	free(sc->shown);
-	free(sc->skipped);
 	free(sc->why);
 	sc->state = NULL;
 }

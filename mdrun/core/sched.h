@@ -21,17 +21,8 @@
 #include <stdbool.h>
 
 #include "exec.h"
+#include "../../renderer/view.h" /* enum md_skip */
 
-/* Why a stage shows no result. */
-enum md_skip {
-	MD_SKIP_NONE = 0,
-	MD_SKIP_FAILED,	  /* a block before it failed */
-	MD_SKIP_UPSTREAM, /* a deps= block it reads failed or did not run */
-	MD_SKIP_STOPPED,  /* mdrun stopped: an error, not a block's failure */
-};
-
-/* The note a document shows for a stage not run ("*not run: ...*"). */
-const char *md_skip_note(enum md_skip why);
 
 struct md_sched {
 	/* In. */
@@ -46,8 +37,7 @@ struct md_sched {
 	void *ctx;
 	/* Out, one per stage: what it shows, or why it did not run. */
 	const struct md_outcome **shown;
-	const char **skipped; /* md_skip_note of why, NULL when shown */
-	enum md_skip *why;
+	enum md_skip *why; /* MD_SKIP_NONE when shown */
 	/* Inside. */
 	struct md_sched_state *state;
 };
