@@ -8,6 +8,18 @@
 #include "../core/exec.h"
 #include "../../util/err.h"
 
+/* What plan says for each enum md_why (NULL: cached, nothing to say). */
+static const char *const why_words[] = {
+	[MD_WHY_CACHED] = NULL,
+	[MD_WHY_REBUILD] = "--rebuild",
+	[MD_WHY_NO_CACHE] = "cache=false",
+	[MD_WHY_NEVER] = "never realized",
+	[MD_WHY_FAILED] = "failed last time",
+	[MD_WHY_CUT] = "output cut at a smaller --max-output",
+	[MD_WHY_NOUTS] = "fewer runs than nouts",
+	[MD_WHY_UPSTREAM] = "waits on upstream",
+};
+
 static const char usage[] =
 	"usage: mdrun plan [--json] [--all] [--store DIR] [--config FILE]\n"
 	"                  [--rebuild[=NAME]] [--max-output SIZE] FILE.md\n"
@@ -86,20 +98,20 @@ cmd_plan(int argc, char **argv)
 		       "LANG", "SESSION", "KEY", "CACHED", "WHY");
 	for (n = 0; n < d.plan.n; n++) {
 		struct md_stage *st = &d.plan.stages[n];
-		bool cached = false;
-		const char *why = NULL;
+		enum md_why w = MD_WHY_UPSTREAM;
+		bool cached;
+		const char *why;
 		cJSON *o;
 
-		if (!st->key[0]) {
-			why = "waits on upstream";
-		} else if (md_exec_status(&cached, &why, s, st, &eo) < 0) {
+		if (st->key[0] && md_exec_status(&w, s, st, &eo) < 0) {
 			rc = cli_error("%s", md_err_msg());
 			goto done;
 		}
+		cached = w == MD_WHY_CACHED;
+		why = why_words[w];
 		/* Say what changed when the last render knew this block. */
 		md_buf_clear(&change);
-		if (!cached && why && (!strcmp(why, "never realized") ||
-				       !strcmp(why, "waits on upstream")) &&
+		if ((w == MD_WHY_NEVER || w == MD_WHY_UPSTREAM) &&
 		    md_nb_stage_change(&change, &d, st, notes.ptr))
 			why = change.ptr;
 		if (!json) {

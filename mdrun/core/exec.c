@@ -2,6 +2,7 @@
 #include "exec.h"
 
 #include <ctype.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -328,36 +329,35 @@ done:
 }
 
 int
-md_exec_status(bool *cached, const char **why, struct store *s,
-	       const struct md_stage *st, const struct md_exec_opts *o)
+md_exec_status(enum md_why *out, struct store *s, const struct md_stage *st,
+	       const struct md_exec_opts *o)
 {
 	const struct md_block *b = st->block;
 	struct store_run *runs = NULL;
 	size_t n = 0, i, good = 0;
 	int rc;
 
-	*cached = false;
-	*why = NULL;
+	assert(st->key[0]);
 	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 		return rc;
 	for (i = 0; i < n; i++)
 		good += usable(&runs[i], st, o);
 	if (rebuilds(st, o))
-		*why = "--rebuild";
+		*out = MD_WHY_REBUILD;
 	else if (!b->cache)
-		*why = "cache=false";
+		*out = MD_WHY_NO_CACHE;
 	else if (n == 0)
-		*why = "never realized";
+		*out = MD_WHY_NEVER;
 	else if (runs[n - 1].failed && !b->error_ok)
-		*why = "failed last time";
+		*out = MD_WHY_FAILED;
 	else if (!usable(&runs[n - 1], st, o))
-		*why = "output cut at a smaller --max-output";
+		*out = MD_WHY_CUT;
 	else if (good == 0)
-		*why = "failed last time";
+		*out = MD_WHY_FAILED;
 	else if ((int)good < b->nouts)
-		*why = "fewer runs than nouts";
+		*out = MD_WHY_NOUTS;
 	else
-		*cached = true;
+		*out = MD_WHY_CACHED;
 	free(runs);
 	return 0;
 }

@@ -121,12 +121,23 @@ int md_exec_session(struct md_outcome *outs, struct store *s,
 		    struct md_plan *p, const size_t *members, size_t n,
 		    const struct md_exec_opts *o);
 void md_outcome_dispose(struct md_outcome *o);
+/* Why a stage runs (md_exec_status); MD_WHY_CACHED: it does not. */
+enum md_why {
+	MD_WHY_CACHED = 0,
+	MD_WHY_REBUILD,	 /* --rebuild */
+	MD_WHY_NO_CACHE, /* cache=false */
+	MD_WHY_NEVER,	 /* no run in the store under its key */
+	MD_WHY_FAILED,	 /* its last run failed, error=true aside */
+	MD_WHY_CUT,	 /* its output was cut at a smaller --max-output */
+	MD_WHY_NOUTS,	 /* fewer good runs than nouts */
+	MD_WHY_UPSTREAM	 /* no key yet: an upstream block must run first */
+};
+
 /*
- * Whether a keyed stage would run now, and why (a constant string:
- * "--rebuild", "cache=false", "never realized", "failed last time",
- * "fewer runs than nouts"), without running anything.
+ * Whether a keyed stage would run now, and why, without running
+ * anything.
  */
-int md_exec_status(bool *cached, const char **why, struct store *s,
+int md_exec_status(enum md_why *out, struct store *s,
 		   const struct md_stage *st, const struct md_exec_opts *o);
 
 /* Removes the scratch folder process blocks used (by this thread). */
