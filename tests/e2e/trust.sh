@@ -6,9 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 cd "$work"
 
-# Does FILE hold a line that is exactly TEXT (an output line, not code)?
-line() { grep -qxF -- "$2" "$1"; }
-
 # The realizations in the store, all keys together.
 nreal() {
 	ls -d "$MDRUN_STORE"/store/*/*/ 2>/dev/null | grep -cE '/[0-9a-f]{64}/$'
@@ -34,7 +31,7 @@ echo after
 DOC
 timeout 60 "$mdrun" loop.md -o loop.out 2>err
 code=$?
-{ [ "$code" = 0 ] && [ "$(nreal)" = 4 ] && line loop.out "after"; }
+{ [ "$code" = 0 ] && [ "$(nreal)" = 4 ] && shows loop.out bash-4 after; }
 expect "a session whose block ends it: the render ends, one realization per block" err
 timeout 60 "$mdrun" loop.md -o loop.out2 2>err
 { [ $? = 0 ] && same loop.out loop.out2 && [ "$(nreal)" = 4 ] &&
@@ -42,7 +39,7 @@ timeout 60 "$mdrun" loop.md -o loop.out2 2>err
 expect "the warm render runs nothing and shows the same bytes" err
 sed -i 's/echo after/echo later/' loop.md
 timeout 60 "$mdrun" loop.md -o loop.out3 2>err
-{ [ $? = 0 ] && [ "$(nreal)" = 5 ] && line loop.out3 "later" &&
+{ [ $? = 0 ] && [ "$(nreal)" = 5 ] && shows loop.out3 bash-4 later &&
 	[ "$(grep -c "^stamp" loop.out3)" = 1 ] &&
 	[ "$(grep "^stamp" loop.out)" = "$(grep "^stamp" loop.out3)" ]; }
 expect "an edit after a block that ended the session: only the edited block is realized, the stamp above it is unchanged" err
@@ -132,7 +129,7 @@ DOC
 "$mdrun" -q part.md -o part.1
 sed -i 's/z is/now z is/' part.md
 "$mdrun" -q part.md -o part.2
-has part.2 "now z is 5"
+shows part.2 python-2 "now z is 5"
 expect "replay: a failed block's state before it failed is rebuilt" part.2
 
 # --- several failing blocks of one session: one replay --------------------
@@ -232,7 +229,7 @@ done
 rm -f fail.*
 touch fail.middle
 "$mdrun" -q -k -j 3 jobs.md -o jobs.k 2>/dev/null
-{ line jobs.k "P2" && line jobs.k "D" && ! has jobs.k "not run"; }
+{ shows jobs.k python-2 P2 && shows jobs.k sh-4 D && ! has jobs.k "not run"; }
 expect "-k: blocks that do not read the failed one are shown" jobs.k
 rm -f fail.*
 
@@ -320,10 +317,10 @@ print("the end")
 ```
 DOC
 "$mdrun" -q --max-output 1K cap.md -o cap.1
-has cap.1 "output cut at 1024 bytes"
+shows cap.1 python-1 "[mdrun: output cut at 1024 bytes]"
 expect "--max-output 1K cuts the output"
 "$mdrun" cap.md -o cap.2 2>err
-{ line cap.2 "the end" && ! has cap.2 "output cut" && has err "1 block: 1 ran"; }
+{ shows cap.2 python-1 "the end" && ! has cap.2 "output cut" && has err "1 block: 1 ran"; }
 expect "a later render with the default cap runs the block again and shows it whole" err
 "$mdrun" cap.md -o cap.3 2>err
 { same cap.2 cap.3 && has err "1 cached"; }
@@ -352,7 +349,10 @@ echo nothing
 DOC
 	"$mdrun" -q -j 1 art.md -o art.1
 	"$mdrun" -q -j 1 art.md -o art.2
-	{ [ "$(grep -c 'a\.txt' art.1)" = 2 ] && [ "$(grep -c 'a\.txt' art.2)" = 2 ]; }
+	(for f in art.1 art.2; do
+		region $f bash-1 | grep -q '^\[a\.txt\](' &&
+			! region $f bash-2 | grep -q 'a\.txt' || exit 1
+	done)
 	expect "MDRUN_OUT starts empty after a run equal to a stored one (bash$mode)" art.2
 done
 
@@ -375,7 +375,7 @@ print("dep", open(os.environ["MDRUN_DEP_src"] + "/s.txt").read().strip(), x)
 DOC
 "$mdrun" -q fields.md -o fields.1 &&
 	"$mdrun" fields.md -o fields.2 2>err && same fields.1 fields.2 &&
-	has err "3 blocks: 0 ran, 3 cached" && has fields.1 "dep source 1"
+	has err "3 blocks: 0 ran, 3 cached" && shows fields.1 python-2 "dep source 1"
 expect "a block with eleven key fields is keyed, run once, then cached" err
 "$mdrun" plan fields.md >plan.out 2>&1
 expect "plan of it runs" plan.out
@@ -414,7 +414,8 @@ expect "-o into a missing folder: one line, exit 2, nothing runs" err
 mkdir -p ro
 chmod 0555 ro
 if [ "$(id -u)" = 0 ]; then
-	echo "skip -o into a read-only folder: root writes anywhere"
+	skip "-o into a read-only folder: exit 2, nothing runs" \
+		"root writes anywhere"
 else
 	"$mdrun" mark.md -o ro/out.md 2>err
 	{ [ $? = 2 ] && [ ! -e ran.mark ]; }
