@@ -40,6 +40,8 @@ void store_forget(struct store *s, const char *key);
 
 /* The name of r's run record in runs/ (without the folder), into out. */
 void store_run_name(struct md_buf *out, const struct store_run *r);
+/* Parses a run record's name into r; false when it is not one. */
+bool store_parse_run(struct store_run *r, const char *name);
 
 /* 64 lowercase hex digits and nothing else. */
 bool store_is_hash(const char *s);
