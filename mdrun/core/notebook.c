@@ -9,6 +9,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "notebook.h"
 
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -528,6 +529,7 @@ md_nb_realize(struct md_notebook *nb)
 	size_t i, n = nb->d.plan.n;
 	int rc = MD_ERROR;
 
+	assert(nb->d.doc && nb->store && !x->scheduled);
 	if (nb->d.workdir && nb->d.path &&
 	    (file = md_path_relative(nb->d.workdir, nb->d.path)))
 		md_git_provenance(&commit, &dirty, nb->d.workdir, file);
@@ -788,6 +790,7 @@ md_nb_view(struct md_notebook *nb)
 	const struct md_doc *doc = nb->d.doc;
 	size_t n = nb->d.plan.n;
 
+	assert(nb->shown && !x->blocks); /* after md_nb_realize, once */
 	x->blocks = md_calloc(doc->nblocks + 1, sizeof(*x->blocks));
 	x->reals = md_calloc(n + 1, sizeof(*x->reals));
 	x->parts = md_calloc(n + 1, sizeof(*x->parts));
