@@ -17,17 +17,12 @@ limit=${MDRUN_STRESS_TIMEOUT:-60}
 budget=${MDRUN_STRESS_SECONDS:-60}
 start=$(date +%s)
 if ! command -v python3 >/dev/null || ! command -v timeout >/dev/null; then
-	echo "skipped: needs python3 and timeout"
-	exit 77
+	skip_all "needs python3 and timeout"
 fi
 mkdir -p "$work/stress"
 cd "$work/stress" || exit 1
 
-# Does FILE hold a line that is exactly TEXT (an output line, not code)?
-line() { grep -qxF -- "$2" "$1"; }
-
-# The documents of one step, TAG substituted: a block's own output (py1
-# TAG, ...) is a line the code does not hold. b.md begins its sessions
+# The documents of one step, TAG substituted. b.md begins its sessions
 # with a.md's first blocks (the same session locks, as long as a key does
 # not hold the document's name), but in the other order (bash first), and
 # reads across them (deps=), so its chains wait for each other midway.
@@ -94,16 +89,17 @@ print("py2 read", open(os.environ["MDRUN_DEP_sh1"] + "/tag").read().strip())
 DOC
 }
 
-# shows_a FILE TAG / shows_b FILE TAG: the blocks' own output lines.
+# shows_a FILE TAG / shows_b FILE TAG: each block's region shows its
+# output for TAG.
 shows_a() {
 	local n
 	for n in py1 py2 py3 sh1 sh2 sh3; do
-		line "$1" "$n $2" || return 1
+		shows "$1" $n "$n $2" || return 1
 	done
 }
 shows_b() {
-	line "$1" "sh1 $2" && line "$1" "py1 $2" &&
-		line "$1" "sh2 read $2" && line "$1" "py2 read $2"
+	shows "$1" sh1 "sh1 $2" && shows "$1" py1 "py1 $2" &&
+		shows "$1" bsh2 "sh2 read $2" && shows "$1" bpy2 "py2 read $2"
 }
 
 # render DOC OUT: one render with -j 2 under the timeout; its status goes
@@ -178,7 +174,8 @@ DOC
 for j in 1 2; do
 	timeout -k 5 "$limit" "$mdrun" -q -j $j twin.md -o twin$j.out 2>twin$j.err
 	code=$?
-	{ [ "$code" = 0 ] && line twin$j.out "right 42" && line twin$j.out "left 48"; }
+	{ [ "$code" = 0 ] && shows twin$j.out python-3 "right 42" &&
+		shows twin$j.out python-4 "left 48"; }
 	expect "-j $j: two sessions whose first blocks are equal both run in one render (exit $code; 124: it hung)" \
 		twin$j.err
 done
