@@ -4,9 +4,8 @@
  * and every output is current, 1 with a diff and FILE:LINE lines when not,
  * 2 on usage or configuration errors.
  */
-#define _XOPEN_SOURCE 700 /* realpath, mkdtemp */
+#define _XOPEN_SOURCE 700 /* mkdtemp */
 #include <errno.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -178,65 +177,6 @@ is_markdown(const char *path)
 	return dot && (!strcmp(dot, ".md") || !strcmp(dot, ".markdown"));
 }
 
-static bool
-in_list(char **list, size_t n, const char *path)
-{
-	for (size_t i = 0; path && i < n; i++)
-		if (!strcmp(list[i], path))
-			return true;
-	return false;
-}
-
-struct input_match {
-	const char *rel; /* a changed file, relative to the document */
-	bool hit;
-};
-
-static int
-match_input(const char *pattern, void *ctx)
-{
-	struct input_match *m = ctx;
-
-	m->hit |= fnmatch(pattern, m->rel, FNM_PATHNAME) == 0;
-	return 0;
-}
-
-/*
- * Whether it changed: the document, its output, its config or a file
- * one of its blocks names in inputs=.
- */
-static bool
-touched(const struct item *it, const struct args *a, char **changed,
-	size_t n)
-{
-	struct md_nb_doc d;
-	char buf[PATH_MAX];
-	bool hit = false;
-
-	if (it->output && realpath(it->output, buf) && in_list(changed, n, buf))
-		return true;
-	if (md_nb_doc_load(&d, NULL, it->input, a->o.all ? MD_DOC_ALL : 0,
-			   a->o.config, NULL) < 0)
-		hit = true; /* let the check say what is wrong */
-	else if (in_list(changed, n, d.path) || in_list(changed, n, d.config))
-		hit = true;
-	for (size_t i = 0; !hit && d.doc && i < d.doc->nblocks; i++) {
-		const char *inputs = md_block_opt(&d.doc->blocks[i], "inputs");
-
-		for (size_t k = 0; inputs && !hit && k < n; k++) {
-			char *rel = md_path_relative(d.dir, changed[k]);
-			struct input_match m = { rel, false };
-
-			if (rel)
-				md_each_item(inputs, match_input, &m);
-			hit = m.hit;
-			free(rel);
-		}
-	}
-	md_nb_doc_dispose(&d);
-	return hit;
-}
-
 static int
 cmp_item(const void *x, const void *y)
 {
@@ -275,7 +215,10 @@ select_docs(struct args *a, char ***names)
 			a->ndocs = m;
 		} else {
 			for (i = 0; i < a->ndocs; i++)
-				if (touched(&a->docs[i], a, changed, n))
+				if (md_check_touched(a->docs[i].input,
+						     a->docs[i].output,
+						     a->o.all ? MD_DOC_ALL : 0,
+						     a->o.config, changed, n))
 					a->docs[k++] = a->docs[i];
 			a->ndocs = k;
 		}

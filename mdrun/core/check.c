@@ -3,6 +3,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -338,4 +339,58 @@ md_check_dispose(struct md_check *c)
 	md_buf_dispose(&c->prose);
 	md_nb_dispose(&c->nb);
 	memset(c, 0, sizeof(*c));
+}
+
+static bool
+in_list(char **list, size_t n, const char *path)
+{
+	for (size_t i = 0; path && i < n; i++)
+		if (!strcmp(list[i], path))
+			return true;
+	return false;
+}
+
+struct input_match {
+	const char *rel; /* a changed file, relative to the document */
+	bool hit;
+};
+
+static int
+match_input(const char *pattern, void *ctx)
+{
+	struct input_match *m = ctx;
+
+	m->hit |= fnmatch(pattern, m->rel, FNM_PATHNAME) == 0;
+	return 0;
+}
+
+bool
+md_check_touched(const char *input, const char *output, unsigned flags,
+		 const char *config, char **changed, size_t n)
+{
+	struct md_nb_doc d;
+	char buf[PATH_MAX];
+	bool hit = false;
+
+	if (output && realpath(output, buf) && in_list(changed, n, buf))
+		return true;
+	if (md_nb_doc_load(&d, NULL, input, flags, config, NULL) < 0)
+		hit = true; /* let the check say what is wrong */
+	else if (in_list(changed, n, d.path) || in_list(changed, n, d.config))
+		hit = true;
+	for (size_t i = 0; !hit && d.doc && i < d.doc->nblocks; i++) {
+		const char *inputs = md_block_opt(&d.doc->blocks[i], "inputs");
+
+		for (size_t k = 0; inputs && !hit && k < n; k++) {
+			char *rel = md_path_relative(d.dir, changed[k]);
+			struct input_match m = { rel, false };
+
+			if (rel)
+				md_each_item(inputs, match_input, &m);
+			hit = m.hit;
+			free(rel);
+		}
+	}
+	md_nb_doc_dispose(&d);
+	return hit;
 }

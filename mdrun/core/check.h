@@ -45,4 +45,14 @@ int md_check_open(struct md_check *c, const struct md_nb_opts *o);
 int md_check_run(struct md_check *c, const char *output, bool repeat);
 void md_check_dispose(struct md_check *c);
 
+/*
+ * Whether the document input (flags: MD_DOC_*, config: --config) is
+ * touched by the n changed files (absolute paths): it, its output (or
+ * NULL), its config or a file one of its blocks names in inputs=. A
+ * document that cannot be read counts as touched, so that its check
+ * says what is wrong.
+ */
+bool md_check_touched(const char *input, const char *output, unsigned flags,
+		      const char *config, char **changed, size_t n);
+
 #endif
