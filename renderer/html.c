@@ -1,11 +1,12 @@
 /*
  * The HTML report: one self-contained page, no JavaScript.
  *
- * The document is parsed once, whole, by cmark-gfm (tables, strikethrough,
- * autolinks, task lists), so fenced blocks inside lists and quotes keep
- * their containers. Two things are changed in the text it parses: output
- * regions an earlier Markdown render left (the old outputs) are cut out,
- * and YAML front matter is blanked (as mdrun/doc.c does). Each fenced code
+ * The document's prose is parsed by cmark-gfm (tables, strikethrough,
+ * autolinks, task lists), whole, so fenced blocks inside lists and quotes
+ * keep their containers. Two things are changed in the text it parses:
+ * output regions an earlier Markdown render left (the old outputs) are
+ * cut out, and the front matter the document model found (doc->front_start
+ * to front_end) is blanked, its line ends kept. Each fenced code
  * block of the tree is matched to its md_block by its start line (shifted
  * by the lines cut out before it) and replaced by a CMARK_NODE_CUSTOM_BLOCK
  * whose on_enter is the HTML we build: the code (unless echo=false) and the
@@ -15,15 +16,17 @@
  * on_enter as it is even without CMARK_OPT_UNSAFE, so our HTML survives
  * while cmark itself keeps the author's raw HTML out (a "raw HTML omitted"
  * comment) and drops dangerous link URLs (javascript:, ...). Nothing of
- * the author's has to be cleaned by hand; REPORT_UNSAFE_HTML simply
+ * the author's has to be cleaned by hand; MD_VIEW_UNSAFE_HTML simply
  * passes CMARK_OPT_UNSAFE.
  *
  * Everything a program printed goes through render_text_clean (code, file
- * names and titles through render_text_plain), then is HTML-escaped, so
- * it is text, never markup. output=asis stdout is parsed
- * as Markdown by its own cmark-gfm parser and rendered with the same
- * safety as the document. Without REPORT_UNSAFE_HTML the page also carries
- * a Content-Security-Policy that forbids scripts, in case anything slips.
+ * names and titles through render_text_plain), then is HTML-escaped
+ * (escape.c), so it is text, never markup. output=asis stdout and a rich
+ * value's text/markdown are parsed as Markdown by their own cmark-gfm
+ * parser and rendered with the same safety as the document; a rich
+ * value's text/html is let through only with MD_VIEW_UNSAFE_HTML. Without
+ * it the page also carries a Content-Security-Policy that forbids
+ * scripts, in case anything slips.
  *
  * Artifacts are embedded as base64 data: URIs: images shown, other files
  * as download links (up to EMBED_MAX bytes; past that only their name and
@@ -36,7 +39,8 @@
 #include <cmark-gfm-core-extensions.h>
 #include <cmark-gfm.h>
 
-#include "report.h"
+#include "escape.h"
+#include "internal.h"
 #include "../util/hash.h"
 
 /* Files larger than this are named, not embedded (images are shown). */
@@ -95,71 +99,10 @@ static const char *const css[] = {
 	NULL
 };
 
-/* Text as HTML: the five characters that matter escaped, any context. */
-static void
-esc(struct md_buf *b, const char *s, size_t n)
-{
-	size_t i, run = 0;
-
-	for (i = 0; i < n; i++) {
-		const char *e;
-
-		switch (s[i]) {
-		case '&': e = "&amp;"; break;
-		case '<': e = "&lt;"; break;
-		case '>': e = "&gt;"; break;
-		case '"': e = "&quot;"; break;
-		case '\'': e = "&#39;"; break;
-		default: continue;
-		}
-		md_buf_put(b, s + run, i - run);
-		md_buf_puts(b, e);
-		run = i + 1;
-	}
-	md_buf_put(b, s + run, n - run);
-}
-
 static void
 escs(struct md_buf *b, const char *s)
 {
-	esc(b, s, strlen(s));
-}
-
-/* Program output (any bytes) as HTML text, as a terminal leaves it. */
-static void
-output(struct md_buf *b, const char *s, size_t n)
-{
-	struct md_buf clean = MD_BUF_INIT;
-
-	render_text_clean(&clean, s, n);
-	esc(b, clean.ptr, clean.len);
-	md_buf_dispose(&clean);
-}
-
-/* Code, a name, a title (any bytes) as HTML text, every character shown. */
-static void
-text(struct md_buf *b, const char *s, size_t n)
-{
-	struct md_buf clean = MD_BUF_INIT;
-
-	render_text_plain(&clean, s, n);
-	esc(b, clean.ptr, clean.len);
-	md_buf_dispose(&clean);
-}
-
-/* A MIME type fit for a data: URI, or application/octet-stream. */
-static const char *
-safe_mime(const char *m)
-{
-	const char *p;
-
-	if (!m || !*m || !strchr(m, '/'))
-		return "application/octet-stream";
-	for (p = m; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/+-._", *p))
-			return "application/octet-stream";
-	return m;
+	render_html_escape(b, s, strlen(s));
 }
 
 static void
@@ -174,43 +117,43 @@ size_text(struct md_buf *b, size_t n)
 }
 
 static void
-data_uri(struct md_buf *b, const struct report_file *f)
+data_uri(struct md_buf *b, const char *mime, const char *data, size_t n)
 {
-	md_buf_printf(b, "data:%s;base64,", safe_mime(f->mime));
-	md_base64(b, f->data, f->len);
+	md_buf_printf(b, "data:%s;base64,", render_html_mime(mime));
+	md_base64(b, data, n);
 }
 
 /* An artifact; its name is a file name, any bytes: cleaned as text. */
 static void
-file(struct md_buf *b, const struct report_file *f)
+file(struct md_buf *b, const struct md_file *f)
 {
 	bool image = f->mime && !strncmp(f->mime, "image/", 6) &&
-		     !strcmp(safe_mime(f->mime), f->mime);
+		     !strcmp(render_html_mime(f->mime), f->mime);
 
 	if (image && f->data && f->len <= IMAGE_MAX) {
 		md_buf_puts(b, "<figure class=\"artifact\"><img alt=\"");
-		text(b, f->name, strlen(f->name));
+		render_html_text(b, f->name, strlen(f->name));
 		md_buf_puts(b, "\" src=\"");
-		data_uri(b, f);
+		data_uri(b, f->mime, f->data, f->len);
 		md_buf_puts(b, "\"><figcaption>");
-		text(b, f->name, strlen(f->name));
+		render_html_text(b, f->name, strlen(f->name));
 		md_buf_puts(b, "</figcaption></figure>\n");
 	} else if (f->data && f->len <= EMBED_MAX) {
 		const char *base = strrchr(f->name, '/');
 
 		md_buf_puts(b, "<p class=\"file\"><a download=\"");
 		base = base ? base + 1 : f->name;
-		text(b, base, strlen(base));
+		render_html_text(b, base, strlen(base));
 		md_buf_puts(b, "\" href=\"");
-		data_uri(b, f);
+		data_uri(b, f->mime, f->data, f->len);
 		md_buf_puts(b, "\">");
-		text(b, f->name, strlen(f->name));
+		render_html_text(b, f->name, strlen(f->name));
 		md_buf_puts(b, "</a> (");
 		size_text(b, f->len);
 		md_buf_puts(b, ")</p>\n");
 	} else {
 		md_buf_puts(b, "<p class=\"file\">");
-		text(b, f->name, strlen(f->name));
+		render_html_text(b, f->name, strlen(f->name));
 		if (f->data) {
 			md_buf_puts(b, " (");
 			size_text(b, f->len);
@@ -240,15 +183,18 @@ new_parser(int options)
 }
 
 static int
-html_options(const struct report *r)
+html_options(const struct md_view *v)
 {
 	return CMARK_OPT_DEFAULT |
-	       (r->flags & REPORT_UNSAFE_HTML ? CMARK_OPT_UNSAFE : 0);
+	       (v->flags & MD_VIEW_UNSAFE_HTML ? CMARK_OPT_UNSAFE : 0);
 }
 
-/* output=asis: stdout is Markdown, as safe as the document's own. */
+/*
+ * Markdown a block printed (output=asis, a rich text/markdown), as safe
+ * as the document's own.
+ */
 static void
-asis(struct md_buf *b, const struct report *r, const char *s, size_t n)
+asis(struct md_buf *b, const struct md_view *v, const char *s, size_t n)
 {
 	struct md_buf clean = MD_BUF_INIT;
 	cmark_parser *p = new_parser(CMARK_OPT_DEFAULT);
@@ -258,7 +204,7 @@ asis(struct md_buf *b, const struct report *r, const char *s, size_t n)
 	render_text_clean(&clean, s, n);
 	cmark_parser_feed(p, clean.ptr ? clean.ptr : "", clean.len);
 	root = cmark_parser_finish(p);
-	html = cmark_render_html(root, html_options(r),
+	html = cmark_render_html(root, html_options(v),
 				 cmark_parser_get_syntax_extensions(p));
 	md_buf_puts(b, "<div class=\"asis\">\n");
 	md_buf_puts(b, html);
@@ -269,95 +215,116 @@ asis(struct md_buf *b, const struct report *r, const char *s, size_t n)
 	md_buf_dispose(&clean);
 }
 
-static bool
-failed(const struct report_real *x)
-{
-	return x->timed_out || x->signal || x->exit_code;
-}
-
 static void
-failure(struct md_buf *b, const struct report_block *rb,
-	const struct report_real *x)
+failure(struct md_buf *b, const struct md_block *blk, const struct md_exit *e)
 {
 	md_buf_printf(b, "<p class=\"failure%s\">",
-		      rb->error_ok ? " expected" : "");
-	if (x->timed_out)
-		md_buf_puts(b, "timed out");
-	else if (x->signal)
-		md_buf_printf(b, "killed by signal %d", x->signal);
-	else
-		md_buf_printf(b, "exit status %d", x->exit_code);
-	if (rb->error_ok)
+		      blk->error_ok ? " expected" : "");
+	render_exit_words(b, e);
+	if (blk->error_ok)
 		md_buf_puts(b, " (expected: error=true)");
 	md_buf_puts(b, "</p>\n");
 }
 
+/* Program output in a <pre> of class cls. */
 static void
-real(struct md_buf *b, const struct report *r, const struct report_block *rb,
+pre(struct md_buf *b, const char *cls, const char *s, size_t n)
+{
+	md_buf_printf(b, "<pre class=\"%s\">", cls);
+	render_html_output(b, s, n);
+	md_buf_puts(b, "</pre>\n");
+}
+
+/*
+ * A rich value as the first representation in the bundle's order that a
+ * page shows safely: an image (embedded), Markdown, HTML with
+ * MD_VIEW_UNSAFE_HTML only, plain text. Nothing when none is.
+ */
+static void
+rich(struct md_buf *b, const struct md_view *v, const struct md_out *x)
+{
+	const struct md_mime *alt = render_mime_find(x, "text/plain");
+
+	for (size_t i = 0; i < x->nbundle; i++) {
+		const struct md_mime *m = &x->bundle[i];
+
+		if (!m->type || !m->data) {
+			continue;
+		} else if (render_mime_image(m->type) && m->len <= IMAGE_MAX) {
+			md_buf_puts(b, "<figure class=\"rich\"><img alt=\"");
+			if (alt)
+				render_html_text(b, alt->data, alt->len);
+			md_buf_puts(b, "\" src=\"");
+			data_uri(b, m->type, m->data, m->len);
+			md_buf_puts(b, "\"></figure>\n");
+		} else if (!strcmp(m->type, "text/markdown")) {
+			asis(b, v, m->data, m->len);
+		} else if (!strcmp(m->type, "text/html") &&
+			   (v->flags & MD_VIEW_UNSAFE_HTML)) {
+			md_buf_puts(b, "<div class=\"rich\">\n");
+			md_buf_put(b, m->data, m->len);
+			md_buf_puts(b, "\n</div>\n");
+		} else if (!strcmp(m->type, "text/plain")) {
+			pre(b, "result", m->data, m->len);
+		} else {
+			continue;
+		}
+		return;
+	}
+}
+
+static void
+real(struct md_buf *b, const struct md_view *v, const struct md_view_block *vb,
      size_t k)
 {
-	const struct report_real *x = &rb->reals[k];
-	const struct md_block *blk = rb->block;
+	const struct md_view_real *x = &vb->reals[k];
+	const struct md_block *blk = vb->block;
 	bool show = blk->output != MD_OUTPUT_HIDE;
-	size_t i;
+	struct md_buf text = MD_BUF_INIT;
+	const struct md_out *o;
+	size_t i = 0;
 
 	md_buf_puts(b, "<div class=\"real\">\n");
-	if (rb->n > 1) {
+	if (vb->nreals > 1) {
 		md_buf_printf(b, "<p class=\"label\">realization %zu of %zu",
-			      k + 1, rb->n);
+			      k + 1, vb->nreals);
 		if (x->rhash && *x->rhash) {
 			md_buf_puts(b, " <code>");
-			esc(b, x->rhash, strnlen(x->rhash, 12));
+			render_html_escape(b, x->rhash, strnlen(x->rhash, 12));
 			md_buf_puts(b, "</code>");
 		}
 		md_buf_puts(b, "</p>\n");
 	}
-	if (show && x->out_len && blk->output == MD_OUTPUT_ASIS) {
-		asis(b, r, x->out, x->out_len);
-	} else if (show && x->out_len) {
-		md_buf_puts(b, "<pre class=\"stdout\">");
-		output(b, x->out, x->out_len);
-		md_buf_puts(b, "</pre>\n");
-	}
-	if (show && x->err_len) {
-		md_buf_puts(b, "<pre class=\"stderr\">");
-		output(b, x->err, x->err_len);
-		md_buf_puts(b, "</pre>\n");
+	while (show && (o = render_out_next(x, &i, &text))) {
+		if (o->kind == MD_OUT_RICH)
+			rich(b, v, o);
+		else if (o->kind == MD_OUT_ERROR)
+			pre(b, "stderr error", o->text, o->len);
+		else if (o->stream == MD_STDERR)
+			pre(b, "stderr", text.ptr, text.len);
+		else if (blk->output == MD_OUTPUT_ASIS)
+			asis(b, v, text.ptr, text.len);
+		else
+			pre(b, "stdout", text.ptr, text.len);
 	}
 	/* Shown even with output=false: a failure is never hidden. */
-	if (failed(x))
-		failure(b, rb, x);
+	if (md_exit_failed(&x->exit))
+		failure(b, blk, &x->exit);
 	for (i = 0; show && i < x->nfiles; i++)
-		file(b, &x->files[i]);
+		if (!render_file_is_rich(x, &x->files[i]))
+			file(b, &x->files[i]);
 	md_buf_puts(b, "</div>\n");
-}
-
-/* The class suffix for a status: letters and '-' only. */
-static void
-status_class(struct md_buf *b, const char *status)
-{
-	for (; *status; status++)
-		if ((*status >= 'a' && *status <= 'z') || *status == '-')
-			md_buf_putc(b, *status);
-}
-
-static void
-lang_class(struct md_buf *b, const char *lang)
-{
-	md_buf_puts(b, " class=\"language-");
-	for (; *lang; lang++)
-		if (strchr("abcdefghijklmnopqrstuvwxyz"
-			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-_.#", *lang))
-			md_buf_putc(b, *lang);
-	md_buf_puts(b, "\"");
+	md_buf_dispose(&text);
 }
 
 /* A fenced block: its code, then what it showed when it ran. */
 static void
-block(struct md_buf *b, const struct report *r, const struct report_block *rb)
+block(struct md_buf *b, const struct md_view *v, const struct md_view_block *vb)
 {
-	const struct md_block *blk = rb->block;
-	bool ran = rb->status != NULL;
+	const struct md_block *blk = vb->block;
+	const char *word = render_status_word(vb->status);
+	const char *note = render_note(vb);
+	bool ran = vb->status != MD_STATUS_NONE;
 	size_t i;
 
 	md_buf_puts(b, "<div class=\"mdrun-block\"");
@@ -369,36 +336,32 @@ block(struct md_buf *b, const struct report *r, const struct report_block *rb)
 	md_buf_puts(b, ">\n");
 	if (blk->echo || !ran) {
 		md_buf_puts(b, "<pre class=\"code\"><code");
-		if (blk->lang)
-			lang_class(b, blk->lang);
+		if (blk->lang) {
+			md_buf_puts(b, " class=\"language-");
+			render_html_class(b, blk->lang);
+			md_buf_puts(b, "\"");
+		}
 		md_buf_puts(b, ">");
-		text(b, blk->code, blk->code_len);
+		render_html_text(b, blk->code, blk->code_len);
 		md_buf_puts(b, "</code></pre>\n");
 	}
 	if (ran) {
-		md_buf_puts(b, "<div class=\"mdrun-out status-");
-		status_class(b, rb->status);
-		md_buf_puts(b, "\">\n<p class=\"mdrun-meta\">");
+		md_buf_printf(b, "<div class=\"mdrun-out status-%s\">\n"
+				 "<p class=\"mdrun-meta\">", word);
 		if (blk->name)
 			escs(b, blk->name);
-		md_buf_puts(b, " &middot; ");
-		escs(b, rb->status);
-		if (rb->cached)
+		md_buf_printf(b, " &middot; %s", word);
+		if (vb->cached)
 			md_buf_puts(b, " &middot; cached");
 		md_buf_puts(b, "</p>\n");
-		if (rb->note) {
-			md_buf_puts(b, "<p class=\"note\">");
-			text(b, rb->note, strlen(rb->note));
-			md_buf_puts(b, "</p>\n");
-		}
-		for (i = 0; i < rb->n; i++)
-			real(b, r, rb, i);
-		if (rb->n == 0 && (!strcmp(rb->status, "failed") ||
-				   !strcmp(rb->status, "timeout"))) {
-			md_buf_puts(b, "<p class=\"failure\">");
-			escs(b, rb->status);
-			md_buf_puts(b, "</p>\n");
-		}
+		if (note)
+			md_buf_printf(b, "<p class=\"note\">%s</p>\n", note);
+		for (i = 0; i < vb->nreals; i++)
+			real(b, v, vb, i);
+		if (vb->nreals == 0 && (vb->status == MD_STATUS_FAILED ||
+					vb->status == MD_STATUS_TIMEOUT))
+			md_buf_printf(b, "<p class=\"failure\">%s</p>\n",
+				      word);
 		md_buf_puts(b, "</div>\n");
 	}
 	md_buf_puts(b, "</div>\n");
@@ -416,82 +379,19 @@ count_lines(const char *s, size_t n)
 	return k;
 }
 
-/* The line at a: its length without terminator in *len; returns the next. */
-static size_t
-next_line(const char *s, size_t n, size_t a, size_t *len)
-{
-	size_t e = a;
-
-	while (e < n && s[e] != '\n' && s[e] != '\r')
-		e++;
-	*len = e - a;
-	if (e < n && s[e] == '\r' && e + 1 < n && s[e + 1] == '\n')
-		return e + 2;
-	return e < n ? e + 1 : e;
-}
-
-static bool
-is_line(const char *s, size_t n, const char *want)
-{
-	size_t m = strlen(want);
-
-	while (n > m && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	return n == m && !memcmp(s, want, m);
-}
-
-/* YAML front matter blanked out, as in mdrun/doc.c: same lines, no text. */
+/* Appends the n bytes at s to b with every byte but line ends a blank. */
 static void
-blank_front_matter(char *s, size_t n)
+blanked(struct md_buf *b, const char *s, size_t n)
 {
-	size_t bom = n >= 3 && !memcmp(s, "\xef\xbb\xbf", 3) ? 3 : 0;
-	size_t len, at = next_line(s, n, bom, &len), i;
-
-	if (!is_line(s + bom, len, "---"))
-		return;
-	while (at < n) {
-		size_t a = at;
-
-		at = next_line(s, n, a, &len);
-		if (is_line(s + a, len, "---") || is_line(s + a, len, "...")) {
-			for (i = bom; i < at; i++)
-				if (s[i] != '\n' && s[i] != '\r')
-					s[i] = ' ';
-			return;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		md_buf_putc(b, s[i] == '\n' || s[i] == '\r' ? s[i] : ' ');
 }
 
-/* The heading's text, without markup. */
-static void
-plain(struct md_buf *b, cmark_node *n)
-{
-	cmark_node *c;
-
-	for (c = cmark_node_first_child(n); c; c = cmark_node_next(c)) {
-		switch (cmark_node_get_type(c)) {
-		case CMARK_NODE_TEXT:
-		case CMARK_NODE_CODE:
-			md_buf_puts(b, cmark_node_get_literal(c));
-			break;
-		case CMARK_NODE_SOFTBREAK:
-		case CMARK_NODE_LINEBREAK:
-			md_buf_putc(b, ' ');
-			break;
-		default:
-			plain(b, c);
-		}
-	}
-}
-
-/*
- * The document's tree with every fenced block replaced by our HTML.
- * title gets the first heading's text.
- */
+/* The document's tree with every fenced block replaced by our HTML. */
 static char *
-body(const struct report *r, struct md_buf *title)
+body(const struct md_view *v)
 {
-	const struct md_doc *doc = r->doc;
+	const struct md_doc *doc = v->doc;
 	struct md_buf feed = MD_BUF_INIT;
 	size_t *line = md_calloc(doc->nblocks + 1, sizeof(*line));
 	cmark_node **code = NULL, *root;
@@ -501,12 +401,21 @@ body(const struct report *r, struct md_buf *title)
 	cmark_event_type ev;
 	char *html;
 
-	/* The source without old output regions; lines shift by `cut`. */
+	/*
+	 * The front matter blanked (it ends before any block), and the
+	 * source without old output regions; lines shift by `cut`.
+	 */
+	if (doc->front_end > doc->front_start && doc->front_end <= doc->len) {
+		md_buf_put(&feed, doc->src, doc->front_start);
+		blanked(&feed, doc->src + doc->front_start,
+			doc->front_end - doc->front_start);
+		pos = doc->front_end;
+	}
 	for (i = 0; i < doc->nblocks; i++) {
 		const struct md_block *blk = &doc->blocks[i];
 
 		line[i] = (size_t)blk->line - cut;
-		if (!blk->has_out)
+		if (!blk->has_out || blk->out_start < pos)
 			continue;
 		md_buf_put(&feed, doc->src + pos, blk->out_start - pos);
 		cut += count_lines(doc->src + blk->out_start,
@@ -514,7 +423,6 @@ body(const struct report *r, struct md_buf *title)
 		pos = blk->out_end;
 	}
 	md_buf_put(&feed, doc->src + pos, doc->len - pos);
-	blank_front_matter(feed.ptr, feed.len);
 
 	p = new_parser(CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
 	cmark_parser_feed(p, feed.ptr, feed.len);
@@ -527,12 +435,8 @@ body(const struct report *r, struct md_buf *title)
 		int flen, foff;
 		char fch;
 
-		if (ev != CMARK_EVENT_ENTER)
-			continue;
-		if (cmark_node_get_type(n) == CMARK_NODE_HEADING &&
-		    title->len == 0)
-			plain(title, n);
-		if (cmark_node_get_type(n) == CMARK_NODE_CODE_BLOCK &&
+		if (ev == CMARK_EVENT_ENTER &&
+		    cmark_node_get_type(n) == CMARK_NODE_CODE_BLOCK &&
 		    cmark_node_get_fenced(n, &flen, &foff, &fch)) {
 			code = md_realloc(code, (ncode + 1) * sizeof(*code));
 			code[ncode++] = n;
@@ -549,7 +453,7 @@ body(const struct report *r, struct md_buf *title)
 			j++;
 		if (j == doc->nblocks || line[j] != l)
 			continue; /* not one of ours: cmark renders it */
-		block(&h, r, &r->blocks[j]);
+		block(&h, v, &v->blocks[j]);
 		c = cmark_node_new(CMARK_NODE_CUSTOM_BLOCK);
 		cmark_node_set_on_enter(c, h.ptr);
 		if (cmark_node_replace(code[i], c))
@@ -560,7 +464,7 @@ body(const struct report *r, struct md_buf *title)
 		j++;
 	}
 
-	html = cmark_render_html(root, html_options(r),
+	html = cmark_render_html(root, html_options(v),
 				 cmark_parser_get_syntax_extensions(p));
 	cmark_node_free(root);
 	cmark_parser_free(p);
@@ -571,24 +475,30 @@ body(const struct report *r, struct md_buf *title)
 }
 
 static void
-summary(struct md_buf *b, const struct report *r)
+summary(struct md_buf *b, const struct md_view *v)
 {
 	size_t n = 0, ok = 0, bad = 0, other = 0, cached = 0, i;
 
-	for (i = 0; i < r->doc->nblocks; i++) {
-		const struct report_block *rb = &r->blocks[i];
+	for (i = 0; i < v->doc->nblocks; i++) {
+		const struct md_view_block *vb = &v->blocks[i];
 
-		if (!rb->status)
+		switch (vb->status) {
+		case MD_STATUS_NONE:
 			continue;
-		n++;
-		if (!strcmp(rb->status, "ok"))
+		case MD_STATUS_OK:
 			ok++;
-		else if (!strcmp(rb->status, "failed") ||
-			 !strcmp(rb->status, "timeout"))
+			break;
+		case MD_STATUS_FAILED:
+		case MD_STATUS_TIMEOUT:
 			bad++;
-		else
+			break;
+		case MD_STATUS_SKIPPED:
+		case MD_STATUS_NOT_RUN:
 			other++;
-		cached += rb->cached;
+			break;
+		}
+		n++;
+		cached += vb->cached;
 	}
 	md_buf_printf(b, "%zu block%s: %zu ok, %zu failed", n,
 		      n == 1 ? "" : "s", ok, bad);
@@ -598,29 +508,29 @@ summary(struct md_buf *b, const struct report *r)
 }
 
 void
-render_html(struct md_buf *out, const struct report *r)
+render_html(struct md_buf *out, const struct md_view *v)
 {
-	struct md_buf title = MD_BUF_INIT;
-	const char *path = r->path ? r->path : r->doc->path;
+	const char *path = v->path ? v->path : v->doc->path;
 	const char *base = strrchr(path, '/');
+	const char *title = v->doc->title;
 	char *html;
 	size_t i;
 
-	html = body(r, &title);
-	if (title.len == 0)
-		md_buf_puts(&title, base && base[1] ? base + 1 : path);
+	html = body(v);
+	if (!title || !*title)
+		title = base && base[1] ? base + 1 : path;
 
 	md_buf_puts(out, "<!DOCTYPE html>\n<html>\n<head>\n"
 			 "<meta charset=\"utf-8\">\n"
 			 "<meta name=\"viewport\" "
 			 "content=\"width=device-width, initial-scale=1\">\n");
-	if (!(r->flags & REPORT_UNSAFE_HTML))
+	if (!(v->flags & MD_VIEW_UNSAFE_HTML))
 		md_buf_puts(out, "<meta http-equiv=\"Content-Security-Policy\" "
 				 "content=\"script-src 'none'; "
 				 "object-src 'none'; base-uri 'none'\">\n");
 	md_buf_puts(out, "<meta name=\"generator\" content=\"mdrun\">\n"
 			 "<title>");
-	text(out, title.ptr, title.len);
+	render_html_text(out, title, strlen(title));
 	md_buf_puts(out, "</title>\n<style>\n");
 	for (i = 0; css[i]; i++) {
 		md_buf_puts(out, css[i]);
@@ -628,12 +538,11 @@ render_html(struct md_buf *out, const struct report *r)
 	}
 	md_buf_puts(out, "</style>\n</head>\n<body>\n"
 			 "<header class=\"mdrun-header\"><span class=\"doc\">");
-	text(out, path, strlen(path));
+	render_html_text(out, path, strlen(path));
 	md_buf_puts(out, "</span><span class=\"summary\">");
-	summary(out, r);
+	summary(out, v);
 	md_buf_puts(out, "</span></header>\n<main>\n");
 	md_buf_puts(out, html);
 	md_buf_puts(out, "</main>\n</body>\n</html>\n");
 	free(html);
-	md_buf_dispose(&title);
 }

@@ -1,6 +1,8 @@
 /*
  * The Jupyter notebook (`--to ipynb`), nbformat 4.5:
  *
+ * - Front matter (doc->front_start to front_end) is a "raw" cell, as
+ *   jupytext and Quarto keep it; a byte order mark goes.
  * - The prose between executed blocks becomes Markdown cells: the
  *   document's bytes without those blocks and without the output regions
  *   of earlier renders, blank lines at either end trimmed, CRLF made LF;
@@ -11,24 +13,31 @@
  *   show a realization (null for skipped and not run), metadata "name"
  *   and "mdrun" {status, cached[, note]}, "jupyter" {source_hidden} for
  *   echo=false and {outputs_hidden} for output=false.
- * - Outputs, per realization shown: stdout as a "stream" (output=asis: a
- *   display_data of text/markdown), stderr as a "stream", images as
- *   display_data (png, jpeg, gif base64; svg as text), and for a failure
- *   an "error" whose traceback is stderr's lines then "ENAME: EVALUE"
- *   (stderr is then not repeated as a stream). ename is "ExitStatus",
- *   "Signal" or "Timeout". Other artifacts are not shown.
+ * - Outputs, per realization shown, in its order: stdout as a "stream"
+ *   (output=asis: a display_data of text/markdown), stderr as a
+ *   "stream", a rich value as "display_data" or, the block's value,
+ *   "execute_result" (its data: every representation, binary ones in
+ *   base64), an error the runner reported as an "error" (ename and
+ *   evalue from its last line, "Name: value"); then image artifacts as
+ *   display_data (png, jpeg, gif base64; svg as text) unless a rich
+ *   value showed them; then for a failure an "error" whose traceback is
+ *   stderr's lines then "ENAME: EVALUE" (stderr is then not repeated as
+ *   a stream). ename is "ExitStatus", "Signal", "Timeout" or
+ *   "Interrupted". A run that exited with a status after the runner
+ *   reported an error has that error only. Other artifacts are not
+ *   shown.
  * - Text is the program's as written, ANSI colours and carriage returns
- *   kept (Jupyter renders them), made valid UTF-8 (see report_utf8).
+ *   kept (Jupyter renders them), made valid UTF-8 (see render_json_utf8).
  * - Cell ids are "cell-N", N its position from 1: the same document gives
  *   the same notebook.
  * - The kernelspec and language_info come from the first executed block's
- *   language.
+ *   language; metadata "title" is doc->title.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_json.h"
+#include "json_common.h"
 
 struct nb {
 	cJSON *cells;
@@ -64,7 +73,7 @@ text_lines(const char *s, size_t n)
 	struct md_buf b = MD_BUF_INIT;
 	cJSON *arr;
 
-	report_utf8(&b, s, n);
+	render_json_utf8(&b, s, n);
 	arr = lines(b.ptr, b.len);
 	md_buf_dispose(&b);
 	return arr;
@@ -83,15 +92,15 @@ new_cell(struct nb *nb, const char *type)
 	return cell;
 }
 
-/* A Markdown cell of prose, unless it is only blanks. */
+/* A cell of prose (markdown, raw), unless it is only blanks. */
 static void
-markdown_cell(struct nb *nb, const struct md_buf *prose)
+prose_cell(struct nb *nb, const char *type, const struct md_buf *prose)
 {
 	struct md_buf text = MD_BUF_INIT, lf = MD_BUF_INIT;
 	size_t i, start = 0, end;
 	cJSON *cell;
 
-	report_utf8(&text, prose->ptr, prose->len);
+	render_json_utf8(&text, prose->ptr, prose->len);
 	for (i = 0; i < text.len; i++)
 		if (!(text.ptr[i] == '\r' && i + 1 < text.len &&
 		      text.ptr[i + 1] == '\n'))
@@ -103,7 +112,7 @@ markdown_cell(struct nb *nb, const struct md_buf *prose)
 	for (end = lf.len; end > start && strchr(" \t\n", lf.ptr[end - 1]);)
 		end--;
 	if (end > start) {
-		cell = new_cell(nb, "markdown");
+		cell = new_cell(nb, type);
 		cJSON_AddItemToObject(cell, "metadata", cJSON_CreateObject());
 		cJSON_AddItemToObject(cell, "source",
 				      lines(lf.ptr + start, end - start));
@@ -123,12 +132,17 @@ stream(cJSON *outputs, const char *name, const char *s, size_t n)
 	cJSON_AddItemToArray(outputs, o);
 }
 
+/* A display_data (or with count, an execute_result); returns its data. */
 static cJSON *
-display(cJSON *outputs)
+display(cJSON *outputs, const cJSON *count)
 {
 	cJSON *o = cJSON_CreateObject(), *data;
 
-	cJSON_AddStringToObject(o, "output_type", "display_data");
+	cJSON_AddStringToObject(o, "output_type",
+				count ? "execute_result" : "display_data");
+	if (count)
+		cJSON_AddItemToObject(o, "execution_count",
+				      cJSON_Duplicate(count, false));
 	data = cJSON_AddObjectToObject(o, "data");
 	cJSON_AddItemToObject(o, "metadata", cJSON_CreateObject());
 	cJSON_AddItemToArray(outputs, o);
@@ -145,7 +159,7 @@ ends_with(const char *s, const char *suffix)
 
 /* The image type of f, from its MIME type or its name; or NULL. */
 static const char *
-image_type(const struct report_file *f)
+image_type(const struct md_file *f)
 {
 	static const char *const types[][2] = {
 		{ "image/png", ".png" },   { "image/jpeg", ".jpg" },
@@ -154,7 +168,7 @@ image_type(const struct report_file *f)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+	for (i = 0; f->name && i < sizeof(types) / sizeof(types[0]); i++)
 		if (f->mime ? !strcmp(f->mime, types[i][0])
 			    : ends_with(f->name, types[i][1]))
 			return types[i][0];
@@ -162,108 +176,196 @@ image_type(const struct report_file *f)
 }
 
 static void
-image(cJSON *outputs, const struct report_file *f)
+image(cJSON *outputs, const struct md_file *f)
 {
-	const char *type = image_type(f);
+	struct md_mime m = { image_type(f), f->data, f->len };
 	cJSON *data;
 
-	if (!type || !f->data)
+	if (!m.type || !f->data)
 		return;
-	data = display(outputs);
-	if (!strcmp(type, "image/svg+xml")) {
-		cJSON_AddItemToObject(data, type, text_lines(f->data, f->len));
-	} else {
-		char *b64 = report_base64(f->data, f->len);
-		cJSON_AddStringToObject(data, type, b64);
-		free(b64);
-	}
+	data = display(outputs, NULL);
+	cJSON_AddItemToObject(data, m.type, render_json_mime(&m, text_lines));
 	cJSON_AddItemToObject(data, "text/plain",
 			      text_lines(f->name, strlen(f->name)));
 }
 
-/* The error output of a failed realization, or nothing. */
+/* A rich value, every representation of it (the first of a type). */
 static void
-error(cJSON *outputs, const struct md_block *b, const struct report_real *r)
+rich(cJSON *outputs, const struct md_out *x, const cJSON *count)
 {
-	struct md_buf err = MD_BUF_INIT, value = MD_BUF_INIT;
-	const char *name;
-	cJSON *o, *tb;
-	size_t i, start;
+	cJSON *data = display(outputs, x->result ? count : NULL);
 
-	if (r->timed_out) {
-		name = "Timeout";
-		if (b->timeout > 0)
-			md_buf_printf(&value, "timed out after %gs",
-				      b->timeout);
-		else
-			md_buf_puts(&value, "timed out");
-	} else if (r->signal) {
-		name = "Signal";
-		md_buf_printf(&value, "killed by signal %d", r->signal);
-	} else if (r->exit_code) {
-		name = "ExitStatus";
-		md_buf_printf(&value, "exit status %d", r->exit_code);
-	} else {
-		return;
+	for (size_t i = 0; i < x->nbundle; i++) {
+		const struct md_mime *m = &x->bundle[i];
+
+		if (m->type && !cJSON_HasObjectItem(data, m->type))
+			cJSON_AddItemToObject(data, m->type,
+					      render_json_mime(m, text_lines));
 	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "output_type", "error");
-	cJSON_AddStringToObject(o, "ename", name);
-	cJSON_AddStringToObject(o, "evalue", value.ptr);
-	tb = cJSON_AddArrayToObject(o, "traceback");
-	/* Jupyter joins the traceback's lines with newlines. */
-	report_utf8(&err, r->err, r->err_len);
-	for (start = 0, i = 0; i < err.len; i++) {
-		if (err.ptr[i] != '\n' && i + 1 < err.len)
-			continue;
-		size_t end = err.ptr[i] == '\n' ? i : i + 1;
-		char *l = md_strndup(err.ptr + start, end - start);
-		cJSON_AddItemToArray(tb, cJSON_CreateString(l));
-		free(l);
-		start = i + 1;
-	}
-	md_buf_printf(&err, "%s: %s", name, value.ptr);
-	cJSON_AddItemToArray(tb, cJSON_CreateString(err.ptr + start));
-	cJSON_AddItemToArray(outputs, o);
-	md_buf_dispose(&err);
-	md_buf_dispose(&value);
 }
 
-static bool
-failed(const struct report_real *r)
+/*
+ * An error output: ename, evalue and the traceback: the lines of tb
+ * (Jupyter joins them with newlines), then, when last, "ENAME: EVALUE".
+ */
+static void
+error_output(cJSON *outputs, const char *name, const char *value,
+	     const struct md_buf *tb, bool last)
 {
-	return r->timed_out || r->signal || r->exit_code;
+	cJSON *o = cJSON_CreateObject(), *arr;
+	struct md_buf l = MD_BUF_INIT;
+	size_t i, start;
+
+	cJSON_AddStringToObject(o, "output_type", "error");
+	cJSON_AddStringToObject(o, "ename", name);
+	cJSON_AddStringToObject(o, "evalue", value);
+	arr = cJSON_AddArrayToObject(o, "traceback");
+	for (start = 0, i = 0; i < tb->len; i++) {
+		if (tb->ptr[i] != '\n' && i + 1 < tb->len)
+			continue;
+		size_t end = tb->ptr[i] == '\n' ? i : i + 1;
+		char *s = md_strndup(tb->ptr + start, end - start);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+		free(s);
+		start = i + 1;
+	}
+	if (last) {
+		md_buf_printf(&l, "%s: %s", name, value);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(l.ptr));
+	}
+	cJSON_AddItemToArray(outputs, o);
+	md_buf_dispose(&l);
+}
+
+/*
+ * An error the runner reported: "Name: value" on its last line (a Python
+ * traceback's) gives ename and evalue, else ename is "Error" and evalue
+ * that line.
+ */
+static void
+runner_error(cJSON *outputs, const struct md_out *x)
+{
+	struct md_buf tb = MD_BUF_INIT, name = MD_BUF_INIT;
+	const char *s, *value;
+	size_t n, k, e;
+
+	render_json_utf8(&tb, x->text, x->len);
+	n = tb.len;
+	while (n > 0 && strchr(" \t\r\n", tb.ptr[n - 1]))
+		n--;
+	for (k = n; k > 0 && tb.ptr[k - 1] != '\n';)
+		k--;
+	s = tb.ptr + k;
+	for (e = 0; k + e < n && (s[e] == '_' || s[e] == '.' ||
+				  (s[e] >= 'a' && s[e] <= 'z') ||
+				  (s[e] >= 'A' && s[e] <= 'Z') ||
+				  (e > 0 && s[e] >= '0' && s[e] <= '9'));)
+		e++;
+	if (e > 0 && k + e < n && s[e] == ':') {
+		md_buf_put(&name, s, e);
+		value = s + e + 1 + (k + e + 1 < n && s[e + 1] == ' ');
+	} else {
+		md_buf_puts(&name, "Error");
+		value = s;
+	}
+	/* The text without its trailing blanks; value ends with it. */
+	tb.len = n;
+	tb.ptr[n] = '\0';
+	error_output(outputs, name.ptr, value, &tb, false);
+	md_buf_dispose(&tb);
+	md_buf_dispose(&name);
+}
+
+/* The error output of a failed realization. */
+static void
+failure(cJSON *outputs, const struct md_block *b, const struct md_exit *e,
+	const struct md_buf *err)
+{
+	struct md_buf value = MD_BUF_INIT, tb = MD_BUF_INIT;
+	const char *name;
+
+	name = e->interrupted ? "Interrupted" :
+	       e->timed_out ? "Timeout" :
+	       e->signal ? "Signal" : "ExitStatus";
+	render_exit_words(&value, e);
+	if (e->timed_out && !e->interrupted && b->timeout > 0)
+		md_buf_printf(&value, " after %gs", b->timeout);
+	render_json_utf8(&tb, err->ptr, err->len);
+	error_output(outputs, name, value.ptr, &tb, true);
+	md_buf_dispose(&value);
+	md_buf_dispose(&tb);
+}
+
+/*
+ * Does r's failure need an error output of its own? Not when the runner
+ * reported an error and the run then simply exited with a status: the
+ * runner's error is the failure.
+ */
+static bool
+own_error(const struct md_view_real *r)
+{
+	const struct md_exit *e = &r->exit;
+
+	if (!md_exit_failed(e))
+		return false;
+	if (e->timed_out || e->signal || e->interrupted)
+		return true;
+	for (size_t i = 0; i < r->nouts; i++)
+		if (r->outs[i].kind == MD_OUT_ERROR)
+			return false;
+	return true;
 }
 
 static void
 outputs_of(cJSON *outputs, const struct md_block *b,
-	   const struct report_real *r)
+	   const struct md_view_real *r, const cJSON *count)
 {
-	if (r->out_len && b->output == MD_OUTPUT_ASIS) {
-		cJSON *data = display(outputs);
-		cJSON_AddItemToObject(data, "text/markdown",
-				      text_lines(r->out, r->out_len));
-	} else if (r->out_len) {
-		stream(outputs, "stdout", r->out, r->out_len);
+	bool failed = own_error(r);
+	struct md_buf text = MD_BUF_INIT, err = MD_BUF_INIT;
+	const struct md_out *x;
+	size_t i = 0;
+
+	while ((x = render_out_next(r, &i, &text))) {
+		if (x->kind == MD_OUT_RICH) {
+			rich(outputs, x, count);
+		} else if (x->kind == MD_OUT_ERROR) {
+			runner_error(outputs, x);
+		} else if (x->stream == MD_STDERR) {
+			/* A failure's stderr is its traceback. */
+			if (failed)
+				md_buf_put(&err, text.ptr, text.len);
+			else
+				stream(outputs, "stderr", text.ptr, text.len);
+		} else if (b->output == MD_OUTPUT_ASIS) {
+			cJSON *data = display(outputs, NULL);
+			cJSON_AddItemToObject(data, "text/markdown",
+					      text_lines(text.ptr, text.len));
+		} else {
+			stream(outputs, "stdout", text.ptr, text.len);
+		}
 	}
-	if (r->err_len && !failed(r))
-		stream(outputs, "stderr", r->err, r->err_len);
-	for (size_t i = 0; i < r->nfiles; i++)
-		image(outputs, &r->files[i]);
-	error(outputs, b, r);
+	for (i = 0; i < r->nfiles; i++)
+		if (!render_file_is_rich(r, &r->files[i]))
+			image(outputs, &r->files[i]);
+	if (failed)
+		failure(outputs, b, &r->exit, &err);
+	md_buf_dispose(&text);
+	md_buf_dispose(&err);
 }
 
 static void
-code_cell(struct nb *nb, const struct report_block *rb)
+code_cell(struct nb *nb, const struct md_view_block *vb)
 {
-	const struct md_block *b = rb->block;
-	cJSON *cell = new_cell(nb, "code"), *meta, *mdrun, *outputs;
+	const struct md_block *b = vb->block;
+	cJSON *cell = new_cell(nb, "code"), *meta, *mdrun, *outputs, *count;
+	const char *note = render_note(vb);
 	size_t n = b->code_len;
 
 	meta = cJSON_AddObjectToObject(cell, "metadata");
 	if (b->name)
 		cJSON_AddItemToObject(meta, "name",
-				      report_string(b->name, strlen(b->name)));
+				      render_json_string(b->name,
+							 strlen(b->name)));
 	if (!b->echo || b->output == MD_OUTPUT_HIDE) {
 		cJSON *j = cJSON_AddObjectToObject(meta, "jupyter");
 		if (!b->echo)
@@ -272,23 +374,23 @@ code_cell(struct nb *nb, const struct report_block *rb)
 			cJSON_AddBoolToObject(j, "outputs_hidden", true);
 	}
 	mdrun = cJSON_AddObjectToObject(meta, "mdrun");
-	cJSON_AddStringToObject(mdrun, "status", rb->status);
-	cJSON_AddBoolToObject(mdrun, "cached", rb->cached);
-	if (rb->note) {
-		cJSON *note = report_string(rb->note, strlen(rb->note));
-		cJSON_AddItemToObject(mdrun, "note", note);
-	}
+	cJSON_AddStringToObject(mdrun, "status",
+				render_status_word(vb->status));
+	cJSON_AddBoolToObject(mdrun, "cached", vb->cached);
+	if (note)
+		cJSON_AddStringToObject(mdrun, "note", note);
 	/* Jupyter's source has no final newline. */
 	if (n > 0 && b->code[n - 1] == '\n')
 		n--;
 	cJSON_AddItemToObject(cell, "source", text_lines(b->code, n));
-	if (rb->n > 0)
-		cJSON_AddNumberToObject(cell, "execution_count", ++nb->count);
+	if (vb->nreals > 0)
+		count = cJSON_AddNumberToObject(cell, "execution_count",
+						++nb->count);
 	else
-		cJSON_AddNullToObject(cell, "execution_count");
+		count = cJSON_AddNullToObject(cell, "execution_count");
 	outputs = cJSON_AddArrayToObject(cell, "outputs");
-	for (size_t i = 0; i < rb->n; i++)
-		outputs_of(outputs, b, &rb->reals[i]);
+	for (size_t i = 0; i < vb->nreals; i++)
+		outputs_of(outputs, b, &vb->reals[i], count);
 }
 
 static void
@@ -318,14 +420,15 @@ kernel(cJSON *meta, const char *lang)
 		}
 	}
 	ks = cJSON_AddObjectToObject(meta, "kernelspec");
-	cJSON_AddItemToObject(ks, "name", report_string(name, strlen(name)));
+	cJSON_AddItemToObject(ks, "name",
+			      render_json_string(name, strlen(name)));
 	cJSON_AddItemToObject(ks, "display_name",
-			      report_string(display, strlen(display)));
+			      render_json_string(display, strlen(display)));
 	cJSON_AddItemToObject(ks, "language",
-			      report_string(language, strlen(language)));
+			      render_json_string(language, strlen(language)));
 	li = cJSON_AddObjectToObject(meta, "language_info");
 	cJSON_AddItemToObject(li, "name",
-			      report_string(language, strlen(language)));
+			      render_json_string(language, strlen(language)));
 }
 
 /* Appends src[*pos, to) to prose and moves *pos there. */
@@ -339,25 +442,31 @@ take(struct md_buf *prose, const struct md_doc *doc, size_t *pos, size_t to)
 }
 
 void
-render_ipynb(struct md_buf *out, const struct report *r)
+render_ipynb(struct md_buf *out, const struct md_view *v)
 {
-	const struct md_doc *doc = r->doc;
+	const struct md_doc *doc = v->doc;
 	struct md_buf prose = MD_BUF_INIT;
 	struct nb nb = { NULL, 0, 0 };
 	cJSON *root = cJSON_CreateObject(), *meta = cJSON_CreateObject();
 	const char *lang = NULL;
-	char *title = report_title(doc);
 	size_t pos = 0, i;
 
 	nb.cells = cJSON_AddArrayToObject(root, "cells");
+	if (doc->len >= 3 && !memcmp(doc->src, "\xef\xbb\xbf", 3))
+		pos = 3;
+	if (doc->front_end > pos && doc->front_end <= doc->len) {
+		take(&prose, doc, &pos, doc->front_end);
+		prose_cell(&nb, "raw", &prose);
+		md_buf_clear(&prose);
+	}
 	for (i = 0; i < doc->nblocks; i++) {
 		const struct md_block *b = &doc->blocks[i];
 
-		if (r->blocks[i].status) {
+		if (v->blocks[i].status != MD_STATUS_NONE) {
 			take(&prose, doc, &pos, b->start);
-			markdown_cell(&nb, &prose);
+			prose_cell(&nb, "markdown", &prose);
 			md_buf_clear(&prose);
-			code_cell(&nb, &r->blocks[i]);
+			code_cell(&nb, &v->blocks[i]);
 			if (!lang && b->lang)
 				lang = b->lang;
 			pos = b->end > pos ? b->end : pos;
@@ -368,16 +477,16 @@ render_ipynb(struct md_buf *out, const struct report *r)
 		}
 	}
 	take(&prose, doc, &pos, doc->len);
-	markdown_cell(&nb, &prose);
+	prose_cell(&nb, "markdown", &prose);
 	if (lang)
 		kernel(meta, lang);
-	if (title)
+	if (doc->title)
 		cJSON_AddItemToObject(meta, "title",
-				      report_string(title, strlen(title)));
+				      render_json_string(doc->title,
+							 strlen(doc->title)));
 	cJSON_AddItemToObject(root, "metadata", meta);
 	cJSON_AddNumberToObject(root, "nbformat", 4);
 	cJSON_AddNumberToObject(root, "nbformat_minor", 5);
-	report_print(out, root);
-	free(title);
+	render_json_print(out, root);
 	md_buf_dispose(&prose);
 }

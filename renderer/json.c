@@ -1,5 +1,5 @@
 /*
- * The JSON report (`--to json`), version REPORT_JSON_VERSION:
+ * The JSON report (`--to json`), version RENDER_JSON_VERSION:
  *
  *   {"version": 1,
  *    "document": {"path": "doc.md", "title": "A tour" | null},
@@ -8,32 +8,47 @@
  *                "interpreter", "note", "rhash", "exit_code", "signal",
  *                "timed_out", "duration", "stdout", "stderr",
  *                "artifacts": [{"name", "mime", "bytes", "path"}],
+ *                "outputs": [...],
  *                "realizations": [...]}]}
  *
  * One entry per executed block (a status), in document order. The fields
  * from rhash on describe the first realization the block shows; they are
- * null (artifacts empty) when it has none (skipped, not run);
- * "duration" is null too when the stored times make no duration. A block
- * that shows several (match=all) also has "realizations", each with those
- * fields. stdout and stderr are strings: the bytes as written when they
- * are valid UTF-8 without NUL; otherwise made valid (see report_utf8) and
- * the exact bytes are in "stdout_base64" / "stderr_base64" as well.
+ * null (artifacts and outputs empty) when it has none (skipped, not
+ * run); "duration" is null too when the stored times make no duration. A
+ * block that shows several (match=all) also has "realizations", each
+ * with those fields. stdout and stderr are strings, every chunk of the
+ * stream in order: the bytes as written when they are valid UTF-8
+ * without NUL; otherwise made valid (see render_json_utf8) and the exact
+ * bytes are in "stdout_base64" / "stderr_base64" as well. The title is
+ * the document's first heading's text (doc->title).
+ *
+ * "outputs" is what the realization showed, in order, one object each:
+ *
+ *   {"type": "stream", "name": "stdout" | "stderr", "text"[, "text_base64"]}
+ *       consecutive chunks of one stream merged, empty ones left out;
+ *   {"type": "display_data" | "execute_result", "data": {MIME: VALUE}}
+ *       a rich value (execute_result: the block's value); VALUE is a
+ *       string, in base64 for binary types (image/png), the JSON value
+ *       itself for application/json;
+ *   {"type": "error", "text"}
+ *       an error the runner reported (a traceback).
+ *
  * Fields are only ever added within a version; a change to the meaning
  * or type of one bumps it. The README has the full table.
  *
- * Also here: what json.c and ipynb.c share (report_json.h).
+ * Also here: what json.c and ipynb.c share (json_common.h).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_json.h"
+#include "json_common.h"
 #include "../util/hash.h"
 
 #define MAX_DURATION 1e9 /* seconds (31 years): more is not a measurement */
 
 void
-report_print(struct md_buf *out, cJSON *root)
+render_json_print(struct md_buf *out, cJSON *root)
 {
 	char *text = cJSON_Print(root);
 
@@ -46,7 +61,7 @@ report_print(struct md_buf *out, cJSON *root)
 }
 
 bool
-report_utf8(struct md_buf *out, const char *str, size_t n)
+render_json_utf8(struct md_buf *out, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	bool exact = true;
@@ -71,19 +86,19 @@ report_utf8(struct md_buf *out, const char *str, size_t n)
 }
 
 cJSON *
-report_string(const char *s, size_t n)
+render_json_string(const char *s, size_t n)
 {
 	struct md_buf b = MD_BUF_INIT;
 	cJSON *item;
 
-	report_utf8(&b, s, n);
+	render_json_utf8(&b, s, n);
 	item = cJSON_CreateString(b.ptr ? b.ptr : "");
 	md_buf_dispose(&b);
 	return item;
 }
 
 char *
-report_base64(const char *s, size_t n)
+render_json_base64(const char *s, size_t n)
 {
 	struct md_buf b = MD_BUF_INIT;
 
@@ -91,141 +106,39 @@ report_base64(const char *s, size_t n)
 	return b.ptr ? md_buf_detach(&b) : md_strdup("");
 }
 
-/* Is the byte at `at` part of a fenced block or an output region? */
-static bool
-hidden(const struct md_doc *doc, size_t at)
+/* The one JSON value that the n bytes at s are, or NULL. */
+static cJSON *
+json_value(const char *s, size_t n)
 {
-	for (size_t i = 0; i < doc->nblocks; i++) {
-		const struct md_block *b = &doc->blocks[i];
+	const char *end = NULL;
+	cJSON *v = cJSON_ParseWithLengthOpts(s, n, &end, false);
 
-		if (at >= b->start && at < b->end)
-			return true;
-		if (b->has_out && at >= b->out_start && at < b->out_end)
-			return true;
+	while (v && end < s + n && strchr(" \t\r\n", *end) && *end)
+		end++;
+	if (v && end != s + n) {
+		cJSON_Delete(v);
+		v = NULL;
 	}
-	return false;
+	return v;
 }
 
-/* s (n bytes) without its leading and trailing blanks. */
-static void
-trim(const char **s, size_t *n)
+cJSON *
+render_json_mime(const struct md_mime *m,
+		 cJSON *(*text)(const char *s, size_t n))
 {
-	while (*n > 0 && (**s == ' ' || **s == '\t'))
-		(*s)++, (*n)--;
-	while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-		(*n)--;
-}
+	const char *data = m->data ? m->data : "";
+	cJSON *v;
 
-/* Columns of indentation (up to 4) at s. */
-static size_t
-indent(const char *s, size_t n)
-{
-	size_t i = 0;
+	if (render_mime_binary(m->type)) {
+		char *b64 = render_json_base64(data, m->len);
 
-	while (i < n && i < 4 && s[i] == ' ')
-		i++;
-	return i;
-}
-
-/* A line of all '=' or all '-' (blanks after): a setext underline. */
-static bool
-underline(const char *s, size_t n)
-{
-	size_t i = indent(s, n), j;
-
-	if (i > 3 || i == n || (s[i] != '=' && s[i] != '-'))
-		return false;
-	for (j = i; j < n && s[j] == s[i]; j++)
-		;
-	for (; j < n; j++)
-		if (s[j] != ' ' && s[j] != '\t')
-			return false;
-	return true;
-}
-
-/* Could the line be a paragraph's (not a quote, list item, HTML...)? */
-static bool
-prose(const char *s, size_t n)
-{
-	size_t i = indent(s, n);
-
-	if (i > 3 || i == n)
-		return false;
-	s += i, n -= i;
-	if (strchr("#>|<", s[0]) || underline(s, n))
-		return false;
-	if (strchr("-*+", s[0]) && (n == 1 || s[1] == ' ' || s[1] == '\t'))
-		return false;
-	/* An ordered list item: digits, then '.' or ')', then a blank. */
-	for (i = 0; i < n && i < 9 && s[i] >= '0' && s[i] <= '9'; i++)
-		;
-	return !(i > 0 && i < n && (s[i] == '.' || s[i] == ')') &&
-		 (i + 1 == n || s[i + 1] == ' ' || s[i + 1] == '\t'));
-}
-
-/* The text of an ATX heading, or false. */
-static bool
-atx(const char *s, size_t n, const char **text, size_t *len)
-{
-	size_t i = indent(s, n), h = 0;
-
-	if (i > 3)
-		return false;
-	while (i < n && s[i] == '#' && h < 7)
-		i++, h++;
-	if (h == 0 || h > 6 || (i < n && s[i] != ' ' && s[i] != '\t'))
-		return false;
-	s += i, n -= i;
-	trim(&s, &n);
-	/* A closing run of '#' after a blank goes. */
-	i = n;
-	while (i > 0 && s[i - 1] == '#')
-		i--;
-	if (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t') {
-		n = i;
-		trim(&s, &n);
+		v = cJSON_CreateString(b64);
+		free(b64);
+		return v;
 	}
-	*text = s;
-	*len = n;
-	return true;
-}
-
-char *
-report_title(const struct md_doc *doc)
-{
-	const char *src = doc->src, *prev = NULL, *t;
-	size_t pos = 0, prev_len = 0, tlen;
-	bool front = false;
-
-	while (pos < doc->len) {
-		const char *nl = memchr(src + pos, '\n', doc->len - pos);
-		size_t end = nl ? (size_t)(nl - src) : doc->len;
-		const char *s = src + pos;
-		size_t n = end - pos;
-
-		if (n > 0 && s[n - 1] == '\r')
-			n--;
-		if (pos == 0 && n == 3 && !memcmp(s, "---", 3)) {
-			front = true;
-		} else if (front) {
-			if ((n == 3 && !memcmp(s, "---", 3)) ||
-			    (n == 3 && !memcmp(s, "...", 3)))
-				front = false;
-		} else if (hidden(doc, pos)) {
-			prev = NULL;
-		} else if (atx(s, n, &t, &tlen) && tlen > 0) {
-			return md_strndup(t, tlen);
-		} else if (prev && underline(s, n)) {
-			trim(&prev, &prev_len);
-			return md_strndup(prev, prev_len);
-		} else if (prose(s, n)) {
-			prev = s, prev_len = n;
-		} else {
-			prev = NULL;
-		}
-		pos = end + 1;
-	}
-	return NULL;
+	if (render_mime_json(m->type) && (v = json_value(data, m->len)))
+		return v;
+	return text(data, m->len);
 }
 
 /* name: the n bytes at s, and name_base64 when they are not text. */
@@ -234,8 +147,8 @@ add_bytes(cJSON *o, const char *name, const char *s, size_t n)
 {
 	struct md_buf b = MD_BUF_INIT, key = MD_BUF_INIT;
 
-	if (!report_utf8(&b, s, n)) {
-		char *b64 = report_base64(s, n);
+	if (!render_json_utf8(&b, s, n)) {
+		char *b64 = render_json_base64(s, n);
 
 		cJSON_AddStringToObject(o, name, b.ptr);
 		md_buf_printf(&key, "%s_base64", name);
@@ -253,7 +166,8 @@ static void
 add_string(cJSON *o, const char *name, const char *s)
 {
 	if (s)
-		cJSON_AddItemToObject(o, name, report_string(s, strlen(s)));
+		cJSON_AddItemToObject(o, name,
+				      render_json_string(s, strlen(s)));
 	else
 		cJSON_AddNullToObject(o, name);
 }
@@ -274,7 +188,7 @@ add_int(cJSON *o, const char *name, bool present, int v)
  * no value is out of range.
  */
 static void
-add_duration(cJSON *o, const struct report_real *r)
+add_duration(cJSON *o, const struct md_view_real *r)
 {
 	double d = r->end - r->start;
 
@@ -287,12 +201,12 @@ add_duration(cJSON *o, const struct report_real *r)
 }
 
 static cJSON *
-artifacts(const struct report_real *r)
+artifacts(const struct md_view_real *r)
 {
 	cJSON *arr = cJSON_CreateArray();
 
 	for (size_t i = 0; r && i < r->nfiles; i++) {
-		const struct report_file *f = &r->files[i];
+		const struct md_file *f = &r->files[i];
 		cJSON *o = cJSON_CreateObject();
 
 		add_string(o, "name", f->name);
@@ -304,33 +218,91 @@ artifacts(const struct report_real *r)
 	return arr;
 }
 
+static cJSON *
+outputs(const struct md_view_real *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	struct md_buf text = MD_BUF_INIT;
+	const struct md_out *x;
+	size_t i = 0;
+
+	while (r && (x = render_out_next(r, &i, &text))) {
+		cJSON *o = cJSON_CreateObject(), *data;
+
+		switch (x->kind) {
+		case MD_OUT_STREAM:
+			cJSON_AddStringToObject(o, "type", "stream");
+			cJSON_AddStringToObject(o, "name",
+						x->stream == MD_STDERR
+							? "stderr"
+							: "stdout");
+			add_bytes(o, "text", text.ptr, text.len);
+			break;
+		case MD_OUT_RICH:
+			cJSON_AddStringToObject(o, "type",
+						x->result ? "execute_result"
+							  : "display_data");
+			data = cJSON_AddObjectToObject(o, "data");
+			for (size_t k = 0; k < x->nbundle; k++) {
+				const struct md_mime *m = &x->bundle[k];
+
+				if (!m->type)
+					continue;
+				/* A type given twice: the first, preferred. */
+				if (!cJSON_HasObjectItem(data, m->type))
+					cJSON_AddItemToObject(
+						data, m->type,
+						render_json_mime(
+							m, render_json_string));
+			}
+			break;
+		case MD_OUT_ERROR:
+			cJSON_AddStringToObject(o, "type", "error");
+			cJSON_AddItemToObject(o, "text",
+					      render_json_string(x->text,
+								 x->len));
+			break;
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	md_buf_dispose(&text);
+	return arr;
+}
+
 /* What a realization shows; all null when r is NULL. */
 static void
-real_fields(cJSON *o, const struct report_real *r)
+real_fields(cJSON *o, const struct md_view_real *r)
 {
+	struct md_buf out = MD_BUF_INIT, err = MD_BUF_INIT;
+
 	add_string(o, "rhash", r ? r->rhash : NULL);
-	add_int(o, "exit_code", r && !r->signal, r ? r->exit_code : 0);
-	add_int(o, "signal", r && r->signal, r ? r->signal : 0);
+	add_int(o, "exit_code", r && !r->exit.signal, r ? r->exit.code : 0);
+	add_int(o, "signal", r && r->exit.signal, r ? r->exit.signal : 0);
 	if (r)
-		cJSON_AddBoolToObject(o, "timed_out", r->timed_out);
+		cJSON_AddBoolToObject(o, "timed_out", r->exit.timed_out);
 	else
 		cJSON_AddNullToObject(o, "timed_out");
 	if (r) {
+		render_stream(&out, r, MD_STDOUT);
+		render_stream(&err, r, MD_STDERR);
 		add_duration(o, r);
-		add_bytes(o, "stdout", r->out, r->out_len);
-		add_bytes(o, "stderr", r->err, r->err_len);
+		add_bytes(o, "stdout", out.ptr, out.len);
+		add_bytes(o, "stderr", err.ptr, err.len);
 	} else {
 		cJSON_AddNullToObject(o, "duration");
 		cJSON_AddNullToObject(o, "stdout");
 		cJSON_AddNullToObject(o, "stderr");
 	}
 	cJSON_AddItemToObject(o, "artifacts", artifacts(r));
+	cJSON_AddItemToObject(o, "outputs", outputs(r));
+	md_buf_dispose(&out);
+	md_buf_dispose(&err);
 }
 
 static cJSON *
-block_json(const struct report_block *rb)
+block_json(const struct md_view_block *vb)
 {
-	const struct md_block *b = rb->block;
+	const struct md_block *b = vb->block;
 	cJSON *o = cJSON_CreateObject(), *opts = cJSON_CreateObject();
 
 	add_string(o, "name", b->name);
@@ -342,21 +314,22 @@ block_json(const struct report_block *rb)
 		add_string(opts, b->opts[i].key, b->opts[i].val);
 	}
 	cJSON_AddItemToObject(o, "options", opts);
-	cJSON_AddItemToObject(o, "code", report_string(b->code, b->code_len));
-	add_string(o, "key", rb->key && *rb->key ? rb->key : NULL);
-	add_string(o, "status", rb->status);
-	cJSON_AddBoolToObject(o, "cached", rb->cached);
-	cJSON_AddBoolToObject(o, "error_ok", rb->error_ok);
-	add_string(o, "interpreter", rb->interpreter);
-	add_string(o, "note", rb->note);
-	real_fields(o, rb->n > 0 ? &rb->reals[0] : NULL);
-	if (rb->n > 1) {
+	cJSON_AddItemToObject(o, "code",
+			      render_json_string(b->code, b->code_len));
+	add_string(o, "key", vb->key && *vb->key ? vb->key : NULL);
+	add_string(o, "status", render_status_word(vb->status));
+	cJSON_AddBoolToObject(o, "cached", vb->cached);
+	cJSON_AddBoolToObject(o, "error_ok", b->error_ok);
+	add_string(o, "interpreter", vb->interpreter);
+	add_string(o, "note", render_note(vb));
+	real_fields(o, vb->nreals > 0 ? &vb->reals[0] : NULL);
+	if (vb->nreals > 1) {
 		cJSON *arr = cJSON_AddArrayToObject(o, "realizations");
 
-		for (size_t i = 0; i < rb->n; i++) {
+		for (size_t i = 0; i < vb->nreals; i++) {
 			cJSON *r = cJSON_CreateObject();
 
-			real_fields(r, &rb->reals[i]);
+			real_fields(r, &vb->reals[i]);
 			cJSON_AddItemToArray(arr, r);
 		}
 	}
@@ -364,20 +337,19 @@ block_json(const struct report_block *rb)
 }
 
 void
-render_json(struct md_buf *out, const struct report *r)
+render_json(struct md_buf *out, const struct md_view *v)
 {
 	cJSON *root = cJSON_CreateObject(), *doc = cJSON_CreateObject();
 	cJSON *blocks;
-	char *title = report_title(r->doc);
 
-	cJSON_AddNumberToObject(root, "version", REPORT_JSON_VERSION);
-	add_string(doc, "path", r->path);
-	add_string(doc, "title", title);
+	cJSON_AddNumberToObject(root, "version", RENDER_JSON_VERSION);
+	add_string(doc, "path", v->path);
+	add_string(doc, "title", v->doc->title);
 	cJSON_AddItemToObject(root, "document", doc);
 	blocks = cJSON_AddArrayToObject(root, "blocks");
-	for (size_t i = 0; i < r->doc->nblocks; i++)
-		if (r->blocks[i].status)
-			cJSON_AddItemToArray(blocks, block_json(&r->blocks[i]));
-	report_print(out, root);
-	free(title);
+	for (size_t i = 0; i < v->doc->nblocks; i++)
+		if (v->blocks[i].status != MD_STATUS_NONE)
+			cJSON_AddItemToArray(blocks,
+					     block_json(&v->blocks[i]));
+	render_json_print(out, root);
 }

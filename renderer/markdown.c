@@ -1,29 +1,14 @@
 /*
- * The Markdown splice renderer. The output is the input, byte for byte,
- * with an output region after each realized block:
- *
- *   <!-- mdrun:out -->
- *   ```output
- *   stdout, cleaned (see render_text_clean)
- *   ```
- *   ```stderr
- *   stderr
- *   ```
- *   *exit status 3*
- *   ![plot.png](doc_files/1a2b3c4d5e6f.png)
- *   [table.csv](doc_files/6f5e4d3c2b1a.csv)
- *   <!-- /mdrun:out -->
- *
- * With output=asis, stdout goes in as it is, Markdown, instead of its fenced
- * block. Every line carries the block's container prefix, so the region
- * stays in its quote or list item, and the document's own line ending. A region is
- * tight (no blank lines outside its fences) so a tight list stays tight.
- * Empty streams and a zero exit status add nothing; a block with nothing to
- * show gets no region at all.
+ * The Markdown splice renderer (the output region's shape is in
+ * render.h). The output is the input, byte for byte, with a region after
+ * each executed block; a region is tight (no blank lines outside its
+ * fences) so a tight list stays tight, and its every line carries the
+ * block's container prefix, so it stays in its quote or list item.
  */
 #include <string.h>
 
-#include "render.h"
+#include "escape.h"
+#include "internal.h"
 
 struct out {
 	struct md_buf *buf;
@@ -105,102 +90,141 @@ fenced(struct out *o, const char *info, const char *s, size_t n)
 }
 
 /*
- * A file name as link text: cleaned as text (a CR or backspace must not
- * hide part of it), a line break shown as U+2424 (the link must stay on
- * its line, in its region), and what could start markup or an entity
- * escaped.
+ * What a skipped or not-run block shows instead of outputs, by why it did
+ * not run. "*not run*" is for a view that gives no reason.
  */
+static const char *const notes[] = {
+	[MD_SKIP_NONE] = "*not run*",
+	[MD_SKIP_FAILED] = "*not run: an earlier block failed*",
+	[MD_SKIP_UPSTREAM] = "*not run: upstream failed*",
+	[MD_SKIP_STOPPED] = "*not run: mdrun stopped*",
+};
+
+/* The line of a failed run: "*exit status 3*"; nothing when it passed. */
 static void
-escaped(struct md_buf *b, const char *s)
-{
-	struct md_buf clean = MD_BUF_INIT;
-
-	render_text_plain(&clean, s, strlen(s));
-	for (size_t i = 0; i < clean.len; i++) {
-		char c = clean.ptr[i];
-
-		if (c == '\n') {
-			md_buf_puts(b, "\xe2\x90\xa4");
-			continue;
-		}
-		if (strchr("\\`*_[]<>&", c))
-			md_buf_putc(b, '\\');
-		md_buf_putc(b, c);
-	}
-	md_buf_dispose(&clean);
-}
-
-/* Images shown, other files linked: one line each. */
-static void
-files(struct out *o, const struct render_output *r)
+failure(struct out *o, const struct md_exit *e)
 {
 	struct md_buf l = MD_BUF_INIT;
 
-	for (size_t i = 0; i < r->nfiles; i++) {
-		const struct render_file *f = &r->files[i];
-
-		md_buf_clear(&l);
-		md_buf_puts(&l, f->image ? "![" : "[");
-		escaped(&l, f->name);
-		md_buf_printf(&l, "](%s)", f->href);
-		line(o, l.ptr, l.len);
-	}
+	if (!md_exit_failed(e))
+		return;
+	md_buf_putc(&l, '*');
+	render_exit_words(&l, e);
+	md_buf_putc(&l, '*');
+	line(o, l.ptr, l.len);
 	md_buf_dispose(&l);
 }
 
+/* A file: an image shown, any other linked. */
 static void
-status_line(struct md_buf *status, const struct render_output *r)
+file(struct out *o, const struct md_file *f, bool image)
 {
-	md_buf_clear(status);
-	if (r->timed_out)
-		md_buf_puts(status, "*timed out*");
-	else if (r->signal)
-		md_buf_printf(status, "*killed by signal %d*", r->signal);
-	else if (r->exit_code)
-		md_buf_printf(status, "*exit status %d*", r->exit_code);
+	struct md_buf l = MD_BUF_INIT;
+
+	md_buf_puts(&l, image ? "![" : "[");
+	render_md_link_text(&l, f->name ? f->name : "");
+	md_buf_printf(&l, "](%s)", f->href ? f->href : "");
+	line(o, l.ptr, l.len);
+	md_buf_dispose(&l);
 }
 
+/*
+ * A rich value: the first representation Markdown shows, in the order
+ * the bundle prefers them; an image only through the file that holds it.
+ */
 static void
-region(struct out *o, const struct md_block *b, const struct render_block *rb)
+rich(struct out *o, const struct md_view_real *r, const struct md_out *x)
 {
-	struct md_buf status = MD_BUF_INIT;
-	bool any = false;
-	size_t i;
+	for (size_t i = 0; i < x->nbundle; i++) {
+		const struct md_mime *m = &x->bundle[i];
+		const struct md_file *f;
 
-	if (b->output == MD_OUTPUT_HIDE && !rb->note)
-		return;
-	if (rb->note) {
-		line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
-		line(o, rb->note, strlen(rb->note));
-		line(o, MD_OUT_END, strlen(MD_OUT_END));
-		return;
-	}
-	for (i = 0; i < rb->n; i++) {
-		status_line(&status, &rb->reals[i]);
-		any |= rb->reals[i].out_len || rb->reals[i].err_len ||
-		       status.len || rb->reals[i].label || rb->reals[i].nfiles;
-	}
-	if (any) {
-		line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
-		for (i = 0; i < rb->n; i++) {
-			const struct render_output *r = &rb->reals[i];
-
-			status_line(&status, r);
-			if (r->label)
-				line(o, r->label, strlen(r->label));
-			if (r->out_len && b->output == MD_OUTPUT_ASIS)
-				asis(o, r->out, r->out_len);
-			else if (r->out_len)
-				fenced(o, "output", r->out, r->out_len);
-			if (r->err_len)
-				fenced(o, "stderr", r->err, r->err_len);
-			if (status.len)
-				line(o, status.ptr, status.len);
-			files(o, r);
+		if (!m->type) {
+			continue;
+		} else if (!strcmp(m->type, "text/markdown")) {
+			asis(o, m->data, m->len);
+			return;
+		} else if (!strcmp(m->type, "text/plain")) {
+			fenced(o, "output", m->data, m->len);
+			return;
+		} else if (render_mime_image(m->type) &&
+			   (f = render_rich_file(r, m))) {
+			file(o, f, true);
+			return;
 		}
+	}
+}
+
+/* What one realization shows, in its order. */
+static void
+real(struct out *o, const struct md_block *b, const struct md_view_real *r)
+{
+	struct md_buf text = MD_BUF_INIT;
+	const struct md_out *x;
+	size_t i = 0;
+
+	while ((x = render_out_next(r, &i, &text))) {
+		if (x->kind == MD_OUT_RICH)
+			rich(o, r, x);
+		else if (x->kind == MD_OUT_ERROR)
+			fenced(o, "error", x->text, x->len);
+		else if (x->stream == MD_STDERR)
+			fenced(o, "stderr", text.ptr, text.len);
+		else if (b->output == MD_OUTPUT_ASIS)
+			asis(o, text.ptr, text.len);
+		else
+			fenced(o, "output", text.ptr, text.len);
+	}
+	failure(o, &r->exit);
+	for (i = 0; i < r->nfiles; i++) {
+		const struct md_file *f = &r->files[i];
+
+		if (!render_file_is_rich(r, f))
+			file(o, f, f->mime && !strncmp(f->mime, "image/", 6));
+	}
+	md_buf_dispose(&text);
+}
+
+/*
+ * The region: a note, or the realizations (each labelled when there are
+ * several). Nothing at all when it would be empty.
+ */
+static void
+region(struct out *o, const struct md_view_block *vb)
+{
+	const struct md_block *b = vb->block;
+	struct md_buf inside = MD_BUF_INIT, label = MD_BUF_INIT;
+	struct out in = *o;
+
+	in.buf = &inside;
+	in.first = NULL;
+	if (vb->status == MD_STATUS_SKIPPED ||
+	    vb->status == MD_STATUS_NOT_RUN) {
+		const char *note = notes[vb->skip];
+
+		line(&in, note, strlen(note));
+	} else if (b->output != MD_OUTPUT_HIDE) {
+		for (size_t i = 0; i < vb->nreals; i++) {
+			const struct md_view_real *r = &vb->reals[i];
+
+			if (vb->nreals > 1) {
+				md_buf_clear(&label);
+				md_buf_printf(&label, "*realization %zu of %zu "
+						      "(%.12s)*",
+					      i + 1, vb->nreals,
+					      r->rhash ? r->rhash : "");
+				line(&in, label.ptr, label.len);
+			}
+			real(&in, b, r);
+		}
+	}
+	if (inside.len) {
+		line(o, MD_OUT_BEGIN, strlen(MD_OUT_BEGIN));
+		md_buf_put(o->buf, inside.ptr, inside.len);
 		line(o, MD_OUT_END, strlen(MD_OUT_END));
 	}
-	md_buf_dispose(&status);
+	md_buf_dispose(&inside);
+	md_buf_dispose(&label);
 }
 
 static bool
@@ -210,20 +234,21 @@ ends_line(const char *s, size_t n)
 }
 
 void
-render_markdown(struct md_buf *out, const struct md_doc *doc,
-		const struct render_block *blocks, unsigned flags,
-		size_t (*spans)[2])
+render_markdown(struct md_buf *out, const struct md_view *v)
 {
+	const struct md_doc *doc = v->doc;
 	const char *src = doc->src;
+	size_t (*spans)[2] = v->spans;
 	size_t pos = 0, i;
 
 	for (i = 0; i < doc->nblocks; i++) {
 		const struct md_block *b = &doc->blocks[i];
 		struct out o = { out, b->prefix, doc->eol, NULL, 0 };
-		bool drop = !b->echo && !(flags & RENDER_KEEP_CODE);
+		bool present = v->blocks[i].status != MD_STATUS_NONE;
+		bool drop = !b->echo && !(v->flags & MD_VIEW_KEEP_CODE);
 		size_t at, before, until;
 
-		if (!blocks[i].present && !drop)
+		if (!present && !drop)
 			continue;
 		until = b->has_out ? b->out_end : b->end;
 		at = drop ? b->start : b->has_out ? b->out_start : b->end;
@@ -247,8 +272,8 @@ render_markdown(struct md_buf *out, const struct md_doc *doc,
 			line(&o, fence.ptr, fence.len);
 			md_buf_dispose(&fence);
 		}
-		if (blocks[i].present)
-			region(&o, b, &blocks[i]);
+		if (present)
+			region(&o, &v->blocks[i]);
 		/* A file without a final newline keeps lacking one. */
 		if (until == doc->len && !ends_line(src, doc->len) &&
 		    out->len > before) {

@@ -1,7 +1,9 @@
 /*
- * Renderers: a parsed document plus the outputs the CLI resolved for its
- * blocks, turned into an output format. A renderer never runs anything and
- * never opens the store.
+ * Renderers: one view (view.h) turned into one format. Every format has
+ * the same face, render_FORMAT(out, view): it appends the whole output to
+ * out, cannot fail, never runs anything, never opens the store and reads
+ * no file. The check reports (JUnit XML, GitHub annotations) take what
+ * check found (struct md_check_doc) instead.
  */
 #ifndef RENDER_H
 #define RENDER_H
@@ -9,59 +11,121 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../mdrun/doc/doc.h"
+#include "view.h"
 #include "../util/buf.h"
 
-/* A file a block wrote to MDRUN_OUT, copied next to the output. */
-struct render_file {
-	const char *name; /* its path in MDRUN_OUT */
-	const char *href; /* where the output links it, relative */
-	bool image;	  /* png, jpg, gif, svg: shown, not only linked */
-};
-
-/* One realization's outputs. Borrowed. */
-struct render_output {
-	const struct render_file *files;
-	size_t nfiles;
-	const char *out;
-	size_t out_len;
-	const char *err;
-	size_t err_len;
-	int exit_code;
-	int signal;
-	bool timed_out;
-	const char *label; /* shown above it when a block shows several */
-};
-
-/* What one block shows. Borrowed. */
-struct render_block {
-	bool present; /* the block was realized: (re)write its region */
-	const struct render_output *reals;
-	size_t n;
-	const char *note; /* a line shown instead, e.g. "*not run: ...*" */
-};
-
-enum {
-	/*
-	 * Keep the code of echo=false blocks: the output replaces its own
-	 * source (in place), which must survive for the next render.
-	 */
-	RENDER_KEEP_CODE = 1
-};
-
 /*
- * The document's bytes, untouched, with an output region after every block
- * whose output is present (blocks has doc->nblocks entries), replacing the
- * region an earlier render left there. Blocks with echo=false are left out
- * unless flags has RENDER_KEEP_CODE; output=false shows nothing,
- * output=asis inserts stdout as Markdown. Rendering the result again with
- * the same outputs gives the same bytes. When spans is not NULL (doc->nblocks
+ * Markdown: the document's bytes, untouched, with an output region after
+ * every executed block (status other than MD_STATUS_NONE), replacing the
+ * region an earlier render left there:
+ *
+ *   <!-- mdrun:out -->
+ *   ```output
+ *   stdout, cleaned (see render_text_clean)
+ *   ```
+ *   ```stderr
+ *   stderr
+ *   ```
+ *   *exit status 3*
+ *   ![plot.png](doc_files/1a2b3c4d5e6f.png)
+ *   [table.csv](doc_files/6f5e4d3c2b1a.csv)
+ *   <!-- /mdrun:out -->
+ *
+ * Each realization's outputs come in their order (consecutive chunks of
+ * one stream merged, empty ones absent), then its failure line, then its
+ * files: a file whose MIME type is image/... is shown, others linked,
+ * through their href. A rich value shows the first representation
+ * Markdown can: text/markdown inserted as it is, an image through the
+ * md_file that holds the same bytes (render_rich_file; without one the
+ * image is skipped), text/plain fenced. An error output is fenced
+ * "error". A block that shows several realizations labels each one. A
+ * skipped or not-run block shows its note ("*not run: upstream
+ * failed*") instead. Blocks with echo=false are left out unless v->flags
+ * has MD_VIEW_KEEP_CODE; output=false shows nothing but a note,
+ * output=asis inserts stdout as Markdown. Every line carries the block's
+ * container prefix and the document's line ending; a block with nothing
+ * to show gets no region. Rendering the result again with the same view
+ * gives the same bytes. When v->spans is not NULL (doc->nblocks
  * entries), spans[i] is set to the bytes of out that block i's code and
  * region take, for every block whose region was written.
  */
-void render_markdown(struct md_buf *out, const struct md_doc *doc,
-		     const struct render_block *blocks, unsigned flags,
-		     size_t (*spans)[2]);
+void render_markdown(struct md_buf *out, const struct md_view *v);
+
+/*
+ * One self-contained HTML page: cmark-gfm's HTML with the GFM extensions
+ * (tables, strikethrough, task lists, autolinks), the front matter left
+ * out, each executed block's outputs after its code (escaped), rich
+ * values as the richest type shown safely (images as data: URIs,
+ * text/html only with MD_VIEW_UNSAFE_HTML), artifacts embedded, stderr
+ * and failures set apart, a built-in stylesheet (light and dark),
+ * <title> from doc->title, else the file name. No JavaScript, and a
+ * Content-Security-Policy forbidding it, unless MD_VIEW_UNSAFE_HTML.
+ */
+void render_html(struct md_buf *out, const struct md_view *v);
+
+#define RENDER_JSON_VERSION 1
+
+/*
+ * {"version": RENDER_JSON_VERSION, "document": ..., "blocks": [...]}:
+ * every executed block with its name, language, line, options, code,
+ * key, status, cached flag, rhash, exit code, duration, stdout, stderr,
+ * artifacts and its ordered outputs. The schema is in json.c and the
+ * README.
+ */
+void render_json(struct md_buf *out, const struct md_view *v);
+
+/*
+ * A Jupyter notebook (nbformat 4.5): the front matter as a raw cell,
+ * Markdown cells for the prose, a code cell per executed block with its
+ * outputs (stream, display_data, execute_result, error), the kernelspec
+ * from the language.
+ */
+void render_ipynb(struct md_buf *out, const struct md_view *v);
+
+/* An output format: its name, its file extension (no dot), its renderer. */
+struct render_format {
+	const char *name;
+	const char *ext;
+	void (*render)(struct md_buf *out, const struct md_view *v);
+};
+
+/* markdown, html, json, ipynb; ends with an entry whose name is NULL. */
+extern const struct render_format render_formats[];
+
+/*
+ * The format called name ("markdown" or "md", "html", "json", "ipynb"),
+ * or NULL.
+ */
+const struct render_format *render_format_named(const char *name);
+/*
+ * The format a file name's extension says, in any case (.md, .html or
+ * .htm, .json, .ipynb), or NULL.
+ */
+const struct render_format *render_format_for_path(const char *path);
+
+/*
+ * A JUnit XML report of n checked documents that took secs seconds:
+ * a <testsuite> per document and in it a <testcase> per executed block
+ * (name, classname and file d->file, line, time: what the block's last
+ * realization took when it ran now, 0 when cached), with <skipped> for a
+ * block not run, <failure type="failed|stale|non-deterministic"> for a
+ * verdict (its detail, else the realization's stderr), system-out and
+ * system-err from the last realization; a "(document)" testcase of type
+ * stale when the prose differs (its patch as the text). A document that
+ * could not be rendered (view NULL) is a suite with one "(document)"
+ * testcase holding an <error>.
+ */
+void render_junit(struct md_buf *out, const struct md_check_doc *docs,
+		  size_t n, double secs);
+
+/*
+ * GitHub workflow commands for one checked document, a line each:
+ * "::error file=F,line=N,title=mdrun check::MESSAGE" for every block
+ * whose verdict is not OK (d->file, the block's line), for the prose
+ * (d->out_file, d->prose_line) and for a document that could not be
+ * rendered (d->input, line 1).
+ */
+void render_annotations(struct md_buf *out, const struct md_check_doc *d);
 
 /*
  * Program output made safe to show as text, appended to out: valid UTF-8,
@@ -73,8 +137,7 @@ void render_markdown(struct md_buf *out, const struct md_doc *doc,
  * Each line ends as a terminal would show it, one UTF-8 character a cell:
  * a lone CR moves back to column 0 and a backspace one cell left (not past
  * column 0), erasing nothing: what follows overwrites cell by cell and the
- * rest of a longer line stays ("hello
-hi" is "hillo", "abcd" "abd").
+ * rest of a longer line stays ("hello\rhi" is "hillo", "abc\bd" "abd").
  * Erase in line, ESC [ K or [0K (cursor to end), [1K (start to cursor) and
  * [2K (all), blanks those cells; the cursor does not move. A line a CR,
  * backspace or erase acted on loses its trailing blanks (the padding a

@@ -6,37 +6,64 @@
 #include "../renderer/render.h"
 #include "../util/err.h"
 
+/*
+ * The view of doc in which every executable block shows real (its status
+ * from real's exit). Caller frees the blocks.
+ */
+static struct md_view_block *
+shows(const struct md_doc *doc, const struct md_view_real *real, size_t n)
+{
+	struct md_view_block *v = calloc(doc->nblocks + 1, sizeof(*v));
+
+	for (size_t i = 0; i < doc->nblocks; i++) {
+		v[i].block = &doc->blocks[i];
+		v[i].key = "";
+		if (!doc->blocks[i].exec)
+			continue;
+		v[i].status = md_exit_failed(&real->exit) ? MD_STATUS_FAILED
+							  : MD_STATUS_OK;
+		v[i].reals = real;
+		v[i].nreals = n;
+	}
+	return v;
+}
+
+/* Renders src (Markdown) with every executable block showing real. */
+static char *
+render_view(const char *src, const struct md_view_real *real, size_t n,
+	    unsigned flags)
+{
+	struct md_doc *doc = NULL;
+	struct md_view v = { 0 };
+	struct md_buf buf = MD_BUF_INIT;
+
+	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0, "%s",
+		     md_err_msg());
+	v.doc = doc;
+	v.path = "t.md";
+	v.blocks = shows(doc, real, n);
+	v.flags = flags;
+	render_markdown(&buf, &v);
+	free((void *)v.blocks);
+	md_doc_free(doc);
+	return md_buf_detach(&buf);
+}
+
 /* Renders src giving every executable block the output `out`. */
 static char *
 render_flags(const char *src, const char *out, const char *err,
 	     int exit_code, unsigned flags)
 {
-	struct md_doc *doc = NULL;
-	struct render_block *blocks;
-	struct render_output r;
-	struct md_buf buf = MD_BUF_INIT;
-	size_t i;
+	struct md_out outs[] = {
+		{ .kind = MD_OUT_STREAM, .stream = MD_STDOUT, .text = out,
+		  .len = strlen(out) },
+		{ .kind = MD_OUT_STREAM, .stream = MD_STDERR, .text = err,
+		  .len = strlen(err) },
+	};
+	struct md_view_real r = { .outs = outs, .nouts = 2 };
 
-	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0, "%s",
-		     md_err_msg());
-	memset(&r, 0, sizeof(r));
-	r.out = out;
-	r.out_len = strlen(out);
-	r.err = err;
-	r.err_len = strlen(err);
-	r.exit_code = exit_code;
-	blocks = calloc(doc->nblocks + 1, sizeof(*blocks));
-	for (i = 0; i < doc->nblocks; i++) {
-		if (!doc->blocks[i].exec)
-			continue;
-		blocks[i].present = true;
-		blocks[i].reals = &r;
-		blocks[i].n = 1;
-	}
-	render_markdown(&buf, doc, blocks, flags, NULL);
-	free(blocks);
-	md_doc_free(doc);
-	return md_buf_detach(&buf);
+	r.exit.code = exit_code;
+	return render_view(src, &r, 1, flags);
 }
 
 static char *
@@ -367,7 +394,7 @@ Test(render, echo_false_drops_the_code_unless_kept)
 {
 	const char *src = "a\n\n```{sh echo=false}\nx\n```\nb\n";
 	char *dropped = render(src, "out\n", "", 0);
-	char *kept = render_flags(src, "out\n", "", 0, RENDER_KEEP_CODE);
+	char *kept = render_flags(src, "out\n", "", 0, MD_VIEW_KEEP_CODE);
 	char *again = render(dropped, "out\n", "", 0);
 
 	cr_assert_str_eq(dropped, "a\n\n<!-- mdrun:out -->\n```output\nout\n"
@@ -430,27 +457,23 @@ Test(render, blocks_not_run_keep_their_old_region)
 
 Test(render, several_realizations_are_labelled)
 {
-	const char *src = "```{sh match=all}\nx\n```\n";
-	struct md_doc *doc = NULL;
-	struct render_output r[2];
-	struct render_block b = { true, r, 2, NULL };
-	struct md_buf buf = MD_BUF_INIT;
+	struct md_out one = { .kind = MD_OUT_STREAM, .stream = MD_STDOUT,
+			      .text = "1\n", .len = 2 };
+	struct md_out two = one;
+	struct md_view_real r[2] = {
+		{ .rhash = "0123456789abcdef", .outs = &one, .nouts = 1 },
+		{ .rhash = "fedcba9876543210", .outs = &two, .nouts = 1 },
+	};
+	char *s;
 
-	memset(r, 0, sizeof(r));
-	r[0].out = "1\n";
-	r[0].out_len = 2;
-	r[0].label = "*realization 1 of 2*";
-	r[1].out = "2\n";
-	r[1].out_len = 2;
-	r[1].label = "*realization 2 of 2*";
-	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
-	render_markdown(&buf, doc, &b, 0, NULL);
-	cr_assert_str_eq(buf.ptr, "```{sh match=all}\nx\n```\n<!-- mdrun:out -->\n"
-				  "*realization 1 of 2*\n```output\n1\n```\n"
-				  "*realization 2 of 2*\n```output\n2\n```\n"
-				  "<!-- /mdrun:out -->\n");
-	md_buf_dispose(&buf);
-	md_doc_free(doc);
+	two.text = "2\n";
+	s = render_view("```{sh match=all}\nx\n```\n", r, 2, 0);
+	cr_assert_str_eq(s, "```{sh match=all}\nx\n```\n<!-- mdrun:out -->\n"
+			    "*realization 1 of 2 (0123456789ab)*\n"
+			    "```output\n1\n```\n"
+			    "*realization 2 of 2 (fedcba987654)*\n"
+			    "```output\n2\n```\n<!-- /mdrun:out -->\n");
+	free(s);
 }
 
 /* Regressions found by fuzz_render (its seeds hold the same documents). */
@@ -517,4 +540,245 @@ Test(render, a_rule_and_an_output_rule_are_not_front_matter)
 	cr_assert_eq(doc->nblocks, 1, "the block is still found:\n%s", s);
 	md_doc_free(doc);
 	free(s);
+}
+
+/* --- the view: statuses, notes, ordered outputs ------------------- */
+
+#define OUT(t) { .kind = MD_OUT_STREAM, .stream = MD_STDOUT, .text = (t), \
+		 .len = sizeof(t) - 1 }
+#define ERR(t) { .kind = MD_OUT_STREAM, .stream = MD_STDERR, .text = (t), \
+		 .len = sizeof(t) - 1 }
+#define NOUTS(a) sizeof(a) / sizeof(*(a))
+
+/* The region the view gives "```{sh}\nx\n```\n", markers and all. */
+static char *
+region_of(const struct md_view_real *r)
+{
+	char *s = render_view("```{sh}\nx\n```\n", r, 1, 0);
+	char *text = strdup(s + strlen("```{sh}\nx\n```\n"));
+
+	free(s);
+	return text;
+}
+
+Test(render, a_block_not_run_shows_why)
+{
+	static const struct {
+		enum md_status status;
+		enum md_skip why;
+		const char *note;
+	} cases[] = {
+		{ MD_STATUS_NOT_RUN, MD_SKIP_FAILED,
+		  "*not run: an earlier block failed*" },
+		{ MD_STATUS_SKIPPED, MD_SKIP_UPSTREAM,
+		  "*not run: upstream failed*" },
+		{ MD_STATUS_NOT_RUN, MD_SKIP_STOPPED,
+		  "*not run: mdrun stopped*" },
+	};
+	const char *src = "```{sh output=false}\nx\n```\n";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct md_doc *doc = NULL;
+		struct md_view_block b = { 0 };
+		struct md_view v = { 0 };
+		struct md_buf buf = MD_BUF_INIT, want = MD_BUF_INIT;
+
+		cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0),
+			     0);
+		cr_assert_eq(md_skip_status(cases[i].why), cases[i].status);
+		b.block = &doc->blocks[0];
+		b.status = cases[i].status;
+		b.skip = cases[i].why;
+		b.key = "";
+		v.doc = doc;
+		v.blocks = &b;
+		render_markdown(&buf, &v);
+		/* Shown even with output=false. */
+		md_buf_printf(&want, "%s<!-- mdrun:out -->\n%s\n"
+				     "<!-- /mdrun:out -->\n", src,
+			      cases[i].note);
+		cr_assert_str_eq(buf.ptr, want.ptr);
+		md_buf_dispose(&buf);
+		md_buf_dispose(&want);
+		md_doc_free(doc);
+	}
+	cr_assert_eq(md_skip_status(MD_SKIP_NONE), MD_STATUS_NONE);
+}
+
+Test(render, outputs_in_their_order_chunks_of_a_stream_merged)
+{
+	static const struct md_out outs[] = {
+		OUT("a"), ERR(""), OUT("b\n"), ERR("warn\n"), ERR("ing\n"),
+		OUT("c\n"),
+	};
+	struct md_view_real r = { .outs = outs, .nouts = NOUTS(outs) };
+	char *s = region_of(&r);
+
+	cr_assert_str_eq(s, "<!-- mdrun:out -->\n```output\nab\n```\n"
+			    "```stderr\nwarn\ning\n```\n```output\nc\n```\n"
+			    "<!-- /mdrun:out -->\n");
+	free(s);
+}
+
+Test(render, failures_are_described_by_the_exit_record)
+{
+	static const struct {
+		struct md_exit e;
+		const char *line;
+	} cases[] = {
+		{ { .code = 3 }, "*exit status 3*" },
+		{ { .signal = 9 }, "*killed by signal 9*" },
+		{ { .signal = 9, .timed_out = true }, "*timed out*" },
+		{ { .code = 1, .interrupted = true }, "*interrupted*" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct md_view_real r = { .exit = cases[i].e };
+		struct md_buf want = MD_BUF_INIT;
+		char *s = region_of(&r);
+
+		md_buf_printf(&want, "<!-- mdrun:out -->\n%s\n"
+				     "<!-- /mdrun:out -->\n", cases[i].line);
+		cr_assert_str_eq(s, want.ptr);
+		md_buf_dispose(&want);
+		free(s);
+	}
+}
+
+static const char png[] = "\x89PNG\r\n\x1a\n";
+
+Test(render, rich_values_show_what_markdown_can)
+{
+	static const struct md_mime md[] = {
+		{ "text/html", "<b>x</b>", 8 },
+		{ "text/markdown", "**bold**\n", 9 },
+		{ "text/plain", "bold", 4 },
+	};
+	static const struct md_mime shown[] = {
+		{ "image/png", png, sizeof(png) - 1 },
+		{ "text/plain", "<Figure>", 8 },
+	};
+	static const struct md_mime unlinked[] = {
+		{ "image/svg+xml", "<svg/>", 6 },
+		{ "text/plain", "<svg> ```", 9 },
+	};
+	static const struct md_mime none[] = {
+		{ "application/json", "{}", 2 },
+	};
+	static const struct md_out outs[] = {
+		{ .kind = MD_OUT_RICH, .bundle = md, .nbundle = 3 },
+		{ .kind = MD_OUT_RICH, .bundle = shown, .nbundle = 2 },
+		{ .kind = MD_OUT_RICH, .bundle = unlinked, .nbundle = 2,
+		  .result = true },
+		{ .kind = MD_OUT_RICH, .bundle = none, .nbundle = 1 },
+		{ .kind = MD_OUT_ERROR, .text = "Trace\nError: x\n",
+		  .len = 15 },
+	};
+	static const struct md_file files[] = {
+		{ "plot_1.png", "image/png", png, sizeof(png) - 1,
+		  "t_files/0123456789abcdef.png", NULL },
+		{ "other.png", "image/png", "other", 5,
+		  "t_files/fedcba9876543210.png", NULL },
+	};
+	struct md_view_real r = { .outs = outs, .nouts = NOUTS(outs),
+				  .files = files, .nfiles = 2 };
+	char *s = region_of(&r);
+
+	/*
+	 * The plot's file is shown where the plot was, once; the svg has
+	 * no file, so its text; JSON alone shows nothing.
+	 */
+	cr_assert_str_eq(s, "<!-- mdrun:out -->\n**bold**\n"
+			    "![plot\\_1.png](t_files/0123456789abcdef.png)\n"
+			    "````output\n<svg> ```\n````\n"
+			    "```error\nTrace\nError: x\n```\n"
+			    "![other.png](t_files/fedcba9876543210.png)\n"
+			    "<!-- /mdrun:out -->\n");
+	free(s);
+}
+
+Test(render, a_rich_region_round_trips)
+{
+	static const struct md_mime plain[] = { { "text/plain", "42", 2 } };
+	static const struct md_out outs[] = {
+		OUT("x\n"),
+		{ .kind = MD_OUT_RICH, .bundle = plain, .nbundle = 1 },
+	};
+	struct md_view_real r = { .outs = outs, .nouts = NOUTS(outs) };
+	char *once = render_view("- ```{python}\n  f()\n  ```\n", &r, 1, 0);
+	char *twice = render_view(once, &r, 1, 0);
+
+	cr_assert_str_eq(once, "- ```{python}\n  f()\n  ```\n"
+			       "  <!-- mdrun:out -->\n  ```output\n  x\n  ```\n"
+			       "  ```output\n  42\n  ```\n"
+			       "  <!-- /mdrun:out -->\n");
+	cr_assert_str_eq(twice, once);
+	free(once);
+	free(twice);
+}
+
+Test(render, nothing_to_show_is_no_region)
+{
+	static const struct md_mime html[] = { { "text/html", "<i>", 3 } };
+	static const struct md_out outs[] = {
+		OUT(""), ERR(""),
+		{ .kind = MD_OUT_RICH, .bundle = html, .nbundle = 1 },
+	};
+	struct md_view_real r = { .outs = outs, .nouts = NOUTS(outs) };
+	char *s = render_view("```{sh}\nx\n```\n", &r, 1, 0);
+
+	cr_assert_str_eq(s, "```{sh}\nx\n```\n");
+	free(s);
+}
+
+Test(render, spans_cover_each_block_and_its_region)
+{
+	const char *src = "a\n\n```{sh}\nx\n```\n\nb\n\n```{sh}\ny\n```\n";
+	static const struct md_out outs[] = { OUT("o\n") };
+	struct md_view_real r = { .outs = outs, .nouts = 1 };
+	size_t spans[2][2] = { { 0, 0 }, { 0, 0 } };
+	struct md_doc *doc = NULL;
+	struct md_view v = { 0 };
+	struct md_buf buf = MD_BUF_INIT;
+	const char *region = "<!-- mdrun:out -->\n```output\no\n```\n"
+			     "<!-- /mdrun:out -->\n";
+
+	cr_assert_eq(md_doc_parse(&doc, "t.md", src, strlen(src), 0), 0);
+	v.doc = doc;
+	v.blocks = shows(doc, &r, 1);
+	v.spans = spans;
+	render_markdown(&buf, &v);
+	cr_assert_eq(spans[0][0], 3);
+	cr_assert_eq(spans[0][1], 3 + strlen("```{sh}\nx\n```\n") +
+					  strlen(region));
+	cr_assert_eq(memcmp(buf.ptr + spans[1][0], "```{sh}\ny", 9), 0);
+	cr_assert_eq(spans[1][1], buf.len);
+	free((void *)v.blocks);
+	md_buf_dispose(&buf);
+	md_doc_free(doc);
+}
+
+Test(format, by_name_and_by_extension)
+{
+	cr_assert_eq(render_format_named("markdown")->render,
+		     render_markdown);
+	cr_assert_eq(render_format_named("md"),
+		     render_format_named("markdown"));
+	cr_assert_eq(render_format_named("html")->render, render_html);
+	cr_assert_eq(render_format_named("json")->render, render_json);
+	cr_assert_eq(render_format_named("ipynb")->render, render_ipynb);
+	cr_assert_null(render_format_named("pdf"));
+	cr_assert_null(render_format_named("HTML"));
+	cr_assert_null(render_format_named(NULL));
+
+	cr_assert_str_eq(render_format_for_path("out/doc.md")->name,
+			 "markdown");
+	cr_assert_str_eq(render_format_for_path("doc.HTML")->name, "html");
+	cr_assert_str_eq(render_format_for_path("doc.htm")->name, "html");
+	cr_assert_str_eq(render_format_for_path("a.b/doc.json")->name,
+			 "json");
+	cr_assert_str_eq(render_format_for_path("doc.ipynb")->ext, "ipynb");
+	cr_assert_null(render_format_for_path("doc.txt"));
+	cr_assert_null(render_format_for_path("dir.md/doc"));
+	cr_assert_null(render_format_for_path("doc"));
 }

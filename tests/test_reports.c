@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "../mdrun/doc/doc.h"
-#include "../renderer/report.h"
-#include "../renderer/report_json.h"
+#include "../renderer/json_common.h"
+#include "../renderer/render.h"
 #include "../util/err.h"
 
 /*
@@ -66,36 +66,54 @@ static const char doc_src[] =
 enum { GOOD, BAD, PLAIN, SLOW, SKIP, LATER, BYTES, PLOT, MANY, STORED, N };
 
 static const char png[] = "\x89PNG\r\n\x1a\n";
-static const struct report_file png_file = {
-	"plot.png", "image/png", png, sizeof(png) - 1, "/store/r/plot.png"
+static const struct md_file png_file = {
+	"plot.png", "image/png", png, sizeof(png) - 1, "doc_files/p.png",
+	"/store/r/plot.png"
 };
 
-static struct report_real reals[] = {
-	[GOOD] = { .rhash = "r-good", .out = "h\xc3\xa9\n", .out_len = 4,
-		   .start = 100.0, .end = 100.25 },
-	[BAD] = { .rhash = "r-bad", .out = "\x1b[31mred\x1b[0m\n",
-		  .out_len = 13, .err = "boom\nbang\n", .err_len = 10,
-		  .exit_code = 3, .start = 10, .end = 12 },
-	[SLOW] = { .rhash = "r-slow", .signal = 9, .timed_out = true,
-		   .start = 1, .end = 2 },
-	[BYTES] = { .rhash = "r-bytes", .out = "a\0b\xff", .out_len = 4,
-		    .err = "\x80", .err_len = 1 },
+#define STREAM(s, t, n) { .kind = MD_OUT_STREAM, .stream = (s), .text = (t), \
+			  .len = (n) }
+static const struct md_out good_outs[] = {
+	STREAM(MD_STDOUT, "h\xc3\xa9\n", 4) };
+static const struct md_out bad_outs[] = {
+	STREAM(MD_STDOUT, "\x1b[31mred\x1b[0m\n", 13),
+	STREAM(MD_STDERR, "boom\nbang\n", 10) };
+static const struct md_out bytes_outs[] = {
+	STREAM(MD_STDOUT, "a\0b\xff", 4), STREAM(MD_STDERR, "\x80", 1) };
+static const struct md_out many1_outs[] = {
+	STREAM(MD_STDOUT, "first\n", 6) };
+static const struct md_out many2_outs[] = {
+	STREAM(MD_STDOUT, "second\n", 7) };
+static const struct md_out stored_outs[] = {
+	STREAM(MD_STDOUT, "cached\n", 7) };
+#define OUTS(a) .outs = (a), .nouts = sizeof(a) / sizeof(*(a))
+
+static struct md_view_real reals[] = {
+	[GOOD] = { .rhash = "r-good", OUTS(good_outs), .start = 100.0,
+		   .end = 100.25 },
+	[BAD] = { .rhash = "r-bad", OUTS(bad_outs), .exit = { .code = 3 },
+		  .start = 10, .end = 12 },
+	[SLOW] = { .rhash = "r-slow",
+		   .exit = { .signal = 9, .timed_out = true }, .start = 1,
+		   .end = 2 },
+	[BYTES] = { .rhash = "r-bytes", OUTS(bytes_outs) },
 	[PLOT] = { .rhash = "r-plot", .files = &png_file, .nfiles = 1 },
-	[MANY] = { .rhash = "r-many1", .out = "first\n", .out_len = 6 },
-	[MANY + 1] = { .rhash = "r-many2", .out = "second\n", .out_len = 7 },
-	[MANY + 2] = { .rhash = "r-stored", .out = "cached\n", .out_len = 7 },
+	[MANY] = { .rhash = "r-many1", OUTS(many1_outs) },
+	[MANY + 1] = { .rhash = "r-many2", OUTS(many2_outs) },
+	[MANY + 2] = { .rhash = "r-stored", OUTS(stored_outs) },
 };
 
 static struct md_doc *doc;
-static struct report_block blocks[N];
-static struct report rep;
+static struct md_view_block blocks[N];
+static struct md_view rep;
 
 static void
 setup(void)
 {
-	static const char *const status[N] = {
-		"ok", "failed", NULL, "timeout", "skipped", "not-run",
-		"ok", "ok", "ok", "ok"
+	static const enum md_status status[N] = {
+		MD_STATUS_OK, MD_STATUS_FAILED, MD_STATUS_NONE,
+		MD_STATUS_TIMEOUT, MD_STATUS_SKIPPED, MD_STATUS_NOT_RUN,
+		MD_STATUS_OK, MD_STATUS_OK, MD_STATUS_OK, MD_STATUS_OK
 	};
 
 	cr_assert_eq(md_doc_parse(&doc, "t.md", doc_src, strlen(doc_src), 0),
@@ -109,17 +127,18 @@ setup(void)
 		if (i == PLAIN || i == SKIP || i == LATER)
 			continue;
 		blocks[i].reals = &reals[i == STORED ? MANY + 2 : i];
-		blocks[i].n = 1;
+		blocks[i].nreals = 1;
 	}
 	blocks[SKIP].key = "";
-	blocks[SKIP].note = "reads bad, which failed";
-	blocks[MANY].n = 2;
+	blocks[SKIP].skip = MD_SKIP_UPSTREAM;
+	blocks[LATER].skip = MD_SKIP_STOPPED;
+	blocks[MANY].nreals = 2;
 	blocks[STORED].cached = true;
 	blocks[BAD].interpreter = "sh 5.2";
+	memset(&rep, 0, sizeof(rep));
 	rep.doc = doc;
 	rep.path = "t.md";
 	rep.blocks = blocks;
-	rep.flags = 0;
 }
 
 static void
@@ -131,7 +150,7 @@ teardown(void)
 
 /* The report rendered by f, parsed back. */
 static cJSON *
-parsed(void (*f)(struct md_buf *, const struct report *))
+parsed(void (*f)(struct md_buf *, const struct md_view *))
 {
 	struct md_buf buf = MD_BUF_INIT;
 	cJSON *root;
@@ -216,10 +235,11 @@ Test(json, version_document_and_executed_blocks_in_order)
 	cJSON *root = parsed(render_json), *b;
 	size_t i = 0;
 
-	assert_num(root, "version", REPORT_JSON_VERSION);
+	assert_num(root, "version", RENDER_JSON_VERSION);
 	assert_num(root, "version", 1);
 	assert_str(get(root, "document"), "path", "t.md");
-	assert_str(get(root, "document"), "title", "Title *here*");
+	/* The heading's text, its markup dropped (the document model's). */
+	assert_str(get(root, "document"), "title", "Title here");
 	cr_assert_eq(cJSON_GetArraySize(get(root, "blocks")), 9);
 	cJSON_ArrayForEach(b, get(root, "blocks"))
 		assert_str(b, "name", names[i++]);
@@ -301,7 +321,8 @@ Test(json, skipped_and_not_run_blocks_have_no_realization)
 	}
 	assert_null(entry(root, "skip"), "key");
 	assert_str(entry(root, "later"), "key", "k");
-	assert_str(entry(root, "skip"), "note", "reads bad, which failed");
+	assert_str(entry(root, "skip"), "note", "not run: upstream failed");
+	assert_str(entry(root, "later"), "note", "not run: mdrun stopped");
 	assert_str(get(entry(root, "skip"), "options"), "deps", "bad");
 	cJSON_Delete(root);
 }
@@ -416,7 +437,7 @@ Test(ipynb, nbformat_kernelspec_and_title)
 	assert_str(get(meta, "kernelspec"), "display_name", "Bash");
 	assert_str(get(meta, "kernelspec"), "language", "bash");
 	assert_str(get(meta, "language_info"), "name", "bash");
-	assert_str(meta, "title", "Title *here*");
+	assert_str(meta, "title", "Title here");
 	cJSON_Delete(nb);
 }
 
@@ -523,7 +544,7 @@ Test(ipynb, skipped_and_not_run_have_no_count_and_no_outputs)
 	assert_str(get(get(cell(nb, 6), "metadata"), "mdrun"), "status",
 		   "skipped");
 	assert_str(get(get(cell(nb, 6), "metadata"), "mdrun"), "note",
-		   "reads bad, which failed");
+		   "not run: upstream failed");
 	assert_str(get(get(cell(nb, 7), "metadata"), "mdrun"), "status",
 		   "not-run");
 	cJSON_Delete(nb);
@@ -581,12 +602,12 @@ Test(ipynb, match_all_and_cached)
 
 /* The report f makes of src, every executable block "ok", no output. */
 static cJSON *
-report_of(void (*f)(struct md_buf *, const struct report *), const char *src)
+report_of(void (*f)(struct md_buf *, const struct md_view *), const char *src)
 {
-	static const struct report_real none = { .rhash = "r" };
+	static const struct md_view_real none = { .rhash = "r" };
 	struct md_doc *d = NULL;
-	struct report_block *rbs;
-	struct report r;
+	struct md_view_block *rbs;
+	struct md_view r = { 0 };
 	struct md_buf buf = MD_BUF_INIT;
 	cJSON *nb;
 	size_t i;
@@ -596,14 +617,17 @@ report_of(void (*f)(struct md_buf *, const struct report *), const char *src)
 	rbs = calloc(d->nblocks + 1, sizeof(*rbs));
 	for (i = 0; i < d->nblocks; i++) {
 		rbs[i].block = &d->blocks[i];
+		rbs[i].key = "";
 		if (d->blocks[i].exec) {
-			rbs[i].status = "ok";
+			rbs[i].status = MD_STATUS_OK;
 			rbs[i].key = "k";
 			rbs[i].reals = &none;
-			rbs[i].n = 1;
+			rbs[i].nreals = 1;
 		}
 	}
-	r = (struct report){ d, "d.md", rbs, 0 };
+	r.doc = d;
+	r.path = "d.md";
+	r.blocks = rbs;
 	f(&buf, &r);
 	nb = cJSON_Parse(buf.ptr);
 	cr_assert_not_null(nb);
@@ -670,45 +694,32 @@ Test(notebook, another_language_names_its_own_kernel)
 	cJSON_Delete(nb);
 }
 
-/* --- helpers ------------------------------------------------------- */
+/* --- the document model's title and front matter ------------------ */
 
-static char *
-title(const char *src)
+Test(notebook, the_title_is_the_first_heading_after_front_matter_and_a_bom)
 {
-	struct md_doc *d = NULL;
-	char *t;
+	static const char src[] = "\xef\xbb\xbf---\ntitle: Front\n---\n"
+				  "Intro.\n\n## The *real* one\n\n"
+				  "```{sh}\necho\n```\n";
+	cJSON *nb = notebook(src), *root = report_of(render_json, src);
 
-	cr_assert_eq(md_doc_parse(&d, "d.md", src, strlen(src), 0), 0, "%s",
-		     md_err_msg());
-	t = report_title(d);
-	md_doc_free(d);
-	return t;
+	assert_str(get(nb, "metadata"), "title", "The real one");
+	assert_str(get(root, "document"), "title", "The real one");
+	/* The front matter is a raw cell of its own, the mark gone. */
+	assert_str(cell(nb, 0), "cell_type", "raw");
+	assert_lines(cell(nb, 0), "source", "---\ntitle: Front\n---");
+	assert_str(cell(nb, 1), "cell_type", "markdown");
+	assert_lines(cell(nb, 1), "source", "Intro.\n\n## The *real* one");
+	cJSON_Delete(nb);
+	cJSON_Delete(root);
 }
 
-static void
-assert_title(const char *src, const char *want)
+Test(notebook, no_heading_no_title)
 {
-	char *t = title(src);
+	cJSON *nb = notebook("---\ntitle: x\n---\nbody\n");
 
-	if (want)
-		cr_assert_str_eq(t ? t : "(null)", want, "title of %s", src);
-	else
-		cr_assert_null(t, "title of %s: %s", src, t);
-	free(t);
-}
-
-Test(title, first_heading_outside_code)
-{
-	assert_title("# One\n## Two\n", "One");
-	assert_title("  ### Closed ###  \n", "Closed");
-	assert_title("#hashtag\n\n## Real\n", "Real");
-	assert_title("```sh\n# not a title\n```\n# Yes\n", "Yes");
-	assert_title("Setext\r\n======\r\n", "Setext");
-	assert_title("Also\n---\n", "Also");
-	assert_title("- item\n---\n", NULL);
-	assert_title("---\ntitle: x\n---\nbody\n", NULL);
-	assert_title("no heading\n", NULL);
-	assert_title("#\n# \n", NULL);
+	assert_absent(get(nb, "metadata"), "title");
+	cJSON_Delete(nb);
 }
 
 /* A straightforward encoder to check the chunked one against. */
@@ -740,13 +751,13 @@ Test(base64, short_and_chunked)
 	char *got, *ref;
 
 	for (i = 0; i < 5; i++) {
-		got = report_base64("abcd", i);
+		got = render_json_base64("abcd", i);
 		cr_assert_str_eq(got, want[i]);
 		free(got);
 	}
 	for (i = 0; i < n; i++)
 		big[i] = (unsigned char)(i * 7 + i / 251);
-	got = report_base64((const char *)big, n);
+	got = render_json_base64((const char *)big, n);
 	ref = base64_ref(big, n);
 	cr_assert_eq(strlen(got), (n + 2) / 3 * 4);
 	cr_assert_str_eq(got, ref);
@@ -759,14 +770,197 @@ Test(utf8, valid_text_is_kept_exactly)
 {
 	struct md_buf b = MD_BUF_INIT;
 
-	cr_assert(report_utf8(&b, "\xe2\x82\xac\t\x1b[0m\r\n", 9));
+	cr_assert(render_json_utf8(&b, "\xe2\x82\xac\t\x1b[0m\r\n", 9));
 	cr_assert_eq(b.len, 9);
 	cr_assert_eq(memcmp(b.ptr, "\xe2\x82\xac\t\x1b[0m\r\n", 9), 0);
 	md_buf_clear(&b);
 	/* Overlong, surrogate, truncated. */
-	cr_assert_not(report_utf8(&b, "\xc0\xaf\xed\xa0\x80\xe2\x82", 7));
+	cr_assert_not(render_json_utf8(&b, "\xc0\xaf\xed\xa0\x80\xe2\x82", 7));
 	cr_assert_str_eq(b.ptr, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 				"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 				"\xef\xbf\xbd");
 	md_buf_dispose(&b);
+}
+
+/* --- ordered outputs: JSON "outputs", notebook outputs ------------- */
+
+static const char onepx[] = "\x89PNG\r\n\x1a\n\0\1";
+static const struct md_mime value_bundle[] = {
+	{ "text/html", "<b>1</b>", 8 },
+	{ "application/json", "{\"a\": [1, 2]}", 13 },
+	{ "text/plain", "1\n2", 3 },
+};
+static const struct md_mime figure_bundle[] = {
+	{ "image/png", onepx, sizeof(onepx) - 1 },
+	{ "text/plain", "<Figure>", 8 },
+};
+static const struct md_mime broken_json[] = {
+	{ "application/json", "{nope", 5 },
+};
+static const struct md_out rich_outs[] = {
+	STREAM(MD_STDOUT, "a", 1),
+	STREAM(MD_STDERR, "", 0),
+	STREAM(MD_STDOUT, "b\n", 2),
+	STREAM(MD_STDERR, "w\xff\n", 3),
+	{ .kind = MD_OUT_RICH, .bundle = figure_bundle, .nbundle = 2 },
+	{ .kind = MD_OUT_RICH, .bundle = value_bundle, .nbundle = 3,
+	  .result = true },
+	{ .kind = MD_OUT_RICH, .bundle = broken_json, .nbundle = 1 },
+	{ .kind = MD_OUT_ERROR,
+	  .text = "Traceback:\n  line 1\nValueError: bad x\n", .len = 38 },
+};
+static const struct md_file figure_file = {
+	"fig.png", "image/png", onepx, sizeof(onepx) - 1, "doc_files/f.png",
+	"/store/fig.png"
+};
+
+/* The report f makes of one python block that showed rich_outs. */
+static cJSON *
+rich_report(void (*f)(struct md_buf *, const struct md_view *),
+	    struct md_exit e)
+{
+	static const char src[] = "```{python}\nshow()\n```\n";
+	struct md_view_real r = { .rhash = "r", .exit = e, OUTS(rich_outs),
+				  .files = &figure_file, .nfiles = 1 };
+	struct md_view_block b = { 0 };
+	struct md_view v = { 0 };
+	struct md_buf buf = MD_BUF_INIT;
+	struct md_doc *d = NULL;
+	cJSON *root;
+
+	cr_assert_eq(md_doc_parse(&d, "d.md", src, strlen(src), 0), 0);
+	b.block = &d->blocks[0];
+	b.status = md_exit_failed(&e) ? MD_STATUS_FAILED : MD_STATUS_OK;
+	b.key = "k";
+	b.reals = &r;
+	b.nreals = 1;
+	v.doc = d;
+	v.path = "d.md";
+	v.blocks = &b;
+	f(&buf, &v);
+	root = cJSON_Parse(buf.ptr);
+	cr_assert_not_null(root, "not JSON:\n%s", buf.ptr);
+	md_buf_dispose(&buf);
+	md_doc_free(d);
+	return root;
+}
+
+static cJSON *
+item(const cJSON *arr, int i)
+{
+	cJSON *x = cJSON_GetArrayItem(arr, i);
+
+	cr_assert_not_null(x, "no item %d", i);
+	return x;
+}
+
+Test(json, outputs_in_order_with_every_representation)
+{
+	struct md_exit ok = { 0 };
+	cJSON *root = rich_report(render_json, ok);
+	cJSON *b = cJSON_GetArrayItem(get(root, "blocks"), 0);
+	cJSON *outs = get(b, "outputs"), *o;
+
+	cr_assert_eq(cJSON_GetArraySize(outs), 6);
+	o = item(outs, 0);
+	assert_str(o, "type", "stream");
+	assert_str(o, "name", "stdout");
+	assert_str(o, "text", "ab\n");
+	assert_absent(o, "text_base64");
+	o = item(outs, 1);
+	assert_str(o, "name", "stderr");
+	assert_str(o, "text", "w\xef\xbf\xbd\n");
+	assert_str(o, "text_base64", "d/8K");
+	o = item(outs, 2);
+	assert_str(o, "type", "display_data");
+	assert_str(get(o, "data"), "image/png", "iVBORw0KGgoAAQ==");
+	assert_str(get(o, "data"), "text/plain", "<Figure>");
+	o = item(outs, 3);
+	assert_str(o, "type", "execute_result");
+	assert_str(get(o, "data"), "text/html", "<b>1</b>");
+	cr_assert(cJSON_IsArray(get(get(get(o, "data"), "application/json"),
+				    "a")));
+	assert_str(get(o, "data"), "text/plain", "1\n2");
+	assert_str(get(item(outs, 4), "data"), "application/json", "{nope");
+	o = item(outs, 5);
+	assert_str(o, "type", "error");
+	assert_str(o, "text", "Traceback:\n  line 1\nValueError: bad x\n");
+	/* Today's fields hold every chunk of each stream. */
+	assert_str(b, "stdout", "ab\n");
+	assert_str(b, "stderr", "w\xef\xbf\xbd\n");
+	cr_assert_eq(cJSON_GetArraySize(get(b, "artifacts")), 1);
+	cJSON_Delete(root);
+}
+
+Test(json, a_block_without_a_realization_has_no_outputs)
+{
+	cJSON *root = parsed(render_json);
+
+	cr_assert_eq(cJSON_GetArraySize(get(entry(root, "skip"), "outputs")),
+		     0);
+	cr_assert_eq(cJSON_GetArraySize(get(entry(root, "good"), "outputs")),
+		     1);
+	cJSON_Delete(root);
+}
+
+Test(notebook, rich_outputs_and_a_runners_error)
+{
+	struct md_exit failed = { .code = 1 };
+	cJSON *nb = rich_report(render_ipynb, failed);
+	cJSON *c = cell(nb, 0), *outs = get(c, "outputs"), *o, *tb;
+
+	/*
+	 * The figure's file is the figure: no display of its own. The
+	 * runner's error is the failure: stderr stays a stream and no
+	 * ExitStatus error follows.
+	 */
+	cr_assert_eq(cJSON_GetArraySize(outs), 6);
+	o = item(outs, 0);
+	assert_str(o, "output_type", "stream");
+	assert_lines(o, "text", "ab\n");
+	o = item(outs, 1);
+	assert_str(o, "name", "stderr");
+	assert_lines(o, "text", "w\xef\xbf\xbd\n");
+	o = item(outs, 2);
+	assert_str(o, "output_type", "display_data");
+	assert_str(get(o, "data"), "image/png", "iVBORw0KGgoAAQ==");
+	assert_lines(get(o, "data"), "text/plain", "<Figure>");
+	cr_assert(cJSON_IsObject(get(o, "metadata")));
+	o = item(outs, 3);
+	assert_str(o, "output_type", "execute_result");
+	assert_num(o, "execution_count", 1);
+	assert_lines(get(o, "data"), "text/plain", "1\n2");
+	cr_assert(cJSON_IsObject(get(get(o, "data"), "application/json")));
+	o = item(outs, 4);
+	assert_str(o, "output_type", "display_data");
+	assert_lines(get(o, "data"), "application/json", "{nope");
+	o = item(outs, 5);
+	assert_str(o, "output_type", "error");
+	assert_str(o, "ename", "ValueError");
+	assert_str(o, "evalue", "bad x");
+	tb = get(o, "traceback");
+	cr_assert_eq(cJSON_GetArraySize(tb), 3);
+	cr_assert_str_eq(item(tb, 2)->valuestring, "ValueError: bad x");
+	cJSON_Delete(nb);
+}
+
+Test(notebook, a_timeout_after_a_runners_error_says_so_too)
+{
+	struct md_exit timeout = { .signal = 9, .timed_out = true };
+	cJSON *nb = rich_report(render_ipynb, timeout);
+	cJSON *outs = get(cell(nb, 0), "outputs"), *o;
+
+	/* stderr goes into the timeout's traceback, not a stream. */
+	cr_assert_eq(cJSON_GetArraySize(outs), 6);
+	assert_str(item(outs, 1), "output_type", "display_data");
+	assert_str(item(outs, 4), "ename", "ValueError");
+	o = item(outs, 5);
+	assert_str(o, "ename", "Timeout");
+	assert_str(o, "evalue", "timed out");
+	cr_assert_eq(cJSON_GetArraySize(get(o, "traceback")), 2);
+	cr_assert_str_eq(item(get(o, "traceback"), 0)->valuestring,
+			 "w\xef\xbf\xbd");
+	cr_assert_str_eq(item(get(o, "traceback"), 1)->valuestring,
+			 "Timeout: timed out");
+	cJSON_Delete(nb);
 }

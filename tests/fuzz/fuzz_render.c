@@ -1,29 +1,36 @@
 /*
- * Document parse (md_doc_parse) and the Markdown splice (render_markdown)
- * with made-up block outputs.
+ * Document parse (md_doc_parse) and every renderer (render_formats) with
+ * made-up block outputs.
  *
  * Input: a document, then any number of parts, each introduced by a 0x1e
  * byte (ASCII record separator). A part's first byte says what it is:
  *
  *   bits 0-2   the block it belongs to (modulo the number of blocks)
- *   bit 3      a note ("*not run: ...*") instead of a realization
+ *   bit 3      not run (bits 4-5 say why: an md_skip) instead of a
+ *              realization
  *   bit 4      exit status: the byte itself
  *   bit 5      killed by signal 9
  *   bit 6      timed out
- *   bit 7      labelled, as when a block shows several realizations
+ *   bit 7      stdout is a rich value (text/plain, and an image/png
+ *              whose bytes are the first file's) instead of a stream
  *
- * The rest of a realization part is stdout, then, after a 0x1f byte (unit
- * separator), stderr, then file names, each after a 0x1f byte.
+ * The rest of a realization part is stdout (split in two chunks, so the
+ * renderers merge them), then, after a 0x1f byte (unit separator),
+ * stderr, then file names, each after a 0x1f byte (a file's bytes are
+ * its name).
  *
- * Both flag settings are rendered. Unless a block's output is Markdown
- * (output=asis), the result of the RENDER_KEEP_CODE rendering must parse
- * to the same blocks, every region recognised, and render again with the
- * same outputs to the same bytes: render.h promises it, and `mdrun`
- * relies on it to leave a rendered document unchanged.
+ * Every format is rendered; Markdown with both flag settings. Unless a
+ * block's output is Markdown (output=asis), the result of the
+ * MD_VIEW_KEEP_CODE rendering must parse to the same blocks, every
+ * region recognised, and render again with the same outputs to the same
+ * bytes: render.h promises it, and `mdrun` relies on it to leave a
+ * rendered document unchanged. JSON and notebooks must parse as JSON.
  */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "fuzz.h"
 #include "../../mdrun/doc/doc.h"
@@ -40,30 +47,17 @@ enum {
 	P_EXIT = 0x10,
 	P_SIGNAL = 0x20,
 	P_TIMEOUT = 0x40,
-	P_LABEL = 0x80
+	P_RICH = 0x80
 };
 
-static const char *const notes[] = {
-	"*not run: mdrun stopped after a failure*",
-	"*not run: it reads sh-1, which failed*",
-	"*not run: python3 is not installed*",
-	"*not run: --dry-run*",
-	"*not run (cache=false and --frozen)*",
-	"*not run: a block it reads was not run*",
-	"*skipped*",
-	"*not run: eval=false*",
-};
-
-static const char *const labels[] = {
-	"*realization 1 of 2 (0123456789ab)*",
-	"*realization 2 of 2 (ba9876543210)*",
-};
-
-/* What the parts made: per block, its realizations and their files. */
+/* What the parts made: per block, its realizations and their outputs. */
 struct outputs {
-	struct render_block *blocks;
-	struct render_output **reals;
-	struct render_file **files; /* per realization, in part order */
+	struct md_view_block *blocks;
+	struct md_view_real **reals; /* per block */
+	/* Per realization, in part order: */
+	struct md_out **outs;
+	struct md_mime **bundles; /* a rich value's */
+	struct md_file **files;
 	char ***names;
 	size_t nreals;
 };
@@ -81,69 +75,118 @@ next_piece(const char *s, size_t n, size_t *at, size_t *end, char sep)
 	return true;
 }
 
-static bool
-is_image_name(const char *name)
+static const char *
+mime_of(const char *name)
 {
+	static const char *const types[][2] = {
+		{ ".png", "image/png" },     { ".svg", "image/svg+xml" },
+		{ ".jpg", "image/jpeg" },    { ".gif", "image/gif" },
+		{ ".csv", "text/csv" },
+	};
 	const char *dot = strrchr(name, '.');
 
-	return dot && (!strcmp(dot, ".png") || !strcmp(dot, ".svg") ||
-		       !strcmp(dot, ".jpg") || !strcmp(dot, ".gif"));
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(*types); i++)
+		if (!strcmp(dot, types[i][0]))
+			return types[i][1];
+	return NULL;
 }
 
-/* One realization from its part's payload (borrowed from the input). */
+/*
+ * Realization r from its part's payload (borrowed from the input); k:
+ * its index in part order, for the arrays of o it fills.
+ */
 static void
-realization(struct render_output *r, struct render_file **files,
-	    char ***names, unsigned char ctl, const char *s, size_t n)
+realization(struct outputs *o, struct md_view_real *r, size_t k,
+	    unsigned char ctl, const char *s, size_t n)
 {
 	static const char *const hrefs[] = {
 		"doc_files/0123456789abcdef.png",
 		"doc_files/fedcba9876543210",
 	};
-	size_t at = 0, end = 0, k = 0, nfiles = 0;
+	struct md_out *outs = o->outs[k] = md_calloc(3, sizeof(*outs));
+	struct md_file *files = NULL;
+	size_t at = 0, end = 0, i = 0, nfiles = 0, half;
 
 	memset(r, 0, sizeof(*r));
 	next_piece(s, n, &at, &end, UNIT);
-	r->out = s;
-	r->out_len = end;
+	half = end / 2;
+	if (ctl & P_RICH) {
+		struct md_mime *b = o->bundles[k] = md_calloc(2, sizeof(*b));
+
+		b[0] = (struct md_mime){ "image/png", NULL, 0 };
+		b[1] = (struct md_mime){ "text/plain", s, end };
+		outs[0] = (struct md_out){ .kind = MD_OUT_RICH, .bundle = b,
+					   .nbundle = 2, .result = true };
+		outs[1] = (struct md_out){ .kind = MD_OUT_STREAM,
+					   .stream = MD_STDOUT };
+	} else {
+		outs[0] = (struct md_out){ .kind = MD_OUT_STREAM,
+					   .stream = MD_STDOUT, .text = s,
+					   .len = half };
+		outs[1] = (struct md_out){ .kind = MD_OUT_STREAM,
+					   .stream = MD_STDOUT,
+					   .text = s + half,
+					   .len = end - half };
+	}
+	outs[2] = (struct md_out){ .kind = MD_OUT_STREAM, .stream = MD_STDERR };
 	at = end + 1;
 	if (next_piece(s, n, &at, &end, UNIT)) {
-		r->err = s + at;
-		r->err_len = end - at;
+		outs[2].text = s + at;
+		outs[2].len = end - at;
 		at = end + 1;
 	}
-	for (size_t i = at; i < n; i++)
-		nfiles += s[i] == UNIT;
+	for (size_t j = at; j < n; j++)
+		nfiles += s[j] == UNIT;
 	nfiles += at < n;
-	*files = nfiles ? md_calloc(nfiles, sizeof(**files)) : NULL;
-	*names = nfiles ? md_calloc(nfiles + 1, sizeof(**names)) : NULL;
-	for (; k < nfiles && next_piece(s, n, &at, &end, UNIT); k++) {
-		(*names)[k] = md_strndup(s + at, end - at);
-		(*files)[k].name = (*names)[k];
-		(*files)[k].href = hrefs[k % 2];
-		(*files)[k].image = is_image_name((*names)[k]);
+	files = o->files[k] = nfiles ? md_calloc(nfiles, sizeof(*files)) : NULL;
+	o->names[k] = nfiles ? md_calloc(nfiles + 1, sizeof(**o->names))
+			     : NULL;
+	for (; i < nfiles && next_piece(s, n, &at, &end, UNIT); i++) {
+		char *name = o->names[k][i] = md_strndup(s + at, end - at);
+
+		files[i].name = name;
+		files[i].mime = mime_of(name);
+		files[i].data = name;
+		files[i].len = strlen(name);
+		files[i].href = hrefs[i % 2];
 		at = end + 1;
 	}
-	r->files = *files;
-	r->nfiles = k;
-	r->exit_code = ctl & P_EXIT ? ctl : 0;
-	r->signal = ctl & P_SIGNAL ? 9 : 0;
-	r->timed_out = (ctl & P_TIMEOUT) != 0;
-	r->label = ctl & P_LABEL ? labels[ctl & 1] : NULL;
+	/* The rich value's image is the first file, if it is one. */
+	if ((ctl & P_RICH) && i > 0 && files[0].mime &&
+	    !strcmp(files[0].mime, "image/png")) {
+		o->bundles[k][0].data = files[0].data;
+		o->bundles[k][0].len = files[0].len;
+	}
+	r->rhash = "0123456789abcdef0123456789abcdef";
+	r->outs = outs;
+	r->nouts = 3;
+	r->files = files;
+	r->nfiles = i;
+	r->exit.code = ctl & P_EXIT ? ctl : 0;
+	r->exit.signal = ctl & P_SIGNAL ? 9 : 0;
+	r->exit.timed_out = (ctl & P_TIMEOUT) != 0;
 }
 
-/* The parts after the document, s[0, n), spread over nblocks blocks. */
+/* The parts after the document, s[0, n), spread over doc's blocks. */
 static void
-outputs_make(struct outputs *o, size_t nblocks, const char *s, size_t n)
+outputs_make(struct outputs *o, const struct md_doc *doc, const char *s,
+	     size_t n)
 {
-	size_t at = 0, end, i, nparts = 0, *count;
+	size_t nblocks = doc->nblocks, at = 0, end, i, nparts = 0, *count;
 
 	memset(o, 0, sizeof(*o));
 	o->blocks = md_calloc(nblocks + 1, sizeof(*o->blocks));
 	o->reals = md_calloc(nblocks + 1, sizeof(*o->reals));
+	for (i = 0; i < nblocks; i++) {
+		o->blocks[i].block = &doc->blocks[i];
+		o->blocks[i].key = "";
+	}
 	if (nblocks == 0)
 		return;
 	for (i = 0; i < n; i++)
 		nparts += s[i] == PART;
+	o->outs = md_calloc(nparts + 1, sizeof(*o->outs));
+	o->bundles = md_calloc(nparts + 1, sizeof(*o->bundles));
 	o->files = md_calloc(nparts + 1, sizeof(*o->files));
 	o->names = md_calloc(nparts + 1, sizeof(*o->names));
 	count = md_calloc(nblocks, sizeof(*count));
@@ -155,26 +198,39 @@ outputs_make(struct outputs *o, size_t nblocks, const char *s, size_t n)
 		     at = end + 1) {
 			unsigned char ctl = end > at ? (unsigned char)s[at] : 0;
 			size_t b = (ctl & P_BLOCK) % nblocks;
-			struct render_block *rb = &o->blocks[b];
+			size_t skip = end > at ? 1 : 0;
+			struct md_view_block *vb = &o->blocks[b];
+			struct md_view_real *r;
 
-			rb->present = true;
 			if (ctl & P_NOTE) {
-				rb->note = notes[(ctl >> 4) % 8];
+				vb->skip = (enum md_skip)(1 + (ctl >> 4) % 3);
 				continue;
 			}
 			if (pass == 0) {
 				count[b]++;
 				continue;
 			}
-			struct render_output *r = &o->reals[b][rb->n++];
-			size_t skip = end > at ? 1 : 0, k = o->nreals++;
-			realization(r, &o->files[k], &o->names[k], ctl,
-				    s + at + skip, end - at - skip);
+			r = &o->reals[b][vb->nreals++];
+			realization(o, r, o->nreals++, ctl, s + at + skip,
+				    end - at - skip);
 		}
 		for (i = 0; pass == 0 && i < nblocks; i++) {
 			o->reals[i] = md_calloc(count[i] + 1,
 						sizeof(**o->reals));
 			o->blocks[i].reals = o->reals[i];
+		}
+	}
+	/* A note wins: a block not run shows no realization. */
+	for (i = 0; i < nblocks; i++) {
+		struct md_view_block *vb = &o->blocks[i];
+
+		if (vb->skip) {
+			vb->status = md_skip_status(vb->skip);
+			vb->nreals = 0;
+		} else if (vb->nreals) {
+			vb->status = md_exit_failed(&vb->reals[0].exit)
+					     ? MD_STATUS_FAILED
+					     : MD_STATUS_OK;
 		}
 	}
 	free(count);
@@ -188,10 +244,14 @@ outputs_dispose(struct outputs *o, size_t nblocks)
 			free(o->names[i][k]);
 		free(o->names[i]);
 		free(o->files[i]);
+		free(o->outs[i]);
+		free(o->bundles[i]);
 	}
 	for (size_t i = 0; i < nblocks; i++)
 		free(o->reals[i]);
 	free(o->reals);
+	free(o->outs);
+	free(o->bundles);
 	free(o->files);
 	free(o->names);
 	free(o->blocks);
@@ -212,15 +272,31 @@ static bool
 plain_outputs(const struct md_doc *doc, const struct outputs *o)
 {
 	for (size_t i = 0; i < doc->nblocks; i++) {
-		const struct render_block *rb = &o->blocks[i];
-
-		if (!rb->present)
-			continue;
 		/* asis inserts stdout as Markdown: anything can happen. */
-		if (doc->blocks[i].output == MD_OUTPUT_ASIS)
+		if (o->blocks[i].status != MD_STATUS_NONE &&
+		    doc->blocks[i].output == MD_OUTPUT_ASIS)
 			return false;
 	}
 	return true;
+}
+
+/* Renders v in every format: JSON and notebooks must be JSON. */
+static void
+every_format(const struct md_view *v)
+{
+	struct md_buf out = MD_BUF_INIT;
+
+	for (const struct render_format *f = render_formats; f->name; f++) {
+		md_buf_clear(&out);
+		f->render(&out, v);
+		if (!strcmp(f->name, "json") || !strcmp(f->name, "ipynb")) {
+			cJSON *root = cJSON_ParseWithLength(out.ptr, out.len);
+
+			FUZZ_CHECK(root != NULL);
+			cJSON_Delete(root);
+		}
+	}
+	md_buf_dispose(&out);
 }
 
 int
@@ -233,12 +309,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct md_buf out = MD_BUF_INIT, kept = MD_BUF_INIT,
 		      twice = MD_BUF_INIT;
 	struct outputs o;
+	struct md_view v;
 	size_t (*spans)[2] = NULL, last = 0;
 
 	if (md_doc_parse(&doc, "fuzz.md", s, doc_len, 0) < 0) {
 		FUZZ_CHECK(doc == NULL);
 		goto done;
 	}
+	FUZZ_CHECK(doc->front_start <= doc->front_end &&
+		   doc->front_end <= doc->len);
 	for (size_t i = 0; i < doc->nblocks; i++) {
 		const struct md_block *b = &doc->blocks[i];
 		FUZZ_CHECK(b->start <= b->end && b->end <= doc->len);
@@ -246,15 +325,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					   b->out_start <= b->out_end &&
 					   b->out_end <= doc->len));
 		FUZZ_CHECK(i == 0 || last <= b->start);
+		FUZZ_CHECK(doc->front_end <= b->start);
 		last = b->has_out ? b->out_end : b->end;
 	}
-	outputs_make(&o, doc->nblocks, s + doc_len, size - doc_len);
+	outputs_make(&o, doc, s + doc_len, size - doc_len);
 	spans = md_calloc(doc->nblocks + 1, sizeof(*spans));
-	render_markdown(&out, doc, o.blocks, 0, spans);
+	memset(&v, 0, sizeof(v));
+	v.doc = doc;
+	v.path = "fuzz.md";
+	v.blocks = o.blocks;
+	v.spans = spans;
+	render_markdown(&out, &v);
 	check_spans(spans, doc, &out);
 	memset(spans, 0, (doc->nblocks + 1) * sizeof(*spans));
-	render_markdown(&kept, doc, o.blocks, RENDER_KEEP_CODE, spans);
+	v.flags = MD_VIEW_KEEP_CODE;
+	render_markdown(&kept, &v);
 	check_spans(spans, doc, &kept);
+	v.spans = NULL;
+	v.flags = 0;
+	every_format(&v);
+	v.flags = MD_VIEW_UNSAFE_HTML;
+	render_html(&out, &v);
 
 	if (plain_outputs(doc, &o)) {
 		/* The regions are recognised: the same blocks, no more. */
@@ -262,8 +353,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					kept.ptr ? kept.ptr : "", kept.len,
 					0) == 0);
 		FUZZ_CHECK(again->nblocks == doc->nblocks);
-		render_markdown(&twice, again, o.blocks, RENDER_KEEP_CODE,
-				NULL);
+		for (size_t i = 0; i < doc->nblocks; i++)
+			o.blocks[i].block = &again->blocks[i];
+		v.doc = again;
+		v.flags = MD_VIEW_KEEP_CODE;
+		render_markdown(&twice, &v);
 		FUZZ_CHECK(twice.len == kept.len &&
 			   !memcmp(twice.ptr ? twice.ptr : "",
 				   kept.ptr ? kept.ptr : "", kept.len));
