@@ -964,3 +964,174 @@ Test(notebook, a_timeout_after_a_runners_error_says_so_too)
 			 "Timeout: timed out");
 	cJSON_Delete(nb);
 }
+
+/* --- check's reports: JUnit XML and GitHub annotations -------------- */
+
+static const char check_src[] = "# T\n\n```{sh name=ok}\necho hi\n```\n\n"
+				"```{sh name=bad}\nexit 3\n```\n\n"
+				"```{sh name=stale}\ndate\n```\n\n"
+				"```sh\nplain\n```\n\n"
+				"```{sh name=never}\necho no\n```\n";
+
+static const struct md_out ok_outs[] = {
+	STREAM(MD_STDOUT, "hi <&>\n", 7), STREAM(MD_STDOUT, "\r50%\r100%\n", 10)
+};
+static const struct md_out fail_outs[] = {
+	STREAM(MD_STDOUT, "partial\n", 8), STREAM(MD_STDERR, "boom \"x\"\n", 9)
+};
+
+struct checked {
+	struct md_doc *doc;
+	struct md_view view;
+	struct md_view_block vb[5];
+	struct md_view_real reals[3];
+	struct md_check_block cb[5];
+	struct md_check_doc d;
+};
+
+/* A checked document: ok ran, bad failed, stale cached and stale. */
+static void
+checked_init(struct checked *c)
+{
+	memset(c, 0, sizeof(*c));
+	cr_assert_eq(md_doc_parse(&c->doc, "docs/t.md", check_src,
+				  strlen(check_src), 0), 0);
+	cr_assert_eq(c->doc->nblocks, 5);
+	c->reals[0] = (struct md_view_real){ .rhash = "r0", .start = 10,
+					     .end = 10.25, OUTS(ok_outs) };
+	c->reals[1] = (struct md_view_real){ .rhash = "r1", .start = 20,
+					     .end = 21.5, .exit = { .code = 3 },
+					     OUTS(fail_outs) };
+	c->reals[2] = (struct md_view_real){ .rhash = "r2", .start = 1,
+					     .end = 9 };
+	for (int i = 0; i < 5; i++) {
+		c->vb[i].block = &c->doc->blocks[i];
+		c->vb[i].key = "";
+	}
+	c->vb[0].status = MD_STATUS_OK;
+	c->vb[0].reals = &c->reals[0];
+	c->vb[0].nreals = 1;
+	c->vb[1].status = MD_STATUS_FAILED;
+	c->vb[1].reals = &c->reals[1];
+	c->vb[1].nreals = 1;
+	c->vb[2].status = MD_STATUS_OK;
+	c->vb[2].cached = true;
+	c->vb[2].reals = &c->reals[2];
+	c->vb[2].nreals = 1;
+	c->vb[4].status = MD_STATUS_NOT_RUN;
+	c->vb[4].skip = MD_SKIP_FAILED;
+	c->cb[1] = (struct md_check_block){ MD_VERDICT_FAILED,
+					   "block bad failed (exit 3)", NULL,
+					   0 };
+	c->cb[2] = (struct md_check_block){ MD_VERDICT_STALE,
+					   "block stale: output is not current",
+					   "-old\n+new <x>\n", 14 };
+	c->view.doc = c->doc;
+	c->view.path = "docs/t.md";
+	c->view.blocks = c->vb;
+	c->d.input = "docs/t.md";
+	c->d.file = "docs/t,1.md";
+	c->d.out_file = "docs/t.out.md";
+	c->d.view = &c->view;
+	c->d.blocks = c->cb;
+}
+
+Test(junit, a_suite_per_document_a_case_per_executed_block)
+{
+	struct checked c;
+	struct md_check_doc docs[2];
+	struct md_buf x = MD_BUF_INIT;
+
+	checked_init(&c);
+	c.d.prose = "t.out.md differs from what docs/t.md renders to";
+	c.d.prose_line = 7;
+	c.d.patch = "@@ -7 +7 @@\n-a\n+b\n";
+	c.d.patch_len = 18;
+	docs[0] = c.d;
+	memset(&docs[1], 0, sizeof(docs[1]));
+	docs[1].input = "bad.md";
+	docs[1].error = "bad.md:3:5: unknown option 'x' <here>";
+	render_junit(&x, docs, 2, 1.5);
+	cr_assert_str_eq(x.ptr,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<testsuites name=\"mdrun check\" tests=\"6\" failures=\"3\" "
+		"errors=\"1\" skipped=\"1\" time=\"1.500\">\n"
+		"  <testsuite name=\"docs/t.md\" tests=\"5\">\n"
+		"    <testcase name=\"ok\" classname=\"docs/t,1.md\" "
+		"file=\"docs/t,1.md\" line=\"3\" time=\"0.250\">\n"
+		"      <system-out>hi &lt;&amp;&gt;\n100%\n</system-out>\n"
+		"    </testcase>\n"
+		"    <testcase name=\"bad\" classname=\"docs/t,1.md\" "
+		"file=\"docs/t,1.md\" line=\"7\" time=\"1.500\">\n"
+		"      <failure type=\"failed\" message=\"block bad failed "
+		"(exit 3)\">boom &quot;x&quot;\n</failure>\n"
+		"      <system-out>partial\n</system-out>\n"
+		"      <system-err>boom &quot;x&quot;\n</system-err>\n"
+		"    </testcase>\n"
+		"    <testcase name=\"stale\" classname=\"docs/t,1.md\" "
+		"file=\"docs/t,1.md\" line=\"11\" time=\"0.000\">\n"
+		"      <failure type=\"stale\" message=\"block stale: output "
+		"is not current\">-old\n+new &lt;x&gt;\n</failure>\n"
+		"    </testcase>\n"
+		"    <testcase name=\"never\" classname=\"docs/t,1.md\" "
+		"file=\"docs/t,1.md\" line=\"19\" time=\"0.000\">\n"
+		"      <skipped message=\"*not run: an earlier block "
+		"failed*\"/>\n"
+		"    </testcase>\n"
+		"    <testcase name=\"(document)\" classname=\"docs/t.out.md\" "
+		"file=\"docs/t.out.md\" line=\"7\" time=\"0.000\">\n"
+		"      <failure type=\"stale\" message=\"t.out.md differs from "
+		"what docs/t.md renders to\">@@ -7 +7 @@\n-a\n+b\n</failure>\n"
+		"    </testcase>\n"
+		"  </testsuite>\n"
+		"  <testsuite name=\"bad.md\" tests=\"1\">\n"
+		"    <testcase name=\"(document)\" classname=\"bad.md\" "
+		"file=\"bad.md\" line=\"1\" time=\"0.000\">\n"
+		"      <error type=\"error\" message=\"bad.md:3:5: unknown "
+		"option 'x' &lt;here&gt;\"></error>\n"
+		"    </testcase>\n"
+		"  </testsuite>\n"
+		"</testsuites>\n");
+	md_buf_dispose(&x);
+	md_doc_free(c.doc);
+}
+
+Test(junit, nothing_checked)
+{
+	struct md_buf x = MD_BUF_INIT;
+
+	render_junit(&x, NULL, 0, 0);
+	cr_assert_str_eq(x.ptr, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+				"<testsuites name=\"mdrun check\" tests=\"0\" "
+				"failures=\"0\" errors=\"0\" skipped=\"0\" "
+				"time=\"0.000\">\n</testsuites>\n");
+	md_buf_dispose(&x);
+}
+
+Test(annotations, a_line_per_finding)
+{
+	struct checked c;
+	struct md_check_doc bad;
+	struct md_buf a = MD_BUF_INIT;
+
+	checked_init(&c);
+	c.d.prose = "docs/t.out.md is missing: 100%\nsure";
+	c.d.prose_line = 0;
+	render_annotations(&a, &c.d);
+	cr_assert_str_eq(a.ptr,
+		"::error file=docs/t%2C1.md,line=7,title=mdrun check::"
+		"block bad failed (exit 3)\n"
+		"::error file=docs/t%2C1.md,line=11,title=mdrun check::"
+		"block stale: output is not current\n"
+		"::error file=docs/t.out.md,line=1,title=mdrun check::"
+		"docs/t.out.md is missing: 100%25%0Asure\n");
+	md_buf_clear(&a);
+	memset(&bad, 0, sizeof(bad));
+	bad.input = "C:/x.md";
+	bad.error = "C:/x.md: no such file";
+	render_annotations(&a, &bad);
+	cr_assert_str_eq(a.ptr, "::error file=C%3A/x.md,line=1,"
+				"title=mdrun check::C:/x.md: no such file\n");
+	md_buf_dispose(&a);
+	md_doc_free(c.doc);
+}
