@@ -8,7 +8,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 # The blocks wait for their daemons with pgrep.
-command -v pgrep >/dev/null || { echo "skipped: pgrep is not installed"; exit 77; }
+command -v pgrep >/dev/null || skip_all "pgrep is not installed"
 
 dir="$work/o"
 mkdir -p "$dir"
@@ -111,16 +111,15 @@ usable() {
 	*) $have_setsid ;;
 	esac
 }
-skip() { echo "skipped: $1"; }
 
 # --- the end of the render ----------------------------------------------------
 for kind in $kinds; do
 	lang=${kind%%:*} opts=${kind#*:}
 	name="$lang${opts:+ $opts}"
-	usable "$lang" || { skip "the end of the render, $name (no setsid or python3)"; continue; }
+	usable "$lang" || { skip "the end of the render, $name" "no setsid or python3"; continue; }
 	block "$lang" "$opts" >end.md
 	run end.md -o end.out 2>err
-	{ [ $? = 0 ] && has end.out started; }
+	{ [ $? = 0 ] && shows end.out 1 started; }
 	expect "the end of the render, $name: the block started its daemons" err
 	verdict "the end of the render, $name: no daemon is left"
 done
@@ -129,12 +128,12 @@ done
 for kind in $kinds; do
 	lang=${kind%%:*} opts=${kind#*:}
 	name="$lang${opts:+ $opts}"
-	usable "$lang" || { skip "timeout=3, $name"; continue; }
+	usable "$lang" || { skip "timeout=3, $name" "no setsid or python3"; continue; }
 	tail='sleep 30'
 	[ "$lang" = python ] && tail='time.sleep(30)'
 	block "$lang" "${opts:+$opts }timeout=3" "$tail" >late.md
 	run late.md -o late.out 2>err
-	{ [ $? = 1 ] && has late.out started && has late.out "*timed out*"; }
+	{ [ $? = 1 ] && shows late.out 1 started "*timed out*"; }
 	expect "timeout=3, $name: the block starts its daemons, then is killed as timed out" late.out err
 	verdict "timeout=3, $name: no daemon is left"
 done
@@ -157,7 +156,7 @@ for sig in INT TERM KILL KILL; do
 	for kind in $kinds; do
 		lang=${kind%%:*} opts=${kind#*:}
 		name="$lang${opts:+ $opts}"
-		usable "$lang" || { skip "SIG$sig, $name"; continue; }
+		usable "$lang" || { skip "SIG$sig to mdrun, $name" "no setsid or python3"; continue; }
 		tail='touch started.flag; sleep 30'
 		[ "$lang" = python ] &&
 			tail='open("started.flag", "w").close(); time.sleep(30)'
@@ -190,7 +189,7 @@ if $have_setsid && $have_python; then
 		verdict "kill -9 of mdrun at a random instant, round $round: nothing is left"
 	done
 else
-	skip "kill -9 at random instants (no setsid or python3)"
+	skip "kill -9 of mdrun at a random instant" "no setsid or python3"
 fi
 
 finish
