@@ -24,8 +24,7 @@ replay="SEED=$seed STEPS=$steps FEATURES=$features $0 $mdrun $src"
 echo "seed $seed, $steps steps, features $features"
 
 if ! command -v python3 >/dev/null || ! command -v timeout >/dev/null; then
-	echo "skipped: needs python3 and timeout"
-	exit 77
+	skip_all "needs python3 and timeout"
 fi
 
 doc="$work/d"

@@ -5,12 +5,11 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-command -v valgrind >/dev/null || { echo "skip: valgrind is not installed"; exit 0; }
+command -v valgrind >/dev/null || skip_all "valgrind is not installed"
 # A build with sanitizers cannot run under valgrind.
 if nm -D "$mdrun" 2>/dev/null | grep -q __asan_init ||
 	strings "$mdrun" 2>/dev/null | grep -q AddressSanitizer; then
-	echo "skip: $mdrun is built with sanitizers"
-	exit 0
+	skip_all "$mdrun is built with sanitizers"
 fi
 
 # under NAME ARGS...: runs mdrun under memcheck; its exit status is kept
@@ -45,9 +44,14 @@ under tour-json -q --to json tour.md
 under tour-ipynb -q --to ipynb tour.md
 under tour-inplace -q -i tour.md
 under tour-check check tour.md
-git init -q --bare "$work/remote.git"
-under push push "$work/remote.git"
-under pull pull --store "$work/other" "$work/remote.git"
+if command -v git >/dev/null; then
+	git init -q --bare "$work/remote.git"
+	under push push "$work/remote.git"
+	under pull pull --store "$work/other" "$work/remote.git"
+else
+	skip "push and pull: no memory error, no definite leak" \
+		"git is not installed"
+fi
 under plan plan tour.md
 under store-ls store ls
 under store-verify store verify
