@@ -133,7 +133,7 @@ done
 render longline
 limits longline 0
 cmp -s -n "$(wc -c <longline.md)" longline.md longline.out &&
-	grep -qx bottom longline.out
+	shows longline.out sh-1 bottom
 expect "longline.md: the 10 MB line is intact, the block after it ran"
 rerender longline.out
 expect "longline.md: rendering the result again changes nothing" longline.out.err
@@ -165,7 +165,7 @@ expect "soup.md: rendering the result again changes nothing" soup.out.err
 python3 "$inputs/gen.py" execs execs.md
 measure 60 "$mdrun" -q execs.md -o execs.out 2>execs.err
 { [ "$m_exit" = 0 ] && [ "$(grep -c '^<!-- mdrun:out -->$' execs.out)" = 5000 ] &&
-	grep -qx 4999 execs.out; }
+	shows execs.out sh-5000 4999; }
 verdict $? "execs.md: 5,000 blocks run in one session in ${m_seconds} s, peak RSS $(mib "$m_rss") MiB" \
 	"exit $m_exit, timed out: $m_timeout: $(head -c 600 execs.err)"
 measure 30 "$mdrun" execs.md -o execs.again 2>execs.err
@@ -387,7 +387,7 @@ for kind in fifo socket device; do
 	cp "$inputs/$kind.md" $kind.md
 	measure 20 "$mdrun" -q $kind.md -o $kind.out.md 2>$kind.err
 	if [ $kind = device ] && [ -f $kind.out.md ] &&
-		has $kind.out.md "cannot mknod"; then
+		shows $kind.out.md device "cannot mknod"; then
 		skip "device: the block is refused in one line" \
 			"mknod is not permitted here"
 		continue
