@@ -727,12 +727,6 @@ parts_free(struct real_parts *p, size_t n)
 	free(p);
 }
 
-static enum md_status
-skip_status(enum md_skip why)
-{
-	return why == MD_SKIP_UPSTREAM ? MD_STATUS_SKIPPED : MD_STATUS_NOT_RUN;
-}
-
 /* The status of what a block shows: its last realization's. */
 static enum md_status
 real_status(const struct md_outcome *oc)
@@ -803,8 +797,8 @@ md_nb_view(struct md_notebook *nb)
 
 		b->interpreter = st->identity;
 		if (nb->why[i] || !oc) {
-			b->status = skip_status(nb->why[i]);
 			b->skip = nb->why[i] ? nb->why[i] : MD_SKIP_STOPPED;
+			b->status = md_skip_status(b->skip);
 			b->key = "";
 			continue;
 		}
