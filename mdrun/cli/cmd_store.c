@@ -1,4 +1,4 @@
-/* mdrun store ls | show REF | path REF | verify | rm REF */
+/* mdrun store ls | show REF | path REF | verify | rm REF | migrate */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../core/git.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
 
@@ -16,6 +17,7 @@ static const char usage[] =
 	"       mdrun store [--store DIR] path REF\n"
 	"       mdrun store [--store DIR] verify\n"
 	"       mdrun store [--store DIR] rm REF\n"
+	"       mdrun store [--store DIR] migrate\n"
 	"\n"
 	"REF is a key, a unique key prefix (4 hex digits or more), or\n"
 	"DOC.md#NAME, the block named NAME in a document (add --all for a\n"
@@ -28,7 +30,9 @@ static const char usage[] =
 	"  path    the folder of the realization a render shows\n"
 	"  verify  recompute every key and realization hash; exit 1 on any\n"
 	"          mismatch\n"
-	"  rm      remove the key and all its realizations\n";
+	"  rm      remove the key and all its realizations\n"
+	"  migrate bring a store an older mdrun wrote (format 1) to format\n"
+	"          2; any command does so on its first use of the store\n";
 
 /* Resolves REF into key; prints the error itself. */
 static int
@@ -242,6 +246,36 @@ cmd_verify(struct store *s)
 	return bad ? MD_EXIT_FAILED : MD_EXIT_OK;
 }
 
+/*
+ * The format of the store md_nb_store_open opens from cwd (opt: --store),
+ * read before opening it migrates a format 1 store: 0 when it has none.
+ */
+static long
+format_before(const char *opt, const char *cwd)
+{
+	const char *env = getenv("MDRUN_STORE");
+	struct md_buf v = MD_BUF_INIT;
+	char *wd = NULL, *root, *path;
+	long format = 0;
+
+	if (opt)
+		root = md_strdup(opt);
+	else if (env && *env)
+		root = md_strdup(env);
+	else if (md_git_workdir(&wd, cwd) == 0)
+		root = md_path_join(wd, ".mdrun");
+	else
+		root = md_path_join(cwd, ".mdrun");
+	path = md_path_join(root, "VERSION");
+	if (md_fs_read_regular(&v, path, 64) == 0)
+		format = strtol(v.ptr, NULL, 10);
+	md_buf_dispose(&v);
+	free(path);
+	free(root);
+	free(wd);
+	return format;
+}
+
 int
 cmd_store(int argc, char **argv)
 {
@@ -249,6 +283,7 @@ cmd_store(int argc, char **argv)
 	char key[MD_HASH_HEX], cwd[4096];
 	struct store *s = NULL;
 	int i, k, rc = MD_EXIT_USAGE, lock = -1;
+	long format = 0;
 	bool all = false;
 
 	for (i = 1; i < argc; i++) {
@@ -276,14 +311,20 @@ cmd_store(int argc, char **argv)
 	}
 	if (!verb)
 		return cli_error("store needs a command (ls, show, path, "
-				 "verify or rm): see 'mdrun store --help'");
+				 "verify, rm or migrate): see 'mdrun store "
+				 "--help'");
 	bool needs_ref = !strcmp(verb, "show") || !strcmp(verb, "path") ||
 			 !strcmp(verb, "rm");
 	if (needs_ref && !ref)
 		return cli_usage_error("store %s needs a REF", verb);
 	if (!needs_ref && ref)
 		return cli_usage_error("store %s takes no REF", verb);
-	if (!getcwd(cwd, sizeof(cwd)) || md_nb_store_open(&s, opt, cwd) < 0)
+	if (!getcwd(cwd, sizeof(cwd)))
+		return cli_error("%s", md_err_msg());
+	/* Opening the store migrates it: what it was is read first. */
+	if (!strcmp(verb, "migrate"))
+		format = format_before(opt, cwd);
+	if (md_nb_store_open(&s, opt, cwd) < 0)
 		return cli_error("%s", md_err_msg());
 	/* Readers share the store with renders; gc and rm wait for them. */
 	if (strcmp(verb, "rm") && (lock = store_lock_store(s, false)) < 0) {
@@ -300,6 +341,17 @@ cmd_store(int argc, char **argv)
 		rc = cmd_path(s, key);
 	} else if (!strcmp(verb, "verify")) {
 		rc = cmd_verify(s);
+	} else if (!strcmp(verb, "migrate")) {
+		if (format == 1)
+			printf("migrated the store at %s to format 2\n",
+			       store_root(s));
+		else if (format == 0)
+			printf("made a new store at %s, format 2\n",
+			       store_root(s));
+		else
+			printf("the store at %s is already format 2\n",
+			       store_root(s));
+		rc = MD_EXIT_OK;
 	} else if (!strcmp(verb, "rm")) {
 		/* Not while a render is running on this store. */
 		if ((lock = store_lock_store(s, true)) < 0 ||
