@@ -366,8 +366,8 @@ meta_valid(struct md_buf *why, const cJSON *meta)
 			 "a whole number of bytes up to 1 GiB") ||
 	    !meta_number(why, meta, "line", false, true, 0, INT_MAX,
 			 "a line number") ||
-	    !meta_number(why, meta, "version", false, true, 1, STORE_VERSION,
-			 "a version this mdrun reads"))
+	    !meta_number(why, meta, "version", false, true, 1,
+			 STORE_META_VERSION, "a version this mdrun reads"))
 		return false;
 	w = cJSON_GetObjectItemCaseSensitive(meta, "timed_out");
 	if (w && !cJSON_IsBool(w)) {
@@ -383,20 +383,14 @@ meta_valid(struct md_buf *why, const cJSON *meta)
 	return true;
 }
 
-/* dir/meta.json, parsed; NULL (with why set) when it cannot be read. */
+/* A meta.json text, parsed; NULL (with why set) when it is not JSON. */
 static cJSON *
-meta_read(struct md_buf *why, const char *dir)
+meta_parse(struct md_buf *why, const struct md_buf *text)
 {
-	struct md_buf text = MD_BUF_INIT;
-	char *path = md_path_join(dir, "meta.json");
-	cJSON *meta = NULL;
+	cJSON *meta = cJSON_ParseWithLength(text->ptr, text->len);
 
-	if (md_fs_read_regular(&text, path, STORE_RECORD_MAX) < 0)
-		md_buf_puts(why, md_err_msg());
-	else if (!(meta = cJSON_ParseWithLength(text.ptr, text.len)))
+	if (!meta)
 		md_buf_puts(why, "meta.json is not JSON");
-	md_buf_dispose(&text);
-	free(path);
 	return meta;
 }
 
@@ -414,12 +408,14 @@ time_fits(double t)
 /* --- push -------------------------------------------------------------- */
 
 static bool safe_link(const char *t, size_t n, int depth);
+static int tree_of(git_oid *oid, git_repository *repo, const char *dir,
+		   int depth, struct md_buf *why);
 
 /*
  * Inserts the entries of folder dir into bld: folders as trees, files as
  * blobs with their executable bit, links as blobs of their target. depth:
- * dir's below out/ (-1 for the realization, as pull counts). 1, with why
- * set, when a link would make pull refuse it.
+ * dir's below out/ (0 for out/ itself, as pull counts). 1, with why set,
+ * when a link would make pull refuse it.
  */
 static int
 add_dir(git_treebuilder *bld, git_repository *repo, const char *dir,
@@ -432,7 +428,6 @@ add_dir(git_treebuilder *bld, git_repository *repo, const char *dir,
 	if (!d)
 		return md_err_sys("%s", dir);
 	while (rc == 0 && (e = readdir(d))) {
-		git_treebuilder *sub = NULL;
 		git_filemode_t mode = GIT_FILEMODE_BLOB;
 		git_oid oid;
 		struct stat st;
@@ -445,11 +440,7 @@ add_dir(git_treebuilder *bld, git_repository *repo, const char *dir,
 			rc = md_err_sys("%s", p);
 		} else if (S_ISDIR(st.st_mode)) {
 			mode = GIT_FILEMODE_TREE;
-			if (git_treebuilder_new(&sub, repo, NULL) < 0 ||
-			    (rc = add_dir(sub, repo, p, depth + 1, why)) != 0 ||
-			    git_treebuilder_write(&oid, sub) < 0)
-				rc = rc != 0 ? rc : git_fail(p);
-			git_treebuilder_free(sub);
+			rc = tree_of(&oid, repo, p, depth + 1, why);
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[MAX_LINK + 1];
 			ssize_t k = readlink(p, target, sizeof(target));
@@ -486,45 +477,119 @@ add_dir(git_treebuilder *bld, git_repository *repo, const char *dir,
 	return rc;
 }
 
+/* The tree of folder dir (add_dir, depth as there) into oid. */
+static int
+tree_of(git_oid *oid, git_repository *repo, const char *dir, int depth,
+	struct md_buf *why)
+{
+	git_treebuilder *bld = NULL;
+	int rc = 0;
+
+	if (git_treebuilder_new(&bld, repo, NULL) < 0 ||
+	    (rc = add_dir(bld, repo, dir, depth, why)) != 0 ||
+	    git_treebuilder_write(oid, bld) < 0)
+		rc = rc != 0 ? rc : git_fail(dir);
+	git_treebuilder_free(bld);
+	return rc;
+}
+
+/* Inserts the bytes of b into bld as the file name of ref's tree. */
+static int
+add_blob(git_treebuilder *bld, git_repository *repo, const char *ref,
+	 const char *name, const struct md_buf *b)
+{
+	git_oid oid;
+
+	if (git_blob_create_from_buffer(&oid, repo, b->ptr, b->len) < 0 ||
+	    git_treebuilder_insert(NULL, bld, name, &oid,
+				   GIT_FILEMODE_BLOB) < 0)
+		return md_err_set("%s: %s: %s", ref, name, git_why());
+	return 0;
+}
+
+/* The drv.json text of key (table drv), appended to out. */
+static int
+read_drv(struct md_buf *out, struct store *s, const char *key)
+{
+	sqlite3_stmt *st;
+	int rc, step;
+
+	if ((rc = store_begin(s, false)) < 0)
+		return rc;
+	if (!(st = store_prepare(s, "SELECT fields FROM drv WHERE key = ?")))
+		return store_end(s, MD_ERROR);
+	if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK)
+		rc = store_db_err(s, "drv");
+	else if ((step = sqlite3_step(st)) == SQLITE_DONE)
+		rc = md_err_set("%s: key %s has no drv", s->db_path, key);
+	else if (step != SQLITE_ROW)
+		rc = store_db_err(s, "drv");
+	else if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
+		 (size_t)sqlite3_column_bytes(st, 0) > STORE_RECORD_MAX)
+		rc = md_err_set("%s: the drv of key %s is not a drv text",
+				s->db_path, key);
+	else
+		md_buf_put(out, (const char *)sqlite3_column_text(st, 0),
+			   (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_finalize(st);
+	return store_end(s, rc);
+}
+
 /*
  * The commit of realization rhash of key, under its ref in repo; 1, with
- * why set, when it is not to be shared.
+ * why set, when it is not to be shared. The tree holds the very bytes a
+ * realization folder of a v1 store held (its meta.json, stdout, stderr
+ * when not empty, out/), so either store pushes the same commit.
  */
 static int
 commit_real(git_repository *repo, struct store *s, const char *key,
 	    const char *rhash, const char *ref, struct md_buf *why)
 {
-	char *real = store_real_dir(s, key, rhash);
-	char *kdir = md_path_join(s->objs, key);
-	char *drv = md_path_join(kdir, "drv.json");
-	struct md_buf msg = MD_BUF_INIT;
-	cJSON *meta = meta_read(why, real);
+	struct md_buf drv = MD_BUF_INIT, text = MD_BUF_INIT, so = MD_BUF_INIT;
+	struct md_buf se = MD_BUF_INIT, msg = MD_BUF_INIT;
+	char *objdir = NULL;
+	cJSON *meta = NULL;
 	git_treebuilder *bld = NULL;
 	git_signature *sig = NULL;
 	git_reference *r = NULL;
 	git_tree *tree = NULL;
 	git_time_t when = 0;
+	bool files = false;
 	double start;
 	git_oid oid;
-	int rc = 0;
+	int rc;
 
+	if ((rc = store_real_parts(s, key, rhash, &text, &so, &se,
+				   &files)) < 0 ||
+	    (rc = read_drv(&drv, s, key)) < 0)
+		goto done;
 	/* What pull would reject is not sent; nor stops the rest. */
-	if (!meta || !meta_valid(why, meta)) {
+	if (!(meta = meta_parse(why, &text)) || !meta_valid(why, meta)) {
 		rc = 1;
 		goto done;
 	}
 	start = cJSON_GetObjectItemCaseSensitive(meta, "start")->valuedouble;
 	if (time_fits(start))
 		when = (git_time_t)start;
-	if (git_treebuilder_new(&bld, repo, NULL) < 0 ||
-	    git_blob_create_from_disk(&oid, repo, drv) < 0 ||
-	    git_treebuilder_insert(NULL, bld, "drv.json", &oid,
-				   GIT_FILEMODE_BLOB) < 0) {
-		rc = git_fail(drv);
+	if (git_treebuilder_new(&bld, repo, NULL) < 0) {
+		rc = git_fail(ref);
 		goto done;
 	}
-	if ((rc = add_dir(bld, repo, real, -1, why)) != 0)
+	if ((rc = add_blob(bld, repo, ref, "drv.json", &drv)) < 0 ||
+	    (rc = add_blob(bld, repo, ref, "meta.json", &text)) < 0 ||
+	    (rc = add_blob(bld, repo, ref, "stdout", &so)) < 0 ||
+	    (se.len && (rc = add_blob(bld, repo, ref, "stderr", &se)) < 0))
 		goto done;
+	if (files) {
+		objdir = store_object_dir(s, rhash);
+		if ((rc = tree_of(&oid, repo, objdir, 0, why)) != 0)
+			goto done;
+		if (git_treebuilder_insert(NULL, bld, "out", &oid,
+					   GIT_FILEMODE_TREE) < 0) {
+			rc = git_fail(objdir);
+			goto done;
+		}
+	}
 	md_buf_printf(&msg, "mdrun %s %s\n", key, rhash);
 	if (git_treebuilder_write(&oid, bld) < 0 ||
 	    git_tree_lookup(&tree, repo, &oid) < 0 ||
@@ -532,17 +597,19 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	    git_commit_create(&oid, repo, NULL, sig, sig, NULL, msg.ptr, tree,
 			      0, NULL) < 0 ||
 	    git_reference_create(&r, repo, ref, &oid, 1, NULL) < 0)
-		rc = git_fail(real);
+		rc = git_fail(ref);
 done:
 	cJSON_Delete(meta);
 	git_reference_free(r);
 	git_signature_free(sig);
 	git_tree_free(tree);
 	git_treebuilder_free(bld);
+	md_buf_dispose(&drv);
+	md_buf_dispose(&text);
+	md_buf_dispose(&so);
+	md_buf_dispose(&se);
 	md_buf_dispose(&msg);
-	free(drv);
-	free(kdir);
-	free(real);
+	free(objdir);
 	return rc;
 }
 
@@ -959,8 +1026,8 @@ done:
 }
 
 /*
- * Whether the sizes meta.json gives stdout and stderr (which reads of
- * them are held to) are theirs in folder real; when not, why says so.
+ * Whether the sizes meta.json gives stdout and stderr are theirs in
+ * folder real; when not, why says so.
  */
 static bool
 sizes_match(struct md_buf *why, const cJSON *meta, const char *real)
@@ -990,19 +1057,39 @@ sizes_match(struct md_buf *why, const cJSON *meta, const char *real)
 	return ok;
 }
 
+/* 1 when the store has realization rhash of key, 0 when not, or an error. */
+static int
+real_present(struct store *s, const char *key, const char *rhash)
+{
+	int rc = store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL);
+
+	return rc == 0 ? 1 : rc == MD_ENOTFOUND ? 0 : rc;
+}
+
 /*
- * meta.json's numbers are ones mdrun writes (meta_valid) and its sizes
- * the files' (sizes_match); its own "key" and "rhash", when given, are
- * the ref's.
+ * meta.json's text (real's, into text) parses, its numbers are ones
+ * mdrun writes (meta_valid) and its sizes the files' (sizes_match); its
+ * own "key" and "rhash", when given, are the ref's.
  */
 static int
-check_meta(struct check *c, const char *real, const char *key,
-	   const char *rhash)
+check_meta(struct check *c, struct md_buf *text, const char *real,
+	   const char *key, const char *rhash)
 {
 	struct md_buf why = MD_BUF_INIT;
-	cJSON *meta = meta_read(&why, real), *k, *r;
+	char *path = md_path_join(real, "meta.json");
+	cJSON *meta = NULL, *k, *r;
 	int rc = 0;
 
+	if (md_fs_read_regular(text, path, STORE_RECORD_MAX) < 0) {
+		rc = reject(c, "%s", md_err_msg());
+		goto done;
+	}
+	/* The store keeps it as text: a NUL would cut it short. */
+	if (memchr(text->ptr, '\0', text->len)) {
+		rc = reject(c, "meta.json holds a NUL byte");
+		goto done;
+	}
+	meta = meta_parse(&why, text);
 	k = cJSON_GetObjectItem(meta, "key");
 	r = cJSON_GetObjectItem(meta, "rhash");
 	if (!meta || !meta_valid(&why, meta) || !sizes_match(&why, meta, real))
@@ -1010,8 +1097,46 @@ check_meta(struct check *c, const char *real, const char *key,
 	else if ((k && (!cJSON_IsString(k) || strcmp(k->valuestring, key))) ||
 		 (r && (!cJSON_IsString(r) || strcmp(r->valuestring, rhash))))
 		rc = reject(c, "meta.json names another realization");
+done:
 	cJSON_Delete(meta);
 	md_buf_dispose(&why);
+	free(path);
+	return rc;
+}
+
+/*
+ * Parses meta (real's meta.json text) into m and recomputes the rhash of
+ * folder real (store_rhash: stdout, stderr, m's exit record, out/): 1
+ * (rejected) when it is not rhash, or real has no stdout.
+ */
+static int
+check_rhash(struct check *c, struct store_real *m, const struct md_buf *meta,
+	    const char *real, const char *rhash)
+{
+	struct md_buf so = MD_BUF_INIT, se = MD_BUF_INIT;
+	char *so_path = md_path_join(real, "stdout");
+	char *se_path = md_path_join(real, "stderr");
+	char *out = md_path_join(real, "out");
+	char again[MD_HASH_HEX];
+	int rc;
+
+	if (store_parse_meta(m, meta->ptr, meta->len, "meta.json") < 0)
+		rc = reject(c, "%s", md_err_msg());
+	else if ((rc = md_fs_read_regular(&so, so_path, 0)) == MD_ENOTFOUND)
+		rc = reject(c, "no stdout");
+	/* An empty stderr has no file. */
+	else if (rc == 0 && (rc = md_fs_read_regular(&se, se_path, 0)) ==
+				    MD_ENOTFOUND)
+		rc = 0;
+	if (rc == 0 && (rc = store_rhash(again, so.ptr, so.len, se.ptr, se.len,
+					 &m->exit, out)) == 0 &&
+	    strcmp(again, rhash))
+		rc = reject(c, "its content does not match its hash");
+	md_buf_dispose(&so);
+	md_buf_dispose(&se);
+	free(so_path);
+	free(se_path);
+	free(out);
 	return rc;
 }
 
@@ -1024,12 +1149,12 @@ static int
 pull_one(struct check *c, struct store *s, const char *ref, const char *key,
 	 const char *rhash)
 {
-	struct md_buf drvtext = MD_BUF_INIT;
+	struct md_buf drvtext = MD_BUF_INIT, text = MD_BUF_INIT;
 	struct store_real meta;
 	git_object *obj = NULL, *commit = NULL;
 	git_tree *tree = NULL;
 	git_oid id;
-	char *tmp = NULL, *real = NULL, *drv = NULL, *final = NULL, *why = NULL;
+	char *tmp = NULL, *real = NULL, *drv = NULL;
 	int lock = -1, rc;
 
 	memset(&meta, 0, sizeof(meta));
@@ -1051,22 +1176,15 @@ pull_one(struct check *c, struct store *s, const char *ref, const char *key,
 	}
 	if ((rc = write_real(c, &drvtext, tree, real)) != 0 ||
 	    (rc = check_drv(c, &drv, &drvtext, key)) != 0 ||
-	    (rc = check_meta(c, real, key, rhash)) != 0)
-		goto done;
-	store_verify_real(&why, real, rhash);
-	if (why) {
-		rc = reject(c, "%s", why);
-		goto done;
-	}
-	if ((rc = store_read_meta(&meta, real)) < 0)
+	    (rc = check_meta(c, &text, real, key, rhash)) != 0 ||
+	    (rc = check_rhash(c, &meta, &text, real, rhash)) != 0)
 		goto done;
 	if ((lock = store_lock_key(s, key)) < 0) {
 		rc = lock;
 		goto done;
 	}
-	final = store_real_dir(s, key, rhash);
-	if (md_fs_is_dir(final)) {
-		rc = 2;
+	if ((rc = real_present(s, key, rhash)) != 0) {
+		rc = rc > 0 ? 2 : rc;
 		goto done;
 	}
 	rc = store_publish(s, key, drv, rhash, real, store_real_failed(&meta),
@@ -1080,9 +1198,9 @@ done:
 	git_tree_free(tree);
 	git_object_free(commit);
 	git_object_free(obj);
+	store_real_dispose(&meta);
 	md_buf_dispose(&drvtext);
-	free(why);
-	free(final);
+	md_buf_dispose(&text);
 	free(drv);
 	free(real);
 	free(tmp);
@@ -1141,7 +1259,7 @@ store_pull(struct store_remote_stats *out, struct store *s,
 		goto done;
 	for (i = 0; i < se.refs.n; i++) {
 		const char *ref = se.refs.v[i];
-		char *real;
+		int has;
 
 		if (strlen(ref) > 3 && !strcmp(ref + strlen(ref) - 3, "^{}"))
 			continue; /* a tag's peeled twin */
@@ -1152,12 +1270,14 @@ store_pull(struct store_remote_stats *out, struct store *s,
 			out->rejected++;
 			continue;
 		}
-		real = store_real_dir(s, key, rhash);
-		if (md_fs_is_dir(real))
+		if ((has = real_present(s, key, rhash)) < 0) {
+			rc = has;
+			goto done;
+		}
+		if (has)
 			out->present++;
 		else
 			names_add(&todo, ref);
-		free(real);
 	}
 	bad = md_calloc(todo.n + 1, sizeof(*bad));
 	/* A remote on this machine is read in place: nothing to fetch. */
