@@ -10,6 +10,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PACKAGES = gcc libc6-dev make cmake pkg-config git python3 python3-matplotlib \
 	libcmark-gfm-dev libcmark-gfm-extensions-dev cmark-gfm \
 	libcjson-dev libgit2-dev libcriterion-dev libssl-dev \
+	libsqlite3-dev sqlite3 \
 	chromium python3-nbformat valgrind procps
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)

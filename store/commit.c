@@ -3,27 +3,22 @@
  * process killed at any instant leaves either no realization or a whole
  * one, and two processes never corrupt each other.
  *
- *   store/KEY/drv.json           what the key is made of (written once)
- *   store/KEY/RHASH/meta.json    the run's status, times, provenance
- *   store/KEY/RHASH/stdout, stderr, out/    its outputs, read-only
- *   store/KEY/runs/sSEQ-T-RHASH-ok|failed[-cutN]    one record per run
- *
  * 1. The rhash is computed first (store_rhash: stdout, stderr, the exit
- *    record and the out/ tree). If store/KEY/RHASH exists, it is
- *    complete (a path there appears only by a rename), and only a run
- *    record is added.
- * 2. Otherwise the realization is written whole in a folder of this
- *    process under tmp/ (swept once its owner is gone): outputs, out/
- *    moved in (not copied), meta.json; then rename(2) publishes it at
- *    store/KEY/RHASH at once. A new key's folder is assembled in tmp/
- *    instead, drv.json, the realization and its run record, and renamed
- *    into place whole.
- * 3. The run record comes last, under the key's runs/ flock so no two
- *    processes take one SEQ. Readers see a run only through its record,
- *    and a record names only a complete realization.
+ *    record and the tree of artifacts).
+ * 2. When the run wrote artifacts, their folder (made in tmp/, swept
+ *    once its owner is gone) is renamed to objects/RHASH and made
+ *    read-only, unless that exists: then it is the same tree, and ours
+ *    goes. An object appears only by a rename, so one that exists is
+ *    whole; one no row names yet (a kill right after) is gc's.
+ * 3. One SQLite transaction (BEGIN IMMEDIATE: writers queue) adds the
+ *    key's fields when new, the realization's row when new (meta, stdout
+ *    and stderr inline), and the run with the key's next seq. Readers
+ *    see a run only once it committed, and it names a whole realization.
  *
- * Durability is batched: store_sync makes a render's commits durable
- * with one syncfs(2).
+ * Callers hold the key's flock (store_lock_key), so two processes never
+ * realize one key at once. Durability is batched: the database runs with
+ * synchronous=NORMAL, and store_sync makes a render's commits (and its
+ * objects) durable with one syncfs(2).
  */
 #define _GNU_SOURCE /* syncfs */
 #include <limits.h>
@@ -159,7 +154,7 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cJSON_AddNumberToObject(m, "version", STORE_VERSION);
+	cJSON_AddNumberToObject(m, "version", STORE_META_VERSION);
 	cJSON_AddStringToObject(m, "key", key);
 	cJSON_AddStringToObject(m, "rhash", rhash);
 	cJSON_AddNumberToObject(m, "exit", r->exit.code);
@@ -192,72 +187,137 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 	return text;
 }
 
-/*
- * A run record: the next SEQ of the key's runs, at ns (0 or later than
- * now: now). The runs/ folder is flock(2)ed while SEQ is chosen and the
- * record made, so two processes never take one SEQ, whatever locks their
- * callers hold.
- */
-static int
-write_run(const char *kdir, const char *rhash, bool failed, size_t cut,
-	  long long ns)
+int
+store_put_drv(struct store *s, const char *key, const char *drv)
 {
-	char *rdir = md_path_join(kdir, "runs");
-	struct md_buf p = MD_BUF_INIT;
-	struct store_run r;
-	DIR *d = NULL;
-	struct dirent *e;
-	int rc = 0, fd = -1, lock = -1;
+	sqlite3_stmt *st = store_prepare(s, "INSERT OR IGNORE INTO drv"
+					    " (key, fields) VALUES (?1, ?2)");
+	int rc = 0;
 
-	memset(&r, 0, sizeof(r));
-	if (ns <= 0 || ns > now_ns())
-		ns = now_ns();
-	if (mkdir(rdir, 0755) < 0 && errno != EEXIST) {
-		rc = md_err_sys("%s: mkdir", rdir);
-		goto done;
-	}
-	if ((lock = open(rdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-				       O_CLOEXEC)) < 0) {
-		rc = md_err_sys("%s", rdir);
-		goto done;
-	}
-	while (flock(lock, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			rc = md_err_sys("%s: flock", rdir);
-			goto done;
-		}
-	}
-	if (!(d = opendir(rdir))) {
-		rc = md_err_sys("%s", rdir);
-		goto done;
-	}
-	r.seq = 1;
-	while ((e = readdir(d))) {
-		struct store_run old;
-		if (store_parse_run(&old, e->d_name) && old.seq >= r.seq)
-			r.seq = old.seq + 1;
-	}
-	memcpy(r.rhash, rhash, MD_HASH_HEX);
-	r.ns = ns;
-	r.failed = failed;
-	r.cut = cut;
-	md_buf_printf(&p, "%s/", rdir);
-	store_run_name(&p, &r);
-	fd = open(p.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-	if (fd < 0)
-		rc = md_err_sys("%s", p.ptr);
-done:
-	if (d)
-		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	if (lock >= 0)
-		close(lock);
-	md_buf_dispose(&p);
-	free(rdir);
+	if (!st)
+		return MD_ERROR;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, drv, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_db_err(s, "cannot write");
+	sqlite3_finalize(st);
 	return rc;
 }
 
+int
+store_put_real(struct store *s, const char *key, const char *rhash,
+	       const char *meta, const char *so, size_t so_len,
+	       const char *se, size_t se_len, bool files)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT OR IGNORE INTO real (key, rhash, meta, stdout,"
+		   " stderr, files) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	int rc = 0;
+
+	if (!st)
+		return MD_ERROR;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rhash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, meta, -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 4, so ? so : "", so_len, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 5, se ? se : "", se_len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, files);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_db_err(s, "cannot write");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_put_run(struct store *s, const char *key, const struct store_run *r)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "INSERT OR IGNORE INTO run (key, seq, ns, rhash, failed,"
+		   " cut) VALUES (?1, CASE WHEN ?2 > 0 THEN ?2 ELSE"
+		   " (SELECT COALESCE(MAX(seq), 0) + 1 FROM run"
+		   " WHERE key = ?1) END, ?3, ?4, ?5, ?6)");
+	long long ns = r->ns;
+	int rc = 0;
+
+	if (!st)
+		return MD_ERROR;
+	if (ns <= 0 || ns > now_ns())
+		ns = now_ns();
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
+	sqlite3_bind_int64(st, 3, ns);
+	sqlite3_bind_text(st, 4, r->rhash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, r->failed);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)r->cut);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_db_err(s, "cannot write");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+store_put_object(struct store *s, const char *rhash, const char *dir)
+{
+	char *final = store_object_dir(s, rhash);
+	int rc = 0;
+
+	if (md_fs_is_dir(final)) {
+		/* The same rhash is the same tree: ours goes. */
+		chmod(dir, 0755);
+		rc = md_fs_rmtree(dir);
+		goto done;
+	}
+	/* Moving a folder updates its "..": it must be writable. */
+	chmod(dir, 0755);
+	if (rename(dir, final) < 0) {
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			rc = md_fs_rmtree(dir); /* an equal commit won */
+		else
+			rc = md_err_sys("%s: cannot move the artifacts", dir);
+		goto done;
+	}
+	md_crashpoint("commit:object");
+	rc = md_fs_make_readonly(final);
+done:
+	free(final);
+	return rc;
+}
+
+/*
+ * The rows of one run: the key's fields, the realization (unless there),
+ * the run. One transaction.
+ */
+static int
+record(struct store *s, const char *key, const char *drv, const char *rhash,
+       const char *meta, const struct md_buf *so, const struct md_buf *se,
+       bool files, bool failed, size_t cut, long long ns)
+{
+	struct store_run run;
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	memcpy(run.rhash, rhash, MD_HASH_HEX);
+	run.failed = failed;
+	run.cut = cut;
+	run.ns = ns;
+	store_forget(s, key);
+	if ((rc = store_begin(s, true)) < 0)
+		return rc;
+	if (drv && (rc = store_put_drv(s, key, drv)) < 0)
+		goto done;
+	if (meta &&
+	    (rc = store_put_real(s, key, rhash, meta, so->ptr, so->len,
+				 se->ptr, se->len, files)) < 0)
+		goto done;
+	rc = store_put_run(s, key, &run);
+done:
+	rc = store_end(s, rc);
+	if (rc == 0)
+		md_crashpoint("commit:recorded");
+	return rc;
+}
+
+/* Whether dir has no entries (or is not there). */
 static bool
 empty_dir(const char *path)
 {
@@ -272,94 +332,19 @@ empty_dir(const char *path)
 	return empty;
 }
 
+/* real/NAME, a regular file, into out; a missing one is empty. */
 static int
-write_outputs(const char *tmp, const char *meta, const struct store_result *r)
+read_part(struct md_buf *out, const char *real, const char *name,
+	  size_t max)
 {
-	char *p = md_path_join(tmp, "stdout");
-	int rc = md_fs_write_new(p, r->out, r->out_len, 0444);
+	char *p = md_path_join(real, name);
+	int rc = md_fs_read_regular(out, p, max);
 
+	if (rc == MD_ENOTFOUND && strcmp(name, "meta.json"))
+		rc = 0;
+	else if (rc == MD_ENOTFOUND)
+		rc = md_err_set("%s: missing", p);
 	free(p);
-	/* Most blocks write nothing to stderr: no file then (one less). */
-	p = md_path_join(tmp, "stderr");
-	if (rc == 0 && r->err_len)
-		rc = md_fs_write_new(p, r->err, r->err_len, 0444);
-	free(p);
-	/* No artifacts, no out/: an empty tree hashes the same. */
-	p = md_path_join(tmp, "out");
-	if (rc == 0 && r->artifacts && !empty_dir(r->artifacts) &&
-	    rename(r->artifacts, p) < 0)
-		rc = md_err_sys("%s: cannot move the artifacts", r->artifacts);
-	free(p);
-	p = md_path_join(tmp, "meta.json");
-	if (rc == 0)
-		rc = md_fs_write_new(p, meta, strlen(meta), 0444);
-	free(p);
-	return rc;
-}
-
-/*
- * A realization folder that exists is complete unless a crash came before
- * the syncfs: its meta.json says which.
- */
-static bool
-real_complete(const char *dir)
-{
-	struct store_real check;
-
-	memset(&check, 0, sizeof(check));
-	return md_fs_is_dir(dir) && store_read_meta(&check, dir) == 0;
-}
-
-/*
- * A new key is built whole in tmp/ (drv.json, the realization, its run
- * record) and published by one rename, so a key folder that exists always
- * has its drv.json and every realization in it came with a run record.
- * Returns 1, with real back where it was, when another process published
- * the key first.
- */
-static int
-publish_new_key(struct store *s, const char *kdir, const char *drv,
-		const char *rhash, const char *real, bool failed,
-		size_t cut, long long ns)
-{
-	char *tmp = store_tmp_dir(s), *p = NULL, *moved = NULL;
-	int rc;
-
-	if (!tmp)
-		return MD_ERROR;
-	p = md_path_join(tmp, "drv.json");
-	moved = md_path_join(tmp, rhash);
-	if ((rc = md_fs_write_new(p, drv, strlen(drv), 0444)) < 0)
-		goto done;
-	if (rename(real, moved) < 0) {
-		rc = md_err_sys("%s: rename", real);
-		goto done;
-	}
-	if ((rc = write_run(tmp, rhash, failed, cut, ns)) < 0)
-		goto done;
-	md_crashpoint("commit:built");
-	if (rename(tmp, kdir) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			rc = md_err_sys("%s: rename", kdir);
-		else if (rename(moved, real) < 0)
-			rc = md_err_sys("%s: rename", moved);
-		else
-			rc = 1;
-		goto done;
-	}
-	free(tmp);
-	tmp = NULL;
-	md_crashpoint("commit:renamed");
-	free(moved);
-	moved = md_path_join(kdir, rhash);
-	rc = md_fs_make_readonly(moved);
-	md_crashpoint("commit:recorded");
-done:
-	if (tmp)
-		md_fs_rmtree(tmp);
-	free(tmp);
-	free(p);
-	free(moved);
 	return rc;
 }
 
@@ -368,55 +353,33 @@ store_publish(struct store *s, const char *key, const char *drv,
 	      const char *rhash, const char *real, bool failed, size_t cut,
 	      long long ns)
 {
-	char *kdir = md_path_join(s->objs, key);
-	char *final = md_path_join(kdir, rhash);
+	struct md_buf meta = MD_BUF_INIT, so = MD_BUF_INIT, se = MD_BUF_INIT;
+	char *out = NULL;
+	bool files = false;
 	int rc = 0;
 
-	store_forget(s, key);
 	if (!real)
-		goto record;
-	if (!md_fs_is_dir(kdir)) {
-		rc = publish_new_key(s, kdir, drv, rhash, real, failed, cut,
-				     ns);
-		if (rc <= 0)
-			goto done;
-		rc = 0; /* published meanwhile by another process */
-	}
-	if (md_fs_is_dir(final)) {
-		if (real_complete(final)) {
-			/* An equal run was committed meanwhile. */
-			md_fs_rmtree(real);
-			goto record;
-		}
-		/* A damaged copy (a crash before syncfs): replace it. */
-		if ((rc = store_remove_tree(s, final)) < 0)
-			goto done;
-	}
-	md_crashpoint("commit:built");
-	/*
-	 * rename() publishes the whole folder at once (and needs it still
-	 * writable, to update its ".."). A concurrent equal commit may win
-	 * the race: same bytes.
-	 */
-	if (rename(real, final) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY) {
-			rc = md_err_sys("%s: rename", final);
-			goto done;
-		}
-		md_fs_rmtree(real);
-	} else {
-		md_crashpoint("commit:renamed");
-		if ((rc = md_fs_make_readonly(final)) < 0)
-			goto done;
-	}
-	md_crashpoint("commit:published");
-record:
-	if ((rc = write_run(kdir, rhash, failed, cut, ns)) < 0)
+		return record(s, key, drv, rhash, NULL, NULL, NULL, false,
+			      failed, cut, ns);
+	if ((rc = read_part(&meta, real, "meta.json", STORE_RECORD_MAX)) <
+		    0 ||
+	    (rc = read_part(&so, real, "stdout", 0)) < 0 ||
+	    (rc = read_part(&se, real, "stderr", 0)) < 0)
 		goto done;
-	md_crashpoint("commit:recorded");
+	out = md_path_join(real, "out");
+	if (md_fs_is_dir(out) && !empty_dir(out)) {
+		if ((rc = store_put_object(s, rhash, out)) < 0)
+			goto done;
+		files = true;
+	}
+	rc = record(s, key, drv, rhash, meta.ptr, &so, &se, files, failed,
+		    cut, ns);
 done:
-	free(final);
-	free(kdir);
+	md_fs_rmtree_quiet(real);
+	free(out);
+	md_buf_dispose(&meta);
+	md_buf_dispose(&so);
+	md_buf_dispose(&se);
 	return rc;
 }
 
@@ -424,9 +387,11 @@ int
 store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	     const char *drv, const struct store_result *r)
 {
+	struct md_buf so = { (char *)(r->out ? r->out : ""), r->out_len, 0 };
+	struct md_buf se = { (char *)(r->err ? r->err : ""), r->err_len, 0 };
 	char rhash[MD_HASH_HEX];
-	char *final = NULL, *tmp = NULL, *meta = NULL;
-	bool failed = md_exit_failed(&r->exit);
+	char *meta = NULL;
+	bool files = false;
 	int rc;
 
 	if (r->artifacts &&
@@ -436,26 +401,18 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
 			      &r->exit, r->artifacts)) < 0)
 		goto done;
-	final = store_real_dir(s, key, rhash);
-	/* An equal run committed before: only a run record is new. */
-	if (!real_complete(final)) {
-		meta = meta_json(key, rhash, r);
-		if (!(tmp = store_tmp_dir(s))) {
-			rc = MD_ERROR;
+	/* No artifacts, no object: an empty tree hashes the same. */
+	if (r->artifacts && !empty_dir(r->artifacts)) {
+		if ((rc = store_put_object(s, rhash, r->artifacts)) < 0)
 			goto done;
-		}
-		if ((rc = write_outputs(tmp, meta, r)) < 0)
-			goto done;
+		files = true;
 	}
-	rc = store_publish(s, key, drv, rhash, tmp, failed, r->cut, 0);
+	meta = meta_json(key, rhash, r);
+	rc = record(s, key, drv, rhash, meta, &so, &se, files,
+		    md_exit_failed(&r->exit), r->cut, 0);
 done:
 	if (rc == 0)
 		memcpy(out, rhash, MD_HASH_HEX);
-	if (tmp)
-		md_fs_rmtree(tmp); /* gone once published */
-	free(tmp);
 	free(meta);
-	free(final);
 	return rc;
 }
-

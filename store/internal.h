@@ -3,6 +3,7 @@
 #define STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -10,11 +11,18 @@
 
 struct store {
 	char *root;
-	char *objs;   /* ROOT/store */
-	char *tmp;    /* ROOT/tmp */
-	char *locks;  /* ROOT/locks */
-	char *roots;  /* ROOT/roots */
-	char *interp; /* ROOT/interp */
+	char *db_path; /* ROOT/store.db */
+	char *objects; /* ROOT/objects */
+	char *tmp;     /* ROOT/tmp */
+	char *locks;   /* ROOT/locks */
+	/*
+	 * One connection for the process. Every use of it holds db_mu (from
+	 * store_begin to store_end), so one thread's transaction never takes
+	 * in another's statements.
+	 */
+	sqlite3 *db;
+	pthread_mutex_t db_mu;
+	sqlite3_stmt *stmt[8]; /* prepared once: store.c's STMT_* */
 	_Atomic unsigned serial; /* threads make tmp/ folders too */
 	struct store_cache *cache; /* run listings read ahead, or NULL */
 	/*
@@ -27,7 +35,7 @@ struct store {
 	pthread_mutex_t owner_mu;
 };
 
-/* The largest meta.json, drv.json, root record or memo read. */
+/* The largest meta, drv, root record or memo read. */
 #define STORE_RECORD_MAX ((size_t)64 << 20)
 /*
  * The longest path under out/ a commit takes (bytes): deeper trees would
@@ -35,12 +43,62 @@ struct store {
  */
 #define STORE_OUT_PATH_MAX 2048
 
+/*
+ * Transactions. store_begin takes the connection (db_mu) and opens a
+ * transaction: BEGIN IMMEDIATE when write (the database's write lock at
+ * once, so two writers queue instead of failing half-way), else a read
+ * transaction, one snapshot. store_end commits when rc >= 0, rolls back
+ * otherwise, gives the connection back and returns rc (or the commit's
+ * error). Between the two, the caller uses s->db freely.
+ */
+int store_begin(struct store *s, bool write);
+int store_end(struct store *s, int rc);
+/*
+ * Sets the error message from the connection's last error:
+ * "ROOT/store.db: WHAT: SQLite's message". Returns MD_ERROR.
+ */
+int store_db_err(struct store *s, const char *what);
+/*
+ * Prepares sql on s->db (inside store_begin/store_end), with the error
+ * set on failure. Caller finalizes.
+ */
+sqlite3_stmt *store_prepare(struct store *s, const char *sql);
+/*
+ * A text column that must be a hash (64 lowercase hex digits) into out;
+ * false when the row holds anything else (a hostile database).
+ */
+bool store_col_hash(char out[MD_HASH_HEX], sqlite3_stmt *st, int col);
+
+/*
+ * Writes, inside a write transaction (store_begin(s, true)):
+ * store_put_drv: key's drv text, unless the key has one.
+ * store_put_real: realization rhash of key, unless there is one: meta
+ *   (its JSON text), stdout, stderr, and files: whether objects/RHASH
+ *   holds its out/ tree (store_put_object, before).
+ * store_put_run: a run; r->seq 0 takes the key's next, r->ns 0 (or
+ *   later than now) is now. The realization must exist.
+ */
+int store_put_drv(struct store *s, const char *key, const char *drv);
+int store_put_real(struct store *s, const char *key, const char *rhash,
+		   const char *meta, const char *so, size_t so_len,
+		   const char *se, size_t se_len, bool files);
+int store_put_run(struct store *s, const char *key, const struct store_run *r);
+/*
+ * Moves the tree dir (the folder whose entries are the artifacts: the
+ * MDRUN_OUT folder of a run, or a v1 realization's out/; on the store's
+ * file system) to objects/RHASH by one rename, and makes it read-only;
+ * when objects/RHASH is there already, dir is removed instead (the same
+ * rhash is the same tree). Outside any transaction: a kill after it
+ * leaves an object no row names, which gc removes.
+ */
+int store_put_object(struct store *s, const char *rhash, const char *dir);
+/* ROOT/objects/RHASH (store_files_dir, store.h). */
+#define store_object_dir(s, rhash) store_files_dir((s), (rhash))
+
 /* Forgets what was read ahead of key's runs: they are about to change. */
 void store_forget(struct store *s, const char *key);
 
-/* The name of r's run record in runs/ (without the folder), into out. */
-void store_run_name(struct md_buf *out, const struct store_run *r);
-/* Parses a run record's name into r; false when it is not one. */
+/* Parses a v1 run record's name into r; false when it is not one. */
 bool store_parse_run(struct store_run *r, const char *name);
 
 /* 64 lowercase hex digits and nothing else. */
@@ -48,34 +106,49 @@ bool store_is_hash(const char *s);
 /* A fresh, empty folder under tmp/, named after this process. */
 char *store_tmp_dir(struct store *s);
 /*
- * Removes path (a realization or key folder) as a whole: renamed into tmp/
- * first, so a kill leaves it either in place or in tmp/, then deleted.
+ * Removes path (an object folder) as a whole: renamed into tmp/ first, so
+ * a kill leaves it either in place or in tmp/, then deleted.
  */
 int store_remove_tree(struct store *s, const char *path);
-/* Reads the exit status fields of dir/meta.json into r. */
-int store_read_meta(struct store_real *r, const char *dir);
 /*
- * Appends a realization's stdout or stderr at path to out: a regular file
- * (md_fs_read_regular) of exactly size bytes when sized (meta.json gives
- * its size). MD_ENOTFOUND when there is no file.
+ * Parses a realization's meta JSON text (what meta.json held in a v1
+ * store, and a pushed realization's meta.json) into r's exit record,
+ * times, cut and sizes. what names it in the error.
  */
-int store_read_output(struct md_buf *out, const char *path, bool sized,
-		      size_t size);
+int store_parse_meta(struct store_real *r, const char *text, size_t len,
+		     const char *what);
 /*
- * Publishes real, a complete realization folder built in tmp/, as rhash
+ * Publishes real, a complete realization folder built in tmp/ (meta.json,
+ * stdout, stderr when not empty, out/ when there are artifacts), as rhash
  * of key, and records a run of it at ns nanoseconds (0: now). A new key
- * gets drv (drv.json's text) and is published whole; a known key gets the
- * realization renamed into place, unless an equal one is there already.
- * real is consumed (moved or removed); NULL records a run of the equal
- * realization in place. The caller holds key's lock.
+ * gets drv. real is consumed (moved or removed); NULL records a run of
+ * the realization already there. The caller holds key's lock.
  */
 int store_publish(struct store *s, const char *key, const char *drv,
 		  const char *rhash, const char *real, bool failed,
 		  size_t cut, long long ns);
 /*
- * Recomputes the rhash of the realization folder dir; *why says what is
- * wrong (caller frees), NULL when it matches rhash.
+ * Recomputes the rhash of realization rhash of key from its row and its
+ * object folder; *why says what is wrong (caller frees), NULL when it
+ * matches.
  */
-void store_verify_real(char **why, const char *dir, const char *rhash);
+void store_verify_real(char **why, struct store *s, const char *key,
+		       const char *rhash);
+/*
+ * The parts of a realization (push, show): meta JSON text, stdout and
+ * stderr appended to the buffers given (any may be NULL), and *files
+ * whether objects/RHASH holds its out/ tree. MD_ENOTFOUND when the
+ * store has no such realization. Takes the connection itself.
+ */
+int store_real_parts(struct store *s, const char *key, const char *rhash,
+		     struct md_buf *meta, struct md_buf *so,
+		     struct md_buf *se, bool *files);
+
+/*
+ * Migrates a v1 store (ROOT/store/, roots/, interp/) into the database
+ * (store/migrate.c): called by store_open when VERSION says 1, under the
+ * store-wide lock held exclusively. Says one progress line on stderr.
+ */
+int store_migrate_v1(struct store *s);
 
 #endif

@@ -113,7 +113,7 @@ store_drv_json(const struct store_field *f, size_t n)
 	char *text;
 	size_t i;
 
-	cJSON_AddNumberToObject(drv, "version", STORE_VERSION);
+	cJSON_AddNumberToObject(drv, "version", STORE_META_VERSION);
 	/* An object keeps its members in order: the order is hashed. */
 	for (i = 0; i < n; i++)
 		cJSON_AddStringToObject(fields, f[i].name, f[i].value);

@@ -30,17 +30,20 @@ static const char cachedir_tag[] =
 	"# For information about cache directory tags see "
 	"https://bford.info/cachedir/\n";
 
+/*
+ * The format ROOT/VERSION gives: 0 when there is none (a new store), else
+ * 1 or 2; a newer one is an error.
+ */
 static int
-check_version(const char *root)
+read_version(const char *root, int *out)
 {
 	struct md_buf buf = MD_BUF_INIT;
 	char *path = md_path_join(root, "VERSION");
 	int rc = md_fs_read_regular(&buf, path, 64);
 
+	*out = 0;
 	if (rc == MD_ENOTFOUND) {
-		char v[16];
-		int n = snprintf(v, sizeof(v), "%d\n", STORE_VERSION);
-		rc = md_fs_write_atomic(path, v, (size_t)n, 0444);
+		rc = 0;
 	} else if (rc == 0) {
 		long v = strtol(buf.ptr, NULL, 10);
 		if (v <= 0)
@@ -50,9 +53,22 @@ check_version(const char *root)
 					"this mdrun reads (%d); upgrade mdrun "
 					"or use another --store",
 					path, v, STORE_VERSION);
+		else
+			*out = (int)v;
 	}
 	free(path);
 	md_buf_dispose(&buf);
+	return rc;
+}
+
+static int
+write_version(const char *root)
+{
+	char *path = md_path_join(root, "VERSION"), v[16];
+	int n = snprintf(v, sizeof(v), "%d\n", STORE_VERSION);
+	int rc = md_fs_write_atomic(path, v, (size_t)n, 0444);
+
+	free(path);
 	return rc;
 }
 
@@ -149,16 +165,230 @@ sweep_tmp(struct store *s)
 	md_strv_free(names);
 }
 
+/*
+ * The schema, PRAGMA user_version 2. Hashes are lowercase hex text, so
+ * `sqlite3 store.db` shows them as mdrun prints them.
+ *
+ *   drv   the fields of each key, as store_drv_json's text
+ *   real  each realization of a key: its meta JSON (exit record, times,
+ *         sizes, provenance), stdout and stderr, and whether
+ *         objects/RHASH holds its artifacts
+ *   run   each run of a key: seq numbers them in the order this store
+ *         committed them (a pulled one gets the next when it is pulled),
+ *         ns is when it ran (a pulled one: its start), cut the cap an
+ *         output was cut at (0: whole). Which realization each run
+ *         produced, so "latest", "first" and run counts hold when equal
+ *         runs share a realization.
+ *   root  the keys one document's last render used, and its notes: a
+ *         JSON record {"version", "document", "keys", "notes"}
+ *   memo  small named values: interpreter identities
+ */
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS drv ("
+	" key TEXT PRIMARY KEY, fields TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS real ("
+	" key TEXT NOT NULL, rhash TEXT NOT NULL, meta TEXT NOT NULL,"
+	" stdout BLOB NOT NULL, stderr BLOB NOT NULL,"
+	" files INTEGER NOT NULL, PRIMARY KEY (key, rhash));"
+	"CREATE TABLE IF NOT EXISTS run ("
+	" key TEXT NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL,"
+	" rhash TEXT NOT NULL, failed INTEGER NOT NULL,"
+	" cut INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS root ("
+	" doc TEXT PRIMARY KEY, record TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS memo ("
+	" name TEXT PRIMARY KEY, value BLOB NOT NULL);"
+	"PRAGMA user_version = 2;";
+
+/* The statements a render runs for every block, prepared once. */
+enum {
+	STMT_RUNS, /* the runs of a key whose realization exists */
+	STMT_REAL, /* one realization */
+	STMT_N
+};
+static const char *const stmt_sql[STMT_N] = {
+	[STMT_RUNS] = "SELECT seq, ns, rhash, failed, cut FROM run AS r"
+		      " WHERE key = ?1 AND EXISTS (SELECT 1 FROM real"
+		      " WHERE real.key = r.key AND real.rhash = r.rhash)"
+		      " ORDER BY seq",
+	[STMT_REAL] = "SELECT meta, stdout, stderr, files FROM real"
+		      " WHERE key = ?1 AND rhash = ?2",
+};
+
+int
+store_db_err(struct store *s, const char *what)
+{
+	return md_err_set("%s: %s: %s", s->db_path, what,
+			  s->db ? sqlite3_errmsg(s->db) : "cannot open");
+}
+
+sqlite3_stmt *
+store_prepare(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		store_db_err(s, "cannot read");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* A prepared statement of stmt_sql, reset; NULL with the error set. */
+static sqlite3_stmt *
+stmt(struct store *s, int which)
+{
+	sqlite3_stmt **st = &s->stmt[which];
+
+	if (*st) {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+		return *st;
+	}
+	if (sqlite3_prepare_v3(s->db, stmt_sql[which], -1,
+			       SQLITE_PREPARE_PERSISTENT, st,
+			       NULL) != SQLITE_OK) {
+		store_db_err(s, "cannot read");
+		*st = NULL;
+	}
+	return *st;
+}
+
+static int
+exec_sql(struct store *s, const char *sql, const char *what)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_db_err(s, what);
+	return 0;
+}
+
+int
+store_begin(struct store *s, bool write)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->db_mu);
+	rc = exec_sql(s, write ? "BEGIN IMMEDIATE" : "BEGIN",
+		      write ? "cannot write" : "cannot read");
+	if (rc < 0)
+		pthread_mutex_unlock(&s->db_mu);
+	return rc;
+}
+
+int
+store_end(struct store *s, int rc)
+{
+	for (int i = 0; i < STMT_N; i++)
+		if (s->stmt[i])
+			sqlite3_reset(s->stmt[i]);
+	if (rc >= 0) {
+		int r = exec_sql(s, "COMMIT", "cannot write");
+		if (r < 0) {
+			rc = r;
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		}
+	} else if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&s->db_mu);
+	return rc;
+}
+
+bool
+store_col_hash(char out[MD_HASH_HEX], sqlite3_stmt *st, int col)
+{
+	const unsigned char *t;
+
+	if (sqlite3_column_type(st, col) != SQLITE_TEXT ||
+	    sqlite3_column_bytes(st, col) != MD_HASH_HEX - 1 ||
+	    !(t = sqlite3_column_text(st, col)))
+		return false;
+	memcpy(out, t, MD_HASH_HEX);
+	return store_is_hash(out);
+}
+
+/*
+ * Opens ROOT/store.db (creating it), in WAL mode, and makes its schema
+ * when it has none. A file that is not a database, or one of another
+ * schema, is an error.
+ */
+static int
+open_db(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, version = -1;
+
+	if (sqlite3_open_v2(s->db_path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_FULLMUTEX |
+				    SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK)
+		return store_db_err(s, "cannot open");
+	sqlite3_busy_timeout(s->db, 600000);
+	/* A crafted file may not change what the schema does. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	if ((rc = exec_sql(s, "PRAGMA journal_mode = WAL;"
+			      "PRAGMA synchronous = NORMAL;",
+			   "cannot open")) < 0)
+		return rc;
+	if (!(st = store_prepare(s, "PRAGMA user_version")))
+		return MD_ERROR;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version == 2)
+		return 0;
+	if (version != 0)
+		return md_err_set("%s: not an mdrun store database (schema "
+				  "%d); move it away or use another --store",
+				  s->db_path, version);
+	pthread_mutex_lock(&s->db_mu);
+	rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot write");
+	if (rc == 0)
+		rc = exec_sql(s, schema, "cannot write");
+	if (rc == 0)
+		rc = exec_sql(s, "COMMIT", "cannot write");
+	else
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&s->db_mu);
+	return rc;
+}
+
+/*
+ * Brings the store to format 2: a new one says so, a v1 one is migrated
+ * once, under the store-wide lock held exclusively (a second process
+ * waits, then finds it done).
+ */
+static int
+upgrade(struct store *s, int version)
+{
+	int rc, lock;
+
+	if (version == STORE_VERSION)
+		return 0;
+	if ((lock = store_lock_store(s, true)) < 0)
+		return lock;
+	if ((rc = read_version(s->root, &version)) == 0 && version == 1)
+		rc = store_migrate_v1(s);
+	else if (rc == 0 && version == 0)
+		rc = write_version(s->root);
+	store_unlock(lock);
+	return rc;
+}
+
 int
 store_open(struct store **out, const char *root)
 {
 	struct store *s = md_calloc(1, sizeof(*s));
 	char *tag = NULL, abs[PATH_MAX];
-	int rc;
+	int rc, version;
 
 	*out = NULL;
 	s->owner_fd = -1;
 	pthread_mutex_init(&s->owner_mu, NULL);
+	pthread_mutex_init(&s->db_mu, NULL);
 	/*
 	 * Absolute: sessions hand these paths to interpreters whose blocks
 	 * may change folder.
@@ -171,17 +401,16 @@ store_open(struct store **out, const char *root)
 	}
 	s->root = md_strdup(abs);
 	root = s->root;
-	s->objs = md_path_join(root, "store");
+	s->db_path = md_path_join(root, "store.db");
+	s->objects = md_path_join(root, "objects");
 	s->tmp = md_path_join(root, "tmp");
 	s->locks = md_path_join(root, "locks");
-	s->roots = md_path_join(root, "roots");
-	s->interp = md_path_join(root, "interp");
-	if ((rc = md_fs_mkdirs(s->objs, 0755)) < 0 ||
+	/* A newer format is refused before anything is written. */
+	if ((rc = read_version(root, &version)) < 0 ||
+	    (rc = md_fs_mkdirs(s->objects, 0755)) < 0 ||
 	    (rc = md_fs_mkdirs(s->tmp, 0755)) < 0 ||
 	    (rc = md_fs_mkdirs(s->locks, 0755)) < 0 ||
-	    (rc = md_fs_mkdirs(s->roots, 0755)) < 0 ||
-	    (rc = md_fs_mkdirs(s->interp, 0755)) < 0 ||
-	    (rc = check_version(root)) < 0)
+	    (rc = open_db(s)) < 0 || (rc = upgrade(s, version)) < 0)
 		goto done;
 	tag = md_path_join(root, "CACHEDIR.TAG");
 	if (!md_fs_exists(tag) &&
@@ -215,14 +444,17 @@ store_close(struct store *s)
 		close(s->owner_fd);
 		free(s->owner);
 	}
+	for (int i = 0; i < STMT_N; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
 	free(s->root);
-	free(s->objs);
+	free(s->db_path);
+	free(s->objects);
 	free(s->tmp);
 	free(s->locks);
-	free(s->roots);
-	free(s->interp);
 	cache_free(s->cache);
 	pthread_mutex_destroy(&s->owner_mu);
+	pthread_mutex_destroy(&s->db_mu);
 	free(s);
 }
 
@@ -314,26 +546,18 @@ in_range(const cJSON *obj, const char *name)
 }
 
 int
-store_read_meta(struct store_real *r, const char *dir)
+store_parse_meta(struct store_real *r, const char *text, size_t len,
+		 const char *what)
 {
-	struct md_buf buf = MD_BUF_INIT;
-	char *path = md_path_join(dir, "meta.json");
-	cJSON *meta = NULL;
-	int rc;
+	cJSON *meta = cJSON_ParseWithLength(text, len);
+	int rc = 0;
 
-	if ((rc = md_fs_read_regular(&buf, path, STORE_RECORD_MAX)) < 0) {
-		if (rc == MD_ENOTFOUND)
-			rc = md_err_set("%s: missing realization metadata",
-					path);
-		goto done;
-	}
-	meta = cJSON_ParseWithLength(buf.ptr, buf.len);
 	/* An exit status and a signal an int holds (a pulled file may lie). */
 	if (!cJSON_IsObject(meta) ||
 	    !cJSON_IsNumber(cJSON_GetObjectItem(meta, "exit")) ||
 	    !(fabs(num(meta, "exit")) <= 65535) ||
 	    !(fabs(num(meta, "signal")) <= 65535)) {
-		rc = md_err_set("%s: malformed realization metadata", path);
+		rc = md_err_set("%s: malformed realization metadata", what);
 		goto done;
 	}
 	r->exit.code = (int)num(meta, "exit");
@@ -351,81 +575,116 @@ store_read_meta(struct store_real *r, const char *dir)
 	r->err_size = r->sized ? (size_t)num(meta, "stderr_bytes") : 0;
 done:
 	cJSON_Delete(meta);
-	md_buf_dispose(&buf);
-	free(path);
 	return rc;
 }
 
 char *
-store_real_dir(const struct store *s, const char *key, const char *rhash)
+store_files_dir(const struct store *s, const char *rhash)
 {
-	struct md_buf b = MD_BUF_INIT;
+	return md_path_join(s->objects, rhash);
+}
 
-	md_buf_puts(&b, s->objs);
-	md_buf_putc(&b, '/');
-	md_buf_puts(&b, key);
-	md_buf_putc(&b, '/');
-	md_buf_puts(&b, rhash);
-	return md_buf_detach(&b);
+/* A blob (or text) column appended to out, with a NUL after it. */
+static bool
+col_bytes(struct md_buf *out, sqlite3_stmt *st, int col)
+{
+	int type = sqlite3_column_type(st, col);
+	const void *p;
+
+	if (type != SQLITE_BLOB && type != SQLITE_TEXT)
+		return false;
+	p = type == SQLITE_BLOB ? sqlite3_column_blob(st, col)
+				: (const void *)sqlite3_column_text(st, col);
+	md_buf_put(out, p ? p : "", (size_t)sqlite3_column_bytes(st, col));
+	return true;
+}
+
+int
+store_real_parts(struct store *s, const char *key, const char *rhash,
+		 struct md_buf *meta, struct md_buf *so, struct md_buf *se,
+		 bool *files)
+{
+	struct md_buf m = MD_BUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = store_begin(s, false)) < 0)
+		return rc;
+	if (!(st = stmt(s, STMT_REAL))) {
+		rc = MD_ERROR;
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rhash, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		break;
+	case SQLITE_DONE:
+		rc = MD_ENOTFOUND;
+		goto done;
+	default:
+		rc = store_db_err(s, "cannot read");
+		goto done;
+	}
+	if (!col_bytes(meta ? meta : &m, st, 0) ||
+	    (so && !col_bytes(so, st, 1)) || (se && !col_bytes(se, st, 2)) ||
+	    sqlite3_column_type(st, 3) != SQLITE_INTEGER) {
+		rc = md_err_set("%s: realization %.12s of %.12s: malformed "
+				"row", s->db_path, rhash, key);
+		goto done;
+	}
+	if (files)
+		*files = sqlite3_column_int(st, 3) != 0;
+done:
+	md_buf_dispose(&m);
+	return store_end(s, rc);
 }
 
 /*
- * A realization's stdout or stderr: no larger than meta.json says, when
- * it says (sized), and the file must be just that large.
+ * Its row: meta, stdout and stderr, whose sizes must be what its meta
+ * says; with what to do when it is damaged.
  */
-int
-store_read_output(struct md_buf *out, const char *path, bool sized,
-		  size_t size)
-{
-	size_t start = out->len;
-	int rc = md_fs_read_regular(out, path, sized ? size + !size : 0);
-
-	if (rc == 0 && sized && out->len - start != size)
-		rc = md_err_set("%s: %zu bytes, but meta.json says %zu", path,
-				out->len - start, size);
-	return rc;
-}
-
-/* Its stdout and its stderr, which has no file when it is empty. */
 static int
-read_outputs(struct store_real *r)
+read_real(struct store_real *r)
 {
-	char *so = md_path_join(r->path, "stdout");
-	char *se = md_path_join(r->path, "stderr");
+	struct md_buf meta = MD_BUF_INIT;
+	char what[160];
 	int rc;
 
 	md_buf_clear(&r->out);
 	md_buf_clear(&r->err);
-	md_buf_put(&r->out, "", 0);
-	md_buf_put(&r->err, "", 0);
-	if ((rc = store_read_output(&r->out, so, r->sized, r->out_size)) ==
-		    0 &&
-	    (rc = store_read_output(&r->err, se, r->sized, r->err_size)) ==
-		    MD_ENOTFOUND &&
-	    (!r->sized || r->err_size == 0))
-		rc = 0;
+	snprintf(what, sizeof(what), "realization %.12s of key %.12s",
+		 r->rhash, r->key);
+	rc = store_real_parts(r->store, r->key, r->rhash, &meta, &r->out,
+			      &r->err, &r->files);
 	if (rc == MD_ENOTFOUND)
-		rc = md_err_set("%s: incomplete realization", r->path);
-	free(so);
-	free(se);
-	return rc;
-}
-
-/* Its meta.json and outputs, with what to do when they are damaged. */
-static int
-read_real(struct store_real *r)
-{
-	int rc = store_read_meta(r, r->path);
-
+		rc = md_err_set("%s: not in the store", what);
 	if (rc == 0)
-		rc = read_outputs(r);
+		rc = store_parse_meta(r, meta.ptr, meta.len, what);
+	if (rc == 0 && r->sized &&
+	    (r->out.len != r->out_size || r->err.len != r->err_size))
+		rc = md_err_set("%s: its outputs are not the size its meta "
+				"says", what);
 	if (rc < 0) {
 		char *why = md_strdup(md_err_msg());
 		rc = md_err_set("%s (mdrun store verify finds all such; "
 				"render with --rebuild to replace it)", why);
 		free(why);
 	}
+	md_buf_dispose(&meta);
 	return rc;
+}
+
+/* Names realization rhash of key in out, unread. */
+static void
+name_real(struct store_real *out, struct store *s, const char *key,
+	  const char *rhash)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->rhash, rhash, MD_HASH_HEX);
+	snprintf(out->key, sizeof(out->key), "%s", key);
+	out->store = s;
+	out->path = store_files_dir(s, rhash);
 }
 
 int
@@ -434,9 +693,7 @@ store_read(struct store_real *out, struct store *s, const char *key,
 {
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	memcpy(out->rhash, rhash, MD_HASH_HEX);
-	out->path = store_real_dir(s, key, rhash);
+	name_real(out, s, key, rhash);
 	if ((rc = read_real(out)) < 0)
 		store_real_dispose(out);
 	return rc;
@@ -446,9 +703,7 @@ void
 store_read_later(struct store_real *out, struct store *s, const char *key,
 		 const char *rhash)
 {
-	memset(out, 0, sizeof(*out));
-	memcpy(out->rhash, rhash, MD_HASH_HEX);
-	out->path = store_real_dir(s, key, rhash);
+	name_real(out, s, key, rhash);
 	out->pending = true;
 }
 
@@ -548,22 +803,83 @@ store_runs(struct store_run **out, size_t *n, struct store *s,
 	return list_runs(out, n, s, key);
 }
 
+/*
+ * The runs of key, inside a transaction: each row checked, since the
+ * database may have been crafted.
+ */
+static int
+runs_of(struct store_run **out, size_t *n, struct store *s, const char *key)
+{
+	sqlite3_stmt *st = stmt(s, STMT_RUNS);
+	size_t cap = 0;
+	int step;
+
+	*out = NULL;
+	*n = 0;
+	if (!st)
+		return MD_ERROR;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_run *r;
+		for (int c = 0; c < 5; c++)
+			if (c != 2 &&
+			    sqlite3_column_type(st, c) != SQLITE_INTEGER)
+				goto bad;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*out = md_realloc(*out, cap * sizeof(**out));
+		}
+		r = &(*out)[*n];
+		memset(r, 0, sizeof(*r));
+		if (!store_col_hash(r->rhash, st, 2) ||
+		    sqlite3_column_int64(st, 0) <= 0 ||
+		    sqlite3_column_int64(st, 4) < 0)
+			goto bad;
+		r->seq = (unsigned long long)sqlite3_column_int64(st, 0);
+		r->ns = sqlite3_column_int64(st, 1);
+		r->failed = sqlite3_column_int64(st, 3) != 0;
+		r->cut = (size_t)sqlite3_column_int64(st, 4);
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (step == SQLITE_DONE)
+		return 0;
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return store_db_err(s, "cannot read");
+bad:
+	sqlite3_reset(st);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return md_err_set("%s: the runs of key %.12s: malformed row",
+			  s->db_path, key);
+}
+
 int
 store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n)
 {
 	struct store_cache *c = md_calloc(1, sizeof(*c));
 	size_t i, k = 0;
+	int rc;
 
 	pthread_mutex_init(&c->mu, NULL);
 	c->v = md_calloc(n ? n : 1, sizeof(*c->v));
+	/* One snapshot, one lock of the connection, for every key. */
+	if ((rc = store_begin(s, false)) < 0) {
+		cache_free(c);
+		return rc;
+	}
 	for (i = 0; i < n; i++) {
 		struct cached *e = &c->v[k];
 		if (!store_is_hash(keys[i]) ||
-		    list_runs(&e->runs, &e->n, s, keys[i]) < 0)
+		    runs_of(&e->runs, &e->n, s, keys[i]) < 0)
 			continue; /* listed again when asked */
 		memcpy(e->key, keys[i], MD_HASH_HEX);
 		k++;
 	}
+	store_end(s, 0);
 	c->n = k;
 	qsort(c->v, c->n, sizeof(*c->v), cached_cmp);
 	cache_free(s->cache);
@@ -575,58 +891,11 @@ static int
 list_runs(struct store_run **out, size_t *n, struct store *s,
 	  const char *key)
 {
-	char *kdir = md_path_join(s->objs, key);
-	char *rdir = md_path_join(kdir, "runs");
-	char **names = NULL;
-	size_t count = 0, cap = 0, i;
-	DIR *d = opendir(rdir);
-	struct dirent *e;
-	struct stat st;
-	int rc = 0;
+	int rc = store_begin(s, false);
 
-	*out = NULL;
-	*n = 0;
-	if (!d) {
-		if (errno != ENOENT)
-			rc = md_err_sys("%s", rdir);
-		goto done;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (count == cap) {
-			cap = cap ? cap * 2 : 8;
-			names = md_realloc(names, cap * sizeof(*names));
-		}
-		names[count++] = md_strdup(e->d_name);
-	}
-	closedir(d);
-	/*
-	 * Fixed widths: name order is commit order. Old records, named by
-	 * their time, start with a digit, so they come before any sSEQ.
-	 */
-	if (count)
-		qsort(names, count, sizeof(*names), md_strp_cmp);
-	*out = md_calloc(count, sizeof(**out));
-	for (i = 0; i < count; i++) {
-		struct store_run *r = &(*out)[*n];
-		char *real;
-
-		if (!store_parse_run(r, names[i]))
-			continue; /* not a run record */
-		real = md_path_join(kdir, r->rhash);
-		/* A folder, not a link to one elsewhere. */
-		if (lstat(real, &st) == 0 && S_ISDIR(st.st_mode))
-			(*n)++;
-		free(real);
-	}
-done:
-	for (i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-	free(rdir);
-	free(kdir);
-	return rc;
+	if (rc < 0)
+		return rc;
+	return store_end(s, runs_of(out, n, s, key));
 }
 
 int
@@ -771,17 +1040,6 @@ store_remove_tree(struct store *s, const char *path)
 	return rc;
 }
 
-void
-store_run_name(struct md_buf *out, const struct store_run *r)
-{
-	if (r->seq)
-		md_buf_printf(out, "s%020llu-", r->seq);
-	md_buf_printf(out, "%020lld-%s-%s", r->ns, r->rhash,
-		      r->failed ? "failed" : "ok");
-	if (r->cut)
-		md_buf_printf(out, "-cut%zu", r->cut);
-}
-
 bool
 store_parse_run(struct store_run *r, const char *name)
 {
@@ -810,28 +1068,54 @@ store_parse_run(struct store_run *r, const char *name)
 	return true;
 }
 
-static char *
-root_path(struct store *s, const char *doc)
+/*
+ * The text of one row's column (a root record, a memo) into out, found
+ * by sql with one text parameter. MD_ENOTFOUND without a row.
+ */
+static int
+read_one(struct md_buf *out, struct store *s, const char *sql,
+	 const char *arg)
 {
-	char name[MD_HASH_HEX], file[MD_HASH_HEX + 8];
+	sqlite3_stmt *st;
+	int rc;
 
-	md_hash_bytes(name, doc, strlen(doc));
-	snprintf(file, sizeof(file), "%s.json", name);
-	return md_path_join(s->roots, file);
+	if ((rc = store_begin(s, false)) < 0)
+		return rc;
+	if (!(st = store_prepare(s, sql))) {
+		rc = MD_ERROR;
+	} else {
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+		switch (sqlite3_step(st)) {
+		case SQLITE_ROW:
+			if (!col_bytes(out, st, 0) ||
+			    (size_t)sqlite3_column_bytes(st, 0) >
+				    STORE_RECORD_MAX)
+				rc = md_err_set("%s: %s: malformed row",
+						s->db_path, arg);
+			break;
+		case SQLITE_DONE:
+			rc = MD_ENOTFOUND;
+			break;
+		default:
+			rc = store_db_err(s, "cannot read");
+		}
+	}
+	sqlite3_finalize(st);
+	return store_end(s, rc);
 }
 
-/* doc's root record, parsed; NULL (message set) when there is none. */
+/* doc's root record, parsed; NULL (*rc set) when there is none. */
 static cJSON *
 read_root(struct store *s, const char *doc, int *rc)
 {
 	struct md_buf text = MD_BUF_INIT;
-	char *path = root_path(s, doc);
 	cJSON *root = NULL;
 
-	if ((*rc = md_fs_read_regular(&text, path, STORE_RECORD_MAX)) == 0)
+	*rc = read_one(&text, s, "SELECT record FROM root WHERE doc = ?1",
+		       doc);
+	if (*rc == 0)
 		root = cJSON_ParseWithLength(text.ptr, text.len);
 	md_buf_dispose(&text);
-	free(path);
 	return root;
 }
 
@@ -869,16 +1153,39 @@ store_root_keys(char (**keys)[MD_HASH_HEX], size_t *n, struct store *s,
 	return rc;
 }
 
+/* Sets the row of sql's table named name (first parameter) to val. */
+static int
+write_one(struct store *s, const char *sql, const char *name,
+	  const void *val, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = store_begin(s, true)) < 0)
+		return rc;
+	if (!(st = store_prepare(s, sql))) {
+		rc = MD_ERROR;
+	} else {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_blob64(st, 2, val, n, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_db_err(s, "cannot write");
+	}
+	sqlite3_finalize(st);
+	return store_end(s, rc);
+}
+
 int
 store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 		 size_t n, const char *notes)
 {
-	char *path, *text;
+	struct md_buf old = MD_BUF_INIT;
+	char *text;
 	cJSON *root = cJSON_CreateObject(), *arr;
 	size_t i;
-	int rc;
+	int rc = 0;
 
-	cJSON_AddNumberToObject(root, "version", STORE_VERSION);
+	cJSON_AddNumberToObject(root, "version", STORE_META_VERSION);
 	cJSON_AddStringToObject(root, "document", doc);
 	arr = cJSON_AddArrayToObject(root, "keys");
 	for (i = 0; i < n; i++)
@@ -888,33 +1195,59 @@ store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 	if (notes)
 		cJSON_AddItemToObject(root, "notes", cJSON_CreateRaw(notes));
 	text = cJSON_Print(root);
-	path = root_path(s, doc);
 	/* Unchanged (a warm render, say): not written again. */
-	rc = md_fs_write_output(path, text, strlen(text), 0644);
-	free(path);
+	if (read_one(&old, s, "SELECT record FROM root WHERE doc = ?1",
+		     doc) != 0 ||
+	    strcmp(old.ptr, text))
+		rc = write_one(s, "INSERT OR REPLACE INTO root (doc, record)"
+				  " VALUES (?1, CAST(?2 AS TEXT))",
+			       doc, text, strlen(text));
+	md_buf_dispose(&old);
 	free(text);
 	cJSON_Delete(root);
 	return rc;
 }
 
+unsigned long long
+store_key_size(struct store *s, const char *key)
+{
+	unsigned long long size = 0;
+	char rhash[MD_HASH_HEX];
+	sqlite3_stmt *st;
+
+	if (store_begin(s, false) < 0)
+		return 0;
+	st = store_prepare(s, "SELECT rhash, length(meta) + length(stdout) +"
+			      " length(stderr), files FROM real"
+			      " WHERE key = ?1");
+	if (st)
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		size += (unsigned long long)sqlite3_column_int64(st, 1);
+		if (sqlite3_column_int(st, 2) && store_col_hash(rhash, st, 0)) {
+			char *dir = store_files_dir(s, rhash);
+			size += store_du(dir);
+			free(dir);
+		}
+	}
+	sqlite3_finalize(st);
+	store_end(s, 0);
+	return size;
+}
+
 int
 store_memo_get(struct md_buf *out, struct store *s, const char *name)
 {
-	char *path = md_path_join(s->interp, name);
-	int rc = md_fs_read_regular(out, path, STORE_RECORD_MAX);
-
-	free(path);
-	return rc;
+	return read_one(out, s, "SELECT value FROM memo WHERE name = ?1",
+			name);
 }
 
 int
 store_memo_put(struct store *s, const char *name, const char *val, size_t n)
 {
-	char *path = md_path_join(s->interp, name);
-	int rc = md_fs_write_atomic(path, val, n, 0644);
-
-	free(path);
-	return rc;
+	return write_one(s, "INSERT OR REPLACE INTO memo (name, value)"
+			    " VALUES (?1, ?2)",
+			 name, val, n);
 }
 
 int

@@ -1,57 +1,44 @@
 /*
  * The on-disk store: immutable, content-addressed realizations of keys.
  *
- *   ROOT/VERSION                 format version ("1"); a newer one is refused
+ *   ROOT/VERSION                 format version ("2"); a newer one is
+ *                                refused, a v1 store is migrated once
+ *                                (store/migrate.c)
  *   ROOT/CACHEDIR.TAG            so backup tools skip the store
- *   ROOT/store/KEY/drv.json      the fields hashed into KEY, in order
- *   ROOT/store/KEY/RHASH/        one realization: meta.json, stdout,
- *                                stderr (absent when empty), out/ (the
- *                                artifacts; absent when none)
- *   ROOT/store/KEY/runs/sSEQ-T-RHASH-ok|failed[-cutN]
- *                                one empty file per run: SEQ (20 digits)
- *                                numbers the key's runs in the order this
- *                                store committed them (a pulled run gets
- *                                the next one when it is pulled), T is the
- *                                run's time in nanoseconds (20 digits; for
- *                                a pulled run its start, never later than
- *                                the pull), -cutN when an output was cut
- *                                at N bytes. Which realization each run
- *                                produced, so "latest" (the highest SEQ)
- *                                and "first" and run counts hold even when
- *                                equal runs share a realization. Records
- *                                of older stores, T-RHASH-..., are older
- *                                than any sSEQ one, in T order. SEQ is
- *                                allocated under an flock(2) of runs/.
- *   ROOT/roots/H.json            the keys one document's last render used
+ *   ROOT/store.db                SQLite, WAL mode: every record (the
+ *                                schema is in store.c): drv (the fields
+ *                                of each key), real (each realization's
+ *                                meta JSON, stdout and stderr inline),
+ *                                run (each run of a key, numbered in
+ *                                commit order), root (the keys each
+ *                                document's last render used), memo
+ *                                (interpreter identities)
+ *   ROOT/objects/RHASH/          the artifacts (MDRUN_OUT) of the
+ *                                realizations whose rhash it is, read-only;
+ *                                absent when they wrote none
  *   ROOT/locks/KEY, locks/gc     flock(2) files
- *   ROOT/interp/ID               memoized interpreter identities
  *   ROOT/tmp/OWNER.lock          held (flock) by one process that has the
  *                                store open, OWNER being PID-oHEX (HEX
  *                                random: PIDs repeat across containers)
  *   ROOT/tmp/OWNER-N             a folder that process is building in
  *
- * Writes: a realization is built in tmp/, renamed into place, made read-only
- * (files 0444, folders 0555), and only then gets its run record. So a
- * realization folder that exists is complete, and a run record always
- * names one. Removal goes the other way: run records first, then the
- * folder is renamed into tmp/ and deleted. A process killed at any instant
- * leaves the store consistent; what it left in tmp/ is swept by the next
- * store_open: tmp/OWNER-* goes, and OWNER.lock last, once the lock on
- * OWNER.lock can be taken, whatever PID namespace the owner ran in (a
- * folder tmp/PID-N-T of an older mdrun goes once no process PID exists).
+ * Writes (store/commit.c): the artifacts are renamed into objects/ first,
+ * then one SQLite transaction adds the key's fields, the realization and
+ * the run. A process killed at any instant leaves either no realization
+ * or a whole one; an object no row names is removed by gc. What a dead
+ * process left in tmp/ is swept by the next store_open: tmp/OWNER-* goes,
+ * and OWNER.lock last, once the lock on OWNER.lock can be taken, whatever
+ * PID namespace the owner ran in.
  *
- * Reads: every file of the store is opened without following links and
- * read only if it is a regular file, at most its size when opened (and
- * what meta.json says of stdout and stderr, when it says): a file swapped
- * for a link to /dev/zero or for a fifo is an error naming it, never a
- * read without end. Trees (out/, tmp/) are walked relative to folder
- * descriptors, at any depth; a commit refuses an out/ path longer than
- * 2048 bytes (STORE_OUT_PATH_MAX).
+ * Reads: every column's type is checked and every hash is 64 hex digits,
+ * so a crafted database gives an error line, never a crash; object trees
+ * are walked relative to folder descriptors without following links.
  *
  * KEY is the SHA-256 of its fields (store_key_bytes: each name and value
- * length-prefixed, in order), so `store verify` recomputes keys as well as realizations. RHASH
- * is the SHA-256 of stdout, stderr, exit status and the out/ tree. The
- * store knows keys, fields and bytes, not documents.
+ * length-prefixed, in order), so `store verify` recomputes keys as well as
+ * realizations. RHASH is the SHA-256 of stdout, stderr, exit status and
+ * the artifacts' tree. The store knows keys, fields and bytes, not
+ * documents.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -63,7 +50,9 @@
 #include "../util/exit.h"
 #include "../util/hash.h"
 
-#define STORE_VERSION 1
+#define STORE_VERSION 2
+/* The version of the JSON records: meta, drv and roots (as pushed). */
+#define STORE_META_VERSION 1
 
 struct store;
 
@@ -125,9 +114,12 @@ struct store_real {
 	struct md_exit exit;
 	size_t cut; /* the cap an output was cut at, or 0 */
 	double start, end;
-	char *path;   /* its folder in the store */
+	char *path;   /* its artifacts' folder (store_files_dir) */
+	bool files;   /* it has artifacts: path exists */
 	bool pending; /* not read yet: store_read_pending */
-	/* stdout's and stderr's sizes as meta.json says (sized: it does). */
+	struct store *store;	/* where a pending read reads from */
+	char key[MD_HASH_HEX];	/* whose realization it is */
+	/* stdout's and stderr's sizes as its meta says (sized: it does). */
 	bool sized;
 	size_t out_size, err_size;
 };
@@ -181,9 +173,12 @@ int store_runs(struct store_run **out, size_t *n, struct store *s,
  * memory after that, as listed now, until this process changes them.
  */
 int store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n);
-/* The folder of realization rhash of key. Caller frees. */
-char *store_real_dir(const struct store *s, const char *key,
-		     const char *rhash);
+/*
+ * The folder of the artifacts of realizations whose rhash it is
+ * (ROOT/objects/RHASH; it exists only when they wrote some). Caller
+ * frees.
+ */
+char *store_files_dir(const struct store *s, const char *rhash);
 /* Reads realization rhash of key. */
 int store_read(struct store_real *out, struct store *s, const char *key,
 	       const char *rhash);
@@ -240,7 +235,10 @@ int store_memo_get(struct md_buf *out, struct store *s, const char *name);
 int store_memo_put(struct store *s, const char *name, const char *val,
 		   size_t n);
 
-/* Makes what was committed durable: one syncfs for the whole store. */
+/*
+ * Makes what was committed durable: one syncfs for the whole store (the
+ * database runs with synchronous=NORMAL, so its commits wait for this).
+ */
 int store_sync(struct store *s);
 
 /*
@@ -256,14 +254,17 @@ void store_keys_free(char **keys, size_t n);
 int store_resolve(char out[MD_HASH_HEX], struct store *s, const char *ref);
 /* Bytes under path (files' sizes), 0 when missing. */
 unsigned long long store_du(const char *path);
-/* The meta.json text of a realization, appended to out. */
+/* Bytes a key holds: its realizations' rows and their artifacts. */
+unsigned long long store_key_size(struct store *s, const char *key);
+/* The meta JSON text of a realization, appended to out. */
 int store_meta_text(struct md_buf *out, struct store *s, const char *key,
 		    const char *rhash);
-/* drv.json of key, parsed fields as text. Caller disposes out. */
+/* The fields of key, as text. Caller disposes out. */
 int store_drv(struct md_buf *out, struct store *s, const char *key);
 /*
- * Recomputes every key from its drv.json and every rhash from its files;
- * calls report(path, what, ctx) for each problem. *bad counts them.
+ * Recomputes every key from its fields and every rhash from its outputs
+ * and artifacts, and runs SQLite's integrity check; calls
+ * report(path, what, ctx) for each problem. *bad counts them.
  */
 int store_verify(size_t *bad, struct store *s,
 		 void (*report)(const char *path, const char *what, void *ctx),

@@ -137,14 +137,12 @@ cmd_ls(struct store *s)
 		struct store_run *runs = NULL;
 		size_t nr = 0, nd;
 		char size[32];
-		char *kdir = md_path_join(store_root(s), "store");
-		char *p = md_path_join(kdir, keys[i]);
 		cJSON *m = NULL;
 
 		store_runs(&runs, &nr, s, keys[i]);
 		if (nr)
 			m = meta(s, keys[i], runs[nr - 1].rhash);
-		human(size, sizeof(size), store_du(p));
+		human(size, sizeof(size), store_key_size(s, keys[i]));
 		cJSON *line = cJSON_GetObjectItem(m, "line");
 		nd = distinct(runs, nr);
 		printf("%.12s  %-16s %s:%d  %zu %s, %zu %s  %s\n", keys[i],
@@ -154,8 +152,6 @@ cmd_ls(struct store *s)
 		       cli_plural(nd, "realization", "realizations"), size);
 		cJSON_Delete(m);
 		free(runs);
-		free(p);
-		free(kdir);
 	}
 	store_keys_free(keys, n);
 	return MD_EXIT_OK;
@@ -217,6 +213,11 @@ cmd_path(struct store *s, const char *key)
 	if (store_lookup(&r, s, key, STORE_LATEST, false) < 0 &&
 	    store_lookup(&r, s, key, STORE_LATEST, true) < 0)
 		return cli_error("%.12s: no realization", key);
+	if (!r.files) {
+		store_real_dispose(&r);
+		return cli_error("%.12s: its realization wrote no files "
+				 "(mdrun store show prints its outputs)", key);
+	}
 	printf("%s\n", r.path);
 	store_real_dispose(&r);
 	return MD_EXIT_OK;

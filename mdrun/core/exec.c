@@ -224,8 +224,8 @@ empty_dir(struct store *s)
 }
 
 /*
- * MDRUN_DEP_<name>=<folder> for each deps= block: the read-only out/ of
- * the realization it keyed on. Letters and digits of the name are kept,
+ * MDRUN_DEP_<name>=<folder> for each deps= block: the read-only folder of
+ * the artifacts of the realization it keyed on (an empty one without). Letters and digits of the name are kept,
  * anything else becomes '_'. A NULL-terminated array; free with
  * md_strv_free.
  */
@@ -238,12 +238,14 @@ dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 		const struct md_stage *d = &p->stages[st->deps[i]];
 		struct md_buf b = MD_BUF_INIT;
 		const char *c;
+		char *dir;
 
 		md_buf_puts(&b, "MDRUN_DEP_");
 		for (c = d->block->name; *c; c++)
 			md_buf_putc(&b, isalnum((unsigned char)*c) ? *c : '_');
-		md_buf_printf(&b, "=%s/store/%s/%s/out", store_root(s), d->key,
-			      d->rhash);
+		dir = store_files_dir(s, d->rhash);
+		md_buf_printf(&b, "=%s", dir);
+		free(dir);
 		if (!md_fs_is_dir(strchr(b.ptr, '=') + 1)) {
 			b.len = (size_t)(strchr(b.ptr, '=') - b.ptr) + 1;
 			md_buf_puts(&b, empty_dir(s));
@@ -462,6 +464,8 @@ shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	real->exit = r->exit;
 	real->start = r->start;
 	real->end = r->end;
+	real->path = store_files_dir(s, rhash);
+	real->files = md_fs_is_dir(real->path);
 	out->failed = bad && !st->block->error_ok;
 	out->ran = 1;
 	return 0;

@@ -673,11 +673,10 @@ place_file(struct md_notebook *nb, struct md_file *f)
 	return rc;
 }
 
-/* The artifacts of realization dir, with their bytes (and copies). */
+/* The artifacts in outdir, with their bytes (and copies). */
 static int
-load_files(struct md_notebook *nb, struct real_parts *p, const char *dir)
+load_files(struct md_notebook *nb, struct real_parts *p, const char *outdir)
 {
-	char *outdir = md_path_join(dir, "out");
 	char **names = NULL;
 	size_t count = 0;
 	int rc;
@@ -708,7 +707,6 @@ done:
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
-	free(outdir);
 	return rc;
 }
 
@@ -741,12 +739,10 @@ real_status(const struct md_outcome *oc)
 /* A realization's view: today's stdout and stderr as two streams. */
 static int
 view_real(struct md_notebook *nb, struct md_view_real *v,
-	  struct real_parts *p, const struct md_stage *st,
-	  const struct store_real *r)
+	  struct real_parts *p, const struct store_real *r)
 {
-	char *dir = store_real_dir(nb->store, st->key, r->rhash);
 	size_t n = 0;
-	int rc;
+	int rc = 0;
 
 	v->rhash = r->rhash;
 	v->exit = r->exit;
@@ -765,7 +761,9 @@ view_real(struct md_notebook *nb, struct md_view_real *v,
 	v->outs = p->outs;
 	v->nouts = n;
 	/* An artifact that cannot be read is said, and left out. */
-	if ((rc = load_files(nb, p, dir)) < 0 && nb->state->o->warn) {
+	if (r->files)
+		rc = load_files(nb, p, r->path);
+	if (rc < 0 && nb->state->o->warn) {
 		struct md_buf w = MD_BUF_INIT;
 		md_buf_printf(&w, "mdrun: warning: %s", md_err_msg());
 		nb->state->o->warn(w.ptr, nb->state->o->ctx);
@@ -773,7 +771,6 @@ view_real(struct md_notebook *nb, struct md_view_real *v,
 	}
 	v->files = p->files;
 	v->nfiles = p->nfiles;
-	free(dir);
 	return 0;
 }
 
@@ -808,7 +805,7 @@ md_nb_view(struct md_notebook *nb)
 		x->reals[i] = md_calloc(oc->n, sizeof(**x->reals));
 		x->parts[i] = md_calloc(oc->n, sizeof(**x->parts));
 		for (size_t k = 0; k < oc->n; k++)
-			if (view_real(nb, &x->reals[i][k], &x->parts[i][k], st,
+			if (view_real(nb, &x->reals[i][k], &x->parts[i][k],
 				      &oc->reals[k]) < 0)
 				return MD_ERROR;
 		b->reals = x->reals[i];
