@@ -317,21 +317,6 @@ done:
 	return rc;
 }
 
-/* Whether dir has no entries (or is not there). */
-static bool
-empty_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	bool empty = true;
-
-	while (d && empty && (e = readdir(d)))
-		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-	if (d)
-		closedir(d);
-	return empty;
-}
-
 /* real/NAME, a regular file, into out; a missing one is empty. */
 static int
 read_part(struct md_buf *out, const char *real, const char *name,
@@ -367,7 +352,7 @@ store_publish(struct store *s, const char *key, const char *drv,
 	    (rc = read_part(&se, real, "stderr", 0)) < 0)
 		goto done;
 	out = md_path_join(real, "out");
-	if (md_fs_is_dir(out) && !empty_dir(out)) {
+	if (md_fs_is_dir(out) && !md_fs_is_empty(out)) {
 		if ((rc = store_put_object(s, rhash, out)) < 0)
 			goto done;
 		files = true;
@@ -391,22 +376,18 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	struct md_buf se = { (char *)(r->err ? r->err : ""), r->err_len, 0 };
 	char rhash[MD_HASH_HEX];
 	char *meta = NULL;
-	bool files = false;
+	/* No artifacts, no object: an empty tree hashes as none. */
+	bool files = r->artifacts && !md_fs_is_empty(r->artifacts);
 	int rc;
 
-	if (r->artifacts &&
-	    (rc = md_fs_walk(r->artifacts, own_entry, NULL)) < 0 &&
+	if (files && (rc = md_fs_walk(r->artifacts, own_entry, NULL)) < 0 &&
 	    rc != MD_ENOTFOUND)
 		goto done;
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
-			      &r->exit, r->artifacts)) < 0)
+			      &r->exit, files ? r->artifacts : NULL)) < 0)
 		goto done;
-	/* No artifacts, no object: an empty tree hashes the same. */
-	if (r->artifacts && !empty_dir(r->artifacts)) {
-		if ((rc = store_put_object(s, rhash, r->artifacts)) < 0)
-			goto done;
-		files = true;
-	}
+	if (files && (rc = store_put_object(s, rhash, r->artifacts)) < 0)
+		goto done;
 	meta = meta_json(key, rhash, r);
 	rc = record(s, key, drv, rhash, meta, &so, &se, files,
 		    md_exit_failed(&r->exit), r->cut, 0);

@@ -148,6 +148,13 @@ bool md_fs_exists(const char *path);
  */
 int md_fs_list(char ***out, size_t *n, const char *root);
 bool md_fs_is_dir(const char *path);
+/*
+ * Whether path is a folder (not a link to one) with no entries and the
+ * mode 0755: one a process may reuse as it made it.
+ */
+bool md_fs_is_fresh_dir(const char *path);
+/* Whether path has no entries; true when it is missing or not a folder. */
+bool md_fs_is_empty(const char *path);
 
 /* "a" + "/" + "b". Caller frees. */
 char *md_path_join(const char *a, const char *b);

@@ -125,9 +125,11 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	rc = store_commit(rhash, s, st->key, drv, &sr);
 	/*
 	 * A run equal to one in the store leaves its artifacts where they
-	 * were: gone now, so the next block's MDRUN_OUT starts empty.
+	 * were: gone now, so the next block's MDRUN_OUT starts empty. One
+	 * that wrote none leaves the folder as it was made, kept.
 	 */
-	if (artifacts && md_fs_exists(artifacts))
+	if (artifacts && md_fs_exists(artifacts) &&
+	    !md_fs_is_fresh_dir(artifacts))
 		md_fs_rmtree(artifacts);
 	/* The store names its own paths; say which block it was. */
 	if (rc < 0)
