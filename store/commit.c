@@ -28,6 +28,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,11 +210,24 @@ store_put_real(struct store *s, const char *key, const char *rhash,
 	       const char *meta, const char *so, size_t so_len,
 	       const char *se, size_t se_len, bool files)
 {
-	sqlite3_stmt *st = store_prepare(
-		s, "INSERT OR IGNORE INTO real (key, rhash, meta, stdout,"
-		   " stderr, files) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-	int rc = 0;
+	sqlite3_stmt *st = NULL;
+	struct store_real m;
+	char what[96];
+	int rc;
 
+	/* What a render reads of the meta, once, as columns. */
+	memset(&m, 0, sizeof(m));
+	snprintf(what, sizeof(what), "realization %.12s of key %.12s", rhash,
+		 key);
+	if ((rc = store_parse_meta(&m, meta, strlen(meta), what)) < 0)
+		return rc;
+	if (!isfinite(m.start) || !isfinite(m.end))
+		return md_err_set("%s: its times are not numbers", what);
+	st = store_prepare(
+		s, "INSERT OR IGNORE INTO real (key, rhash, meta, stdout,"
+		   " stderr, files, exit_code, exit_signal, timed_out,"
+		   " start_time, end_time, cut) VALUES (?1, ?2, ?3, ?4, ?5,"
+		   " ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 	if (!st)
 		return MD_ERROR;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -222,6 +236,12 @@ store_put_real(struct store *s, const char *key, const char *rhash,
 	sqlite3_bind_blob64(st, 4, so ? so : "", so_len, SQLITE_STATIC);
 	sqlite3_bind_blob64(st, 5, se ? se : "", se_len, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, files);
+	sqlite3_bind_int(st, 7, m.exit.code);
+	sqlite3_bind_int(st, 8, m.exit.signal);
+	sqlite3_bind_int(st, 9, m.exit.timed_out);
+	sqlite3_bind_double(st, 10, m.start);
+	sqlite3_bind_double(st, 11, m.end);
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)m.cut);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_db_err(s, "cannot write");
 	sqlite3_finalize(st);

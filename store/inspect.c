@@ -444,7 +444,7 @@ void
 store_verify_real(char **why, struct store *s, const char *key,
 		  const char *rhash)
 {
-	struct store_real r;
+	struct store_real r, shown;
 	struct md_buf meta = MD_BUF_INIT, so = MD_BUF_INIT, se = MD_BUF_INIT;
 	char again[MD_HASH_HEX], *dir = NULL;
 	bool files = false;
@@ -452,6 +452,7 @@ store_verify_real(char **why, struct store *s, const char *key,
 
 	*why = NULL;
 	memset(&r, 0, sizeof(r));
+	memset(&shown, 0, sizeof(shown));
 	if ((rc = read_row(why, &meta, &so, &se, &files, s, key, rhash)) < 0 ||
 	    *why)
 		goto done;
@@ -467,6 +468,15 @@ store_verify_real(char **why, struct store *s, const char *key,
 		goto done;
 	if (strcmp(again, rhash))
 		*why = md_strdup("its content does not match its hash");
+	else if ((rc = store_read(&shown, s, key, rhash)) < 0)
+		goto done;
+	else if (shown.exit.code != r.exit.code ||
+		 shown.exit.signal != r.exit.signal ||
+		 shown.exit.timed_out != r.exit.timed_out ||
+		 shown.cut != r.cut || shown.start != r.start ||
+		 shown.end != r.end)
+		*why = md_strdup("its exit record or times differ from its "
+				 "meta");
 	else if (r.sized && so.len != r.out_size)
 		*why = size_mismatch("stdout", r.out_size, so.len);
 	else if (r.sized && se.len != r.err_size)
@@ -474,6 +484,7 @@ store_verify_real(char **why, struct store *s, const char *key,
 done:
 	if (rc < 0 && !*why)
 		*why = md_strdup(md_err_msg());
+	store_real_dispose(&shown);
 	md_buf_dispose(&meta);
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);

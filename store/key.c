@@ -13,7 +13,15 @@
 void
 store_key_item(struct md_buf *out, const char *s, size_t n)
 {
-	md_buf_printf(out, "%zu:", n);
+	/* Keys are made for every block of every render: no printf. */
+	char digits[24];
+	size_t k = sizeof(digits), len = n;
+
+	digits[--k] = ':';
+	do
+		digits[--k] = (char)('0' + len % 10);
+	while ((len /= 10) > 0);
+	md_buf_put(out, digits + k, sizeof(digits) - k);
 	md_buf_put(out, s, n);
 }
 

@@ -171,8 +171,11 @@ sweep_tmp(struct store *s)
  *
  *   drv   the fields of each key, as store_drv_json's text
  *   real  each realization of a key: its meta JSON (exit record, times,
- *         sizes, provenance), stdout and stderr, and whether
- *         objects/RHASH holds its artifacts
+ *         sizes, provenance), stdout and stderr, whether objects/RHASH
+ *         holds its artifacts, and what a render needs of the meta
+ *         (exit code and signal, timed out, start and end in seconds,
+ *         the cap an output was cut at) as columns, so reading a
+ *         realization parses no JSON
  *   run   each run of a key: seq numbers them in the order this store
  *         committed them (a pulled one gets the next when it is pulled),
  *         ns is when it ran (a pulled one: its start), cut the cap an
@@ -189,7 +192,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS real ("
 	" key TEXT NOT NULL, rhash TEXT NOT NULL, meta TEXT NOT NULL,"
 	" stdout BLOB NOT NULL, stderr BLOB NOT NULL,"
-	" files INTEGER NOT NULL, PRIMARY KEY (key, rhash));"
+	" files INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
+	" exit_signal INTEGER NOT NULL, timed_out INTEGER NOT NULL,"
+	" start_time REAL NOT NULL, end_time REAL NOT NULL,"
+	" cut INTEGER NOT NULL, PRIMARY KEY (key, rhash));"
 	"CREATE TABLE IF NOT EXISTS run ("
 	" key TEXT NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL,"
 	" rhash TEXT NOT NULL, failed INTEGER NOT NULL,"
@@ -202,8 +208,9 @@ static const char schema[] =
 
 /* The statements a render runs for every block, prepared once. */
 enum {
-	STMT_RUNS, /* the runs of a key whose realization exists */
-	STMT_REAL, /* one realization */
+	STMT_RUNS,   /* the runs of a key whose realization exists */
+	STMT_REAL,   /* one realization's meta and outputs */
+	STMT_RESULT, /* what a render shows of one realization */
 	STMT_N
 };
 static const char *const stmt_sql[STMT_N] = {
@@ -213,6 +220,9 @@ static const char *const stmt_sql[STMT_N] = {
 		      " ORDER BY seq",
 	[STMT_REAL] = "SELECT meta, stdout, stderr, files FROM real"
 		      " WHERE key = ?1 AND rhash = ?2",
+	[STMT_RESULT] = "SELECT stdout, stderr, files, exit_code,"
+			" exit_signal, timed_out, start_time, end_time, cut"
+			" FROM real WHERE key = ?1 AND rhash = ?2",
 };
 
 int
@@ -641,37 +651,84 @@ done:
 }
 
 /*
- * Its row: meta, stdout and stderr, whose sizes must be what its meta
- * says; with what to do when it is damaged.
+ * A realization's row as a render needs it: stdout, stderr and the
+ * columns of its exit record, each of the type and range the store
+ * writes. Inside a transaction.
  */
+static int
+result_row(struct store_real *r, sqlite3_stmt *st)
+{
+	static const int ints[] = { 2, 3, 4, 5, 8 };
+	double start, end;
+	long long cut;
+
+	for (size_t i = 0; i < sizeof(ints) / sizeof(*ints); i++)
+		if (sqlite3_column_type(st, ints[i]) != SQLITE_INTEGER)
+			return -1;
+	for (int c = 6; c <= 7; c++)
+		if (sqlite3_column_type(st, c) != SQLITE_FLOAT &&
+		    sqlite3_column_type(st, c) != SQLITE_INTEGER)
+			return -1;
+	if (llabs(sqlite3_column_int64(st, 3)) > 65535 ||
+	    llabs(sqlite3_column_int64(st, 4)) > 65535)
+		return -1;
+	start = sqlite3_column_double(st, 6);
+	end = sqlite3_column_double(st, 7);
+	cut = sqlite3_column_int64(st, 8);
+	if (!isfinite(start) || !isfinite(end) || cut < 0 || cut > (1LL << 50))
+		return -1;
+	if (!col_bytes(&r->out, st, 0) || !col_bytes(&r->err, st, 1))
+		return -1;
+	r->files = sqlite3_column_int64(st, 2) != 0;
+	r->exit.code = (int)sqlite3_column_int64(st, 3);
+	r->exit.signal = (int)sqlite3_column_int64(st, 4);
+	r->exit.timed_out = sqlite3_column_int64(st, 5) != 0;
+	r->start = start;
+	r->end = end;
+	r->cut = (size_t)cut;
+	return 0;
+}
+
+/* Its row, with what to do when it is damaged. */
 static int
 read_real(struct store_real *r)
 {
-	struct md_buf meta = MD_BUF_INIT;
+	struct store *s = r->store;
+	sqlite3_stmt *st;
 	char what[160];
 	int rc;
 
 	md_buf_clear(&r->out);
 	md_buf_clear(&r->err);
-	snprintf(what, sizeof(what), "realization %.12s of key %.12s",
-		 r->rhash, r->key);
-	rc = store_real_parts(r->store, r->key, r->rhash, &meta, &r->out,
-			      &r->err, &r->files);
-	if (rc == MD_ENOTFOUND)
+	snprintf(what, sizeof(what), "%s: realization %.12s of key %.12s",
+		 s->db_path, r->rhash, r->key);
+	if ((rc = store_begin(s, false)) < 0)
+		return rc;
+	if (!(st = stmt(s, STMT_RESULT))) {
+		rc = MD_ERROR;
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->rhash, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		if (result_row(r, st) < 0)
+			rc = md_err_set("%s: malformed row", what);
+		break;
+	case SQLITE_DONE:
 		rc = md_err_set("%s: not in the store", what);
-	if (rc == 0)
-		rc = store_parse_meta(r, meta.ptr, meta.len, what);
-	if (rc == 0 && r->sized &&
-	    (r->out.len != r->out_size || r->err.len != r->err_size))
-		rc = md_err_set("%s: its outputs are not the size its meta "
-				"says", what);
+		break;
+	default:
+		rc = store_db_err(s, "cannot read");
+	}
+done:
+	rc = store_end(s, rc);
 	if (rc < 0) {
 		char *why = md_strdup(md_err_msg());
 		rc = md_err_set("%s (mdrun store verify finds all such; "
 				"render with --rebuild to replace it)", why);
 		free(why);
 	}
-	md_buf_dispose(&meta);
 	return rc;
 }
 
