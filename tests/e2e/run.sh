@@ -219,20 +219,57 @@ grep -q '^echo secret-code' "$dir/same.md"
 expect "echo=false with -o naming the input: the source survives"
 
 # --- a render that changes nothing writes nothing ------------------------
+# The root record is the row of table root naming the document; a warm
+# render writes neither it nor anything else of store.db.
 dir="$work/unchanged"
 mkdir -p "$dir"
 printf '```{sh session=none}\necho one\n```\n\n```{sh session=none}\necho two\n```\n' >"$dir/doc.md"
-"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
-touch -d '2001-01-01' "$dir/out.md" "$MDRUN_STORE"/roots/*.json
-"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
-{ [ -z "$(find "$dir/out.md" "$MDRUN_STORE/roots" -type f -newermt 2002-01-01)" ] &&
-	shows "$dir/out.md" sh-2 two; }
-expect "a warm render leaves the same output and its root record untouched"
-sed -i 's/echo two/echo three/' "$dir/doc.md"
-"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
-{ shows "$dir/out.md" sh-2 three && ! shows "$dir/out.md" sh-2 two &&
-	[ -n "$(find "$MDRUN_STORE/roots" -type f -newermt 2002-01-01)" ]; }
-expect "a changed block: the output and the root record are written again"
+if command -v sqlite3 >/dev/null; then
+	# root DOC: the document's root record, as the store holds it.
+	root() {
+		sqlite3 "$MDRUN_STORE/store.db" \
+			"SELECT record FROM root WHERE doc = '$(realpath "$1")'"
+	}
+	# plan_keys DOC: the keys plan --json gives the document's blocks.
+	plan_keys() {
+		"$mdrun" plan --json "$1" |
+			sed -n 's/^[[:space:]]*"key":[[:space:]]*"\([0-9a-f]*\)",$/\1/p'
+	}
+	# root_keys DOC: the keys of the document's root record, in order.
+	root_keys() {
+		sqlite3 "$MDRUN_STORE/store.db" "SELECT k.value FROM root,
+			json_each(root.record, '$.keys') AS k
+			WHERE doc = '$(realpath "$1")' ORDER BY k.key"
+	}
+	"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
+	root "$dir/doc.md" >"$dir/root1"
+	touch -d '2001-01-01' "$dir/out.md" "$MDRUN_STORE"/store.db*
+	"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
+	root "$dir/doc.md" >"$dir/root2"
+	{ [ -s "$dir/root1" ] && same "$dir/root1" "$dir/root2" &&
+		[ -z "$(find "$MDRUN_STORE" -maxdepth 1 -type f \
+			-name 'store.db*' -newermt 2002-01-01)" ] &&
+		[ -z "$(find "$dir/out.md" -newermt 2002-01-01)" ] &&
+		shows "$dir/out.md" sh-2 two; }
+	expect "a warm render leaves the same output and its root record untouched" \
+		"$dir/root1" "$dir/root2"
+	sed -i 's/echo two/echo three/' "$dir/doc.md"
+	"$mdrun" -q "$dir/doc.md" -o "$dir/out.md"
+	root "$dir/doc.md" >"$dir/root3"
+	{ shows "$dir/out.md" sh-2 three && ! shows "$dir/out.md" sh-2 two &&
+		! same "$dir/root1" "$dir/root3" &&
+		[ "$(root_keys "$dir/doc.md" | wc -l)" = 2 ] &&
+		[ "$(root_keys "$dir/doc.md")" = "$(plan_keys "$dir/doc.md")" ] &&
+		[ -n "$(find "$MDRUN_STORE" -maxdepth 1 -type f \
+			-name 'store.db*' -newermt 2002-01-01)" ]; }
+	expect "a changed block: the output and the root record are written again" \
+		"$dir/root1" "$dir/root3"
+else
+	skip "a warm render leaves the same output and its root record untouched" \
+		"no sqlite3"
+	skip "a changed block: the output and the root record are written again" \
+		"no sqlite3"
+fi
 
 # --- outside a repository, each folder keys its own blocks ------------------
 for f in one two; do
@@ -284,8 +321,17 @@ check "--help explains and exits 0" sh -c "'$mdrun' --help | grep -q 'usage: mdr
 check "--version" sh -c "'$mdrun' --version | grep -q '^mdrun [0-9]'"
 
 # --- the store --------------------------------------------------------
-check "store: realizations are read-only" \
-	[ -z "$(find "$MDRUN_STORE/store" -mindepth 2 -type f -perm /222)" ]
+# A block's artifacts (what it wrote to MDRUN_OUT) are the read-only tree
+# objects/RHASH; one is made here, so the check never looks at nothing.
+dir="$work/artifacts"
+mkdir -p "$dir"
+printf '```{sh #art}\nmkdir "$MDRUN_OUT/d"; echo x > "$MDRUN_OUT/d/f.txt"\n```\n' >"$dir/doc.md"
+"$mdrun" -q "$dir/doc.md" -o "$dir/out.md" 2>"$dir/err"
+objects=$("$mdrun" store path "$dir/doc.md#art" 2>>"$dir/err")
+{ [ -n "$objects" ] && [ "$(cat "$objects/d/f.txt" 2>/dev/null)" = x ] &&
+	[ -n "$(find "$MDRUN_STORE/objects" -mindepth 2 -type f)" ] &&
+	[ -z "$(find "$MDRUN_STORE/objects" -mindepth 1 -perm /222)" ]; }
+expect "store: realizations are read-only" "$dir/err"
 check "store: no temporary leftovers" [ -z "$(ls -A "$MDRUN_STORE/tmp")" ]
 
 finish
