@@ -427,6 +427,12 @@ store_open(struct store **out, const char *root)
 	    (rc = md_fs_write_atomic(tag, cachedir_tag,
 				     sizeof(cachedir_tag) - 1, 0444)) < 0)
 		goto done;
+	/* git ignores the store wherever it is (.mdrun at a repo's root). */
+	free(tag);
+	tag = md_path_join(root, ".gitignore");
+	if (!md_fs_exists(tag) &&
+	    (rc = md_fs_write_atomic(tag, "*\n", 2, 0444)) < 0)
+		goto done;
 	sweep_tmp(s);
 done:
 	free(tag);

@@ -5,6 +5,7 @@
  *                                refused, a v1 store is migrated once
  *                                (store/migrate.c)
  *   ROOT/CACHEDIR.TAG            so backup tools skip the store
+ *   ROOT/.gitignore              "*": so git does
  *   ROOT/store.db                SQLite, WAL mode: every record (the
  *                                schema is in store.c): drv (the fields
  *                                of each key), real (each realization's
