@@ -1,12 +1,14 @@
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "../store/internal.h"
 #include "../store/store.h"
@@ -52,22 +54,107 @@ result(const char *out, int exit_code, double end)
 	return r;
 }
 
-static int
+/* ROOT/store.db, through a connection of the test's own. */
+static sqlite3 *
+db_open(const char *root)
+{
+	char path[1024];
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof(path), "%s/store.db", root);
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+		     SQLITE_OK, "%s: %s", path, sqlite3_errmsg(db));
+	sqlite3_busy_timeout(db, 10000);
+	return db;
+}
+
+/*
+ * Runs the statements sql (a sqlite3_mprintf format: %q quotes text) on
+ * the store.db of root: how a test damages rows.
+ */
+static void
+db_exec_at(const char *root, const char *fmt, ...)
+{
+	sqlite3 *db = db_open(root);
+	char *sql, *err = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &err), SQLITE_OK,
+		     "%s: %s", sql, err);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+}
+
+#define db_exec(...) db_exec_at(dir, __VA_ARGS__)
+
+/* The integer in the first column of the first row of sql, on dir's. */
+static long long
+db_int(const char *fmt, ...)
+{
+	sqlite3 *db = db_open(dir);
+	sqlite3_stmt *q = NULL;
+	long long v;
+	char *sql;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK,
+		     "%s: %s", sql, sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW, "%s", sql);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The realizations of key the database holds: rows, not runs. */
+static long long
 count_realizations(void)
 {
-	char path[512];
-	DIR *d;
-	struct dirent *e;
-	int n = 0;
+	return db_int("SELECT count(*) FROM real WHERE key = %Q", key);
+}
 
-	snprintf(path, sizeof(path), "%s/store/%s", dir, key);
-	d = opendir(path);
-	cr_assert_not_null(d);
-	while ((e = readdir(d)))
-		n += strlen(e->d_name) == 64;
-	/* runs/ holds one record per run, not per realization */
-	closedir(d);
-	return n;
+/* The last error is one line, and says what. */
+static void
+assert_error_says(const char *what)
+{
+	const char *msg = md_err_msg();
+
+	cr_assert(strstr(msg, what) != NULL, "'%s' does not say '%s'", msg,
+		  what);
+	cr_assert_null(strchr(msg, '\n'), "more than one line: %s", msg);
+}
+
+/* store_verify's reports: how many, and the last one. */
+static size_t problems;
+static char problem_path[1024], problem_what[1024];
+
+static void
+collect(const char *path, const char *what, void *ctx)
+{
+	(void)ctx;
+	problems++;
+	snprintf(problem_path, sizeof(problem_path), "%s", path);
+	snprintf(problem_what, sizeof(problem_what), "%s", what);
+}
+
+/*
+ * The key of one field, code, into out; returns its drv text (caller
+ * frees), so store_verify finds the key and its fields agree.
+ */
+static char *
+keyed(char out[MD_HASH_HEX], const char *code)
+{
+	struct store_field f[] = { { "code", code } };
+
+	store_key(out, f, 1);
+	return store_drv_json(f, 1);
 }
 
 Test(store, lookup_of_unknown_key_is_not_found)
@@ -93,22 +180,54 @@ Test(store, commit_then_lookup)
 	store_real_dispose(&r);
 }
 
+/*
+ * A folder dir/NAME, as MDRUN_OUT after a run, holding plot.svg with svg
+ * in it. Caller frees.
+ */
+static char *
+artifacts(const char *name, const char *svg)
+{
+	struct md_buf path = MD_BUF_INIT, file = MD_BUF_INIT;
+
+	md_buf_printf(&path, "%s/%s", dir, name);
+	md_buf_printf(&file, "%s/plot.svg", path.ptr);
+	cr_assert_eq(md_fs_mkdirs(path.ptr, 0755), 0);
+	cr_assert_eq(md_fs_write_new(file.ptr, svg, strlen(svg), 0644), 0);
+	md_buf_dispose(&file);
+	return md_buf_detach(&path);
+}
+
 Test(store, realizations_are_read_only)
 {
 	struct store_result in = result("x", 0, 100);
-	char rhash[MD_HASH_HEX], path[512];
+	struct store_result bare = result("y", 0, 100);
+	char rhash[MD_HASH_HEX], rbare[MD_HASH_HEX], path[1024];
+	char *art = artifacts("art", "<svg/>"), *files;
+	struct store_real r;
 	struct stat s;
 
+	in.artifacts = art;
 	cr_assert_eq(store_commit(rhash, st, key, "{\"a\":1}", &in), 0);
-	snprintf(path, sizeof(path), "%s/store/%s/%s", dir, key, rhash);
-	cr_assert_eq(stat(path, &s), 0);
+	files = store_files_dir(st, rhash);
+	cr_assert_eq(stat(files, &s), 0, "%s", files);
 	cr_assert_eq(s.st_mode & 0777, 0555);
-	strcat(path, "/stdout");
+	snprintf(path, sizeof(path), "%s/plot.svg", files);
 	cr_assert_eq(stat(path, &s), 0);
 	cr_assert_eq(s.st_mode & 0777, 0444);
-	snprintf(path, sizeof(path), "%s/store/%s/drv.json", dir, key);
-	cr_assert_eq(stat(path, &s), 0);
-	cr_assert_eq(s.st_mode & 0777, 0444);
+
+	/* No artifacts, no folder. */
+	cr_assert_eq(store_commit(rbare, st, key, "{\"a\":1}", &bare), 0);
+	cr_assert_eq(store_read(&r, st, key, rbare), 0, "%s", md_err_msg());
+	cr_assert_not(r.files);
+	cr_assert_not(md_fs_exists(r.path), "%s", r.path);
+	store_real_dispose(&r);
+
+	/* A key's fields are written once: another drv does not change them. */
+	cr_assert_eq(store_commit(rbare, st, key, "{\"a\":2}", &bare), 0);
+	cr_assert_eq(db_int("SELECT count(*) FROM drv WHERE key = %Q AND "
+			    "fields = '{\"a\":1}'", key), 1);
+	free(files);
+	free(art);
 }
 
 Test(store, equal_runs_share_one_realization)
@@ -116,11 +235,21 @@ Test(store, equal_runs_share_one_realization)
 	struct store_result a = result("same", 0, 100);
 	struct store_result b = result("same", 0, 200);
 	char r1[MD_HASH_HEX], r2[MD_HASH_HEX];
+	struct store_run *runs = NULL;
+	size_t n = 0;
 
 	cr_assert_eq(store_commit(r1, st, key, "{}", &a), 0);
 	cr_assert_eq(store_commit(r2, st, key, "{}", &b), 0);
 	cr_assert_str_eq(r1, r2);
 	cr_assert_eq(count_realizations(), 1);
+	/* Each commit is a run of its own, numbered in commit order. */
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(runs[0].rhash, r1);
+	cr_assert_str_eq(runs[1].rhash, r1);
+	cr_assert_eq(runs[0].seq, 1);
+	cr_assert_eq(runs[1].seq, 2);
+	free(runs);
 }
 
 Test(store, different_runs_keep_both_and_latest_wins)
@@ -165,33 +294,384 @@ Test(store, exit_status_is_part_of_the_hash)
 	cr_assert_str_neq(r1, r2);
 }
 
-Test(store, malformed_meta_is_an_error_naming_the_path)
+/*
+ * A render reads a realization's exit record from the columns of its row,
+ * not from its meta: a damaged row is an error naming the realization
+ * and saying what to do; a damaged meta is store verify's to find.
+ */
+Test(store, malformed_realizations_are_errors_naming_them)
 {
 	struct store_result in = result("x", 0, 100);
-	char rhash[MD_HASH_HEX], path[512];
+	char k[MD_HASH_HEX], rhash[MD_HASH_HEX], name[16];
+	char *drv = keyed(k, "echo x");
 	struct store_real r;
+	size_t bad = 0;
 
-	cr_assert_eq(store_commit(rhash, st, key, "{}", &in), 0);
-	snprintf(path, sizeof(path), "%s/store/%s/%s", dir, key, rhash);
-	chmod(path, 0755);
-	strcat(path, "/meta.json");
-	chmod(path, 0644);
-	cr_assert_eq(md_fs_write_atomic(path, "{not json", 9, 0444), 0);
-	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), MD_ERROR);
-	cr_assert(strstr(md_err_msg(), "meta.json: malformed") != NULL,
-		  "%s", md_err_msg());
+	cr_assert_eq(store_commit(rhash, st, k, drv, &in), 0);
+	snprintf(name, sizeof(name), "%.12s", rhash);
+	db_exec("UPDATE real SET exit_code = 'zero'");
+	cr_assert_eq(store_lookup(&r, st, k, STORE_LATEST, false), MD_ERROR);
+	assert_error_says(name);
+	assert_error_says("malformed row");
+	assert_error_says("mdrun store verify");
+	problems = 0;
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 1, "verify finds it");
+	cr_assert(strstr(problem_path, rhash), "%s", problem_path);
+
+	db_exec("UPDATE real SET exit_code = 0, meta = '{not json'");
+	cr_assert_eq(store_lookup(&r, st, k, STORE_LATEST, false), 0,
+		     "%s", md_err_msg());
+	store_real_dispose(&r);
+	problems = 0;
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 1);
+	cr_assert(strstr(problem_path, rhash), "%s", problem_path);
+	cr_assert(strstr(problem_what, "malformed realization metadata"), "%s",
+		  problem_what);
+	free(drv);
+}
+
+Test(store, verify_finds_a_meta_that_disagrees_with_the_row)
+{
+	struct store_result in = result("hello\n", 0, 100);
+	char k[MD_HASH_HEX], rhash[MD_HASH_HEX];
+	char *drv = keyed(k, "echo hello");
+	struct store_real r;
+	size_t bad = 0;
+
+	cr_assert_eq(store_commit(rhash, st, k, drv, &in), 0);
+	/* Sizes that are not those of the outputs. */
+	db_exec("UPDATE real SET meta = json_set(meta, '$.stdout_bytes', 99)");
+	problems = 0;
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 1);
+	cr_assert(strstr(problem_what, "\"stdout_bytes\" is 99, but stdout has "
+				       "6 bytes"), "%s", problem_what);
+
+	/* An exit record the render shows that is not its meta's. */
+	db_exec("UPDATE real SET meta = json_set(meta, '$.stdout_bytes', 6), "
+		"exit_code = 1");
+	cr_assert_eq(store_read(&r, st, k, rhash), 0, "%s", md_err_msg());
+	cr_assert_eq(r.exit.code, 1, "the row's exit code is shown");
+	store_real_dispose(&r);
+	problems = 0;
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 1);
+	cr_assert(strstr(problem_what, "differ from its meta"), "%s",
+		  problem_what);
+	free(drv);
+}
+
+Test(store, runs_of_missing_realizations_are_not_listed)
+{
+	struct store_result in = result("here\n", 0, 100);
+	char k[MD_HASH_HEX], rhash[MD_HASH_HEX];
+	char *drv = keyed(k, "echo here");
+	const char *gone = "abcdef0123456789abcdef0123456789"
+			   "abcdef0123456789abcdef0123456789";
+	struct store_run *runs = NULL;
+	struct store_real r;
+	size_t n = 0, bad = 0;
+
+	cr_assert_eq(store_commit(rhash, st, k, drv, &in), 0);
+	/* Later runs, of a realization the store does not have. */
+	db_exec("INSERT INTO run (key, seq, ns, rhash, failed, cut) "
+		"VALUES (%Q, 2, 1, %Q, 0, 0), (%Q, 3, 1, 7, 0, 0)", k, gone, k);
+	cr_assert_eq(store_runs(&runs, &n, st, k), 0, "%s", md_err_msg());
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(runs[0].rhash, rhash);
+	free(runs);
+	cr_assert_eq(store_lookup(&r, st, k, STORE_LATEST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "here\n");
+	store_real_dispose(&r);
+	problems = 0;
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 2, "verify names the dangling runs");
+	cr_assert_str_eq(problem_path, k);
+	cr_assert(strstr(problem_what, "run 3 names no realization"), "%s",
+		  problem_what);
+	db_exec("DELETE FROM run WHERE seq = 3");
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 1);
+	cr_assert(strstr(problem_what, "run 2 names realization abcdef012345"),
+		  "%s", problem_what);
+	free(drv);
+}
+
+/* Asserts that two listings of runs are the same. */
+static void
+assert_same_runs(const struct store_run *a, size_t na,
+		 const struct store_run *b, size_t nb)
+{
+	cr_assert_eq(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		cr_assert_str_eq(a[i].rhash, b[i].rhash);
+		cr_assert_eq(a[i].seq, b[i].seq);
+		cr_assert_eq(a[i].ns, b[i].ns);
+		cr_assert_eq(a[i].failed, b[i].failed);
+		cr_assert_eq(a[i].cut, b[i].cut);
+	}
+}
+
+Test(store, prefetched_runs_agree_with_a_fresh_listing)
+{
+	struct store_result a = result("a\n", 0, 100);
+	struct store_result b = result("b\n", 1, 200);
+	char rhash[MD_HASH_HEX], keys[3][MD_HASH_HEX] = {
+		"0123456789abcdef0123456789abcdef"
+		"0123456789abcdef0123456789abcdef",
+		"fedcba9876543210fedcba9876543210"
+		"fedcba9876543210fedcba9876543210",
+		"11111111111111111111111111111111"
+		"11111111111111111111111111111111",
+	};
+	struct store_run *got = NULL, *want = NULL;
+	size_t ngot = 0, nwant = 0;
+	struct store *fresh = NULL;
+
+	b.cut = 1000;
+	cr_assert_eq(store_commit(rhash, st, keys[0], "{}", &a), 0);
+	cr_assert_eq(store_commit(rhash, st, keys[0], "{}", &b), 0);
+	cr_assert_eq(store_commit(rhash, st, keys[1], "{}", &b), 0);
+	cr_assert_eq(store_prefetch(st, keys, 3), 0, "%s", md_err_msg());
+	cr_assert_eq(store_open(&fresh, dir), 0, "%s", md_err_msg());
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(store_runs(&got, &ngot, st, keys[i]), 0);
+		cr_assert_eq(store_runs(&want, &nwant, fresh, keys[i]), 0);
+		assert_same_runs(got, ngot, want, nwant);
+		free(got);
+		free(want);
+	}
+	cr_assert_eq(ngot, 0, "an unknown key has no runs");
+
+	/* Read ahead, the listing is as it was (store.h)... */
+	cr_assert_eq(store_commit(rhash, fresh, keys[1], "{}", &a), 0);
+	cr_assert_eq(store_runs(&got, &ngot, st, keys[1]), 0);
+	cr_assert_eq(ngot, 1);
+	free(got);
+	/* ...until this process changes the key. */
+	cr_assert_eq(store_commit(rhash, st, keys[1], "{}", &a), 0);
+	cr_assert_eq(store_runs(&got, &ngot, st, keys[1]), 0);
+	cr_assert_eq(store_runs(&want, &nwant, fresh, keys[1]), 0);
+	cr_assert_eq(ngot, 3);
+	assert_same_runs(got, ngot, want, nwant);
+	cr_assert_eq(got[2].seq, 3);
+	free(got);
+	free(want);
+	store_close(fresh);
+}
+
+/*
+ * Makes table of dir's store.db as a crafted file may have it: the same
+ * columns, without NOT NULL or keys.
+ */
+static void
+loosen(const char *table)
+{
+	db_exec("ALTER TABLE %s RENAME TO strict;"
+		"CREATE TABLE %s AS SELECT * FROM strict; DROP TABLE strict",
+		table, table);
+}
+
+Test(store, rows_of_the_wrong_type_are_errors)
+{
+	static const char *const damage[] = {
+		"files = 'yes'",      "stdout = 2.5",	    "stderr = NULL",
+		"exit_code = 'zero'", "exit_signal = 1e300",
+		"exit_code = 70000",  "timed_out = x'00'",
+		"start_time = 'now'", "end_time = NULL",    "cut = -1",
+		"cut = 'all'",
+	};
+	struct store_result in = result("x\n", 0, 100);
+	char rhash[MD_HASH_HEX], (*keys)[MD_HASH_HEX] = NULL;
+	char keys1[1][MD_HASH_HEX], doc[1024];
+	struct store_run *runs = NULL;
+	struct store_real r;
+	struct md_buf b = MD_BUF_INIT;
+	struct store_gc_opts o = { .dry_run = true };
+	struct store_gc_stats stats;
+	size_t n = 0;
+
+	snprintf(doc, sizeof(doc), "%s/doc.md", dir);
+	cr_assert_eq(md_fs_write_new(doc, "x", 1, 0644), 0);
+	cr_assert_eq(store_commit(rhash, st, key, "{\"fields\":{}}", &in), 0);
+	cr_assert_eq(store_memo_put(st, "sh", "dash", 4), 0);
+	memcpy(keys1[0], key, MD_HASH_HEX);
+	cr_assert_eq(store_root_write(st, doc, keys1, 1, NULL), 0);
+	loosen("run");
+	loosen("real");
+	loosen("drv");
+	loosen("root");
+	loosen("memo");
+
+	/* A run whose rhash is no text names no realization: not listed. */
+	db_exec("UPDATE run SET rhash = 7");
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0, "%s", md_err_msg());
+	cr_assert_eq(n, 0);
+	free(runs);
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, true),
+		     MD_ENOTFOUND);
+	db_exec("UPDATE run SET rhash = %Q, seq = 'one'", rhash);
+	cr_assert_eq(store_runs(&runs, &n, st, key), MD_ERROR);
+	assert_error_says("store.db");
+	assert_error_says("malformed row");
+	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, true), MD_ERROR);
+	db_exec("UPDATE run SET seq = 1, ns = NULL");
+	cr_assert_eq(store_runs(&runs, &n, st, key), MD_ERROR);
+	db_exec("UPDATE run SET ns = 1, cut = -1");
+	cr_assert_eq(store_runs(&runs, &n, st, key), MD_ERROR);
+	db_exec("UPDATE run SET cut = 0");
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	free(runs);
+
+	db_exec("CREATE TABLE good AS SELECT * FROM real");
+	for (size_t i = 0; i < sizeof(damage) / sizeof(*damage); i++) {
+		db_exec("UPDATE real SET %s", damage[i]);
+		cr_assert_eq(store_read(&r, st, key, rhash), MD_ERROR, "%s",
+			     damage[i]);
+		assert_error_says("store.db");
+		assert_error_says("malformed row");
+		db_exec("DELETE FROM real;"
+			"INSERT INTO real SELECT * FROM good");
+	}
+	cr_assert_eq(store_read(&r, st, key, rhash), 0, "%s", md_err_msg());
+	store_real_dispose(&r);
+	db_exec("UPDATE real SET meta = NULL");
+	cr_assert_eq(store_meta_text(&b, st, key, rhash), MD_ERROR);
+	assert_error_says("store.db");
+
+	db_exec("UPDATE drv SET fields = 42");
+	cr_assert_eq(store_drv(&b, st, key), MD_ERROR);
+	assert_error_says("store.db");
+
+	db_exec("UPDATE root SET record = NULL");
+	cr_assert_eq(store_root_keys(&keys, &n, st, doc), MD_ERROR);
+	assert_error_says("store.db");
+	free(keys);
+	cr_assert_eq(store_gc(&stats, st, &o, NULL, NULL), MD_ERROR,
+		     "gc stops rather than guess what the root keeps");
+	assert_error_says("store.db");
+
+	db_exec("UPDATE memo SET value = 4");
+	cr_assert_eq(store_memo_get(&b, st, "sh"), MD_ERROR);
+	assert_error_says("store.db");
+	md_buf_dispose(&b);
 }
 
 Test(store, newer_format_is_refused)
 {
+	static const char *const newer[] = { "3\n", "99\n" };
 	char path[512];
 	struct store *other = NULL;
 
 	snprintf(path, sizeof(path), "%s/VERSION", dir);
-	cr_assert_eq(md_fs_write_atomic(path, "99\n", 3, 0644), 0);
-	cr_assert_lt(store_open(&other, dir), 0);
-	cr_assert_null(other);
-	cr_assert(strstr(md_err_msg(), "newer") != NULL, "%s", md_err_msg());
+	for (size_t i = 0; i < 2; i++) {
+		chmod(path, 0644);
+		cr_assert_eq(md_fs_write_atomic(path, newer[i],
+						strlen(newer[i]), 0444), 0);
+		cr_assert_lt(store_open(&other, dir), 0, "VERSION %s",
+			     newer[i]);
+		cr_assert_null(other);
+		assert_error_says("VERSION");
+		assert_error_says("newer");
+	}
+}
+
+Test(store, a_new_store_is_format_2)
+{
+	char path[512];
+	struct md_buf b = MD_BUF_INIT;
+
+	snprintf(path, sizeof(path), "%s/VERSION", dir);
+	cr_assert_eq(md_fs_read(&b, path), 0);
+	cr_assert_str_eq(b.ptr, "2\n");
+	cr_assert_eq(db_int("PRAGMA user_version"), 2);
+	cr_assert_eq(db_int("SELECT count(*) FROM sqlite_schema WHERE type = "
+			    "'table' AND name IN ('drv', 'real', 'run', "
+			    "'root', 'memo')"), 5);
+	snprintf(path, sizeof(path), "%s/objects", dir);
+	cr_assert(md_fs_is_dir(path));
+	md_buf_dispose(&b);
+}
+
+/*
+ * Opens the store at root and reads it: the store.db there must make
+ * store_open, or the first read, fail with one line naming store.db.
+ */
+static void
+assert_refused(const char *root)
+{
+	struct store *s = NULL;
+	char **keys = NULL;
+	size_t n = 0;
+	int rc = store_open(&s, root);
+
+	if (rc == 0) {
+		rc = store_keys(&keys, &n, s);
+		store_keys_free(keys, n);
+		store_close(s);
+	}
+	cr_assert_lt(rc, 0, "%s: the store.db there was read", root);
+	assert_error_says("store.db");
+}
+
+/* root/store.db made of the n bytes at p, beside a VERSION of 2. */
+static void
+put_db(const char *root, const void *p, size_t n)
+{
+	char path[1024];
+
+	md_fs_rmtree(root);
+	cr_assert_eq(md_fs_mkdirs(root, 0755), 0);
+	snprintf(path, sizeof(path), "%s/VERSION", root);
+	cr_assert_eq(md_fs_write_new(path, "2\n", 2, 0444), 0);
+	snprintf(path, sizeof(path), "%s/store.db", root);
+	cr_assert_eq(md_fs_write_new(path, p, n, 0644), 0);
+}
+
+Test(store, a_store_db_that_is_not_ours_is_refused)
+{
+	struct store_result in = result("x\n", 0, 100);
+	char bad[1024], path[1024], rhash[MD_HASH_HEX];
+	unsigned char noise[8192];
+	unsigned x = 1;
+	struct md_buf db = MD_BUF_INIT;
+	sqlite3 *other;
+
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	/* Noise. */
+	for (size_t i = 0; i < sizeof(noise); i++)
+		noise[i] = (unsigned char)((x = x * 1103515245 + 12345) >> 16);
+	put_db(bad, noise, sizeof(noise));
+	assert_refused(bad);
+
+	/* A database cut short, as a full disk or a bad copy leaves it. */
+	for (int i = 0; i < 40; i++) {
+		in.exit.code = i;
+		cr_assert_eq(store_commit(rhash, st, key, "{}", &in), 0);
+	}
+	store_close(st); /* the last connection: the WAL goes into store.db */
+	st = NULL;
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	cr_assert_eq(md_fs_read(&db, path), 0);
+	cr_assert_gt(db.len, 8192);
+	put_db(bad, db.ptr, db.len / 2 + 100);
+	assert_refused(bad);
+	put_db(bad, db.ptr, 100);
+	assert_refused(bad);
+
+	/* Another program's database: refused, and left as it was. */
+	put_db(bad, "", 0);
+	db_exec_at(bad, "CREATE TABLE run (x); PRAGMA user_version = 7");
+	assert_refused(bad);
+	assert_error_says("schema 7");
+	other = db_open(bad);
+	cr_assert_eq(sqlite3_exec(other, "SELECT x FROM run", NULL, NULL, NULL),
+		     SQLITE_OK, "its table is still there");
+	sqlite3_close(other);
+	md_buf_dispose(&db);
+	cr_assert_eq(store_open(&st, dir), 0, "%s", md_err_msg());
 }
 
 Test(store, memo_roundtrip)
@@ -258,72 +738,99 @@ Test(store, keys_come_from_ordered_fields)
 	free(drv);
 }
 
-static size_t problems;
-static char problem_path[1024];
-
-static void
-collect(const char *path, const char *what, void *ctx)
-{
-	(void)ctx;
-	(void)what;
-	problems++;
-	snprintf(problem_path, sizeof(problem_path), "%s", path);
-}
-
 Test(store, verify_recomputes_keys_and_realizations)
 {
-	struct store_field f[] = { { "code", "echo hi" } };
-	char k[MD_HASH_HEX], rhash[MD_HASH_HEX], path[1024];
-	char *drv = store_drv_json(f, 1);
+	char k[MD_HASH_HEX], k2[MD_HASH_HEX], rhash[MD_HASH_HEX];
+	char r2[MD_HASH_HEX], path[1024];
+	char *drv = keyed(k, "echo hi"), *drv2 = keyed(k2, "draw");
+	char *art = artifacts("art", "<svg/>"), *files;
 	struct store_result in = result("hi\n", 0, 100);
+	struct store_result drawn = result("", 0, 100);
 	size_t bad = 0;
 
-	store_key(k, f, 1);
+	drawn.artifacts = art;
 	cr_assert_eq(store_commit(rhash, st, k, drv, &in), 0);
+	cr_assert_eq(store_commit(r2, st, k2, drv2, &drawn), 0);
 	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
-	cr_assert_eq(bad, 0);
+	cr_assert_eq(bad, 0, "%s: %s", problem_path, problem_what);
 
 	/* A changed output. */
-	snprintf(path, sizeof(path), "%s/store/%s/%s", dir, k, rhash);
-	chmod(path, 0755);
-	strcat(path, "/stdout");
-	chmod(path, 0644);
-	cr_assert_eq(md_fs_write_atomic(path, "bye\n", 4, 0444), 0);
+	db_exec("UPDATE real SET stdout = CAST('bye\n' AS BLOB) WHERE key = %Q",
+		k);
 	problems = 0;
 	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
 	cr_assert_eq(bad, 1);
-	cr_assert(strstr(problem_path, rhash) != NULL);
+	cr_assert(strstr(problem_path, rhash) != NULL, "%s", problem_path);
 
-	/* A drv.json that no longer hashes to its key. */
-	snprintf(path, sizeof(path), "%s/store/%s/drv.json", dir, k);
-	chmod(path, 0644);
-	cr_assert_eq(md_fs_write_atomic(path,
-					"{\"fields\":{\"code\":\"rm -rf /\"}}",
-					31, 0444), 0);
+	/* Fields that no longer hash to their key. */
+	db_exec("UPDATE drv SET fields = %Q WHERE key = %Q",
+		"{\"fields\":{\"code\":\"rm -rf /\"}}", k);
 	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
 	cr_assert_eq(bad, 2);
+
+	/* A changed artifact. */
+	files = store_files_dir(st, r2);
+	snprintf(path, sizeof(path), "%s/plot.svg", files);
+	chmod(files, 0755);
+	chmod(path, 0644);
+	cr_assert_eq(md_fs_write_over(path, "<svg></svg>", 11, 0444), 0);
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 3);
+	cr_assert(strstr(problem_path, r2) != NULL, "%s", problem_path);
+
+	/* A folder of objects/ no realization names. */
+	snprintf(path, sizeof(path), "%s/objects/%064d", dir, 0);
+	cr_assert_eq(md_fs_mkdirs(path, 0755), 0);
+	problems = 0;
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 4);
+	cr_assert_str_eq(problem_path, path);
+	cr_assert(strstr(problem_what, "not referenced"), "%s", problem_what);
+	free(files);
+	free(art);
 	free(drv);
+	free(drv2);
 }
 
 Test(store, artifacts_become_out_and_count_in_the_hash)
 {
 	struct store_result a = result("x", 0, 100), b = result("x", 0, 100);
-	char art[1024], f[1100], r1[MD_HASH_HEX], r2[MD_HASH_HEX];
+	struct store_result c = result("x", 0, 100);
+	char r1[MD_HASH_HEX], r2[MD_HASH_HEX], r3[MD_HASH_HEX];
+	char *art = artifacts("art", "<svg/>");
+	char *same = artifacts("same", "<svg/>");
+	char *files, f[1100];
+	const char *other = "fedcba9876543210fedcba9876543210"
+			    "fedcba9876543210fedcba9876543210";
 	struct md_buf got = MD_BUF_INIT;
+	struct store_real r;
 
-	snprintf(art, sizeof(art), "%s/art", dir);
-	cr_assert_eq(md_fs_mkdirs(art, 0755), 0);
-	snprintf(f, sizeof(f), "%s/plot.svg", art);
-	cr_assert_eq(md_fs_write_new(f, "<svg/>", 6, 0644), 0);
 	a.artifacts = art;
 	cr_assert_eq(store_commit(r1, st, key, "{}", &a), 0);
 	cr_assert(!md_fs_exists(art), "the artifacts were moved");
 	cr_assert_eq(store_commit(r2, st, key, "{}", &b), 0);
-	cr_assert_str_neq(r1, r2, "out/ is part of the realization's hash");
-	snprintf(f, sizeof(f), "%s/store/%s/%s/out/plot.svg", dir, key, r1);
+	cr_assert_str_neq(r1, r2, "the artifacts are part of the hash");
+	files = store_files_dir(st, r1);
+	snprintf(f, sizeof(f), "%s/plot.svg", files);
 	cr_assert_eq(md_fs_read(&got, f), 0);
 	cr_assert_str_eq(got.ptr, "<svg/>");
+	cr_assert_eq(store_read(&r, st, key, r1), 0, "%s", md_err_msg());
+	cr_assert(r.files);
+	cr_assert_str_eq(r.path, files);
+	store_real_dispose(&r);
+
+	/* Equal artifacts of another key: the same object, kept once. */
+	c.artifacts = same;
+	cr_assert_eq(store_commit(r3, st, other, "{}", &c), 0);
+	cr_assert_str_eq(r3, r1);
+	cr_assert(!md_fs_exists(same), "the copy was dropped");
+	cr_assert_eq(store_read(&r, st, other, r3), 0, "%s", md_err_msg());
+	cr_assert(r.files);
+	store_real_dispose(&r);
 	md_buf_dispose(&got);
+	free(files);
+	free(art);
+	free(same);
 }
 
 Test(store, resolve_prefixes)
@@ -517,38 +1024,194 @@ Test(store, a_pulled_run_from_the_future_is_not_latest_forever)
 	free(runs);
 }
 
+/* Copies one entry of a tree into the folder arg (md_fs_walk). */
+static int
+copy_entry(enum md_walk_step step, const struct md_walk *w, void *arg)
+{
+	struct md_buf to = MD_BUF_INIT, data = MD_BUF_INIT;
+	int rc = 0;
+
+	md_buf_printf(&to, "%s/%s", (const char *)arg, w->rel);
+	if (step == MD_WALK_ENTER)
+		rc = md_fs_mkdirs(to.ptr, 0755);
+	else if (step == MD_WALK_FILE &&
+		 (rc = md_fs_read_at(&data, w->dirfd, w->name, 0,
+				     w->path)) == 0)
+		rc = md_fs_write_new(to.ptr, data.ptr ? data.ptr : "",
+				     data.len, 0644);
+	md_buf_dispose(&to);
+	md_buf_dispose(&data);
+	return rc;
+}
+
+/*
+ * A copy of the v1 store of tests/fixtures/store-v1 (made by the last
+ * mdrun of format 1, from its doc.md) at dir/NAME. Caller frees.
+ */
+static char *
+v1_copy(const char *name)
+{
+	struct md_buf to = MD_BUF_INIT;
+
+	md_buf_printf(&to, "%s/%s", dir, name);
+	cr_assert_eq(md_fs_mkdirs(to.ptr, 0755), 0);
+	cr_assert_eq(md_fs_walk(TESTS_DIR "/fixtures/store-v1/store",
+				copy_entry, to.ptr), 0, "%s", md_err_msg());
+	return md_buf_detach(&to);
+}
+
+/* The fixture's keys, its blocks hello, art, bad and dep. */
+#define V1_HELLO \
+	"c97058e18eefa30322fc24122870377071f5e188af171107c3c49f506f461f4c"
+#define V1_ART \
+	"786c3b2f7fe65752fdd57286b3ff5948fe86044fc098b6b58c54ea9b0ac3c4ab"
+#define V1_BAD \
+	"155aa26c3b7acca886129aed7a8d6b836cd0773684800140424b5ee4b45ba49c"
+#define V1_DEP \
+	"505a72c5eb7a323ce22fc9dca4dde037369a535c9aa04281b485aabc0c1ad408"
+#define V1_ART_RHASH \
+	"a515672acd3027ada93a9e754eac24316cd63dd9f5f1d764c61c7e00cffe200a"
+
+/* The one run of key in s; its output must be out. */
+static void
+assert_one_run(struct store *s, const char *k, const char *out)
+{
+	struct store_run *runs = NULL;
+	struct store_real r;
+	size_t n = 0;
+
+	cr_assert_eq(store_runs(&runs, &n, s, k), 0, "%s", md_err_msg());
+	cr_assert_eq(n, 1, "%.12s", k);
+	cr_assert_eq(runs[0].seq, 1);
+	cr_assert_eq(store_read(&r, s, k, runs[0].rhash), 0, "%s",
+		     md_err_msg());
+	cr_assert_str_eq(r.out.ptr, out);
+	cr_assert_eq(store_real_failed(&r), runs[0].failed);
+	store_real_dispose(&r);
+	free(runs);
+}
+
+Test(store, a_v1_store_is_migrated_on_open)
+{
+	char *root = v1_copy("v1"), *files, path[1024];
+	char **keys = NULL, (*rooted)[MD_HASH_HEX] = NULL;
+	static const char *const v1[] = { "store", "roots", "interp" };
+	struct md_buf b = MD_BUF_INIT;
+	struct store *s = NULL;
+	struct store_real r;
+	struct stat sb;
+	size_t n = 0, bad = 0;
+
+	cr_assert_eq(store_open(&s, root), 0, "%s", md_err_msg());
+	snprintf(path, sizeof(path), "%s/VERSION", root);
+	cr_assert_eq(md_fs_read(&b, path), 0);
+	cr_assert_str_eq(b.ptr, "2\n");
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, v1[i]);
+		cr_assert_not(md_fs_exists(path), "%s is left", path);
+	}
+	cr_assert_eq(store_keys(&keys, &n, s), 0);
+	cr_assert_eq(n, 4);
+	store_keys_free(keys, n);
+
+	assert_one_run(s, V1_HELLO, "hello from v1\n");
+	assert_one_run(s, V1_ART, "wrote\n");
+	assert_one_run(s, V1_BAD, "failing\n");
+	assert_one_run(s, V1_DEP, "x,y\n1,2\n");
+	cr_assert_eq(store_lookup(&r, s, V1_HELLO, STORE_LATEST, false), 0);
+	cr_assert_str_eq(r.err.ptr, "to stderr\n");
+	cr_assert_not(r.files);
+	store_real_dispose(&r);
+	cr_assert_eq(store_lookup(&r, s, V1_BAD, STORE_LATEST, false),
+		     MD_ENOTFOUND, "a failure is kept, never a hit");
+	cr_assert_eq(store_lookup(&r, s, V1_BAD, STORE_LATEST, true), 0);
+	cr_assert_eq(r.exit.code, 3);
+	store_real_dispose(&r);
+
+	/* out/ became objects/RHASH, read-only. */
+	cr_assert_eq(store_read(&r, s, V1_ART, V1_ART_RHASH), 0);
+	cr_assert(r.files);
+	files = store_files_dir(s, V1_ART_RHASH);
+	cr_assert_str_eq(r.path, files);
+	store_real_dispose(&r);
+	cr_assert_eq(stat(files, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0555);
+	snprintf(path, sizeof(path), "%s/table.csv", files);
+	md_buf_clear(&b);
+	cr_assert_eq(md_fs_read(&b, path), 0);
+	cr_assert_str_eq(b.ptr, "x,y\n1,2\n");
+	snprintf(path, sizeof(path), "%s/sub/f.txt", files);
+	md_buf_clear(&b);
+	cr_assert_eq(md_fs_read(&b, path), 0);
+	cr_assert_str_eq(b.ptr, "deep\n");
+
+	/* The root of its document, and the interpreter's identity. */
+	cr_assert_eq(store_root_keys(&rooted, &n, s,
+				     "/tmp/mdrun-v1-fixture/doc.md"), 0);
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(rooted[0], V1_HELLO);
+	md_buf_clear(&b);
+	cr_assert_eq(store_memo_get(&b, s, "89f99f5956f6cd649e6ea470abb338c9"
+					   "66eaff29e137b571d39eb09e0a78f916"),
+		     0);
+	cr_assert_str_eq(b.ptr, "dash");
+	cr_assert_eq(store_verify(&bad, s, collect, NULL), 0);
+	cr_assert_eq(bad, 0, "%s: %s", problem_path, problem_what);
+	store_close(s);
+	md_buf_dispose(&b);
+	free(rooted);
+	free(files);
+	free(root);
+}
+
 Test(store, records_of_older_stores_come_before_new_ones)
 {
-	struct store_result a = result("old\n", 0, 100);
-	struct store_result b = result("new\n", 0, 200);
-	char ra[MD_HASH_HEX], rb[MD_HASH_HEX], runs[1024];
-	struct md_buf from = MD_BUF_INIT, to = MD_BUF_INIT;
+	struct store_result c = result("newest\n", 0, 300);
+	char *root = v1_copy("v1"), from[1024], to[1024], real[1024];
+	char rhash[MD_HASH_HEX], file[1100];
+	struct store *s = NULL;
 	struct store_real r;
-	DIR *d;
-	struct dirent *e;
 
-	cr_assert_eq(store_commit(ra, st, key, "{}", &a), 0);
-	/* Its record renamed as an older mdrun named it: T-RHASH-ok. */
-	snprintf(runs, sizeof(runs), "%s/store/%s/runs", dir, key);
-	cr_assert_not_null(d = opendir(runs));
-	while ((e = readdir(d)))
-		if (e->d_name[0] == 's')
-			md_buf_printf(&from, "%s/%s", runs, e->d_name);
-	closedir(d);
-	md_buf_printf(&to, "%s/09006768000000000000-%s-ok", runs, ra);
-	cr_assert_eq(rename(from.ptr, to.ptr), 0);
-	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0);
-	cr_assert_str_eq(r.out.ptr, "old\n");
-	store_real_dispose(&r);
-	cr_assert_eq(store_commit(rb, st, key, "{}", &b), 0);
-	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false), 0);
+	/*
+	 * The art key's run, renamed as an older mdrun named records
+	 * (T-RHASH-ok, no sequence number) and dated in 2255, and a run of
+	 * another realization that v1 recorded after it.
+	 */
+	snprintf(from, sizeof(from), "%s/store/" V1_ART "/runs/s00000000000000"
+		 "000001-01796595495128502131-" V1_ART_RHASH "-ok", root);
+	snprintf(to, sizeof(to), "%s/store/" V1_ART "/runs/0900676800000000"
+		 "0000-" V1_ART_RHASH "-ok", root);
+	cr_assert_eq(rename(from, to), 0, "%s", from);
+	cr_assert_eq(store_rhash(rhash, "new\n", 4, "", 0,
+				 &(struct md_exit){ 0 }, NULL), 0);
+	snprintf(real, sizeof(real), "%s/store/" V1_ART "/%s", root, rhash);
+	cr_assert_eq(md_fs_mkdirs(real, 0755), 0);
+	snprintf(file, sizeof(file), "%s/stdout", real);
+	cr_assert_eq(md_fs_write_new(file, "new\n", 4, 0444), 0);
+	snprintf(file, sizeof(file), "%s/meta.json", real);
+	cr_assert_eq(md_fs_write_new(file, "{\"exit\":0}", 10, 0444), 0);
+	snprintf(file, sizeof(file),
+		 "%s/store/" V1_ART "/runs/s%020d-%020d-%s-ok", root, 1, 1,
+		 rhash);
+	cr_assert_eq(md_fs_write_new(file, "", 0, 0444), 0);
+
+	cr_assert_eq(store_open(&s, root), 0, "%s", md_err_msg());
+	cr_assert_eq(store_lookup(&r, s, V1_ART, STORE_LATEST, false), 0);
 	cr_assert_str_eq(r.out.ptr, "new\n");
 	store_real_dispose(&r);
-	cr_assert_eq(store_lookup(&r, st, key, STORE_FIRST, false), 0);
-	cr_assert_str_eq(r.out.ptr, "old\n");
+	cr_assert_eq(store_lookup(&r, s, V1_ART, STORE_FIRST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "wrote\n");
 	store_real_dispose(&r);
-	md_buf_dispose(&from);
-	md_buf_dispose(&to);
+	/* A run committed now comes after both. */
+	cr_assert_eq(store_commit(rhash, s, V1_ART, NULL, &c), 0);
+	cr_assert_eq(store_lookup(&r, s, V1_ART, STORE_LATEST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "newest\n");
+	store_real_dispose(&r);
+	cr_assert_eq(store_lookup(&r, s, V1_ART, STORE_FIRST, false), 0);
+	cr_assert_str_eq(r.out.ptr, "wrote\n");
+	store_real_dispose(&r);
+	store_close(s);
+	free(root);
 }
 
 Test(store, tmp_folders_live_while_their_owner_holds_its_lock)
