@@ -39,7 +39,22 @@ echo failing; exit 3
 ```
 EOF
 refs() { git -C "$1" for-each-ref --format='%(refname)' refs/mdrun; }
-nreals() { find "$1/store" -mindepth 2 -maxdepth 2 -name '????????????????????????????????????????????????????????????????' | wc -l; }
+# nreals STORE: the realizations of STORE, as store ls counts them ("N
+# runs, M realizations" for each key).
+nreals() {
+	MDRUN_STORE=$1 "$mdrun" store ls 2>/dev/null |
+		sed -n 's/.* [0-9]* runs\{0,1\}, \([0-9]*\) realizations\{0,1\}  .*/\1/p' |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+# stored STORE REF: whether STORE holds the realization refs/mdrun/KEY/RHASH
+# names: a run of it in store show KEY, or its objects/RHASH.
+stored() {
+	MDRUN_STORE=$1 "$mdrun" store show "${2:11:64}" 2>/dev/null |
+		grep -q "^  ${2:76:12}  " || [ -e "$1/objects/${2:76:64}" ]
+}
+# The checks that read store.db's tables use the sqlite3 CLI.
+have_sqlite3=false
+command -v sqlite3 >/dev/null && have_sqlite3=true
 
 # --- push ----------------------------------------------------------------
 mkdir -p "$dir/A" "$dir/B"
@@ -50,9 +65,15 @@ git init -q --bare "$work/bare.git"
 MDRUN_STORE=$A "$mdrun" push "$work/bare.git" >"$dir/out" 2>&1
 { [ $? = 0 ] && has "$dir/out" "mdrun: pushed 3 realizations to $work/bare.git (0 already there)"; }
 expect "push to a bare repository's path: three pushed"
-want=$(cd "$A/store" && for r in */????????????????????????????????????????????????????????????????; do echo "refs/mdrun/$r"; done | sort)
-[ "$(refs "$work/bare.git")" = "$want" ]
-expect "one ref refs/mdrun/KEY/RHASH per realization"
+if $have_sqlite3; then
+	sqlite3 "$A/store.db" "SELECT 'refs/mdrun/' || key || '/' || rhash
+		FROM real ORDER BY 1" >"$dir/want"
+	refs "$work/bare.git" >"$dir/got"
+	[ "$(wc -l <"$dir/want")" = 3 ] && same "$dir/want" "$dir/got"
+	expect "one ref refs/mdrun/KEY/RHASH per realization" "$dir/want" "$dir/got"
+else
+	skip "one ref refs/mdrun/KEY/RHASH per realization" "no sqlite3"
+fi
 ref=$(refs "$work/bare.git" | head -1)
 { git -C "$work/bare.git" cat-file -p "$ref" | grep -q '^author mdrun <mdrun@localhost>' &&
 	[ -z "$(git -C "$work/bare.git" log --format=%P -1 "$ref")" ] &&
@@ -79,10 +100,17 @@ MDRUN_STORE=$B "$mdrun" "$dir/doc.md" -o "$dir/B/out.md" 2>"$dir/err"
 expect "render on the pulled store runs nothing, same output"
 MDRUN_STORE=$B "$mdrun" store verify >"$dir/out" 2>&1
 expect "store verify on the pulled store is clean"
-{ ls "$B"/store/*/runs/*-failed >/dev/null 2>&1 && [ "$(ls "$B"/store/*/runs/*-ok | wc -l)" = 2 ] &&
-	[ -x "$(ls -d "$B"/store/*/*/out)/run.sh" ] &&
-	[ "$(readlink "$(ls -d "$B"/store/*/*/out)/d/link")" = ../a.txt ] &&
-	[ -d "$(ls -d "$B"/store/*/*/out)/d/empty" ]; }
+# runs BLOCK: the runs store show lists for doc.md's block, ok or failed.
+runs() {
+	MDRUN_STORE=$B "$mdrun" store show "$dir/doc.md#$1" 2>&1 |
+		sed -n 's/^  [0-9a-f]\{12\}  \(ok\|failed\) .*/\1/p' | tr '\n' ' '
+}
+out=$(MDRUN_STORE=$B "$mdrun" store path "$dir/doc.md#sh-2" 2>/dev/null) || out=
+{ [ "$(runs sh-1)" = "ok " ] && [ "$(runs sh-2)" = "ok " ] &&
+	[ "$(runs sh-3)" = "failed " ] &&
+	(for r in $(refs "$work/bare.git"); do stored "$B" "$r" || exit 1; done) &&
+	[ -n "$out" ] && [ -x "$out/run.sh" ] &&
+	[ "$(readlink "$out/d/link")" = ../a.txt ] && [ -d "$out/d/empty" ]; }
 expect "pulled: run records ok and failed, executable bit, link, empty folder"
 [ -z "$(ls -A "$B/tmp")" ] && [ -z "$(ls -A "$A/tmp")" ]
 expect "nothing left in tmp/ after push and pull"
@@ -119,7 +147,6 @@ forge() {
 pull_fresh() {
 	MDRUN_STORE="$work/$1" "$mdrun" pull "$work/evil.git" >"$dir/out" 2>&1
 }
-real_of() { echo "$work/$1/store/${2:11:64}/${2:76:64}"; }
 
 forge_repo() {
 	rm -rf "$work/evil.git"
@@ -135,7 +162,7 @@ pull_fresh C1
 code=$?
 { [ "$code" = 1 ] && has "$dir/out" "rejected $hello: its content does not match its hash" &&
 	has "$dir/out" "pulled 3 realizations" && has "$dir/out" "1 rejected" &&
-	[ ! -e "$(real_of C1 "$hello")" ] && [ -z "$(ls -A "$work/C1/tmp")" ]; }
+	! stored "$work/C1" "$hello" && [ -z "$(ls -A "$work/C1/tmp")" ]; }
 expect "a ref whose stdout was changed: rejected, not stored, the rest pulled, exit 1" "$dir/out"
 
 forge_repo
@@ -146,7 +173,7 @@ forge "$(git -C "$work/evil.git" ls-tree "$hello" | sed "s/[0-9a-f]\{40\}\tmeta.
 	git -C "$work/evil.git" mktree)"
 pull_fresh C1s
 { [ $? = 1 ] && has "$dir/out" "rejected $hello: meta.json: \"stdout_bytes\" is 99, but stdout has 6 bytes" &&
-	[ ! -e "$(real_of C1s "$hello")" ]; }
+	! stored "$work/C1s" "$hello"; }
 expect "a ref whose meta.json gives stdout another size: rejected, saying so" "$dir/out"
 
 forge_repo
@@ -155,7 +182,7 @@ forge "$(git -C "$work/evil.git" ls-tree "$hello" | sed "s/[0-9a-f]\{40\}\tdrv.j
 	git -C "$work/evil.git" mktree)"
 pull_fresh C2
 { [ $? = 1 ] && has "$dir/out" "rejected $hello: drv.json does not hash to its key" &&
-	[ ! -e "$(real_of C2 "$hello")" ]; }
+	! stored "$work/C2" "$hello"; }
 expect "a ref whose drv.json is not its key's: rejected"
 
 forge_repo
@@ -164,7 +191,7 @@ forge "$( { git -C "$work/evil.git" ls-tree "$hello"; printf '040000 tree %s\tou
 	git -C "$work/evil.git" mktree)"
 pull_fresh C3
 { [ $? = 1 ] && has "$dir/out" "rejected $hello: an entry named '..' in out" &&
-	[ ! -e "$(real_of C3 "$hello")" ] && ! grep -rqx forged "$work/C3"; }
+	! stored "$work/C3" "$hello" && ! grep -rqx forged "$work/C3"; }
 expect "a tree with an entry named '..': rejected"
 
 # forge_submodule NAME: out/ holds a submodule named NAME
@@ -178,7 +205,7 @@ forge_submodule() {
 forge_submodule sub
 pull_fresh C4
 { [ $? = 1 ] && has "$dir/out" "rejected $hello: 'out/sub' is a submodule" &&
-	[ ! -e "$(real_of C4 "$hello")" ]; }
+	! stored "$work/C4" "$hello"; }
 expect "a tree with a submodule: rejected"
 
 forge_submodule $'\033[31mred'
@@ -216,18 +243,37 @@ for link in ../../../etc/passwd /etc/passwd d/../../x; do
 		has "$dir/out" "1 not sent" &&
 		[ -z "$(git --git-dir="$work/evil.git" for-each-ref)" ]; }
 	expect "push: a link out/x -> $link is not sent, exit 1" "$dir/out"
+	# The commit push would make, forged from the rows: drv.json the
+	# key's drv fields, meta.json, stdout and stderr (when not empty) the
+	# realization's, out/ its object folder.
+	if ! $have_sqlite3; then
+		skip "a link out/x -> $link: rejected, nothing written" "no sqlite3"
+		continue
+	fi
 	real=$(MDRUN_STORE=$store "$mdrun" store path "$dir/link.md#l")
-	kdir=$(dirname "$real")
-	rm -rf "$work/wt" && mkdir "$work/wt" && cp -a "$real/." "$work/wt/" &&
-		cp "$kdir/drv.json" "$work/wt/"
+	rhash=$(basename "$real")
+	key=$(sqlite3 "$store/store.db" "SELECT key FROM real WHERE rhash = '$rhash'")
+	chmod -R u+w "$work/wt" 2>/dev/null
+	rm -rf "$work/wt" && mkdir -p "$work/wt/out" && cp -a "$real/." "$work/wt/out/" &&
+		sqlite3 "$store/store.db" "SELECT writefile('$work/wt/drv.json', fields)
+			FROM drv WHERE key = '$key';
+			SELECT writefile('$work/wt/meta.json', meta),
+				writefile('$work/wt/stdout', stdout)
+			FROM real WHERE key = '$key' AND rhash = '$rhash';
+			SELECT writefile('$work/wt/stderr', stderr) FROM real
+			WHERE key = '$key' AND rhash = '$rhash' AND length(stderr)" >/dev/null
 	(export GIT_DIR="$work/evil.git" GIT_WORK_TREE="$work/wt" GIT_INDEX_FILE="$work/evil.idx"
 		rm -f "$GIT_INDEX_FILE" && git add -A && tree=$(git write-tree) &&
 		commit=$(git commit-tree -m "forged" "$tree") &&
-		git update-ref "refs/mdrun/$(basename "$kdir")/$(basename "$real")" "$commit")
+		git update-ref "refs/mdrun/$key/$rhash" "$commit")
 	pull_fresh L
 	code=$?
 	{ [ "$code" = 1 ] && has "$dir/out" "link 'out/x' is absolute or leaves the realization" &&
-		[ "$(nreals "$work/L")" = 0 ] && [ -z "$(ls -A "$work/L/tmp")" ]; }
+		[ "$(git --git-dir="$work/evil.git" ls-tree --name-only -r "refs/mdrun/$key/$rhash" | tr '\n' ' ')" = "drv.json meta.json out/x stdout " ] &&
+		[ "$(nreals "$work/L")" = 0 ] && [ -z "$(MDRUN_STORE=$work/L "$mdrun" store ls)" ] &&
+		[ "$(sqlite3 "$work/L/store.db" "SELECT (SELECT count(*) FROM drv) +
+			(SELECT count(*) FROM real) + (SELECT count(*) FROM run)")" = 0 ] &&
+		[ -z "$(ls -A "$work/L/objects")" ] && [ -z "$(ls -A "$work/L/tmp")" ]; }
 	expect "a link out/x -> $link: rejected, nothing written"
 done
 
@@ -349,22 +395,31 @@ MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" --to json "$dir/hostile.md" >"$d
 { [ $? = 0 ] && ! has "$dir/err" "runtime error" &&
 	[ "$(blocks_json '[b["name"] for b in blocks if b["cached"]]')" = '["good","near"]' ]; }
 expect "--to json after the pull: good and near cached, the rejected ones ran" "$dir/err"
-# A store holding times from before pulls checked them.
-meta="$(MDRUN_STORE="$work/P-path" "$mdrun" store path "$dir/hostile.md#good")/meta.json"
-chmod u+w "$meta"
-sed -i 's/^\(\t"start":\t\)[^,]*,/\1-1e300,/; s/^\(\t"end":\t\)[^,]*,/\11e300,/' "$meta"
-MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" --to json "$dir/hostile.md" >"$dir/json" 2>"$dir/err"
-{ [ $? = 0 ] && ! has "$dir/err" "runtime error" &&
-	[ "$(blocks_json '["null" if b["duration"] is None else "number"
-		for b in blocks if b["name"] in ("good", "near")]')" = '["null","number"]' ]; }
-expect "--to json of times 1e300 apart: duration null, no undefined behaviour" "$dir/err"
-git init -q --bare "$work/sent.git"
-MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" push "$work/sent.git" >"$dir/out" 2>&1
-{ [ $? = 1 ] && has "$dir/out" "pushed 9 realizations" && has "$dir/out" "1 not sent" &&
-	[ "$(grep -c 'not sent refs/mdrun/' "$dir/out")" = 1 ] &&
-	has "$dir/out" "not sent $ref_good: meta.json: \"start\" is -1e+300" &&
-	[ "$(refs "$work/sent.git" | wc -l)" = 9 ]; }
-expect "push: a local realization with a start of -1e300 is not sent, the rest are, exit 1" "$dir/out"
+# A store holding times from before pulls checked them: the good block's
+# meta (its row in table real) says it started at -1e300 and ended at 1e300.
+if $have_sqlite3; then
+	key=$(MDRUN_STORE="$work/P-path" "$mdrun" store show "$dir/hostile.md#good" |
+		sed -n 's/^key: \([0-9a-f]\{64\}\)$/\1/p')
+	sqlite3 "$work/P-path/store.db" "UPDATE real SET meta = json_set(meta,
+		'$.start', -1e300, '$.end', 1e300) WHERE key = '$key'"
+	MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" --to json "$dir/hostile.md" >"$dir/json" 2>"$dir/err"
+	{ [ $? = 0 ] && [ -n "$key" ] && ! has "$dir/err" "runtime error" &&
+		[ "$(blocks_json '["null" if b["duration"] is None else "number"
+			for b in blocks if b["name"] in ("good", "near")]')" = '["null","number"]' ]; }
+	expect "--to json of times 1e300 apart: duration null, no undefined behaviour" "$dir/err"
+	git init -q --bare "$work/sent.git"
+	MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" push "$work/sent.git" >"$dir/out" 2>&1
+	{ [ $? = 1 ] && has "$dir/out" "pushed 9 realizations" && has "$dir/out" "1 not sent" &&
+		[ "$(grep -c 'not sent refs/mdrun/' "$dir/out")" = 1 ] &&
+		has "$dir/out" "not sent $ref_good: meta.json: \"start\" is -1e+300" &&
+		[ "$(refs "$work/sent.git" | wc -l)" = 9 ]; }
+	expect "push: a local realization with a start of -1e300 is not sent, the rest are, exit 1" "$dir/out"
+else
+	skip "--to json of times 1e300 apart: duration null, no undefined behaviour" \
+		"no sqlite3"
+	skip "push: a local realization with a start of -1e300 is not sent, the rest are, exit 1" \
+		"no sqlite3"
+fi
 unset UBSAN_OPTIONS
 
 # --- credentials over https (a stub server that logs what it is sent) --------
