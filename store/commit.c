@@ -191,8 +191,7 @@ meta_json(const char *key, const char *rhash, const struct store_result *r)
 int
 store_put_drv(struct store *s, const char *key, const char *drv)
 {
-	sqlite3_stmt *st = store_prepare(s, "INSERT OR IGNORE INTO drv"
-					    " (key, fields) VALUES (?1, ?2)");
+	sqlite3_stmt *st = store_stmt(s, STMT_PUT_DRV);
 	int rc = 0;
 
 	if (!st)
@@ -201,7 +200,6 @@ store_put_drv(struct store *s, const char *key, const char *drv)
 	sqlite3_bind_text(st, 2, drv, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_db_err(s, "cannot write");
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -223,11 +221,7 @@ store_put_real(struct store *s, const char *key, const char *rhash,
 		return rc;
 	if (!isfinite(m.start) || !isfinite(m.end))
 		return md_err_set("%s: its times are not numbers", what);
-	st = store_prepare(
-		s, "INSERT OR IGNORE INTO real (key, rhash, meta, stdout,"
-		   " stderr, files, exit_code, exit_signal, timed_out,"
-		   " start_time, end_time, cut) VALUES (?1, ?2, ?3, ?4, ?5,"
-		   " ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+	st = store_stmt(s, STMT_PUT_REAL);
 	if (!st)
 		return MD_ERROR;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -244,18 +238,13 @@ store_put_real(struct store *s, const char *key, const char *rhash,
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)m.cut);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_db_err(s, "cannot write");
-	sqlite3_finalize(st);
 	return rc;
 }
 
 int
 store_put_run(struct store *s, const char *key, const struct store_run *r)
 {
-	sqlite3_stmt *st = store_prepare(
-		s, "INSERT OR IGNORE INTO run (key, seq, ns, rhash, failed,"
-		   " cut) VALUES (?1, CASE WHEN ?2 > 0 THEN ?2 ELSE"
-		   " (SELECT COALESCE(MAX(seq), 0) + 1 FROM run"
-		   " WHERE key = ?1) END, ?3, ?4, ?5, ?6)");
+	sqlite3_stmt *st = store_stmt(s, STMT_PUT_RUN);
 	long long ns = r->ns;
 	int rc = 0;
 
@@ -271,7 +260,6 @@ store_put_run(struct store *s, const char *key, const struct store_run *r)
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)r->cut);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_db_err(s, "cannot write");
-	sqlite3_finalize(st);
 	return rc;
 }
 

@@ -9,6 +9,17 @@
 
 #include "store.h"
 
+/* The statements every block runs, prepared once (store_stmt). */
+enum store_stmt {
+	STMT_RUNS,     /* the runs of a key whose realization exists */
+	STMT_REAL,     /* one realization's meta and outputs */
+	STMT_RESULT,   /* what a render shows of one realization */
+	STMT_PUT_DRV,  /* store_put_drv */
+	STMT_PUT_REAL, /* store_put_real */
+	STMT_PUT_RUN,  /* store_put_run */
+	STORE_STMT_N
+};
+
 struct store {
 	char *root;
 	char *db_path; /* ROOT/store.db */
@@ -22,7 +33,7 @@ struct store {
 	 */
 	sqlite3 *db;
 	pthread_mutex_t db_mu;
-	sqlite3_stmt *stmt[8]; /* prepared once: store.c's STMT_* */
+	sqlite3_stmt *stmt[STORE_STMT_N]; /* prepared once (store_stmt) */
 	_Atomic unsigned serial; /* threads make tmp/ folders too */
 	struct store_cache *cache; /* run listings read ahead, or NULL */
 	/*
@@ -63,6 +74,12 @@ int store_db_err(struct store *s, const char *what);
  * set on failure. Caller finalizes.
  */
 sqlite3_stmt *store_prepare(struct store *s, const char *sql);
+/*
+ * Statement which, prepared on first use and reset, its bindings
+ * cleared; NULL with the error set. Inside store_begin/store_end, which
+ * resets them all; never finalized by the caller.
+ */
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which);
 /*
  * A text column that must be a hash (64 lowercase hex digits) into out;
  * false when the row holds anything else (a hostile database).

@@ -206,14 +206,8 @@ static const char schema[] =
 	" name TEXT PRIMARY KEY, value BLOB NOT NULL);"
 	"PRAGMA user_version = 2;";
 
-/* The statements a render runs for every block, prepared once. */
-enum {
-	STMT_RUNS,   /* the runs of a key whose realization exists */
-	STMT_REAL,   /* one realization's meta and outputs */
-	STMT_RESULT, /* what a render shows of one realization */
-	STMT_N
-};
-static const char *const stmt_sql[STMT_N] = {
+/* The SQL of each enum store_stmt. */
+static const char *const stmt_sql[STORE_STMT_N] = {
 	[STMT_RUNS] = "SELECT seq, ns, rhash, failed, cut FROM run AS r"
 		      " WHERE key = ?1 AND EXISTS (SELECT 1 FROM real"
 		      " WHERE real.key = r.key AND real.rhash = r.rhash)"
@@ -223,6 +217,17 @@ static const char *const stmt_sql[STMT_N] = {
 	[STMT_RESULT] = "SELECT stdout, stderr, files, exit_code,"
 			" exit_signal, timed_out, start_time, end_time, cut"
 			" FROM real WHERE key = ?1 AND rhash = ?2",
+	[STMT_PUT_DRV] = "INSERT OR IGNORE INTO drv (key, fields)"
+			 " VALUES (?1, ?2)",
+	[STMT_PUT_REAL] = "INSERT OR IGNORE INTO real (key, rhash, meta,"
+			  " stdout, stderr, files, exit_code, exit_signal,"
+			  " timed_out, start_time, end_time, cut) VALUES"
+			  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+			  " ?12)",
+	[STMT_PUT_RUN] = "INSERT OR IGNORE INTO run (key, seq, ns, rhash,"
+			 " failed, cut) VALUES (?1, CASE WHEN ?2 > 0 THEN ?2"
+			 " ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM run"
+			 " WHERE key = ?1) END, ?3, ?4, ?5, ?6)",
 };
 
 int
@@ -245,9 +250,8 @@ store_prepare(struct store *s, const char *sql)
 	return st;
 }
 
-/* A prepared statement of stmt_sql, reset; NULL with the error set. */
-static sqlite3_stmt *
-stmt(struct store *s, int which)
+sqlite3_stmt *
+store_stmt(struct store *s, enum store_stmt which)
 {
 	sqlite3_stmt **st = &s->stmt[which];
 
@@ -289,7 +293,7 @@ store_begin(struct store *s, bool write)
 int
 store_end(struct store *s, int rc)
 {
-	for (int i = 0; i < STMT_N; i++)
+	for (int i = 0; i < STORE_STMT_N; i++)
 		if (s->stmt[i])
 			sqlite3_reset(s->stmt[i]);
 	if (rc >= 0) {
@@ -460,7 +464,7 @@ store_close(struct store *s)
 		close(s->owner_fd);
 		free(s->owner);
 	}
-	for (int i = 0; i < STMT_N; i++)
+	for (int i = 0; i < STORE_STMT_N; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
 	free(s->root);
@@ -626,7 +630,7 @@ store_real_parts(struct store *s, const char *key, const char *rhash,
 
 	if ((rc = store_begin(s, false)) < 0)
 		return rc;
-	if (!(st = stmt(s, STMT_REAL))) {
+	if (!(st = store_stmt(s, STMT_REAL))) {
 		rc = MD_ERROR;
 		goto done;
 	}
@@ -710,7 +714,7 @@ read_real(struct store_real *r)
 		 s->db_path, r->rhash, r->key);
 	if ((rc = store_begin(s, false)) < 0)
 		return rc;
-	if (!(st = stmt(s, STMT_RESULT))) {
+	if (!(st = store_stmt(s, STMT_RESULT))) {
 		rc = MD_ERROR;
 		goto done;
 	}
@@ -873,7 +877,7 @@ store_runs(struct store_run **out, size_t *n, struct store *s,
 static int
 runs_of(struct store_run **out, size_t *n, struct store *s, const char *key)
 {
-	sqlite3_stmt *st = stmt(s, STMT_RUNS);
+	sqlite3_stmt *st = store_stmt(s, STMT_RUNS);
 	size_t cap = 0;
 	int step;
 
