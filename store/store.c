@@ -323,6 +323,35 @@ store_col_hash(char out[MD_HASH_HEX], sqlite3_stmt *st, int col)
 }
 
 /*
+ * Whether the database holds the five tables, as tables, and nothing
+ * that runs code on a read or a write (views, triggers): a crafted file
+ * is refused at once, in one line.
+ */
+static int
+check_schema(struct store *s)
+{
+	sqlite3_stmt *st = store_prepare(
+		s, "SELECT count(*) FILTER (WHERE type = 'table' AND name IN"
+		   " ('drv', 'real', 'run', 'root', 'memo')),"
+		   " count(*) FILTER (WHERE type IN ('view', 'trigger'))"
+		   " FROM sqlite_schema");
+	int rc = 0;
+
+	if (!st)
+		return MD_ERROR;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		rc = store_db_err(s, "cannot read");
+	else if (sqlite3_column_int(st, 0) != 5 ||
+		 sqlite3_column_int(st, 1) != 0)
+		rc = md_err_set("%s: not an mdrun store database (its tables "
+				"are not mdrun's); move it away or use another "
+				"--store",
+				s->db_path);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
  * Opens ROOT/store.db (creating it), in WAL mode, and makes its schema
  * when it has none. A file that is not a database, or one of another
  * schema, is an error.
@@ -340,9 +369,14 @@ open_db(struct store *s)
 			    NULL) != SQLITE_OK)
 		return store_db_err(s, "cannot open");
 	sqlite3_busy_timeout(s->db, 600000);
-	/* A crafted file may not change what the schema does. */
+	/*
+	 * A crafted file may not change what the schema does: a view or a
+	 * trigger in it (a "table" that recurses without end) is refused.
+	 */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
 	if ((rc = exec_sql(s, "PRAGMA journal_mode = WAL;"
 			      "PRAGMA synchronous = NORMAL;",
 			   "cannot open")) < 0)
@@ -353,7 +387,7 @@ open_db(struct store *s)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (version == 2)
-		return 0;
+		return check_schema(s);
 	if (version != 0)
 		return md_err_set("%s: not an mdrun store database (schema "
 				  "%d); move it away or use another --store",
@@ -679,9 +713,10 @@ result_row(struct store_real *r, sqlite3_stmt *st)
 		if (sqlite3_column_type(st, c) != SQLITE_FLOAT &&
 		    sqlite3_column_type(st, c) != SQLITE_INTEGER)
 			return -1;
-	if (llabs(sqlite3_column_int64(st, 3)) > 65535 ||
-	    llabs(sqlite3_column_int64(st, 4)) > 65535)
-		return -1;
+	for (int c = 3; c <= 4; c++)
+		if (sqlite3_column_int64(st, c) < -65535 ||
+		    sqlite3_column_int64(st, c) > 65535)
+			return -1;
 	start = sqlite3_column_double(st, 6);
 	end = sqlite3_column_double(st, 7);
 	cut = sqlite3_column_int64(st, 8);

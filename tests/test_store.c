@@ -480,6 +480,7 @@ Test(store, rows_of_the_wrong_type_are_errors)
 		"files = 'yes'",      "stdout = 2.5",	    "stderr = NULL",
 		"exit_code = 'zero'", "exit_signal = 1e300",
 		"exit_code = 70000",  "timed_out = x'00'",
+		"exit_code = -9223372036854775808",
 		"start_time = 'now'", "end_time = NULL",    "cut = -1",
 		"cut = 'all'",
 	};
@@ -670,6 +671,21 @@ Test(store, a_store_db_that_is_not_ours_is_refused)
 	cr_assert_eq(sqlite3_exec(other, "SELECT x FROM run", NULL, NULL, NULL),
 		     SQLITE_OK, "its table is still there");
 	sqlite3_close(other);
+
+	/*
+	 * A "table" that is a view recursing without end: refused when
+	 * opened, not a read that never returns.
+	 */
+	put_db(bad, "", 0);
+	db_exec_at(bad, "CREATE TABLE drv (key, fields);"
+			"CREATE TABLE real (key, rhash);"
+			"CREATE TABLE root (doc, record);"
+			"CREATE TABLE memo (name, value);"
+			"CREATE VIEW run AS WITH RECURSIVE c(x) AS (SELECT 1"
+			" UNION ALL SELECT x + 1 FROM c) SELECT x AS key FROM c;"
+			"PRAGMA user_version = 2");
+	assert_refused(bad);
+	assert_error_says("not an mdrun store database");
 	md_buf_dispose(&db);
 	cr_assert_eq(store_open(&st, dir), 0, "%s", md_err_msg());
 }
