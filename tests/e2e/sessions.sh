@@ -308,16 +308,17 @@ expect "timeout: no process of the block is left"
 shows slow.out sh-3 "b=3"
 expect "timeout: the session restarts for the blocks after"
 # The realization the store shows for the block (store show's key and
-# rhash prefix): its meta, a column of table real, says timed_out.
+# rhash prefix): its row in table real says timed_out, in its meta and in
+# the column a render reads.
 if command -v sqlite3 >/dev/null; then
 	"$mdrun" store show slow.md#sh-2 >show 2>&1
 	key=$(sed -n 's/^key: \([0-9a-f]\{64\}\)$/\1/p' show)
 	rhash=$(sed -n 's/^  \([0-9a-f]\{12\}\)  failed  .*/\1/p' show)
 	{ [ -n "$key" ] && [ "$(printf '%s\n' "$rhash" | wc -l)" = 1 ] &&
 		[ -n "$rhash" ] &&
-		[ "$(sqlite3 "$MDRUN_STORE/store.db" "SELECT
+		[ "$(sqlite3 "$MDRUN_STORE/store.db" "SELECT timed_out,
 			json_extract(meta, '$.timed_out') FROM real
-			WHERE key = '$key' AND rhash LIKE '$rhash%'")" = 1 ]; }
+			WHERE key = '$key' AND rhash LIKE '$rhash%'")" = '1|1' ]; }
 	expect "timeout: recorded in the realization's meta" show
 else
 	skip "timeout: recorded in the realization's meta" "no sqlite3"
