@@ -299,8 +299,8 @@ import time; time.sleep(2); print("c")
 sleep 2; echo d
 ```
 DOC
-# A realization records the signal that ended its block in its meta (a
-# column of table real).
+# A realization records the signal that ended its block in its row of
+# table real: in its meta and in the column exit_signal.
 if command -v sqlite3 >/dev/null; then
 	killed=0
 	for _ in 1 2 3 4 5 6; do
@@ -311,7 +311,8 @@ if command -v sqlite3 >/dev/null; then
 		kill -TERM "$pid"
 		wait "$pid"
 		n=$(sqlite3 "$MDRUN_STORE/store.db" "SELECT count(*) FROM real
-			WHERE json_extract(meta, '$.signal') != 0") || n=error
+			WHERE exit_signal != 0
+				OR json_extract(meta, '$.signal') != 0") || n=error
 		[ "$n" = 0 ] || killed=$((killed + 1))
 	done
 	[ "$killed" = 0 ]
