@@ -396,12 +396,14 @@ MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" --to json "$dir/hostile.md" >"$d
 	[ "$(blocks_json '[b["name"] for b in blocks if b["cached"]]')" = '["good","near"]' ]; }
 expect "--to json after the pull: good and near cached, the rejected ones ran" "$dir/err"
 # A store holding times from before pulls checked them: the good block's
-# meta (its row in table real) says it started at -1e300 and ended at 1e300.
+# row in table real says it started at -1e300 and ended at 1e300, in its
+# meta (what push sends) and in its columns (what a render reads).
 if $have_sqlite3; then
 	key=$(MDRUN_STORE="$work/P-path" "$mdrun" store show "$dir/hostile.md#good" |
 		sed -n 's/^key: \([0-9a-f]\{64\}\)$/\1/p')
 	sqlite3 "$work/P-path/store.db" "UPDATE real SET meta = json_set(meta,
-		'$.start', -1e300, '$.end', 1e300) WHERE key = '$key'"
+		'$.start', -1e300, '$.end', 1e300), start_time = -1e300,
+		end_time = 1e300 WHERE key = '$key'"
 	MDRUN_STORE="$work/P-path" timeout 120 "$mdrun" --to json "$dir/hostile.md" >"$dir/json" 2>"$dir/err"
 	{ [ $? = 0 ] && [ -n "$key" ] && ! has "$dir/err" "runtime error" &&
 		[ "$(blocks_json '["null" if b["duration"] is None else "number"
