@@ -115,6 +115,19 @@ sql "migrated: the realization with artifacts has files (sqlite3)" \
 sql "migrated: the root and the interpreter identity (sqlite3)" \
 	"SELECT (SELECT doc FROM root), (SELECT CAST(value AS TEXT) FROM memo)" \
 	"$at/doc.md|dash"
+# Pushed, the migrated realizations are the very commits the v1 store
+# pushed (tests/fixtures/store-v1/pushed-refs.txt, made by v1's push):
+# the same refs, the same commit ids, so stores of both formats share.
+if command -v git >/dev/null; then
+	git init -q --bare "$work/pushed.git"
+	"$mdrun" push "$work/pushed.git" >push.out 2>&1 &&
+		git -C "$work/pushed.git" for-each-ref \
+			--format='%(objectname) %(refname)' refs/mdrun |
+		sort -k2 >refs.txt && diff "$fixture/pushed-refs.txt" refs.txt >>push.out
+	expect "migrated: push gives the commits v1 pushed, byte for byte" push.out
+else
+	skip "migrated: push gives the commits v1 pushed, byte for byte" "no git"
+fi
 rm -rf got.md got_files
 "$mdrun" render doc.md -o got.md 2>err
 { [ $? = 0 ] && ! grep -q migrating err; }
