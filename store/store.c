@@ -233,6 +233,21 @@ static const char *const stmt_sql[STORE_STMT_N] = {
 int
 store_db_err(struct store *s, const char *what)
 {
+	/*
+	 * "disk I/O error" says little: the system's reason says more, and
+	 * a short write (SQLite keeps no errno for it) is a full disk or a
+	 * file size limit.
+	 */
+	int e = s->db ? sqlite3_system_errno(s->db) : 0;
+	int ext = s->db ? sqlite3_extended_errcode(s->db) : 0;
+
+	if (e && (ext & 0xff) == SQLITE_IOERR)
+		return md_err_set("%s: %s: %s", s->db_path, what,
+				  strerror(e));
+	if (ext == SQLITE_IOERR_WRITE || ext == SQLITE_FULL)
+		return md_err_set("%s: %s: the disk is full or a file size "
+				  "limit was reached",
+				  s->db_path, what);
 	return md_err_set("%s: %s: %s", s->db_path, what,
 			  s->db ? sqlite3_errmsg(s->db) : "cannot open");
 }
