@@ -33,7 +33,7 @@ python3 "$here/gen.py" .
 # memo table (interpreter identities) goes, and the artifacts.
 use_store() {
 	export MDRUN_STORE=$work/store-$1
-	fresh="sqlite3 $MDRUN_STORE/store.db 'DELETE FROM run; DELETE FROM real; DELETE FROM drv; DELETE FROM root; PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null && rm -rf $MDRUN_STORE/objects && sync"
+	fresh="{ [ ! -e $MDRUN_STORE/store.db ] || sqlite3 $MDRUN_STORE/store.db 'DELETE FROM run; DELETE FROM real; DELETE FROM drv; DELETE FROM root; PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; } && rm -rf $MDRUN_STORE/objects && sync"
 }
 
 if $quick; then r1=5 r2=2 r3=1 extra=10000; else r1=21 r2=5 r3=3 extra=100000; fi
