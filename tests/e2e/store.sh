@@ -233,20 +233,25 @@ if [ -n "$have_sqlite" ]; then
 	{ [ $? = 0 ] && shows "$dir/out.md" sh-1 honest && has "$dir/err" "0 ran, 1 cached"; }
 	expect "render: a run without its realization is passed over, the one there shows" "$dir/err"
 	sql "DELETE FROM run WHERE seq = 2"
-	sql "UPDATE real SET meta = 'not json'"
+	sql "UPDATE real SET meta = 'x' || meta"
 	damaged "$real: meta: malformed realization metadata"
 	expect "verify: a malformed meta is named, not a crash" "$dir/v.out"
+	sql "UPDATE real SET meta = substr(meta, 2), exit_code = 'zero'"
 	"$mdrun" -q "$dir/doc.md" >/dev/null 2>"$dir/err"
 	{ [ $? = 2 ] && [ "$(wc -l <"$dir/err")" = 1 ] &&
-		has "$dir/err" "realization ${real:65:12} of key ${key:0:12}: malformed realization metadata"; }
-	expect "render on a damaged store: a one-line error naming the realization, exit 2" "$dir/err"
+		has "$dir/err" "$(cd "$MDRUN_STORE" && pwd -P)/store.db: realization ${real:65:12} of key ${key:0:12}: malformed row"; }
+	expect "render on a damaged row: a one-line error naming the database and the realization, exit 2" "$dir/err"
+	"$mdrun" store verify >"$dir/v.out" 2>&1
+	{ [ $? = 1 ] && grep -q "^$real: .*malformed row" "$dir/v.out"; }
+	expect "verify: the damaged row is named" "$dir/v.out"
 else
 	for what in "verify: a changed stdout (of the same size) is reported, exit 1" \
 		"verify: drv fields that no longer hash to their key are reported, exit 1" \
 		"verify: a run naming a realization the store lacks is reported, exit 1" \
 		"render: a run without its realization is passed over, the one there shows" \
 		"verify: a malformed meta is named, not a crash" \
-		"render on a damaged store: a one-line error naming the realization, exit 2"; do
+		"render on a damaged row: a one-line error naming the database and the realization, exit 2" \
+		"verify: the damaged row is named"; do
 		skip "$what" "$no_sqlite"
 	done
 fi
@@ -379,7 +384,7 @@ verify_sound
 	[ "$("$mdrun" store ls | awk '{ print $6 }')" = 1 ] && verify_clean; }
 expect "gc removes the object a kill left before its rows were recorded" "$dir/gc.out" "$work/verify.out"
 if [ -n "$have_sqlite" ]; then
-	sql "UPDATE real SET meta = '' WHERE key = '$(key_of "$dir/o.md#o")'"
+	sql "UPDATE real SET start_time = 'never' WHERE key = '$(key_of "$dir/o.md#o")'"
 	"$mdrun" -q "$dir/o.md" >/dev/null 2>"$dir/err"
 	{ [ $? = 2 ] && has "$dir/err" "render with --rebuild to replace it"; }
 	expect "a damaged realization: the error says how to repair it" "$dir/err"
