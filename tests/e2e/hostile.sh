@@ -27,6 +27,10 @@ grep -q __asan_init "$mdrun" 2>/dev/null && asan=1
 shaping=1
 command -v cmark-gfm >/dev/null 2>&1 || shaping=
 nocmark="cmark-gfm is not installed: apt-get install cmark-gfm"
+# Checks that read the store's database use the sqlite3 CLI.
+have_sqlite=
+command -v sqlite3 >/dev/null && have_sqlite=1
+no_sqlite="the sqlite3 command is not installed"
 
 # measure SECONDS COMMAND...: runs COMMAND (its streams as redirected)
 # under tests/bad/limits.py; sets m_exit, m_signal, m_timeout, m_seconds
@@ -216,8 +220,13 @@ rerender doc.md
 expect "output.md: rendering the result again gives the same bytes" doc.md.err
 "$mdrun" check doc.md >check.out 2>&1
 expect "output.md: mdrun check passes on the result" check.out
-od -An -c "$("$mdrun" store path output.md#nul)/stdout" | grep -q '\\0'
-expect "output.md: the store keeps the raw bytes (the NULs)"
+if [ -n "$have_sqlite" ]; then
+	key=$("$mdrun" store show output.md#nul | sed -n 's/^key: //p')
+	[ "$(sqlite3 "$MDRUN_STORE/store.db" "SELECT hex(stdout) FROM real WHERE key = '$key'")" = 6100620000630A ]
+	expect "output.md: the store keeps the raw bytes (the NULs)"
+else
+	skip "output.md: the store keeps the raw bytes (the NULs)" "$no_sqlite"
+fi
 "$mdrun" render -q --to json output.md -o doc.json 2>err &&
 	python3 -c 'import json, sys
 b = {x["name"]: x for x in json.load(open(sys.argv[1]))["blocks"]}
@@ -266,11 +275,11 @@ cp "$inputs/links.md" links.md
 expect "links.md renders" err
 "$mdrun" -q --to html links.md -o links.html 2>/dev/null
 "$mdrun" -q --to json links.md -o links.json 2>/dev/null
-real=$("$mdrun" store path links.md#links)
-[ "$(find "$real/out" -type l | wc -l)" = 6 ] &&
-	[ "$(readlink "$real/out/absolute.txt")" = "$arts/secret.txt" ]
+object=$("$mdrun" store path links.md#links)
+[ "$(find "$object" -type l | wc -l)" = 6 ] &&
+	[ "$(readlink "$object/absolute.txt")" = "$arts/secret.txt" ]
 verdict $? "links: the six links are kept as links in the store" \
-	"$(ls -lR "$real/out")"
+	"$(ls -lR "$object")"
 ! grep -rqF -- "$secret" "$MDRUN_STORE" links.out.md links.out_files \
 	links.html links.json &&
 	! grep -qF -- "$(base64 -w0 secret.txt)" links.html
@@ -293,9 +302,9 @@ expect "swap.md renders" err
 ! grep -rqF -- "$secret" "$MDRUN_STORE" swap.out.md swap.html &&
 	! grep -rqF -- "$secret" swap.out_files 2>/dev/null
 expect "swap: the folder MDRUN_OUT was linked to is not copied into FILE_files/, the store or the report"
-[ -z "$(find "$MDRUN_STORE/store" -name out -type l)" ]
-verdict $? "swap: no realization's out/ is a link out of the store" \
-	"$(find "$MDRUN_STORE/store" -name out -type l -exec ls -l {} \;)"
+[ -d "$MDRUN_STORE/objects" ] && [ -z "$(find "$MDRUN_STORE/objects" -maxdepth 1 -type l)" ]
+verdict $? "swap: no object (objects/RHASH) is a link out of the store" \
+	"$(find "$MDRUN_STORE/objects" -maxdepth 1 -type l -exec ls -l {} \;)"
 grep -q '^\[next.txt\](swap.out_files/' swap.out.md && [ ! -e private/next.txt ]
 expect "swap: the next block gets a folder of its own, not the link"
 cp "$inputs/tofile.md" tofile.md
@@ -408,20 +417,22 @@ for kind in fifo socket device; do
 	expect "$kind: mdrun store verify passes" verify.out
 done
 
-# --- a hostile store: files swapped for links, fifos, deep trees -----------
-# Each store file is opened without following links and read only if it
-# is a regular file, at most its size: a stdout, a meta.json or a file of
-# out/ swapped for a link to /dev/zero or for a fifo is one line naming
-# it, never a read without end or a wait for a writer. Everything runs
-# under a timeout and, except under AddressSanitizer (whose shadow memory
-# needs more), in 1 GiB of address space: a read without end fails fast.
+# --- a hostile store: objects and store.db swapped, deep trees -------------
+# An object (objects/RHASH, a realization's artifacts) swapped for a link
+# or holding a fifo, or a file of it swapped for a link to /dev/zero or a
+# fifo: never followed out of the store, never a read without end or a
+# wait for a writer, never a crash; store verify names the realization.
+# Everything runs under a timeout and, except under AddressSanitizer
+# (whose shadow memory needs more), in 1 GiB of address space: a read
+# without end fails fast.
 mkdir -p "$work/tamper"
 cd "$work/tamper" || exit 1
 export MDRUN_STORE="$work/tamper-store"
 printf '```{sh name=t}\necho kept; mkdir -p "$MDRUN_OUT/d"; echo art >"$MDRUN_OUT/d/a.txt"\n```\n' >t.md
 "$mdrun" -q t.md -o t.out.md 2>err
 expect "tamper: t.md renders" err
-real=$("$mdrun" store path t.md#t)
+object=$("$mdrun" store path t.md#t)
+real=$("$mdrun" store show t.md#t | sed -n 's/^key: //p')/$(basename "$object")
 bounded() {
 	if [ -n "$asan" ]; then
 		timeout 20 "$@"
@@ -429,62 +440,171 @@ bounded() {
 		(ulimit -v 1048576 && timeout 20 "$@")
 	fi
 }
-# swap FILE KIND: replaces FILE of the realization with a link to
-# /dev/zero (zero) or a fifo (fifo); restore puts the original back.
+# A folder outside the store, shaped as the object, that a link may
+# point at: what it holds must reach neither the output nor its files.
+outside=$work/outside
+marker="outside-$RANDOM-$RANDOM"
+mkdir -p "$outside/d"
+echo "$marker" >"$outside/d/a.txt"
+# swap PATH KIND: replaces PATH (in the object) with a link to /dev/zero
+# (zero), a link to $outside (outside) or a fifo (fifo); restore puts
+# the original back.
 swap() {
-	chmod u+w "$(dirname "$real/$1")"
-	mv "$real/$1" "$work/tamper.saved"
+	chmod u+w "$(dirname "$1")"
+	mv "$1" "$work/tamper.saved"
 	case $2 in
-	zero) ln -s /dev/zero "$real/$1" ;;
-	fifo) mkfifo "$real/$1" ;;
+	zero) ln -s /dev/zero "$1" ;;
+	outside) ln -s "$outside" "$1" ;;
+	fifo) mkfifo "$1" ;;
 	esac
 }
 restore() {
-	rm -f "$real/$1"
-	mv "$work/tamper.saved" "$real/$1"
+	rm -f "$1"
+	mv "$work/tamper.saved" "$1"
 }
-for file in stdout meta.json; do
-	for kind in zero fifo; do
-		what="tamper: $file swapped for a ${kind/zero/link to /dev/zero}"
-		swap $file $kind
-		bounded "$mdrun" -q t.md -o t.again.md 2>err
-		code=$?
-		{ [ $code = 2 ] && one_line err && has err "$real/$file: not a regular file"; }
-		verdict $? "$what: render stops with one line naming it, exit 2" \
-			"exit $code: $(head -c 400 err)"
-		bounded "$mdrun" store verify >verify.out 2>&1
-		code=$?
-		{ [ $code = 1 ] && has verify.out "$real/$file: not a regular file"; }
-		verdict $? "$what: store verify names it, exit 1" \
-			"exit $code: $(head -c 400 verify.out)"
-		bounded "$mdrun" store ls >ls.out 2>&1
-		code=$?
-		{ [ $code = 0 ] && has ls.out "1 run, 1 realization"; }
-		verdict $? "$what: store ls lists the key" \
-			"exit $code: $(head -c 400 ls.out)"
-		bounded "$mdrun" store show t.md#t >show.out 2>&1
-		code=$?
-		[ $code = 0 ]
-		verdict $? "$what: store show ends by itself" \
-			"exit $code: $(head -c 400 show.out)"
-		restore $file
-	done
-done
-for kind in zero fifo; do
-	swap out/d/a.txt $kind
+for kind in zero outside; do
+	what="tamper: objects/RHASH swapped for a link to ${kind/zero//dev/zero}"
+	swap "$object" $kind
+	rm -rf t.again.md t.again_files
+	bounded "$mdrun" t.md -o t.again.md 2>err
+	code=$?
+	{ { [ $code = 0 ] || [ $code = 2 ]; } && has err "$object" &&
+		! grep -rqF -- "$marker" err t.again.md t.again_files 2>/dev/null; }
+	verdict $? "$what: render ends by itself, names it, follows it nowhere (exit $code)" \
+		"$(head -c 400 err)"
 	bounded "$mdrun" store verify >verify.out 2>&1
 	code=$?
-	# A link in out/ is hashed as a link (a block may make one).
-	{ [ $code = 1 ] && has verify.out "$real"; }
-	verdict $? "tamper: a file of out/ swapped for a ${kind/zero/link to /dev/zero}: store verify names the realization, exit 1" \
+	{ [ $code = 1 ] && grep -qxF "$real: its files ($object) are not a folder" verify.out; }
+	verdict $? "$what: store verify names it, exit 1" \
 		"exit $code: $(head -c 400 verify.out)"
-	bounded "$mdrun" -q t.md -o t.again.md 2>err
-	verdict $? "tamper: out/ swapped for a ${kind/zero/link to /dev/zero}: render ends by itself" \
-		"$(head -c 400 err)"
-	restore out/d/a.txt
+	bounded "$mdrun" store ls >ls.out 2>&1
+	code=$?
+	{ [ $code = 0 ] && has ls.out "1 run, 1 realization"; }
+	verdict $? "$what: store ls lists the key" \
+		"exit $code: $(head -c 400 ls.out)"
+	bounded "$mdrun" store show t.md#t >show.out 2>&1
+	code=$?
+	[ $code = 0 ]
+	verdict $? "$what: store show ends by itself" \
+		"exit $code: $(head -c 400 show.out)"
+	restore "$object"
 done
+for kind in zero fifo; do
+	what="tamper: a file of objects/RHASH swapped for a ${kind/zero/link to /dev/zero}"
+	swap "$object/d/a.txt" $kind
+	bounded "$mdrun" store verify >verify.out 2>&1
+	code=$?
+	# A link in an object is hashed as a link (a block may make one).
+	{ [ $code = 1 ] && grep -q "^$real: " verify.out; }
+	verdict $? "$what: store verify names the realization, exit 1" \
+		"exit $code: $(head -c 400 verify.out)"
+	bounded "$mdrun" t.md -o t.again.md 2>err
+	code=$?
+	{ [ $code = 0 ] || [ $code = 2 ]; }
+	verdict $? "$what: render ends by itself (exit $code)" "$(head -c 400 err)"
+	restore "$object/d/a.txt"
+done
+chmod u+w "$object"
+mkfifo "$object/fifo"
+bounded "$mdrun" store verify >verify.out 2>&1
+code=$?
+{ [ $code = 1 ] && grep -qxF "$real: $object/fifo: not a file, folder or link" verify.out; }
+verdict $? "tamper: a fifo in objects/RHASH: store verify names it, exit 1" \
+	"exit $code: $(head -c 400 verify.out)"
+bounded "$mdrun" t.md -o t.again.md 2>err
+code=$?
+{ [ $code = 0 ] || [ $code = 2 ]; }
+verdict $? "tamper: a fifo in objects/RHASH: render ends by itself (exit $code)" "$(head -c 400 err)"
+rm -f "$object/fifo"
+chmod a-w "$object"
 "$mdrun" store verify >verify.out 2>&1
 expect "tamper: restored, the store verifies clean" verify.out
+# An interpreter's identity (table memo) of the wrong type: a cache miss,
+# the interpreter probed again and its identity written anew.
+if [ -n "$have_sqlite" ]; then
+	sqlite3 "$MDRUN_STORE/store.db" "SELECT name, typeof(value), value FROM memo" >memo.before
+	sqlite3 "$MDRUN_STORE/store.db" "UPDATE memo SET value = 5"
+	bounded "$mdrun" -q t.md -o t.again.md 2>err
+	code=$?
+	sqlite3 "$MDRUN_STORE/store.db" "SELECT name, typeof(value), value FROM memo" >memo.after
+	{ [ $code = 0 ] && shows t.again.md t kept && [ -s memo.before ] && same memo.before memo.after; }
+	verdict $? "tamper: an identity of the wrong type in table memo is probed again and written anew (exit $code)" \
+		"$(head -c 300 err; cat memo.before memo.after)"
+else
+	skip "tamper: an identity of the wrong type in table memo is probed again and written anew" "$no_sqlite"
+fi
+
+# store.db that is not a database of this store: each command that opens
+# it (render, store verify, store ls, gc) stops in one line naming it,
+# exit 2, never waiting on a fifo nor reading /dev/zero without end, and
+# leaves the file as it was.
+cp "$MDRUN_STORE/store.db" "$work/good.db"
+for kind in link fifo zero random truncated foreign foreign-run foreign-version; do
+	db=$work/db-$kind/store.db
+	rm -rf "$work/db-$kind"
+	MDRUN_STORE=$work/db-$kind "$mdrun" -q t.md >/dev/null 2>&1
+	size=$(stat -c %s "$db")
+	rm -f "$db" "$db-wal" "$db-shm"
+	case $kind in
+	link) what="a link to a good database"; ln -s "$work/good.db" "$db" ;;
+	fifo) what="a fifo"; mkfifo "$db" ;;
+	zero) what="a link to /dev/zero"; ln -s /dev/zero "$db" ;;
+	random) what="random bytes"; head -c 65536 /dev/urandom >"$db" ;;
+	truncated)
+		what="a truncated database"
+		head -c $((size / 2)) "$work/good.db" >"$db" ;;
+	foreign)
+		what="another program's database"
+		if [ -z "$have_sqlite" ]; then
+			skip "store.db, $what: each command stops in one line naming it, exit 2" "$no_sqlite"
+			skip "store.db, $what: left as it was" "$no_sqlite"
+			continue
+		fi
+		sqlite3 "$db" "CREATE TABLE places (id INTEGER PRIMARY KEY, url TEXT);
+			INSERT INTO places VALUES (1, 'https://example.org/')" ;;
+	foreign-run)
+		what="another program's database with a table named run"
+		if [ -z "$have_sqlite" ]; then
+			skip "store.db, $what: each command stops in one line naming it, exit 2" "$no_sqlite"
+			skip "store.db, $what: left as it was" "$no_sqlite"
+			continue
+		fi
+		sqlite3 "$db" "CREATE TABLE run (id INTEGER PRIMARY KEY, lap REAL);
+			INSERT INTO run VALUES (1, 61.5)" ;;
+	foreign-version)
+		what="another program's database that sets user_version"
+		if [ -z "$have_sqlite" ]; then
+			skip "store.db, $what: each command stops in one line naming it, exit 2" "$no_sqlite"
+			skip "store.db, $what: left as it was" "$no_sqlite"
+			continue
+		fi
+		sqlite3 "$db" "CREATE TABLE places (id INTEGER PRIMARY KEY, url TEXT);
+			PRAGMA user_version = 7" ;;
+	esac
+	# The file (or what the link names) as it was, to compare after.
+	[ -f "$db" ] && cp "$db" "$work/db.before"
+	failures=
+	for cmd in render "store verify" "store ls" gc; do
+		if [ "$cmd" = render ]; then
+			MDRUN_STORE=$work/db-$kind bounded "$mdrun" -q t.md -o db.out.md >out 2>err
+		else
+			MDRUN_STORE=$work/db-$kind bounded "$mdrun" $cmd >out 2>err
+		fi
+		code=$?
+		{ [ $code = 2 ] && one_line err && has err "$db: "; } ||
+			failures="$failures$cmd: exit $code: $(head -c 300 err)"$'\n'
+	done
+	[ -z "$failures" ]
+	verdict $? "store.db, $what: each command stops in one line naming it, exit 2" "$failures"
+	case $kind in
+	fifo) [ -p "$db" ] ;;
+	zero) [ "$(readlink "$db")" = /dev/zero ] ;;
+	link) [ "$(readlink "$db")" = "$work/good.db" ] && same "$work/good.db" "$work/db.before" ;;
+	*) same "$db" "$work/db.before" ;;
+	esac
+	verdict $? "store.db, $what: left as it was" \
+		"$( [ -n "$have_sqlite" ] && [ -f "$db" ] && sqlite3 "$db" .tables 2>&1 | head -c 300)"
+done
 
 # A block that nests folders 5,000 deep in MDRUN_OUT (past PATH_MAX): the
 # render commits it or refuses it in one short line, and either way
