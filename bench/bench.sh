@@ -182,6 +182,7 @@ for n in "${notes[@]+"${notes[@]}"}"; do echo; echo "$n"; done
 
 if ! $quick && command -v valgrind >/dev/null; then
 	say "callgrind: W1"
+	use_store w1 # warm, as W1 is timed
 	valgrind --tool=callgrind --callgrind-out-file="$work/cg.mdrun" \
 		"$mdrun" -q w1.md >/dev/null 2>&1
 	valgrind --tool=callgrind --callgrind-out-file="$work/cg.cmark" \
