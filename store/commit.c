@@ -291,14 +291,33 @@ done:
 	return rc;
 }
 
+/* Deletes the row of realization rhash of key, inside a transaction. */
+static int
+drop_real(struct store *s, const char *key, const char *rhash)
+{
+	sqlite3_stmt *st = store_prepare(s, "DELETE FROM real WHERE key = ?1"
+					    " AND rhash = ?2");
+	int rc = 0;
+
+	if (!st)
+		return MD_ERROR;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rhash, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = store_db_err(s, "cannot write");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /*
- * The rows of one run: the key's fields, the realization (unless there),
- * the run. One transaction.
+ * The rows of one run: the key's fields, the realization (unless there;
+ * replaced when damaged says the row there cannot be read), the run. One
+ * transaction.
  */
 static int
 record(struct store *s, const char *key, const char *drv, const char *rhash,
        const char *meta, const struct md_buf *so, const struct md_buf *se,
-       bool files, bool failed, size_t cut, long long ns)
+       bool files, bool damaged, bool failed, size_t cut, long long ns)
 {
 	struct store_run run;
 	int rc;
@@ -312,6 +331,8 @@ record(struct store *s, const char *key, const char *drv, const char *rhash,
 	if ((rc = store_begin(s, true)) < 0)
 		return rc;
 	if (drv && (rc = store_put_drv(s, key, drv)) < 0)
+		goto done;
+	if (damaged && (rc = drop_real(s, key, rhash)) < 0)
 		goto done;
 	if (meta &&
 	    (rc = store_put_real(s, key, rhash, meta, so->ptr, so->len,
@@ -353,7 +374,7 @@ store_publish(struct store *s, const char *key, const char *drv,
 
 	if (!real)
 		return record(s, key, drv, rhash, NULL, NULL, NULL, false,
-			      failed, cut, ns);
+			      false, failed, cut, ns);
 	if ((rc = read_part(&meta, real, "meta.json", STORE_RECORD_MAX)) <
 		    0 ||
 	    (rc = read_part(&so, real, "stdout", 0)) < 0 ||
@@ -365,8 +386,8 @@ store_publish(struct store *s, const char *key, const char *drv,
 			goto done;
 		files = true;
 	}
-	rc = record(s, key, drv, rhash, meta.ptr, &so, &se, files, failed,
-		    cut, ns);
+	rc = record(s, key, drv, rhash, meta.ptr, &so, &se, files, false,
+		    failed, cut, ns);
 done:
 	md_fs_rmtree_quiet(real);
 	free(out);
@@ -384,6 +405,8 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	struct md_buf se = { (char *)(r->err ? r->err : ""), r->err_len, 0 };
 	char rhash[MD_HASH_HEX];
 	char *meta = NULL;
+	struct store_real old;
+	bool damaged = false;
 	/* No artifacts, no object: an empty tree hashes as none. */
 	bool files = r->artifacts && !md_fs_is_empty(r->artifacts);
 	int rc;
@@ -396,8 +419,15 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		goto done;
 	if (files && (rc = store_put_object(s, rhash, r->artifacts)) < 0)
 		goto done;
+	/*
+	 * A row of this rhash that cannot be read (damaged: the error said
+	 * to render with --rebuild) is replaced by this run's.
+	 */
+	if (store_read(&old, s, key, rhash) == MD_ERROR)
+		damaged = true;
+	store_real_dispose(&old);
 	meta = meta_json(key, rhash, r);
-	rc = record(s, key, drv, rhash, meta, &so, &se, files,
+	rc = record(s, key, drv, rhash, meta, &so, &se, files, damaged,
 		    md_exit_failed(&r->exit), r->cut, 0);
 done:
 	if (rc == 0)

@@ -375,7 +375,7 @@ static int
 open_db(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = 0, version = -1;
+	int rc = 0, version = -1, tables = 0;
 
 	if (sqlite3_open_v2(s->db_path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -392,21 +392,39 @@ open_db(struct store *s)
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+	/*
+	 * Another program's database is refused before anything is
+	 * written to it, WAL mode included: a schema version not ours, or
+	 * none with tables in it.
+	 */
+	if (!(st = store_prepare(s, "SELECT user_version, (SELECT count(*)"
+				    " FROM sqlite_schema)"
+				    " FROM pragma_user_version")))
+		return MD_ERROR;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		version = sqlite3_column_int(st, 0);
+		tables = sqlite3_column_int(st, 1);
+	} else {
+		rc = store_db_err(s, "cannot read");
+	}
+	sqlite3_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (version != 0 && version != 2)
+		return md_err_set("%s: not an mdrun store database (schema "
+				  "%d); move it away or use another --store",
+				  s->db_path, version);
+	if (version == 0 && tables)
+		return md_err_set("%s: not an mdrun store database (it holds "
+				  "another program's tables); move it away or "
+				  "use another --store",
+				  s->db_path);
 	if ((rc = exec_sql(s, "PRAGMA journal_mode = WAL;"
 			      "PRAGMA synchronous = NORMAL;",
 			   "cannot open")) < 0)
 		return rc;
-	if (!(st = store_prepare(s, "PRAGMA user_version")))
-		return MD_ERROR;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
 	if (version == 2)
 		return check_schema(s);
-	if (version != 0)
-		return md_err_set("%s: not an mdrun store database (schema "
-				  "%d); move it away or use another --store",
-				  s->db_path, version);
 	pthread_mutex_lock(&s->db_mu);
 	rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot write");
 	if (rc == 0)
@@ -776,14 +794,15 @@ read_real(struct store_real *r)
 			rc = md_err_set("%s: malformed row", what);
 		break;
 	case SQLITE_DONE:
-		rc = md_err_set("%s: not in the store", what);
+		md_err_set("%s: not in the store", what);
+		rc = MD_ENOTFOUND;
 		break;
 	default:
 		rc = store_db_err(s, "cannot read");
 	}
 done:
 	rc = store_end(s, rc);
-	if (rc < 0) {
+	if (rc == MD_ERROR) {
 		char *why = md_strdup(md_err_msg());
 		rc = md_err_set("%s (mdrun store verify finds all such; "
 				"render with --rebuild to replace it)", why);

@@ -87,13 +87,14 @@ void cli_nb_opts(struct md_nb_opts *out, const struct cli_render_opts *o);
  * line (done/total, cached, running blocks and their times, redrawn
  * every 250 ms); otherwise a line per block and, for a block running
  * long, a "still running" line every 30 s. Start it after md_nb_open:
- * it sets o's callbacks. cli_progress_end stops its ticker.
+ * it sets o's callbacks. cli_progress_end stops its ticker and points
+ * o's callbacks away from p, which it frees.
  */
 struct cli_progress;
 struct cli_progress *cli_progress_start(const struct cli_render_opts *a,
 					const struct md_notebook *nb,
 					struct md_nb_opts *o);
-void cli_progress_end(struct cli_progress *p);
+void cli_progress_end(struct cli_progress *p, struct md_nb_opts *o);
 
 /* Reads "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. */
 int cli_option_value(const char **out, int argc, char **argv, int *i,

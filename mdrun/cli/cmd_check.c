@@ -343,7 +343,7 @@ check_one(struct md_check *c, struct tally *t, const struct args *a,
 		no.files_dir = files;
 		no.files_href = href;
 		rc = md_check_run(c, it->output, a->repeat);
-		cli_progress_end(p);
+		cli_progress_end(p, &no);
 	}
 	rc = say(t, a, it, c, rc == 0);
 	free(files);

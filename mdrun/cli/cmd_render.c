@@ -298,8 +298,11 @@ render(struct md_notebook *nb, struct md_buf *text,
 	}
 	p = cli_progress_start(a, nb, &o);
 	rc = md_nb_realize(nb);
-	cli_progress_end(p);
-	if (rc < 0 || (rc = md_nb_view(nb)) < 0)
+	/* The view warns (an artifact it cannot read) through p: before. */
+	if (rc == 0)
+		rc = md_nb_view(nb);
+	cli_progress_end(p, &o);
+	if (rc < 0)
 		goto done;
 	a->format->render(text, &nb->view);
 	rc = md_nb_record(nb);

@@ -199,13 +199,28 @@ cli_progress_start(const struct cli_render_opts *a,
 	return rp;
 }
 
+/* A warning after the progress ended: nothing live to clear. */
+static void
+warning_plain(const char *msg, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", msg);
+}
+
 void
-cli_progress_end(struct cli_progress *p)
+cli_progress_end(struct cli_progress *p, struct md_nb_opts *o)
 {
 	struct cli_progress *rp = p;
 
 	if (!rp)
 		return;
+	/* What the notebook says from now on needs no p. */
+	o->started = NULL;
+	o->finished = NULL;
+	o->note = NULL;
+	if (o->warn)
+		o->warn = warning_plain;
+	o->ctx = NULL;
 	if (rp->ticking) {
 		pthread_mutex_lock(&rp->mu);
 		rp->ticking = false;
