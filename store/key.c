@@ -1,5 +1,5 @@
 /*
- * Keys: the one serialization of a stage's fields, and its drv.json.
+ * Keys: the one serialization of a stage's fields, and its drv JSON.
  */
 #include "store.h"
 

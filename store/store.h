@@ -85,7 +85,7 @@ void store_key_item(struct md_buf *out, const char *s, size_t n);
  * list.
  */
 bool store_key_pairs_text(struct md_buf *out, const char *v);
-/* The drv.json text that records fields. Caller frees with free(). */
+/* The drv JSON text that records fields. Caller frees with free(). */
 char *store_drv_json(const struct store_field *f, size_t n);
 
 /* What one run produced, handed to store_commit. Borrowed. */
@@ -99,7 +99,7 @@ struct store_result {
 	double start, end; /* seconds since the epoch */
 	/* A folder whose tree becomes out/ (moved, not copied), or NULL. */
 	const char *artifacts;
-	/* Provenance for meta.json; not part of the realization's hash. */
+	/* Provenance for its meta; not part of the realization's hash. */
 	const char *interpreter;
 	const char *name;
 	const char *document;
@@ -278,7 +278,7 @@ struct store_gc_opts {
 	bool dry_run;
 	int keep_last;	   /* realizations kept per rooted key; 0: all */
 	double older_than; /* days: only unrooted keys last run before */
-	/* Keep these keys instead of what roots/ reaches, when non-NULL. */
+	/* Keep these keys instead of what the roots reach, when non-NULL. */
 	char (*keep)[MD_HASH_HEX];
 	size_t nkeep;
 };

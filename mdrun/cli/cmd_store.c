@@ -80,7 +80,7 @@ done:
 	return rc;
 }
 
-/* The meta.json of a realization, parsed; NULL when unreadable. */
+/* The meta JSON of a realization, parsed; NULL when unreadable. */
 static cJSON *
 meta(struct store *s, const char *key, const char *rhash)
 {

@@ -24,8 +24,8 @@
  *      its blocks and released by md_chain_release, after its last
  *      block, or on an error; locks/KEY, a key's lock, held while
  *      md_exec_realize runs that block (or store_pull commits that key).
- *   3. Short locks: the store's own (a key's runs/ while one run record
- *      is written) and mutexes (the scheduler's, then progress's; the
+ *   3. Short locks: the store's own (its connection's mutex and
+ *      SQLite's write lock, for one transaction) and mutexes (the scheduler's, then progress's; the
  *      store's read cache; the process list). Held for bounded work, at
  *      most printing a line; never while waiting for a lock of level 1
  *      or 2, or for a block.
@@ -55,7 +55,7 @@
 
 struct md_exec_opts {
 	const char *cwd;      /* the document's folder */
-	const char *document; /* its path, for messages and meta.json */
+	const char *document; /* its path, for messages and the meta */
 	const char *shown;    /* MDRUN_DOC (cli_doc's shown), or NULL */
 	double timeout;       /* seconds, unless the block sets its own */
 	size_t cap;	      /* bytes kept of stdout and of stderr */

@@ -97,7 +97,7 @@ void md_key_pairs(struct md_buf *out, struct md_key_pair *p, size_t n);
 bool md_stage_key(struct md_plan *p, struct md_stage *st);
 
 /*
- * The JSON of what st's key hashes, for the store's drv.json; NULL when
+ * The JSON of what st's key hashes, for the store's drv record; NULL when
  * md_stage_key would find no key. Caller frees.
  */
 char *md_stage_drv(const struct md_plan *p, const struct md_stage *st);
