@@ -375,8 +375,14 @@ static int
 open_db(struct store *s)
 {
 	sqlite3_stmt *st = NULL;
+	struct stat sb;
 	int rc = 0, version = -1, tables = 0;
 
+	/* SQLite's words for a fifo or a device ("Illegal seek") say less. */
+	if (lstat(s->db_path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return md_err_set("%s: not a regular file; move it away or use "
+				  "another --store",
+				  s->db_path);
 	if (sqlite3_open_v2(s->db_path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_FULLMUTEX |

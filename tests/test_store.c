@@ -634,7 +634,7 @@ put_db(const char *root, const void *p, size_t n)
 Test(store, a_store_db_that_is_not_ours_is_refused)
 {
 	struct store_result in = result("x\n", 0, 100);
-	char bad[1024], path[1024], rhash[MD_HASH_HEX];
+	char bad[1024], path[1100], rhash[MD_HASH_HEX];
 	unsigned char noise[8192];
 	unsigned x = 1;
 	struct md_buf db = MD_BUF_INIT;
@@ -686,6 +686,13 @@ Test(store, a_store_db_that_is_not_ours_is_refused)
 			"PRAGMA user_version = 2");
 	assert_refused(bad);
 	assert_error_says("not an mdrun store database");
+
+	/* A fifo where store.db should be: refused, never opened. */
+	snprintf(path, sizeof(path), "%s/store.db", bad);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkfifo(path, 0644), 0);
+	assert_refused(bad);
+	assert_error_says("not a regular file");
 	md_buf_dispose(&db);
 	cr_assert_eq(store_open(&st, dir), 0, "%s", md_err_msg());
 }

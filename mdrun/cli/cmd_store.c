@@ -209,10 +209,12 @@ static int
 cmd_path(struct store *s, const char *key)
 {
 	struct store_real r;
+	int rc = store_lookup(&r, s, key, STORE_LATEST, false);
 
-	if (store_lookup(&r, s, key, STORE_LATEST, false) < 0 &&
-	    store_lookup(&r, s, key, STORE_LATEST, true) < 0)
-		return cli_error("%.12s: no realization", key);
+	if (rc < 0 && (rc = store_lookup(&r, s, key, STORE_LATEST, true)) < 0)
+		return rc == MD_ENOTFOUND
+			       ? cli_error("%.12s: no realization", key)
+			       : cli_error("%s", md_err_msg());
 	if (!r.files) {
 		store_real_dispose(&r);
 		return cli_error("%.12s: its realization wrote no files "
