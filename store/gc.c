@@ -529,6 +529,26 @@ find_orphans(struct gc *g)
 }
 
 /* Decides and deletes rows (collect's transaction; see the top). */
+/*
+ * Runs that name no realization (a crafted or damaged database: a commit
+ * never writes one) count for nothing and would be reported by every
+ * verify: they go.
+ */
+static int
+drop_dangling_runs(struct gc *g)
+{
+	int rc = run(g->s, "DELETE FROM run WHERE NOT EXISTS (SELECT 1"
+			   " FROM real WHERE real.key = run.key AND"
+			   " real.rhash = run.rhash)",
+		     NULL, NULL);
+	int n = rc == 0 ? sqlite3_changes(g->s->db) : 0;
+
+	if (n > 0)
+		say(g, "%s %d %s of missing realizations", verb(g), n,
+		    n == 1 ? "run" : "runs");
+	return rc;
+}
+
 static int
 collect(struct gc *g)
 {
@@ -558,6 +578,8 @@ collect(struct gc *g)
 			continue;
 		rc = drop_key(g, all.keys[i]);
 	}
+	if (rc == 0)
+		rc = drop_dangling_runs(g);
 	if (rc == 0)
 		rc = find_orphans(g);
 done:

@@ -396,6 +396,17 @@ Test(store, runs_of_missing_realizations_are_not_listed)
 	cr_assert_eq(bad, 1);
 	cr_assert(strstr(problem_what, "run 2 names realization abcdef012345"),
 		  "%s", problem_what);
+
+	/* gc removes such runs, keeps the key's real one, and verify is clean. */
+	struct store_gc_opts o = { .keep = &k, .nkeep = 1 };
+	struct store_gc_stats stats;
+	cr_assert_eq(store_gc(&stats, st, &o, NULL, NULL), 0, "%s",
+		     md_err_msg());
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0);
+	cr_assert_eq(bad, 0, "%s", problem_what);
+	cr_assert_eq(store_runs(&runs, &n, st, k), 0);
+	cr_assert_eq(n, 1);
+	free(runs);
 	free(drv);
 }
 
