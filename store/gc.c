@@ -99,29 +99,11 @@ verb(const struct gc *g)
 	return g->o->dry_run ? "would remove" : "removed";
 }
 
-/*
- * Prepares sql with ?1 bound to a and ?2 to b (each when not NULL); NULL
- * with the error set when it cannot.
- */
-static sqlite3_stmt *
-query(struct store *s, const char *sql, const char *a, const char *b)
-{
-	sqlite3_stmt *st = store_prepare(s, sql);
-
-	if (st && ((a && sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC)) ||
-		   (b && sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC)))) {
-		store_db_err(s, "binding a statement");
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	return st;
-}
-
 /* Runs sql, a statement that gives no rows, with ?1 = a and ?2 = b. */
 static int
 run(struct store *s, const char *sql, const char *a, const char *b)
 {
-	sqlite3_stmt *st = query(s, sql, a, b);
+	sqlite3_stmt *st = store_query(s, sql, a, b);
 	int rc = 0;
 
 	if (!st)
@@ -140,7 +122,7 @@ static int
 integer(long long *out, struct store *s, const char *sql, const char *a,
 	const char *b, long long dflt)
 {
-	sqlite3_stmt *st = query(s, sql, a, b);
+	sqlite3_stmt *st = store_query(s, sql, a, b);
 	int rc = 0, step;
 
 	*out = dflt;
@@ -160,9 +142,10 @@ integer(long long *out, struct store *s, const char *sql, const char *a,
 static int
 list_keys(struct keyset *out, struct store *s)
 {
-	sqlite3_stmt *st = query(s, "SELECT key FROM drv UNION SELECT key "
-				    "FROM real UNION SELECT key FROM run",
-				 NULL, NULL);
+	sqlite3_stmt *st = store_query(s, "SELECT key FROM drv UNION SELECT"
+					  " key FROM real UNION SELECT key"
+					  " FROM run",
+				       NULL, NULL);
 	char key[MD_HASH_HEX];
 	int rc = 0, step;
 
@@ -215,8 +198,8 @@ root_keys(struct gc *g, const char *doc, sqlite3_stmt *st, int col)
 static int
 read_roots(struct gc *g)
 {
-	sqlite3_stmt *st = query(g->s, "SELECT doc, record FROM root", NULL,
-				 NULL);
+	sqlite3_stmt *st = store_query(g->s, "SELECT doc, record FROM root",
+				       NULL, NULL);
 	char **gone = NULL;
 	size_t ngone = 0, i;
 	int rc = 0, step = SQLITE_DONE;
@@ -319,7 +302,7 @@ static int
 list_rhashes(struct keyset *out, struct store *s, const char *sql,
 	     const char *key)
 {
-	sqlite3_stmt *st = query(s, sql, key, NULL);
+	sqlite3_stmt *st = store_query(s, sql, key, NULL);
 	char rhash[MD_HASH_HEX];
 	int rc = 0, step;
 
@@ -343,7 +326,7 @@ list_runs(struct store_run **out, size_t *n, struct store *s,
 		"SELECT run.rhash, run.failed FROM run JOIN real ON "
 		"real.key = run.key AND real.rhash = run.rhash "
 		"WHERE run.key = ?1 ORDER BY run.seq";
-	sqlite3_stmt *st = query(s, sql, key, NULL);
+	sqlite3_stmt *st = store_query(s, sql, key, NULL);
 	int rc = 0, step;
 
 	*out = NULL;
@@ -432,7 +415,7 @@ ran_lately(bool *out, struct gc *g, const char *key)
 		"SELECT ns FROM run WHERE key = ?1 AND EXISTS (SELECT 1 FROM "
 		"real WHERE real.key = run.key AND real.rhash = run.rhash) "
 		"ORDER BY seq DESC LIMIT 1";
-	sqlite3_stmt *st = query(g->s, sql, key, NULL);
+	sqlite3_stmt *st = store_query(g->s, sql, key, NULL);
 	double since = (double)time(NULL) - g->o->older_than * 86400;
 	int rc = 0, step;
 

@@ -30,30 +30,12 @@
 static const char keys_sql[] = "SELECT key FROM drv UNION SELECT key FROM real "
 			       "UNION SELECT key FROM run";
 
-/*
- * Prepares sql with ?1 bound to a and ?2 to b (each when not NULL); NULL
- * with the error set when it cannot.
- */
-static sqlite3_stmt *
-query(struct store *s, const char *sql, const char *a, const char *b)
-{
-	sqlite3_stmt *st = store_prepare(s, sql);
-
-	if (st && ((a && sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC)) ||
-		   (b && sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC)))) {
-		store_db_err(s, "binding a statement");
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	return st;
-}
-
 /* Runs sql, a statement that gives no rows, with ?1 = a and ?2 = b. */
 static int
 run(struct store *s, const char *what, const char *sql, const char *a,
     const char *b)
 {
-	sqlite3_stmt *st = query(s, sql, a, b);
+	sqlite3_stmt *st = store_query(s, sql, a, b);
 	int rc = 0;
 
 	if (!st)
@@ -107,7 +89,7 @@ store_keys(char ***out, size_t *n, struct store *s)
 	*n = 0;
 	if ((rc = store_begin(s, false)) < 0)
 		return rc;
-	if (!(st = query(s, keys_sql, NULL, NULL))) {
+	if (!(st = store_query(s, keys_sql, NULL, NULL))) {
 		rc = MD_ERROR;
 		goto done;
 	}
@@ -158,7 +140,7 @@ store_resolve(char out[MD_HASH_HEX], struct store *s, const char *ref)
 	memcpy(pattern + len, "*", 2);
 	if ((rc = store_begin(s, false)) < 0)
 		goto done;
-	if (!(st = query(s, sql, pattern, NULL)))
+	if (!(st = store_query(s, sql, pattern, NULL)))
 		rc = MD_ERROR;
 	while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!store_col_hash(key, st, 0))
@@ -216,7 +198,7 @@ store_meta_text(struct md_buf *out, struct store *s, const char *key,
 
 	if ((rc = store_begin(s, false)) < 0)
 		return rc;
-	st = query(s, "SELECT meta FROM real WHERE key = ?1 AND rhash = ?2",
+	st = store_query(s, "SELECT meta FROM real WHERE key = ?1 AND rhash = ?2",
 		   key, rhash);
 	if (!st) {
 		rc = MD_ERROR;
@@ -252,7 +234,7 @@ read_drv(cJSON **out, struct store *s, const char *key)
 	*out = NULL;
 	if ((rc = store_begin(s, false)) < 0)
 		return rc;
-	st = query(s, "SELECT fields FROM drv WHERE key = ?1", key, NULL);
+	st = store_query(s, "SELECT fields FROM drv WHERE key = ?1", key, NULL);
 	if (!st) {
 		rc = MD_ERROR;
 	} else if ((step = sqlite3_step(st)) == SQLITE_DONE) {
@@ -381,7 +363,7 @@ read_row(char **why, struct md_buf *meta, struct md_buf *so,
 
 	if ((rc = store_begin(s, false)) < 0)
 		return rc;
-	if (!(st = query(s, sql, key, rhash))) {
+	if (!(st = store_query(s, sql, key, rhash))) {
 		rc = MD_ERROR;
 		goto done;
 	}
@@ -529,7 +511,7 @@ check_integrity(struct verify *v)
 
 	if ((rc = store_begin(v->s, false)) < 0)
 		return rc;
-	if (!(st = query(v->s, "PRAGMA integrity_check", NULL, NULL)))
+	if (!(st = store_query(v->s, "PRAGMA integrity_check", NULL, NULL)))
 		rc = MD_ERROR;
 	while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!col_bytes(&p, &n, st, 0))
@@ -562,7 +544,7 @@ check_key_columns(struct verify *v)
 
 		md_buf_clear(&sql);
 		md_buf_printf(&sql, "SELECT key FROM %s", table[i]);
-		if (!(st = query(v->s, sql.ptr, NULL, NULL))) {
+		if (!(st = store_query(v->s, sql.ptr, NULL, NULL))) {
 			rc = MD_ERROR;
 			break;
 		}
@@ -602,7 +584,7 @@ check_key_rows(char (**reals)[MD_HASH_HEX], size_t *n, struct verify *v,
 	*n = 0;
 	if ((rc = store_begin(v->s, false)) < 0)
 		return rc;
-	if (!(st = query(v->s, "SELECT rhash FROM real WHERE key = ?1", key,
+	if (!(st = store_query(v->s, "SELECT rhash FROM real WHERE key = ?1", key,
 			 NULL))) {
 		rc = MD_ERROR;
 		goto done;
@@ -623,7 +605,7 @@ check_key_rows(char (**reals)[MD_HASH_HEX], size_t *n, struct verify *v,
 		problem(v, key, "%zu of its realizations %s not named by a "
 			"hash", unnamed, unnamed == 1 ? "is" : "are");
 	sqlite3_finalize(st);
-	if (!(st = query(v->s, dangling, key, NULL))) {
+	if (!(st = store_query(v->s, dangling, key, NULL))) {
 		rc = MD_ERROR;
 		goto done;
 	}
@@ -702,7 +684,7 @@ check_objects(struct verify *v)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		if (store_is_hash(e->d_name)) {
-			if (!(st = query(v->s, sql, e->d_name, NULL))) {
+			if (!(st = store_query(v->s, sql, e->d_name, NULL))) {
 				rc = MD_ERROR;
 				break;
 			}
@@ -765,7 +747,7 @@ store_rm(struct store *s, const char *key)
 	store_forget(s, key);
 	if ((rc = store_begin(s, true)) < 0)
 		return rc;
-	st = query(s, "SELECT rhash FROM real WHERE key = ?1 AND files = 1",
+	st = store_query(s, "SELECT rhash FROM real WHERE key = ?1 AND files = 1",
 		   key, NULL);
 	if (!st) {
 		rc = MD_ERROR;
@@ -782,7 +764,7 @@ store_rm(struct store *s, const char *key)
 	/* The objects another key's realization still names stay. */
 	for (i = 0; rc == 0 && i < n; i++) {
 		sqlite3_finalize(st);
-		if (!(st = query(s, named, objs[i], NULL))) {
+		if (!(st = store_query(s, named, objs[i], NULL))) {
 			rc = MD_ERROR;
 			break;
 		}

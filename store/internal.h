@@ -74,6 +74,9 @@ int store_db_err(struct store *s, const char *what);
  * set on failure. Caller finalizes.
  */
 sqlite3_stmt *store_prepare(struct store *s, const char *sql);
+/* store_prepare, with ?1 bound to a and ?2 to b (each when not NULL). */
+sqlite3_stmt *store_query(struct store *s, const char *sql, const char *a,
+			  const char *b);
 /*
  * Statement which, prepared on first use and reset, its bindings
  * cleared; NULL with the error set. Inside store_begin/store_end, which

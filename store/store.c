@@ -266,6 +266,20 @@ store_prepare(struct store *s, const char *sql)
 }
 
 sqlite3_stmt *
+store_query(struct store *s, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *st = store_prepare(s, sql);
+
+	if (st && ((a && sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC)) ||
+		   (b && sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC)))) {
+		store_db_err(s, "binding a statement");
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	return st;
+}
+
+sqlite3_stmt *
 store_stmt(struct store *s, enum store_stmt which)
 {
 	sqlite3_stmt **st = &s->stmt[which];
