@@ -787,6 +787,8 @@ result_row(struct store_real *r, sqlite3_stmt *st)
 	return 0;
 }
 
+static bool take_prefetched(struct store_real *r);
+
 /* Its row, with what to do when it is damaged. */
 static int
 read_real(struct store_real *r)
@@ -796,6 +798,8 @@ read_real(struct store_real *r)
 	char what[160];
 	int rc;
 
+	if (take_prefetched(r))
+		return 0;
 	md_buf_clear(&r->out);
 	md_buf_clear(&r->err);
 	snprintf(what, sizeof(what), "%s: realization %.12s of key %.12s",
@@ -884,9 +888,45 @@ struct store_cache {
 		char key[MD_HASH_HEX];
 		struct store_run *runs;
 		size_t n;
+		/* Its latest run's row, read ahead; taken by the first read. */
+		struct store_real *res;
 	} *v;
 	size_t n;
 };
+
+static struct cached *cache_find(struct store_cache *c, const char *key);
+
+/* Takes r's row from the read-ahead cache: true if it was there. */
+static bool
+take_prefetched(struct store_real *r)
+{
+	struct store_cache *c = r->store->cache;
+	struct store_real *p = NULL;
+	struct cached *e;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->mu);
+	if ((e = cache_find(c, r->key)) && e->res &&
+	    !strcmp(e->res->rhash, r->rhash)) {
+		p = e->res;
+		e->res = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (!p)
+		return false;
+	md_buf_dispose(&r->out);
+	md_buf_dispose(&r->err);
+	r->out = p->out;
+	r->err = p->err;
+	r->files = p->files;
+	r->exit = p->exit;
+	r->start = p->start;
+	r->end = p->end;
+	r->cut = p->cut;
+	free(p);
+	return true;
+}
 
 static int
 cached_cmp(const void *a, const void *b)
@@ -911,8 +951,12 @@ cache_free(struct store_cache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		free(c->v[i].runs);
+		if (c->v[i].res)
+			store_real_dispose(c->v[i].res);
+		free(c->v[i].res);
+	}
 	free(c->v);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -1013,6 +1057,33 @@ bad:
 			  s->db_path, key);
 }
 
+/*
+ * The row a render will read for key: its latest run's, as that is the
+ * one a warm render shows. NULL if it cannot be read now (read_real
+ * reads it again and says why).
+ */
+static struct store_real *
+prefetch_row(struct store *s, const char *key, const char *rhash)
+{
+	struct store_real *r;
+	sqlite3_stmt *st = store_stmt(s, STMT_RESULT);
+
+	if (!st)
+		return NULL;
+	r = md_calloc(1, sizeof(*r));
+	memcpy(r->rhash, rhash, MD_HASH_HEX);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rhash, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW || result_row(r, st) < 0) {
+		sqlite3_reset(st);
+		store_real_dispose(r);
+		free(r);
+		return NULL;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
 int
 store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n)
 {
@@ -1033,6 +1104,8 @@ store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n)
 		    runs_of(&e->runs, &e->n, s, keys[i]) < 0)
 			continue; /* listed again when asked */
 		memcpy(e->key, keys[i], MD_HASH_HEX);
+		if (e->n)
+			e->res = prefetch_row(s, keys[i], e->runs[e->n - 1].rhash);
 		k++;
 	}
 	store_end(s, 0);
