@@ -27,19 +27,28 @@
 #include "../../util/fs.h"
 #include "../../util/hash.h"
 
+/* The store's folder when it does not depend on the work tree, or NULL. */
+static const char *
+store_named(const char *opt)
+{
+	const char *env = getenv("MDRUN_STORE");
+
+	if (opt)
+		return opt;
+	return env && *env ? env : NULL;
+}
+
 /* The store: opt, else $MDRUN_STORE, else .mdrun in workdir or dir. */
 static int
 open_store(struct store **out, const char *opt, const char *dir,
 	   const char *workdir)
 {
-	const char *env = getenv("MDRUN_STORE");
+	const char *named = store_named(opt);
 	char *root;
 	int rc;
 
-	if (opt)
-		root = md_strdup(opt);
-	else if (env && *env)
-		root = md_strdup(env);
+	if (named)
+		root = md_strdup(named);
 	else
 		root = md_path_join(workdir ? workdir : dir, ".mdrun");
 	rc = store_open(out, root);
@@ -51,11 +60,37 @@ open_store(struct store **out, const char *opt, const char *dir,
 struct beside {
 	const char *dir, *path;
 	char *workdir;
+	pthread_t git;
+	bool git_started, git_joined;
 	struct store **store; /* NULL: no store wanted */
 	const char *store_opt;
 	int rc;
 	char why[1024];
 };
+
+/* Finds the work tree; libgit2's first use costs as much as a parse. */
+static void *
+find_workdir(void *arg)
+{
+	struct beside *g = arg;
+
+	md_git_hold();
+	if (md_git_workdir(&g->workdir, g->dir) < 0)
+		g->workdir = NULL;
+	return NULL;
+}
+
+static void
+join_workdir(struct beside *g)
+{
+	if (g->git_joined)
+		return;
+	g->git_joined = true;
+	if (g->git_started)
+		pthread_join(g->git, NULL);
+	else
+		find_workdir(g);
+}
 
 static void *
 beside(void *arg)
@@ -64,24 +99,30 @@ beside(void *arg)
 	char (*keys)[MD_HASH_HEX] = NULL;
 	size_t n = 0;
 
-	md_git_hold();
-	if (md_git_workdir(&g->workdir, g->dir) < 0)
-		g->workdir = NULL;
+	/*
+	 * A store named by --store or MDRUN_STORE is opened, and read ahead,
+	 * while the work tree is found; one in the work tree waits for it.
+	 */
+	g->git_started = pthread_create(&g->git, NULL, find_workdir, g) == 0;
+	if (!g->store || !store_named(g->store_opt))
+		join_workdir(g);
 	if (!g->store)
 		return NULL;
 	if ((g->rc = open_store(g->store, g->store_opt, g->dir,
 				g->workdir)) < 0) {
 		snprintf(g->why, sizeof(g->why), "%s", md_err_msg());
+		join_workdir(g);
 		return NULL;
 	}
 	/*
-	 * What the last render used: those keys' runs are listed now, so
-	 * that keying a session's blocks one after the other (each key holds
-	 * the result before it) costs no file system call.
+	 * What the last render used: those keys' runs, and the rows of their
+	 * latest runs, are read now, so that realizing a warm block costs no
+	 * query of its own.
 	 */
 	if (g->path && store_root_keys(&keys, &n, *g->store, g->path) == 0)
 		store_prefetch(*g->store, keys, n);
 	free(keys);
+	join_workdir(g);
 	return NULL;
 }
 
