@@ -7,7 +7,8 @@
   w2.md    W2: 200 trivial python blocks in one session (w2.py: the same
            code as one script; w2.ipynb, w2.Rmd)
   w3.md    W3: 200 trivial bash blocks in one session (w3none.md: the same
-           with session=none; w3.sh: the same code as one script)
+           with session=none; w3.sh: the same code as one script;
+           w3spawn.sh: a new bash for each block, as session=none starts)
   w4.md    W4: two independent CPU-bound sessions
   w6.md    W6: one block printing 50 MB
   w7-N.md  W7: N blocks, for planning (N = 1,000 and 10,000)
@@ -91,6 +92,8 @@ def main(d):
     write(os.path.join(d, "w3none.md"),
           "".join("```{bash session=none}\n%s\n```\n\n" % c for c in code))
     write(os.path.join(d, "w3.sh"), "".join(c + "\n" for c in code))
+    write(os.path.join(d, "w3spawn.sh"),
+          "".join("bash -c '%s'\n" % c for c in code))
 
     # W4: two CPU-bound sessions that do not depend on each other.
     write(os.path.join(d, "w4.md"), """```{python}
