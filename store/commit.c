@@ -3,17 +3,18 @@
  * process killed at any instant leaves either no realization or a whole
  * one, and two processes never corrupt each other.
  *
- * 1. The rhash is computed first (store_rhash: stdout, stderr, the exit
- *    record and the tree of artifacts).
+ * 1. The rhash is computed first (store_rhash: stdout, stderr, the
+ *    ordered output list when there is one, the exit record and the
+ *    tree of artifacts).
  * 2. When the run wrote artifacts, their folder (made in tmp/, swept
  *    once its owner is gone) is renamed to objects/RHASH and made
  *    read-only, unless that exists: then it is the same tree, and ours
  *    goes. An object appears only by a rename, so one that exists is
  *    whole; one no row names yet (a kill right after) is gc's.
  * 3. One SQLite transaction (BEGIN IMMEDIATE: writers queue) adds the
- *    key's fields when new, the realization's row when new (meta, stdout
- *    and stderr inline), and the run with the key's next seq. Readers
- *    see a run only once it committed, and it names a whole realization.
+ *    key's fields when new, the realization's row when new (meta, stdout,
+ *    stderr and the output list inline), and the run with the key's
+ *    next seq. Readers see a run only once it committed, and it names a whole realization.
  *
  * Callers hold the key's flock (store_lock_key), so two processes never
  * realize one key at once. Durability is batched: the database runs with
@@ -123,8 +124,8 @@ own_entry(enum md_walk_step step, const struct md_walk *w, void *arg)
 
 int
 store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
-	    const char *se, size_t se_len, const struct md_exit *e,
-	    const char *out_dir)
+	    const char *se, size_t se_len, const char *outs, size_t outs_len,
+	    const struct md_exit *e, const char *out_dir)
 {
 	struct md_hash h;
 	char status[64];
@@ -134,6 +135,9 @@ store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 	md_hash_field(&h, "mdrun-realization", "1", 1);
 	md_hash_field(&h, "stdout", so, so_len);
 	md_hash_field(&h, "stderr", se, se_len);
+	/* Only when there is one: what ran before it keeps its rhash. */
+	if (outs && outs_len)
+		md_hash_field(&h, "outputs", outs, outs_len);
 	n = snprintf(status, sizeof(status), "%d %d %d", e->code, e->signal,
 		     e->timed_out ? 1 : 0);
 	md_hash_field(&h, "status", status, (size_t)n);
@@ -206,7 +210,8 @@ store_put_drv(struct store *s, const char *key, const char *drv)
 int
 store_put_real(struct store *s, const char *key, const char *rhash,
 	       const char *meta, const char *so, size_t so_len,
-	       const char *se, size_t se_len, bool files)
+	       const char *se, size_t se_len, const char *outs,
+	       size_t outs_len, bool files)
 {
 	sqlite3_stmt *st = NULL;
 	struct store_real m;
@@ -236,6 +241,8 @@ store_put_real(struct store *s, const char *key, const char *rhash,
 	sqlite3_bind_double(st, 10, m.start);
 	sqlite3_bind_double(st, 11, m.end);
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)m.cut);
+	sqlite3_bind_blob64(st, 13, outs ? outs : "", outs ? outs_len : 0,
+			    SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_db_err(s, "cannot write");
 	return rc;
@@ -317,7 +324,8 @@ drop_real(struct store *s, const char *key, const char *rhash)
 static int
 record(struct store *s, const char *key, const char *drv, const char *rhash,
        const char *meta, const struct md_buf *so, const struct md_buf *se,
-       bool files, bool damaged, bool failed, size_t cut, long long ns)
+       const struct md_buf *outs, bool files, bool damaged, bool failed,
+       size_t cut, long long ns)
 {
 	struct store_run run;
 	int rc;
@@ -336,7 +344,8 @@ record(struct store *s, const char *key, const char *drv, const char *rhash,
 		goto done;
 	if (meta &&
 	    (rc = store_put_real(s, key, rhash, meta, so->ptr, so->len,
-				 se->ptr, se->len, files)) < 0)
+				 se->ptr, se->len, outs->ptr, outs->len,
+				 files)) < 0)
 		goto done;
 	rc = store_put_run(s, key, &run);
 done:
@@ -368,17 +377,19 @@ store_publish(struct store *s, const char *key, const char *drv,
 	      long long ns)
 {
 	struct md_buf meta = MD_BUF_INIT, so = MD_BUF_INIT, se = MD_BUF_INIT;
+	struct md_buf outs = MD_BUF_INIT;
 	char *out = NULL;
 	bool files = false;
 	int rc = 0;
 
 	if (!real)
-		return record(s, key, drv, rhash, NULL, NULL, NULL, false,
-			      false, failed, cut, ns);
+		return record(s, key, drv, rhash, NULL, NULL, NULL, NULL,
+			      false, false, failed, cut, ns);
 	if ((rc = read_part(&meta, real, "meta.json", STORE_RECORD_MAX)) <
 		    0 ||
 	    (rc = read_part(&so, real, "stdout", 0)) < 0 ||
-	    (rc = read_part(&se, real, "stderr", 0)) < 0)
+	    (rc = read_part(&se, real, "stderr", 0)) < 0 ||
+	    (rc = read_part(&outs, real, "outputs", 0)) < 0)
 		goto done;
 	out = md_path_join(real, "out");
 	if (md_fs_is_dir(out) && !md_fs_is_empty(out)) {
@@ -386,14 +397,15 @@ store_publish(struct store *s, const char *key, const char *drv,
 			goto done;
 		files = true;
 	}
-	rc = record(s, key, drv, rhash, meta.ptr, &so, &se, files, false,
-		    failed, cut, ns);
+	rc = record(s, key, drv, rhash, meta.ptr, &so, &se, &outs, files,
+		    false, failed, cut, ns);
 done:
 	md_fs_rmtree_quiet(real);
 	free(out);
 	md_buf_dispose(&meta);
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);
+	md_buf_dispose(&outs);
 	return rc;
 }
 
@@ -403,6 +415,8 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 {
 	struct md_buf so = { (char *)(r->out ? r->out : ""), r->out_len, 0 };
 	struct md_buf se = { (char *)(r->err ? r->err : ""), r->err_len, 0 };
+	struct md_buf outs = { (char *)(r->outs ? r->outs : ""),
+			       r->outs ? r->outs_len : 0, 0 };
 	char rhash[MD_HASH_HEX];
 	char *meta = NULL;
 	struct store_real old;
@@ -415,7 +429,8 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	    rc != MD_ENOTFOUND)
 		goto done;
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
-			      &r->exit, files ? r->artifacts : NULL)) < 0)
+			      outs.ptr, outs.len, &r->exit,
+			      files ? r->artifacts : NULL)) < 0)
 		goto done;
 	if (files && (rc = store_put_object(s, rhash, r->artifacts)) < 0)
 		goto done;
@@ -427,7 +442,7 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		damaged = true;
 	store_real_dispose(&old);
 	meta = meta_json(key, rhash, r);
-	rc = record(s, key, drv, rhash, meta, &so, &se, files, damaged,
+	rc = record(s, key, drv, rhash, meta, &so, &se, &outs, files, damaged,
 		    md_exit_failed(&r->exit), r->cut, 0);
 done:
 	if (rc == 0)

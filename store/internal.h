@@ -93,7 +93,8 @@ bool store_col_hash(char out[MD_HASH_HEX], sqlite3_stmt *st, int col);
  * Writes, inside a write transaction (store_begin(s, true)):
  * store_put_drv: key's drv text, unless the key has one.
  * store_put_real: realization rhash of key, unless there is one: meta
- *   (its JSON text), stdout, stderr, and files: whether objects/RHASH
+ *   (its JSON text), stdout, stderr, the ordered output list (empty:
+ *   none), and files: whether objects/RHASH
  *   holds its out/ tree (store_put_object, before).
  * store_put_run: a run; r->seq 0 takes the key's next, r->ns 0 (or
  *   later than now) is now. The realization must exist.
@@ -101,7 +102,8 @@ bool store_col_hash(char out[MD_HASH_HEX], sqlite3_stmt *st, int col);
 int store_put_drv(struct store *s, const char *key, const char *drv);
 int store_put_real(struct store *s, const char *key, const char *rhash,
 		   const char *meta, const char *so, size_t so_len,
-		   const char *se, size_t se_len, bool files);
+		   const char *se, size_t se_len, const char *outs,
+		   size_t outs_len, bool files);
 int store_put_run(struct store *s, const char *key, const struct store_run *r);
 /*
  * Moves the tree dir (the folder whose entries are the artifacts: the
@@ -162,7 +164,7 @@ void store_verify_real(char **why, struct store *s, const char *key,
  */
 int store_real_parts(struct store *s, const char *key, const char *rhash,
 		     struct md_buf *meta, struct md_buf *so,
-		     struct md_buf *se, bool *files);
+		     struct md_buf *se, struct md_buf *outs, bool *files);
 
 /*
  * Migrates a v1 store (ROOT/store/, roots/, interp/) into the database

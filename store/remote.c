@@ -539,14 +539,15 @@ read_drv(struct md_buf *out, struct store *s, const char *key)
  * The commit of realization rhash of key, under its ref in repo; 1, with
  * why set, when it is not to be shared. The tree holds the very bytes a
  * realization folder of a v1 store held (its meta.json, stdout, stderr
- * when not empty, out/), so either store pushes the same commit.
+ * when not empty, out/), so either store pushes the same commit; and its
+ * ordered output list as outputs when it has one.
  */
 static int
 commit_real(git_repository *repo, struct store *s, const char *key,
 	    const char *rhash, const char *ref, struct md_buf *why)
 {
 	struct md_buf drv = MD_BUF_INIT, text = MD_BUF_INIT, so = MD_BUF_INIT;
-	struct md_buf se = MD_BUF_INIT, msg = MD_BUF_INIT;
+	struct md_buf se = MD_BUF_INIT, msg = MD_BUF_INIT, outs = MD_BUF_INIT;
 	char *objdir = NULL;
 	cJSON *meta = NULL;
 	git_treebuilder *bld = NULL;
@@ -559,7 +560,7 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	git_oid oid;
 	int rc;
 
-	if ((rc = store_real_parts(s, key, rhash, &text, &so, &se,
+	if ((rc = store_real_parts(s, key, rhash, &text, &so, &se, &outs,
 				   &files)) < 0 ||
 	    (rc = read_drv(&drv, s, key)) < 0)
 		goto done;
@@ -578,7 +579,8 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	if ((rc = add_blob(bld, repo, ref, "drv.json", &drv)) < 0 ||
 	    (rc = add_blob(bld, repo, ref, "meta.json", &text)) < 0 ||
 	    (rc = add_blob(bld, repo, ref, "stdout", &so)) < 0 ||
-	    (se.len && (rc = add_blob(bld, repo, ref, "stderr", &se)) < 0))
+	    (se.len && (rc = add_blob(bld, repo, ref, "stderr", &se)) < 0) ||
+	    (outs.len && (rc = add_blob(bld, repo, ref, "outputs", &outs)) < 0))
 		goto done;
 	if (files) {
 		objdir = store_object_dir(s, rhash);
@@ -608,6 +610,7 @@ done:
 	md_buf_dispose(&text);
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);
+	md_buf_dispose(&outs);
 	md_buf_dispose(&msg);
 	free(objdir);
 	return rc;
@@ -930,14 +933,15 @@ write_tree(struct check *c, const git_tree *t, const char *dir,
 
 /*
  * Writes the realization tree t into folder real (existing) and its
- * drv.json's bytes into drv: only meta.json, stdout, stderr (files) and
- * out/ (a tree) besides drv.json.
+ * drv.json's bytes into drv: only meta.json, stdout, stderr, outputs
+ * (files) and out/ (a tree) besides drv.json.
  */
 static int
 write_real(struct check *c, struct md_buf *drv, const git_tree *t,
 	   const char *real)
 {
-	static const char *files[] = { "meta.json", "stdout", "stderr" };
+	static const char *files[] = { "meta.json", "stdout", "stderr",
+				       "outputs" };
 	size_t i, k, n = git_tree_entrycount(t);
 	bool has_drv = false, has_meta = false;
 	int rc = 0;
@@ -950,9 +954,9 @@ write_real(struct check *c, struct md_buf *drv, const git_tree *t,
 		git_blob *b = NULL;
 		size_t size;
 
-		for (k = 0; k < 3 && strcmp(name, files[k]); k++)
+		for (k = 0; k < 4 && strcmp(name, files[k]); k++)
 			;
-		if ((k < 3 && mode == GIT_FILEMODE_BLOB) ||
+		if ((k < 4 && mode == GIT_FILEMODE_BLOB) ||
 		    (!strcmp(name, "out") && mode == GIT_FILEMODE_TREE)) {
 			has_meta |= k == 0;
 			/* out/ is folder -1 so that its entries are at 0. */
@@ -1061,7 +1065,7 @@ sizes_match(struct md_buf *why, const cJSON *meta, const char *real)
 static int
 real_present(struct store *s, const char *key, const char *rhash)
 {
-	int rc = store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL);
+	int rc = store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL, NULL);
 
 	return rc == 0 ? 1 : rc == MD_ENOTFOUND ? 0 : rc;
 }
@@ -1106,16 +1110,18 @@ done:
 
 /*
  * Parses meta (real's meta.json text) into m and recomputes the rhash of
- * folder real (store_rhash: stdout, stderr, m's exit record, out/): 1
+ * folder real (store_rhash: stdout, stderr, outputs, m's exit record,
+ * out/): 1
  * (rejected) when it is not rhash, or real has no stdout.
  */
 static int
 check_rhash(struct check *c, struct store_real *m, const struct md_buf *meta,
 	    const char *real, const char *rhash)
 {
-	struct md_buf so = MD_BUF_INIT, se = MD_BUF_INIT;
+	struct md_buf so = MD_BUF_INIT, se = MD_BUF_INIT, outs = MD_BUF_INIT;
 	char *so_path = md_path_join(real, "stdout");
 	char *se_path = md_path_join(real, "stderr");
+	char *outs_path = md_path_join(real, "outputs");
 	char *out = md_path_join(real, "out");
 	char again[MD_HASH_HEX];
 	int rc;
@@ -1128,14 +1134,21 @@ check_rhash(struct check *c, struct store_real *m, const struct md_buf *meta,
 	else if (rc == 0 && (rc = md_fs_read_regular(&se, se_path, 0)) ==
 				    MD_ENOTFOUND)
 		rc = 0;
+	/* Nor has a run that gave only stdout and stderr an output list. */
+	if (rc == 0 && (rc = md_fs_read_regular(&outs, outs_path, 0)) ==
+			       MD_ENOTFOUND)
+		rc = 0;
 	if (rc == 0 && (rc = store_rhash(again, so.ptr, so.len, se.ptr, se.len,
-					 &m->exit, out)) == 0 &&
+					 outs.ptr, outs.len, &m->exit,
+					 out)) == 0 &&
 	    strcmp(again, rhash))
 		rc = reject(c, "its content does not match its hash");
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);
+	md_buf_dispose(&outs);
 	free(so_path);
 	free(se_path);
+	free(outs_path);
 	free(out);
 	return rc;
 }

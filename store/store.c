@@ -166,7 +166,8 @@ sweep_tmp(struct store *s)
 }
 
 /*
- * The schema, PRAGMA user_version 2. Hashes are lowercase hex text, so
+ * The schema, PRAGMA user_version 3 (2 lacked real.outputs, added when
+ * a store of 2 is opened). Hashes are lowercase hex text, so
  * `sqlite3 store.db` shows them as mdrun prints them.
  *
  *   drv   the fields of each key, as store_drv_json's text
@@ -175,7 +176,9 @@ sweep_tmp(struct store *s)
  *         holds its artifacts, and what a render needs of the meta
  *         (exit code and signal, timed out, start and end in seconds,
  *         the cap an output was cut at) as columns, so reading a
- *         realization parses no JSON
+ *         realization parses no JSON; outputs is the ordered output list
+ *         (store_outputs below), empty when the run gave only stdout
+ *         then stderr
  *   run   each run of a key: seq numbers them in the order this store
  *         committed them (a pulled one gets the next when it is pulled),
  *         ns is when it ran (a pulled one: its start), cut the cap an
@@ -195,7 +198,8 @@ static const char schema[] =
 	" files INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
 	" exit_signal INTEGER NOT NULL, timed_out INTEGER NOT NULL,"
 	" start_time REAL NOT NULL, end_time REAL NOT NULL,"
-	" cut INTEGER NOT NULL, PRIMARY KEY (key, rhash));"
+	" cut INTEGER NOT NULL, outputs BLOB NOT NULL DEFAULT x'',"
+	" PRIMARY KEY (key, rhash));"
 	"CREATE TABLE IF NOT EXISTS run ("
 	" key TEXT NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL,"
 	" rhash TEXT NOT NULL, failed INTEGER NOT NULL,"
@@ -204,7 +208,12 @@ static const char schema[] =
 	" doc TEXT PRIMARY KEY, record TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS memo ("
 	" name TEXT PRIMARY KEY, value BLOB NOT NULL);"
-	"PRAGMA user_version = 2;";
+	"PRAGMA user_version = 3;";
+
+/* A store of schema 2 gets what 3 adds: no row changes. */
+static const char schema_2_to_3[] =
+	"ALTER TABLE real ADD COLUMN outputs BLOB NOT NULL DEFAULT x'';"
+	"PRAGMA user_version = 3;";
 
 /* The SQL of each enum store_stmt. */
 static const char *const stmt_sql[STORE_STMT_N] = {
@@ -212,18 +221,18 @@ static const char *const stmt_sql[STORE_STMT_N] = {
 		      " WHERE key = ?1 AND EXISTS (SELECT 1 FROM real"
 		      " WHERE real.key = r.key AND real.rhash = r.rhash)"
 		      " ORDER BY seq",
-	[STMT_REAL] = "SELECT meta, stdout, stderr, files FROM real"
+	[STMT_REAL] = "SELECT meta, stdout, stderr, files, outputs FROM real"
 		      " WHERE key = ?1 AND rhash = ?2",
 	[STMT_RESULT] = "SELECT stdout, stderr, files, exit_code,"
-			" exit_signal, timed_out, start_time, end_time, cut"
-			" FROM real WHERE key = ?1 AND rhash = ?2",
+			" exit_signal, timed_out, start_time, end_time, cut,"
+			" outputs FROM real WHERE key = ?1 AND rhash = ?2",
 	[STMT_PUT_DRV] = "INSERT OR IGNORE INTO drv (key, fields)"
 			 " VALUES (?1, ?2)",
 	[STMT_PUT_REAL] = "INSERT OR IGNORE INTO real (key, rhash, meta,"
 			  " stdout, stderr, files, exit_code, exit_signal,"
-			  " timed_out, start_time, end_time, cut) VALUES"
-			  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-			  " ?12)",
+			  " timed_out, start_time, end_time, cut, outputs)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+			  " ?11, ?12, ?13)",
 	[STMT_PUT_RUN] = "INSERT OR IGNORE INTO run (key, seq, ns, rhash,"
 			 " failed, cut) VALUES (?1, CASE WHEN ?2 > 0 THEN ?2"
 			 " ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM run"
@@ -380,6 +389,36 @@ check_schema(struct store *s)
 	return rc;
 }
 
+/* Whether the columns a render reads are there (a crafted file). */
+static int
+check_columns(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, stmt_sql[STMT_RESULT], -1, &st, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return md_err_set("%s: not an mdrun store database (its "
+				  "columns are not mdrun's); move it away or "
+				  "use another --store",
+				  s->db_path);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+schema_version(struct store *s)
+{
+	sqlite3_stmt *st = store_prepare(s, "PRAGMA user_version");
+	int v = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 /*
  * Opens ROOT/store.db (creating it), in WAL mode, and makes its schema
  * when it has none. A file that is not a database, or one of another
@@ -430,7 +469,7 @@ open_db(struct store *s)
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
-	if (version != 0 && version != 2)
+	if (version != 0 && version != 2 && version != 3)
 		return md_err_set("%s: not an mdrun store database (schema "
 				  "%d); move it away or use another --store",
 				  s->db_path, version);
@@ -443,11 +482,16 @@ open_db(struct store *s)
 			      "PRAGMA synchronous = NORMAL;",
 			   "cannot open")) < 0)
 		return rc;
-	if (version == 2)
-		return check_schema(s);
+	if (version >= 2 && (rc = check_schema(s)) < 0)
+		return rc;
+	if (version == 3)
+		return check_columns(s);
 	pthread_mutex_lock(&s->db_mu);
 	rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot write");
-	if (rc == 0)
+	/* Another process may have done it since the version was read. */
+	if (rc == 0 && version == 2 && schema_version(s) == 2)
+		rc = exec_sql(s, schema_2_to_3, "cannot write");
+	else if (rc == 0 && version == 0)
 		rc = exec_sql(s, schema, "cannot write");
 	if (rc == 0)
 		rc = exec_sql(s, "COMMIT", "cannot write");
@@ -709,7 +753,7 @@ col_bytes(struct md_buf *out, sqlite3_stmt *st, int col)
 int
 store_real_parts(struct store *s, const char *key, const char *rhash,
 		 struct md_buf *meta, struct md_buf *so, struct md_buf *se,
-		 bool *files)
+		 struct md_buf *outs, bool *files)
 {
 	struct md_buf m = MD_BUF_INIT;
 	sqlite3_stmt *st;
@@ -735,6 +779,7 @@ store_real_parts(struct store *s, const char *key, const char *rhash,
 	}
 	if (!col_bytes(meta ? meta : &m, st, 0) ||
 	    (so && !col_bytes(so, st, 1)) || (se && !col_bytes(se, st, 2)) ||
+	    (outs && !col_bytes(outs, st, 4)) ||
 	    sqlite3_column_type(st, 3) != SQLITE_INTEGER) {
 		rc = md_err_set("%s: realization %.12s of %.12s: malformed "
 				"row", s->db_path, rhash, key);
@@ -775,7 +820,8 @@ result_row(struct store_real *r, sqlite3_stmt *st)
 	cut = sqlite3_column_int64(st, 8);
 	if (!isfinite(start) || !isfinite(end) || cut < 0 || cut > (1LL << 50))
 		return -1;
-	if (!col_bytes(&r->out, st, 0) || !col_bytes(&r->err, st, 1))
+	if (!col_bytes(&r->out, st, 0) || !col_bytes(&r->err, st, 1) ||
+	    !col_bytes(&r->outs, st, 9))
 		return -1;
 	r->files = sqlite3_column_int64(st, 2) != 0;
 	r->exit.code = (int)sqlite3_column_int64(st, 3);
@@ -802,6 +848,7 @@ read_real(struct store_real *r)
 		return 0;
 	md_buf_clear(&r->out);
 	md_buf_clear(&r->err);
+	md_buf_clear(&r->outs);
 	snprintf(what, sizeof(what), "%s: realization %.12s of key %.12s",
 		 s->db_path, r->rhash, r->key);
 	if ((rc = store_begin(s, false)) < 0)
@@ -917,8 +964,10 @@ take_prefetched(struct store_real *r)
 		return false;
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
+	md_buf_dispose(&r->outs);
 	r->out = p->out;
 	r->err = p->err;
+	r->outs = p->outs;
 	r->files = p->files;
 	r->exit = p->exit;
 	r->start = p->start;
@@ -1155,6 +1204,7 @@ store_real_dispose(struct store_real *r)
 {
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
+	md_buf_dispose(&r->outs);
 	free(r->path);
 	r->path = NULL;
 }

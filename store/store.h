@@ -94,6 +94,9 @@ struct store_result {
 	size_t out_len;
 	const char *err;
 	size_t err_len;
+	/* The ordered output list (store_outputs), or NULL: stdout, stderr. */
+	const char *outs;
+	size_t outs_len;
 	struct md_exit exit;
 	size_t cut;	   /* the cap an output was cut at, or 0 */
 	double start, end; /* seconds since the epoch */
@@ -112,6 +115,7 @@ struct store_result {
 struct store_real {
 	char rhash[MD_HASH_HEX];
 	struct md_buf out, err;
+	struct md_buf outs; /* the ordered output list; empty: out, err */
 	struct md_exit exit;
 	size_t cut; /* the cap an output was cut at, or 0 */
 	double start, end;
@@ -228,8 +232,8 @@ int store_root_keys(char (**keys)[MD_HASH_HEX], size_t *n, struct store *s,
 char *store_mktemp(struct store *s);
 /* The rhash a realization with these contents would have. */
 int store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
-		const char *se, size_t se_len, const struct md_exit *e,
-		const char *out_dir);
+		const char *se, size_t se_len, const char *outs,
+		size_t outs_len, const struct md_exit *e, const char *out_dir);
 
 /* A small memo (name -> value) kept in the store. MD_ENOTFOUND if absent. */
 int store_memo_get(struct md_buf *out, struct store *s, const char *name);

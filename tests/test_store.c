@@ -598,7 +598,7 @@ Test(store, a_new_store_is_format_2)
 	snprintf(path, sizeof(path), "%s/VERSION", dir);
 	cr_assert_eq(md_fs_read(&b, path), 0);
 	cr_assert_str_eq(b.ptr, "2\n");
-	cr_assert_eq(db_int("PRAGMA user_version"), 2);
+	cr_assert_eq(db_int("PRAGMA user_version"), 3);
 	cr_assert_eq(db_int("SELECT count(*) FROM sqlite_schema WHERE type = "
 			    "'table' AND name IN ('drv', 'real', 'run', "
 			    "'root', 'memo')"), 5);
@@ -607,10 +607,56 @@ Test(store, a_new_store_is_format_2)
 	md_buf_dispose(&b);
 }
 
+Test(store, an_output_list_is_kept_and_counts_in_the_hash)
+{
+	static const char list[] = "[{\"stream\":\"stderr\",\"len\":5}]";
+	struct store_result in = result("hello\n", 0, 100);
+	struct store_real r;
+	char plain[MD_HASH_HEX], listed[MD_HASH_HEX];
+
+	cr_assert_eq(store_commit(plain, st, key, "{}", &in), 0);
+	in.outs = list;
+	in.outs_len = strlen(list);
+	cr_assert_eq(store_commit(listed, st, key, "{}", &in), 0);
+	cr_assert_str_neq(plain, listed, "the order is part of the result");
+	cr_assert_eq(store_read(&r, st, key, listed), 0, "%s", md_err_msg());
+	cr_assert_str_eq(r.outs.ptr, list);
+	store_real_dispose(&r);
+	cr_assert_eq(store_read(&r, st, key, plain), 0, "%s", md_err_msg());
+	cr_assert_eq(r.outs.len, 0);
+	store_real_dispose(&r);
+}
+
 /*
- * Opens the store at root and reads it: the store.db there must make
- * store_open, or the first read, fail with one line naming store.db.
+ * A store of schema 2 (before the output list) is upgraded in place when
+ * opened: its realizations read as before, with the same rhash.
  */
+Test(store, a_schema_2_database_gains_the_output_list)
+{
+	struct store_result in = result("hello\n", 0, 100);
+	struct store_real r;
+	char rhash[MD_HASH_HEX], k[MD_HASH_HEX];
+	char *drv = keyed(k, "echo hello");
+	size_t bad = 0;
+
+	cr_assert_eq(store_commit(rhash, st, k, drv, &in), 0);
+	free(drv);
+	store_close(st);
+	st = NULL;
+	db_exec_at(dir, "ALTER TABLE real DROP COLUMN outputs;"
+			"PRAGMA user_version = 2");
+	cr_assert_eq(store_open(&st, dir), 0, "%s", md_err_msg());
+	cr_assert_eq(db_int("PRAGMA user_version"), 3);
+	cr_assert_eq(store_read(&r, st, k, rhash), 0, "%s", md_err_msg());
+	cr_assert_str_eq(r.out.ptr, "hello\n");
+	cr_assert_eq(r.outs.len, 0);
+	store_real_dispose(&r);
+	problems = 0;
+	cr_assert_eq(store_verify(&bad, st, collect, NULL), 0, "%s",
+		     md_err_msg());
+	cr_assert_eq(bad, 0, "%s: %s", problem_path, problem_what);
+}
+
 static void
 assert_refused(const char *root)
 {
@@ -1036,8 +1082,8 @@ Test(store, a_pulled_run_from_the_future_is_not_latest_forever)
 	cr_assert_eq(md_fs_write_new(file, "pulled\n", 7, 0444), 0);
 	snprintf(file, sizeof(file), "%s/meta.json", tmp);
 	cr_assert_eq(md_fs_write_new(file, "{\"exit\":0}", 10, 0444), 0);
-	cr_assert_eq(store_rhash(rhash, "pulled\n", 7, "", 0, &(struct md_exit){ 0 },
-				 NULL), 0);
+	cr_assert_eq(store_rhash(rhash, "pulled\n", 7, "", 0, NULL, 0,
+				 &(struct md_exit){ 0 }, NULL), 0);
 	cr_assert_eq(store_publish(st, key, "{}", rhash, tmp, false, 0,
 				   9006768000000000000LL), 0, "%s",
 		     md_err_msg());
@@ -1216,7 +1262,7 @@ Test(store, records_of_older_stores_come_before_new_ones)
 	snprintf(to, sizeof(to), "%s/store/" V1_ART "/runs/0900676800000000"
 		 "0000-" V1_ART_RHASH "-ok", root);
 	cr_assert_eq(rename(from, to), 0, "%s", from);
-	cr_assert_eq(store_rhash(rhash, "new\n", 4, "", 0,
+	cr_assert_eq(store_rhash(rhash, "new\n", 4, "", 0, NULL, 0,
 				 &(struct md_exit){ 0 }, NULL), 0);
 	snprintf(real, sizeof(real), "%s/store/" V1_ART "/%s", root, rhash);
 	cr_assert_eq(md_fs_mkdirs(real, 0755), 0);

@@ -103,6 +103,8 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	sr.out_len = r->out.len;
 	sr.err = r->err.ptr;
 	sr.err_len = r->err.len;
+	sr.outs = r->outs.ptr;
+	sr.outs_len = r->outs.len;
 	sr.exit = r->exit;
 	sr.cut = r->out_cut || r->err_cut ? o->cap : 0;
 	sr.start = r->start;
@@ -683,7 +685,8 @@ chain_replay(struct md_chain *c, size_t i)
 		if (r.err_cut)
 			note_cut(&r.err, o->cap);
 		rc = store_rhash(again, r.out.ptr, r.out.len, r.err.ptr,
-				 r.err.len, &r.exit, art);
+				 r.err.len, r.outs.ptr, r.outs.len, &r.exit,
+				 art);
 		oc->replayed = true;
 		oc->ms += (r.end - r.start) * 1e3;
 		if (rc == 0 && strcmp(again, st->rhash) && !oc->replay_differs) {

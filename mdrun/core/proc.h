@@ -63,6 +63,8 @@ struct md_proc_opts {
 struct md_proc_result {
 	struct md_buf out, err;
 	bool out_cut, err_cut; /* more than cap bytes were written */
+	/* The ordered output list (store_outputs), empty: stdout, stderr. */
+	struct md_buf outs;
 	struct md_exit exit;
 	double start, end; /* seconds since the epoch */
 };
