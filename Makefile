@@ -8,6 +8,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Debian packages the build, the tests and the samples need.
 PACKAGES = gcc libc6-dev make cmake pkg-config git python3 python3-matplotlib \
+	python3-pandas \
 	libcmark-gfm-dev libcmark-gfm-extensions-dev cmark-gfm \
 	libcjson-dev libgit2-dev libcriterion-dev libssl-dev \
 	libsqlite3-dev sqlite3 \

@@ -55,16 +55,6 @@ const struct md_file *render_rich_file(const struct md_view_real *r,
 bool render_file_is_rich(const struct md_view_real *r,
 			 const struct md_file *f);
 
-/*
- * Is type a binary media type (its bytes are not text: base64 in JSON)?
- * Text is text/..., application/json and the +json and +xml types
- * (image/svg+xml), application/javascript.
- */
-bool render_mime_binary(const char *type);
-
-/* Is type JSON (application/json, ...+json)? */
-bool render_mime_json(const char *type);
-
 /* An image type every browser and Jupyter shows: png, jpeg, gif, svg. */
 bool render_mime_image(const char *type);
 

@@ -67,6 +67,16 @@ struct md_out {
 	bool result; /* the block's value (Jupyter's execute_result) */
 };
 
+/*
+ * Is type a binary media type (its bytes are not text: base64 in JSON)?
+ * Text is text/..., application/json and the +json and +xml types
+ * (image/svg+xml), application/javascript. The core reads bundles by it.
+ */
+bool render_mime_binary(const char *type);
+
+/* Is type JSON (application/json, ...+json)? */
+bool render_mime_json(const char *type);
+
 /* A file the block wrote to MDRUN_OUT, with its bytes. */
 struct md_file {
 	const char *name; /* its path in MDRUN_OUT, e.g. "plot.png" */

@@ -1,6 +1,8 @@
 #include "hash.h"
 #include "buf.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -137,4 +139,30 @@ md_base64(struct md_buf *out, const void *data, size_t n)
 	}
 	if (out->cap)
 		out->ptr[out->len] = '\0';
+}
+
+bool
+md_base64_decode(struct md_buf *out, const char *s, size_t n)
+{
+	size_t pad = 0, k;
+	int got;
+
+	if (n % 4 || n / 4 * 3 > (size_t)INT_MAX)
+		return false;
+	for (k = 0; k < n; k++)
+		if (!isalnum((unsigned char)s[k]) && s[k] != '+' &&
+		    s[k] != '/' && !(s[k] == '=' && k + 2 >= n))
+			return false;
+	while (pad < 2 && n > pad && s[n - 1 - pad] == '=')
+		pad++;
+	if (n >= 2 && s[n - 2] == '=' && s[n - 1] != '=')
+		return false;
+	md_buf_grow(out, n / 4 * 3 + 1);
+	got = EVP_DecodeBlock((unsigned char *)out->ptr + out->len,
+			      (const unsigned char *)s, (int)n);
+	if (got < 0 || (size_t)got < pad)
+		return false;
+	out->len += (size_t)got - pad;
+	out->ptr[out->len] = '\0';
+	return true;
 }

@@ -6,6 +6,7 @@
 #ifndef MD_HASH_H
 #define MD_HASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define MD_HASH_HEX 65 /* 64 hex digits and a NUL */
@@ -32,5 +33,10 @@ void md_hash_bytes(char out[MD_HASH_HEX], const void *data, size_t n);
 struct md_buf;
 /* Appends the n bytes at data in base64 (RFC 4648, no line breaks). */
 void md_base64(struct md_buf *out, const void *data, size_t n);
+/*
+ * Appends what the base64 text s (n bytes, no line breaks) holds; false,
+ * with out as it was, when s is not base64.
+ */
+bool md_base64_decode(struct md_buf *out, const char *s, size_t n);
 
 #endif

@@ -23,6 +23,10 @@
  * restores fd 1 and 2. Requests are short because shells read pipes a
  * byte at a time. Block names hold no tab or line break.
  *
+ * The python driver also appends the block's output events (streams in
+ * the order written, figures, values: mdrun/core/python/common.py) to
+ * $W/events, read from where the last block's ended, as stdout is.
+ *
  * Diagnostics name the document (MDRUN_DOC) and its lines: python
  * compiles the code under the document's name, preceded by LINE-1 empty
  * lines, and keeps every block's lines at their place in one linecache
@@ -45,129 +49,10 @@
 #define LOW_OUT 9
 
 /*
- * The lines of code (bytes) as linecache holds them: split where the
- * compiler splits (a lone CR ends a line in Markdown and in python).
+ * The python drivers live in mdrun/core/python (common.py with session.py
+ * or one.py), embedded at build time (python_drivers.c).
  */
-#define PY_LINES \
-	"def _mdrun_lines(code):\n" \
-	"    ls = code.decode('utf-8', 'replace').replace('\\r', '\\n')\n" \
-	"    ls = ls.split('\\n')\n" \
-	"    if ls[-1] == '':\n" \
-	"        ls.pop()\n" \
-	"    return [l + '\\n' for l in ls]\n"
-
-/*
- * __builtins__ is the module and __annotations__ a dict, as in a
- * script's __main__ (exec would put the builtins' dict there).
- */
-static const char python[] =
-	"import os as _os, sys as _sys\n"
-	PY_LINES
-	"def _mdrun_driver():\n"
-	"    import builtins, linecache, traceback\n"
-	"    w = _os.environ.pop('MDRUN_SESSION_DIR')\n"
-	"    doc = _os.environ.get('MDRUN_DOC') or '<mdrun>'\n"
-	"    import types\n"
-	"    me = _os.getpid()\n"
-	"    _os.set_inheritable(198, False)\n"
-	"    _os.set_inheritable(199, False)\n"
-	"    cin = _os.fdopen(198, 'rb')\n"
-	"    cout = _os.fdopen(199, 'wb', buffering=0)\n"
-	"    main = types.ModuleType('__main__')\n"
-	"    _sys.modules['__main__'] = main\n"
-	"    g = main.__dict__\n"
-	"    g['__builtins__'] = builtins\n"
-	"    g['__annotations__'] = {}\n"
-	"    src = []  # the document's lines, blank where no block ran\n"
-	"    flags = _os.O_WRONLY | _os.O_CREAT | _os.O_APPEND\n"
-	"    o = _os.open(w + '/stdout', flags, 0o644)\n"
-	"    e = _os.open(w + '/stderr', flags, 0o644)\n"
-	"    _os.environ['MDRUN_OUT'] = w + '/out'\n"
-	"    for stream in (_sys.stdout, _sys.stderr):\n"
-	"        stream.reconfigure(line_buffering=True)\n"
-	"    extra = []\n"
-	"    while cin.readline():\n"
-	"        with open(w + '/code', 'rb') as f:\n"
-	"            head, _, code = f.read().partition(b'\\n\\n')\n"
-	"        first, *env = head.decode().split('\\n')\n"
-	"        name, _, at = first.rpartition('\\t')\n"
-	"        at = max(int(at) - 1, 0)\n"
-	"        for k in extra:\n"
-	"            _os.environ.pop(k, None)\n"
-	"        extra = []\n"
-	"        for kv in env:\n"
-	"            k, _, v = kv.partition('=')\n"
-	"            _os.environ[k] = v\n"
-	"            extra.append(k)\n"
-	"        _os.environ['MDRUN_BLOCK'] = name\n"
-	"        lines = _mdrun_lines(code)\n"
-	"        src.extend(['\\n'] * (at + len(lines) - len(src)))\n"
-	"        src[at:at + len(lines)] = lines\n"
-	"        linecache.cache[doc] = (len(code), None, src, doc)\n"
-	"        s1, s2 = _os.dup(1), _os.dup(2)\n"
-	"        _os.dup2(o, 1); _os.dup2(e, 2)\n"
-	"        status = 0\n"
-	"        try:\n"
-	"            exec(compile(b'\\n' * at + code, doc, 'exec'), g)\n"
-	"        except SystemExit as x:\n"
-	"            if x.code is None:\n"
-	"                status = 0\n"
-	"            elif isinstance(x.code, int):\n"
-	"                status = x.code & 255\n"
-	"            else:\n"
-	"                print(x.code, file=_sys.stderr)\n"
-	"                status = 1\n"
-	"        except BaseException:\n"
-	"            t, v, tb = _sys.exc_info()\n"
-	"            try:\n"
-	"                traceback.print_exception(t, v, tb.tb_next)\n"
-	"            except Exception:\n"
-	"                pass\n"
-	"            status = 1\n"
-	"        if _os.getpid() != me:\n"
-	"            _os._exit(status)  # a child the block forked\n"
-	"        for stream in (_sys.stdout, _sys.stderr):\n"
-	"            try:\n"
-	"                stream.flush()\n"
-	"            except Exception:\n"
-	"                pass\n"
-	"        _os.dup2(s1, 1); _os.dup2(s2, 2); _os.close(s1); _os.close(s2)\n"
-	"        cout.write(b'DONE %d\\n' % status)\n"
-	"_mdrun_driver()\n";
-
-/*
- * python -c PYTHON_ONE CODE LINE: a block of its own, compiled as the
- * session driver compiles it, in the __main__ that -c made (which has
- * __builtins__ and __annotations__ right), with sys.argv as plain -c
- * leaves it. An uncaught exception goes to sys.excepthook without this
- * wrapper's frames, and exits 1 as python does.
- */
-static const char python_one[] =
-	PY_LINES
-	"def _mdrun(sys):\n"
-	"    import linecache, os\n"
-	"    code = os.fsencode(sys.argv[1])\n"
-	"    at = max(int(sys.argv[2]) - 1, 0)\n"
-	"    del sys.argv[1:]\n"
-	"    doc = os.environ.get('MDRUN_DOC') or '<mdrun>'\n"
-	"    src = ['\\n'] * at + _mdrun_lines(code)\n"
-	"    linecache.cache[doc] = (len(code), None, src, doc)\n"
-	"    g = sys.modules['__main__'].__dict__\n"
-	"    del g['_mdrun'], g['_mdrun_lines']\n"
-	"    c = None\n"
-	"    try:\n"
-	"        c = compile(b'\\n' * at + code, doc, 'exec')\n"
-	"        exec(c, g)\n"
-	"    except SystemExit:\n"
-	"        raise\n"
-	"    except BaseException as x:\n"
-	"        tb = x.__traceback__\n"
-	"        while tb and tb.tb_frame.f_code is not c:\n"
-	"            tb = tb.tb_next\n"
-	"        x.__traceback__ = tb\n"
-	"        sys.excepthook(type(x), x, tb)\n"
-	"        sys.exit(1)\n"
-	"_mdrun(__import__('sys'))\n";
+extern const char md_py_session[], md_py_one[];
 
 /*
  * bash numbers an eval's lines from the line of the eval command, so the
@@ -258,7 +143,7 @@ md_driver_source(enum md_driver d)
 {
 	switch (d) {
 	case MD_DRIVER_PYTHON:
-		return python;
+		return md_py_session;
 	case MD_DRIVER_BASH:
 		return bash;
 	case MD_DRIVER_SH:
@@ -272,7 +157,7 @@ md_driver_source(enum md_driver d)
 const char *
 md_driver_one(enum md_driver d)
 {
-	return d == MD_DRIVER_PYTHON ? python_one : NULL;
+	return d == MD_DRIVER_PYTHON ? md_py_one : NULL;
 }
 
 void

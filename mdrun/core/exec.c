@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* memmem */
 #include "exec.h"
+#include "outputs.h"
 
 #include <ctype.h>
 #include <assert.h>
@@ -145,13 +146,14 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 /*
  * The command line of a process block: argv, with {file}/{code} filled.
  * With a built-in driver, diagnostics cite the document's lines: python
- * runs md_driver_one with the code and its line; a shell gets the code
+ * runs md_driver_one with the code, its line and the file its output
+ * events go to (events); a shell gets the code
  * after as many empty lines as precede it in the document (when that
  * still fits in an argument), and the document as $0, which its messages
  * start with. One allocation: free(argv) frees its strings too.
  */
 static const char **
-command(const struct md_stage *st, const char *file)
+command(const struct md_stage *st, const char *file, const char *events)
 {
 	const struct md_interp *in = st->interp;
 	const struct md_block *b = st->block;
@@ -168,8 +170,8 @@ command(const struct md_stage *st, const char *file)
 		size = 24; /* the line */
 	else if (in->driver != MD_DRIVER_NONE)
 		size = pad + b->code_len + 1;
-	argv = md_calloc(1, (n + 5) * sizeof(*argv) + size);
-	s = (char *)(argv + n + 5);
+	argv = md_calloc(1, (n + 6) * sizeof(*argv) + size);
+	s = (char *)(argv + n + 6);
 	for (i = 0; i < n; i++) {
 		if (!strcmp(in->argv[i], "{file}"))
 			argv[k++] = file;
@@ -184,6 +186,7 @@ command(const struct md_stage *st, const char *file)
 		argv[k++] = md_driver_one(in->driver);
 		argv[k++] = b->code;
 		argv[k++] = s;
+		argv[k++] = events;
 	} else if (in->driver != MD_DRIVER_NONE) {
 		memset(s, '\n', pad);
 		memcpy(s + pad, b->code, b->code_len + 1);
@@ -229,14 +232,16 @@ empty_dir(struct store *s)
 
 /*
  * MDRUN_DEP_<name>=<folder> for each deps= block: the read-only folder of
- * the artifacts of the realization it keyed on (an empty one without). Letters and digits of the name are kept,
- * anything else becomes '_'. A NULL-terminated array; free with
- * md_strv_free.
+ * the artifacts of the realization it keyed on (an empty one without).
+ * Letters and digits of the name are kept, anything else becomes '_'.
+ * Then MDRUN_FIG, the block's figure options, for the python driver. A
+ * NULL-terminated array; free with md_strv_free.
  */
 static char **
 dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 {
-	char **env = md_calloc(st->ndeps + 1, sizeof(*env));
+	char **env = md_calloc(st->ndeps + 2, sizeof(*env));
+	struct md_buf fig = MD_BUF_INIT;
 
 	for (size_t i = 0; i < st->ndeps; i++) {
 		const struct md_stage *d = &p->stages[st->deps[i]];
@@ -255,6 +260,10 @@ dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 			md_buf_puts(&b, empty_dir(s));
 		}
 		env[i] = md_buf_detach(&b);
+	}
+	if (st->block->fig) {
+		md_buf_printf(&fig, "MDRUN_FIG=%s", st->block->fig);
+		env[st->ndeps] = md_buf_detach(&fig);
 	}
 	return env;
 }
@@ -276,7 +285,8 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	const char **env = NULL;
 	const struct md_block *b = st->block;
 	struct md_buf file = MD_BUF_INIT, e1 = MD_BUF_INIT, e2 = MD_BUF_INIT,
-		      e3 = MD_BUF_INIT;
+		      e3 = MD_BUF_INIT, ev = MD_BUF_INIT, events = MD_BUF_INIT;
+	bool python = st->interp->driver == MD_DRIVER_PYTHON;
 	char *out = NULL;
 	const char **argv = NULL;
 	struct md_proc_result r;
@@ -287,6 +297,9 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 		return MD_ERROR;
 	out = md_path_join(scratch, "out");
 	md_buf_printf(&file, "%s/block%s", scratch, st->interp->extension);
+	md_buf_printf(&events, "%s/events", scratch);
+	if (python && (rc = md_fs_write_over(events.ptr, "", 0, 0644)) < 0)
+		goto done;
 	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
 		rc = md_err_sys("%s", out);
 		goto done;
@@ -302,15 +315,15 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 				ARG_MAX_ONE);
 		goto done;
 	}
-	argv = command(st, file.ptr);
+	argv = command(st, file.ptr, events.ptr);
 	md_buf_printf(&e1, "MDRUN_OUT=%s", out);
 	md_buf_printf(&e2, "MDRUN_DOC=%s", shown_doc(o));
 	md_buf_printf(&e3, "MDRUN_BLOCK=%s", b->name);
-	env = md_calloc(st->ndeps + 4, sizeof(*env));
+	env = md_calloc(st->ndeps + 5, sizeof(*env));
 	env[0] = e1.ptr;
 	env[1] = e2.ptr;
 	env[2] = e3.ptr;
-	for (size_t k = 0; k < st->ndeps; k++)
+	for (size_t k = 0; deps[k]; k++)
 		env[3 + k] = deps[k];
 	struct md_proc_opts po = { argv, o->cwd, env, timeout_of(st, o),
 				   o->cap };
@@ -320,6 +333,10 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 		goto done;
 	}
 	*ms += (r.end - r.start) * 1e3;
+	/* Its events count the bytes of pipes: both streams start at 0. */
+	if (python && md_fs_read_regular(&ev, events.ptr, 0) == 0)
+		md_outputs_from_events(&r.outs, ev.ptr, ev.len, 0, 0,
+				       r.out.len, r.err.len);
 	rc = commit(rhash, s, p, st, o, &r, out);
 done:
 	md_proc_result_dispose(&r);
@@ -331,6 +348,8 @@ done:
 	md_buf_dispose(&e1);
 	md_buf_dispose(&e2);
 	md_buf_dispose(&e3);
+	md_buf_dispose(&ev);
+	md_buf_dispose(&events);
 	return rc;
 }
 
@@ -463,8 +482,10 @@ shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	memcpy(real->rhash, rhash, MD_HASH_HEX);
 	real->out = r->out;
 	real->err = r->err;
+	real->outs = r->outs;
 	memset(&r->out, 0, sizeof(r->out));
 	memset(&r->err, 0, sizeof(r->err));
+	memset(&r->outs, 0, sizeof(r->outs));
 	real->exit = r->exit;
 	real->start = r->start;
 	real->end = r->end;

@@ -8,6 +8,7 @@
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "notebook.h"
+#include "outputs.h"
 
 #include <assert.h>
 #include <cjson/cJSON.h>
@@ -488,7 +489,7 @@ struct recorder {
 
 /* One realization's outputs, as the view holds them. */
 struct real_parts {
-	struct md_out outs[2];
+	struct md_outputs o;
 	struct md_file *files;
 	size_t nfiles;
 };
@@ -762,6 +763,7 @@ parts_free(struct real_parts *p, size_t n)
 			free((char *)p[i].files[k].path);
 		}
 		free(p[i].files);
+		md_outputs_dispose(&p[i].o);
 	}
 	free(p);
 }
@@ -777,33 +779,99 @@ real_status(const struct md_outcome *oc)
 	return md_exit_failed(e) ? MD_STATUS_FAILED : MD_STATUS_OK;
 }
 
-/* A realization's view: today's stdout and stderr as two streams. */
+/*
+ * Writes one image a block showed beside the output as NAME-N.EXT (the
+ * block's name, its Nth image), unless it holds those bytes already, or
+ * when files_dry notes it missing; and sets its link. Stable names: a
+ * figure that changes is the same file, changed.
+ */
+static int
+place_image(struct md_notebook *nb, struct md_file *f)
+{
+	const struct md_nb_opts *o = nb->state->o;
+	struct md_buf dest = MD_BUF_INIT, was = MD_BUF_INIT;
+	int rc = 0;
+
+	md_buf_printf(&dest, "%s/%s", o->files_dir, f->name);
+	if (md_fs_read_regular(&was, dest.ptr, f->len + 1) == 0 &&
+	    was.len == f->len && !memcmp(was.ptr, f->data, f->len))
+		;
+	else if (o->files_dry)
+		md_strv_push(&nb->missing, &nb->nmissing, md_buf_detach(&dest));
+	else if ((rc = md_fs_mkdirs(o->files_dir, 0755)) == 0)
+		rc = md_fs_write_atomic(dest.ptr, f->data, f->len, 0644);
+	md_buf_clear(&was);
+	md_buf_printf(&was, "%s/%s", o->files_href, f->name);
+	f->href = md_buf_detach(&was);
+	md_buf_dispose(&dest);
+	return rc;
+}
+
+/*
+ * The images among a realization's rich outputs, as files the Markdown
+ * links (render_rich_file finds them by their bytes); *count numbers a
+ * block's images across its realizations.
+ */
+static int
+image_files(struct md_notebook *nb, struct real_parts *p, const char *name,
+	    size_t *count)
+{
+	static const char *const ext[][2] = {
+		{ "image/png", "png" },	 { "image/jpeg", "jpg" },
+		{ "image/gif", "gif" },	 { "image/svg+xml", "svg" },
+	};
+	int rc = 0;
+
+	for (size_t i = 0; i < p->o.n && rc == 0; i++) {
+		const struct md_out *x = &p->o.outs[i];
+
+		for (size_t k = 0; k < x->nbundle && rc == 0; k++) {
+			const struct md_mime *m = &x->bundle[k];
+			struct md_buf b = MD_BUF_INIT;
+			struct md_file *f;
+			size_t e = 0;
+
+			while (e < 4 && strcmp(m->type, ext[e][0]))
+				e++;
+			if (x->kind != MD_OUT_RICH || e == 4)
+				continue;
+			p->files = md_realloc(p->files, (p->nfiles + 1) *
+								sizeof(*p->files));
+			f = &p->files[p->nfiles++];
+			memset(f, 0, sizeof(*f));
+			md_buf_printf(&b, "%s-%zu.%s", name, ++*count, ext[e][1]);
+			f->name = md_buf_detach(&b);
+			f->mime = m->type;
+			f->data = md_strndup(m->data, m->len);
+			f->len = m->len;
+			rc = place_image(nb, f);
+			break; /* one file per value */
+		}
+	}
+	return rc;
+}
+
+/* A realization's view: its outputs in order, its files. */
 static int
 view_real(struct md_notebook *nb, struct md_view_real *v,
-	  struct real_parts *p, const struct store_real *r)
+	  struct real_parts *p, const struct store_real *r, const char *name,
+	  size_t *images)
 {
-	size_t n = 0;
 	int rc = 0;
 
 	v->rhash = r->rhash;
 	v->exit = r->exit;
 	v->start = r->start;
 	v->end = r->end;
-	if (r->out.len)
-		p->outs[n++] = (struct md_out){ .kind = MD_OUT_STREAM,
-						.stream = MD_STDOUT,
-						.text = r->out.ptr,
-						.len = r->out.len };
-	if (r->err.len)
-		p->outs[n++] = (struct md_out){ .kind = MD_OUT_STREAM,
-						.stream = MD_STDERR,
-						.text = r->err.ptr,
-						.len = r->err.len };
-	v->outs = p->outs;
-	v->nouts = n;
+	md_outputs_view(&p->o, r->outs.ptr, r->outs.len, r->out.ptr,
+			r->out.len, r->err.ptr, r->err.len);
+	v->outs = p->o.outs;
+	v->nouts = p->o.n;
 	/* An artifact that cannot be read is said, and left out. */
 	if (r->files)
 		rc = load_files(nb, p, r->path);
+	if (rc == 0 && nb->state->o->files_dir)
+		rc = image_files(nb, p, name, images);
 	if (rc < 0 && nb->state->o->warn) {
 		struct md_buf w = MD_BUF_INIT;
 		md_buf_printf(&w, "mdrun: warning: %s", md_err_msg());
@@ -845,9 +913,11 @@ md_nb_view(struct md_notebook *nb)
 		b->cached = oc->ran == 0;
 		x->reals[i] = md_calloc(oc->n, sizeof(**x->reals));
 		x->parts[i] = md_calloc(oc->n, sizeof(**x->parts));
+		size_t images = 0;
 		for (size_t k = 0; k < oc->n; k++)
 			if (view_real(nb, &x->reals[i][k], &x->parts[i][k],
-				      &oc->reals[k]) < 0)
+				      &oc->reals[k], st->block->name,
+				      &images) < 0)
 				return MD_ERROR;
 		b->reals = x->reals[i];
 		b->nreals = oc->n;

@@ -88,7 +88,7 @@ stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
 		return NULL;
 	if (prev && (!prev->key[0] || !prev->rhash[0]))
 		return NULL;
-	f = md_calloc(8 + (st->env != NULL) + (st->inputs != NULL) +
+	f = md_calloc(10 + (st->env != NULL) + (st->inputs != NULL) +
 			      (st->ndeps > 0) + 2 * (prev != NULL),
 		      sizeof(*f));
 	f[(*n)++] = (struct store_field){ "mdrun-key", MD_KEY_VERSION };
@@ -96,6 +96,11 @@ stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
 	f[(*n)++] = (struct store_field){ "interpreter", st->identity };
 	f[(*n)++] = (struct store_field){ "runner",
 					  st->session ? "session" : "process" };
+	/* What the python driver records: a run from before shows less. */
+	if (st->interp->driver == MD_DRIVER_PYTHON)
+		f[(*n)++] = (struct store_field){ "outputs", MD_PY_OUTPUTS };
+	if (b->fig)
+		f[(*n)++] = (struct store_field){ "fig", b->fig };
 	f[(*n)++] = (struct store_field){ "dir", p->dir };
 	/* Blocks see both (MDRUN_DOC, MDRUN_BLOCK): they are in the key. */
 	f[(*n)++] = (struct store_field){ "doc", p->doc };

@@ -28,6 +28,11 @@
 #include "../../util/hash.h"
 
 #define MD_KEY_VERSION "2"
+/*
+ * The output events of the python driver (mdrun/core/python), a field of
+ * python blocks' keys: a new value runs them again.
+ */
+#define MD_PY_OUTPUTS "1"
 
 struct md_stage {
 	struct md_block *block; /* borrowed from the document */

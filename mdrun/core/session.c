@@ -12,6 +12,7 @@
 
 #include "../../util/err.h"
 #include "../../util/fs.h"
+#include "outputs.h"
 
 static int
 pipe_cloexec(int fds[2])
@@ -224,6 +225,27 @@ done:
 	return rc;
 }
 
+/*
+ * The block's output list, from the events the python driver wrote for
+ * it (before anything mdrun adds to stderr).
+ */
+static int
+read_outputs(struct md_proc_result *r, struct md_session *ss,
+	     long long out0, long long err0)
+{
+	struct md_buf p = MD_BUF_INIT, ev = MD_BUF_INIT;
+	bool cut;
+	int rc;
+
+	md_buf_printf(&p, "%s/events", ss->dir);
+	if ((rc = read_from(&ev, &cut, p.ptr, &ss->ev_at, 0)) == 0)
+		md_outputs_from_events(&r->outs, ev.ptr, ev.len, out0, err0,
+				       r->out.len, r->err.len);
+	md_buf_dispose(&p);
+	md_buf_dispose(&ev);
+	return rc;
+}
+
 int
 md_session_run(struct md_proc_result *r, const char **out_dir,
 	       struct md_session *ss, const char *name,
@@ -232,6 +254,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 {
 	struct md_buf p = MD_BUF_INIT, req = MD_BUF_INIT;
 	char line[128];
+	long long out0, err0;
 	int rc = 0, got, ws = 0;
 	bool exited = false;
 	const char *outdir;
@@ -265,6 +288,10 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	 */
 	ss->out_at = size_of(ss, "stdout");
 	ss->err_at = size_of(ss, "stderr");
+	if (ss->interp->driver == MD_DRIVER_PYTHON)
+		ss->ev_at = size_of(ss, "events");
+	out0 = ss->out_at;
+	err0 = ss->err_at;
 	r->start = md_now();
 	if (write(ss->to, req.ptr, req.len) != (ssize_t)req.len) {
 		/* The interpreter ended after the last block: this one fails. */
@@ -317,6 +344,9 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	md_buf_printf(&p, "%s/stderr", ss->dir);
 	if ((rc = read_from(&r->err, &r->err_cut, p.ptr, &ss->err_at,
 			    cap)) < 0)
+		goto done;
+	if (ss->interp->driver == MD_DRIVER_PYTHON &&
+	    (rc = read_outputs(r, ss, out0, err0)) < 0)
 		goto done;
 	if (exited)
 		md_buf_printf(&r->err, MD_SESSION_ENDED "%s session]\n",

@@ -28,6 +28,7 @@ struct md_session {
 	char line[128];
 	size_t have;
 	long long out_at, err_at; /* where the next block's output starts */
+	long long ev_at;	  /* and its events (python) */
 	char *outdir;		  /* MDRUN_OUT */
 };
 

@@ -789,6 +789,7 @@ md_doc_free(struct md_doc *doc)
 			free(b->opts[j].val);
 		}
 		free(b->opts);
+		free(b->fig);
 		free(b->code);
 		free(b->prefix);
 	}

@@ -62,6 +62,11 @@ struct md_block {
 	double timeout;		/* seconds; 0: the default */
 	int nouts;		/* realizations to keep */
 	enum md_match match;
+	/*
+	 * Figures' size and format ("width=W height=H dpi=D format=F",
+	 * each part only when set), or NULL: fig-width, fig.width, ...
+	 */
+	char *fig;
 	/* The code: container prefixes and #| lines removed, LF endings. */
 	char *code;
 	size_t code_len;

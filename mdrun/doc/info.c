@@ -24,7 +24,10 @@
 static const char *const known[] = {
 	"name", "label", "session", "deps", "inputs", "env", "eval",
 	"echo", "output", "error", "timeout", "cache", "nouts", "match",
-	NULL,
+	/* figures: Quarto's names, then knitr's */
+	"fig-width", "fig-height", "fig-dpi", "fig-format", "fig-cap",
+	"fig-alt", "fig.width", "fig.height", "dpi", "dev", "fig.cap",
+	"fig.alt", NULL,
 };
 
 struct scan {
@@ -293,10 +296,150 @@ bad_value(const char *path, const struct md_opt *o, const char *expected)
 			  path, o->line, o->col, o->val, o->key, expected);
 }
 
+/*
+ * A figure option (Quarto's or knitr's name) into its part of fig
+ * ("width", "height", "dpi", "format"): 1 when k is one, 0 when not, an
+ * error when its value is not what it takes.
+ */
+static int
+fig_option(char *fig[4], const char *path, const struct md_opt *o)
+{
+	static const char *const names[][3] = {
+		{ "fig-width", "fig.width", "width" },
+		{ "fig-height", "fig.height", "height" },
+		{ "fig-dpi", "dpi", "dpi" },
+		{ "fig-format", "dev", "format" },
+	};
+	static const char *const formats[][2] = {
+		{ "png", "png" }, { "svg", "svg" }, { "jpeg", "jpeg" },
+		{ "jpg", "jpeg" },
+	};
+	struct md_buf b = MD_BUF_INIT;
+	size_t i, k;
+	char *end;
+
+	for (i = 0; i < 4 && strcmp(o->key, names[i][0]) &&
+		    strcmp(o->key, names[i][1]);
+	     i++)
+		;
+	if (i == 4)
+		return 0;
+	if (i == 3) {
+		for (k = 0; k < 4 && strcmp(o->val, formats[k][0]); k++)
+			;
+		if (k == 4)
+			return bad_value(path, o, "png, svg or jpeg");
+		md_buf_printf(&b, "format=%s", formats[k][1]);
+	} else {
+		double v = strtod(o->val, &end);
+		double max = i == 2 ? 2400 : 100;
+		if (!*o->val || *end || !(v > 0) || v > max)
+			return bad_value(path, o,
+					 i == 2 ? "dots per inch, from 1 to 2400"
+						: "inches, greater than 0, at "
+						  "most 100");
+		md_buf_printf(&b, "%s=%g", names[i][2], v);
+	}
+	free(fig[i]);
+	fig[i] = md_buf_detach(&b);
+	return 1;
+}
+
+/* The parts of fig that are set, in their order, or NULL when none is. */
+static char *
+fig_spec(char *fig[4])
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	for (size_t i = 0; i < 4; i++) {
+		if (fig[i])
+			md_buf_printf(&b, "%s%s", b.len ? " " : "", fig[i]);
+		free(fig[i]);
+	}
+	return b.len ? md_buf_detach(&b) : NULL;
+}
+
+/* Checks one option and sets what it means in b (figures: in fig). */
+static int
+one_option(struct md_block *b, char *fig[4], const char *path,
+	   const struct md_opt *o)
+{
+	const char *k = o->key, *v = o->val;
+	bool flag;
+	char *end;
+	int rc;
+
+	if ((rc = fig_option(fig, path, o)) != 0)
+		return rc < 0 ? rc : 0;
+	if (!strcmp(k, "eval") || !strcmp(k, "echo") || !strcmp(k, "error") ||
+	    !strcmp(k, "cache")) {
+		if (!parse_bool(&flag, v))
+			return bad_value(path, o, "true or false");
+		if (!strcmp(k, "echo"))
+			b->echo = flag;
+		else if (!strcmp(k, "error"))
+			b->error_ok = flag;
+		else if (!strcmp(k, "cache"))
+			b->cache = flag;
+		else if (!flag)
+			b->exec = false;
+	} else if (!strcmp(k, "output")) {
+		if (!strcmp(v, "asis"))
+			b->output = MD_OUTPUT_ASIS;
+		else if (parse_bool(&flag, v))
+			b->output = flag ? MD_OUTPUT_SHOW
+					 : MD_OUTPUT_HIDE;
+		else
+			return bad_value(path, o,
+					 "true, false or asis");
+	} else if (!strcmp(k, "timeout")) {
+		double t = strtod(v, &end);
+		if (!*v || *end || !(t > 0) || t > 1e7)
+			return bad_value(path, o, "a number of seconds "
+						  "greater than 0");
+		b->timeout = t;
+	} else if (!strcmp(k, "nouts")) {
+		long n = strtol(v, &end, 10);
+		if (!*v || *end || n < 1 || n > 1000)
+			return bad_value(path, o, "a whole number from "
+						  "1 to 1000");
+		b->nouts = (int)n;
+	} else if (!strcmp(k, "match")) {
+		if (!strcmp(v, "latest"))
+			b->match = MD_MATCH_LATEST;
+		else if (!strcmp(v, "first"))
+			b->match = MD_MATCH_FIRST;
+		else if (!strcmp(v, "all"))
+			b->match = MD_MATCH_ALL;
+		else
+			return bad_value(path, o,
+					 "latest, first or all");
+	} else if (!strcmp(k, "session")) {
+		if (!valid_name(v))
+			return bad_value(path, o, "a session name or "
+						  "none");
+	} else if (!strcmp(k, "deps")) {
+		if (!valid_list(v, valid_name))
+			return bad_value(path, o, "a comma list of "
+						  "block names");
+	} else if (!strcmp(k, "env")) {
+		if (!valid_list(v, valid_env_name))
+			return bad_value(path, o, "a comma list of "
+						  "variable names");
+	} else if (!strcmp(k, "inputs")) {
+		if (!valid_list(v, valid_path))
+			return bad_value(path, o, "a comma list of "
+						  "files or globs");
+	}
+	return 0;
+}
+
 int
 md_opts_validate(struct md_block *b, const char *path)
 {
-	size_t i;
+	char *fig[4] = { NULL, NULL, NULL, NULL };
+	char *spec;
+	int rc = 0;
 
 	b->echo = true;
 	b->cache = true;
@@ -305,72 +448,14 @@ md_opts_validate(struct md_block *b, const char *path)
 	b->timeout = 0;
 	b->nouts = 1;
 	b->match = MD_MATCH_LATEST;
-	for (i = 0; i < b->nopts; i++) {
-		const struct md_opt *o = &b->opts[i];
-		const char *k = o->key, *v = o->val;
-		bool flag;
-		char *end;
-
-		if (!strcmp(k, "eval") || !strcmp(k, "echo") ||
-		    !strcmp(k, "error") || !strcmp(k, "cache")) {
-			if (!parse_bool(&flag, v))
-				return bad_value(path, o, "true or false");
-			if (!strcmp(k, "echo"))
-				b->echo = flag;
-			else if (!strcmp(k, "error"))
-				b->error_ok = flag;
-			else if (!strcmp(k, "cache"))
-				b->cache = flag;
-			else if (!flag)
-				b->exec = false;
-		} else if (!strcmp(k, "output")) {
-			if (!strcmp(v, "asis"))
-				b->output = MD_OUTPUT_ASIS;
-			else if (parse_bool(&flag, v))
-				b->output = flag ? MD_OUTPUT_SHOW
-						 : MD_OUTPUT_HIDE;
-			else
-				return bad_value(path, o,
-						 "true, false or asis");
-		} else if (!strcmp(k, "timeout")) {
-			double t = strtod(v, &end);
-			if (!*v || *end || !(t > 0) || t > 1e7)
-				return bad_value(path, o, "a number of seconds "
-							  "greater than 0");
-			b->timeout = t;
-		} else if (!strcmp(k, "nouts")) {
-			long n = strtol(v, &end, 10);
-			if (!*v || *end || n < 1 || n > 1000)
-				return bad_value(path, o, "a whole number from "
-							  "1 to 1000");
-			b->nouts = (int)n;
-		} else if (!strcmp(k, "match")) {
-			if (!strcmp(v, "latest"))
-				b->match = MD_MATCH_LATEST;
-			else if (!strcmp(v, "first"))
-				b->match = MD_MATCH_FIRST;
-			else if (!strcmp(v, "all"))
-				b->match = MD_MATCH_ALL;
-			else
-				return bad_value(path, o,
-						 "latest, first or all");
-		} else if (!strcmp(k, "session")) {
-			if (!valid_name(v))
-				return bad_value(path, o, "a session name or "
-							  "none");
-		} else if (!strcmp(k, "deps")) {
-			if (!valid_list(v, valid_name))
-				return bad_value(path, o, "a comma list of "
-							  "block names");
-		} else if (!strcmp(k, "env")) {
-			if (!valid_list(v, valid_env_name))
-				return bad_value(path, o, "a comma list of "
-							  "variable names");
-		} else if (!strcmp(k, "inputs")) {
-			if (!valid_list(v, valid_path))
-				return bad_value(path, o, "a comma list of "
-							  "files or globs");
-		}
+	for (size_t i = 0; i < b->nopts && rc == 0; i++)
+		rc = one_option(b, fig, path, &b->opts[i]);
+	spec = fig_spec(fig);
+	if (rc < 0) {
+		free(spec);
+		return rc;
 	}
+	free(b->fig);
+	b->fig = spec;
 	return 0;
 }

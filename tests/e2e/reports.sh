@@ -156,6 +156,8 @@ assert len(imgs) == 1, imgs
 png = base64.b64decode(imgs[0]["data"]["image/png"], validate=True)
 assert png[:8] == b"\x89PNG\r\n\x1a\n"
 assert imgs[0]["metadata"] == {}
+plain = imgs[0]["data"]["text/plain"]
+assert plain == ["<Figure size 400x250 with 1 Axes>"], plain
 PY
 	expect "plot.md --to ipynb: the plot is an image/png display_data"
 	PATH=/usr/bin:$PATH "$mdrun" render -q --to json plot.md \
@@ -165,11 +167,13 @@ PY
 	quiet "plot.md --to json: the schema's fields" "$out"
 	"$py" -c 'import json, os, sys
 b = json.load(open(sys.argv[1]))["blocks"]
-a = b[1]["artifacts"]
-assert [x["name"] for x in a] == ["wave.png"] and a[0]["mime"] == "image/png"
+a = b[0]["artifacts"]
+assert [x["name"] for x in a] == ["wave.csv"] and a[0]["mime"] == "text/csv"
 assert a[0]["bytes"] == os.path.getsize(a[0]["path"]) > 0
-assert [x["name"] for x in b[0]["artifacts"]] == ["wave.csv"]' plot.json
-	expect "plot.md --to json: artifacts with their MIME type, size and path"
+assert b[1]["artifacts"] == []
+rich = [o for o in b[1]["outputs"] if o.get("type") == "display_data"]
+assert len(rich) == 1 and "image/png" in rich[0]["data"], b[1]["outputs"]' plot.json
+	expect "plot.md --to json: the CSV an artifact with its MIME type, size and path; the figure a rich output"
 else
 	skip "plot.md --to ipynb and --to json" \
 		"no /usr/bin/python3 with matplotlib"

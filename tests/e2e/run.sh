@@ -92,9 +92,10 @@ for doc in "$src"/samples/*.md; do
 	fi
 done
 if [ -n "$plot_path" ]; then
-	{ grep -q '^!\[wave.png\](plot_files/[0-9a-f]*\.png)$' "$dir/plot.md" &&
-		[ -s "$dir/plot_files/$(sed -n 's/^!\[wave.png\](plot_files\/\(.*\))$/\1/p' "$dir/plot.md")" ]; }
-	expect "sample plot: the image is copied next to the document and shown"
+	{ grep -q '^!\[plot-1.png\](plot_files/plot-1\.png)$' "$dir/plot.md" &&
+		head -c 8 "$dir/plot_files/plot-1.png" | od -c |
+		grep -q 'P   N   G'; }
+	expect "sample plot: the figure plt.show() showed is a PNG next to the document, linked"
 else
 	skip "sample plot: the image is copied next to the document and shown" \
 		"no python3 with matplotlib"
