@@ -55,6 +55,9 @@ build: deps
 
 demo: build
 	@$(BUILD)/mdrun render samples/tour.md
+	@mkdir -p $(BUILD)/demo
+	@$(BUILD)/mdrun render -q samples/analysis.md -o $(BUILD)/demo/analysis.md
+	@echo "mdrun: samples/analysis.md rendered, with its tables and figure, in $(BUILD)/demo/analysis.md"
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

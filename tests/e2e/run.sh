@@ -56,16 +56,18 @@ for doc in "$src"/tests/e2e/cases/*.md; do
 done
 
 # --- samples render cleanly and stably --------------------------------
-# samples/plot.md needs matplotlib (Debian's python3-matplotlib): where
-# the python3 first in PATH lacks it but Debian's has it, use Debian's.
-plot_path=$PATH
-if ! python3 -c 'import matplotlib' 2>/dev/null; then
-	if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
-		plot_path=/usr/bin:$PATH
-	else
-		plot_path=
+# samples/plot.md needs matplotlib (Debian's python3-matplotlib),
+# analysis.md pandas too: where the python3 first in PATH lacks them but
+# Debian's has them, use Debian's.
+path_with() {
+	if python3 -c "import $1" 2>/dev/null; then
+		echo "$PATH"
+	elif /usr/bin/python3 -c "import $1" 2>/dev/null; then
+		echo "/usr/bin:$PATH"
 	fi
-fi
+}
+plot_path=$(path_with matplotlib)
+analysis_path=$(path_with matplotlib,pandas)
 # the samples and what they read (inputs=, mdrun.json)
 mkdir -p "$work/samples"
 cp -r "$src/samples/." "$work/samples/"
@@ -79,6 +81,13 @@ for doc in "$src"/samples/*.md; do
 			continue
 		}
 		path=$plot_path
+	elif [ "$name" = analysis ]; then
+		[ -n "$analysis_path" ] || {
+			skip "sample analysis renders" \
+				"no python3 with matplotlib and pandas"
+			continue
+		}
+		path=$analysis_path
 	fi
 	# rendered in place, twice: files next to it keep their names
 	if PATH=$path "$mdrun" -q -i "$dir/$name.md" 2>"$dir/err" &&
@@ -99,6 +108,16 @@ if [ -n "$plot_path" ]; then
 else
 	skip "sample plot: the image is copied next to the document and shown" \
 		"no python3 with matplotlib"
+fi
+if [ -n "$analysis_path" ]; then
+	shows "$dir/analysis.md" load '| 0 | Jan | 1 | 17.4 |' &&
+		shows "$dir/analysis.md" monthly "'Nov'" &&
+		shows "$dir/analysis.md" plot \
+			'![plot-1.png](analysis_files/plot-1.png)' &&
+		head -c 8 "$dir/analysis_files/plot-1.png" | od -c |
+		grep -q 'P   N   G'
+	expect "sample analysis: its table, its value and its figure" \
+		"$dir/analysis.md"
 fi
 
 # --- a second render runs nothing -------------------------------------
