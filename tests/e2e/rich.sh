@@ -240,6 +240,113 @@ else
 	skip "pandas" "no python3 with pandas (Debian: python3-pandas)"
 fi
 
+# --- pages as their authors wrote them --------------------------------------
+# Quarto's "Hello, Quarto" page (front matter, #| options, a polar plot)
+# with a DataFrame cell, and a lecture in QuantEcon's style: a figure under
+# every plt.show() cell, a value under every expression cell.
+both=$(path_with matplotlib,pandas)
+if [ -n "$both" ]; then
+	cat >hello.qmd <<'DOC'
+---
+title: "Hello, Quarto"
+format:
+  html:
+    code-fold: true
+jupyter: python3
+---
+
+## Polar Axis
+
+For a demonstration of a line plot on a polar axis, see @fig-polar.
+
+```{python}
+#| label: fig-polar
+#| fig-cap: "A line plot on a polar axis"
+
+import numpy as np
+import matplotlib.pyplot as plt
+
+r = np.arange(0, 2, 0.01)
+theta = 2 * np.pi * r
+fig, ax = plt.subplots(
+  subplot_kw = {'projection': 'polar'}
+)
+ax.plot(theta, r)
+ax.set_rticks([0.5, 1, 1.5, 2])
+ax.grid(True)
+plt.show()
+```
+
+```{python}
+import pandas as pd
+df = pd.DataFrame({"a": range(10)})
+df
+```
+DOC
+	PATH=$both "$mdrun" -q hello.qmd >hello.out 2>err
+	expect "Quarto's hello page renders as written" err
+	shows_part hello.out fig-polar 'hello_files/fig-polar-1.png)' &&
+		[ -s hello_files/fig-polar-1.png ] &&
+		shows hello.out python-2 '| 9 | 9 |'
+	expect "Quarto's hello page: its figure and its DataFrame" hello.out
+	cat >lecture.md <<'DOC'
+# Growth
+
+```{python}
+import numpy as np
+import matplotlib.pyplot as plt
+α, s, δ = 0.3, 0.4, 0.1
+k = np.empty(40)
+k[0] = 0.25
+for t in range(39):
+    k[t + 1] = s * k[t]**α + (1 - δ) * k[t]
+```
+
+```{python}
+k_star = (s / δ)**(1 / (1 - α))
+k_star
+```
+
+```{python}
+fig, ax = plt.subplots()
+ax.plot(k, 'o-', label='capital')
+ax.axhline(k_star, ls='--', label='steady state')
+ax.legend()
+plt.show()
+```
+
+```{python}
+round(k[-1], 4)
+```
+
+```{python}
+x = np.linspace(0, 10, 200)
+plt.plot(x, np.sin(x))
+plt.show()
+```
+
+```{python}
+np.mean(k), np.max(k)
+```
+DOC
+	PATH=$both "$mdrun" -q lecture.md >lecture.out 2>err
+	expect "a QuantEcon-style lecture renders" err
+	figs=0 values=0
+	for b in python-3 python-5; do
+		shows_part lecture.out $b "lecture_files/$b-1.png)" &&
+			figs=$((figs + 1))
+	done
+	for b in python-2 python-4 python-6; do
+		[ "$(region lecture.out $b | grep -c '^[(0-9]')" = 1 ] &&
+			values=$((values + 1))
+	done
+	[ "$figs" = 2 ] && [ "$values" = 3 ]
+	expect "a QuantEcon-style lecture: a figure under each plt.show() cell ($figs of 2), a value under each expression cell ($values of 3)" lecture.out
+else
+	skip "pages as their authors wrote them" \
+		"no python3 with matplotlib and pandas"
+fi
+
 # --- IPython's display ------------------------------------------------------
 ipy=$(path_with IPython)
 if [ -n "$ipy" ]; then
