@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../mdrun/core/exec.h"
+#include "../mdrun/core/outputs.h"
 #include "../mdrun/core/proc.h"
 #include "../util/err.h"
 #include "../util/fs.h"
@@ -401,4 +402,83 @@ Test(exec, plan_errors_are_located)
 		md_doc_free(doc);
 	}
 	md_interps_dispose(&t);
+}
+
+/* The output list: from a driver's events, and back to the view. */
+TestSuite(outputs);
+
+Test(outputs, only_stdout_then_stderr_needs_no_list)
+{
+	static const char ev[] = "{\"at\":[4,0]}\n";
+	struct md_buf list = MD_BUF_INIT;
+
+	/* stdout, then a switch to stderr, then nothing more on stdout */
+	md_outputs_from_events(&list, ev, strlen(ev), 0, 0, 4, 9);
+	cr_assert_eq(list.len, 0, "%s", list.ptr);
+	md_buf_dispose(&list);
+}
+
+Test(outputs, streams_keep_their_order_and_rich_values_their_place)
+{
+	/* Positions are where the block's capture began: 100 and 7. */
+	static const char ev[] =
+		"{\"at\":[104,7]}\n"
+		"not an event\n"
+		"{\"at\":[104,16],\"data\":{\"image/png\":\"iVBORw==\","
+		"\"text/plain\":\"<Figure>\"},\"metadata\":{}}\n"
+		"{\"at\":[104,16],\"data\":{\"text/plain\":\"42\"},"
+		"\"metadata\":{},\"result\":true}\n";
+	static const char out[] = "one\ntwo\n", err[] = "careful\n\n";
+	struct md_buf list = MD_BUF_INIT;
+	struct md_outputs v;
+
+	md_outputs_from_events(&list, ev, strlen(ev), 100, 7, 8, 9);
+	cr_assert_str_eq(list.ptr,
+			 "[{\"stream\":\"stdout\",\"len\":4},"
+			 "{\"stream\":\"stderr\",\"len\":9},"
+			 "{\"data\":{\"image/png\":\"iVBORw==\","
+			 "\"text/plain\":\"<Figure>\"},\"metadata\":{},"
+			 "\"result\":false},"
+			 "{\"data\":{\"text/plain\":\"42\"},\"metadata\":{},"
+			 "\"result\":true}]");
+	md_outputs_view(&v, list.ptr, list.len, out, 8, err, 9);
+	cr_assert_eq(v.n, 5);
+	cr_assert_eq(v.outs[0].kind, MD_OUT_STREAM);
+	cr_assert_eq(v.outs[0].len, 4);
+	cr_assert_eq(memcmp(v.outs[0].text, "one\n", 4), 0);
+	cr_assert_eq(v.outs[1].stream, MD_STDERR);
+	cr_assert_eq(v.outs[1].len, 9);
+	cr_assert_eq(v.outs[2].kind, MD_OUT_RICH);
+	cr_assert_str_eq(v.outs[2].bundle[0].type, "image/png");
+	cr_assert_eq(v.outs[2].bundle[0].len, 4, "base64 decoded");
+	cr_assert_eq(memcmp(v.outs[2].bundle[0].data, "\x89PNG", 4), 0);
+	cr_assert_not(v.outs[2].result);
+	cr_assert(v.outs[3].result);
+	/* What no event covered comes last: the second line of stdout. */
+	cr_assert_eq(v.outs[4].stream, MD_STDOUT);
+	cr_assert_eq(memcmp(v.outs[4].text, "two\n", 4), 0);
+	md_outputs_dispose(&v);
+	md_buf_dispose(&list);
+}
+
+Test(outputs, a_list_that_cannot_be_read_shows_stdout_then_stderr)
+{
+	static const char *const lists[] = {
+		"[{\"stream\":\"stdout\",\"len\":1e300}]",
+		"[{\"stream\":\"stderr\",\"len\":-5},{\"data\":{\"image/png\":"
+		"\"!!not base64\"}}]",
+		"{\"not\":\"a list\"}", "[", "",
+	};
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+		struct md_outputs v;
+		md_outputs_view(&v, lists[i], strlen(lists[i]), "out", 3,
+				"err", 3);
+		cr_assert_eq(v.n, 2, "%s: %zu outputs", lists[i], v.n);
+		cr_assert_eq(v.outs[0].stream, MD_STDOUT);
+		cr_assert_eq(v.outs[0].len, 3);
+		cr_assert_eq(v.outs[1].stream, MD_STDERR);
+		cr_assert_eq(v.outs[1].len, 3);
+		md_outputs_dispose(&v);
+	}
 }

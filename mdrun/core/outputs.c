@@ -130,7 +130,10 @@ push_out(struct md_outputs *v, size_t *cap, struct md_out o)
 	v->outs[v->n++] = o;
 }
 
-/* The next len bytes of a stream (what was captured of them) as an output. */
+/*
+ * The next len bytes of a stream (what was captured of them; len < 0:
+ * all that is left) as an output.
+ */
 static void
 stream_out(struct md_outputs *v, size_t *cap, enum md_stream which,
 	   const char *bytes, size_t size, size_t *at, double len)
@@ -222,6 +225,8 @@ md_outputs_view(struct md_outputs *v, const char *list, size_t len,
 								  "stream");
 		const cJSON *n = cJSON_GetObjectItemCaseSensitive(item, "len");
 
+		if (cJSON_IsNumber(n) && !(n->valuedouble >= 0))
+			continue; /* a length no run gives */
 		if (cJSON_IsString(s) && cJSON_IsNumber(n) &&
 		    !strcmp(s->valuestring, "stdout"))
 			stream_out(v, &cap, MD_STDOUT, out, out_len, &oat,
