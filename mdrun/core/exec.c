@@ -333,10 +333,17 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 		goto done;
 	}
 	*ms += (r.end - r.start) * 1e3;
-	/* Its events count the bytes of pipes: both streams start at 0. */
-	if (python && md_fs_read_regular(&ev, events.ptr, 0) == 0)
+	/*
+	 * Its events count the bytes of pipes: both streams start at 0.
+	 * More than MD_RICH_CAP bytes of them: none is kept, and the
+	 * output is cut.
+	 */
+	if (python && md_fs_read_regular(&ev, events.ptr,
+					 MD_RICH_CAP(o->cap)) == 0)
 		md_outputs_from_events(&r.outs, ev.ptr, ev.len, 0, 0,
 				       r.out.len, r.err.len);
+	else if (python && md_fs_exists(events.ptr))
+		r.out_cut = true;
 	rc = commit(rhash, s, p, st, o, &r, out);
 done:
 	md_proc_result_dispose(&r);

@@ -24,6 +24,12 @@ void md_outputs_from_events(struct md_buf *list, const char *ev, size_t n,
 			    long long out0, long long err0, size_t out_len,
 			    size_t err_len);
 
+/*
+ * How many bytes of events a run keeps when its stdout and stderr are
+ * kept up to cap (0: no limit): figures are larger than text.
+ */
+#define MD_RICH_CAP(cap) ((cap) ? (cap) * 16 : 0)
+
 /* The view's outputs of one realization, and what they point into. */
 struct md_outputs {
 	struct md_out *outs;

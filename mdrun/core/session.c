@@ -227,20 +227,23 @@ done:
 
 /*
  * The block's output list, from the events the python driver wrote for
- * it (before anything mdrun adds to stderr).
+ * it (before anything mdrun adds to stderr); up to MD_RICH_CAP(cap)
+ * bytes of them, the output then cut.
  */
 static int
 read_outputs(struct md_proc_result *r, struct md_session *ss,
-	     long long out0, long long err0)
+	     long long out0, long long err0, size_t cap)
 {
 	struct md_buf p = MD_BUF_INIT, ev = MD_BUF_INIT;
 	bool cut;
 	int rc;
 
 	md_buf_printf(&p, "%s/events", ss->dir);
-	if ((rc = read_from(&ev, &cut, p.ptr, &ss->ev_at, 0)) == 0)
+	if ((rc = read_from(&ev, &cut, p.ptr, &ss->ev_at,
+			    MD_RICH_CAP(cap))) == 0)
 		md_outputs_from_events(&r->outs, ev.ptr, ev.len, out0, err0,
 				       r->out.len, r->err.len);
+	r->out_cut |= cut;
 	md_buf_dispose(&p);
 	md_buf_dispose(&ev);
 	return rc;
@@ -346,7 +349,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 			    cap)) < 0)
 		goto done;
 	if (ss->interp->driver == MD_DRIVER_PYTHON &&
-	    (rc = read_outputs(r, ss, out0, err0)) < 0)
+	    (rc = read_outputs(r, ss, out0, err0, cap)) < 0)
 		goto done;
 	if (exited)
 		md_buf_printf(&r->err, MD_SESSION_ENDED "%s session]\n",

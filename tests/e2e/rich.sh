@@ -194,6 +194,18 @@ PY
 	PATH=$mpl "$mdrun" -q --to html fig.md -o fig.html 2>err
 	grep -q '<img[^>]*src="data:image/png;base64,' fig.html
 	expect "figures: --to html embeds the figure" err
+	cat >many.md <<'DOC'
+```{python}
+import matplotlib.pyplot as plt
+for i in range(3):
+    plt.plot(range(100), [x * i for x in range(100)])
+    plt.show()
+```
+DOC
+	PATH=$mpl "$mdrun" -q --max-output 3000 many.md >many.out 2>err
+	[ "$(grep -c '^!\[python-1-' many.out)" -lt 3 ] &&
+		shows many.out python-1 '[mdrun: output cut at 3000 bytes]'
+	expect "figures: past 16 times --max-output, figures are cut and the cut said" many.out
 	sed 's/fig-format=svg/fig-format=pdf/' fig.md >bad.md
 	line=$(grep -n 'fig-format=pdf' bad.md | cut -d: -f1)
 	"$mdrun" -q bad.md >/dev/null 2>err
