@@ -18,7 +18,13 @@
  * context. s is taken as it is (see the next two for any bytes).
  */
 void render_html_escape(struct md_buf *out, const char *s, size_t n);
-/* Program output as HTML text: render_text_clean, then escaped. */
+/*
+ * Program output as HTML text: render_text_clean, then escaped. Colours
+ * and styles set by SGR sequences (ESC [ ... m) become spans with classes
+ * (ansi-fg-N and ansi-bg-N for the 16 colours, ansi-bold, ansi-italic,
+ * ansi-underline) when nothing in the output moves the cursor back (a
+ * lone CR, a backspace, an erase); otherwise they are dropped.
+ */
 void render_html_output(struct md_buf *out, const char *s, size_t n);
 /* Code, a name, a title as HTML text: render_text_plain, then escaped. */
 void render_html_text(struct md_buf *out, const char *s, size_t n);

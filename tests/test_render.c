@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../mdrun/doc/doc.h"
+#include "../renderer/escape.h"
 #include "../renderer/render.h"
 #include "../util/err.h"
 
@@ -781,4 +782,39 @@ Test(format, by_name_and_by_extension)
 	cr_assert_null(render_format_for_path("doc.txt"));
 	cr_assert_null(render_format_for_path("dir.md/doc"));
 	cr_assert_null(render_format_for_path("doc"));
+}
+
+/* Program output in HTML: ANSI colours as classes, nothing else kept. */
+static char *
+html_output(const char *s)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	render_html_output(&b, s, strlen(s));
+	return md_buf_detach(&b);
+}
+
+Test(render, ansi_colours_become_classes_in_html)
+{
+	char *h = html_output("ok \x1b[1;31mFAIL\x1b[0m <x>\n"
+			      "\x1b[38;5;2mgreen\x1b[39m \x1b[4mu\x1b[24m\n");
+
+	cr_assert_str_eq(h, "ok <span class=\"ansi ansi-fg-1 ansi-bold\">"
+			    "FAIL</span> &lt;x&gt;\n"
+			    "<span class=\"ansi ansi-fg-2\">green</span> "
+			    "<span class=\"ansi ansi-underline\">u</span>\n");
+	free(h);
+}
+
+Test(render, colours_a_terminal_would_overwrite_are_dropped)
+{
+	/* A progress line rewritten with CR: cleaned, its colours gone. */
+	char *h = html_output("\x1b[32m10%\r\x1b[32m100%\x1b[0m\n");
+
+	cr_assert_str_eq(h, "100%\n");
+	free(h);
+	/* A sequence cut short, or one that is not SGR: no span. */
+	h = html_output("a\x1b[31\x1b[2Jb\x1b[");
+	cr_assert_eq(strstr(h, "<span"), NULL, "%s", h);
+	free(h);
 }
