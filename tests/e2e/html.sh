@@ -122,8 +122,8 @@ has safe.html '&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;'
 expect "a printed script is escaped text"
 has safe.html '&lt;/pre&gt;&lt;b&gt;bold?&lt;/b&gt;'
 expect "a printed </pre> is escaped text"
-has safe.html $'ansi red nul:\xe2\x90\x80:'
-expect "ANSI escapes are removed, a NUL is shown as a control picture"
+has safe.html $'ansi <span class="ansi ansi-fg-1">red</span> nul:\xe2\x90\x80:'
+expect "ANSI colours become a span of a class, a NUL is shown as a control picture"
 has safe.html '<strong>from asis</strong>'
 expect "output=asis is Markdown"
 ! grep -q "<img src=x onerror" safe.html
