@@ -24,9 +24,11 @@
  * (escape.c), so it is text, never markup. output=asis stdout and a rich
  * value's text/markdown are parsed as Markdown by their own cmark-gfm
  * parser and rendered with the same safety as the document; a rich
- * value's text/html is let through only with MD_VIEW_UNSAFE_HTML. Without
- * it the page also carries a Content-Security-Policy that forbids
- * scripts, in case anything slips.
+ * value's text/html goes through the allowlist sanitizer (sanitize.c),
+ * and is let through as it is only with MD_VIEW_UNSAFE_HTML; an SVG is
+ * only ever an <img>, where nothing in it runs. Without that flag the
+ * page also carries a Content-Security-Policy that forbids scripts, in
+ * case anything slips.
  *
  * Artifacts are embedded as base64 data: URIs: images shown, other files
  * as download links (up to EMBED_MAX bytes; past that only their name and
@@ -41,6 +43,7 @@
 
 #include "escape.h"
 #include "internal.h"
+#include "sanitize.h"
 #include "../util/hash.h"
 
 /* Files larger than this are named, not embedded (images are shown). */
@@ -123,21 +126,56 @@ data_uri(struct md_buf *b, const char *mime, const char *data, size_t n)
 	md_base64(b, data, n);
 }
 
+/*
+ * An image (data: URI) in a <figure> of class cls. Its alt text is the
+ * block's fig-alt (or fig.alt), else its fig-cap (fig.cap), else alt (n
+ * bytes, or NULL); its caption fig-cap, else name (or none when NULL).
+ * An empty option is none.
+ */
+static void
+figure(struct md_buf *b, const struct md_block *blk, const char *cls,
+       const struct md_mime *img, const char *alt, size_t n,
+       const char *name)
+{
+	const char *cap = md_block_opt(blk, "fig-cap");
+	const char *text = md_block_opt(blk, "fig-alt");
+
+	if (!cap || !*cap)
+		cap = md_block_opt(blk, "fig.cap");
+	if (!text || !*text)
+		text = md_block_opt(blk, "fig.alt");
+	if (!text || !*text)
+		text = cap;
+	if (text && *text) {
+		alt = text;
+		n = strlen(text);
+	}
+	md_buf_printf(b, "<figure class=\"%s\"><img alt=\"", cls);
+	if (alt)
+		render_html_text(b, alt, n);
+	md_buf_puts(b, "\" src=\"");
+	data_uri(b, img->type, img->data, img->len);
+	md_buf_puts(b, "\">");
+	if ((cap = cap && *cap ? cap : name)) {
+		md_buf_puts(b, "<figcaption>");
+		render_html_text(b, cap, strlen(cap));
+		md_buf_puts(b, "</figcaption>");
+	}
+	md_buf_puts(b, "</figure>\n");
+}
+
 /* An artifact; its name is a file name, any bytes: cleaned as text. */
 static void
-file(struct md_buf *b, const struct md_file *f)
+file(struct md_buf *b, const struct md_block *blk, const struct md_file *f)
 {
 	bool image = f->mime && !strncmp(f->mime, "image/", 6) &&
 		     !strcmp(render_html_mime(f->mime), f->mime);
 
 	if (image && f->data && f->len <= IMAGE_MAX) {
-		md_buf_puts(b, "<figure class=\"artifact\"><img alt=\"");
-		render_html_text(b, f->name, strlen(f->name));
-		md_buf_puts(b, "\" src=\"");
-		data_uri(b, f->mime, f->data, f->len);
-		md_buf_puts(b, "\"><figcaption>");
-		render_html_text(b, f->name, strlen(f->name));
-		md_buf_puts(b, "</figcaption></figure>\n");
+		struct md_mime img = { f->mime, f->data, f->len };
+
+		figure(b, blk, "artifact", &img, f->name, strlen(f->name),
+		       f->name);
 	} else if (f->data && f->len <= EMBED_MAX) {
 		const char *base = strrchr(f->name, '/');
 
@@ -236,38 +274,67 @@ pre(struct md_buf *b, const char *cls, const char *s, size_t n)
 }
 
 /*
- * A rich value as the first representation in the bundle's order that a
- * page shows safely: an image (embedded), Markdown, HTML with
- * MD_VIEW_UNSAFE_HTML only, plain text. Nothing when none is.
+ * A rich value's text/html in a <div>: as it is with MD_VIEW_UNSAFE_HTML,
+ * else sanitized. False, with nothing written, when what is left of it
+ * shows nothing (render_html_shows).
+ */
+static bool
+rich_html(struct md_buf *b, const struct md_view *v, const struct md_mime *m)
+{
+	struct md_buf html = MD_BUF_INIT;
+	bool shown = true;
+
+	if (v->flags & MD_VIEW_UNSAFE_HTML) {
+		md_buf_put(&html, m->data, m->len);
+	} else {
+		render_html_sanitize(&html, m->data, m->len);
+		shown = render_html_shows(html.ptr, html.len);
+	}
+	if (shown) {
+		md_buf_puts(b, "<div class=\"rich\">\n");
+		md_buf_put(b, html.ptr, html.len);
+		md_buf_puts(b, "\n</div>\n");
+	}
+	md_buf_dispose(&html);
+	return shown;
+}
+
+/*
+ * A rich value as the page prefers it, whatever the bundle's order: a
+ * PNG, JPEG or GIF (embedded), HTML (rich_html), Markdown, SVG (as an
+ * <img>, so nothing in it runs), LaTeX (its source, escaped), plain text.
+ * Nothing when it has none of these.
  */
 static void
-rich(struct md_buf *b, const struct md_view *v, const struct md_out *x)
+rich(struct md_buf *b, const struct md_view *v, const struct md_block *blk,
+     const struct md_out *x)
 {
+	static const char *const prefs[] = {
+		"image/png",	 "image/jpeg", "image/gif",  "text/html",
+		"text/markdown", "image/svg+xml", "text/latex", "text/plain",
+		NULL
+	};
 	const struct md_mime *alt = render_mime_find(x, "text/plain");
 
-	for (size_t i = 0; i < x->nbundle; i++) {
-		const struct md_mime *m = &x->bundle[i];
+	for (size_t i = 0; prefs[i]; i++) {
+		const struct md_mime *m = render_mime_find(x, prefs[i]);
 
-		if (!m->type || !m->data) {
+		if (!m || !m->data) {
 			continue;
-		} else if (render_mime_image(m->type) && m->len <= IMAGE_MAX) {
-			md_buf_puts(b, "<figure class=\"rich\"><img alt=\"");
-			if (alt)
-				render_html_text(b, alt->data, alt->len);
-			md_buf_puts(b, "\" src=\"");
-			data_uri(b, m->type, m->data, m->len);
-			md_buf_puts(b, "\"></figure>\n");
+		} else if (render_mime_image(m->type)) {
+			if (m->len > IMAGE_MAX)
+				continue;
+			figure(b, blk, "rich", m, alt ? alt->data : NULL,
+			       alt ? alt->len : 0, NULL);
+		} else if (!strcmp(m->type, "text/html")) {
+			if (!rich_html(b, v, m))
+				continue;
 		} else if (!strcmp(m->type, "text/markdown")) {
 			asis(b, v, m->data, m->len);
-		} else if (!strcmp(m->type, "text/html") &&
-			   (v->flags & MD_VIEW_UNSAFE_HTML)) {
-			md_buf_puts(b, "<div class=\"rich\">\n");
-			md_buf_put(b, m->data, m->len);
-			md_buf_puts(b, "\n</div>\n");
-		} else if (!strcmp(m->type, "text/plain")) {
-			pre(b, "result", m->data, m->len);
+		} else if (!strcmp(m->type, "text/latex")) {
+			pre(b, "latex", m->data, m->len);
 		} else {
-			continue;
+			pre(b, "result", m->data, m->len);
 		}
 		return;
 	}
@@ -297,7 +364,7 @@ real(struct md_buf *b, const struct md_view *v, const struct md_view_block *vb,
 	}
 	while (show && (o = render_out_next(x, &i, &text))) {
 		if (o->kind == MD_OUT_RICH)
-			rich(b, v, o);
+			rich(b, v, blk, o);
 		else if (o->kind == MD_OUT_ERROR)
 			pre(b, "stderr error", o->text, o->len);
 		else if (o->stream == MD_STDERR)
@@ -312,7 +379,7 @@ real(struct md_buf *b, const struct md_view *v, const struct md_view_block *vb,
 		failure(b, blk, &x->exit);
 	for (i = 0; show && i < x->nfiles; i++)
 		if (!render_file_is_rich(x, &x->files[i]))
-			file(b, &x->files[i]);
+			file(b, blk, &x->files[i]);
 	md_buf_puts(b, "</div>\n");
 	md_buf_dispose(&text);
 }

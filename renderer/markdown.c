@@ -9,6 +9,7 @@
 
 #include "escape.h"
 #include "internal.h"
+#include "sanitize.h"
 
 struct out {
 	struct md_buf *buf;
@@ -115,43 +116,202 @@ failure(struct out *o, const struct md_exit *e)
 	md_buf_dispose(&l);
 }
 
-/* A file: an image shown, any other linked. */
-static void
-file(struct out *o, const struct md_file *f, bool image)
+/*
+ * Option key of block b, or the same under R Markdown's name alias (the
+ * figure options' "fig.cap"); NULL when it has neither or it is empty.
+ */
+static const char *
+fig_opt(const struct md_block *b, const char *key, const char *alias)
 {
-	struct md_buf l = MD_BUF_INIT;
+	const char *v = md_block_opt(b, key);
 
-	md_buf_puts(&l, image ? "![" : "[");
-	render_md_link_text(&l, f->name ? f->name : "");
-	md_buf_printf(&l, "](%s)", f->href ? f->href : "");
-	line(o, l.ptr, l.len);
-	md_buf_dispose(&l);
+	v = v ? v : md_block_opt(b, alias);
+	return v && *v ? v : NULL;
 }
 
 /*
- * A rich value: the first representation Markdown shows, in the order
- * the bundle prefers them; an image only through the file that holds it.
+ * A file: an image shown, any other linked. An image's link text is the
+ * block's fig-alt (or fig.alt), else its fig-cap (fig.cap), else the
+ * file's name; a caption follows as a line of emphasis, after a hard
+ * line break so that it stands under the image.
  */
 static void
-rich(struct out *o, const struct md_view_real *r, const struct md_out *x)
+file(struct out *o, const struct md_block *b, const struct md_file *f,
+     bool image)
 {
-	for (size_t i = 0; i < x->nbundle; i++) {
-		const struct md_mime *m = &x->bundle[i];
-		const struct md_file *f;
+	const char *cap = image ? fig_opt(b, "fig-cap", "fig.cap") : NULL;
+	const char *alt = image ? fig_opt(b, "fig-alt", "fig.alt") : NULL;
+	struct md_buf l = MD_BUF_INIT;
 
-		if (!m->type) {
-			continue;
-		} else if (!strcmp(m->type, "text/markdown")) {
-			asis(o, m->data, m->len);
-			return;
-		} else if (!strcmp(m->type, "text/plain")) {
-			fenced(o, "output", m->data, m->len);
-			return;
-		} else if (render_mime_image(m->type) &&
-			   (f = render_rich_file(r, m))) {
-			file(o, f, true);
-			return;
+	alt = alt ? alt : cap ? cap : f->name ? f->name : "";
+	md_buf_puts(&l, image ? "![" : "[");
+	render_md_link_text(&l, alt);
+	md_buf_printf(&l, "](%s)%s", f->href ? f->href : "", cap ? "\\" : "");
+	line(o, l.ptr, l.len);
+	if (cap) {
+		md_buf_clear(&l);
+		md_buf_putc(&l, '*');
+		render_md_link_text(&l, cap);
+		md_buf_putc(&l, '*');
+		line(o, l.ptr, l.len);
+	}
+	md_buf_dispose(&l);
+}
+
+/* Moves *start and *end (in s) past the blanks and line ends at them. */
+static void
+trim(const char *s, size_t *start, size_t *end)
+{
+	while (*end > *start && strchr(" \t\n", s[*end - 1]))
+		(*end)--;
+	while (*start < *end && strchr(" \t\n", s[*start]))
+		(*start)++;
+}
+
+/*
+ * LaTeX as a display math block between $$ lines (GitHub, pandoc and
+ * most editors show it), without the $, $$, \[ \] or \( \) it may come
+ * in. LaTeX a $$ block cannot hold, because it would end the block early
+ * or open one that takes the region's end marker (a blank line, a line
+ * starting with $$, a fence or <), goes in a ```math block, which GitHub
+ * shows too.
+ */
+static void
+math(struct out *o, const char *s, size_t n)
+{
+	static const char *const delims[][2] = {
+		{ "$$", "$$" }, { "\\[", "\\]" }, { "\\(", "\\)" }, { "$", "$" },
+	};
+	struct md_buf text = MD_BUF_INIT, body = MD_BUF_INIT;
+	size_t start = 0, end, i, k;
+	bool fence = false;
+
+	render_text_clean(&text, s, n);
+	end = text.len;
+	trim(text.ptr, &start, &end);
+	for (k = 0; k < sizeof(delims) / sizeof(*delims); k++) {
+		size_t a = strlen(delims[k][0]), z = strlen(delims[k][1]);
+
+		if (end - start >= a + z &&
+		    !memcmp(text.ptr + start, delims[k][0], a) &&
+		    !memcmp(text.ptr + end - z, delims[k][1], z) &&
+		    !memchr(text.ptr + start + a, '$', end - z - start - a)) {
+			start += a;
+			end -= z;
+			trim(text.ptr, &start, &end);
+			break;
 		}
+	}
+	md_buf_put(&body, text.ptr + start, end - start);
+	/* Each line, from its first character but blanks. */
+	for (i = 0; i <= body.len && !fence; i++) {
+		const char *l;
+
+		while (i < body.len && strchr(" \t", body.ptr[i]))
+			i++;
+		l = body.ptr + i;
+		fence = i == body.len || *l == '\n' || *l == '<' ||
+			!strncmp(l, "$$", 2) || !strncmp(l, "```", 3) ||
+			!strncmp(l, "~~~", 3);
+		while (i < body.len && body.ptr[i] != '\n')
+			i++;
+	}
+	if (fence) {
+		fenced(o, "math", body.ptr, body.len);
+	} else {
+		line(o, "$$", 2);
+		lines(o, &body);
+		line(o, "$$", 2);
+	}
+	md_buf_dispose(&text);
+	md_buf_dispose(&body);
+}
+
+/*
+ * A rich value's text/html, sanitized, as one block of raw HTML (which
+ * GitHub shows): in a <div>, so that Markdown takes all of it as HTML,
+ * without blank lines, one of which would end the block early, and with
+ * one after it, which ends the block before what follows (the region's
+ * end marker would be part of it otherwise). False, with nothing
+ * written, when what is left of it shows nothing (render_html_shows).
+ */
+static bool
+html(struct out *o, const char *s, size_t n)
+{
+	struct md_buf safe = MD_BUF_INIT, kept = MD_BUF_INIT;
+	size_t i, start = 0;
+	bool blank = true, shown;
+
+	render_html_sanitize(&safe, s, n);
+	if (!render_html_shows(safe.ptr, safe.len))
+		md_buf_clear(&safe);
+	for (i = 0; i <= safe.len; i++) {
+		if (i == safe.len || safe.ptr[i] == '\n') {
+			if (!blank) {
+				md_buf_put(&kept, safe.ptr + start, i - start);
+				md_buf_putc(&kept, '\n');
+			}
+			start = i + 1;
+			blank = true;
+		} else if (!strchr(" \t", safe.ptr[i])) {
+			blank = false;
+		}
+	}
+	if ((shown = kept.len > 0)) {
+		line(o, "<div>", 5);
+		lines(o, &kept);
+		line(o, "</div>", 6);
+		line(o, "", 0);
+	}
+	md_buf_dispose(&safe);
+	md_buf_dispose(&kept);
+	return shown;
+}
+
+/* The representation of x of type, when it has bytes; else NULL. */
+static const struct md_mime *
+shown(const struct md_out *x, const char *type)
+{
+	const struct md_mime *m = render_mime_find(x, type);
+
+	return m && m->data ? m : NULL;
+}
+
+/* The file of r that holds an image of x, the first there is; or NULL. */
+static const struct md_file *
+image_file(const struct md_view_real *r, const struct md_out *x)
+{
+	const struct md_file *f = NULL;
+
+	for (size_t i = 0; i < x->nbundle && !f; i++)
+		if (render_mime_image(x->bundle[i].type))
+			f = render_rich_file(r, &x->bundle[i]);
+	return f;
+}
+
+/*
+ * A rich value as Markdown prefers it, whatever the bundle's order:
+ * text/markdown as it is, an image through the file that holds it,
+ * LaTeX as math, HTML sanitized, plain text fenced. Nothing when it has
+ * none of these.
+ */
+static void
+rich(struct out *o, const struct md_block *b, const struct md_view_real *r,
+     const struct md_out *x)
+{
+	const struct md_mime *m;
+	const struct md_file *f;
+
+	if ((m = shown(x, "text/markdown"))) {
+		asis(o, m->data, m->len);
+	} else if ((f = image_file(r, x))) {
+		file(o, b, f, true);
+	} else if ((m = shown(x, "text/latex"))) {
+		math(o, m->data, m->len);
+	} else if (!(m = shown(x, "text/html")) ||
+		   !html(o, m->data, m->len)) {
+		if ((m = shown(x, "text/plain")))
+			fenced(o, "output", m->data, m->len);
 	}
 }
 
@@ -165,7 +325,7 @@ real(struct out *o, const struct md_block *b, const struct md_view_real *r)
 
 	while ((x = render_out_next(r, &i, &text))) {
 		if (x->kind == MD_OUT_RICH)
-			rich(o, r, x);
+			rich(o, b, r, x);
 		else if (x->kind == MD_OUT_ERROR)
 			fenced(o, "error", x->text, x->len);
 		else if (x->stream == MD_STDERR)
@@ -180,7 +340,8 @@ real(struct out *o, const struct md_block *b, const struct md_view_real *r)
 		const struct md_file *f = &r->files[i];
 
 		if (!render_file_is_rich(r, f))
-			file(o, f, f->mime && !strncmp(f->mime, "image/", 6));
+			file(o, b, f,
+			     f->mime && !strncmp(f->mime, "image/", 6));
 	}
 	md_buf_dispose(&text);
 }

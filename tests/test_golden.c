@@ -185,6 +185,22 @@ static const struct md_mime note_bundle[] = {
 	MIME("text/plain", "<IPython.core.display.Markdown object>"),
 };
 static const struct md_out note_outs[] = { RICH(note_bundle, true) };
+static const struct md_mime pandas_bundle[] = {
+	MIME("text/html", "<div>\n<style scoped>\n  .dataframe { x: y }\n"
+			  "</style>\n<table border=\"1\" class=\"dataframe\">\n"
+			  "  <thead><tr style=\"text-align: right;\"><th></th>"
+			  "<th>a</th></tr></thead>\n"
+			  "  <tbody><tr><th>0</th><td>1</td></tr></tbody>\n"
+			  "</table>\n</div>"),
+	MIME("text/plain", "   a\n0  1"),
+	MIME("text/markdown", "|  | a |\n|---|---|\n| 0 | 1 |"),
+};
+static const struct md_out pandas_outs[] = { RICH(pandas_bundle, true) };
+static const struct md_mime math_bundle[] = {
+	MIME("text/latex", "$\\displaystyle x^2$"),
+	MIME("text/plain", "<IPython.core.display.Math object>"),
+};
+static const struct md_out math_outs[] = { RICH(math_bundle, true) };
 static const struct md_out oops_outs[] = {
 	OUT("before\n"), ERR("a warning\n"),
 	ERROR("Traceback (most recent call last):\n"
@@ -203,6 +219,12 @@ static const struct md_view_real vector_real[] = { {
 static const struct md_view_real note_real[] = { {
 	.rhash = RHASH("3d4e"), .start = 1700000043.0, .end = 1700000043.5,
 	OUTS(note_outs) } };
+static const struct md_view_real pandas_real[] = { {
+	.rhash = RHASH("5f6a"), .start = 1700000045.0, .end = 1700000045.5,
+	OUTS(pandas_outs) } };
+static const struct md_view_real math_real[] = { {
+	.rhash = RHASH("6a7b"), .start = 1700000046.0, .end = 1700000046.5,
+	OUTS(math_outs) } };
 static const struct md_view_real oops_real[] = { {
 	.rhash = RHASH("4e5f"), .exit = { .code = 1 }, .start = 1700000044.0,
 	.end = 1700000044.5, OUTS(oops_outs) } };
@@ -212,6 +234,8 @@ static const struct golden_block rich_blocks[] = {
 	{ "figure", MD_STATUS_OK, 0, false, "python3", LIST(figure_real) },
 	{ "vector", MD_STATUS_OK, 0, false, "python3", LIST(vector_real) },
 	{ "note", MD_STATUS_OK, 0, false, "python3", LIST(note_real) },
+	{ "pandas", MD_STATUS_OK, 0, false, "python3", LIST(pandas_real) },
+	{ "math", MD_STATUS_OK, 0, false, "python3", LIST(math_real) },
 	{ "oops", MD_STATUS_FAILED, 0, false, "python3", LIST(oops_real) },
 };
 

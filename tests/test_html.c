@@ -605,8 +605,10 @@ Test(html, rich_values_are_shown_as_safely_as_they_can)
 	};
 	char *html = page_outs(outs, 4, files, 1, 0);
 
+	/* The HTML, sanitized, before the text. */
 	lacks(html, "onclick");
-	has(html, "<pre class=\"result\">  a\n0 1 &lt;tag&gt;</pre>");
+	has(html, "<div class=\"rich\">\n<table><td>1</td></table>\n</div>");
+	lacks(html, "<pre class=\"result\">");
 	has(html, "<figure class=\"rich\"><img alt=\"&lt;Figure &quot;1&quot;"
 		  "&gt;\" src=\"data:image/png;base64," PNG_B64 "\"></figure>");
 	/* The figure's file is the figure: not shown a second time. */
