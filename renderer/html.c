@@ -99,6 +99,25 @@ static const char *const css[] = {
 	".note{font-style:italic;color:var(--muted);margin:.25rem 0}",
 	"figure{margin:.5rem 0}figcaption,.file{font-size:.8rem;",
 	"color:var(--muted)}",
+	/* ANSI colours (escape.c): readable on both backgrounds */
+	".ansi-fg-0{color:#555}.ansi-fg-1{color:#c91b00}",
+	".ansi-fg-2{color:#00a600}.ansi-fg-3{color:#a68a0d}",
+	".ansi-fg-4{color:#2f6bd8}.ansi-fg-5{color:#b625b6}",
+	".ansi-fg-6{color:#00a6b2}.ansi-fg-7{color:#999}",
+	".ansi-fg-8{color:#777}.ansi-fg-9{color:#e74c3c}",
+	".ansi-fg-10{color:#2ecc40}.ansi-fg-11{color:#d4a017}",
+	".ansi-fg-12{color:#4d8ef0}.ansi-fg-13{color:#d65cd6}",
+	".ansi-fg-14{color:#1ec8d4}.ansi-fg-15{color:#bbb}",
+	".ansi-bg-0{background:#555}.ansi-bg-1{background:#c91b00}",
+	".ansi-bg-2{background:#00a600}.ansi-bg-3{background:#a68a0d}",
+	".ansi-bg-4{background:#2f6bd8}.ansi-bg-5{background:#b625b6}",
+	".ansi-bg-6{background:#00a6b2}.ansi-bg-7{background:#999}",
+	".ansi-bg-8{background:#777}.ansi-bg-9{background:#e74c3c}",
+	".ansi-bg-10{background:#2ecc40}.ansi-bg-11{background:#d4a017}",
+	".ansi-bg-12{background:#4d8ef0}.ansi-bg-13{background:#d65cd6}",
+	".ansi-bg-14{background:#1ec8d4}.ansi-bg-15{background:#bbb}",
+	".ansi-bold{font-weight:bold}.ansi-italic{font-style:italic}",
+	".ansi-underline{text-decoration:underline}",
 	NULL
 };
 

@@ -172,7 +172,7 @@ Test(html, program_output_is_escaped_text)
 	html = page("```{sh}\nprintf x\n```\n", &x, 0);
 	has(html, "<pre class=\"stdout\">&lt;script&gt;alert(1)&lt;/script&gt;"
 		  "\n&lt;/pre&gt;&quot;q&quot; &#39;a&#39;\n");
-	has(html, "[x](javascript:alert(2)) red nul:\xe2\x90\x80:end\n</pre>");
+	has(html, "[x](javascript:alert(2)) <span class=\"ansi ansi-fg-1\">red</span> nul:\xe2\x90\x80:end\n</pre>");
 	lacks(html, "\x1b");
 	lacks(html, "href=\"javascript");
 	no_script(html);

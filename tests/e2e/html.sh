@@ -170,6 +170,58 @@ else
 	skip "the hostile page in chromium: nothing injected runs" "$nobrowser"
 fi
 
+# --- a table and a figure, as a notebook shows them ---------------------
+# A DataFrame and a matplotlib figure drawn in red: pandas' table is in
+# the browser's DOM, and the figure is drawn (red pixels in a screenshot).
+py_with() {
+	if python3 -c "import $1" 2>/dev/null; then
+		echo "$PATH"
+	elif /usr/bin/python3 -c "import $1" 2>/dev/null; then
+		echo "/usr/bin:$PATH"
+	fi
+}
+both=$(py_with matplotlib,pandas)
+if [ -n "$both" ]; then
+	mkdir -p "$work/rich"
+	cd "$work/rich" || exit 1
+	cat >rich.md <<'DOC'
+# Rich
+
+```{python name=table}
+import pandas as pd
+pd.DataFrame({"city": ["Oslo", "Lima"], "temp": [3.5, 19.25]})
+```
+
+```{python name=figure fig-width=4 fig-height=2}
+import matplotlib.pyplot as plt
+plt.plot([0, 1, 2], [0, 2, 1], color="red", linewidth=8)
+plt.show()
+```
+DOC
+	PATH=$both "$mdrun" render -q --to html rich.md -o rich.html 2>err
+	verdict $? "a table and a figure: --to html" "$(cat err)"
+	grep -q '<table' rich.html && grep -q '<td>Oslo</td>' rich.html &&
+		! grep -q 'dataframe tbody tr th' rich.html
+	expect "a table and a figure: pandas' HTML table, its style left out"
+	grep -q '<img[^>]*src="data:image/png;base64,' rich.html
+	expect "a table and a figure: the figure is embedded"
+	if [ -n "$browser" ]; then
+		dom "$PWD/rich.html" rich.dom
+		grep -q '<td>Oslo</td>' rich.dom && grep -q '<td>19.25</td>' rich.dom
+		verdict $? "a table and a figure: the table is in the browser's DOM" \
+			"$(head -c 2000 rich.dom)"
+		shot "$PWD/rich.html" rich.png
+		read -r w h colours red <<<"$(png_info rich.png)"
+		[ "$red" -gt 500 ]
+		expect "a table and a figure: the screenshot shows the red figure ($red red pixels)"
+	else
+		skip "a table and a figure in chromium" "$nobrowser"
+	fi
+	cd "$work" || exit 1
+else
+	skip "a table and a figure" "no python3 with matplotlib and pandas"
+fi
+
 # --- golden page -------------------------------------------------------
 mkdir -p "$work/golden"
 cd "$work/golden" || exit 1
