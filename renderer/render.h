@@ -34,10 +34,13 @@
  * Each realization's outputs come in their order (consecutive chunks of
  * one stream merged, empty ones absent), then its failure line, then its
  * files: a file whose MIME type is image/... is shown, others linked,
- * through their href. A rich value shows the first representation
- * Markdown can: text/markdown inserted as it is, an image through the
- * md_file that holds the same bytes (render_rich_file; without one the
- * image is skipped), text/plain fenced. An error output is fenced
+ * through their href (the alt text fig-alt or fig-cap, the caption a line
+ * under it). A rich value shows, in Markdown's own preference rather
+ * than the bundle's order: text/markdown inserted as it is, an image
+ * through the md_file that holds the same bytes (render_rich_file;
+ * without one the image is skipped), text/latex as a $$ block,
+ * text/html sanitized (render_html_sanitize) in a <div>, text/plain
+ * fenced. An error output is fenced
  * "error". A block that shows several realizations labels each one. A
  * skipped or not-run block shows its note ("*not run: upstream
  * failed*") instead. Blocks with echo=false are left out unless v->flags
@@ -54,10 +57,11 @@ void render_markdown(struct md_buf *out, const struct md_view *v);
 /*
  * One self-contained HTML page: cmark-gfm's HTML with the GFM extensions
  * (tables, strikethrough, task lists, autolinks), the front matter left
- * out, each executed block's outputs after its code (escaped), rich
- * values as the richest type shown safely (images as data: URIs,
- * text/html only with MD_VIEW_UNSAFE_HTML), artifacts embedded, stderr
- * and failures set apart, a built-in stylesheet (light and dark),
+ * out, each executed block's outputs after its code (escaped, ANSI
+ * colours as classes), rich values as the richest type shown safely
+ * (images as data: URIs with fig-cap captions, text/html sanitized, as
+ * it is only with MD_VIEW_UNSAFE_HTML; SVG only as an image), artifacts
+ * embedded, stderr and failures set apart, a built-in stylesheet (light and dark),
  * <title> from doc->title, else the file name. No JavaScript, and a
  * Content-Security-Policy forbidding it, unless MD_VIEW_UNSAFE_HTML.
  */

@@ -3,7 +3,7 @@
 # for a while. usage: tests/fuzz/run.sh [TARGET...]
 #
 #   TARGET         fuzz_info, fuzz_render, fuzz_store, fuzz_config, fuzz_key,
-#                  fuzz_sanitize (default: all of them)
+#                  fuzz_sanitize, fuzz_outputs (default: all of them)
 #   FUZZ_SECONDS   how long each target runs (default 60)
 #   FUZZ_BUILD     the build folder (default build-fuzz)
 #   FUZZ_CC        the compiler (default clang; libFuzzer needs clang)
@@ -22,7 +22,8 @@ src=$PWD
 seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 cc=${FUZZ_CC:-clang}
-all="fuzz_info fuzz_render fuzz_store fuzz_config fuzz_key fuzz_sanitize"
+all="fuzz_info fuzz_render fuzz_store fuzz_config fuzz_key"
+all="$all fuzz_sanitize fuzz_outputs"
 targets=${*:-$all}
 
 for t in $targets; do
