@@ -582,6 +582,14 @@ md_proc_kill(pid_t pid)
 	return wstatus;
 }
 
+int
+md_proc_signal(pid_t pid, int sig)
+{
+	if (kill(-pid, sig) < 0)
+		return md_err_sys("cannot signal process group %d", (int)pid);
+	return 0;
+}
+
 /*
  * Atomically close-on-exec: other threads spawn children at any moment,
  * and a pipe end one of them inherited would keep the pipe from ever

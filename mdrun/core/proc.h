@@ -41,6 +41,12 @@ bool md_proc_reap(pid_t pid, int *wstatus, bool block);
  * its wait status.
  */
 int md_proc_kill(pid_t pid);
+/*
+ * Sends sig to the command's process group, as a terminal's Ctrl-C
+ * would (its keeper ignores SIGINT, SIGTERM and SIGHUP): the command
+ * and what it started in its group.
+ */
+int md_proc_signal(pid_t pid, int sig);
 
 /* Runs mdrun's signal handlers: SIGINT, SIGTERM and SIGHUP kill every
  * process mdrun started and all below them, then end mdrun by the same
