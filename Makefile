@@ -11,8 +11,8 @@ PACKAGES = gcc libc6-dev make cmake pkg-config git python3 python3-matplotlib \
 	python3-pandas \
 	libcmark-gfm-dev libcmark-gfm-extensions-dev cmark-gfm \
 	libcjson-dev libgit2-dev libcriterion-dev libssl-dev \
-	libsqlite3-dev sqlite3 \
-	chromium python3-nbformat valgrind procps
+	libsqlite3-dev sqlite3 libzmq3-dev \
+	chromium python3-nbformat valgrind procps python3-ipykernel r-cran-irkernel
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -58,6 +58,8 @@ demo: build
 	@mkdir -p $(BUILD)/demo
 	@$(BUILD)/mdrun render -q samples/analysis.md -o $(BUILD)/demo/analysis.md
 	@echo "mdrun: samples/analysis.md rendered, with its tables and figure, in $(BUILD)/demo/analysis.md"
+	@$(BUILD)/mdrun render -q samples/r.md -o $(BUILD)/demo/r.md && \
+		echo "mdrun: samples/r.md (R in IRkernel: a data frame, a model, a plot) in $(BUILD)/demo/r.md"
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

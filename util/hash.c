@@ -144,25 +144,35 @@ md_base64(struct md_buf *out, const void *data, size_t n)
 bool
 md_base64_decode(struct md_buf *out, const char *s, size_t n)
 {
+	struct md_buf text = MD_BUF_INIT;
 	size_t pad = 0, k;
-	int got;
+	int got = -1;
 
+	/* Line breaks and blanks between the characters are not data. */
+	md_buf_grow(&text, n);
+	for (k = 0; k < n; k++)
+		if (!strchr(" \t\r\n", s[k]) || !s[k])
+			text.ptr[text.len++] = s[k];
+	s = text.ptr;
+	n = text.len;
 	if (n % 4 || n / 4 * 3 > (size_t)INT_MAX)
-		return false;
+		goto done;
 	for (k = 0; k < n; k++)
 		if (!isalnum((unsigned char)s[k]) && s[k] != '+' &&
 		    s[k] != '/' && !(s[k] == '=' && k + 2 >= n))
-			return false;
+			goto done;
 	while (pad < 2 && n > pad && s[n - 1 - pad] == '=')
 		pad++;
 	if (n >= 2 && s[n - 2] == '=' && s[n - 1] != '=')
-		return false;
+		goto done;
 	md_buf_grow(out, n / 4 * 3 + 1);
 	got = EVP_DecodeBlock((unsigned char *)out->ptr + out->len,
 			      (const unsigned char *)s, (int)n);
-	if (got < 0 || (size_t)got < pad)
-		return false;
-	out->len += (size_t)got - pad;
-	out->ptr[out->len] = '\0';
-	return true;
+	if (got >= 0 && (size_t)got >= pad) {
+		out->len += (size_t)got - pad;
+		out->ptr[out->len] = '\0';
+	}
+done:
+	md_buf_dispose(&text);
+	return got >= 0 && (size_t)got >= pad;
 }

@@ -34,8 +34,9 @@ struct md_buf;
 /* Appends the n bytes at data in base64 (RFC 4648, no line breaks). */
 void md_base64(struct md_buf *out, const void *data, size_t n);
 /*
- * Appends what the base64 text s (n bytes, no line breaks) holds; false,
- * with out as it was, when s is not base64.
+ * Appends what the base64 text s (n bytes; line breaks and blanks in it
+ * are skipped, as nbformat allows them) holds; false, with out as it was,
+ * when s is not base64.
  */
 bool md_base64_decode(struct md_buf *out, const char *s, size_t n);
 

@@ -20,6 +20,7 @@ int cmd_store(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_kernels(int argc, char **argv);
 /* argv[0] is "push" or "pull". */
 int cmd_remote(int argc, char **argv);
 

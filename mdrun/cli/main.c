@@ -16,7 +16,8 @@ const char cli_usage[] =
 	"       mdrun --help | --version\n"
 	"\n"
 	"Evaluates a Markdown notebook: runs every executable fenced block\n"
-	"(```{sh}, ```{bash}, ```{python}; a plain ```sh block is only shown)\n"
+	"(```{sh}, ```{bash}, ```{python}, ```{r}; a plain ```sh block is only\n"
+	"shown)\n"
 	"and prints the document with each block's output spliced in under it.\n"
 	"Blocks of one language share one interpreter (a session), so state\n"
 	"carries from block to block. Results are kept in a store: a block\n"
@@ -35,6 +36,8 @@ const char cli_usage[] =
 	"  push | pull [REMOTE]\n"
 	"                    share the store through a git remote\n"
 	"                    (mdrun push --help)\n"
+	"  kernels           the Jupyter kernels installed, and the languages\n"
+	"                    that run in one (```{r} in IRkernel)\n"
 	"\n"
 	"render options:\n"
 	"  -o, --output OUT  write the result to OUT (default: standard output)\n"
@@ -118,7 +121,7 @@ static const struct {
 	{ "render", cmd_render }, { "check", cmd_check },
 	{ "plan", cmd_plan },	  { "store", cmd_store },
 	{ "gc", cmd_gc },	  { "push", cmd_remote },
-	{ "pull", cmd_remote },
+	{ "pull", cmd_remote },	  { "kernels", cmd_kernels },
 };
 
 int

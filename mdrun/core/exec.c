@@ -275,6 +275,43 @@ shown_doc(const struct md_exec_opts *o)
 }
 
 
+/*
+ * A kernel language's block alone (session=none): a kernel of its own,
+ * started for it and stopped after it.
+ */
+static int
+run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
+		 struct md_plan *p, struct md_stage *st,
+		 const struct md_exec_opts *o)
+{
+	const struct md_block *b = st->block;
+	struct md_session ss;
+	struct md_proc_result r;
+	const char *art = NULL;
+	char *dir = store_mktemp(s);
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (!dir)
+		return MD_ERROR;
+	if ((rc = md_session_start(&ss, st->interp, dir, o->cwd,
+				   shown_doc(o))) == 0 &&
+	    (rc = md_session_run(&r, &art, &ss, b->name, NULL, b->code,
+				 b->code_len, b->code_line, timeout_of(st, o),
+				 o->cap)) == 0) {
+		*ms += (r.end - r.start) * 1e3;
+		rc = commit(rhash, s, p, st, o, &r, art);
+	}
+	if (rc < 0)
+		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
+				   b->line, b->col, b->name);
+	md_session_stop(&ss);
+	md_proc_result_dispose(&r);
+	md_fs_rmtree(dir);
+	free(dir);
+	return rc;
+}
+
 /* One run of a process block, committed. */
 static int
 run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
@@ -292,6 +329,10 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	struct md_proc_result r;
 	int rc;
 
+	if (st->interp->kernel) {
+		md_strv_free(deps);
+		return run_kernel_alone(rhash, ms, s, p, st, o);
+	}
 	memset(&r, 0, sizeof(r));
 	if (!scratch && !(scratch = store_mktemp(s)))
 		return MD_ERROR;

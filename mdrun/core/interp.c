@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kernel.h"
 #include "proc.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
@@ -17,10 +18,12 @@
 static const struct {
 	const char *lang, *command;
 	enum md_driver driver;
+	const char *kernel, *package; /* its Jupyter kernel, from Debian */
 } builtin[] = {
-	{ "sh", "sh", MD_DRIVER_SH },
-	{ "bash", "bash", MD_DRIVER_BASH },
-	{ "python", "python3", MD_DRIVER_PYTHON },
+	{ "sh", "sh", MD_DRIVER_SH, NULL, NULL },
+	{ "bash", "bash", MD_DRIVER_BASH, NULL, NULL },
+	{ "python", "python3", MD_DRIVER_PYTHON, NULL, NULL },
+	{ "r", "R", MD_DRIVER_NONE, "ir", "r-cran-irkernel" },
 };
 
 static const struct {
@@ -29,6 +32,7 @@ static const struct {
 	{ "python3", "python" },
 	{ "py", "python" },
 	{ "shell", "sh" },
+	{ "R", "r" },
 };
 
 /* Splits at runs of spaces. Caller frees with md_strv_free. */
@@ -59,6 +63,7 @@ interp_dispose(struct md_interp *in)
 	free(in->lang);
 	md_strv_free(in->argv);
 	free(in->extension);
+	free(in->kernel);
 	free(in->identity);
 	memset(in, 0, sizeof(*in));
 }
@@ -134,7 +139,8 @@ load_language(struct md_interps *t, const char *path, const char *text,
 	{
 		bool str = !strcmp(f->string, "command") ||
 			   !strcmp(f->string, "extension") ||
-			   !strcmp(f->string, "driver");
+			   !strcmp(f->string, "driver") ||
+			   !strcmp(f->string, "kernel");
 		if (str && !cJSON_IsString(f)) {
 			md_buf_printf(&msg, "languages.%s.%s: expected a string",
 				      lang->string, f->string);
@@ -143,7 +149,7 @@ load_language(struct md_interps *t, const char *path, const char *text,
 		if (!str && strcmp(f->string, "session")) {
 			md_buf_printf(&msg, "languages.%s.%s: unknown key "
 					    "(expected command, extension, "
-					    "driver or session)",
+					    "driver, kernel or session)",
 				      lang->string, f->string);
 			goto fail_at;
 		}
@@ -162,8 +168,23 @@ fail_at:
 	const cJSON *ext = cJSON_GetObjectItem(lang, "extension");
 	const cJSON *drv = cJSON_GetObjectItem(lang, "driver");
 	const cJSON *ses = cJSON_GetObjectItem(lang, "session");
+	const cJSON *ker = cJSON_GetObjectItem(lang, "kernel");
 	enum md_driver d = MD_DRIVER_NONE;
 
+	if (ker && (cmd || drv)) {
+		rc = config_error(path, text, "kernel", from,
+				  "a kernel runs the blocks: no command or "
+				  "driver with it");
+		goto done;
+	}
+	if (ker) {
+		in = slot(t, lang->string);
+		in->argv = split(ker->valuestring);
+		in->extension = md_strdup(ext ? ext->valuestring : "");
+		in->kernel = md_strdup(ker->valuestring);
+		in->session = !cJSON_IsFalse(ses);
+		goto done;
+	}
 	/* Blanks only would split into no words: nothing to run. */
 	if (!cmd || !cmd->valuestring[strspn(cmd->valuestring, " ")]) {
 		md_buf_printf(&msg, "language '%s' needs a \"command\"",
@@ -276,6 +297,8 @@ md_interps_load(struct md_interps *t, const char *path)
 		in->argv = split(builtin[i].command);
 		in->extension = md_strdup("");
 		in->driver = builtin[i].driver;
+		in->kernel = builtin[i].kernel ? md_strdup(builtin[i].kernel)
+					       : NULL;
 		in->session = true;
 	}
 	return path ? load_config(t, path) : 0;
@@ -352,12 +375,46 @@ probe(const char *bin)
 	return id ? id : md_strdup(md_path_basename(bin));
 }
 
+/* The Debian package of a built-in language's kernel, or NULL. */
+static const char *
+kernel_package(const char *kernel)
+{
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(*builtin); i++)
+		if (builtin[i].kernel && !strcmp(builtin[i].kernel, kernel))
+			return builtin[i].package;
+	return NULL;
+}
+
+/* The command a kernel's spec starts, or NULL (message set). */
+static char *
+kernel_command(const char *kernel)
+{
+	struct md_kernel_specs specs;
+	const struct md_kernel_spec *k;
+	const char *pkg = kernel_package(kernel);
+	char *cmd = NULL;
+
+	md_kernel_specs_find(&specs);
+	if ((k = md_kernel_spec_get(&specs, kernel)))
+		cmd = md_strdup(k->argv[0]);
+	else if (pkg)
+		md_err_set("its Jupyter kernel '%s' is not installed (Debian: "
+			   "apt-get install %s)",
+			   kernel, pkg);
+	else
+		md_err_set("the Jupyter kernel '%s' is not installed "
+			   "(`mdrun kernels` lists those that are)",
+			   kernel);
+	md_kernel_specs_dispose(&specs);
+	return cmd;
+}
+
 int
 md_interp_identity(const char **out, struct store *s, struct md_interp *in)
 {
 	struct md_buf memo = MD_BUF_INIT, val = MD_BUF_INIT;
 	char name[MD_HASH_HEX];
-	char *bin = NULL;
+	char *bin = NULL, *cmd;
 	struct stat st;
 	int rc = 0;
 
@@ -366,12 +423,16 @@ md_interp_identity(const char **out, struct store *s, struct md_interp *in)
 		*out = in->identity;
 		return 0;
 	}
-	bin = which(in->argv[0]);
+	cmd = in->kernel ? kernel_command(in->kernel) : md_strdup(in->argv[0]);
+	if (!cmd) {
+		in->probed = MD_ENOTFOUND;
+		return MD_ENOTFOUND;
+	}
+	bin = which(cmd);
 	if (!bin || stat(bin, &st) < 0) {
 		in->probed = MD_ENOTFOUND;
 		rc = MD_ENOTFOUND;
-		md_err_set("'%s' is not installed (not found in PATH)",
-			   in->argv[0]);
+		md_err_set("'%s' is not installed (not found in PATH)", cmd);
 		goto done;
 	}
 	md_buf_printf(&memo, "%s\n%lld\n%lld.%09ld\n", bin,
@@ -385,9 +446,16 @@ md_interp_identity(const char **out, struct store *s, struct md_interp *in)
 		/* A memo not written costs a probe next time, no more. */
 		store_memo_put(s, name, in->identity, strlen(in->identity));
 	}
+	if (in->kernel) {
+		md_buf_clear(&val);
+		md_buf_printf(&val, "kernel %s: %s", in->kernel, in->identity);
+		free(in->identity);
+		in->identity = md_buf_detach(&val);
+	}
 	in->probed = 1;
 	*out = in->identity;
 done:
+	free(cmd);
 	free(bin);
 	md_buf_dispose(&memo);
 	md_buf_dispose(&val);

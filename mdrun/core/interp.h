@@ -1,19 +1,23 @@
 /*
  * Interpreters: which languages run, with what command, through which
  * session driver, and the identity (name and version) that enters a
- * stage's key. Built in: sh, bash, python. A JSON config adds or
- * overrides languages:
+ * stage's key. Built in: sh, bash, python, and r through the Jupyter
+ * kernel ir (IRkernel). A JSON config adds or overrides languages:
  *
  *   { "languages": {
  *       "perl":   { "command": "perl {file}", "extension": ".pl" },
  *       "node":   { "command": "node {file}", "extension": ".js" },
- *       "python": { "command": "python3.11", "driver": "python" } } }
+ *       "python": { "command": "python3.11", "driver": "python" },
+ *       "julia":  { "kernel": "julia-1.9" } } }
  *
  * "command" is split at spaces; {file} is the block's code in a file
  * ending in "extension", {code} the code itself. With "driver" (python,
  * bash or sh) the command is an interpreter that runs that built-in
  * driver, and blocks share sessions; without one each block is its own
- * process. "session": false makes session=none the language's default.
+ * process. "kernel" names a Jupyter kernelspec instead (mdrun/core/
+ * kernel.h): blocks run in that kernel, a session per kernel, and no
+ * "command" is needed. "session": false makes session=none the
+ * language's default.
  *
  * A top-level "remote" (a string) names where `mdrun push` and `mdrun
  * pull` go when given no REMOTE: a remote's name, a path (relative to the
@@ -34,6 +38,7 @@ struct md_interp {
 	char **argv;	  /* the command, split; may hold {file} / {code} */
 	char *extension;  /* of the {file} */
 	enum md_driver driver;
+	char *kernel;	  /* the Jupyter kernelspec it runs in, or NULL */
 	bool session;	  /* blocks share a session unless session=none */
 	char *identity;	  /* probed by md_interp_identity; NULL before */
 	int probed;	  /* 0 not yet, 1 found, MD_ENOTFOUND missing */
@@ -60,7 +65,9 @@ const struct md_interp *md_interp_find(const struct md_interps *t,
  * The interpreter's identity: the first line of `COMMAND --version`, or the
  * binary's file name when it has no --version. Probed once per binary
  * (path, size, mtime) and memoized in the store, so a warm render starts no
- * process. MD_ENOTFOUND when the command is not installed.
+ * process. For a kernel: "kernel NAME: " and that of the kernelspec's
+ * command. MD_ENOTFOUND when the command (or the kernelspec) is not
+ * installed.
  * Borrowed from in; valid until md_interps_dispose.
  */
 int md_interp_identity(const char **out, struct store *s,

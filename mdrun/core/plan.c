@@ -472,7 +472,8 @@ md_plan_build(struct md_plan *out, struct md_doc *doc,
 			session = NULL;
 		else if (!session && found->session)
 			session = found->lang;
-		if (session && found->driver == MD_DRIVER_NONE)
+		if (session && found->driver == MD_DRIVER_NONE &&
+		    !found->kernel)
 			return located(doc, b, "'%s' has no session driver: "
 					       "use session=none%s",
 				       found->lang, NULL);

@@ -23,6 +23,36 @@ pipe_cloexec(int fds[2])
 	return 0;
 }
 
+/*
+ * A kernel language's session: the kernel its spec names, started with
+ * MDRUN_DOC and MDRUN_OUT (a kernel takes its environment once).
+ */
+static int
+start_kernel(struct md_session *ss, const char *doc, const char *cwd)
+{
+	struct md_kernel_specs specs;
+	const struct md_kernel_spec *k;
+	struct md_buf e1 = MD_BUF_INIT, e2 = MD_BUF_INIT;
+	int rc;
+
+	md_kernel_specs_find(&specs);
+	if (!(k = md_kernel_spec_get(&specs, ss->interp->kernel))) {
+		rc = md_err_set("the Jupyter kernel '%s' is not installed",
+				ss->interp->kernel);
+		goto done;
+	}
+	ss->outdir = md_path_join(ss->dir, "out");
+	md_buf_printf(&e1, "MDRUN_DOC=%s", doc);
+	md_buf_printf(&e2, "MDRUN_OUT=%s", ss->outdir);
+	const char *env[] = { e1.ptr, e2.ptr, NULL };
+	rc = md_kernel_start(&ss->kernel, k, ss->dir, cwd, env, 0);
+done:
+	md_kernel_specs_dispose(&specs);
+	md_buf_dispose(&e1);
+	md_buf_dispose(&e2);
+	return rc;
+}
+
 int
 md_session_start(struct md_session *ss, struct md_interp *in,
 		 const char *dir, const char *cwd, const char *doc)
@@ -38,6 +68,11 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 	ss->to = ss->from = -1;
 	ss->interp = in;
 	ss->dir = md_strdup(dir);
+	if (in->kernel) {
+		if ((rc = start_kernel(ss, doc, cwd)) < 0)
+			md_session_stop(ss);
+		return rc;
+	}
 	md_driver_fds(in->driver, &cin, &cout);
 	if ((rc = pipe_cloexec(req)) < 0 || (rc = pipe_cloexec(ans)) < 0)
 		goto done;
@@ -87,6 +122,8 @@ done:
 bool
 md_session_alive(const struct md_session *ss)
 {
+	if (ss->kernel)
+		return md_kernel_alive(ss->kernel);
 	return ss->pid > 0;
 }
 
@@ -105,6 +142,8 @@ md_session_stop(struct md_session *ss)
 	}
 	ss->to = ss->from = -1;
 	ss->pid = -1;
+	md_kernel_stop(ss->kernel);
+	ss->kernel = NULL;
 	free(ss->dir);
 	ss->dir = NULL;
 	free(ss->outdir);
@@ -249,6 +288,23 @@ read_outputs(struct md_proc_result *r, struct md_session *ss,
 	return rc;
 }
 
+/* A block in the session's kernel. */
+static int
+run_kernel(struct md_proc_result *r, const char **out_dir,
+	   struct md_session *ss, const char *code, size_t len,
+	   double timeout, size_t cap)
+{
+	int rc;
+
+	if (mkdir(ss->outdir, 0755) < 0 && errno != EEXIST)
+		return md_err_sys("%s", ss->outdir);
+	md_buf_dispose(&r->out);
+	md_buf_dispose(&r->err);
+	rc = md_kernel_run(r, ss->kernel, code, len, timeout, cap);
+	*out_dir = ss->outdir;
+	return rc;
+}
+
 int
 md_session_run(struct md_proc_result *r, const char **out_dir,
 	       struct md_session *ss, const char *name,
@@ -266,6 +322,8 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	md_buf_put(&r->out, "", 0);
 	md_buf_put(&r->err, "", 0);
 	*out_dir = NULL;
+	if (ss->kernel)
+		return run_kernel(r, out_dir, ss, code, len, timeout, cap);
 	/* The driver reads it only once asked: no need to rename it in. */
 	md_buf_printf(&p, "%s/code", ss->dir);
 	md_buf_printf(&req, "%s\t%d\n", name, code_line);

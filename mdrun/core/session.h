@@ -1,8 +1,8 @@
 /*
  * A session: one long-lived interpreter running a built-in driver (see
- * drivers.c), to which blocks are sent one at a time. Its folder, in the
- * store's tmp/, holds the code, the capture files and each block's
- * MDRUN_OUT.
+ * drivers.c), or a Jupyter kernel (kernel.h), to which blocks are sent
+ * one at a time. Its folder, in the store's tmp/, holds the code, the
+ * capture files (a kernel's connection file) and each block's MDRUN_OUT.
  */
 #ifndef MD_SESSION_H
 #define MD_SESSION_H
@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "interp.h"
+#include "kernel.h"
 #include "proc.h"
 
 /*
@@ -30,12 +31,14 @@ struct md_session {
 	long long out_at, err_at; /* where the next block's output starts */
 	long long ev_at;	  /* and its events (python) */
 	char *outdir;		  /* MDRUN_OUT */
+	struct md_kernel *kernel; /* a kernel language's, or NULL */
 };
 
 /*
  * Starts the interpreter with its driver, in cwd, with MDRUN_DOC=doc (a
- * shell's $0 too, which its messages start with). dir is an empty folder
- * the session owns. Stop with md_session_stop.
+ * shell's $0 too, which its messages start with), or its language's
+ * kernel with MDRUN_DOC and MDRUN_OUT. dir is an empty folder the session
+ * owns. Stop with md_session_stop.
  */
 int md_session_start(struct md_session *ss, struct md_interp *in,
 		     const char *dir, const char *cwd, const char *doc);

@@ -81,6 +81,12 @@ for doc in "$src"/samples/*.md; do
 			continue
 		}
 		path=$plot_path
+	elif [ "$name" = r ]; then
+		"$mdrun" kernels | grep -q '^  ir ' || {
+			skip "sample r renders" \
+				"IRkernel is not installed (Debian: r-cran-irkernel)"
+			continue
+		}
 	elif [ "$name" = analysis ]; then
 		[ -n "$analysis_path" ] || {
 			skip "sample analysis renders" \
