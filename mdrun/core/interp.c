@@ -314,6 +314,28 @@ md_interps_dispose(struct md_interps *t)
 	memset(t, 0, sizeof(*t));
 }
 
+struct md_interp *
+md_interp_kernel(struct md_interps *t, const char *lang, const char *kernel)
+{
+	const struct md_interp *in = md_interp_find(t, lang);
+	const char *canon = in ? in->lang : lang;
+	struct md_interp *k;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].kernel && !strcmp(t->v[i].kernel, kernel) &&
+		    !strcmp(t->v[i].lang, canon))
+			return &t->v[i];
+	t->v = md_realloc(t->v, ++t->n * sizeof(*t->v));
+	k = &t->v[t->n - 1];
+	memset(k, 0, sizeof(*k));
+	k->lang = md_strdup(canon);
+	k->argv = split(kernel);
+	k->extension = md_strdup("");
+	k->kernel = md_strdup(kernel);
+	k->session = true;
+	return k;
+}
+
 const struct md_interp *
 md_interp_find(const struct md_interps *t, const char *lang)
 {

@@ -60,6 +60,13 @@ void md_interps_dispose(struct md_interps *t);
 /* The interpreter of a language as written in a block, or NULL. */
 const struct md_interp *md_interp_find(const struct md_interps *t,
 				       const char *lang);
+/*
+ * The interpreter of a language as written in a block, run in the Jupyter
+ * kernel named kernel (a block's kernel= option), added to t when it is
+ * not there: add every one before taking pointers into t.
+ */
+struct md_interp *md_interp_kernel(struct md_interps *t, const char *lang,
+				   const char *kernel);
 
 /*
  * The interpreter's identity: the first line of `COMMAND --version`, or the

@@ -445,15 +445,22 @@ md_plan_build(struct md_plan *out, struct md_doc *doc,
 	out->dir = md_strdup(dir);
 	out->doc = md_strdup(md_path_basename(doc->path));
 	out->stages = md_calloc(doc->nblocks, sizeof(*out->stages));
+	/* kernel=: each language and kernel added before stages point in. */
+	for (i = 0; i < doc->nblocks; i++)
+		if (doc->blocks[i].exec && md_block_opt(&doc->blocks[i], "kernel"))
+			md_interp_kernel(interps, doc->blocks[i].lang,
+					 md_block_opt(&doc->blocks[i], "kernel"));
 	for (i = 0; i < doc->nblocks; i++) {
 		struct md_block *b = &doc->blocks[i];
+		const char *kernel = md_block_opt(b, "kernel");
 		const struct md_interp *found;
 		struct md_stage *st;
 		const char *session;
 
 		if (!b->exec)
 			continue;
-		found = md_interp_find(interps, b->lang);
+		found = kernel ? md_interp_kernel(interps, b->lang, kernel)
+			       : md_interp_find(interps, b->lang);
 		if (!found) {
 			/* --all runs what it can and shows the rest. */
 			if (b->info[0] != '{') {
@@ -471,7 +478,10 @@ md_plan_build(struct md_plan *out, struct md_doc *doc,
 		if (session && !strcmp(session, "none"))
 			session = NULL;
 		else if (!session && found->session)
-			session = found->lang;
+			session = kernel && found != md_interp_find(interps,
+								    b->lang)
+					  ? kernel
+					  : found->lang;
 		if (session && found->driver == MD_DRIVER_NONE &&
 		    !found->kernel)
 			return located(doc, b, "'%s' has no session driver: "

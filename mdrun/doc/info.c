@@ -24,6 +24,7 @@
 static const char *const known[] = {
 	"name", "label", "session", "deps", "inputs", "env", "eval",
 	"echo", "output", "error", "timeout", "cache", "nouts", "match",
+	"kernel",
 	/* figures: Quarto's names, then knitr's */
 	"fig-width", "fig-height", "fig-dpi", "fig-format", "fig-cap",
 	"fig-alt", "fig.width", "fig.height", "dpi", "dev", "fig.cap",
@@ -414,6 +415,9 @@ one_option(struct md_block *b, char *fig[4], const char *path,
 		else
 			return bad_value(path, o,
 					 "latest, first or all");
+	} else if (!strcmp(k, "kernel")) {
+		if (!valid_name(v))
+			return bad_value(path, o, "a kernelspec name");
 	} else if (!strcmp(k, "session")) {
 		if (!valid_name(v))
 			return bad_value(path, o, "a session name or "

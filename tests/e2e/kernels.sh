@@ -111,6 +111,30 @@ DOC
 	shows ip.out two '21'
 	expect "mdrun.json: a language in the python3 kernel keeps state" ip.out err
 	rm mdrun.json
+	cat >pick.md <<'DOC'
+```{python name=k1 kernel=python3}
+import sys
+k = 5
+print("ipykernel" in sys.modules)
+```
+
+```{python name=driver}
+import sys
+print("ipykernel" in sys.modules)
+```
+
+```{python name=k2 kernel=python3}
+k + 1
+```
+DOC
+	"$mdrun" -q pick.md >pick.out 2>err
+	shows pick.out k1 True && shows pick.out driver False &&
+		shows pick.out k2 6
+	expect "kernel=python3: those blocks share an ipykernel, the others the driver" pick.out err
+	printf '```{python kernel=no/such}\n1\n```\n' >badk.md
+	"$mdrun" -q badk.md >/dev/null 2>err
+	[ $? = 2 ] && has err "badk.md:1:" && has err "'kernel': expected a kernelspec name"
+	expect "kernel= with a name no kernelspec has is refused, naming the line" err
 else
 	skip "any kernel" "ipykernel is not installed (Debian: python3-ipykernel)"
 fi
