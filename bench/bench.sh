@@ -170,6 +170,36 @@ else
 	fi
 fi
 
+# --- W8, W9: blocks through Jupyter kernels -----------------------------------
+if ! $quick && "$mdrun" kernels | grep -q '^  ir ' &&
+	Rscript -e 'library(knitr)' >/dev/null 2>&1; then
+	use_store w8
+	say "W8: 100 R blocks through IRkernel against knitr, $r3 rounds"
+	knit0() { echo "Rscript -e knitr::knit('$1',output='$work/k8.md',quiet=TRUE)"; }
+	k8=$(run "$r3" -p "$fresh" mdrun "$mdrun -q -j 1 w8.md" knitr "$(knit0 w8.Rmd)")
+	x=$(div "$(med "$k8" knitr)" "$(med "$k8" mdrun)")
+	row "W8 cold, 100 R blocks through IRkernel" "$(span "$k8" mdrun) ms" \
+		"knitr, cache off $(span "$k8" knitr) ms" "mdrun ${x}x faster" "≥ 2x" \
+		"$(verdict "$x" ">=" 2)"
+else
+	notes+=("W8 skipped: IRkernel or knitr is not installed (Debian: r-cran-irkernel r-cran-knitr), or --quick.")
+fi
+if ! $quick && "$mdrun" kernels | grep -q '^  python3 ' &&
+	/usr/bin/python3 -c 'import nbclient' 2>/dev/null; then
+	use_store w9
+	say "W9: python blocks through ipykernel against nbclient, $r3 rounds"
+	nbc() { echo "/usr/bin/python3 nbrun.py $1"; }
+	k9=$(run "$r3" -p "$fresh" m100 "$mdrun -q -j 1 w9.md" -p "$fresh" m1 "$mdrun -q -j 1 w9-1.md" \
+		n100 "$(nbc w9.ipynb)" n1 "$(nbc w9-1.ipynb)")
+	pm=$(awk -v a="$(med "$k9" m100)" -v b="$(med "$k9" m1)" 'BEGIN { printf "%.2f", (a - b) / 99 }')
+	pn=$(awk -v a="$(med "$k9" n100)" -v b="$(med "$k9" n1)" 'BEGIN { printf "%.2f", (a - b) / 99 }')
+	x=$(div "$pm" "$pn")
+	row "W9 per block through ipykernel (100 blocks less 1, /99)" "$pm ms" \
+		"nbclient $pn ms" "${x}x" "≤ 0.5x" "$(verdict "$x" "<=" 0.5)"
+else
+	notes+=("W9 skipped: ipykernel or nbclient is not installed (Debian: python3-ipykernel python3-nbclient), or --quick.")
+fi
+
 # --- the report -------------------------------------------------------------
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo "# Benchmark results"

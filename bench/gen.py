@@ -12,6 +12,10 @@
   w4.md    W4: two independent CPU-bound sessions
   w6.md    W6: one block printing 50 MB
   w7-N.md  W7: N blocks, for planning (N = 1,000 and 10,000)
+  w8.md    W8: 100 trivial R blocks through IRkernel (w8.Rmd: the same
+           chunks for knitr, cache off; w8-1: one block of each)
+  w9.md    W9: 100 trivial python blocks through ipykernel (w9.ipynb:
+           the same cells for nbclient; w9-1: one block of each)
 """
 import json
 import os
@@ -84,6 +88,24 @@ def main(d):
     write(os.path.join(d, "w2.Rmd"),
           knitr_setup("w2") + "".join("```{r b%d}\nx <- %d\nprint(x)\n```\n\n" % (i, i)
                     for i in range(200)))
+
+    # W8 and W9: blocks through Jupyter kernels, 100 and 1 of them.
+    for n, tail in ((100, ""), (1, "-1")):
+        code = ["x <- %d\nprint(x)" % i for i in range(n)]
+        write(os.path.join(d, "w8%s.md" % tail),
+              "".join("```{r}\n%s\n```\n\n" % c for c in code))
+        write(os.path.join(d, "w8%s.Rmd" % tail),
+              "".join("```{r b%d}\n%s\n```\n\n" % (i, c)
+                      for i, c in enumerate(code)))
+        code = ["x = %d\nprint(x)" % i for i in range(n)]
+        write(os.path.join(d, "w9%s.md" % tail),
+              "".join("```{python kernel=python3}\n%s\n```\n\n" % c
+                      for c in code))
+        write(os.path.join(d, "w9%s.ipynb" % tail),
+              notebook([("code", c) for c in code]))
+    write(os.path.join(d, "nbrun.py"),
+          "import nbclient, nbformat, sys\n"
+          "nbclient.execute(nbformat.read(sys.argv[1], as_version=4))\n")
 
     # W3: 200 trivial bash blocks.
     code = ["x=%d; echo $x" % i for i in range(200)]
