@@ -194,6 +194,16 @@ PY
 	PATH=$mpl "$mdrun" -q --to html fig.md -o fig.html 2>err
 	grep -q '<img[^>]*src="data:image/png;base64,' fig.html
 	expect "figures: --to html embeds the figure" err
+	cat >child.md <<'DOC'
+```{python name=child}
+import subprocess, sys
+code = "import matplotlib.pyplot as plt; plt.plot([1]); plt.savefig('c.png')"
+print(subprocess.run([sys.executable, "-c", code]).returncode)
+```
+DOC
+	PATH=$mpl "$mdrun" -q child.md >child.out 2>err
+	shows child.out child 0 && [ -s c.png ]
+	expect "figures: a child process's matplotlib works as it would alone" child.out err
 	cat >many.md <<'DOC'
 ```{python}
 import matplotlib.pyplot as plt

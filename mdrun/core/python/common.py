@@ -247,15 +247,28 @@ def _mdrun_rich(os, sys):
             finally:
                 plt.close(manager.canvas.figure)
 
+    def headless(mpl):
+        # Not through MPLBACKEND: a child process's matplotlib would look
+        # for a backend only this interpreter has.
+        mpl.rcParams['backend'] = 'module://_mdrun_mpl'
+
+    def ours(module):
+        module.display = display
+
+    # What happens to a module once imported, by name.
+    after = {'matplotlib': headless,
+             'IPython.core.display_functions': ours}
+
     class Finder:
         """Serves matplotlib the backend `module://_mdrun_mpl` (Agg, with
-        show() above), and gives IPython's display() ours."""
+        show() above), made its default when matplotlib is imported, and
+        gives IPython's display() ours."""
 
         def find_spec(self, name, path=None, target=None):
             if name == '_mdrun_mpl':
                 import importlib.util
                 return importlib.util.spec_from_loader(name, self)
-            if name != 'IPython.core.display_functions':
+            if name not in after:
                 return None
             for f in sys.meta_path:
                 spec = None
@@ -269,7 +282,7 @@ def _mdrun_rich(os, sys):
 
             def exec_module(module):
                 real(module)
-                module.display = display
+                after[name](module)
             spec.loader.exec_module = exec_module
             return spec
 
@@ -348,7 +361,6 @@ def _mdrun_rich(os, sys):
         sys.stdout = Stream(sys.stdout, 1)
         sys.stderr = Stream(sys.stderr, 2)
         sys.meta_path.insert(0, Finder())
-        os.environ['MPLBACKEND'] = 'module://_mdrun_mpl'
         if not hasattr(builtins, 'display'):
             builtins.display = display
 
