@@ -2,6 +2,7 @@
 #include "interp.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -120,6 +121,18 @@ config_error(const char *path, const char *text, const char *name,
 	return md_err_set("%s:%d:%d: %s", path, line, col, what);
 }
 
+/* A kernelspec's name, as Jupyter allows them: letters, digits, . _ -. */
+static bool
+kernel_name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+			return false;
+	return true;
+}
+
 static int
 load_language(struct md_interps *t, const char *path, const char *text,
 	      const cJSON *lang)
@@ -175,6 +188,12 @@ fail_at:
 		rc = config_error(path, text, "kernel", from,
 				  "a kernel runs the blocks: no command or "
 				  "driver with it");
+		goto done;
+	}
+	if (ker && !kernel_name_ok(ker->valuestring)) {
+		rc = config_error(path, text, "kernel", from,
+				  "kernel: expected a kernelspec name "
+				  "(letters, digits, '.', '_', '-')");
 		goto done;
 	}
 	if (ker) {

@@ -23,6 +23,10 @@ printf '```{nope}\n1\n```\n' >nope.md
 "$mdrun" -q nope.md >/dev/null 2>err
 [ $? = 2 ] && has err "nope.md:1:4: no interpreter for 'nope': the Jupyter kernel 'no-such-kernel' is not installed"
 expect "a kernel not installed is an error naming it" err
+echo '{ "languages": { "nope": { "kernel": "../x" } } }' >mdrun.json
+"$mdrun" -q nope.md >/dev/null 2>err
+[ $? = 2 ] && has err "mdrun.json:1:" && has err "kernel: expected a kernelspec name"
+expect "mdrun.json: a kernel name that is not one is an error naming the line" err
 rm mdrun.json
 
 # --- R in IRkernel ------------------------------------------------------------

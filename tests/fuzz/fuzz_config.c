@@ -22,7 +22,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const langs[] = { "sh", "python", "py", "perl",
-					     "node", "r", "" };
+					     "node", "r", "R", "" };
 	struct md_interps t;
 
 	if (!path) {
@@ -37,8 +37,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(in->lang && in->argv && in->extension);
 			/* md_interp_identity looks argv[0] up in PATH. */
 			FUZZ_CHECK(in->argv[0] != NULL);
-			FUZZ_CHECK(in->driver != MD_DRIVER_NONE ||
+			/* Sessions need a driver or a kernel. */
+			FUZZ_CHECK(in->driver != MD_DRIVER_NONE || in->kernel ||
 				   !in->session);
+			FUZZ_CHECK(!in->kernel || in->driver == MD_DRIVER_NONE);
 			FUZZ_CHECK(md_interp_find(&t, in->lang) == in);
 		}
 		FUZZ_CHECK(!t.remote || *t.remote);
