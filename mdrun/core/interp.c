@@ -2,7 +2,6 @@
 #include "interp.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "kernel.h"
+#include "../doc/doc.h"
 #include "proc.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
@@ -121,18 +121,6 @@ config_error(const char *path, const char *text, const char *name,
 	return md_err_set("%s:%d:%d: %s", path, line, col, what);
 }
 
-/* A kernelspec's name, as Jupyter allows them: letters, digits, . _ -. */
-static bool
-kernel_name_ok(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
-			return false;
-	return true;
-}
-
 static int
 load_language(struct md_interps *t, const char *path, const char *text,
 	      const cJSON *lang)
@@ -190,7 +178,7 @@ fail_at:
 				  "driver with it");
 		goto done;
 	}
-	if (ker && !kernel_name_ok(ker->valuestring)) {
+	if (ker && !md_name_valid(ker->valuestring)) {
 		rc = config_error(path, text, "kernel", from,
 				  "kernel: expected a kernelspec name "
 				  "(letters, digits, '.', '_', '-')");

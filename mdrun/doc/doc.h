@@ -115,6 +115,11 @@ const char *md_block_opt(const struct md_block *b, const char *key);
  * Errors name path:line:col of the offending value.
  */
 int md_opts_validate(struct md_block *b, const char *path);
+/*
+ * Is s a name mdrun takes for a block, a session or a Jupyter kernelspec:
+ * letters, digits, '_', '-' and '.', at least one?
+ */
+bool md_name_valid(const char *s);
 
 /*
  * Parses an info string (the text inside the braces, n bytes at s, which

@@ -59,8 +59,8 @@ is_word(char c)
 	       c != '}';
 }
 
-static bool
-valid_name(const char *s)
+bool
+md_name_valid(const char *s)
 {
 	if (!*s)
 		return false;
@@ -133,7 +133,7 @@ static int
 set_name(struct md_block *b, const char *path, int line, int col,
 	 const char *name)
 {
-	if (!valid_name(name))
+	if (!md_name_valid(name))
 		return md_err_set("%s:%d:%d: invalid block name '%s' (letters, "
 				  "digits, '_', '-' and '.')",
 				  path, line, col, name);
@@ -416,14 +416,14 @@ one_option(struct md_block *b, char *fig[4], const char *path,
 			return bad_value(path, o,
 					 "latest, first or all");
 	} else if (!strcmp(k, "kernel")) {
-		if (!valid_name(v))
+		if (!md_name_valid(v))
 			return bad_value(path, o, "a kernelspec name");
 	} else if (!strcmp(k, "session")) {
-		if (!valid_name(v))
+		if (!md_name_valid(v))
 			return bad_value(path, o, "a session name or "
 						  "none");
 	} else if (!strcmp(k, "deps")) {
-		if (!valid_list(v, valid_name))
+		if (!valid_list(v, md_name_valid))
 			return bad_value(path, o, "a comma list of "
 						  "block names");
 	} else if (!strcmp(k, "env")) {

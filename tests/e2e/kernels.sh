@@ -60,7 +60,8 @@ DOC
 	shows_part r.out plot '![plot-1.png](r_files/plot-1.png)' &&
 		head -c 8 r_files/plot-1.png | od -c | grep -q 'P   N   G'
 	expect "R: a plot is a PNG next to the document, linked" r.out
-	shows_part r.out oops 'no such thing' && has err "block oops failed"
+	shows_part r.out oops 'Error in' && shows_part r.out oops 'no such thing' &&
+		has err "block oops failed"
 	expect "R: an error shows R's message and fails the block" r.out err
 	shows_part r.out after 'still 41'
 	expect "R: with -k, the next block runs in the same kernel" r.out
