@@ -189,8 +189,13 @@ cli_progress_start(const struct cli_render_opts *a,
 	pthread_cond_init(&rp->cv, NULL);
 	rp->since = md_calloc(n + 1, sizeof(*rp->since));
 	rp->told = md_calloc(n + 1, sizeof(*rp->told));
-	rp->ticking = (a->tty || a->per_block) &&
-		      pthread_create(&rp->ticker, NULL, tick, rp) == 0;
+	/*
+	 * Set before the thread starts, which reads it: set after, a
+	 * ticker scheduled first would see false and stop at once.
+	 */
+	rp->ticking = a->tty || a->per_block;
+	if (rp->ticking && pthread_create(&rp->ticker, NULL, tick, rp) != 0)
+		rp->ticking = false;
 	o->started = started;
 	o->finished = finished;
 	o->note = a->quiet || !a->per_block ? NULL : progress;
