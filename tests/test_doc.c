@@ -332,6 +332,40 @@ Test(doc, front_matter_errors)
 		    "t.md:3:3: unknown mdrun option 'jobs' in the front matter");
 }
 
+Test(doc, front_matter_kernels)
+{
+	struct md_doc *block = parse("---\nmdrun:\n  run: all\n  kernels:\n"
+				     "    julia: julia-1.9\n"
+				     "    python: 'python3'\ntitle: t\n---\n",
+				     0);
+	struct md_doc *flow = parse("---\nmdrun: {kernels: {r: ir, julia: "
+				    "julia-1.9}, run: all}\n---\n",
+				    0);
+	struct md_doc *mixed = parse("---\nmdrun:\n  kernels: {ruby: ruby3}\n"
+				     "---\n",
+				     0);
+
+	cr_assert_eq(block->nkernels, 2);
+	cr_assert_str_eq(md_doc_kernel(block, "python"), "python3");
+	cr_assert_str_eq(md_doc_kernel(block, "julia"), "julia-1.9");
+	cr_assert_null(md_doc_kernel(block, "title"));
+	cr_assert_eq(flow->nkernels, 2);
+	cr_assert_str_eq(md_doc_kernel(flow, "r"), "ir");
+	cr_assert_str_eq(md_doc_kernel(flow, "julia"), "julia-1.9");
+	cr_assert_str_eq(md_doc_kernel(mixed, "ruby"), "ruby3");
+	md_doc_free(block);
+	md_doc_free(flow);
+	md_doc_free(mixed);
+	parse_fails("---\nmdrun: {kernels: {r: ir}\n---\n",
+		    "t.md:2:24: unbalanced braces");
+	parse_fails("---\nmdrun:\n  kernels:\n    r: ir\n    r: ark\n---\n",
+		    "t.md:5:5: kernels: 'r' is given twice");
+	parse_fails("---\nmdrun:\n  kernels: ir\n---\n",
+		    "t.md:3:12: expected a mapping");
+	parse_fails("---\nmdrun: {kernels:}\n---\n",
+		    "t.md:2:9: expected a value");
+}
+
 Test(doc, tilde_fences_and_tabs)
 {
 	struct md_doc *doc = parse("~~~~{sh}\n\techo\ttab\n~~~~\n", 0);

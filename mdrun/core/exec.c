@@ -294,9 +294,11 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	memset(&r, 0, sizeof(r));
 	if (!dir)
 		return MD_ERROR;
+	char **env = dep_env(s, p, st);
 	if ((rc = md_session_start(&ss, st->interp, dir, o->cwd,
 				   shown_doc(o))) == 0 &&
-	    (rc = md_session_run(&r, &art, &ss, b->name, NULL, b->code,
+	    (rc = md_session_run(&r, &art, &ss, b->name,
+				 (const char *const *)env, b->code,
 				 b->code_len, b->code_line, timeout_of(st, o),
 				 o->cap)) == 0) {
 		*ms += (r.end - r.start) * 1e3;
@@ -307,6 +309,7 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 				   b->line, b->col, b->name);
 	md_session_stop(&ss);
 	md_proc_result_dispose(&r);
+	md_strv_free(env);
 	md_fs_rmtree(dir);
 	free(dir);
 	return rc;

@@ -72,6 +72,7 @@ struct md_kernel {
 	char session[37];
 	EVP_MAC_CTX *mac; /* keyed with the connection file's key */
 	char *language;
+	char **envset; /* the names md_kernel_setenv set last, NULL-ended */
 };
 
 /* A message received, signature checked. */
@@ -688,6 +689,9 @@ release(struct md_kernel *k)
 	free(k->log);
 	free(k->label);
 	free(k->language);
+	for (size_t i = 0; k->envset && k->envset[i]; i++)
+		free(k->envset[i]);
+	free(k->envset);
 	free(k);
 }
 
@@ -1148,6 +1152,109 @@ md_kernel_run(struct md_proc_result *r, struct md_kernel *k,
 			       r->err.len);
 done:
 	md_buf_dispose(&u.ev);
+	return rc;
+}
+
+/* s as a string literal that Python and R both read: JSON's. */
+static void
+put_literal(struct md_buf *b, const char *s, size_t n)
+{
+	char *t = md_strndup(s, n);
+	cJSON *j = cJSON_CreateString(t);
+	char *lit = cJSON_PrintUnformatted(j);
+
+	md_buf_puts(b, lit ? lit : "\"\"");
+	free(lit);
+	cJSON_Delete(j);
+	free(t);
+}
+
+/*
+ * The code that sets env (NAME=value strings) and unsets the names set
+ * last time that env does not set, in the kernel's language; false for a
+ * language this does not know.
+ */
+static bool
+env_code(struct md_buf *c, const char *lang, char **was,
+	 const char *const *env)
+{
+	size_t ln = strcspn(lang, " ");	/* "python 3.11.2" */
+	bool python = ln == 6 && !strncmp(lang, "python", 6);
+	bool r = ln == 1 && lang[0] == 'R';
+	size_t i, j;
+
+	if (!python && !r)
+		return false;
+	md_buf_puts(c, python ? "import os as __mdrun_os\n"
+			      "__mdrun_os.environ.update({" : "Sys.setenv(");
+	for (i = 0; env[i]; i++) {
+		const char *eq = strchr(env[i], '=');
+		if (!eq)
+			continue;
+		md_buf_puts(c, i ? ", " : "");
+		put_literal(c, env[i], (size_t)(eq - env[i]));
+		md_buf_puts(c, python ? ": " : " = ");
+		put_literal(c, eq + 1, strlen(eq + 1));
+	}
+	md_buf_puts(c, python ? "})\n" : ")\n");
+	for (i = 0; was && was[i]; i++) {
+		size_t n = strlen(was[i]);
+		for (j = 0; env[j] && (strncmp(env[j], was[i], n) ||
+				       env[j][n] != '='); j++)
+			;
+		if (env[j])
+			continue;
+		md_buf_puts(c, python ? "__mdrun_os.environ.pop(" :
+			    "Sys.unsetenv(");
+		put_literal(c, was[i], n);
+		md_buf_puts(c, python ? ", None)\n" : ")\n");
+	}
+	if (python)
+		md_buf_puts(c, "del __mdrun_os\n");
+	return true;
+}
+
+int
+md_kernel_setenv(struct md_kernel *k, const char *const *env)
+{
+	struct md_buf c = MD_BUF_INIT;
+	cJSON *req;
+	size_t n = 0;
+	int rc = 0;
+
+	if (!md_kernel_alive(k))
+		return md_err_set("%s is not running", k->label);
+	if (!env_code(&c, md_kernel_language(k), k->envset, env)) {
+		md_buf_dispose(&c);
+		return 0;
+	}
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "code", c.ptr);
+	cJSON_AddTrueToObject(req, "silent");
+	cJSON_AddFalseToObject(req, "store_history");
+	cJSON_AddItemToObject(req, "user_expressions", cJSON_CreateObject());
+	cJSON_AddFalseToObject(req, "allow_stdin");
+	cJSON_AddFalseToObject(req, "stop_on_error");
+	/*
+	 * The kernel runs requests in order, so the block's, sent next, sees
+	 * these variables; what this one sends back answers another request
+	 * and is ignored.
+	 */
+	if (!send_msg(k, SHELL, "execute_request", req, NULL, NULL))
+		rc = cannot_send(k, "execute_request");
+	md_buf_dispose(&c);
+	for (size_t i = 0; k->envset && k->envset[i]; i++)
+		free(k->envset[i]);
+	free(k->envset);
+	while (env[n])
+		n++;
+	k->envset = md_calloc(n + 1, sizeof(*k->envset));
+	for (size_t i = 0, m = 0; i < n; i++) {
+		const char *eq = strchr(env[i], '=');
+		if (eq)
+			k->envset[m++] = md_strndup(env[i],
+						    (size_t)(eq - env[i]));
+	}
 	return rc;
 }
 

@@ -71,6 +71,15 @@ int md_kernel_start(struct md_kernel **out, const struct md_kernel_spec *spec,
 int md_kernel_run(struct md_proc_result *r, struct md_kernel *k,
 		  const char *code, size_t len, double timeout, size_t cap);
 
+/*
+ * Sets the environment variables env (NAME=value strings, NULL-ended) in
+ * the kernel for the blocks that follow, and unsets those the last call
+ * set that env does not: as a silent request, in the kernel's language,
+ * for python and R kernels; other kernels keep the environment they
+ * started with. Fails (message set) only when nothing could be sent.
+ */
+int md_kernel_setenv(struct md_kernel *k, const char *const *env);
+
 bool md_kernel_alive(const struct md_kernel *k);
 /*
  * The kernel's language and version from its kernel_info_reply

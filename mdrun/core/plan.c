@@ -433,26 +433,39 @@ located(const struct md_doc *doc, const struct md_block *b, const char *fmt,
 	return rc;
 }
 
-int
-md_plan_build(struct md_plan *out, struct md_doc *doc,
-	      struct md_interps *interps, const char *dir, const char *cwd,
-	      md_identity_fn identity, void *ctx)
+/*
+ * The kernel b runs in by its own kernel= or, for its language, by the
+ * front matter's kernels: (an alias of the language counts), or NULL.
+ */
+static const char *
+block_kernel(const struct md_doc *doc, const struct md_interps *t,
+	     const struct md_block *b)
+{
+	const char *k = md_block_opt(b, "kernel");
+	const struct md_interp *in;
+
+	if (k || !doc->nkernels)
+		return k;
+	in = md_interp_find(t, b->lang);
+	for (size_t i = 0; i < doc->nkernels; i++)
+		if (!strcmp(doc->kernels[i].lang, b->lang) ||
+		    (in && md_interp_find(t, doc->kernels[i].lang) == in))
+			return doc->kernels[i].kernel;
+	return NULL;
+}
+
+/* The stages of doc's blocks, each run by its interpreter or kernel. */
+static int
+stages(struct md_plan *out, struct md_doc *doc, struct md_interps *interps,
+       const char *const *kernels, const char *cwd, md_identity_fn identity,
+       void *ctx)
 {
 	size_t i, j;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	out->dir = md_strdup(dir);
-	out->doc = md_strdup(md_path_basename(doc->path));
-	out->stages = md_calloc(doc->nblocks, sizeof(*out->stages));
-	/* kernel=: each language and kernel added before stages point in. */
-	for (i = 0; i < doc->nblocks; i++)
-		if (doc->blocks[i].exec && md_block_opt(&doc->blocks[i], "kernel"))
-			md_interp_kernel(interps, doc->blocks[i].lang,
-					 md_block_opt(&doc->blocks[i], "kernel"));
 	for (i = 0; i < doc->nblocks; i++) {
 		struct md_block *b = &doc->blocks[i];
-		const char *kernel = md_block_opt(b, "kernel");
+		const char *kernel = kernels[i];
 		const struct md_interp *found;
 		struct md_stage *st;
 		const char *session;
@@ -514,6 +527,33 @@ md_plan_build(struct md_plan *out, struct md_doc *doc,
 		md_stage_key(out, st);
 	}
 	return 0;
+}
+
+int
+md_plan_build(struct md_plan *out, struct md_doc *doc,
+	      struct md_interps *interps, const char *dir, const char *cwd,
+	      md_identity_fn identity, void *ctx)
+{
+	const char **kernels = md_calloc(doc->nblocks + 1, sizeof(*kernels));
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->dir = md_strdup(dir);
+	out->doc = md_strdup(md_path_basename(doc->path));
+	out->stages = md_calloc(doc->nblocks, sizeof(*out->stages));
+	/*
+	 * kernel= and the front matter's kernels: each language and kernel
+	 * added before stages point in. (Adding one moves the others.)
+	 */
+	for (i = 0; i < doc->nblocks; i++)
+		if (doc->blocks[i].exec &&
+		    (kernels[i] = block_kernel(doc, interps, &doc->blocks[i])))
+			md_interp_kernel(interps, doc->blocks[i].lang,
+					 kernels[i]);
+	rc = stages(out, doc, interps, kernels, cwd, identity, ctx);
+	free(kernels);
+	return rc;
 }
 
 void

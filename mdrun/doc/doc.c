@@ -542,53 +542,190 @@ done:
 	return rc;
 }
 
-/* One "key: value" of the front matter's mdrun mapping, at line:col. */
+/* A front matter scalar, s[*a, *b): blanks and matching quotes trimmed. */
+static void
+fm_trim(const char *s, size_t *a, size_t *b)
+{
+	while (*a < *b && (s[*a] == ' ' || s[*a] == '\t'))
+		(*a)++;
+	while (*b > *a && (s[*b - 1] == ' ' || s[*b - 1] == '\t'))
+		(*b)--;
+	if (*b - *a >= 2 && (s[*a] == '"' || s[*a] == '\'') &&
+	    s[*b - 1] == s[*a]) {
+		(*a)++;
+		(*b)--;
+	}
+}
+
+/*
+ * "key: value", n bytes at s, at line:col: the key and the value trimmed,
+ * as offsets into s.
+ */
+static int
+fm_pair(const struct parse *ps, int line, int col, const char *s, size_t n,
+	size_t k[2], size_t v[2])
+{
+	k[0] = 0;
+	for (k[1] = 0; k[1] < n && s[k[1]] != ':'; k[1]++)
+		;
+	if (k[1] >= n)
+		return md_err_set("%s:%d:%d: expected 'key: value'",
+				  ps->doc->path, line, col);
+	v[0] = k[1] + 1;
+	v[1] = n;
+	fm_trim(s, &k[0], &k[1]);
+	fm_trim(s, &v[0], &v[1]);
+	return 0;
+}
+
+typedef int (*fm_item_fn)(struct parse *ps, int line, int col, const char *s,
+			  size_t n);
+
+/*
+ * A flow mapping "{a: b, c: {d: e}}", n bytes at s (blanks trimmed), at
+ * line:col: fn for each item, split at the commas outside nested braces.
+ */
+static int
+fm_flow(struct parse *ps, int line, int col, const char *s, size_t n,
+	fm_item_fn fn)
+{
+	size_t a, i;
+	int depth = 0;
+
+	if (!n || s[0] != '{')
+		return md_err_set("%s:%d:%d: expected a mapping",
+				  ps->doc->path, line, col);
+	if (n < 2 || s[n - 1] != '}')
+		return md_err_set("%s:%d:%d: missing '}'", ps->doc->path,
+				  line, col + (int)n);
+	for (a = i = 1; i < n; i++) {
+		if (i < n - 1 && s[i] == '{')
+			depth++;
+		else if (i < n - 1 && s[i] == '}')
+			depth--;
+		if (depth < 0 || (i == n - 1 && depth > 0))
+			return md_err_set("%s:%d:%d: unbalanced braces",
+					  ps->doc->path, line, col + (int)i);
+		if ((s[i] == ',' && !depth) || i == n - 1) {
+			size_t b = i, t = a;
+			while (t < b && (s[t] == ' ' || s[t] == '\t'))
+				t++;
+			if (t < b && fn(ps, line, col + (int)t, s + t,
+					b - t) < 0)
+				return MD_ERROR;
+			a = i + 1;
+		}
+	}
+	return 0;
+}
+
+/* One "LANG: KERNEL" of the front matter's kernels mapping, at line:col. */
+static int
+fm_kernel(struct parse *ps, int line, int col, const char *s, size_t n)
+{
+	struct md_doc *doc = ps->doc;
+	size_t k[2], v[2];
+	char *lang, *kernel;
+
+	if (fm_pair(ps, line, col, s, n, k, v) < 0)
+		return MD_ERROR;
+	lang = md_strndup(s + k[0], k[1] - k[0]);
+	kernel = md_strndup(s + v[0], v[1] - v[0]);
+	if (!md_name_valid(lang) || !md_name_valid(kernel)) {
+		bool bad_lang = !md_name_valid(lang);
+		free(lang);
+		free(kernel);
+		return md_err_set("%s:%d:%d: kernels: expected 'language: "
+				  "kernelspec name'", doc->path, line,
+				  col + (int)(bad_lang ? k[0] : v[0]));
+	}
+	if (md_doc_kernel(doc, lang)) {
+		free(lang);
+		free(kernel);
+		return md_err_set("%s:%d:%d: kernels: '%.*s' is given twice",
+				  doc->path, line, col + (int)k[0],
+				  (int)(k[1] - k[0]), s + k[0]);
+	}
+	doc->kernels = md_realloc(doc->kernels,
+				  (doc->nkernels + 1) * sizeof(*doc->kernels));
+	doc->kernels[doc->nkernels].lang = lang;
+	doc->kernels[doc->nkernels++].kernel = kernel;
+	return 0;
+}
+
+/*
+ * One "key: value" of the front matter's mdrun mapping, at line:col.
+ * FM_BLOCK when its value is a block mapping, on the lines below.
+ */
+#define FM_BLOCK 1
 static int
 fm_option(struct parse *ps, int line, int col, const char *s, size_t n)
 {
 	const char *path = ps->doc->path;
-	size_t k = 0, ke, v, ve;
+	size_t k[2], v[2];
 
-	while (k < n && (s[k] == ' ' || s[k] == '\t'))
-		k++;
-	for (ke = k; ke < n && s[ke] != ':'; ke++)
-		;
-	if (ke >= n)
+	if (fm_pair(ps, line, col, s, n, k, v) < 0)
 		return md_err_set("%s:%d:%d: expected 'key: value' under "
-				  "mdrun:", path, line, col + (int)k);
-	for (v = ke + 1; v < n && (s[v] == ' ' || s[v] == '\t'); v++)
-		;
-	for (ve = n; ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\t'); ve--)
-		;
-	while (ke > k && s[ke - 1] == ' ')
-		ke--;
-	if (ke - k == 3 && !strncmp(s + k, "run", 3)) {
-		if (ve - v == 3 && !strncmp(s + v, "all", 3))
+				  "mdrun:", path, line, col);
+	const char *key = s + k[0], *val = s + v[0];
+	size_t kn = k[1] - k[0], vn = v[1] - v[0];
+	int vcol = col + (int)v[0];
+
+	if (kn == 3 && !strncmp(key, "run", 3)) {
+		if (vn == 3 && !strncmp(val, "all", 3))
 			ps->flags |= MD_DOC_ALL;
-		else if (!(ve - v == 6 && !strncmp(s + v, "braces", 6)))
+		else if (!(vn == 6 && !strncmp(val, "braces", 6)))
 			return md_err_set("%s:%d:%d: invalid value '%.*s' for "
 					  "'run': expected all or braces",
-					  path, line, col + (int)v,
-					  (int)(ve - v), s + v);
+					  path, line, vcol, (int)vn, val);
 		return 0;
 	}
+	if (kn == 7 && !strncmp(key, "kernels", 7)) {
+		if (!vn)
+			return FM_BLOCK;
+		return fm_flow(ps, line, vcol, val, vn, fm_kernel);
+	}
 	return md_err_set("%s:%d:%d: unknown mdrun option '%.*s' in the "
-			  "front matter", path, line, col + (int)k,
-			  (int)(ke - k), s + k);
+			  "front matter", path, line, col + (int)k[0],
+			  (int)kn, key);
+}
+
+/* An item of the flow mapping after mdrun:, which has no block values. */
+static int
+fm_flow_option(struct parse *ps, int line, int col, const char *s, size_t n)
+{
+	int rc = fm_option(ps, line, col, s, n);
+
+	if (rc == FM_BLOCK)
+		return md_err_set("%s:%d:%d: expected a value",
+				  ps->doc->path, line, col);
+	return rc;
+}
+
+/* The blanks that start s (n bytes): its indentation. */
+static size_t
+indent_of(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i;
 }
 
 /*
  * YAML front matter: "---" on the first line up to a "---" or "..." line.
  * cmark-gfm does not know it, so it is blanked out (every byte but line
  * ends becomes a space, keeping offsets) in feed, the text cmark parses.
- * Its "mdrun:" mapping, flow ({run: all}) or block, sets options.
+ * Its "mdrun:" mapping, flow ({run: all}) or block, sets options; the
+ * kernels option is itself a mapping, flow or block.
  */
 static int
 front_matter(struct parse *ps, char *feed)
 {
 	const char *src = ps->doc->src;
 	const struct lines *l = &ps->lines;
-	int close, line;
+	int close, line, rc;
 
 	if (l->n < 2 || !line_is_exactly(src, l, 1, "---", ps->bom))
 		return 0;
@@ -621,36 +758,49 @@ front_matter(struct parse *ps, char *feed)
 		while (r < n && s[r] == ' ')
 			r++;
 		if (r < n && s[r] == '{') {
-			size_t end = n, a = r + 1, b;
-			while (end > a && s[end - 1] == ' ')
-				end--;
-			if (s[end - 1] != '}')
-				return md_err_set("%s:%d:%zu: missing '}'",
-						  ps->doc->path, line, end + 1);
-			for (; a < end - 1; a = b + 1) {
-				b = a + strcspn(s + a, ",}");
-				if (b > end - 1)
-					b = end - 1;
-				if (fm_option(ps, line, (int)a + 1, s + a,
-					      b - a) < 0)
-					return MD_ERROR;
-			}
-		} else if (r < n) {
+			if (fm_flow(ps, line, (int)r + 1, s + r, n - r,
+				    fm_flow_option) < 0)
+				return MD_ERROR;
+			continue;
+		}
+		if (r < n)
 			return md_err_set("%s:%d:%zu: expected a mapping after "
 					  "mdrun:", ps->doc->path, line, r + 1);
-		} else {
-			while (line + 1 < close &&
-			       (src[line_start(l, line + 1)] == ' ' ||
-				src[line_start(l, line + 1)] == '\t')) {
+		while (line + 1 < close &&
+		       indent_of(src + line_start(l, line + 1),
+				 line_len(src, l, line + 1)) > 0) {
+			const char *o = src + line_start(l, ++line);
+			size_t on = line_len(src, l, line);
+			size_t in = indent_of(o, on);
+
+			rc = fm_option(ps, line, (int)in + 1, o + in, on - in);
+			if (rc < 0)
+				return MD_ERROR;
+			/* kernels: and, indented deeper, LANG: KERNEL lines */
+			while (rc == FM_BLOCK && line + 1 < close) {
+				const char *e = src + line_start(l, line + 1);
+				size_t en = line_len(src, l, line + 1);
+				size_t ein = indent_of(e, en);
+
+				if (ein <= in)
+					break;
 				line++;
-				if (fm_option(ps, line, 1,
-					      src + line_start(l, line),
-					      line_len(src, l, line)) < 0)
+				if (fm_kernel(ps, line, (int)ein + 1, e + ein,
+					      en - ein) < 0)
 					return MD_ERROR;
 			}
 		}
 	}
 	return 0;
+}
+
+const char *
+md_doc_kernel(const struct md_doc *doc, const char *lang)
+{
+	for (size_t i = 0; i < doc->nkernels; i++)
+		if (!strcmp(doc->kernels[i].lang, lang))
+			return doc->kernels[i].kernel;
+	return NULL;
 }
 
 /* A heading's text: its literal text and code, a space for a break. */
@@ -794,6 +944,11 @@ md_doc_free(struct md_doc *doc)
 		free(b->prefix);
 	}
 	free(doc->blocks);
+	for (i = 0; i < doc->nkernels; i++) {
+		free(doc->kernels[i].lang);
+		free(doc->kernels[i].kernel);
+	}
+	free(doc->kernels);
 	free(doc->src);
 	free(doc->path);
 	free(doc->title);

@@ -95,7 +95,16 @@ struct md_doc {
 	/* The first heading's text, outside the front matter and output
 	 * regions, as written (inline markup dropped); NULL when none. */
 	char *title;
+	/* mdrun: {kernels: {LANG: NAME, ...}}: the Jupyter kernel each
+	 * language's blocks run in, unless a block says kernel= */
+	struct md_doc_kernel {
+		char *lang, *kernel;
+	} *kernels;
+	size_t nkernels;
 };
+
+/* The kernel the front matter names for lang, or NULL. */
+const char *md_doc_kernel(const struct md_doc *doc, const char *lang);
 
 /*
  * Parses src (len bytes, copied) into *out. flags: MD_DOC_*. A malformed

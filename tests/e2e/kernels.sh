@@ -94,6 +94,46 @@ DOC
 	"$mdrun" -q -k slow.md >slow.out 2>err
 	shows_part slow.out busy 'timed out' && shows_part slow.out next 'next ran'
 	expect "R: timeout= stops a busy loop, and the next block runs" slow.out err
+	# An edit in the middle: the blocks above it run again in a fresh
+	# kernel, so the edited block sees their state and not its own old one.
+	cat >mid.md <<'DOC'
+```{r name=a}
+n <- 10
+```
+
+```{r name=b}
+n <- n * 2
+cat("b:", n, "\n")
+```
+
+```{r name=c}
+cat("c:", n, "\n")
+```
+DOC
+	"$mdrun" -q mid.md >mid1.out 2>/dev/null
+	sed -i 's/n <- n \* 2/n <- n * 3/' mid.md
+	"$mdrun" mid.md >mid2.out 2>err
+	shows_part mid1.out c 'c: 20' && shows_part mid2.out b 'b: 30' &&
+		shows_part mid2.out c 'c: 30' && has err "replayed a (mid.md:1)"
+	expect "R: editing the middle block replays the one above, then runs it and the next" mid2.out err
+	cat >renv.md <<'DOC'
+```{r name=make}
+writeLines("seven", file.path(Sys.getenv("MDRUN_OUT"), "n.txt"))
+cat(Sys.getenv("MDRUN_BLOCK"), "\n")
+```
+
+```{r name=use deps=make}
+cat(Sys.getenv("MDRUN_BLOCK"), readLines(file.path(Sys.getenv("MDRUN_DEP_make"), "n.txt")), "\n")
+```
+
+```{r name=later}
+cat("[", Sys.getenv("MDRUN_DEP_make"), "]\n")
+```
+DOC
+	"$mdrun" -q renv.md >renv.out 2>err
+	shows_part renv.out make 'make' && shows_part renv.out use 'use seven' &&
+		shows_part renv.out later '[  ]'
+	expect "R: MDRUN_BLOCK and MDRUN_DEP_<name> are set per block, and unset after" renv.out err
 else
 	skip "R" "IRkernel is not installed (Debian: r-cran-irkernel)"
 fi
@@ -140,6 +180,49 @@ DOC
 	"$mdrun" -q badk.md >/dev/null 2>err
 	[ $? = 2 ] && has err "badk.md:1:" && has err "'kernel': expected a kernelspec name"
 	expect "kernel= with a name no kernelspec has is refused, naming the line" err
+	cat >fm.md <<'DOC'
+---
+title: Kernels from the front matter
+mdrun:
+  kernels:
+    python: python3
+---
+
+```{python name=f1}
+import sys
+f = 7
+print("ipykernel" in sys.modules)
+```
+
+```{python name=f2}
+import os
+print(f * 6, os.environ["MDRUN_BLOCK"])
+```
+DOC
+	"$mdrun" -q fm.md >fm.out 2>err
+	shows fm.out f1 True && shows fm.out f2 '42 f2'
+	expect "front matter kernels: (block form): python's blocks share an ipykernel" fm.out err
+	cat >fm2.md <<'DOC'
+---
+mdrun: {run: all, kernels: {python: "python3"}}
+---
+
+```python
+import sys
+print("ipykernel" in sys.modules)
+```
+DOC
+	"$mdrun" -q fm2.md >fm2.out 2>err
+	shows fm2.out python-1 True
+	expect "front matter kernels: (flow form, quoted) with run: all" fm2.out err
+	printf -- '---\nmdrun:\n  kernels: {python: no/such}\n---\n' >fm3.md
+	"$mdrun" -q fm3.md >/dev/null 2>err
+	[ $? = 2 ] && has err "fm3.md:3:21: kernels: expected 'language: kernelspec name'"
+	expect "front matter kernels: a bad kernel name is refused at its line and column" err
+	printf -- '---\nmdrun: {kernels: {python: python3}\n---\n' >fm4.md
+	"$mdrun" -q fm4.md >/dev/null 2>err
+	[ $? = 2 ] && has err "fm4.md:2:" && has err "unbalanced braces"
+	expect "front matter kernels: an unclosed mapping is refused at its line" err
 else
 	skip "any kernel" "ipykernel is not installed (Debian: python3-ipykernel)"
 fi
