@@ -72,7 +72,7 @@ struct md_kernel {
 	char session[37];
 	EVP_MAC_CTX *mac; /* keyed with the connection file's key */
 	char *language;
-	char **envset; /* the names md_kernel_setenv set last, NULL-ended */
+	char **envset; /* what md_kernel_setenv set last, NULL-ended */
 };
 
 /* A message received, signature checked. */
@@ -1185,20 +1185,22 @@ env_code(struct md_buf *c, const char *lang, char **was,
 
 	if (!python && !r)
 		return false;
+	/* R's Sys.setenv() wants an argument: one that changes nothing. */
 	md_buf_puts(c, python ? "import os as __mdrun_os\n"
-			      "__mdrun_os.environ.update({" : "Sys.setenv(");
+			      "__mdrun_os.environ.update({"
+			    : "Sys.setenv(MDRUN_DOC = Sys.getenv(\"MDRUN_DOC\")");
 	for (i = 0; env[i]; i++) {
 		const char *eq = strchr(env[i], '=');
 		if (!eq)
 			continue;
-		md_buf_puts(c, i ? ", " : "");
+		md_buf_puts(c, i || r ? ", " : "");
 		put_literal(c, env[i], (size_t)(eq - env[i]));
 		md_buf_puts(c, python ? ": " : " = ");
 		put_literal(c, eq + 1, strlen(eq + 1));
 	}
 	md_buf_puts(c, python ? "})\n" : ")\n");
 	for (i = 0; was && was[i]; i++) {
-		size_t n = strlen(was[i]);
+		size_t n = strcspn(was[i], "=");
 		for (j = 0; env[j] && (strncmp(env[j], was[i], n) ||
 				       env[j][n] != '='); j++)
 			;
@@ -1224,6 +1226,12 @@ md_kernel_setenv(struct md_kernel *k, const char *const *env)
 
 	if (!md_kernel_alive(k))
 		return md_err_set("%s is not running", k->label);
+	/* A request costs the kernel milliseconds: none when nothing changes. */
+	while (env[n] && k->envset && k->envset[n] &&
+	       !strcmp(env[n], k->envset[n]))
+		n++;
+	if (!env[n] && (!k->envset || !k->envset[n]))
+		return 0;
 	if (!env_code(&c, md_kernel_language(k), k->envset, env)) {
 		md_buf_dispose(&c);
 		return 0;
@@ -1246,15 +1254,12 @@ md_kernel_setenv(struct md_kernel *k, const char *const *env)
 	for (size_t i = 0; k->envset && k->envset[i]; i++)
 		free(k->envset[i]);
 	free(k->envset);
-	while (env[n])
-		n++;
+	for (n = 0; env[n]; n++)
+		;
 	k->envset = md_calloc(n + 1, sizeof(*k->envset));
-	for (size_t i = 0, m = 0; i < n; i++) {
-		const char *eq = strchr(env[i], '=');
-		if (eq)
-			k->envset[m++] = md_strndup(env[i],
-						    (size_t)(eq - env[i]));
-	}
+	for (size_t i = 0, m = 0; i < n; i++)
+		if (strchr(env[i], '='))
+			k->envset[m++] = md_strdup(env[i]);
 	return rc;
 }
 

@@ -75,8 +75,9 @@ int md_kernel_run(struct md_proc_result *r, struct md_kernel *k,
  * Sets the environment variables env (NAME=value strings, NULL-ended) in
  * the kernel for the blocks that follow, and unsets those the last call
  * set that env does not: as a silent request, in the kernel's language,
- * for python and R kernels; other kernels keep the environment they
- * started with. Fails (message set) only when nothing could be sent.
+ * for python and R kernels, sent only when env differs from the last
+ * call's; other kernels keep the environment they started with. Fails
+ * (message set) only when nothing could be sent.
  */
 int md_kernel_setenv(struct md_kernel *k, const char *const *env);
 

@@ -291,28 +291,19 @@ read_outputs(struct md_proc_result *r, struct md_session *ss,
 /* A block in the session's kernel. */
 static int
 run_kernel(struct md_proc_result *r, const char **out_dir,
-	   struct md_session *ss, const char *name, const char *const *env,
+	   struct md_session *ss, const char *const *env,
 	   const char *code, size_t len, double timeout, size_t cap)
 {
-	struct md_buf block = MD_BUF_INIT;
-	const char **all;
-	size_t n = 0;
+	static const char *const none[] = { NULL };
 	int rc;
 
 	if (mkdir(ss->outdir, 0755) < 0 && errno != EEXIST)
 		return md_err_sys("%s", ss->outdir);
-	/* MDRUN_BLOCK, then the block's own: MDRUN_DEP_<name>, env= */
-	while (env && env[n])
-		n++;
-	all = md_calloc(n + 2, sizeof(*all));
-	md_buf_printf(&block, "MDRUN_BLOCK=%s", name);
-	all[0] = block.ptr;
-	for (size_t i = 0; i < n; i++)
-		all[i + 1] = env[i];
-	rc = md_kernel_setenv(ss->kernel, all);
-	free(all);
-	md_buf_dispose(&block);
-	if (rc < 0)
+	/*
+	 * MDRUN_DEP_<name>: a request of its own when they change, which
+	 * MDRUN_BLOCK would do for every block: a kernel is not told it.
+	 */
+	if ((rc = md_kernel_setenv(ss->kernel, env ? env : none)) < 0)
 		return rc;
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
@@ -339,8 +330,8 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	md_buf_put(&r->err, "", 0);
 	*out_dir = NULL;
 	if (ss->kernel)
-		return run_kernel(r, out_dir, ss, name, env, code, len,
-				  timeout, cap);
+		return run_kernel(r, out_dir, ss, env, code, len, timeout,
+				  cap);
 	/* The driver reads it only once asked: no need to rename it in. */
 	md_buf_printf(&p, "%s/code", ss->dir);
 	md_buf_printf(&req, "%s\t%d\n", name, code_line);

@@ -119,11 +119,10 @@ DOC
 	cat >renv.md <<'DOC'
 ```{r name=make}
 writeLines("seven", file.path(Sys.getenv("MDRUN_OUT"), "n.txt"))
-cat(Sys.getenv("MDRUN_BLOCK"), "\n")
 ```
 
 ```{r name=use deps=make}
-cat(Sys.getenv("MDRUN_BLOCK"), readLines(file.path(Sys.getenv("MDRUN_DEP_make"), "n.txt")), "\n")
+cat("use", readLines(file.path(Sys.getenv("MDRUN_DEP_make"), "n.txt")), "\n")
 ```
 
 ```{r name=later}
@@ -131,9 +130,8 @@ cat("[", Sys.getenv("MDRUN_DEP_make"), "]\n")
 ```
 DOC
 	"$mdrun" -q renv.md >renv.out 2>err
-	shows_part renv.out make 'make' && shows_part renv.out use 'use seven' &&
-		shows_part renv.out later '[  ]'
-	expect "R: MDRUN_BLOCK and MDRUN_DEP_<name> are set per block, and unset after" renv.out err
+	shows_part renv.out use 'use seven' && shows_part renv.out later '[  ]'
+	expect "R: MDRUN_DEP_<name> is set for the block that lists it, and unset after" renv.out err
 else
 	skip "R" "IRkernel is not installed (Debian: r-cran-irkernel)"
 fi
@@ -194,14 +192,21 @@ f = 7
 print("ipykernel" in sys.modules)
 ```
 
-```{python name=f2}
+```{python name=f2 deps=f1}
 import os
-print(f * 6, os.environ["MDRUN_BLOCK"])
+print(f * 6, sorted(k for k in os.environ if k.startswith("MDRUN_DEP_")))
+```
+
+```{python name=f3}
+import os
+print(sorted(k for k in os.environ if k.startswith("MDRUN_DEP_")))
 ```
 DOC
 	"$mdrun" -q fm.md >fm.out 2>err
-	shows fm.out f1 True && shows fm.out f2 '42 f2'
-	expect "front matter kernels: (block form): python's blocks share an ipykernel" fm.out err
+	shows fm.out f1 True && shows fm.out f2 "42 ['MDRUN_DEP_f1']" &&
+		shows fm.out f3 "[]"
+
+	expect "front matter kernels: (block form): python's blocks share an ipykernel, each with its deps' variables" fm.out err
 	cat >fm2.md <<'DOC'
 ---
 mdrun: {run: all, kernels: {python: "python3"}}
