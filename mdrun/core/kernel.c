@@ -746,9 +746,20 @@ md_kernel_start(struct md_kernel **out, const struct md_kernel_spec *spec,
 	}
 	while (spec->argv[n])
 		n++;
-	argv = md_calloc(n + 1, sizeof(*argv));
+	argv = md_calloc(n + 2, sizeof(*argv));
 	for (size_t i = 0; i < n; i++)
 		argv[i] = expand(spec->argv[i], k->conn, spec->dir);
+	/*
+	 * IPython writes each request to the user's history database, two
+	 * syncs a block; a render is no one's history (nbclient does this).
+	 */
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(argv[i], "ipykernel_launcher") ||
+		    !strcmp(argv[i], "ipykernel")) {
+			argv[n] = md_strdup("--HistoryManager.hist_file="
+					    ":memory:");
+			break;
+		}
 	envv = merged_env((const char *const *)spec->env, env);
 	struct md_spawn sp = { .argv = (const char *const *)argv,
 			       .cwd = cwd,
@@ -1026,6 +1037,9 @@ pump(struct run *u, long ms)
 	if (zmq_poll(it, NSOCK, ms) <= 0)
 		return false;
 	for (int i = 0; i < NSOCK; i++) {
+		/* Each look at a socket costs system calls: only those ready. */
+		if (!(it[i].revents & ZMQ_POLLIN))
+			continue;
 		for (int n = 0;
 		     n < BATCH && (g = recv_msg(u->k, i, &m)) != NONE; n++) {
 			any = true;

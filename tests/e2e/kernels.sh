@@ -116,6 +116,26 @@ DOC
 	shows_part mid1.out c 'c: 20' && shows_part mid2.out b 'b: 30' &&
 		shows_part mid2.out c 'c: 30' && has err "replayed a (mid.md:1)"
 	expect "R: editing the middle block replays the one above, then runs it and the next" mid2.out err
+	cat >die.md <<'DOC'
+```{r name=set}
+z <- 5
+```
+
+```{r name=die}
+tools::pskill(Sys.getpid(), tools::SIGKILL)
+```
+
+```{r name=again}
+cat("fresh kernel:", !exists("z"), "\n")
+```
+DOC
+	# As a run from the top would: the block killed the kernel, so what
+	# follows starts from an empty one (no replay).
+	"$mdrun" -q -k die.md >die.out 2>err
+	[ $? = 1 ] && shows_part die.out die 'died during the block' &&
+		shows_part die.out again 'fresh kernel: TRUE' &&
+		has err "block die failed" && ! has err "block again failed"
+	expect "R: a kernel killed inside a block fails only that block; the next runs in a fresh kernel" die.out err
 	cat >renv.md <<'DOC'
 ```{r name=make}
 writeLines("seven", file.path(Sys.getenv("MDRUN_OUT"), "n.txt"))
@@ -170,10 +190,12 @@ print("ipykernel" in sys.modules)
 k + 1
 ```
 DOC
-	"$mdrun" -q pick.md >pick.out 2>err
+	IPYTHONDIR="$dir/ipython" "$mdrun" -q pick.md >pick.out 2>err
 	shows pick.out k1 True && shows pick.out driver False &&
 		shows pick.out k2 6
 	expect "kernel=python3: those blocks share an ipykernel, the others the driver" pick.out err
+	[ -d "$dir/ipython" ] && [ -z "$(find "$dir/ipython" -name 'history.sqlite*')" ]
+	expect "ipykernel: a render writes nothing to the user's IPython history" err
 	printf '```{python kernel=no/such}\n1\n```\n' >badk.md
 	"$mdrun" -q badk.md >/dev/null 2>err
 	[ $? = 2 ] && has err "badk.md:1:" && has err "'kernel': expected a kernelspec name"
