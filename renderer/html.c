@@ -292,6 +292,14 @@ pre(struct md_buf *b, const char *cls, const char *s, size_t n)
 	md_buf_puts(b, "</pre>\n");
 }
 
+/* text after comment= (render_comment): its new length. */
+static size_t
+commented(struct md_buf *text, const char *comment)
+{
+	render_comment(text, comment);
+	return text->len;
+}
+
 /*
  * A rich value's text/html in a <div>: as it is with MD_VIEW_UNSAFE_HTML,
  * else sanitized. False, with nothing written, when what is left of it
@@ -353,7 +361,10 @@ rich(struct md_buf *b, const struct md_view *v, const struct md_block *blk,
 		} else if (!strcmp(m->type, "text/latex")) {
 			pre(b, "latex", m->data, m->len);
 		} else {
-			pre(b, "result", m->data, m->len);
+			struct md_buf t = MD_BUF_INIT;
+			md_buf_put(&t, m->data, m->len);
+			pre(b, "result", t.ptr, commented(&t, blk->comment));
+			md_buf_dispose(&t);
 		}
 		return;
 	}
@@ -387,11 +398,13 @@ real(struct md_buf *b, const struct md_view *v, const struct md_view_block *vb,
 		else if (o->kind == MD_OUT_ERROR)
 			pre(b, "stderr error", o->text, o->len);
 		else if (o->stream == MD_STDERR)
-			pre(b, "stderr", text.ptr, text.len);
+			pre(b, "stderr", text.ptr,
+			    commented(&text, blk->comment));
 		else if (blk->output == MD_OUTPUT_ASIS)
 			asis(b, v, text.ptr, text.len);
 		else
-			pre(b, "stdout", text.ptr, text.len);
+			pre(b, "stdout", text.ptr,
+			    commented(&text, blk->comment));
 	}
 	/* Shown even with output=false: a failure is never hidden. */
 	if (md_exit_failed(&x->exit))
@@ -420,6 +433,14 @@ block(struct md_buf *b, const struct md_view *v, const struct md_view_block *vb)
 		md_buf_puts(b, "\"");
 	}
 	md_buf_puts(b, ">\n");
+	/* code-fold: the code in a <details>, open for code-fold=show */
+	bool fold = blk->fold && (blk->echo || !ran);
+	if (fold) {
+		md_buf_printf(b, "<details class=\"code-fold\"%s><summary>",
+			      blk->fold == 2 ? " open" : "");
+		escs(b, blk->fold_summary ? blk->fold_summary : "Code");
+		md_buf_puts(b, "</summary>\n");
+	}
 	if (blk->echo || !ran) {
 		md_buf_puts(b, "<pre class=\"code\"><code");
 		if (blk->lang) {
@@ -431,6 +452,8 @@ block(struct md_buf *b, const struct md_view *v, const struct md_view_block *vb)
 		render_html_text(b, blk->code, blk->code_len);
 		md_buf_puts(b, "</code></pre>\n");
 	}
+	if (fold)
+		md_buf_puts(b, "</details>\n");
 	if (ran) {
 		md_buf_printf(b, "<div class=\"mdrun-out status-%s\">\n"
 				 "<p class=\"mdrun-meta\">", word);

@@ -40,6 +40,12 @@ void render_exit_words(struct md_buf *out, const struct md_exit *e);
 const struct md_out *render_out_next(const struct md_view_real *r, size_t *i,
 				     struct md_buf *text);
 
+/*
+ * knitr's comment=: each line of text (an output's) starts with comment
+ * and a blank ("## [1] 2"). Nothing when comment is NULL.
+ */
+void render_comment(struct md_buf *text, const char *comment);
+
 /* Appends every chunk of stream s of r, in order. */
 void render_stream(struct md_buf *out, const struct md_view_real *r,
 		   enum md_stream s);

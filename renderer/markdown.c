@@ -315,26 +315,88 @@ rich(struct out *o, const struct md_block *b, const struct md_view_real *r,
 	}
 }
 
-/* What one realization shows, in its order. */
+/*
+ * What real() writes: all of it; or, for collapse=true, the text that
+ * goes inside the code's fence, or the rest, after it.
+ */
+enum part { PART_ALL, PART_TEXT, PART_REST };
+
+/* The text/plain of a rich value that shows as nothing else, or NULL. */
+static const struct md_mime *
+plain_only(const struct md_view_real *r, const struct md_out *x)
+{
+	if (shown(x, "text/markdown") || image_file(r, x) ||
+	    shown(x, "text/latex") || shown(x, "text/html"))
+		return NULL;
+	return shown(x, "text/plain");
+}
+
+/* Is x text that collapse=true puts inside the code's fence? */
+static bool
+is_text(const struct md_block *b, const struct md_view_real *r,
+	const struct md_out *x)
+{
+	if (x->kind == MD_OUT_STREAM)
+		return b->output != MD_OUTPUT_ASIS;
+	return x->kind == MD_OUT_RICH && plain_only(r, x);
+}
+
+/* A text output, fenced, each line after the block's comment=. */
 static void
-real(struct out *o, const struct md_block *b, const struct md_view_real *r)
+text_out(struct out *o, const struct md_block *b, const char *info,
+	 const char *s, size_t n)
+{
+	struct md_buf t = MD_BUF_INIT;
+
+	md_buf_put(&t, s, n);
+	render_comment(&t, b->comment);
+	if (info) {
+		fenced(o, info, t.ptr, t.len);
+	} else {
+		struct md_buf clean = MD_BUF_INIT;
+		render_text_clean(&clean, t.ptr, t.len);
+		lines(o, &clean);
+		md_buf_dispose(&clean);
+	}
+	md_buf_dispose(&t);
+}
+
+/* What one realization shows, in its order (part of it: enum part). */
+static void
+real(struct out *o, const struct md_block *b, const struct md_view_real *r,
+     enum part part)
 {
 	struct md_buf text = MD_BUF_INIT;
 	const struct md_out *x;
+	const struct md_mime *m;
 	size_t i = 0;
 
 	while ((x = render_out_next(r, &i, &text))) {
-		if (x->kind == MD_OUT_RICH)
+		bool t = is_text(b, r, x);
+
+		if ((part == PART_TEXT && !t) || (part == PART_REST && t))
+			continue;
+		if (part == PART_TEXT && x->kind == MD_OUT_RICH) {
+			m = plain_only(r, x);
+			text_out(o, b, NULL, m->data, m->len);
+		} else if (part == PART_TEXT)
+			text_out(o, b, NULL, text.ptr, text.len);
+		else if (x->kind == MD_OUT_RICH && (m = plain_only(r, x)))
+			text_out(o, b, "output", m->data, m->len);
+		else if (x->kind == MD_OUT_RICH)
 			rich(o, b, r, x);
 		else if (x->kind == MD_OUT_ERROR)
 			fenced(o, "error", x->text, x->len);
 		else if (x->stream == MD_STDERR)
-			fenced(o, "stderr", text.ptr, text.len);
+			text_out(o, b, "stderr", text.ptr, text.len);
 		else if (b->output == MD_OUTPUT_ASIS)
 			asis(o, text.ptr, text.len);
 		else
-			fenced(o, "output", text.ptr, text.len);
+			text_out(o, b, "output", text.ptr, text.len);
 	}
+	md_buf_dispose(&text);
+	if (part == PART_TEXT)
+		return;
 	failure(o, &r->exit);
 	for (i = 0; i < r->nfiles; i++) {
 		const struct md_file *f = &r->files[i];
@@ -343,7 +405,6 @@ real(struct out *o, const struct md_block *b, const struct md_view_real *r)
 			file(o, b, f,
 			     f->mime && !strncmp(f->mime, "image/", 6));
 	}
-	md_buf_dispose(&text);
 }
 
 /*
@@ -351,7 +412,7 @@ real(struct out *o, const struct md_block *b, const struct md_view_real *r)
  * several). Nothing at all when it would be empty.
  */
 static void
-region(struct out *o, const struct md_view_block *vb)
+region(struct out *o, const struct md_view_block *vb, enum part part)
 {
 	const struct md_block *b = vb->block;
 	struct md_buf inside = MD_BUF_INIT, label = MD_BUF_INIT;
@@ -376,7 +437,7 @@ region(struct out *o, const struct md_view_block *vb)
 					      r->rhash ? r->rhash : "");
 				line(&in, label.ptr, label.len);
 			}
-			real(&in, b, r);
+			real(&in, b, r, part);
 		}
 	}
 	if (inside.len) {
@@ -394,6 +455,75 @@ ends_line(const char *s, size_t n)
 	return n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r');
 }
 
+/* The first byte of b's closing fence line. */
+static size_t
+closing_line(const char *src, const struct md_block *b)
+{
+	size_t c = b->end;
+
+	if (c > b->start && src[c - 1] == '\n')
+		c--;
+	if (c > b->start && src[c - 1] == '\r')
+		c--;
+	while (c > b->start && src[c - 1] != '\n')
+		c--;
+	return c;
+}
+
+/*
+ * collapse=true, written to another file: the text outputs go inside
+ * the code's fence (knitr's look), when none has a line that would
+ * close it; the rest in a region after it.
+ */
+static bool
+collapses(const struct md_view *v, const struct md_view_block *vb)
+{
+	const struct md_block *b = vb->block;
+	struct md_buf text = MD_BUF_INIT;
+	const struct md_out *x;
+	bool ok;
+
+	ok = b->collapse && b->echo && b->closed &&
+	     !(v->flags & MD_VIEW_KEEP_CODE) && vb->nreals == 1 &&
+	     b->output != MD_OUTPUT_HIDE &&
+	     (vb->status == MD_STATUS_OK || vb->status == MD_STATUS_FAILED ||
+	      vb->status == MD_STATUS_TIMEOUT);
+	for (size_t i = 0; ok && (x = render_out_next(&vb->reals[0], &i,
+						      &text));) {
+		const char *s = x->kind == MD_OUT_STREAM ? text.ptr : NULL;
+		size_t n = text.len;
+		if (x->kind == MD_OUT_RICH &&
+		    is_text(b, &vb->reals[0], x)) {
+			const struct md_mime *m = plain_only(&vb->reals[0], x);
+			s = m->data;
+			n = m->len;
+		}
+		for (size_t k = 0; s && k + 3 <= n; k++)
+			if ((k == 0 || s[k - 1] == '\n') &&
+			    (!strncmp(s + k, "```", 3) ||
+			     !strncmp(s + k, "~~~", 3)))
+				ok = false;
+	}
+	md_buf_dispose(&text);
+	return ok;
+}
+
+/*
+ * Quarto's {{python}} written to another file: shown as {python}, as
+ * Quarto shows it. The source up to the info string's end is written.
+ */
+static size_t
+unescape(struct md_buf *out, const char *src, size_t pos,
+	 const struct md_block *b)
+{
+	size_t at = b->start + (size_t)b->info_col - 1, n = strlen(b->info);
+
+	md_buf_put(out, src + pos, at + 1 - pos);
+	md_buf_put(out, src + at + 2, n - 4);
+	md_buf_putc(out, '}');
+	return at + n;
+}
+
 void
 render_markdown(struct md_buf *out, const struct md_view *v)
 {
@@ -409,8 +539,25 @@ render_markdown(struct md_buf *out, const struct md_view *v)
 		bool drop = !b->echo && !(v->flags & MD_VIEW_KEEP_CODE);
 		size_t at, before, until;
 
+		if (b->escaped && !(v->flags & MD_VIEW_KEEP_CODE)) {
+			pos = unescape(out, src, pos, b);
+			continue;
+		}
 		if (!present && !drop)
 			continue;
+		if (present && collapses(v, &v->blocks[i])) {
+			size_t close = closing_line(src, b);
+			if (spans)
+				spans[i][0] = out->len + (b->start - pos);
+			md_buf_put(out, src + pos, close - pos);
+			real(&o, b, &v->blocks[i].reals[0], PART_TEXT);
+			md_buf_put(out, src + close, b->end - close);
+			pos = b->has_out ? b->out_end : b->end;
+			region(&o, &v->blocks[i], PART_REST);
+			if (spans)
+				spans[i][1] = out->len;
+			continue;
+		}
 		until = b->has_out ? b->out_end : b->end;
 		at = drop ? b->start : b->has_out ? b->out_start : b->end;
 		if (spans)
@@ -434,7 +581,7 @@ render_markdown(struct md_buf *out, const struct md_view *v)
 			md_buf_dispose(&fence);
 		}
 		if (present)
-			region(&o, &v->blocks[i]);
+			region(&o, &v->blocks[i], PART_ALL);
 		/* A file without a final newline keeps lacking one. */
 		if (until == doc->len && !ends_line(src, doc->len) &&
 		    out->len > before) {

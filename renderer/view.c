@@ -97,6 +97,30 @@ render_out_next(const struct md_view_real *r, size_t *i, struct md_buf *text)
 }
 
 void
+render_comment(struct md_buf *text, const char *comment)
+{
+	struct md_buf out = MD_BUF_INIT;
+	size_t start = 0, i;
+
+	if (!comment || !text->len)
+		return;
+	for (i = 0; i < text->len; i++) {
+		if (text->ptr[i] != '\n')
+			continue;
+		md_buf_printf(&out, "%s ", comment);
+		md_buf_put(&out, text->ptr + start, i + 1 - start);
+		start = i + 1;
+	}
+	if (start < text->len) {
+		md_buf_printf(&out, "%s ", comment);
+		md_buf_put(&out, text->ptr + start, text->len - start);
+	}
+	md_buf_clear(text);
+	md_buf_put(text, out.ptr, out.len);
+	md_buf_dispose(&out);
+}
+
+void
 render_stream(struct md_buf *out, const struct md_view_real *r,
 	      enum md_stream s)
 {

@@ -407,3 +407,135 @@ Test(doc, no_heading_no_title)
 	cr_assert_null(d->title);
 	md_doc_free(d);
 }
+
+Test(doc, knitr_options_in_knitr_syntax)
+{
+	struct md_doc *d = parse("```{r a, fig.cap='x, y', results=\"hide\", "
+				 "eval=F, dependson=c('a', \"b\"), "
+				 "out.width='50%'}\n1\n```\n",
+				 0);
+	const struct md_block *b = &d->blocks[0];
+
+	cr_assert_str_eq(b->name, "a");
+	cr_assert_str_eq(md_block_opt(b, "fig.cap"), "x, y");
+	cr_assert_eq(b->output, MD_OUTPUT_HIDE);
+	cr_assert_not(b->exec, "eval=F");
+	cr_assert_str_eq(md_block_opt(b, "dependson"), "c('a', \"b\")");
+	for (size_t i = 0; i < b->nopts; i++)
+		cr_assert_eq(b->opts[i].ignored,
+			     !strcmp(b->opts[i].key, "out.width"), "%s",
+			     b->opts[i].key);
+	md_doc_free(d);
+	d = parse("```{r setup, include=FALSE, comment='##', collapse=TRUE, "
+		  "engine='Python', warning=FALSE}\n1\n```\n",
+		  0);
+	b = &d->blocks[0];
+	cr_assert(b->exec);
+	cr_assert_not(b->echo);
+	cr_assert_eq(b->output, MD_OUTPUT_HIDE);
+	cr_assert_str_eq(b->comment, "##");
+	cr_assert(b->collapse);
+	cr_assert(b->no_warnings);
+	cr_assert_str_eq(b->lang, "python");
+	md_doc_free(d);
+}
+
+Test(doc, option_lists_in_r_syntax)
+{
+	char *l;
+
+	cr_assert_str_eq(l = md_opt_list("'a'"), "a");
+	free(l);
+	cr_assert_str_eq(l = md_opt_list("c('a', \"b-2\")"), "a,b-2");
+	free(l);
+	cr_assert_str_eq(l = md_opt_list("a,b"), "a,b");
+	free(l);
+	cr_assert_null(md_opt_list("c(a)"));
+	cr_assert_null(md_opt_list("paste('a')"));
+	parse_fails("```{r dependson=c(1)}\n```\n",
+		    "t.md:1:17: invalid value 'c(1)' for 'dependson': expected "
+		    "block names");
+	parse_fails("```{r fig.capt=x}\n```\n",
+		    "t.md:1:7: unknown option 'fig.capt' (did you mean "
+		    "'fig.cap'?)");
+	parse_fails("```{r code-fold=maybe}\n```\n",
+		    "t.md:1:17: invalid value 'maybe' for 'code-fold': "
+		    "expected true, false or show");
+}
+
+Test(doc, a_language_in_any_case)
+{
+	struct md_doc *d = parse("```{Python}\n1\n```\n\n```BASH\nls\n```\n",
+				 MD_DOC_ALL);
+
+	cr_assert_str_eq(d->blocks[0].lang, "python");
+	cr_assert_str_eq(d->blocks[0].name, "python-1");
+	cr_assert_str_eq(d->blocks[1].lang, "bash");
+	cr_assert(d->blocks[1].exec);
+	md_doc_free(d);
+}
+
+Test(doc, quarto_escape_and_myst_directives)
+{
+	struct md_doc *d = parse("```{{python}}\n1\n```\n\n```{note}\ntext\n```\n"
+				 "\n```{raw} html\n<b>\n```\n\n```{julia}\n1\n```\n",
+				 0);
+
+	cr_assert(d->blocks[0].escaped);
+	cr_assert_not(d->blocks[0].exec);
+	cr_assert_str_eq(d->blocks[0].lang, "python");
+	cr_assert_not(d->blocks[1].exec);
+	cr_assert_not(d->blocks[2].exec);
+	cr_assert(d->blocks[3].exec, "{julia} is a block to run");
+	md_doc_free(d);
+	/* In a MyST notebook every {name} but {code-cell} is a directive. */
+	d = parse("---\njupytext:\n  formats: md:myst\n---\n"
+		  "```{exercise-end}\n```\n\n```{julia}\n1\n```\n",
+		  0);
+	cr_assert_not(d->blocks[0].exec);
+	cr_assert_not(d->blocks[1].exec);
+	md_doc_free(d);
+}
+
+Test(doc, myst_code_cells)
+{
+	struct md_doc *d = parse("```{code-cell} ipython3\n:tags: [remove-input, "
+				 "raises-exception]\nprint(1)\n```\n\n"
+				 "```{code-cell} python3\n---\ntags: [skip-execution]"
+				 "\n---\nx = 1\n```\n",
+				 0);
+
+	cr_assert(d->blocks[0].exec);
+	cr_assert_str_eq(d->blocks[0].lang, "python");
+	cr_assert_str_eq(d->blocks[0].code, "print(1)\n");
+	cr_assert_eq(d->blocks[0].code_line, 3);
+	cr_assert_not(d->blocks[0].echo);
+	cr_assert(d->blocks[0].error_ok);
+	cr_assert_not(d->blocks[1].exec);
+	cr_assert_str_eq(d->blocks[1].code, "x = 1\n");
+	md_doc_free(d);
+	parse_fails("```{code-cell}\n1\n```\n",
+		    "t.md:1:4: {code-cell} names no language");
+}
+
+Test(doc, front_matter_defaults)
+{
+	struct md_doc *q = parse("---\nexecute:\n  echo: false\n  enabled: true\n"
+				 "---\n```{python}\n#| echo: true\n1\n```\n\n"
+				 "```{python}\n2\n```\n",
+				 0);
+	struct md_doc *k = parse("---\nknitr:\n  opts_knit:\n    verbose: true\n"
+				 "  opts_chunk:\n    comment: '#>'\n"
+				 "    collapse: true\n---\n```{r}\n1\n```\n",
+				 0);
+
+	cr_assert(q->blocks[0].echo, "the block's own option wins");
+	cr_assert_not(q->blocks[1].echo);
+	cr_assert(q->blocks[1].exec);
+	cr_assert_str_eq(k->blocks[0].comment, "#>");
+	cr_assert(k->blocks[0].collapse);
+	md_doc_free(q);
+	md_doc_free(k);
+	parse_fails("---\nexecute:\n  ecko: false\n---\n```{python}\n1\n```\n",
+		    "t.md:3:3: unknown option 'ecko' (did you mean 'echo'?)");
+}

@@ -484,10 +484,10 @@ Test(rich, markdown_figure_caption_and_alt)
 		{ "out/b.png", "image/png", "b", 1, "t_files/b.png", NULL },
 		{ "data.csv", "text/csv", "a\n", 2, "t_files/c.csv", NULL },
 	};
-	static struct md_opt cap[] = { { "fig-cap", "Growth *by* year", 1, 1 } };
-	static struct md_opt both[] = { { "fig.cap", "Growth", 1, 1 },
-					{ "fig-alt", "A line [up]", 1, 1 } };
-	static struct md_opt alt[] = { { "fig.alt", "A line", 1, 1 } };
+	static struct md_opt cap[] = { { "fig-cap", "Growth *by* year", 1, 1, false } };
+	static struct md_opt both[] = { { "fig.cap", "Growth", 1, 1, false },
+					{ "fig-alt", "A line [up]", 1, 1, false } };
+	static struct md_opt alt[] = { { "fig.alt", "A line", 1, 1, false } };
 	struct md_view_real r = { .outs = outs, .nouts = 1, .files = files,
 				  .nfiles = 3 };
 	const char *src = "```{python}\nplot()\n```\n";
@@ -598,9 +598,9 @@ Test(rich, html_figure_caption_and_alt)
 	static const struct md_file files[] = {
 		{ "b.png", "image/png", "b", 1, "t_files/b.png", NULL },
 	};
-	static struct md_opt cap[] = { { "fig-cap", "Growth <b>", 1, 1 } };
-	static struct md_opt both[] = { { "fig.cap", "Growth", 1, 1 },
-					{ "fig.alt", "A \"line\"", 1, 1 } };
+	static struct md_opt cap[] = { { "fig-cap", "Growth <b>", 1, 1, false } };
+	static struct md_opt both[] = { { "fig.cap", "Growth", 1, 1, false },
+					{ "fig.alt", "A \"line\"", 1, 1, false } };
 	char *html = page(outs, 1, files, 1, NULL, 0, 0);
 
 	has(html, "<figure class=\"rich\"><img alt=\"&lt;Figure&gt;\" src=\""

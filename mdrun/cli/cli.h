@@ -53,6 +53,8 @@ struct cli_render_opts {
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
 	bool quiet;		 /* failures only */
+	bool verbose;		 /* -v: what the document asks that means
+				    nothing here, too */
 	bool per_block;		 /* a line per block when not on a terminal */
 	bool tty;		 /* progress as one live line on stderr */
 };

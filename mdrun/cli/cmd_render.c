@@ -88,6 +88,8 @@ cli_render_option(struct cli_render_opts *a, int argc, char **argv, int *i)
 		a->all = true;
 	else if (!strcmp(s, "-q") || !strcmp(s, "--quiet"))
 		a->quiet = true;
+	else if (!strcmp(s, "-v") || !strcmp(s, "--verbose"))
+		a->verbose = true;
 	else
 		return 0;
 	return 1;
@@ -277,6 +279,41 @@ cli_files_place(char **dir, char **href, const struct cli_render_opts *a,
  * output copies artifacts to FILE_files/ and links them; the reports
  * embed them.
  */
+/*
+ * -v: the knitr, Quarto and Codebraid options the document gives that
+ * mean nothing here, once each, in one line.
+ */
+static void
+report_ignored(const struct md_doc *doc)
+{
+	struct md_buf seen = MD_BUF_INIT;
+	size_t n = 0;
+
+	for (size_t i = 0; i < doc->nblocks; i++)
+		for (size_t j = 0; j < doc->blocks[i].nopts; j++) {
+			const struct md_opt *o = &doc->blocks[i].opts[j];
+			struct md_buf key = MD_BUF_INIT;
+
+			if (!o->ignored)
+				continue;
+			md_buf_printf(&key, ", %s,", o->key);
+			if (!seen.len || !strstr(seen.ptr, key.ptr)) {
+				md_buf_printf(&seen, "%s%s", seen.len ? "" : ",",
+					      key.ptr + 1);
+				n++;
+			}
+			md_buf_dispose(&key);
+		}
+	if (n) {
+		seen.ptr[seen.len - 1] = '\0';
+		fprintf(stderr, "mdrun: %s: %s that mean%s nothing here, "
+				"ignored:%s\n",
+			doc->path, n == 1 ? "an option" : "options",
+			n == 1 ? "s" : "", seen.ptr + 1);
+	}
+	md_buf_dispose(&seen);
+}
+
 static int
 render(struct md_notebook *nb, struct md_buf *text,
        const struct cli_render_opts *a)
@@ -291,6 +328,8 @@ render(struct md_notebook *nb, struct md_buf *text,
 		o.view_flags |= MD_VIEW_KEEP_CODE;
 	if (md_nb_open(nb, &o) < 0)
 		goto done;
+	if (a->verbose && !a->quiet)
+		report_ignored(nb->d.doc);
 	if (a->format->render == render_markdown) {
 		cli_files_place(&files, &href, a, nb->d.dir);
 		o.files_dir = files;

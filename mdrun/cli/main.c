@@ -66,6 +66,8 @@ const char cli_usage[] =
 	"  --rebuild[=NAME]  run every block (or block NAME) again, adding a\n"
 	"                    realization even when one is in the store\n"
 	"  -q, --quiet       print errors only\n"
+	"  -v, --verbose     also name the knitr and Quarto options the\n"
+	"                    document gives that mean nothing in mdrun\n"
 	"\n"
 	"FILE.md may be '-' for standard input; OUT may be '-' for standard\n"
 	"output. The result is written to a temporary file and renamed, so a\n"

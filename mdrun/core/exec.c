@@ -240,8 +240,9 @@ empty_dir(struct store *s)
 static char **
 dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 {
-	char **env = md_calloc(st->ndeps + 2, sizeof(*env));
+	char **env = md_calloc(st->ndeps + 3, sizeof(*env));
 	struct md_buf fig = MD_BUF_INIT;
+	size_t n = st->ndeps;
 
 	for (size_t i = 0; i < st->ndeps; i++) {
 		const struct md_stage *d = &p->stages[st->deps[i]];
@@ -263,8 +264,11 @@ dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 	}
 	if (st->block->fig) {
 		md_buf_printf(&fig, "MDRUN_FIG=%s", st->block->fig);
-		env[st->ndeps] = md_buf_detach(&fig);
+		env[n++] = md_buf_detach(&fig);
 	}
+	if (st->block->no_warnings &&
+	    st->interp->driver == MD_DRIVER_PYTHON)
+		env[n++] = md_strdup("MDRUN_WARNINGS=ignore");
 	return env;
 }
 /* The document's path as blocks see it (MDRUN_DOC). */

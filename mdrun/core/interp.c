@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,7 +76,7 @@ slot(struct md_interps *t, const char *lang)
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
-		if (!strcmp(t->v[i].lang, lang)) {
+		if (!strcasecmp(t->v[i].lang, lang)) {
 			interp_dispose(&t->v[i]);
 			break;
 		}
@@ -349,10 +350,10 @@ md_interp_find(const struct md_interps *t, const char *lang)
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
-		if (!strcmp(t->v[i].lang, lang))
+		if (!strcasecmp(t->v[i].lang, lang))
 			return &t->v[i];
 	for (i = 0; i < sizeof(aliases) / sizeof(*aliases); i++)
-		if (!strcmp(aliases[i].alias, lang))
+		if (!strcasecmp(aliases[i].alias, lang))
 			return md_interp_find(t, aliases[i].lang);
 	return NULL;
 }

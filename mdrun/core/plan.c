@@ -7,9 +7,11 @@
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kernel.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
 
@@ -88,7 +90,7 @@ stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
 		return NULL;
 	if (prev && (!prev->key[0] || !prev->rhash[0]))
 		return NULL;
-	f = md_calloc(10 + (st->env != NULL) + (st->inputs != NULL) +
+	f = md_calloc(11 + (st->env != NULL) + (st->inputs != NULL) +
 			      (st->ndeps > 0) + 2 * (prev != NULL),
 		      sizeof(*f));
 	f[(*n)++] = (struct store_field){ "mdrun-key", MD_KEY_VERSION };
@@ -101,6 +103,9 @@ stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
 		f[(*n)++] = (struct store_field){ "outputs", MD_PY_OUTPUTS };
 	if (b->fig)
 		f[(*n)++] = (struct store_field){ "fig", b->fig };
+	/* warning=false: the python driver ignores the block's warnings */
+	if (b->no_warnings && st->interp->driver == MD_DRIVER_PYTHON)
+		f[(*n)++] = (struct store_field){ "warnings", "ignore" };
 	f[(*n)++] = (struct store_field){ "dir", p->dir };
 	/* Blocks see both (MDRUN_DOC, MDRUN_BLOCK): they are in the key. */
 	f[(*n)++] = (struct store_field){ "doc", p->doc };
@@ -401,6 +406,11 @@ upstream(struct md_plan *p, struct md_doc *doc, struct md_stage *st,
 		r.col = o->col;
 		if (!strcmp(o->key, "deps")) {
 			rc = md_each_item(o->val, add_dep, &r);
+		} else if (!strcmp(o->key, "dependson")) {
+			/* knitr's: 'a' or c('a', 'b'), checked when parsed */
+			char *list = md_opt_list(o->val);
+			rc = md_each_item(list ? list : "", add_dep, &r);
+			free(list);
 		} else if (!strcmp(o->key, "env")) {
 			rc = md_each_item(o->val, add_env, &r);
 			free(st->env);
@@ -439,19 +449,35 @@ located(const struct md_doc *doc, const struct md_block *b, const char *fmt,
  */
 static const char *
 block_kernel(const struct md_doc *doc, const struct md_interps *t,
-	     const struct md_block *b)
+	     const struct md_block *b, int *installed)
 {
 	const char *k = md_block_opt(b, "kernel");
-	const struct md_interp *in;
+	const struct md_interp *in = md_interp_find(t, b->lang);
 
-	if (k || !doc->nkernels)
+	if (k)
 		return k;
-	in = md_interp_find(t, b->lang);
 	for (size_t i = 0; i < doc->nkernels; i++)
-		if (!strcmp(doc->kernels[i].lang, b->lang) ||
+		if (!strcasecmp(doc->kernels[i].lang, b->lang) ||
 		    (in && md_interp_find(t, doc->kernels[i].lang) == in))
 			return doc->kernels[i].kernel;
-	return NULL;
+	/*
+	 * A notebook's own kernelspec (MyST, jupytext), for its language's
+	 * blocks, when that kernel is installed: its blocks may use what
+	 * only that kernel knows (IPython's %magics).
+	 */
+	if (!doc->kernelspec_name || !doc->kernelspec_lang ||
+	    !md_name_valid(doc->kernelspec_name) ||
+	    (strcasecmp(doc->kernelspec_lang, b->lang) &&
+	     (!in || md_interp_find(t, doc->kernelspec_lang) != in)))
+		return NULL;
+	if (*installed < 0) {
+		struct md_kernel_specs specs;
+		md_kernel_specs_find(&specs);
+		*installed = md_kernel_spec_get(&specs,
+						doc->kernelspec_name) != NULL;
+		md_kernel_specs_dispose(&specs);
+	}
+	return *installed ? doc->kernelspec_name : NULL;
 }
 
 /* The stages of doc's blocks, each run by its interpreter or kernel. */
@@ -546,9 +572,12 @@ md_plan_build(struct md_plan *out, struct md_doc *doc,
 	 * kernel= and the front matter's kernels: each language and kernel
 	 * added before stages point in. (Adding one moves the others.)
 	 */
+	int installed = -1; /* the kernelspec's kernel: unknown yet */
+
 	for (i = 0; i < doc->nblocks; i++)
 		if (doc->blocks[i].exec &&
-		    (kernels[i] = block_kernel(doc, interps, &doc->blocks[i])))
+		    (kernels[i] = block_kernel(doc, interps, &doc->blocks[i],
+					       &installed)))
 			md_interp_kernel(interps, doc->blocks[i].lang,
 					 kernels[i]);
 	rc = stages(out, doc, interps, kernels, cwd, identity, ctx);

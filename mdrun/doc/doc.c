@@ -1,6 +1,7 @@
 #include "doc.h"
 
 #include <cmark-gfm.h>
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,9 @@ struct parse {
 	unsigned flags;
 	size_t bom; /* bytes of a UTF-8 byte order mark at the start */
 	size_t cap; /* blocks allocated in doc->blocks */
+	/* a MyST notebook (jupytext: or kernelspec: in the front matter):
+	 * every ```{name} but {code-cell} is a directive */
+	bool myst;
 };
 
 /* Copies the code without CRs of CRLF pairs: keys ignore line endings. */
@@ -232,6 +236,165 @@ quarto_options(struct md_block *b, const char *path)
 		b->code_len -= pos;
 	}
 	return rc;
+}
+
+/*
+ * The front matter's defaults (Quarto's execute:, knitr's opts_chunk:)
+ * as b's first options, so that its own come after them and win.
+ */
+static int
+apply_defaults(struct parse *ps, struct md_block *b)
+{
+	const struct md_doc *doc = ps->doc;
+
+	for (size_t i = 0; i < doc->ndefaults; i++) {
+		const struct md_opt *d = &doc->defaults[i];
+		if (md_info_option(b, doc->path, d->line, d->col, d->key,
+				   d->col, d->val) < 0)
+			return MD_ERROR;
+	}
+	return 0;
+}
+
+enum { MYST_NONE, MYST_CODE_CELL, MYST_OTHER };
+
+/*
+ * Is info a MyST directive: "{code-cell} python3", "{note}", "{raw} html"?
+ * A {name} with nothing after it is one only when name is a directive
+ * Sphinx or MyST knows, so that {python} stays a block to run.
+ */
+static int
+myst_directive(const char *info, bool myst)
+{
+	static const char *const known[] = {
+		"admonition", "attention", "caution", "danger", "error",
+		"hint", "important", "note", "seealso", "tip", "warning",
+		"todo", "versionadded", "versionchanged", "deprecated",
+		"figure", "image", "table", "list-table", "csv-table", "code",
+		"code-block", "sourcecode", "literalinclude", "math", "raw",
+		"include", "toctree", "glossary", "contents", "epigraph",
+		"pull-quote", "highlights", "sidebar", "topic", "rubric",
+		"margin", "dropdown", "tab-set", "tab-item", "card", "grid",
+		"grid-item", "grid-item-card", "tableofcontents", "div",
+		"container", "mermaid", "graphviz", "exercise", "solution",
+		"proof", "only", "centered", "hlist", "eval-rst", "iframe",
+		"video", "aside", "bibliography", "glue", "glue:figure",
+		"glue:math", "embed", "jupyter-execute", "exercise",
+		"exercise-start", "exercise-end", "solution",
+		"solution-start", "solution-end", NULL,
+	};
+	size_t n = 1;
+
+	if (info[0] != '{')
+		return MYST_NONE;
+	while (isalnum((unsigned char)info[n]) ||
+	       (info[n] && strchr("-_:.", info[n])))
+		n++;
+	if (n == 1 || info[n] != '}')
+		return MYST_NONE;
+	if (n - 1 == 9 && !strncmp(info + 1, "code-cell", 9))
+		return MYST_CODE_CELL;
+	if (myst || info[n + 1] == ' ' || info[n + 1] == '\t' ||
+	    memchr(info + 1, ':', n - 1))
+		return MYST_OTHER;
+	for (size_t i = 0; known[i]; i++)
+		if (strlen(known[i]) == n - 1 &&
+		    !strncmp(info + 1, known[i], n - 1))
+			return MYST_OTHER;
+	return MYST_NONE;
+}
+
+/*
+ * A MyST-NB code cell's options, ":key: value" lines or a "---" YAML
+ * block at the top of its code, taken out of the code. Its tags become
+ * what they mean here (remove-input: echo=false, ...); other keys are
+ * accepted as they are.
+ */
+static int
+code_cell_options(struct md_block *b, const char *path)
+{
+	static const char *const tags[][3] = {
+		{ "remove-input", "echo", "false" },
+		{ "hide-input", "code-fold", "true" },
+		{ "remove-output", "output", "false" },
+		{ "remove-cell", "include", "false" },
+		{ "raises-exception", "error", "true" },
+		{ "skip-execution", "eval", "false" },
+	};
+	size_t pos = 0;
+	int line = b->code_line, rc = 0;
+	bool yaml = !strncmp(b->code, "---\n", 4);
+
+	if (yaml) {
+		pos = 4;
+		line++;
+	}
+	while (rc == 0 && pos < b->code_len) {
+		size_t eol = pos + strcspn(b->code + pos, "\n"), k, ke, v;
+		const char *c = b->code + pos;
+
+		if (yaml && eol - pos == 3 && !strncmp(c, "---", 3)) {
+			pos = eol + 1 < b->code_len ? eol + 1 : b->code_len;
+			line++;
+			break;
+		}
+		if (!yaml && c[0] != ':')
+			break;
+		k = yaml ? 0 : 1;
+		for (ke = k; ke < eol - pos && c[ke] != ':'; ke++)
+			;
+		if (ke >= eol - pos || ke == k)
+			return md_err_set("%s:%d:1: expected '%skey: value'",
+					  path, line, yaml ? "" : ":");
+		v = ke + 1;
+		while (v < eol - pos && c[v] == ' ')
+			v++;
+		char *key = md_strndup(c + k, ke - k);
+		char *val = md_strndup(c + v, eol - pos - v);
+		if (!strcmp(key, "tags")) {
+			for (size_t t = 0; t < sizeof(tags) / sizeof(*tags); t++)
+				if (strstr(val, tags[t][0]))
+					rc = md_info_option(b, path, line, 1,
+							    tags[t][1], 1,
+							    tags[t][2]);
+		}
+		free(key);
+		free(val);
+		pos = eol < b->code_len ? eol + 1 : eol;
+		line++;
+	}
+	b->code_line = line;
+	if (pos > 0 && rc == 0) {
+		memmove(b->code, b->code + pos, b->code_len - pos + 1);
+		b->code_len -= pos;
+	}
+	return rc;
+}
+
+/* ```{code-cell} ipython3: a block to run, as Jupyter Book runs it. */
+static int
+code_cell(struct parse *ps, struct md_block *b)
+{
+	const char *arg = b->info + strlen("{code-cell}");
+	size_t n;
+
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	n = strcspn(arg, " \t");
+	if (!n)
+		return md_err_set("%s:%d:%d: {code-cell} names no language",
+				  ps->doc->path, b->line, b->info_col);
+	/* Jupyter's kernel names: python3, ipython3 */
+	if ((n == 7 && !strncmp(arg, "python3", 7)) ||
+	    (n == 8 && !strncmp(arg, "ipython3", 8)) ||
+	    (n == 7 && !strncmp(arg, "ipython", 7)))
+		b->lang = md_strdup("python");
+	else
+		b->lang = md_strndup(arg, n);
+	b->exec = true;
+	if (apply_defaults(ps, b) < 0)
+		return MD_ERROR;
+	return code_cell_options(b, ps->doc->path);
 }
 
 static int
@@ -327,9 +490,26 @@ add_block(struct parse *ps, cmark_node *node)
 	b->info = md_strndup(src + p, info_end - p);
 	b->info_col = (int)(p - ls) + 1;
 
-	if (b->info[0] == '{') {
+	int myst = myst_directive(b->info, ps->myst);
+
+	if (myst == MYST_CODE_CELL) {
+		if (code_cell(ps, b) < 0)
+			return MD_ERROR;
+	} else if (myst == MYST_OTHER) {
+		/* a MyST directive ({note}, {raw} html): text, never run */
+	} else if (b->info[0] == '{' && b->info[1] == '{') {
+		/* Quarto's {{python}}: shown as {python}, never run */
+		size_t n = strlen(b->info);
+		if (n > 4 && !strcmp(b->info + n - 2, "}}")) {
+			size_t w = strcspn(b->info + 2, " \t,}");
+			b->lang = md_strndup(b->info + 2, w);
+			b->escaped = true;
+		}
+	} else if (b->info[0] == '{') {
 		size_t n = strlen(b->info);
 
+		if (apply_defaults(ps, b) < 0)
+			return MD_ERROR;
 		if (n < 2 || b->info[n - 1] != '}')
 			return md_err_set("%s:%d:%d: missing closing '}' in "
 					  "the info string",
@@ -349,6 +529,14 @@ add_block(struct parse *ps, cmark_node *node)
 		size_t n = strcspn(b->info, " \t");
 		b->lang = md_strndup(b->info, n);
 		b->exec = (ps->flags & MD_DOC_ALL) != 0;
+		if (b->exec && apply_defaults(ps, b) < 0)
+			return MD_ERROR;
+	}
+	/* Python, BASH: a language is named in any case */
+	if (b->lang) {
+		char *lower = md_lower(b->lang);
+		free(b->lang);
+		b->lang = lower;
 	}
 	return md_opts_validate(b, doc->path);
 }
@@ -702,6 +890,35 @@ fm_flow_option(struct parse *ps, int line, int col, const char *s, size_t n)
 	return rc;
 }
 
+/*
+ * One "key: value" of the front matter's defaults for every block
+ * (Quarto's execute:, knitr's opts_chunk:), checked when a block takes it.
+ */
+static int
+fm_default(struct parse *ps, int line, int col, const char *s, size_t n)
+{
+	struct md_doc *doc = ps->doc;
+	size_t k[2], v[2];
+	struct md_opt *o;
+
+	if (fm_pair(ps, line, col, s, n, k, v) < 0)
+		return MD_ERROR;
+	doc->defaults = md_realloc(doc->defaults, (doc->ndefaults + 1) *
+							  sizeof(*doc->defaults));
+	o = &doc->defaults[doc->ndefaults++];
+	memset(o, 0, sizeof(*o));
+	o->key = md_strndup(s + k[0], k[1] - k[0]);
+	/* Quarto's execute: enabled: false runs nothing */
+	if (!strcmp(o->key, "enabled")) {
+		free(o->key);
+		o->key = md_strdup("eval");
+	}
+	o->val = md_strndup(s + v[0], v[1] - v[0]);
+	o->line = line;
+	o->col = col + (int)k[0];
+	return 0;
+}
+
 /* The blanks that start s (n bytes): its indentation. */
 static size_t
 indent_of(const char *s, size_t n)
@@ -711,6 +928,102 @@ indent_of(const char *s, size_t n)
 	while (i < n && (s[i] == ' ' || s[i] == '\t'))
 		i++;
 	return i;
+}
+
+/*
+ * Jupytext's "kernelspec:" block at *line: its name: and language:, kept
+ * (anything else it says, and any other form, is let be). *line ends on
+ * its last line.
+ */
+static void
+kernelspec(struct parse *ps, int *line, int close)
+{
+	const char *src = ps->doc->src;
+	const struct lines *l = &ps->lines;
+
+	while (*line + 1 < close) {
+		const char *t = src + line_start(l, *line + 1);
+		size_t n = line_len(src, l, *line + 1), in = indent_of(t, n);
+		size_t k[2], v[2];
+		char **to = NULL;
+
+		if (!in)
+			return;
+		++*line;
+		if (fm_pair(ps, *line, 1, t + in, n - in, k, v) < 0) {
+			md_err_clear();
+			continue;
+		}
+		if (k[1] - k[0] == 4 && !strncmp(t + in + k[0], "name", 4))
+			to = &ps->doc->kernelspec_name;
+		else if (k[1] - k[0] == 8 &&
+			 !strncmp(t + in + k[0], "language", 8))
+			to = &ps->doc->kernelspec_lang;
+		if (to && v[1] > v[0]) {
+			free(*to);
+			*to = md_strndup(t + in + v[0], v[1] - v[0]);
+		}
+	}
+}
+
+/*
+ * The mapping of options that starts at *line ("execute:" or, for knitr,
+ * "knitr:" holding "opts_chunk:"), flow or block: each becomes a default
+ * of every block. *line ends on its last line.
+ */
+static int
+fm_defaults(struct parse *ps, int *line, int close, bool knitr)
+{
+	const char *src = ps->doc->src;
+	const struct lines *l = &ps->lines;
+	const char *s = src + line_start(l, *line);
+	size_t n = line_len(src, l, *line), at = strcspn(s, ":") + 1;
+	size_t base = 0;
+
+	if (knitr) {
+		/* knitr: opts_chunk: ..., at any deeper indentation */
+		while (*line + 1 < close) {
+			const char *t = src + line_start(l, *line + 1);
+			size_t tn = line_len(src, l, *line + 1);
+			size_t in = indent_of(t, tn);
+
+			if (!in)
+				return 0;
+			++*line;
+			if (tn - in >= 11 && !strncmp(t + in, "opts_chunk:", 11)) {
+				s = t;
+				n = tn;
+				at = in + 11;
+				base = in;
+				break;
+			}
+		}
+		if (*line + 1 >= close && base == 0)
+			return 0;
+	}
+	while (at < n && (s[at] == ' ' || s[at] == '\t'))
+		at++;
+	if (at < n)
+		return fm_flow(ps, *line, (int)at + 1, s + at, n - at,
+			       fm_default);
+	while (*line + 1 < close) {
+		const char *t = src + line_start(l, *line + 1);
+		size_t tn = line_len(src, l, *line + 1);
+		size_t in = indent_of(t, tn);
+
+		if (in <= base)
+			break;
+		++*line;
+		if (in < tn && fm_default(ps, *line, (int)in + 1, t + in,
+					  tn - in) < 0)
+			return MD_ERROR;
+	}
+	/* knitr: the rest of its mapping (opts_knit:, ...) is not ours */
+	while (knitr && *line + 1 < close &&
+	       indent_of(src + line_start(l, *line + 1),
+			 line_len(src, l, *line + 1)) > 0)
+		++*line;
+	return 0;
 }
 
 /*
@@ -753,6 +1066,19 @@ front_matter(struct parse *ps, char *feed)
 		size_t n = line_len(src, l, line);
 		size_t r = 6;
 
+		if (n >= 9 && !strncmp(s, "jupytext:", 9))
+			ps->myst = true;
+		if (n >= 11 && !strncmp(s, "kernelspec:", 11)) {
+			ps->myst = true;
+			kernelspec(ps, &line, close);
+			continue;
+		}
+		if ((n >= 8 && !strncmp(s, "execute:", 8)) ||
+		    (n >= 6 && !strncmp(s, "knitr:", 6))) {
+			if (fm_defaults(ps, &line, close, s[0] == 'k') < 0)
+				return MD_ERROR;
+			continue;
+		}
 		if (n < 6 || strncmp(s, "mdrun:", 6))
 			continue;
 		while (r < n && s[r] == ' ')
@@ -940,6 +1266,8 @@ md_doc_free(struct md_doc *doc)
 		}
 		free(b->opts);
 		free(b->fig);
+		free(b->comment);
+		free(b->fold_summary);
 		free(b->code);
 		free(b->prefix);
 	}
@@ -949,6 +1277,13 @@ md_doc_free(struct md_doc *doc)
 		free(doc->kernels[i].kernel);
 	}
 	free(doc->kernels);
+	for (i = 0; i < doc->ndefaults; i++) {
+		free(doc->defaults[i].key);
+		free(doc->defaults[i].val);
+	}
+	free(doc->defaults);
+	free(doc->kernelspec_name);
+	free(doc->kernelspec_lang);
 	free(doc->src);
 	free(doc->path);
 	free(doc->title);

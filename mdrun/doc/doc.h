@@ -26,6 +26,9 @@ struct md_opt {
 	char *val;
 	int line; /* where the value is written, for messages */
 	int col;
+	/* a knitr or Quarto option that means nothing in mdrun: kept,
+	 * validated by no one, listed at -v */
+	bool ignored;
 };
 
 enum md_output {
@@ -54,8 +57,20 @@ struct md_block {
 	char *name; /* label, or LANG-N */
 	struct md_opt *opts;
 	size_t nopts;
+	/*
+	 * {{lang}}: Quarto's escape, a block shown with its braces (one
+	 * pair less), never run.
+	 */
+	bool escaped;
 	/* Validated options (see md_opts_validate). */
 	bool echo;		/* show the code */
+	bool excluded;		/* include=false: neither code nor output */
+	bool collapse;		/* code and text output in one block */
+	bool no_warnings;	/* warning=false: python's warnings dropped */
+	bool no_messages;	/* message=false */
+	char *comment;		/* comment=: what starts each output line */
+	int fold;		/* code-fold: 0 none, 1 folded, 2 open */
+	char *fold_summary;	/* code-summary= */
 	bool error_ok;		/* error=true: a failure is the result */
 	bool cache;		/* cache=false: realize on every render */
 	enum md_output output;
@@ -101,6 +116,17 @@ struct md_doc {
 		char *lang, *kernel;
 	} *kernels;
 	size_t nkernels;
+	/*
+	 * Options every executable block starts with, from the front
+	 * matter: Quarto's execute:, knitr's knitr: opts_chunk:.
+	 */
+	struct md_opt *defaults;
+	size_t ndefaults;
+	/*
+	 * Jupytext's (MyST, Jupyter Book) kernelspec: its name and language,
+	 * or NULL: the kernel its author ran, used when it is installed.
+	 */
+	char *kernelspec_name, *kernelspec_lang;
 };
 
 /* The kernel the front matter names for lang, or NULL. */
@@ -115,6 +141,16 @@ const char *md_doc_kernel(const struct md_doc *doc, const char *lang);
 int md_doc_parse(struct md_doc **out, const char *path, const char *src,
 		 size_t len, unsigned flags);
 void md_doc_free(struct md_doc *doc);
+
+/*
+ * A list option as a comma list: "a,b", 'a', or R's c('a', "b") give
+ * "a,b", blanks around items dropped. NULL when v is an R call but not
+ * c() of strings. Caller frees.
+ */
+char *md_opt_list(const char *v);
+
+/* s in lower case (ASCII). Caller frees. */
+char *md_lower(const char *s);
 
 /* The value of option key on b, or NULL. Borrowed from b. */
 const char *md_block_opt(const struct md_block *b, const char *key);

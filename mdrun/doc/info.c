@@ -21,6 +21,7 @@
 /* The longest block name. */
 #define MD_NAME_MAX 255
 
+/* The options that mean something in mdrun, knitr's and Quarto's too. */
 static const char *const known[] = {
 	"name", "label", "session", "deps", "inputs", "env", "eval",
 	"echo", "output", "error", "timeout", "cache", "nouts", "match",
@@ -28,8 +29,114 @@ static const char *const known[] = {
 	/* figures: Quarto's names, then knitr's */
 	"fig-width", "fig-height", "fig-dpi", "fig-format", "fig-cap",
 	"fig-alt", "fig.width", "fig.height", "dpi", "dev", "fig.cap",
-	"fig.alt", NULL,
+	"fig.alt",
+	/* what is shown, and how */
+	"include", "results", "message", "warning", "collapse", "comment",
+	"code-fold", "code-summary", "engine", "dependson", NULL,
 };
+
+/*
+ * knitr's, Quarto's and Codebraid's options that mean nothing here (page
+ * layout, LaTeX, caching knobs mdrun has no use for): accepted as they
+ * are, listed by -v. knitr's "a.b" is Quarto's "a-b": both are matched.
+ */
+static const char *const ignored[] = {
+	/* knitr: code and text */
+	"strip.white", "class.output", "class.message", "class.warning",
+	"class.error", "class.source", "attr.source", "attr.output",
+	"attr.message", "attr.warning", "attr.error", "lang", "tidy",
+	"tidy.opts", "prompt", "highlight", "size", "background", "indent",
+	"ref.label", "opts.label", "R.options", "purl", "split", "render",
+	"engine.path", "engine.opts", "time_it", "child", "code", "file",
+	"out.lines", "max.print", "class.chunk", "attr.chunk", "python.reticulate",
+	/* knitr: its cache */
+	"cache.path", "cache.vars", "cache.globals", "cache.lazy",
+	"cache.comments", "cache.rebuild", "cache.extra", "autodep",
+	/* figures and layout */
+	"fig.path", "fig.keep", "fig.show", "dev.args", "fig.ext",
+	"fig.asp", "fig.dim", "out.width", "out.height", "out.extra",
+	"fig.retina", "resize.width", "resize.height", "resize.command",
+	"fig.align", "fig.link", "fig.env", "fig.scap", "fig.lp", "fig.pos",
+	"fig.subcap", "fig.ncol", "fig.sep", "fig.process", "fig.showtext",
+	"fig.responsive", "fig.cap-location", "external", "sanitize",
+	"interval", "animation.hook", "aniopts", "ffmpeg.bitrate",
+	"ffmpeg.format", "layout", "layout.ncol", "layout.nrow",
+	"layout.align", "layout.valign", "column", "panel",
+	"output.location", "tbl.cap", "tbl.subcap", "tbl.colwidths",
+	"tbl.column", "tbl.cap-location", "cap.location", "lst.label",
+	"lst.cap", "classes", "code.overflow", "code.line-numbers",
+	"code.copy", "code.tools", "code.block-bg", "code.block-border-left",
+	"filename", "html.table-processing", "renderings", "lightbox",
+	"title", "context", "freeze",
+	/* Codebraid */
+	"show", "hide", "example", "live_output", "complete", "copy",
+	"outside_main", "line_numbers", "first_number", "rewrap_lines",
+	"expand_tabs", "include_file", "executable", "jupyter_kernel",
+	"jupyter_timeout", NULL,
+};
+
+/* Is key one of v, a '.' and a '-' counted the same? */
+static bool
+listed(const char *const *v, const char *key)
+{
+	for (; *v; v++) {
+		const char *a = *v, *b = key;
+		while (*a && (*a == *b || (strchr(".-", *a) && *b &&
+					   strchr(".-", *b)))) {
+			a++;
+			b++;
+		}
+		if (!*a && !*b)
+			return true;
+	}
+	return false;
+}
+
+/* The edit distance of a and b, or more than cap when it is. */
+static size_t
+distance(const char *a, const char *b, size_t cap)
+{
+	size_t n = strlen(b), row[65], i, j;
+
+	if (n > 64 || strlen(a) > 64)
+		return cap + 1;
+	for (j = 0; j <= n; j++)
+		row[j] = j;
+	for (i = 1; a[i - 1]; i++) {
+		size_t diag = row[0], best;
+		row[0] = best = i;
+		for (j = 1; j <= n; j++) {
+			size_t up = row[j];
+			size_t sub = diag + (a[i - 1] != b[j - 1]);
+			row[j] = sub < up + 1 ? sub : up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+			if (row[j] < best)
+				best = row[j];
+		}
+		if (best > cap)
+			return cap + 1;
+	}
+	return row[n];
+}
+
+/* The option nearest to key, when one is near enough, or NULL. */
+static const char *
+nearest(const char *key)
+{
+	const char *const *lists[] = { known, ignored };
+	const char *best = NULL;
+	size_t cap = strlen(key) < 5 ? 1 : 2, d;
+
+	for (size_t l = 0; l < 2; l++)
+		for (const char *const *v = lists[l]; *v; v++)
+			if ((d = distance(key, *v, cap)) <= cap) {
+				cap = d;
+				best = *v;
+			}
+	return best;
+}
 
 struct scan {
 	const char *s;
@@ -70,6 +177,54 @@ md_name_valid(const char *s)
 	return true;
 }
 
+char *
+md_lower(const char *s)
+{
+	char *l = md_strdup(s);
+
+	for (char *p = l; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return l;
+}
+
+char *
+md_opt_list(const char *v)
+{
+	struct md_buf b = MD_BUF_INIT;
+	size_t n = strlen(v);
+
+	if (n < 2 || strncmp(v, "c(", 2) || v[n - 1] != ')') {
+		if (strchr(v, '(') || ((*v == '\'' || *v == '"') &&
+				       (n < 2 || v[n - 1] != *v)))
+			return NULL;
+		if (*v == '\'' || *v == '"')
+			return md_strndup(v + 1, n - 2);
+		return md_strdup(v);
+	}
+	/* c('a', "b"): each item quoted */
+	for (size_t i = 2; i < n - 1;) {
+		char q = v[i];
+		size_t end;
+		if (q == ' ' || q == ',') {
+			i++;
+			continue;
+		}
+		if (q != '\'' && q != '"')
+			break;
+		for (end = i + 1; end < n - 1 && v[end] != q; end++)
+			;
+		if (end >= n - 1)
+			break;
+		md_buf_printf(&b, "%s%.*s", b.len ? "," : "",
+			      (int)(end - i - 1), v + i + 1);
+		i = end + 1;
+		if (i == n - 1)
+			return md_buf_detach(&b);
+	}
+	md_buf_dispose(&b);
+	return NULL;
+}
+
 /* Does a key=value word start at i? */
 static bool
 word_has_eq(struct scan *sc, size_t i)
@@ -79,21 +234,67 @@ word_has_eq(struct scan *sc, size_t i)
 	return i < sc->n && sc->s[i] == '=';
 }
 
+/*
+ * An R call as knitr takes it (c('a', 'b'), c(1, 3), list(x = 1)), kept
+ * as written: from an identifier and '(' to the matching ')', quotes
+ * respected. 0 when none starts at i.
+ */
+static size_t
+r_call_len(const struct scan *sc, size_t i)
+{
+	size_t j = i;
+	int depth = 0;
+	char q = 0;
+
+	while (j < sc->n && (isalnum((unsigned char)sc->s[j]) ||
+			     sc->s[j] == '.' || sc->s[j] == '_'))
+		j++;
+	if (j == i || j >= sc->n || sc->s[j] != '(')
+		return 0;
+	for (; j < sc->n; j++) {
+		char c = sc->s[j];
+		if (q) {
+			if (c == '\\')
+				j++;
+			else if (c == q)
+				q = 0;
+		} else if (c == '"' || c == '\'') {
+			q = c;
+		} else if (c == '(') {
+			depth++;
+		} else if (c == ')' && --depth == 0) {
+			return j + 1 - i;
+		}
+	}
+	return 0;
+}
+
 static int
 read_value(struct scan *sc, struct md_buf *val)
 {
-	if (sc->i < sc->n && sc->s[sc->i] == '"') {
+	size_t call;
+
+	if ((call = r_call_len(sc, sc->i)) > 0) {
+		md_buf_put(val, sc->s + sc->i, call);
+		sc->i += call;
+		if (sc->i < sc->n && !is_sep(sc->s[sc->i]))
+			return fail(sc, sc->i, "unexpected character in value",
+				    NULL);
+		return 0;
+	}
+	if (sc->i < sc->n && (sc->s[sc->i] == '"' || sc->s[sc->i] == '\'')) {
 		size_t open = sc->i++;
+		char quote = sc->s[open];
 
 		for (;;) {
 			if (sc->i >= sc->n)
 				return fail(sc, open, "unterminated quoted value",
 					    NULL);
 			char c = sc->s[sc->i++];
-			if (c == '"')
+			if (c == quote)
 				break;
 			if (c == '\\' && sc->i < sc->n &&
-			    (sc->s[sc->i] == '"' || sc->s[sc->i] == '\\'))
+			    (sc->s[sc->i] == quote || sc->s[sc->i] == '\\'))
 				c = sc->s[sc->i++];
 			md_buf_putc(val, c);
 		}
@@ -126,6 +327,7 @@ add_opt(struct md_block *b, const char *key, const char *val, int line,
 	b->opts[b->nopts].val = md_strdup(val);
 	b->opts[b->nopts].line = line;
 	b->opts[b->nopts].col = col;
+	b->opts[b->nopts].ignored = false;
 	b->nopts++;
 }
 
@@ -154,8 +356,19 @@ md_info_option(struct md_block *b, const char *path, int line, int key_col,
 {
 	size_t k;
 
+	const char *near;
+
 	for (k = 0; known[k] && strcmp(known[k], key); k++)
 		;
+	if (!known[k] && listed(ignored, key)) {
+		add_opt(b, key, val, line, val_col);
+		b->opts[b->nopts - 1].ignored = true;
+		return 0;
+	}
+	if (!known[k] && (near = nearest(key)))
+		return md_err_set("%s:%d:%d: unknown option '%s' (did you "
+				  "mean '%s'?)", path, line, key_col, key,
+				  near);
 	if (!known[k])
 		return md_err_set("%s:%d:%d: unknown option '%s'", path, line,
 				  key_col, key);
@@ -196,6 +409,11 @@ md_info_parse(struct md_block *b, const char *path, int line, int col,
 			if (!b->lang) {
 				b->lang = md_strdup(word.ptr);
 				label_allowed = true;
+			} else if (!strcmp(word.ptr, "cb-code") ||
+				   !strcmp(word.ptr, "cb-paste")) {
+				/* Codebraid's: code shown, not run */
+				add_opt(b, "eval", "false", line,
+					col + (int)at);
 			}
 			continue;
 		}
@@ -234,9 +452,11 @@ md_info_parse(struct md_block *b, const char *path, int line, int col,
 static bool
 parse_bool(bool *out, const char *v)
 {
-	static const char *const yes[] = { "true", "TRUE", "True", "yes", NULL };
+	/* YAML's, Python's and R's spellings (T and F are R's too) */
+	static const char *const yes[] = { "true", "TRUE", "True", "yes",
+					   "T", NULL };
 	static const char *const no[] = { "false", "FALSE", "False", "no",
-					  NULL };
+					  "F", NULL };
 	size_t i;
 
 	for (i = 0; yes[i]; i++)
@@ -360,6 +580,43 @@ fig_spec(char *fig[4])
 	return b.len ? md_buf_detach(&b) : NULL;
 }
 
+/*
+ * knitr's vector of indexes (c(1, 3), -1, 1:3, numeric(0)): *shown says
+ * whether it selects anything. false when v is no such vector.
+ */
+static bool
+r_vector(const char *v, bool *shown)
+{
+	size_t n = strlen(v);
+	bool any = false;
+
+	if (!strncmp(v, "c(", 2) && n > 2 && v[n - 1] == ')') {
+		v += 2;
+		n -= 3;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (isdigit((unsigned char)v[i]) && v[i] != '0')
+			any = true;
+		else if (!strchr("0123456789-:, ", v[i]))
+			return false;
+	}
+	if (!strncmp(v, "numeric(0)", 10))
+		any = false;
+	*shown = any;
+	return true;
+}
+
+/* knitr's dependson: 'a', a, c('a', "b"): names, at least one. */
+static bool
+r_names(const char *v)
+{
+	char *list = md_opt_list(v);
+	bool ok = list && valid_list(list, md_name_valid);
+
+	free(list);
+	return ok;
+}
+
 /* Checks one option and sets what it means in b (figures: in fig). */
 static int
 one_option(struct md_block *b, char *fig[4], const char *path,
@@ -370,8 +627,63 @@ one_option(struct md_block *b, char *fig[4], const char *path,
 	char *end;
 	int rc;
 
+	if (o->ignored || !strcmp(k, "fig-cap") || !strcmp(k, "fig.cap") ||
+	    !strcmp(k, "fig-alt") || !strcmp(k, "fig.alt") ||
+	    !strcmp(k, "code-summary") || !strcmp(k, "engine"))
+		return 0; /* any text; engine: see md_opts_validate */
 	if ((rc = fig_option(fig, path, o)) != 0)
 		return rc < 0 ? rc : 0;
+	if (!strcmp(k, "include") || !strcmp(k, "collapse") ||
+	    !strcmp(k, "message") || !strcmp(k, "warning")) {
+		/* knitr takes a vector of indexes for message and warning:
+		 * some are shown, as all are here */
+		if (!parse_bool(&flag, v) && !r_vector(v, &flag))
+			return bad_value(path, o, "true or false");
+		if (!strcmp(k, "collapse"))
+			b->collapse = flag;
+		else if (!strcmp(k, "message"))
+			b->no_messages = !flag;
+		else if (!strcmp(k, "warning"))
+			b->no_warnings = !flag;
+		else if (!flag)
+			b->excluded = true;
+		return 0;
+	}
+	if (!strcmp(k, "results")) {
+		if (!strcmp(v, "markup") || !strcmp(v, "hold"))
+			b->output = MD_OUTPUT_SHOW;
+		else if (!strcmp(v, "asis"))
+			b->output = MD_OUTPUT_ASIS;
+		else if (!strcmp(v, "hide") ||
+			 (parse_bool(&flag, v) && !flag))
+			b->output = MD_OUTPUT_HIDE;
+		else
+			return bad_value(path, o, "markup, asis, hold or hide");
+		return 0;
+	}
+	if (!strcmp(k, "comment")) {
+		free(b->comment);
+		/* knitr: NA or '' is no prefix */
+		b->comment = *v && strcmp(v, "NA") ? md_strdup(v) : NULL;
+		return 0;
+	}
+	if (!strcmp(k, "code-fold")) {
+		if (!strcmp(v, "show"))
+			b->fold = 2;
+		else if (parse_bool(&flag, v))
+			b->fold = flag;
+		else
+			return bad_value(path, o, "true, false or show");
+		return 0;
+	}
+	if (!strcmp(k, "dependson"))
+		return r_names(v) ? 0 : bad_value(path, o, "block names");
+	if (!strcmp(k, "eval") || !strcmp(k, "echo")) {
+		/* knitr: a vector of lines or expressions; Quarto: fenced */
+		if (r_vector(v, &flag) ||
+		    (!strcmp(k, "echo") && !strcmp(v, "fenced")))
+			v = flag || !strcmp(v, "fenced") ? "true" : "false";
+	}
 	if (!strcmp(k, "eval") || !strcmp(k, "echo") || !strcmp(k, "error") ||
 	    !strcmp(k, "cache")) {
 		if (!parse_bool(&flag, v))
@@ -445,6 +757,8 @@ md_opts_validate(struct md_block *b, const char *path)
 	char *spec;
 	int rc = 0;
 
+	const char *engine = md_block_opt(b, "engine");
+
 	b->echo = true;
 	b->cache = true;
 	b->error_ok = false;
@@ -452,6 +766,9 @@ md_opts_validate(struct md_block *b, const char *path)
 	b->timeout = 0;
 	b->nouts = 1;
 	b->match = MD_MATCH_LATEST;
+	b->excluded = b->collapse = false;
+	b->no_warnings = b->no_messages = false;
+	b->fold = 0;
 	for (size_t i = 0; i < b->nopts && rc == 0; i++)
 		rc = one_option(b, fig, path, &b->opts[i]);
 	spec = fig_spec(fig);
@@ -461,5 +778,19 @@ md_opts_validate(struct md_block *b, const char *path)
 	}
 	free(b->fig);
 	b->fig = spec;
+	/* include=false: it runs, and shows neither code nor output */
+	if (b->excluded) {
+		b->echo = false;
+		b->output = MD_OUTPUT_HIDE;
+	}
+	free(b->fold_summary);
+	b->fold_summary = md_block_opt(b, "code-summary")
+				  ? md_strdup(md_block_opt(b, "code-summary"))
+				  : NULL;
+	/* knitr's engine= names the language: {r, engine='python'} */
+	if (engine && b->lang) {
+		free(b->lang);
+		b->lang = md_lower(engine);
+	}
 	return 0;
 }

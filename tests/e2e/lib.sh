@@ -22,6 +22,15 @@ pass=0
 fail=0
 skipped=0
 
+# path_with MODULE[,MODULE]: a PATH whose python3 imports them, the one
+# first in PATH or Debian's; nothing when neither does.
+path_with() {
+	if python3 -c "import $1" 2>/dev/null; then
+		echo "$PATH"
+	elif /usr/bin/python3 -c "import $1" 2>/dev/null; then
+		echo "/usr/bin:$PATH"
+	fi
+}
 # want NAME: whether the check NAME is selected (E2E_ONLY).
 want() { [ -z "$E2E_ONLY" ] || [[ $1 =~ $E2E_ONLY ]]; }
 ok() { want "$1" || return 0; pass=$((pass + 1)); echo "ok   $1"; }

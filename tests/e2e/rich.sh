@@ -10,15 +10,6 @@ dir="$work/r"
 mkdir -p "$dir"
 cd "$dir" || exit 1
 
-# The python3 first in PATH, or Debian's when only that one has a module.
-path_with() {
-	if python3 -c "import $1" 2>/dev/null; then
-		echo "$PATH"
-	elif /usr/bin/python3 -c "import $1" 2>/dev/null; then
-		echo "/usr/bin:$PATH"
-	fi
-}
-
 # --- streams, values, display(), in a session and alone ------------------
 for runner in session none; do
 	opt=

@@ -59,13 +59,6 @@ done
 # samples/plot.md needs matplotlib (Debian's python3-matplotlib),
 # analysis.md pandas too: where the python3 first in PATH lacks them but
 # Debian's has them, use Debian's.
-path_with() {
-	if python3 -c "import $1" 2>/dev/null; then
-		echo "$PATH"
-	elif /usr/bin/python3 -c "import $1" 2>/dev/null; then
-		echo "/usr/bin:$PATH"
-	fi
-}
 plot_path=$(path_with matplotlib)
 analysis_path=$(path_with matplotlib,pandas)
 # the samples and what they read (inputs=, mdrun.json)

@@ -335,14 +335,22 @@ def _mdrun_rich(os, sys):
         if tree.body and isinstance(tree.body[-1], ast.Expr) and \
                 not ends_with_semicolon(lines_of(src), tree.body[-1]):
             last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, doc, 'exec'), g)
-        if last is not None:
-            value = eval(compile(last, doc, 'eval'), g)
-            if value is not None:
-                builtins._ = value
-                data, meta = bundle(value)
-                if R.events:
-                    emit(data, meta, True)
+        import contextlib
+        value = None
+        with contextlib.ExitStack() as stack:
+            if os.environ.get('MDRUN_WARNINGS') == 'ignore':
+                # warning=false: as knitr and Quarto, none is shown
+                import warnings
+                stack.enter_context(warnings.catch_warnings())
+                warnings.simplefilter('ignore')
+            exec(compile(tree, doc, 'exec'), g)
+            if last is not None:
+                value = eval(compile(last, doc, 'eval'), g)
+        if value is not None:
+            builtins._ = value
+            data, meta = bundle(value)
+            if R.events:
+                emit(data, meta, True)
 
     def frames(tb, doc):
         """The traceback from the block's own first frame on."""

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# End-to-end tests of documents written for knitr, Quarto and Jupyter
+# Book (MyST), as their authors write them: chunk options in their own
+# syntax, front matter defaults, {{lang}}, {code-cell} and directives,
+# languages in any case; and real documents from those projects
+# (tests/peers/). usage: peers.sh MDRUN SOURCE_DIR
+set -u
+. "$(dirname "$0")/lib.sh"
+
+dir="$work/p"
+mkdir -p "$dir"
+cd "$dir" || exit 1
+
+# --- knitr's options, in knitr's syntax ----------------------------------------
+cat >k.Rmd <<'DOC'
+---
+title: knitr options
+knitr:
+  opts_chunk:
+    comment: "#>"
+    collapse: true
+---
+
+```{python setup, include=FALSE}
+open("setup.ran", "w").write("yes")
+hidden = "set up"
+```
+
+```{python asis, echo=FALSE, results='asis', fig.align="center", out.width='50%'}
+print("**" + hidden + "**")
+```
+
+```{python hide, results="hide", tidy=TRUE}
+print("never shown")
+```
+
+```{python warn, warning=F, eval=T}
+import warnings
+warnings.warn("a warning knitr would drop")
+print("after the warning")
+```
+
+```{bash sh-one, engine='sh', dependson=c('setup'), message=FALSE}
+echo from sh
+```
+
+```{python vec, echo=c(1, 2)}
+21 * 2
+```
+DOC
+"$mdrun" -v k.Rmd -o k.md 2>err
+[ $? = 0 ]
+expect "knitr: a document with knitr's options runs (exit 0)" err
+[ -e setup.ran ] && ! has k.md 'open("setup.ran"' && ! has k.md "set up\`"
+expect "include=FALSE runs the chunk and shows neither its code nor its output" k.md
+has k.md '**set up**' && ! has k.md 'print("**"'
+expect "echo=FALSE, results='asis': the code is gone, the output is Markdown" k.md
+! grep -q '^\(#> \)\?never shown$' k.md && has k.md 'print("never shown")'
+expect "results=\"hide\": the code stays, its output is not shown" k.md
+! has k.md 'UserWarning' && has k.md '#> after the warning'
+expect "warning=F: python's warning is dropped, the rest shown" k.md
+grep -qx '#> from sh' k.md && grep -qx 'echo from sh' k.md &&
+	grep -A1 -x '21 \* 2' k.md | grep -qx '#> 42' &&
+	[ "$(grep -c -x '<!-- mdrun:out -->' k.md)" = 1 ]
+expect "knitr: opts_chunk: comment and collapse: outputs and values in the code's fence, after #>" k.md
+has k.md '21 * 2'
+expect "echo=c(1, 2): a vector of lines is accepted, the code shown" k.md
+has err "k.Rmd: options that mean nothing here, ignored: fig.align, out.width, tidy"
+expect "-v names, once, the options that mean nothing in mdrun" err
+"$mdrun" -q k.Rmd -o k2.md 2>err && ! has err "ignored"
+expect "without -v, they are not named" err
+
+printf '```{python ecko=FALSE}\n1\n```\n' >typo.Rmd
+"$mdrun" -q typo.Rmd -o /dev/null 2>err
+[ $? = 2 ] && has err "typo.Rmd:1:12: unknown option 'ecko' (did you mean 'echo'?)"
+expect "an unknown option is an error that suggests the one meant" err
+printf '```{python results=maybe}\n1\n```\n' >bad.Rmd
+"$mdrun" -q bad.Rmd -o /dev/null 2>err
+[ $? = 2 ] && has err "bad.Rmd:1:20: invalid value 'maybe' for 'results': expected markup, asis, hold or hide"
+expect "a bad value of a knitr option names it and what it takes" err
+
+# --- Quarto ----------------------------------------------------------------------
+cat >q.qmd <<'DOC'
+---
+title: "Quarto"
+execute:
+  echo: false
+---
+
+```{{python}}
+open("escaped.ran", "w").write("yes")
+```
+
+```{python}
+#| label: shown
+#| echo: true
+#| code-fold: true
+#| code-summary: "Show the code"
+print(6 * 7)
+```
+
+```{python}
+#| label: default
+print("the default hides me")
+```
+DOC
+"$mdrun" -q q.qmd -o q.md 2>err
+[ $? = 0 ] && [ ! -e escaped.ran ] && grep -qx '```{python}' q.md &&
+	! has q.md '{{python}}'
+expect "Quarto: {{python}} is shown as {python}, never run" q.md
+has q.md 'print(6 * 7)' && ! has q.md 'the default hides me")' &&
+	has q.md 'the default hides me'
+expect "Quarto: execute: echo: false is every block's default; #| echo: true wins" q.md
+"$mdrun" -q q.qmd -i 2>err && has q.qmd '{{python}}'
+expect "Quarto: in place, {{python}} stays as written" q.qmd
+"$mdrun" -q q.qmd -o q.html 2>err &&
+	has q.html '<details class="code-fold"><summary>Show the code</summary>'
+expect "Quarto: code-fold and code-summary: the HTML report folds the code" q.html
+
+# --- MyST (Jupyter Book) ---------------------------------------------------------
+cat >m.md <<'DOC'
+# A MyST page
+
+```{note}
+A note, not code.
+```
+
+```{code-cell} python3
+:tags: [remove-input]
+print("cell one")
+```
+
+```{code-cell} ipython3
+---
+tags: [raises-exception]
+---
+raise ValueError("expected")
+```
+
+```{code-cell} python3
+:tags: [skip-execution]
+open("skipped.ran", "w").write("yes")
+```
+
+```{raw} html
+<b>raw</b>
+```
+DOC
+"$mdrun" -q m.md -o m.out.md 2>err
+[ $? = 0 ] && grep -qx 'cell one' m.out.md && ! has m.out.md 'print("cell one")'
+expect "MyST: {code-cell} runs; tags: [remove-input] drops its code" m.out.md err
+has m.out.md 'ValueError: expected' && [ ! -e skipped.ran ]
+expect "MyST: raises-exception is an expected failure, skip-execution runs nothing" m.out.md
+has m.out.md 'A note, not code.' && has m.out.md '<b>raw</b>'
+expect "MyST: {note} and {raw} are text, never an error" m.out.md
+
+# --- a language in any case ----------------------------------------------------
+printf '```{Python}\nprint("upper")\n```\n\n```BASH\necho shouted\n```\n' >case.md
+"$mdrun" --all case.md -o case.out.md 2>err &&
+	grep -qx 'upper' case.out.md && grep -qx 'shouted' case.out.md &&
+	has err "2 blocks: 2 ran"
+expect "{Python} and, with --all, BASH run as python and bash" case.out.md err
+
+# --- real documents (tests/peers/, as their authors wrote them) -----------------
+peers=$src/tests/peers
+if "$mdrun" kernels | grep -q '^  ir '; then
+	cp "$peers/027-engine-bash.Rmd" .
+	"$mdrun" 027-engine-bash.Rmd -o e.md 2>err
+	[ $? = 0 ] && has err "3 blocks: 3 ran" && grep -qx 'a|b|c' e.md &&
+		grep -qx 'hello world' e.md
+	expect "knitr-examples 027-engine-bash.Rmd runs unedited (R, engine='bash', engine='sh')" e.md err
+else
+	skip "knitr-examples 027-engine-bash.Rmd" "IRkernel is not installed (Debian: r-cran-irkernel)"
+fi
+mpl=$(path_with matplotlib)
+if [ -n "$mpl" ]; then
+	cp "$peers/quarto-hello.qmd" .
+	PATH=$mpl "$mdrun" quarto-hello.qmd -o h.md 2>err
+	[ $? = 0 ] && has h.md '![A line plot on a polar axis](h_files/fig-polar-1.png)' &&
+		head -c 8 h_files/fig-polar-1.png | od -c | grep -q 'P   N   G'
+	expect "Quarto's matplotlib demo runs unedited: its figure, with its caption" h.md err
+else
+	skip "Quarto's matplotlib demo" "matplotlib is not installed (Debian: python3-matplotlib)"
+fi
+if [ -n "$mpl" ] && "$mdrun" kernels | grep -q '^  python3 '; then
+	cp "$peers/myst-python-by-example.md" .
+	PATH=$mpl "$mdrun" myst-python-by-example.md -o pbe.md 2>err
+	[ $? = 0 ] && has err "30 blocks: 30 ran, 0 cached, 0 failed" &&
+		[ "$(ls pbe_files/*.png | wc -l)" -ge 8 ] &&
+		grep -A4 -x 'np.sqrt(4)' pbe.md | grep -qx '2.0'
+	expect "QuantEcon's MyST lecture runs unedited in its kernelspec: 30 cells, the figures, the values" pbe.md err
+else
+	skip "QuantEcon's MyST lecture" "ipykernel or matplotlib is not installed (Debian: python3-ipykernel python3-matplotlib)"
+fi
+
+finish
