@@ -509,6 +509,29 @@ collapses(const struct md_view *v, const struct md_view_block *vb)
 }
 
 /*
+ * A block whose code came from file= or code=, written to another file:
+ * the code that ran between its fences, in place of what the document
+ * holds there. Writes up to the closing fence line; returns where that
+ * line starts.
+ */
+static size_t
+given(struct out *o, const char *src, size_t pos, const struct md_block *b)
+{
+	const char *nl = memchr(src + b->start, '\n', b->end - b->start);
+	size_t open_end = nl ? (size_t)(nl - src) + 1 : b->end;
+	struct md_buf code = MD_BUF_INIT;
+
+	md_buf_put(o->buf, src + pos, open_end - pos);
+	md_buf_put(&code, b->code, b->code_len);
+	if (code.len && code.ptr[code.len - 1] == '\n')
+		code.len--; /* lines() writes each line's end */
+	if (code.len)
+		lines(o, &code);
+	md_buf_dispose(&code);
+	return closing_line(src, b);
+}
+
+/*
  * Quarto's {{python}} written to another file: shown as {python}, as
  * Quarto shows it. The source up to the info string's end is written.
  */
@@ -545,10 +568,13 @@ render_markdown(struct md_buf *out, const struct md_view *v)
 		}
 		if (!present && !drop)
 			continue;
+		if (spans)
+			spans[i][0] = out->len + (b->start - pos);
+		if (b->code_given && !drop && b->closed &&
+		    !(v->flags & MD_VIEW_KEEP_CODE))
+			pos = given(&o, src, pos, b);
 		if (present && collapses(v, &v->blocks[i])) {
 			size_t close = closing_line(src, b);
-			if (spans)
-				spans[i][0] = out->len + (b->start - pos);
 			md_buf_put(out, src + pos, close - pos);
 			real(&o, b, &v->blocks[i].reals[0], PART_TEXT);
 			md_buf_put(out, src + close, b->end - close);
@@ -560,8 +586,6 @@ render_markdown(struct md_buf *out, const struct md_view *v)
 		}
 		until = b->has_out ? b->out_end : b->end;
 		at = drop ? b->start : b->has_out ? b->out_start : b->end;
-		if (spans)
-			spans[i][0] = out->len + (b->start - pos);
 		md_buf_put(out, src + pos, at - pos);
 		pos = until;
 		before = out->len;

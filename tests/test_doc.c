@@ -451,6 +451,11 @@ Test(doc, option_lists_in_r_syntax)
 	cr_assert_str_eq(l = md_opt_list("a,b"), "a,b");
 	free(l);
 	cr_assert_null(md_opt_list("c(a)"));
+	cr_assert_str_eq(l = md_opt_code("c( 'x <- 1', \"x, y\")"),
+			 "x <- 1\nx, y\n");
+	free(l);
+	cr_assert_str_eq(l = md_opt_code("print(1)"), "print(1)\n");
+	free(l);
 	cr_assert_null(md_opt_list("paste('a')"));
 	parse_fails("```{r dependson=c(1)}\n```\n",
 		    "t.md:1:17: invalid value 'c(1)' for 'dependson': expected "

@@ -480,6 +480,77 @@ block_kernel(const struct md_doc *doc, const struct md_interps *t,
 	return *installed ? doc->kernelspec_name : NULL;
 }
 
+struct given {
+	const char *cwd;
+	const struct md_opt *o; /* file=, for messages */
+	const char *doc;
+	struct md_buf code;
+};
+
+/* One file of file=, appended to the code, ending with a line end. */
+static int
+add_file(const char *item, void *ctx)
+{
+	struct given *g = ctx;
+	char *path = item[0] == '/' ? md_strdup(item)
+				    : md_path_join(g->cwd, item);
+	struct md_buf text = MD_BUF_INIT;
+	int rc = md_fs_read_file(&text, path, 0, true);
+
+	if (rc < 0)
+		rc = md_err_prefix(rc, "%s:%d:%d: file: '%s'", g->doc,
+				   g->o->line, g->o->col, item);
+	for (size_t i = 0; rc == 0 && i < text.len; i++)
+		if (!(text.ptr[i] == '\r' && i + 1 < text.len &&
+		      text.ptr[i + 1] == '\n'))
+			md_buf_putc(&g->code, text.ptr[i]);
+	if (rc == 0 && g->code.len && g->code.ptr[g->code.len - 1] != '\n')
+		md_buf_putc(&g->code, '\n');
+	md_buf_dispose(&text);
+	free(path);
+	return rc;
+}
+
+/*
+ * knitr's file= and code= (Quarto's #| file:): the block's code is the
+ * files' contents, one after the other, or code='s lines, instead of what
+ * the document holds between the fences (as in knitr). It enters the key
+ * as any code does, so an edited file runs the block again.
+ */
+static int
+given_code(struct md_block *b, const char *doc, const char *cwd)
+{
+	const char *files = md_block_opt(b, "file");
+	const char *code = md_block_opt(b, "code");
+	struct given g = { cwd, NULL, doc, MD_BUF_INIT };
+	char *list = NULL;
+	int rc = 0;
+
+	if (files) {
+		for (size_t i = 0; i < b->nopts; i++)
+			if (!strcmp(b->opts[i].key, "file"))
+				g.o = &b->opts[i];
+		list = md_opt_list(files);
+		rc = md_each_item(list ? list : "", add_file, &g);
+	} else if (code) {
+		list = md_opt_code(code);
+		md_buf_puts(&g.code, list ? list : "");
+	} else {
+		return 0;
+	}
+	free(list);
+	if (rc < 0) {
+		md_buf_dispose(&g.code);
+		return rc;
+	}
+	free(b->code);
+	b->code_len = g.code.len;
+	md_buf_putc(&g.code, '\0');
+	b->code = md_buf_detach(&g.code);
+	b->code_given = true;
+	return 0;
+}
+
 /* The stages of doc's blocks, each run by its interpreter or kernel. */
 static int
 stages(struct md_plan *out, struct md_doc *doc, struct md_interps *interps,
@@ -548,7 +619,8 @@ stages(struct md_plan *out, struct md_doc *doc, struct md_interps *interps,
 					       "block in session '%s' runs "
 					       "once per render%s",
 				       session, NULL);
-		if ((rc = upstream(out, doc, st, cwd)) < 0)
+		if ((rc = given_code(b, doc->path, cwd)) < 0 ||
+		    (rc = upstream(out, doc, st, cwd)) < 0)
 			return rc;
 		md_stage_key(out, st);
 	}

@@ -62,6 +62,8 @@ struct md_block {
 	 * pair less), never run.
 	 */
 	bool escaped;
+	/* The code came from file= or code=, not from the document. */
+	bool code_given;
 	/* Validated options (see md_opts_validate). */
 	bool echo;		/* show the code */
 	bool excluded;		/* include=false: neither code nor output */
@@ -148,6 +150,13 @@ void md_doc_free(struct md_doc *doc);
  * c() of strings. Caller frees.
  */
 char *md_opt_list(const char *v);
+
+/*
+ * knitr's code= as the code it gives: c('x <- 1', 'x'), a line per
+ * string, or any other value as one line ('x <- 1'); NULL for a c() of
+ * anything but strings. Caller frees.
+ */
+char *md_opt_code(const char *v);
 
 /* s in lower case (ASCII). Caller frees. */
 char *md_lower(const char *s);

@@ -32,7 +32,8 @@ static const char *const known[] = {
 	"fig.alt",
 	/* what is shown, and how */
 	"include", "results", "message", "warning", "collapse", "comment",
-	"code-fold", "code-summary", "engine", "dependson", NULL,
+	"code-fold", "code-summary", "engine", "dependson", "file", "code",
+	NULL,
 };
 
 /*
@@ -47,7 +48,7 @@ static const char *const ignored[] = {
 	"attr.message", "attr.warning", "attr.error", "lang", "tidy",
 	"tidy.opts", "prompt", "highlight", "size", "background", "indent",
 	"ref.label", "opts.label", "R.options", "purl", "split", "render",
-	"engine.path", "engine.opts", "time_it", "child", "code", "file",
+	"engine.path", "engine.opts", "time_it", "child",
 	"out.lines", "max.print", "class.chunk", "attr.chunk", "python.reticulate",
 	/* knitr: its cache */
 	"cache.path", "cache.vars", "cache.globals", "cache.lazy",
@@ -187,10 +188,12 @@ md_lower(const char *s)
 	return l;
 }
 
-char *
-md_opt_list(const char *v)
+/* md_opt_list's items, joined by sep. */
+static char *
+opt_items(const char *v, const char *sep)
 {
 	struct md_buf b = MD_BUF_INIT;
+	size_t items = 0;
 	size_t n = strlen(v);
 
 	if (n < 2 || strncmp(v, "c(", 2) || v[n - 1] != ')') {
@@ -215,7 +218,7 @@ md_opt_list(const char *v)
 			;
 		if (end >= n - 1)
 			break;
-		md_buf_printf(&b, "%s%.*s", b.len ? "," : "",
+		md_buf_printf(&b, "%s%.*s", items++ ? sep : "",
 			      (int)(end - i - 1), v + i + 1);
 		i = end + 1;
 		if (i == n - 1)
@@ -223,6 +226,29 @@ md_opt_list(const char *v)
 	}
 	md_buf_dispose(&b);
 	return NULL;
+}
+
+char *
+md_opt_list(const char *v)
+{
+	return opt_items(v, ",");
+}
+
+char *
+md_opt_code(const char *v)
+{
+	/* c('a', 'b'): lines; anything else (the quotes already gone, as
+	 * in code='print(1)'): one line */
+	char *code = strncmp(v, "c(", 2) ? md_strdup(v) : opt_items(v, "\n");
+	size_t n = code ? strlen(code) : 0;
+
+	/* code='x <- 1': a line, as knitr takes it */
+	if (code && n && code[n - 1] != '\n') {
+		code = md_realloc(code, n + 2);
+		code[n] = '\n';
+		code[n + 1] = '\0';
+	}
+	return code;
 }
 
 /* Does a key=value word start at i? */
@@ -678,6 +704,15 @@ one_option(struct md_block *b, char *fig[4], const char *path,
 	}
 	if (!strcmp(k, "dependson"))
 		return r_names(v) ? 0 : bad_value(path, o, "block names");
+	if (!strcmp(k, "file") || !strcmp(k, "code")) {
+		char *list = !strcmp(k, "file") ? md_opt_list(v)
+						: md_opt_code(v);
+		bool ok = list && *list;
+		free(list);
+		return ok ? 0 : bad_value(path, o, !strcmp(k, "file")
+				? "files: 'a.py' or c('a.py', 'b.py')"
+				: "code: 'x <- 1' or c('x <- 1', 'x')");
+	}
 	if (!strcmp(k, "eval") || !strcmp(k, "echo")) {
 		/* knitr: a vector of lines or expressions; Quarto: fenced */
 		if (r_vector(v, &flag) ||

@@ -79,6 +79,35 @@ printf '```{python results=maybe}\n1\n```\n' >bad.Rmd
 [ $? = 2 ] && has err "bad.Rmd:1:20: invalid value 'maybe' for 'results': expected markup, asis, hold or hide"
 expect "a bad value of a knitr option names it and what it takes" err
 
+# --- code from files: knitr's file= and code=, Quarto's #| file: --------------------
+printf 'x = 20\nprint(x + 1)\n' >part1.py
+printf 'print(x * 2)\n' >part2.py
+cat >f.Rmd <<'DOC'
+```{python one, file=c('part1.py', 'part2.py')}
+```
+
+```{python two, code=c('y = 5', 'print(y * 3)')}
+print("the chunk's own text is not run")
+```
+
+```{python}
+#| file: part2.py
+```
+DOC
+"$mdrun" -q f.Rmd -o f.md 2>err
+shows f.md one '21' '40' && shows f.md two '15' && shows f.md python-3 '40' &&
+	grep -qx 'print(y \* 3)' f.md && ! has f.md "the chunk's own text" &&
+	[ "$(grep -cx 'print(x \* 2)' f.md)" = 2 ]
+expect "file= and code=: the block runs the files' code (or code='s lines), and shows it" f.md err
+printf 'print(x * 3)\n' >part2.py
+"$mdrun" f.Rmd -o f2.md 2>err
+shows f2.md one '21' '60' && has err "ran one (f.Rmd:1)"
+expect "file=: an edited file runs the block again" f2.md err
+printf '```{python file=missing.py}\n```\n' >nofile.Rmd
+"$mdrun" -q nofile.Rmd -o /dev/null 2>err
+[ $? = 2 ] && has err "nofile.Rmd:1:17: file: 'missing.py'"
+expect "file= naming no file: one line naming the option, exit 2" err
+
 # --- Quarto ----------------------------------------------------------------------
 cat >q.qmd <<'DOC'
 ---
