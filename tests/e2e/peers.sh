@@ -198,6 +198,19 @@ if "$mdrun" kernels | grep -q '^  ir '; then
 	[ $? = 0 ] && has err "3 blocks: 3 ran" && grep -qx 'a|b|c' e.md &&
 		grep -qx 'hello world' e.md
 	expect "knitr-examples 027-engine-bash.Rmd runs unedited (R, engine='bash', engine='sh')" e.md err
+	if Rscript -e 'library(knitr)' >/dev/null 2>&1; then
+		# knitr's own run: its bash and sh chunks print the same lines
+		# (after its "## ") as mdrun shows for them
+		Rscript -e "knitr::knit('027-engine-bash.Rmd', output='k027.md', quiet=TRUE)" \
+			>/dev/null 2>&1
+		grep '^## ' k027.md | tail -4 | sed 's/^## //' >knitr.lines
+		{ region e.md test-bash; region e.md test-sh; } |
+			grep -v '^```\|^<!--' >mdrun.lines
+		[ -s knitr.lines ] && cmp -s knitr.lines mdrun.lines
+		expect "027-engine-bash.Rmd: the bash and sh chunks show what knitr shows" mdrun.lines knitr.lines
+	else
+		skip "027-engine-bash.Rmd against knitr" "knitr is not installed (Debian: r-cran-knitr)"
+	fi
 else
 	skip "knitr-examples 027-engine-bash.Rmd" "IRkernel is not installed (Debian: r-cran-irkernel)"
 fi
