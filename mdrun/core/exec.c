@@ -267,7 +267,7 @@ dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 		env[n++] = md_buf_detach(&fig);
 	}
 	if (st->block->no_warnings &&
-	    st->interp->driver == MD_DRIVER_PYTHON)
+	    (st->interp->driver == MD_DRIVER_PYTHON || st->interp->kernel))
 		env[n++] = md_strdup("MDRUN_WARNINGS=ignore");
 	return env;
 }

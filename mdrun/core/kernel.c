@@ -1227,6 +1227,9 @@ env_code(struct md_buf *c, const char *lang, char **was,
 	}
 	if (python)
 		md_buf_puts(c, "del __mdrun_os\n");
+	else /* warning=false */
+		md_buf_puts(c, "options(warn = if (Sys.getenv(\"MDRUN_WARNINGS\")"
+			       " == \"ignore\") -1 else 0)\n");
 	return true;
 }
 

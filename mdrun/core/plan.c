@@ -103,8 +103,10 @@ stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
 		f[(*n)++] = (struct store_field){ "outputs", MD_PY_OUTPUTS };
 	if (b->fig)
 		f[(*n)++] = (struct store_field){ "fig", b->fig };
-	/* warning=false: the python driver ignores the block's warnings */
-	if (b->no_warnings && st->interp->driver == MD_DRIVER_PYTHON)
+	/* warning=false: python's driver, and R in a kernel, ignore the
+	 * block's warnings */
+	if (b->no_warnings &&
+	    (st->interp->driver == MD_DRIVER_PYTHON || st->interp->kernel))
 		f[(*n)++] = (struct store_field){ "warnings", "ignore" };
 	f[(*n)++] = (struct store_field){ "dir", p->dir };
 	/* Blocks see both (MDRUN_DOC, MDRUN_BLOCK): they are in the key. */

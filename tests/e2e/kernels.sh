@@ -136,6 +136,21 @@ DOC
 		shows_part die.out again 'fresh kernel: TRUE' &&
 		has err "block die failed" && ! has err "block again failed"
 	expect "R: a kernel killed inside a block fails only that block; the next runs in a fresh kernel" die.out err
+	cat >rwarn.Rmd <<'DOC'
+```{r quiet, warning=FALSE}
+x <- as.integer("a")
+cat("quiet done\n")
+```
+
+```{r loud}
+y <- as.integer("b")
+cat("loud done\n")
+```
+DOC
+	"$mdrun" -q rwarn.Rmd -o rwarn.md 2>err
+	shows_part rwarn.md quiet 'quiet done' && ! shows_part rwarn.md quiet 'NAs introduced' &&
+		shows_part rwarn.md loud 'NAs introduced by coercion'
+	expect "R: warning=FALSE drops that block's warnings, and only that block's" rwarn.md err
 	cat >renv.md <<'DOC'
 ```{r name=make}
 writeLines("seven", file.path(Sys.getenv("MDRUN_OUT"), "n.txt"))
