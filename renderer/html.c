@@ -496,6 +496,49 @@ blanked(struct md_buf *b, const char *s, size_t n)
 		md_buf_putc(b, s[i] == '\n' || s[i] == '\r' ? s[i] : ' ');
 }
 
+/*
+ * A code span of the tree that is the inline expression *k (the next
+ * one, by line and text) is replaced by its value, as knitr and Quarto
+ * show it; any other code span stays code.
+ */
+static void
+inline_node(const struct md_view *v, cmark_node *n, const size_t *line,
+	    size_t *k)
+{
+	const struct md_doc *doc = v->doc;
+	const char *lit = cmark_node_get_literal(n);
+	size_t l = (size_t)cmark_node_get_start_line(n), ll, el;
+	struct md_buf h = MD_BUF_INIT, val = MD_BUF_INIT;
+	const struct md_block *b;
+	cmark_node *c;
+	bool ok;
+
+	while (*k < doc->nblocks &&
+	       (!doc->blocks[*k].inline_expr || line[*k] < l))
+		++*k;
+	if (*k == doc->nblocks || line[*k] != l || !lit)
+		return;
+	b = &doc->blocks[*k];
+	ll = strlen(lit);
+	el = strlen(b->info);
+	if (ll < el || strcmp(lit + ll - el, b->info))
+		return;
+	ok = render_inline_value(&val, &v->blocks[*k]);
+	md_buf_printf(&h, "<span class=\"mdrun-value%s\">",
+		      ok ? "" : " failed");
+	render_html_escape(&h, val.ptr, val.len);
+	md_buf_puts(&h, "</span>");
+	c = cmark_node_new(CMARK_NODE_CUSTOM_INLINE);
+	cmark_node_set_on_enter(c, h.ptr);
+	if (cmark_node_replace(n, c))
+		cmark_node_free(n);
+	else
+		cmark_node_free(c);
+	md_buf_dispose(&h);
+	md_buf_dispose(&val);
+	++*k;
+}
+
 /* The document's tree with every fenced block replaced by our HTML. */
 static char *
 body(const struct md_view *v)
@@ -504,7 +547,7 @@ body(const struct md_view *v)
 	struct md_buf feed = MD_BUF_INIT;
 	size_t *line = md_calloc(doc->nblocks + 1, sizeof(*line));
 	cmark_node **code = NULL, *root;
-	size_t ncode = 0, i, j, pos = 0, cut = 0;
+	size_t ncode = 0, i, j, k, pos = 0, cut = 0;
 	cmark_parser *p;
 	cmark_iter *it;
 	cmark_event_type ev;
@@ -545,20 +588,26 @@ body(const struct md_view *v)
 		char fch;
 
 		if (ev == CMARK_EVENT_ENTER &&
-		    cmark_node_get_type(n) == CMARK_NODE_CODE_BLOCK &&
-		    cmark_node_get_fenced(n, &flen, &foff, &fch)) {
+		    ((cmark_node_get_type(n) == CMARK_NODE_CODE_BLOCK &&
+		      cmark_node_get_fenced(n, &flen, &foff, &fch)) ||
+		     cmark_node_get_type(n) == CMARK_NODE_CODE)) {
 			code = md_realloc(code, (ncode + 1) * sizeof(*code));
 			code[ncode++] = n;
 		}
 	}
 	cmark_iter_free(it);
 
-	for (i = 0, j = 0; i < ncode; i++) {
+	for (i = 0, j = 0, k = 0; i < ncode; i++) {
 		size_t l = (size_t)cmark_node_get_start_line(code[i]);
 		struct md_buf h = MD_BUF_INIT;
 		cmark_node *c;
 
-		while (j < doc->nblocks && line[j] < l)
+		if (cmark_node_get_type(code[i]) == CMARK_NODE_CODE) {
+			inline_node(v, code[i], line, &k);
+			continue;
+		}
+		while (j < doc->nblocks &&
+		       (line[j] < l || doc->blocks[j].inline_expr))
 			j++;
 		if (j == doc->nblocks || line[j] != l)
 			continue; /* not one of ours: cmark renders it */

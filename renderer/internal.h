@@ -46,6 +46,14 @@ const struct md_out *render_out_next(const struct md_view_real *r, size_t *i,
  */
 void render_comment(struct md_buf *text, const char *comment);
 
+/*
+ * An inline expression's value as one line of text: its stdout, cleaned,
+ * line ends as blanks, the last ones dropped. False, with the words to
+ * show instead in text ("not run", "failed: exit status 1"), when it has
+ * no value.
+ */
+bool render_inline_value(struct md_buf *text, const struct md_view_block *vb);
+
 /* Appends every chunk of stream s of r, in order. */
 void render_stream(struct md_buf *out, const struct md_view_real *r,
 		   enum md_stream s);

@@ -462,7 +462,8 @@ render_ipynb(struct md_buf *out, const struct md_view *v)
 	for (i = 0; i < doc->nblocks; i++) {
 		const struct md_block *b = &doc->blocks[i];
 
-		if (v->blocks[i].status != MD_STATUS_NONE) {
+		/* An inline expression stays in its prose, as written. */
+		if (v->blocks[i].status != MD_STATUS_NONE && !b->inline_expr) {
 			take(&prose, doc, &pos, b->start);
 			prose_cell(&nb, "markdown", &prose);
 			md_buf_clear(&prose);

@@ -347,8 +347,10 @@ render_json(struct md_buf *out, const struct md_view *v)
 	add_string(doc, "title", v->doc->title);
 	cJSON_AddItemToObject(root, "document", doc);
 	blocks = cJSON_AddArrayToObject(root, "blocks");
+	/* The fenced blocks: inline expressions are not among them. */
 	for (size_t i = 0; i < v->doc->nblocks; i++)
-		if (v->blocks[i].status != MD_STATUS_NONE)
+		if (v->blocks[i].status != MD_STATUS_NONE &&
+		    !v->doc->blocks[i].inline_expr)
 			cJSON_AddItemToArray(blocks,
 					     block_json(&v->blocks[i]));
 	render_json_print(out, root);

@@ -547,6 +547,33 @@ unescape(struct md_buf *out, const char *src, size_t pos,
 	return at + n;
 }
 
+/*
+ * An inline expression: in place, its value after it in a marker that
+ * the next render finds and replaces; written elsewhere, the value in
+ * its place, as knitr and Quarto show it. A failure or a block not run
+ * shows why, in emphasis. Returns where the source goes on.
+ */
+static size_t
+inline_value(struct md_buf *out, const char *src, size_t pos,
+	     const struct md_view_block *vb, bool keep)
+{
+	const struct md_block *b = vb->block;
+	struct md_buf val = MD_BUF_INIT;
+	bool ok = render_inline_value(&val, vb);
+
+	if (keep) {
+		md_buf_put(out, src + pos, b->end - pos);
+		md_buf_puts(out, MD_VALUE_BEGIN);
+		md_buf_printf(out, ok ? "%s" : "*%s*", val.ptr);
+		md_buf_puts(out, MD_VALUE_END);
+	} else {
+		md_buf_put(out, src + pos, b->start - pos);
+		md_buf_printf(out, ok ? "%s" : "*%s*", val.ptr);
+	}
+	md_buf_dispose(&val);
+	return b->has_out ? b->out_end : b->end;
+}
+
 void
 render_markdown(struct md_buf *out, const struct md_view *v)
 {
@@ -564,6 +591,15 @@ render_markdown(struct md_buf *out, const struct md_view *v)
 
 		if (b->escaped && !(v->flags & MD_VIEW_KEEP_CODE)) {
 			pos = unescape(out, src, pos, b);
+			continue;
+		}
+		if (b->inline_expr) {
+			if (spans)
+				spans[i][0] = out->len + (b->start - pos);
+			pos = inline_value(out, src, pos, &v->blocks[i],
+					   v->flags & MD_VIEW_KEEP_CODE);
+			if (spans)
+				spans[i][1] = out->len;
 			continue;
 		}
 		if (!present && !drop)

@@ -120,6 +120,51 @@ render_comment(struct md_buf *text, const char *comment)
 	md_buf_dispose(&out);
 }
 
+bool
+render_inline_value(struct md_buf *text, const struct md_view_block *vb)
+{
+	struct md_buf raw = MD_BUF_INIT;
+
+	md_buf_clear(text);
+	if (vb->nreals == 0 || vb->status == MD_STATUS_SKIPPED ||
+	    vb->status == MD_STATUS_NOT_RUN) {
+		md_buf_puts(text, "not run");
+		return false;
+	}
+	if (md_exit_failed(&vb->reals[0].exit)) {
+		/* the error's last line says most: "ZeroDivisionError: ..." */
+		struct md_buf err = MD_BUF_INIT, clean = MD_BUF_INIT;
+		size_t end, start;
+
+		render_stream(&err, &vb->reals[0], MD_STDERR);
+		render_text_clean(&clean, err.ptr ? err.ptr : "", err.len);
+		end = clean.len;
+		while (end && strchr("\n\r \t", clean.ptr[end - 1]))
+			end--;
+		for (start = end; start && clean.ptr[start - 1] != '\n';)
+			start--;
+		md_buf_puts(text, "failed: ");
+		if (end > start)
+			md_buf_put(text, clean.ptr + start, end - start);
+		else
+			render_exit_words(text, &vb->reals[0].exit);
+		md_buf_dispose(&err);
+		md_buf_dispose(&clean);
+		return false;
+	}
+	render_stream(&raw, &vb->reals[0], MD_STDOUT);
+	render_text_clean(text, raw.ptr ? raw.ptr : "", raw.len);
+	md_buf_dispose(&raw);
+	while (text->len && strchr("\n\r \t", text->ptr[text->len - 1]))
+		text->len--;
+	for (size_t i = 0; i < text->len; i++)
+		if (text->ptr[i] == '\n' || text->ptr[i] == '\r')
+			text->ptr[i] = ' ';
+	md_buf_putc(text, '\0');
+	text->len--;
+	return true;
+}
+
 void
 render_stream(struct md_buf *out, const struct md_view_real *r,
 	      enum md_stream s)

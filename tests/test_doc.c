@@ -544,3 +544,42 @@ Test(doc, front_matter_defaults)
 	parse_fails("---\nexecute:\n  ecko: false\n---\n```{python}\n1\n```\n",
 		    "t.md:3:3: unknown option 'ecko' (did you mean 'echo'?)");
 }
+
+Test(doc, inline_expressions)
+{
+	const char *src = "```{python}\nx = 1\n```\n\nSee `{python} x + 1` and "
+			  "``{python} `x` `` and `r y`.\n\n> `{Python} z`<!-- "
+			  "mdrun:value -->3<!-- /mdrun:value --> `{python} w`\n";
+	struct md_doc *d = NULL, *k = NULL;
+	const struct md_block *b;
+
+	cr_assert_eq(md_doc_parse(&d, "t.md", src, strlen(src), 0), 0, "%s",
+		     md_err_msg());
+	cr_assert_eq(d->nblocks, 5, "a fenced block and four expressions");
+	b = &d->blocks[1];
+	cr_assert(b->inline_expr && b->exec);
+	cr_assert_str_eq(b->name, "python-inline-1");
+	cr_assert_str_eq(b->info, "x + 1");
+	cr_assert_eq(b->line, 5);
+	cr_assert_eq(b->col, 5);
+	cr_assert_eq(src[b->start], '`');
+	cr_assert_eq(b->end - b->start, strlen("`{python} x + 1`"));
+	cr_assert_str_eq(d->blocks[2].info, "`x`", "a span of two backticks");
+	cr_assert_eq(d->blocks[2].end - d->blocks[2].start,
+		     strlen("``{python} `x` ``"));
+	b = &d->blocks[3];
+	cr_assert_str_eq(b->lang, "python");
+	cr_assert(b->has_out, "the value an earlier render left");
+	cr_assert(!strncmp(src + b->out_start, "<!-- mdrun:value -->3", 21));
+	cr_assert_eq(src[b->out_end], ' ');
+	cr_assert_str_eq(d->blocks[4].info, "w");
+	cr_assert_str_eq(d->blocks[0].name, "python-1",
+			 "expressions leave the blocks' names alone");
+	/* `r y` is knitr's in .Rmd and .qmd only */
+	cr_assert_eq(md_doc_parse(&k, "t.Rmd", src, strlen(src), 0), 0);
+	cr_assert_eq(k->nblocks, 6);
+	cr_assert_str_eq(k->blocks[3].lang, "r");
+	cr_assert_str_eq(k->blocks[3].name, "r-inline-1");
+	md_doc_free(d);
+	md_doc_free(k);
+}

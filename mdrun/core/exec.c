@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -217,13 +218,14 @@ uses_file(const struct md_interp *in)
 static const char *
 empty_dir(struct store *s)
 {
-	static _Thread_local char *empty;
+	/* Not on the heap: a worker thread that ends would leak it. */
+	static _Thread_local char empty[PATH_MAX];
 
-	if (!empty) {
+	if (!empty[0]) {
 		char *dir = store_mktemp(s);
 		if (!dir)
 			return "/nonexistent";
-		empty = md_path_join(dir, "empty");
+		snprintf(empty, sizeof(empty), "%s/empty", dir);
 		free(dir);
 		mkdir(empty, 0555);
 	}

@@ -575,7 +575,7 @@ stages(struct md_plan *out, struct md_doc *doc, struct md_interps *interps,
 			       : md_interp_find(interps, b->lang);
 		if (!found) {
 			/* --all runs what it can and shows the rest. */
-			if (b->info[0] != '{') {
+			if (b->info[0] != '{' && !b->inline_expr) {
 				b->exec = false;
 				continue;
 			}

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "doc.h"
 
 #include <cmark-gfm.h>
@@ -5,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../../util/buf.h"
 #include "../../util/err.h"
@@ -169,6 +171,7 @@ struct parse {
 	/* a MyST notebook (jupytext: or kernelspec: in the front matter):
 	 * every ```{name} but {code-cell} is a directive */
 	bool myst;
+	size_t value_end; /* code spans before it are in a value's marker */
 };
 
 /* Copies the code without CRs of CRLF pairs: keys ignore line endings. */
@@ -397,6 +400,23 @@ code_cell(struct parse *ps, struct md_block *b)
 	return code_cell_options(b, ps->doc->path);
 }
 
+/* A new block at the end of doc's, zeroed. */
+static struct md_block *
+new_block(struct parse *ps)
+{
+	struct md_doc *doc = ps->doc;
+	struct md_block *b;
+
+	if (doc->nblocks == ps->cap) { /* doubling: linear in blocks */
+		ps->cap = ps->cap ? 2 * ps->cap : 16;
+		doc->blocks = md_realloc(doc->blocks,
+					 ps->cap * sizeof(*doc->blocks));
+	}
+	b = &doc->blocks[doc->nblocks++];
+	memset(b, 0, sizeof(*b));
+	return b;
+}
+
 static int
 add_block(struct parse *ps, cmark_node *node)
 {
@@ -410,13 +430,7 @@ add_block(struct parse *ps, cmark_node *node)
 	struct md_buf prefix = MD_BUF_INIT;
 
 	cmark_node_get_fenced(node, &fence_len, &fence_off, &fence_ch);
-	if (doc->nblocks == ps->cap) { /* doubling: linear in blocks */
-		ps->cap = ps->cap ? 2 * ps->cap : 16;
-		doc->blocks = md_realloc(doc->blocks,
-					 ps->cap * sizeof(*doc->blocks));
-	}
-	b = &doc->blocks[doc->nblocks++];
-	memset(b, 0, sizeof(*b));
+	b = new_block(ps);
 	b->line = cmark_node_get_start_line(node);
 	b->col = cmark_node_get_start_column(node);
 	b->fence_char = fence_ch;
@@ -537,6 +551,126 @@ add_block(struct parse *ps, cmark_node *node)
 		char *lower = md_lower(b->lang);
 		free(b->lang);
 		b->lang = lower;
+	}
+	return md_opts_validate(b, doc->path);
+}
+
+/*
+ * What runs to print an inline expression's value as text: str() of it
+ * in python (the ';' keeps the driver from showing write()'s count), R's
+ * format() joined as knitr joins a vector, and any other language's
+ * code as it is, its output the value.
+ */
+static char *
+inline_code(const char *lang, const char *expr)
+{
+	struct md_buf c = MD_BUF_INIT;
+
+	if (!strcmp(lang, "python"))
+		md_buf_printf(&c, "__import__(\"sys\").stdout.write(str(%s));\n",
+			      expr);
+	else if (!strcmp(lang, "r"))
+		md_buf_printf(&c, "cat(paste(format(%s), collapse = \", \"))\n",
+			      expr);
+	else
+		md_buf_printf(&c, "%s\n", expr);
+	return md_buf_detach(&c);
+}
+
+/*
+ * Inline code to evaluate: `{lang} expr` (Quarto), and `r expr` in a
+ * knitr document (MD_DOC_KNITR). It becomes a block whose span is the
+ * code span, on one line, and whose region is the value marker an
+ * earlier render left after it.
+ */
+static int
+add_inline(struct parse *ps, cmark_node *node)
+{
+	struct md_doc *doc = ps->doc;
+	const char *src = doc->src, *lit = cmark_node_get_literal(node);
+	int line = cmark_node_get_start_line(node);
+	size_t ls, ln, at, start, end, ticks = 0, k, lang_n;
+	const char *lang, *expr, *stop;
+	struct md_block *b;
+
+	if (!lit || cmark_node_get_end_line(node) != line ||
+	    line > ps->lines.n)
+		return 0;
+	if (lit[0] == '{') {
+		lang = lit + 1;
+		lang_n = strcspn(lang, "} \t");
+		if (!lang_n || lang[lang_n] != '}' || lang[lang_n + 1] != ' ')
+			return 0;
+		expr = lang + lang_n + 2;
+	} else if ((ps->flags & MD_DOC_KNITR) && lit[0] == 'r' &&
+		   lit[1] == ' ') {
+		lang = "r";
+		lang_n = 1;
+		expr = lit + 2;
+	} else {
+		return 0;
+	}
+	while (*expr == ' ')
+		expr++;
+	size_t expr_n = strlen(expr);
+	while (expr_n && expr[expr_n - 1] == ' ')
+		expr_n--;
+	if (!expr_n)
+		return 0;
+	/* The span in the source: backticks around the content. */
+	ls = line_start(&ps->lines, line);
+	ln = line_len(src, &ps->lines, line);
+	at = ls + (size_t)cmark_node_get_start_column(node) - 1;
+	end = ls + (size_t)cmark_node_get_end_column(node);
+	if (at < ps->value_end || at >= ls + ln || end > ls + ln || end < at)
+		return 0;
+	start = at;
+	if (start > ls + 1 && src[start - 1] == ' ' && src[start - 2] == '`')
+		start--;
+	while (start > ls && src[start - 1] == '`') {
+		start--;
+		ticks++;
+	}
+	if (end < ls + ln && src[end] == ' ')
+		end++;
+	for (k = 0; k < ticks && end + k < ls + ln && src[end + k] == '`';)
+		k++;
+	if (!ticks || k != ticks ||
+	    (end + k < ls + ln && src[end + k] == '`'))
+		return 0;
+	end += k;
+	b = new_block(ps);
+	b->line = line;
+	b->col = (int)(start - ls) + 1;
+	b->start = start;
+	b->end = end;
+	b->end_line = line;
+	b->closed = true;
+	b->fence_char = '`';
+	b->fence_len = (int)ticks;
+	b->path = doc->path;
+	b->info = md_strndup(expr, expr_n);
+	b->info_col = (int)(at - ls) + 1;
+	b->lang = md_strndup(lang, lang_n);
+	{
+		char *lower = md_lower(b->lang);
+		free(b->lang);
+		b->lang = lower;
+	}
+	b->inline_expr = true;
+	b->exec = true;
+	b->prefix = md_strdup("");
+	b->code = inline_code(b->lang, b->info);
+	b->code_len = strlen(b->code);
+	b->code_line = line;
+	/* The value an earlier render left, on the same line. */
+	if (!strncmp(src + end, MD_VALUE_BEGIN, strlen(MD_VALUE_BEGIN)) &&
+	    (stop = memmem(src + end, ls + ln - end, MD_VALUE_END,
+			   strlen(MD_VALUE_END)))) {
+		b->has_out = true;
+		b->out_start = end;
+		b->out_end = (size_t)(stop - src) + strlen(MD_VALUE_END);
+		ps->value_end = b->out_end;
 	}
 	return md_opts_validate(b, doc->path);
 }
@@ -679,7 +813,7 @@ check_names(struct md_doc *doc)
 {
 	struct {
 		const char *lang;
-		int n;
+		int n, inl; /* blocks, inline expressions */
 	} *count = md_calloc(doc->nblocks + 1, sizeof(*count));
 	size_t i, j, langs = 0;
 	int rc;
@@ -696,11 +830,19 @@ check_names(struct md_doc *doc)
 			;
 		if (j == langs)
 			count[langs++].lang = b->lang;
-		count[j].n++;
+		if (b->inline_expr)
+			count[j].inl++;
+		else
+			count[j].n++;
 		if (b->name)
 			continue;
 		struct md_buf name = MD_BUF_INIT;
-		md_buf_printf(&name, "%s-%d", b->lang, count[j].n);
+		/* Inline ones apart: they leave the blocks' names as they were */
+		if (b->inline_expr)
+			md_buf_printf(&name, "%s-inline-%d", b->lang,
+				      count[j].inl);
+		else
+			md_buf_printf(&name, "%s-%d", b->lang, count[j].n);
 		b->name = md_buf_detach(&name);
 	}
 	/* A default name that an explicit one already took: add the index. */
@@ -1172,6 +1314,12 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 
 	memset(&ps, 0, sizeof(ps));
 	doc->path = md_strdup(path);
+	{
+		const char *dot = strrchr(path, '.');
+		if (dot && (!strcasecmp(dot, ".rmd") || !strcasecmp(dot, ".qmd") ||
+			    !strcasecmp(dot, ".rmarkdown")))
+			flags |= MD_DOC_KNITR;
+	}
 	doc->src = md_strndup(src, len);
 	doc->len = len;
 	crlf = memchr(src, '\n', len);
@@ -1214,6 +1362,10 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 		if (ev == CMARK_EVENT_ENTER &&
 		    cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH &&
 		    (rc = check_fence_text(&ps, n)) < 0)
+			goto done;
+		if (ev == CMARK_EVENT_ENTER &&
+		    cmark_node_get_type(n) == CMARK_NODE_CODE &&
+		    (rc = add_inline(&ps, n)) < 0)
 			goto done;
 		if (ev != CMARK_EVENT_ENTER ||
 		    cmark_node_get_type(n) != CMARK_NODE_CODE_BLOCK ||

@@ -16,9 +16,13 @@
 /* The marker lines that open and close an output region. */
 #define MD_OUT_BEGIN "<!-- mdrun:out -->"
 #define MD_OUT_END "<!-- /mdrun:out -->"
+/* The markers around an inline expression's value, on its line. */
+#define MD_VALUE_BEGIN "<!-- mdrun:value -->"
+#define MD_VALUE_END "<!-- /mdrun:value -->"
 
 enum {
-	MD_DOC_ALL = 1 /* every fenced block with a language is executable */
+	MD_DOC_ALL = 1,	  /* every fenced block with a language is executable */
+	MD_DOC_KNITR = 2 /* `r x` is inline R (an .Rmd or .qmd document) */
 };
 
 struct md_opt {
@@ -64,6 +68,14 @@ struct md_block {
 	bool escaped;
 	/* The code came from file= or code=, not from the document. */
 	bool code_given;
+	/*
+	 * Inline code to evaluate (`r x`, `{python} x`): start to end is
+	 * the code span, backticks included, on one line; its value goes
+	 * after it in place (out_start to out_end: an MD_VALUE_BEGIN ...
+	 * MD_VALUE_END marker), or in its place elsewhere. info holds the
+	 * expression; code, what runs to print its value.
+	 */
+	bool inline_expr;
 	/* Validated options (see md_opts_validate). */
 	bool echo;		/* show the code */
 	bool excluded;		/* include=false: neither code nor output */

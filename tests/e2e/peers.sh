@@ -108,6 +108,52 @@ printf '```{python file=missing.py}\n```\n' >nofile.Rmd
 [ $? = 2 ] && has err "nofile.Rmd:1:17: file: 'missing.py'"
 expect "file= naming no file: one line naming the option, exit 2" err
 
+# --- inline code: `r x`, `{python} x` -----------------------------------------------
+cat >inl.qmd <<'DOC'
+```{python}
+radius = 5
+name = "disc"
+```
+
+The `{python} name` has area `{python} round(3.14159 * radius ** 2, 1)`.
+
+```{python}
+radius = 7
+```
+
+Now `{python} radius`, and `r 1:3` in R.
+DOC
+"$mdrun" -q inl.qmd -o inl.md 2>err &&
+	grep -qx 'The disc has area 78.5.' inl.md && has inl.md 'Now 7, and'
+expect "inline: -o puts each value in place of its expression, with the state at that point" inl.md err
+if "$mdrun" kernels | grep -q '^  ir '; then
+	has inl.md 'and 1, 2, 3 in R.'
+	expect "inline: \`r 1:3\` gives R's vector as knitr writes it" inl.md
+else
+	skip "inline R" "IRkernel is not installed (Debian: r-cran-irkernel)"
+	sed -i 's/, and `r 1:3` in R//' inl.qmd
+fi
+cp inl.qmd inl1.qmd
+"$mdrun" -q -i inl1.qmd 2>err &&
+	has inl1.qmd '`{python} radius`<!-- mdrun:value -->7<!-- /mdrun:value -->' &&
+	cp inl1.qmd once.qmd && "$mdrun" -i inl1.qmd 2>err && cmp -s inl1.qmd once.qmd &&
+	has err "0 ran"
+expect "inline: in place the expression stays, its value after it; a second render runs nothing and changes nothing" inl1.qmd err
+"$mdrun" -q inl1.qmd -o inl.html 2>err &&
+	has inl.html 'Now <span class="mdrun-value">7</span>'
+expect "inline: the HTML report shows the value, not the expression" inl.html
+printf 'x: `{python} 1 / 0`.\n' >inlerr.md
+"$mdrun" -q inlerr.md -o inlerr.out 2>err
+[ $? = 1 ] && has inlerr.out 'x: *failed: ZeroDivisionError: division by zero*.'
+expect "inline: a failing expression fails the render and says why in its place" inlerr.out err
+printf 'x: `{nolang} 1`.\n' >inlno.md
+"$mdrun" -q inlno.md -o /dev/null 2>err
+[ $? = 2 ] && has err "inlno.md:1:5: no interpreter for 'nolang'"
+expect "inline: a language mdrun cannot run is an error naming FILE:LINE:COL" err
+printf 'A plain `r x` in Markdown is code.\n' >plain.md
+"$mdrun" -q plain.md -o plain.out 2>err && cmp -s plain.md plain.out
+expect "inline: \`r x\` is knitr's only in .Rmd and .qmd documents" plain.out err
+
 # --- Quarto ----------------------------------------------------------------------
 cat >q.qmd <<'DOC'
 ---

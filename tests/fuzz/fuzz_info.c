@@ -25,6 +25,9 @@ block_dispose(struct md_block *b)
 	free(b->opts);
 	free(b->lang);
 	free(b->name);
+	free(b->fig);
+	free(b->comment);
+	free(b->fold_summary);
 	memset(b, 0, sizeof(*b));
 }
 
