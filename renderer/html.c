@@ -521,7 +521,9 @@ inline_node(const struct md_view *v, cmark_node *n, const size_t *line,
 	b = &doc->blocks[*k];
 	ll = strlen(lit);
 	el = strlen(b->info);
-	if (ll < el || strcmp(lit + ll - el, b->info))
+	/* only an expression's own span: `{lang} x` or `r x` */
+	if ((lit[0] != '{' && strncmp(lit, "r ", 2)) || ll < el ||
+	    !strstr(lit, b->info))
 		return;
 	ok = render_inline_value(&val, &v->blocks[*k]);
 	md_buf_printf(&h, "<span class=\"mdrun-value%s\">",

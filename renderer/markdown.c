@@ -498,11 +498,17 @@ collapses(const struct md_view *v, const struct md_view_block *vb)
 			s = m->data;
 			n = m->len;
 		}
-		for (size_t k = 0; s && k + 3 <= n; k++)
-			if ((k == 0 || s[k - 1] == '\n') &&
-			    (!strncmp(s + k, "```", 3) ||
-			     !strncmp(s + k, "~~~", 3)))
+		/* a fence may be indented up to three blanks */
+		for (size_t k = 0; s && k + 3 <= n; k++) {
+			size_t f = k;
+			if (k && s[k - 1] != '\n')
+				continue;
+			while (f < k + 3 && f < n && s[f] == ' ')
+				f++;
+			if (f + 3 <= n && (!strncmp(s + f, "```", 3) ||
+					   !strncmp(s + f, "~~~", 3)))
 				ok = false;
+		}
 	}
 	md_buf_dispose(&text);
 	return ok;
@@ -561,16 +567,30 @@ inline_value(struct md_buf *out, const char *src, size_t pos,
 	struct md_buf val = MD_BUF_INIT;
 	bool ok = render_inline_value(&val, vb);
 
+	struct md_buf safe = MD_BUF_INIT;
+
+	/*
+	 * A backtick would pair with the next span's, a '<' could end the
+	 * marker: escaped, they show as themselves.
+	 */
+	for (size_t i = 0; i < val.len; i++) {
+		if (val.ptr[i] == '`' || val.ptr[i] == '<' ||
+		    val.ptr[i] == '\\' || (!ok && val.ptr[i] == '*'))
+			md_buf_putc(&safe, '\\');
+		md_buf_putc(&safe, val.ptr[i]);
+	}
+	md_buf_put(&safe, "", 0);
 	if (keep) {
 		md_buf_put(out, src + pos, b->end - pos);
 		md_buf_puts(out, MD_VALUE_BEGIN);
-		md_buf_printf(out, ok ? "%s" : "*%s*", val.ptr);
+		md_buf_printf(out, ok ? "%s" : "*%s*", safe.ptr);
 		md_buf_puts(out, MD_VALUE_END);
 	} else {
 		md_buf_put(out, src + pos, b->start - pos);
-		md_buf_printf(out, ok ? "%s" : "*%s*", val.ptr);
+		md_buf_printf(out, ok ? "%s" : "*%s*", safe.ptr);
 	}
 	md_buf_dispose(&val);
+	md_buf_dispose(&safe);
 	return b->has_out ? b->out_end : b->end;
 }
 

@@ -143,6 +143,14 @@ render_inline_value(struct md_buf *text, const struct md_view_block *vb)
 			end--;
 		for (start = end; start && clean.ptr[start - 1] != '\n';)
 			start--;
+		/* R's "Error in f(): ..." comes first, its traceback after */
+		for (size_t i = 0; i + 5 <= end; i++)
+			if ((i == 0 || clean.ptr[i - 1] == '\n') &&
+			    !strncmp(clean.ptr + i, "Error", 5)) {
+				start = i;
+				end = i + strcspn(clean.ptr + i, "\n");
+				break;
+			}
 		md_buf_puts(text, "failed: ");
 		if (end > start)
 			md_buf_put(text, clean.ptr + start, end - start);

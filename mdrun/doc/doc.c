@@ -570,7 +570,9 @@ inline_code(const char *lang, const char *expr)
 		md_buf_printf(&c, "__import__(\"sys\").stdout.write(str(%s));\n",
 			      expr);
 	else if (!strcmp(lang, "r"))
-		md_buf_printf(&c, "cat(paste(format(%s), collapse = \", \"))\n",
+		md_buf_printf(&c, "local({ .v <- (%s); cat(paste(if "
+				  "(is.atomic(.v)) vapply(.v, format, \"\") "
+				  "else format(.v), collapse = \", \")) })\n",
 			      expr);
 	else
 		md_buf_printf(&c, "%s\n", expr);
@@ -620,9 +622,23 @@ add_inline(struct parse *ps, cmark_node *node)
 	/* The span in the source: backticks around the content. */
 	ls = line_start(&ps->lines, line);
 	ln = line_len(src, &ps->lines, line);
-	at = ls + (size_t)cmark_node_get_start_column(node) - 1;
-	end = ls + (size_t)cmark_node_get_end_column(node);
-	if (at < ps->value_end || at >= ls + ln || end > ls + ln || end < at)
+	/*
+	 * cmark's columns are off on lines whose indentation it dropped (a
+	 * paragraph's continuation, a lazy line): the span is found by its
+	 * text, from the last one found on this line on.
+	 */
+	{
+		size_t from = ps->value_end > ls ? ps->value_end : ls;
+		const char *hit = from < ls + ln
+					  ? memmem(src + from, ls + ln - from,
+						   lit, strlen(lit))
+					  : NULL;
+		if (!hit)
+			return 0;
+		at = (size_t)(hit - src);
+		end = at + strlen(lit);
+	}
+	if (at >= ls + ln || end > ls + ln)
 		return 0;
 	start = at;
 	if (start > ls + 1 && src[start - 1] == ' ' && src[start - 2] == '`')
@@ -663,14 +679,43 @@ add_inline(struct parse *ps, cmark_node *node)
 	b->code = inline_code(b->lang, b->info);
 	b->code_len = strlen(b->code);
 	b->code_line = line;
+	/* execute: enabled: false (eval: false) runs no expression either */
+	for (size_t i = 0; i < doc->ndefaults; i++)
+		if (!strcmp(doc->defaults[i].key, "eval") &&
+		    md_info_option(b, doc->path, doc->defaults[i].line,
+				   doc->defaults[i].col, "eval",
+				   doc->defaults[i].col,
+				   doc->defaults[i].val) < 0)
+			return MD_ERROR;
 	/* The value an earlier render left, on the same line. */
+	ps->value_end = end;
+	/* its end: the first marker not escaped ('\<', in a value) */
+	stop = src + end;
+	while ((stop = memmem(stop, (size_t)(src + ls + ln - stop), MD_VALUE_END,
+			      strlen(MD_VALUE_END))) &&
+	       stop[-1] == '\\')
+		stop++;
 	if (!strncmp(src + end, MD_VALUE_BEGIN, strlen(MD_VALUE_BEGIN)) &&
-	    (stop = memmem(src + end, ls + ln - end, MD_VALUE_END,
-			   strlen(MD_VALUE_END)))) {
-		b->has_out = true;
-		b->out_start = end;
-		b->out_end = (size_t)(stop - src) + strlen(MD_VALUE_END);
-		ps->value_end = b->out_end;
+	    stop) {
+		/*
+		 * A marker someone cut in half ends before the next code
+		 * span or marker: no value then, rather than text lost.
+		 */
+		size_t in = end + strlen(MD_VALUE_BEGIN), i;
+		bool whole = true;
+
+		/* what mdrun wrote there has its '`' and '<' escaped */
+		for (i = in; whole && src + i < stop; i++)
+			if ((src[i] == '`' || src[i] == '<') &&
+			    src[i - 1] != '\\')
+				whole = false;
+		if (whole) {
+			b->has_out = true;
+			b->out_start = end;
+			b->out_end = (size_t)(stop - src) +
+				     strlen(MD_VALUE_END);
+			ps->value_end = b->out_end;
+		}
 	}
 	return md_opts_validate(b, doc->path);
 }
@@ -904,6 +949,14 @@ fm_pair(const struct parse *ps, int line, int col, const char *s, size_t n,
 	v[0] = k[1] + 1;
 	v[1] = n;
 	fm_trim(s, &k[0], &k[1]);
+	/* YAML's comment after a plain value: " # ..." */
+	if (v[0] < n && s[v[0] + (s[v[0]] == ' ')] != '"' &&
+	    s[v[0] + (s[v[0]] == ' ')] != '\'')
+		for (size_t i = v[0]; i + 1 < n; i++)
+			if ((s[i] == ' ' || s[i] == '\t') && s[i + 1] == '#') {
+				v[1] = i;
+				break;
+			}
 	fm_trim(s, &v[0], &v[1]);
 	return 0;
 }
@@ -1153,11 +1206,15 @@ fm_defaults(struct parse *ps, int *line, int close, bool knitr)
 		size_t tn = line_len(src, l, *line + 1);
 		size_t in = indent_of(t, tn);
 
+		/* blank lines and comments do not end the mapping */
+		if (in == tn || t[in] == '#') {
+			++*line;
+			continue;
+		}
 		if (in <= base)
 			break;
 		++*line;
-		if (in < tn && fm_default(ps, *line, (int)in + 1, t + in,
-					  tn - in) < 0)
+		if (fm_default(ps, *line, (int)in + 1, t + in, tn - in) < 0)
 			return MD_ERROR;
 	}
 	/* knitr: the rest of its mapping (opts_knit:, ...) is not ours */

@@ -68,7 +68,8 @@ static const char *const ignored[] = {
 	"lst.cap", "classes", "code.overflow", "code.line-numbers",
 	"code.copy", "code.tools", "code.block-bg", "code.block-border-left",
 	"filename", "html.table-processing", "renderings", "lightbox",
-	"title", "context", "freeze",
+	"title", "context", "freeze", "daemon", "keep-md", "keep-ipynb",
+	"debug",
 	/* Codebraid */
 	"show", "hide", "example", "live_output", "complete", "copy",
 	"outside_main", "line_numbers", "first_number", "rewrap_lines",
@@ -616,6 +617,10 @@ r_vector(const char *v, bool *shown)
 	size_t n = strlen(v);
 	bool any = false;
 
+	if (!strcmp(v, "numeric(0)")) {
+		*shown = false;
+		return true;
+	}
 	if (!strncmp(v, "c(", 2) && n > 2 && v[n - 1] == ')') {
 		v += 2;
 		n -= 3;
@@ -626,8 +631,6 @@ r_vector(const char *v, bool *shown)
 		else if (!strchr("0123456789-:, ", v[i]))
 			return false;
 	}
-	if (!strncmp(v, "numeric(0)", 10))
-		any = false;
 	*shown = any;
 	return true;
 }
@@ -649,7 +652,7 @@ one_option(struct md_block *b, char *fig[4], const char *path,
 	   const struct md_opt *o)
 {
 	const char *k = o->key, *v = o->val;
-	bool flag;
+	bool flag = true;
 	char *end;
 	int rc;
 

@@ -150,6 +150,17 @@ printf 'x: `{nolang} 1`.\n' >inlno.md
 "$mdrun" -q inlno.md -o /dev/null 2>err
 [ $? = 2 ] && has err "inlno.md:1:5: no interpreter for 'nolang'"
 expect "inline: a language mdrun cannot run is an error naming FILE:LINE:COL" err
+# What users and values do to the markers: nothing is lost, nothing churns.
+printf 'A `{python} 1`<!-- mdrun:value -->1 keep this `{python} 2` end.\n' >cut.md
+"$mdrun" -q -i cut.md 2>err && has cut.md 'keep this `{python} 2`<!-- mdrun:value -->2<!-- /mdrun:value --> end.'
+expect "inline: a value marker cut in half loses none of the text after it" cut.md err
+printf 'a `{python} chr(96)` b `{python} "<!-- /mdrun:value -->"` c `{python} 2` d\n' >tick.md
+"$mdrun" -q -i tick.md 2>err && cp tick.md tick1.md && "$mdrun" -i tick.md 2>err &&
+	cmp -s tick.md tick1.md && has err "3 blocks: 0 ran"
+expect "inline: values holding a backtick or a marker are escaped; a second render changes nothing" tick.md err
+printf 'The radius is\n  `{python} 6 * 7` here.\n\n> a\nlazy `{python} 6 * 8`\n' >cont.md
+"$mdrun" -q cont.md -o cont.out 2>err && has cont.out '  42 here.' && has cont.out 'lazy 48'
+expect "inline: expressions on continuation and lazy lines are found" cont.out err
 printf 'A plain `r x` in Markdown is code.\n' >plain.md
 "$mdrun" -q plain.md -o plain.out 2>err && cmp -s plain.md plain.out
 expect "inline: \`r x\` is knitr's only in .Rmd and .qmd documents" plain.out err
