@@ -583,3 +583,17 @@ Test(doc, inline_expressions)
 	md_doc_free(d);
 	md_doc_free(k);
 }
+
+Test(doc, front_matter_comments_and_quarto_fenced_echo)
+{
+	struct md_doc *d = parse("---\nexecute:\n  # hide the code\n  echo: false "
+				 "# always\n\n  daemon: false\n---\n"
+				 "```{python}\n1\n```\n\n```{python, echo=fenced}\n"
+				 "2\n```\n",
+				 0);
+
+	cr_assert_not(d->blocks[0].echo, "a comment, a blank line, then the "
+					 "value without its comment");
+	cr_assert(d->blocks[1].echo, "echo: fenced shows the code");
+	md_doc_free(d);
+}
