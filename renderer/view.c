@@ -168,8 +168,8 @@ render_inline_value(struct md_buf *text, const struct md_view_block *vb)
 	for (size_t i = 0; i < text->len; i++)
 		if (text->ptr[i] == '\n' || text->ptr[i] == '\r')
 			text->ptr[i] = ' ';
-	md_buf_putc(text, '\0');
-	text->len--;
+	if (text->ptr)
+		text->ptr[text->len] = '\0';
 	return true;
 }
 

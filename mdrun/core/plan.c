@@ -547,7 +547,7 @@ given_code(struct md_block *b, const char *doc, const char *cwd)
 	}
 	free(b->code);
 	b->code_len = g.code.len;
-	md_buf_putc(&g.code, '\0');
+	md_buf_put(&g.code, "", 0); /* allocated even when empty */
 	b->code = md_buf_detach(&g.code);
 	b->code_given = true;
 	return 0;

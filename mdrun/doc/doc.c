@@ -171,7 +171,9 @@ struct parse {
 	/* a MyST notebook (jupytext: or kernelspec: in the front matter):
 	 * every ```{name} but {code-cell} is a directive */
 	bool myst;
-	size_t value_end; /* code spans before it are in a value's marker */
+	/* where the next inline span is looked for: past the last one
+	 * found, and its value's marker */
+	size_t value_end;
 };
 
 /* Copies the code without CRs of CRLF pairs: keys ignore line endings. */
@@ -400,6 +402,19 @@ code_cell(struct parse *ps, struct md_block *b)
 	return code_cell_options(b, ps->doc->path);
 }
 
+/* Python, BASH: a language is named in any case. */
+static void
+lower_lang(struct md_block *b)
+{
+	char *lower;
+
+	if (!b->lang)
+		return;
+	lower = md_lower(b->lang);
+	free(b->lang);
+	b->lang = lower;
+}
+
 /* A new block at the end of doc's, zeroed. */
 static struct md_block *
 new_block(struct parse *ps)
@@ -546,12 +561,7 @@ add_block(struct parse *ps, cmark_node *node)
 		if (b->exec && apply_defaults(ps, b) < 0)
 			return MD_ERROR;
 	}
-	/* Python, BASH: a language is named in any case */
-	if (b->lang) {
-		char *lower = md_lower(b->lang);
-		free(b->lang);
-		b->lang = lower;
-	}
+	lower_lang(b);
 	return md_opts_validate(b, doc->path);
 }
 
@@ -668,11 +678,7 @@ add_inline(struct parse *ps, cmark_node *node)
 	b->info = md_strndup(expr, expr_n);
 	b->info_col = (int)(at - ls) + 1;
 	b->lang = md_strndup(lang, lang_n);
-	{
-		char *lower = md_lower(b->lang);
-		free(b->lang);
-		b->lang = lower;
-	}
+	lower_lang(b);
 	b->inline_expr = true;
 	b->exec = true;
 	b->prefix = md_strdup("");
