@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "../core/proc.h"
+#include "../../util/heap.h"
 
 #ifndef MDRUN_VERSION
 #define MDRUN_VERSION "0.0.0"
@@ -135,6 +136,7 @@ main(int argc, char **argv)
 	 */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
+	md_heap_setup();
 	/* Ctrl-C and kill end every block's process group with mdrun. */
 	md_proc_handle_signals();
 	if (argc < 2)

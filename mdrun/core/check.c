@@ -285,7 +285,7 @@ md_check_run(struct md_check *c, const char *output, bool repeat)
 			c->prose_line = 1;
 		}
 	} else {
-		md_buf_put(&c->expected, nb->d.src.ptr, nb->d.src.len);
+		md_buf_put(&c->expected, nb->d.doc->src, nb->d.doc->len);
 	}
 	if (judge_text(c, (const size_t(*)[2])spans, shown, o->input) < 0)
 		goto done;

@@ -174,12 +174,14 @@ parse_watched(struct md_nb_doc *d, unsigned flags)
 	struct watchdog w = { .name = d->name };
 	pthread_t t;
 	bool watched;
+	size_t len = d->src.len;
 	int rc;
 
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
 	watched = pthread_create(&t, NULL, watch, &w) == 0;
-	rc = md_doc_parse(&d->doc, d->name, d->src.ptr, d->src.len, flags);
+	rc = md_doc_parse_take(&d->doc, d->name, md_buf_detach(&d->src), len,
+			       flags);
 	pthread_mutex_lock(&w.mu);
 	w.done = true;
 	pthread_cond_signal(&w.cv);

@@ -43,7 +43,7 @@ struct md_nb_doc {
 	char *shown;	  /* the path blocks see as MDRUN_DOC: from the
 			     work tree's root, else the file name */
 	char *config;	  /* the interpreter config in use, or NULL */
-	struct md_buf src;
+	struct md_buf src;	  /* the text read, until doc takes it */
 	struct md_doc *doc;
 	struct md_interps interps;
 	struct md_plan plan;

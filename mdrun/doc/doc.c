@@ -1233,13 +1233,14 @@ fm_defaults(struct parse *ps, int *line, int close, bool knitr)
 
 /*
  * YAML front matter: "---" on the first line up to a "---" or "..." line.
- * cmark-gfm does not know it, so it is blanked out (every byte but line
- * ends becomes a space, keeping offsets) in feed, the text cmark parses.
+ * cmark-gfm does not know it, so cmark is fed a blank copy of it (every
+ * byte but line ends becomes a space, keeping offsets) in *feed, before
+ * the text that follows it.
  * Its "mdrun:" mapping, flow ({run: all}) or block, sets options; the
  * kernels option is itself a mapping, flow or block.
  */
 static int
-front_matter(struct parse *ps, char *feed)
+front_matter(struct parse *ps, char **feed)
 {
 	const char *src = ps->doc->src;
 	const struct lines *l = &ps->lines;
@@ -1263,9 +1264,10 @@ front_matter(struct parse *ps, char *feed)
 		return 0;
 	ps->doc->front_start = 0;
 	ps->doc->front_end = line_start(l, close + 1);
-	for (size_t i = 0; i < line_start(l, close + 1); i++)
-		if (feed[i] != '\n' && feed[i] != '\r')
-			feed[i] = ' ';
+	*feed = md_strndup(src, ps->doc->front_end);
+	for (size_t i = 0; i < ps->doc->front_end; i++)
+		if ((*feed)[i] != '\n' && (*feed)[i] != '\r')
+			(*feed)[i] = ' ';
 	for (line = 2; line < close; line++) {
 		const char *s = src + line_start(l, line);
 		size_t n = line_len(src, l, line);
@@ -1365,6 +1367,13 @@ int
 md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	     size_t len, unsigned flags)
 {
+	return md_doc_parse_take(out, path, md_strndup(src, len), len, flags);
+}
+
+int
+md_doc_parse_take(struct md_doc **out, const char *path, char *src,
+		  size_t len, unsigned flags)
+{
 	struct parse ps;
 	struct md_doc *doc = md_calloc(1, sizeof(*doc));
 	cmark_parser *parser = NULL;
@@ -1383,7 +1392,7 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 			    !strcasecmp(dot, ".rmarkdown")))
 			flags |= MD_DOC_KNITR;
 	}
-	doc->src = md_strndup(src, len);
+	doc->src = src;
 	doc->len = len;
 	crlf = memchr(src, '\n', len);
 	doc->eol = crlf && crlf > src && crlf[-1] == '\r' ? "\r\n" : "\n";
@@ -1391,19 +1400,19 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	ps.flags = flags;
 	ps.bom = len >= 3 && !memcmp(src, "\xef\xbb\xbf", 3) ? 3 : 0;
 	lines_index(&ps.lines, doc->src, len);
-	feed = md_strndup(src, len);
-	if ((rc = front_matter(&ps, feed)) < 0)
+	if ((rc = front_matter(&ps, &feed)) < 0)
 		goto done;
 
 	/*
 	 * Only block structure matters here (fences and HTML blocks), and
 	 * GFM's extensions do not change it: plain CommonMark, which parses
-	 * faster. The tree lives in cmark's arena, dropped whole at the end
-	 * rather than node by node (so one parse at a time).
+	 * faster.
 	 */
-	parser = cmark_parser_new_with_mem(CMARK_OPT_DEFAULT,
-					   cmark_get_arena_mem_allocator());
-	cmark_parser_feed(parser, feed, len);
+	parser = cmark_parser_new(CMARK_OPT_DEFAULT);
+	if (feed)
+		cmark_parser_feed(parser, feed, doc->front_end);
+	cmark_parser_feed(parser, src + doc->front_end,
+			  len - doc->front_end);
 	root = cmark_parser_finish(parser);
 	it = cmark_iter_new(root);
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
@@ -1440,8 +1449,12 @@ md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	}
 	rc = check_names(doc);
 done:
+	if (it)
+		cmark_iter_free(it);
+	if (root)
+		cmark_node_free(root);
 	if (parser)
-		cmark_arena_reset(); /* the parser, the tree and the iterator */
+		cmark_parser_free(parser);
 	free(ps.lines.at);
 	free(feed);
 	if (rc < 0) {

@@ -149,11 +149,17 @@ const char *md_doc_kernel(const struct md_doc *doc, const char *lang);
 /*
  * Parses src (len bytes, copied) into *out. flags: MD_DOC_*. A malformed
  * info string or duplicate name fails with "PATH:LINE:COL: what" set.
- * Caller frees with md_doc_free. One parse at a time: the tree is built in
- * cmark's arena, which is global.
+ * Caller frees with md_doc_free.
  */
 int md_doc_parse(struct md_doc **out, const char *path, const char *src,
 		 size_t len, unsigned flags);
+/*
+ * The same, taking src: a malloc'd buffer with a NUL at src[len], which
+ * becomes (*out)->src, or is freed when the parse fails. A large document
+ * is then in memory once.
+ */
+int md_doc_parse_take(struct md_doc **out, const char *path, char *src,
+		      size_t len, unsigned flags);
 void md_doc_free(struct md_doc *doc);
 
 /*
