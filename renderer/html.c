@@ -553,15 +553,26 @@ body(const struct md_view *v)
 	cmark_parser *p;
 	cmark_iter *it;
 	cmark_event_type ev;
-	char *html;
+	char *html, *src = doc->src, *copy = NULL;
 
+	/* Included text shows as the document's own: no shortcode lines. */
+	if (doc->nincludes) {
+		src = copy = md_strndup(doc->src, doc->len);
+		for (i = 0; i < doc->nincludes; i++) {
+			const struct md_include *in = &doc->includes[i];
+
+			for (size_t b = in->start; b < in->end; b++)
+				if (src[b] != '\n' && src[b] != '\r')
+					src[b] = ' ';
+		}
+	}
 	/*
 	 * The front matter blanked (it ends before any block), and the
 	 * source without old output regions; lines shift by `cut`.
 	 */
 	if (doc->front_end > doc->front_start && doc->front_end <= doc->len) {
-		md_buf_put(&feed, doc->src, doc->front_start);
-		blanked(&feed, doc->src + doc->front_start,
+		md_buf_put(&feed, src, doc->front_start);
+		blanked(&feed, src + doc->front_start,
 			doc->front_end - doc->front_start);
 		pos = doc->front_end;
 	}
@@ -571,12 +582,13 @@ body(const struct md_view *v)
 		line[i] = (size_t)blk->line - cut;
 		if (!blk->has_out || blk->out_start < pos)
 			continue;
-		md_buf_put(&feed, doc->src + pos, blk->out_start - pos);
-		cut += count_lines(doc->src + blk->out_start,
+		md_buf_put(&feed, src + pos, blk->out_start - pos);
+		cut += count_lines(src + blk->out_start,
 				   blk->out_end - blk->out_start);
 		pos = blk->out_end;
 	}
-	md_buf_put(&feed, doc->src + pos, doc->len - pos);
+	md_buf_put(&feed, src + pos, doc->len - pos);
+	free(copy);
 
 	p = new_parser(CMARK_OPT_DEFAULT | CMARK_OPT_VALIDATE_UTF8);
 	cmark_parser_feed(p, feed.ptr, feed.len);

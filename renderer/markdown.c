@@ -570,12 +570,18 @@ inline_value(struct md_buf *out, const char *src, size_t pos,
 	struct md_buf safe = MD_BUF_INIT;
 
 	/*
-	 * A backtick would pair with the next span's, a '<' could end the
-	 * marker: escaped, they show as themselves.
+	 * A backtick would pair with another on the line (even one that a
+	 * backslash precedes: it may close a span opened before), a '<'
+	 * could end the marker: an entity and an escape, they show as
+	 * themselves.
 	 */
 	for (size_t i = 0; i < val.len; i++) {
-		if (val.ptr[i] == '`' || val.ptr[i] == '<' ||
-		    val.ptr[i] == '\\' || (!ok && val.ptr[i] == '*'))
+		if (val.ptr[i] == '`') {
+			md_buf_puts(&safe, "&#96;");
+			continue;
+		}
+		if (val.ptr[i] == '<' || val.ptr[i] == '\\' ||
+		    (!ok && val.ptr[i] == '*'))
 			md_buf_putc(&safe, '\\');
 		md_buf_putc(&safe, val.ptr[i]);
 	}
@@ -594,6 +600,47 @@ inline_value(struct md_buf *out, const char *src, size_t pos,
 	return b->has_out ? b->out_end : b->end;
 }
 
+/*
+ * Appends the prose from pos to `to`; written elsewhere than in place,
+ * less the include shortcodes and the markers around included text, as
+ * Quarto and knitr show an included document: its text alone. Returns to.
+ */
+static size_t
+prose(struct md_buf *out, const struct md_view *v, size_t pos, size_t to)
+{
+	const struct md_doc *doc = v->doc;
+
+	if (v->flags & MD_VIEW_KEEP_CODE || !doc->nincludes || to <= pos) {
+		if (to > pos)
+			md_buf_put(out, doc->src + pos, to - pos);
+		return to > pos ? to : pos;
+	}
+	for (;;) {
+		/* the next line to leave out: includes nest, so any order */
+		size_t from = to, until = to;
+
+		for (size_t i = 0; i < doc->nincludes; i++) {
+			const struct md_include *in = &doc->includes[i];
+			const size_t cut[3][2] = {
+				{ in->start, in->end },
+				{ in->open_start, in->open_end },
+				{ in->close_start, in->close_end }
+			};
+
+			for (int k = 0; k < 3; k++)
+				if (cut[k][1] > cut[k][0] && cut[k][0] >= pos &&
+				    cut[k][1] <= to && cut[k][0] < from) {
+					from = cut[k][0];
+					until = cut[k][1];
+				}
+		}
+		md_buf_put(out, doc->src + pos, from - pos);
+		if (from == to)
+			return to;
+		pos = until;
+	}
+}
+
 void
 render_markdown(struct md_buf *out, const struct md_view *v)
 {
@@ -609,6 +656,8 @@ render_markdown(struct md_buf *out, const struct md_view *v)
 		bool drop = !b->echo && !(v->flags & MD_VIEW_KEEP_CODE);
 		size_t at, before, until;
 
+		if (doc->nincludes && b->start > pos)
+			pos = prose(out, v, pos, b->start);
 		if (b->escaped && !(v->flags & MD_VIEW_KEEP_CODE)) {
 			pos = unescape(out, src, pos, b);
 			continue;
@@ -673,5 +722,5 @@ render_markdown(struct md_buf *out, const struct md_view *v)
 		if (spans)
 			spans[i][1] = out->len;
 	}
-	md_buf_put(out, src + pos, doc->len - pos);
+	prose(out, v, pos, doc->len);
 }

@@ -285,7 +285,11 @@ md_check_run(struct md_check *c, const char *output, bool repeat)
 			c->prose_line = 1;
 		}
 	} else {
-		md_buf_put(&c->expected, nb->d.doc->src, nb->d.doc->len);
+		const struct md_doc *d = nb->d.doc;
+
+		/* the bytes as read: included text may have changed since */
+		md_buf_put(&c->expected, d->read ? d->read : d->src,
+			   d->read ? d->read_len : d->len);
 	}
 	if (judge_text(c, (const size_t(*)[2])spans, shown, o->input) < 0)
 		goto done;

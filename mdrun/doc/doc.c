@@ -3,13 +3,17 @@
 
 #include <cmark-gfm.h>
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../../util/buf.h"
 #include "../../util/err.h"
+#include "../../util/fs.h"
 
 /* Start offsets of every line, 1-based; lines[nlines + 1] == len. */
 struct lines {
@@ -174,7 +178,31 @@ struct parse {
 	/* where the next inline span is looked for: past the last one
 	 * found, and its value's marker */
 	size_t value_end;
+	/* includes found: {{< include >}} lines, child= blocks */
+	struct include_at {
+		size_t start, end; /* the shortcode's line, or 0, 0 */
+		size_t at;	   /* where its text goes */
+		size_t open_end;   /* an earlier render's text: its end */
+		size_t close_start, old_end;
+		char *files; /* a comma list */
+		int line, col;
+	} *incs;
+	size_t nincs;
 };
+
+/*
+ * The documents being included, innermost first: a cycle is an error;
+ * so are more than INCLUDES_MAX inclusions in all (ten files that each
+ * include the next ten times would never end).
+ */
+struct including {
+	const char *real;
+	const struct including *up;
+	int depth;
+	size_t *count; /* inclusions so far, shared by all */
+};
+
+#define INCLUDES_MAX 1000
 
 /* Copies the code without CRs of CRLF pairs: keys ignore line endings. */
 static void
@@ -562,7 +590,12 @@ add_block(struct parse *ps, cmark_node *node)
 			return MD_ERROR;
 	}
 	lower_lang(b);
-	return md_opts_validate(b, doc->path);
+	if (md_opts_validate(b, doc->path) < 0)
+		return MD_ERROR;
+	/* child=: the documents' text is what the block stands for */
+	if (b->child)
+		b->exec = b->echo = false;
+	return 0;
 }
 
 /*
@@ -1363,19 +1396,251 @@ heading_text(cmark_node *h)
 	return md_buf_detach(&t);
 }
 
+/*
+ * Includes. A document's {{< include FILE >}} lines (Quarto) and child=
+ * blocks (knitr) are found in a first parse, which skips the text an
+ * earlier render put after them; that text is then built again from the
+ * files, each parsed on its own first (so that its errors name it), and
+ * the whole is parsed once more (MD_DOC_EXPANDED), the included blocks as
+ * the document's own.
+ */
+
+static int parse(struct md_doc **out, const char *path, char *src,
+		 size_t len, unsigned flags, const struct including *up);
+
+static struct include_at *
+new_include(struct parse *ps, int line, int col)
+{
+	struct include_at *r;
+
+	ps->incs = md_realloc(ps->incs, (ps->nincs + 1) * sizeof(*ps->incs));
+	r = &ps->incs[ps->nincs++];
+	memset(r, 0, sizeof(*r));
+	r->line = line;
+	r->col = col;
+	return r;
+}
+
+/*
+ * The text an earlier render included after line l (MD_INCLUDE_BEGIN on
+ * the next line, up to its MD_INCLUDE_END, nested ones counted): sets r's
+ * spans and returns its last node, or NULL when there is none.
+ */
+static cmark_node *
+find_include(struct parse *ps, cmark_node *n, int l, struct include_at *r)
+{
+	cmark_node *m = cmark_node_next(n);
+	int depth = 0;
+
+	r->at = r->old_end = line_start(&ps->lines, l + 1);
+	if (!is_marker_node(m, MD_INCLUDE_BEGIN) ||
+	    cmark_node_get_start_line(m) != l + 1)
+		return NULL;
+	for (; m; m = cmark_node_next(m)) {
+		if (is_marker_node(m, MD_INCLUDE_BEGIN)) {
+			depth++;
+		} else if (is_marker_node(m, MD_INCLUDE_END) && !--depth) {
+			int end = cmark_node_get_start_line(m);
+
+			r->open_end = line_end(&ps->lines, l + 1);
+			r->close_start = line_start(&ps->lines, end);
+			r->old_end = line_end(&ps->lines, end);
+			return m;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A paragraph of the document (not in a quote or list) that is one line
+ * {{< include FILE >}}: the place of that file's text. Returns the node
+ * the walk skips to (an earlier render's text), or NULL.
+ */
+static cmark_node *
+shortcode(struct parse *ps, cmark_node *n)
+{
+	const char *src = ps->doc->src;
+	int l = cmark_node_get_start_line(n);
+	const char *s = src + line_start(&ps->lines, l);
+	size_t len = line_len(src, &ps->lines, l), i = 0, e;
+	struct include_at *r;
+
+	if (cmark_node_get_end_line(n) != l ||
+	    cmark_node_get_type(cmark_node_parent(n)) != CMARK_NODE_DOCUMENT)
+		return NULL;
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	e = len;
+	while (e > i && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+		e--;
+	if (e - i < 6 || strncmp(s + i, "{{<", 3) || strncmp(s + e - 3, ">}}", 3))
+		return NULL;
+	size_t k = i + 3;
+	while (k < e - 3 && s[k] == ' ')
+		k++;
+	if (e - 3 - k < 8 || strncmp(s + k, "include ", 8))
+		return NULL;
+	k += 8;
+	size_t ke = e - 3;
+	while (k < ke && s[k] == ' ')
+		k++;
+	while (ke > k && s[ke - 1] == ' ')
+		ke--;
+	if (ke - k >= 2 && (s[k] == '"' || s[k] == '\'') && s[ke - 1] == s[k]) {
+		k++;
+		ke--;
+	}
+	r = new_include(ps, l, (int)(k + 1));
+	r->files = md_strndup(s + k, ke - k);
+	r->start = line_start(&ps->lines, l);
+	r->end = line_end(&ps->lines, l);
+	return find_include(ps, n, l, r);
+}
+
+/* Appends the text of file, included at r, expanded and checked. */
+static int
+include_file(struct md_buf *out, struct parse *ps,
+	     const struct include_at *r, const char *file,
+	     const struct including *me)
+{
+	const char *path = ps->doc->path;
+	char *dir = md_path_dirname(path);
+	char *child = *file == '/' || !strcmp(dir, ".")
+			      ? md_strdup(file)
+			      : md_path_join(dir, file);
+	struct md_buf text = MD_BUF_INIT;
+	struct md_doc *cd = NULL;
+	char real[PATH_MAX];
+	const struct including *p;
+	struct including next = { real, me, me->depth + 1, me->count };
+	size_t n;
+	int rc;
+
+	free(dir);
+	if (!realpath(child, real)) {
+		rc = md_err_set("%s:%d:%d: cannot include '%s': %s", path,
+				r->line, r->col, file, strerror(errno));
+		goto done;
+	}
+	for (p = me; p; p = p->up)
+		if (!strcmp(p->real, real)) {
+			rc = md_err_set("%s:%d:%d: '%s' is being included "
+					"already: the includes form a cycle",
+					path, r->line, r->col, file);
+			goto done;
+		}
+	if (me->depth >= 32 || ++*me->count > INCLUDES_MAX) {
+		rc = md_err_set("%s:%d:%d: %s", path, r->line, r->col,
+				me->depth >= 32
+					? "includes nested more than 32 deep"
+					: "more than 1000 inclusions in all");
+		goto done;
+	}
+	/* a regular file: never a device or a pipe that reads forever */
+	if ((rc = md_fs_read_regular(&text, child, 0)) < 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", md_err_msg());
+		rc = md_err_set("%s:%d:%d: cannot include '%s': %s", path,
+				r->line, r->col, file, why);
+		goto done;
+	}
+	n = text.len;
+	if ((rc = parse(&cd, child, md_buf_detach(&text), n,
+			ps->flags & MD_DOC_ALL, &next)) < 0)
+		goto done;
+	/* Its front matter is its own: the text after it. */
+	md_buf_put(out, cd->src + cd->front_end, cd->len - cd->front_end);
+	if (cd->len > cd->front_end && cd->src[cd->len - 1] != '\n')
+		md_buf_puts(out, ps->doc->eol);
+done:
+	md_doc_free(cd);
+	free(child);
+	return rc;
+}
+
+/* The document's text with every include's text read again into *out. */
+static int
+expand(struct md_buf *out, struct parse *ps, const struct including *up)
+{
+	const struct md_doc *doc = ps->doc;
+	char real[PATH_MAX];
+	size_t count = 0, pos = 0, i;
+	struct including me = { real, up, up ? up->depth : 0,
+				up ? up->count : &count };
+	int rc = 0;
+
+	if (!realpath(doc->path, real))
+		*real = '\0';
+	for (i = 0; i < ps->nincs && rc == 0; i++) {
+		const struct include_at *r = &ps->incs[i];
+		char *files = md_strdup(r->files), *f, *save = NULL;
+
+		md_buf_put(out, doc->src + pos, r->at - pos);
+		if (r->at && doc->src[r->at - 1] != '\n')
+			md_buf_puts(out, doc->eol);
+		md_buf_printf(out, "%s%s", MD_INCLUDE_BEGIN, doc->eol);
+		for (f = strtok_r(files, ",", &save); f && rc == 0;
+		     f = strtok_r(NULL, ",", &save))
+			rc = include_file(out, ps, r, f, &me);
+		md_buf_printf(out, "%s%s", MD_INCLUDE_END, doc->eol);
+		pos = r->old_end;
+		free(files);
+	}
+	md_buf_put(out, doc->src + pos, doc->len - pos);
+	return rc;
+}
+
+/* In the text as expanded, where each include's parts are. */
+static int
+record_includes(struct parse *ps)
+{
+	struct md_doc *doc = ps->doc;
+
+	doc->includes = md_calloc(ps->nincs, sizeof(*doc->includes));
+	for (size_t i = 0; i < ps->nincs; i++) {
+		const struct include_at *r = &ps->incs[i];
+		struct md_include *d = &doc->includes[i];
+
+		if (r->old_end == r->at)
+			return md_err_set("%s:%d:%d: the included text does "
+					  "not end where it should (a code "
+					  "block left open in '%s'?)",
+					  doc->path, r->line, r->col,
+					  r->files);
+		d->start = r->start;
+		d->end = r->end;
+		d->open_start = r->at;
+		d->open_end = r->open_end;
+		d->close_start = r->close_start;
+		d->close_end = r->old_end;
+	}
+	doc->nincludes = ps->nincs;
+	return 0;
+}
+
 int
 md_doc_parse(struct md_doc **out, const char *path, const char *src,
 	     size_t len, unsigned flags)
 {
-	return md_doc_parse_take(out, path, md_strndup(src, len), len, flags);
+	return parse(out, path, md_strndup(src, len), len, flags, NULL);
 }
 
 int
 md_doc_parse_take(struct md_doc **out, const char *path, char *src,
 		  size_t len, unsigned flags)
 {
+	return parse(out, path, src, len, flags, NULL);
+}
+
+static int
+parse(struct md_doc **out, const char *path, char *src, size_t len,
+      unsigned flags, const struct including *up)
+{
 	struct parse ps;
 	struct md_doc *doc = md_calloc(1, sizeof(*doc));
+	struct md_buf again = MD_BUF_INIT; /* the text, includes read */
+	struct md_block *b;
 	cmark_parser *parser = NULL;
 	cmark_node *root = NULL, *skip_to = NULL;
 	cmark_iter *it = NULL;
@@ -1432,9 +1697,15 @@ md_doc_parse_take(struct md_doc **out, const char *path, char *src,
 			doc->title = NULL;
 		}
 		if (ev == CMARK_EVENT_ENTER &&
-		    cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH &&
-		    (rc = check_fence_text(&ps, n)) < 0)
-			goto done;
+		    cmark_node_get_type(n) == CMARK_NODE_PARAGRAPH) {
+			cmark_node *old;
+
+			if ((rc = check_fence_text(&ps, n)) < 0)
+				goto done;
+			old = shortcode(&ps, n);
+			if (!(flags & MD_DOC_EXPANDED))
+				skip_to = old;
+		}
 		if (ev == CMARK_EVENT_ENTER &&
 		    cmark_node_get_type(n) == CMARK_NODE_CODE &&
 		    (rc = add_inline(&ps, n)) < 0)
@@ -1445,9 +1716,26 @@ md_doc_parse_take(struct md_doc **out, const char *path, char *src,
 			continue;
 		if ((rc = add_block(&ps, n)) < 0)
 			goto done;
-		skip_to = find_region(&ps, n, &doc->blocks[doc->nblocks - 1]);
+		b = &doc->blocks[doc->nblocks - 1];
+		if (b->child && b->closed &&
+		    cmark_node_get_type(cmark_node_parent(n)) ==
+			    CMARK_NODE_DOCUMENT) {
+			struct include_at *r = new_include(&ps, b->line, b->col);
+			cmark_node *old = find_include(&ps, n, b->end_line, r);
+
+			r->files = md_strdup(b->child);
+			if (!(flags & MD_DOC_EXPANDED))
+				skip_to = old;
+			continue;
+		}
+		skip_to = find_region(&ps, n, b);
 	}
-	rc = check_names(doc);
+	if ((rc = check_names(doc)) < 0 || !ps.nincs)
+		goto done;
+	if (flags & MD_DOC_EXPANDED)
+		rc = record_includes(&ps);
+	else
+		rc = expand(&again, &ps, up);
 done:
 	if (it)
 		cmark_iter_free(it);
@@ -1457,10 +1745,30 @@ done:
 		cmark_parser_free(parser);
 	free(ps.lines.at);
 	free(feed);
+	for (size_t i = 0; i < ps.nincs; i++)
+		free(ps.incs[i].files);
+	free(ps.incs);
+	if (rc == 0 && again.len) {
+		/* the whole once more, with the included text as it is now */
+		size_t n = again.len;
+		char *read = doc->src;
+
+		doc->src = NULL;
+		md_doc_free(doc);
+		if ((rc = parse(out, path, md_buf_detach(&again), n,
+				flags | MD_DOC_EXPANDED, up)) < 0) {
+			free(read);
+			return rc;
+		}
+		(*out)->read = read;
+		(*out)->read_len = len;
+		return 0;
+	}
 	if (rc < 0) {
 		md_doc_free(doc);
 		doc = NULL;
 	}
+	md_buf_dispose(&again);
 	*out = doc;
 	return rc;
 }
@@ -1496,6 +1804,7 @@ md_doc_free(struct md_doc *doc)
 		free(b->fig);
 		free(b->comment);
 		free(b->fold_summary);
+		free(b->child);
 		free(b->code);
 		free(b->prefix);
 	}
@@ -1510,6 +1819,8 @@ md_doc_free(struct md_doc *doc)
 		free(doc->defaults[i].val);
 	}
 	free(doc->defaults);
+	free(doc->includes);
+	free(doc->read);
 	free(doc->kernelspec_name);
 	free(doc->kernelspec_lang);
 	free(doc->src);

@@ -19,10 +19,14 @@
 /* The markers around an inline expression's value, on its line. */
 #define MD_VALUE_BEGIN "<!-- mdrun:value -->"
 #define MD_VALUE_END "<!-- /mdrun:value -->"
+/* The marker lines around an included document's text (include, child). */
+#define MD_INCLUDE_BEGIN "<!-- mdrun:include -->"
+#define MD_INCLUDE_END "<!-- /mdrun:include -->"
 
 enum {
 	MD_DOC_ALL = 1,	  /* every fenced block with a language is executable */
-	MD_DOC_KNITR = 2 /* `r x` is inline R (an .Rmd or .qmd document) */
+	MD_DOC_KNITR = 2, /* `r x` is inline R (an .Rmd or .qmd document) */
+	MD_DOC_EXPANDED = 4 /* included text is current: not read again */
 };
 
 struct md_opt {
@@ -68,6 +72,9 @@ struct md_block {
 	bool escaped;
 	/* The code came from file= or code=, not from the document. */
 	bool code_given;
+	/* child=: the documents (a comma list) whose text follows the
+	 * block, which itself never runs and is shown only in place */
+	char *child;
 	/*
 	 * Inline code to evaluate (`r x`, `{python} x`): start to end is
 	 * the code span, backticks included, on one line; its value goes
@@ -141,6 +148,25 @@ struct md_doc {
 	 * or NULL: the kernel its author ran, used when it is installed.
 	 */
 	char *kernelspec_name, *kernelspec_lang;
+	/*
+	 * Included documents: Quarto's {{< include FILE >}} on a line of its
+	 * own, knitr's child= blocks. Their text follows, expanded, between
+	 * MD_INCLUDE_BEGIN and MD_INCLUDE_END lines (open, close: each
+	 * line's span, its terminator included), and is parsed as the
+	 * document's own: the included blocks run in its sessions. start to
+	 * end is the shortcode's line (empty for a child= block). A render
+	 * in place keeps it all; elsewhere, the shortcode and markers go.
+	 */
+	struct md_include {
+		size_t start, end;
+		size_t open_start, open_end;
+		size_t close_start, close_end;
+	} *includes;
+	size_t nincludes;
+	/* With includes, the bytes as read (src has the included text as
+	 * the files hold it now); else NULL, src is what was read. */
+	char *read;
+	size_t read_len;
 };
 
 /* The kernel the front matter names for lang, or NULL. */

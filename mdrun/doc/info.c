@@ -33,7 +33,7 @@ static const char *const known[] = {
 	/* what is shown, and how */
 	"include", "results", "message", "warning", "collapse", "comment",
 	"code-fold", "code-summary", "engine", "dependson", "file", "code",
-	NULL,
+	"child", NULL,
 };
 
 /*
@@ -48,7 +48,7 @@ static const char *const ignored[] = {
 	"attr.message", "attr.warning", "attr.error", "lang", "tidy",
 	"tidy.opts", "prompt", "highlight", "size", "background", "indent",
 	"ref.label", "opts.label", "R.options", "purl", "split", "render",
-	"engine.path", "engine.opts", "time_it", "child",
+	"engine.path", "engine.opts", "time_it",
 	"out.lines", "max.print", "class.chunk", "attr.chunk", "python.reticulate",
 	/* knitr: its cache */
 	"cache.path", "cache.vars", "cache.globals", "cache.lazy",
@@ -707,6 +707,14 @@ one_option(struct md_block *b, char *fig[4], const char *path,
 	}
 	if (!strcmp(k, "dependson"))
 		return r_names(v) ? 0 : bad_value(path, o, "block names");
+	if (!strcmp(k, "child")) {
+		free(b->child);
+		b->child = md_opt_list(v);
+		if (b->child && *b->child)
+			return 0;
+		return bad_value(path, o, "documents: 'a.Rmd' or "
+					  "c('a.Rmd', 'b.Rmd')");
+	}
 	if (!strcmp(k, "file") || !strcmp(k, "code")) {
 		char *list = !strcmp(k, "file") ? md_opt_list(v)
 						: md_opt_code(v);

@@ -108,6 +108,100 @@ printf '```{python file=missing.py}\n```\n' >nofile.Rmd
 [ $? = 2 ] && has err "nofile.Rmd:1:17: file: 'missing.py'"
 expect "file= naming no file: one line naming the option, exit 2" err
 
+# --- included documents: Quarto's {{< include >}}, knitr's child= ------------------
+mkdir -p parts
+cat >parts/_data.qmd <<'DOC'
+---
+title: not the parent's
+---
+## Loaded
+
+```{python}
+y = x * 7
+print("loaded", y)
+```
+DOC
+cat >inc.qmd <<'DOC'
+# Report
+
+```{python}
+x = 6
+```
+
+{{< include parts/_data.qmd >}}
+
+```{python}
+print("total", y + 1)
+```
+DOC
+cp inc.qmd inc0.qmd
+"$mdrun" -q inc.qmd -o inc.md 2>err
+shows inc.md 2 'loaded 42' && shows inc.md 3 'total 43' && has inc.md '## Loaded' &&
+	! has inc.md '{{<' && ! has inc.md 'mdrun:include' && ! has inc.md "not the parent's"
+expect "{{< include >}}: the file's text and blocks in its place, run in the same session" inc.md err
+"$mdrun" -q -i inc.qmd 2>err && cp inc.qmd inc1.qmd && "$mdrun" -i inc.qmd 2>err &&
+	same inc.qmd inc1.qmd && has err '0 ran, 3 cached' && has inc.qmd '{{< include parts/_data.qmd >}}' &&
+	shows inc.qmd 2 'loaded 42' && "$mdrun" check inc.qmd 2>>err
+expect "{{< include >}} in place: the shortcode stays, the text follows it, twice the same bytes" inc.qmd err
+sed -i 's/x \* 7/x * 8/' parts/_data.qmd
+"$mdrun" check inc.qmd >out 2>err
+[ $? = 1 ] && "$mdrun" -i inc.qmd 2>err && shows inc.qmd 2 'loaded 48' && shows inc.qmd 3 'total 49' &&
+	[ "$(grep -cx 'loaded 48' inc.qmd)" = 1 ] && ! has inc.qmd 'loaded 42'
+expect "an edited included file: check says stale; in place, its new outputs and what follows, once" inc.qmd err out
+"$mdrun" -q inc0.qmd --to html -o inc.html 2>err
+has inc.html 'loaded 48' && ! has inc.html 'include parts'
+expect "{{< include >}} in HTML: the text shows, the shortcode does not" inc.html err
+cat >kid.Rmd <<'DOC'
+```{bash}
+echo parent >from-parent.txt
+```
+
+```{r, child=c('kid1.Rmd', 'kid2.Rmd')}
+```
+
+End.
+DOC
+printf 'First child.
+
+```{bash}
+echo "child saw $(cat from-parent.txt)"
+```
+' >kid1.Rmd
+printf '```{bash}
+echo second
+```
+' >kid2.Rmd
+"$mdrun" -q kid.Rmd -o kid.md 2>err
+shows kid.md 2 'child saw parent' && shows kid.md 3 'second' && has kid.md 'First child.' &&
+	! has kid.md 'child=' && ! has kid.md 'mdrun:include'
+expect "knitr's child=: the children's text and blocks replace the chunk" kid.md err
+printf '{{< include loop2.md >}}
+' >loop1.md
+printf 'text
+
+{{< include loop1.md >}}
+' >loop2.md
+"$mdrun" loop1.md -o /dev/null 2>err
+[ $? = 2 ] && has err "loop2.md:3:13: 'loop1.md' is being included already" && [ "$(wc -l <err)" = 1 ]
+expect "includes in a cycle: one line naming where, exit 2" err
+printf 'a
+
+{{< include nothere.md >}}
+' >noinc.md
+"$mdrun" noinc.md -o /dev/null 2>err
+[ $? = 2 ] && has err "noinc.md:3:13: cannot include 'nothere.md'"
+expect "an include of a missing file: one line naming where, exit 2" err
+printf '```{python}
+print(1)
+' >open.md
+printf '{{< include open.md >}}
+
+text
+' >inc-open.md
+"$mdrun" inc-open.md -o /dev/null 2>err
+[ $? = 2 ] && has err "inc-open.md:1:13: the included text does not end"
+expect "an included file that leaves a fence open: an error, not a region that grows" err
+
 # --- inline code: `r x`, `{python} x` -----------------------------------------------
 cat >inl.qmd <<'DOC'
 ```{python}

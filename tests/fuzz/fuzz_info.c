@@ -28,6 +28,7 @@ block_dispose(struct md_block *b)
 	free(b->fig);
 	free(b->comment);
 	free(b->fold_summary);
+	free(b->child);
 	memset(b, 0, sizeof(*b));
 }
 
