@@ -271,6 +271,8 @@ dep_env(struct store *s, struct md_plan *p, const struct md_stage *st)
 	if (st->block->no_warnings &&
 	    (st->interp->driver == MD_DRIVER_PYTHON || st->interp->kernel))
 		env[n++] = md_strdup("MDRUN_WARNINGS=ignore");
+	if (st->block->no_messages && st->interp->kernel)
+		env[n++] = md_strdup("MDRUN_MESSAGES=drop");
 	return env;
 }
 /* The document's path as blocks see it (MDRUN_DOC). */

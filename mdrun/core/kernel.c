@@ -73,6 +73,8 @@ struct md_kernel {
 	EVP_MAC_CTX *mac; /* keyed with the connection file's key */
 	char *language;
 	char **envset; /* what md_kernel_setenv set last, NULL-ended */
+	/* MDRUN_MESSAGES=drop (message=false): R's messages not kept */
+	bool drop_messages;
 };
 
 /* A message received, signature checked. */
@@ -839,6 +841,19 @@ clear(struct run *u)
 	u->clear_wait = false;
 }
 
+/*
+ * Is stderr text s an R message that message=false drops? IRkernel sends
+ * each message() as stderr text of its own, a warning as one that starts
+ * "Warning message", and errors as error messages, not text.
+ */
+static bool
+is_message(const struct md_kernel *k, const char *s)
+{
+	return k->drop_messages && k->language && k->language[0] == 'R' &&
+	       (!k->language[1] || k->language[1] == ' ') &&
+	       strncmp(s, "Warning message", 15) != 0;
+}
+
 /* Text on stdout or stderr, kept up to the cap, in the list. */
 static void
 text(struct run *u, bool err, const char *s, size_t n)
@@ -968,7 +983,10 @@ on_iopub(struct run *u, struct msg *m)
 		u->idle |= s && !strcmp(s, "idle");
 	} else if (!strcmp(t, "stream") && (s = str(m->content, "text"))) {
 		const char *name = str(m->content, "name");
-		text(u, name && !strcmp(name, "stderr"), s, strlen(s));
+		bool err = name && !strcmp(name, "stderr");
+
+		if (!(err && is_message(u->k, s)))
+			text(u, err, s, strlen(s));
 	} else if (!strcmp(t, "display_data")) {
 		rich(u, m, false);
 	} else if (!strcmp(t, "execute_result")) {
@@ -1225,8 +1243,17 @@ env_code(struct md_buf *c, const char *lang, char **was,
 		put_literal(c, was[i], n);
 		md_buf_puts(c, python ? ", None)\n" : ")\n");
 	}
-	if (python)
-		md_buf_puts(c, "del __mdrun_os\n");
+	if (python) /* warning=false: python's filters, kept and put back */
+		md_buf_puts(c, "import warnings as __mdrun_w\n"
+			       "if __mdrun_os.environ.get(\"MDRUN_WARNINGS\") "
+			       "== \"ignore\":\n"
+			       "    globals().setdefault(\"__mdrun_wf\", "
+			       "__mdrun_w.filters[:])\n"
+			       "    __mdrun_w.simplefilter(\"ignore\")\n"
+			       "elif \"__mdrun_wf\" in globals():\n"
+			       "    __mdrun_w.filters[:] = "
+			       "globals().pop(\"__mdrun_wf\")\n"
+			       "del __mdrun_os, __mdrun_w\n");
 	else /* warning=false */
 		md_buf_puts(c, "options(warn = if (Sys.getenv(\"MDRUN_WARNINGS\")"
 			       " == \"ignore\") -1 else 0)\n");
@@ -1243,6 +1270,11 @@ md_kernel_setenv(struct md_kernel *k, const char *const *env)
 
 	if (!md_kernel_alive(k))
 		return md_err_set("%s is not running", k->label);
+	k->drop_messages = false;
+	for (n = 0; env[n]; n++)
+		if (!strcmp(env[n], "MDRUN_MESSAGES=drop"))
+			k->drop_messages = true;
+	n = 0;
 	/* A request costs the kernel milliseconds: none when nothing changes. */
 	while (env[n] && k->envset && k->envset[n] &&
 	       !strcmp(env[n], k->envset[n]))

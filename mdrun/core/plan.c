@@ -108,6 +108,9 @@ stage_fields(size_t *n, struct md_buf *deps, const struct md_plan *p,
 	if (b->no_warnings &&
 	    (st->interp->driver == MD_DRIVER_PYTHON || st->interp->kernel))
 		f[(*n)++] = (struct store_field){ "warnings", "ignore" };
+	/* message=false: R's messages in a kernel are not shown */
+	if (b->no_messages && st->interp->kernel)
+		f[(*n)++] = (struct store_field){ "messages", "drop" };
 	f[(*n)++] = (struct store_field){ "dir", p->dir };
 	/* Blocks see both (MDRUN_DOC, MDRUN_BLOCK): they are in the key. */
 	f[(*n)++] = (struct store_field){ "doc", p->doc };

@@ -151,6 +151,21 @@ DOC
 	shows_part rwarn.md quiet 'quiet done' && ! shows_part rwarn.md quiet 'NAs introduced' &&
 		shows_part rwarn.md loud 'NAs introduced by coercion'
 	expect "R: warning=FALSE drops that block's warnings, and only that block's" rwarn.md err
+	cat >rmsg.Rmd <<'DOC'
+```{r hush, message=FALSE}
+message(paste("hidden", 6 * 7))
+warning(paste("kept", 6 * 8))
+cat(6 * 9, "\n")
+```
+
+```{r talk}
+message(paste("said", 6 * 10))
+```
+DOC
+	"$mdrun" -q rmsg.Rmd -o rmsg.md 2>err
+	shows_part rmsg.md hush '54' && shows_part rmsg.md hush 'kept 48' &&
+		! shows_part rmsg.md hush 'hidden 42' && shows_part rmsg.md talk 'said 60'
+	expect "R: message=FALSE drops that block's messages, keeps its warnings, and only that block's" rmsg.md err
 	cat >renv.md <<'DOC'
 ```{r name=make}
 writeLines("seven", file.path(Sys.getenv("MDRUN_OUT"), "n.txt"))
@@ -257,6 +272,21 @@ DOC
 	"$mdrun" -q fm2.md >fm2.out 2>err
 	shows fm2.out python-1 True
 	expect "front matter kernels: (flow form, quoted) with run: all" fm2.out err
+	cat >kwarn.md <<'DOC'
+```{python kernel=python3 name=quiet warning=false}
+import warnings
+warnings.warn("hush %d" % (6 * 7))
+print(6 * 8)
+```
+
+```{python kernel=python3 name=loud}
+warnings.warn("said %d" % (6 * 9))
+```
+DOC
+	"$mdrun" -q kwarn.md >kwarn.out 2>err
+	shows_part kwarn.out quiet 48 && ! shows_part kwarn.out quiet 'hush 42' &&
+		shows_part kwarn.out loud 'said 54'
+	expect "ipykernel: warning=false drops that block's warnings, and only that block's" kwarn.out err
 	printf -- '---\nmdrun:\n  kernels: {python: no/such}\n---\n' >fm3.md
 	"$mdrun" -q fm3.md >/dev/null 2>err
 	[ $? = 2 ] && has err "fm3.md:3:21: kernels: expected 'language: kernelspec name'"
