@@ -356,7 +356,7 @@ code_cell_options(struct md_block *b, const char *path)
 	};
 	size_t pos = 0;
 	int line = b->code_line, rc = 0;
-	bool yaml = !strncmp(b->code, "---\n", 4);
+	bool yaml = !strncmp(b->code, "---\n", 4), in_tags = false;
 
 	if (yaml) {
 		pos = 4;
@@ -373,6 +373,26 @@ code_cell_options(struct md_block *b, const char *path)
 		}
 		if (!yaml && c[0] != ':')
 			break;
+		/*
+		 * YAML: a blank line, or one that goes on the key above (an
+		 * indented line, a block list's "- item").
+		 */
+		if (yaml && (eol == pos || c[0] == ' ' || c[0] == '\t' ||
+			     c[0] == '-' || c[0] == '#')) {
+			for (size_t t = 0; in_tags && c[0] != '#' &&
+					   t < sizeof(tags) / sizeof(*tags);
+			     t++) {
+				char *item = md_strndup(c, eol - pos);
+				if (strstr(item, tags[t][0]))
+					rc = md_info_option(b, path, line, 1,
+							    tags[t][1], 1,
+							    tags[t][2]);
+				free(item);
+			}
+			pos = eol < b->code_len ? eol + 1 : eol;
+			line++;
+			continue;
+		}
 		k = yaml ? 0 : 1;
 		for (ke = k; ke < eol - pos && c[ke] != ':'; ke++)
 			;
@@ -384,7 +404,8 @@ code_cell_options(struct md_block *b, const char *path)
 			v++;
 		char *key = md_strndup(c + k, ke - k);
 		char *val = md_strndup(c + v, eol - pos - v);
-		if (!strcmp(key, "tags")) {
+		in_tags = !strcmp(key, "tags");
+		if (in_tags) {
 			for (size_t t = 0; t < sizeof(tags) / sizeof(*tags); t++)
 				if (strstr(val, tags[t][0]))
 					rc = md_info_option(b, path, line, 1,

@@ -322,13 +322,23 @@ raise ValueError("expected")
 open("skipped.ran", "w").write("yes")
 ```
 
+```{code-cell} python3
+---
+# a block list, as Jupyter Book writes it
+tags:
+  - remove-input
+---
+print("cell", 6 * 7)
+```
+
 ```{raw} html
 <b>raw</b>
 ```
 DOC
 "$mdrun" -q m.md -o m.out.md 2>err
-[ $? = 0 ] && grep -qx 'cell one' m.out.md && ! has m.out.md 'print("cell one")'
-expect "MyST: {code-cell} runs; tags: [remove-input] drops its code" m.out.md err
+[ $? = 0 ] && grep -qx 'cell one' m.out.md && ! has m.out.md 'print("cell one")' &&
+	grep -qx 'cell 42' m.out.md && ! has m.out.md '6 * 7'
+expect "MyST: {code-cell} runs; tags: [remove-input] (or as a YAML block list) drops its code" m.out.md err
 has m.out.md 'ValueError: expected' && [ ! -e skipped.ran ]
 expect "MyST: raises-exception is an expected failure, skip-execution runs nothing" m.out.md
 has m.out.md 'A note, not code.' && has m.out.md '<b>raw</b>'
