@@ -497,6 +497,20 @@ blanked(struct md_buf *b, const char *s, size_t n)
 }
 
 /*
+ * Is n where only plain text goes: in an image (its alt text), or a
+ * table cell, which takes no custom inline node?
+ */
+static bool
+plain_only(cmark_node *n)
+{
+	for (cmark_node *p = cmark_node_parent(n); p; p = cmark_node_parent(p))
+		if (cmark_node_get_type(p) == CMARK_NODE_IMAGE ||
+		    !strcmp(cmark_node_get_type_string(p), "table_cell"))
+			return true;
+	return false;
+}
+
+/*
  * A code span of the tree that is the inline expression *k (the next
  * one, by line and text) is replaced by its value, as knitr and Quarto
  * show it; any other code span stays code.
@@ -526,12 +540,18 @@ inline_node(const struct md_view *v, cmark_node *n, const size_t *line,
 	    !strstr(lit, b->info))
 		return;
 	ok = render_inline_value(&val, &v->blocks[*k]);
-	md_buf_printf(&h, "<span class=\"mdrun-value%s\">",
-		      ok ? "" : " failed");
-	render_html_escape(&h, val.ptr, val.len);
-	md_buf_puts(&h, "</span>");
-	c = cmark_node_new(CMARK_NODE_CUSTOM_INLINE);
-	cmark_node_set_on_enter(c, h.ptr);
+	if (plain_only(n)) {
+		/* an image's alt text, a table cell: the value as text */
+		c = cmark_node_new(CMARK_NODE_TEXT);
+		cmark_node_set_literal(c, val.ptr);
+	} else {
+		md_buf_printf(&h, "<span class=\"mdrun-value%s\">",
+			      ok ? "" : " failed");
+		render_html_escape(&h, val.ptr, val.len);
+		md_buf_puts(&h, "</span>");
+		c = cmark_node_new(CMARK_NODE_CUSTOM_INLINE);
+		cmark_node_set_on_enter(c, h.ptr);
+	}
 	if (cmark_node_replace(n, c))
 		cmark_node_free(n);
 	else

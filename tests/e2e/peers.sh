@@ -236,6 +236,10 @@ expect "inline: in place the expression stays, its value after it; a second rend
 "$mdrun" -q inl1.qmd -o inl.html 2>err &&
 	has inl.html 'Now <span class="mdrun-value">7</span>'
 expect "inline: the HTML report shows the value, not the expression" inl.html
+printf '```{python}\nn = 6\n```\n\n| a | b |\n|---|---|\n| `{python} n * 7` | x |\n\n![alt `{python} n + 1`](p.png)\n' >inltab.qmd
+"$mdrun" -q inltab.qmd -o inltab.html 2>err &&
+	has inltab.html '<td>42</td>' && has inltab.html 'alt="alt 7"'
+expect "inline: in the HTML report, values in a table cell and in an image's alt text" inltab.html err
 printf 'x: `{python} 1 / 0`.\n' >inlerr.md
 "$mdrun" -q inlerr.md -o inlerr.out 2>err
 [ $? = 1 ] && has inlerr.out 'x: *failed: ZeroDivisionError: division by zero*.'
