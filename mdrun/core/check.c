@@ -64,6 +64,11 @@ owner(const struct md_check *c, const size_t (*spans)[2], size_t nblocks,
 		*region = -1;
 	for (size_t i = 0; i < nblocks; i++) {
 		const size_t *sp = spans[i];
+		/* an inline expression's span is inside the line */
+		if (!removed && c->nb.d.doc->blocks[i].inline_expr &&
+		    sp[1] > sp[0] && off <= sp[0] &&
+		    sp[0] <= off + strlen(l->text))
+			return *region = (long)i;
 		if (sp[1] <= sp[0] || off < sp[0] || off > sp[1])
 			continue;
 		if (off < sp[1])
@@ -199,6 +204,15 @@ judge_text(struct md_check *c, const size_t (*spans)[2], const char *shown,
 			       &lines[k], &region);
 		struct md_check_block *b = s >= 0 ? &c->blocks[s] : NULL;
 
+		if (!b && lines[k].origin == '-' && k + 1 < nlines &&
+		    lines[k + 1].origin == '+') {
+			/* a line whose inline value changed: the value's */
+			long r = region, t = owner(c, spans, doc->nblocks,
+						   starts, nstarts,
+						   &lines[k + 1], &r);
+			if (t >= 0 && doc->blocks[t].inline_expr)
+				continue;
+		}
 		if (!b) {
 			if (!c->prose_line) {
 				c->prose_line = lines[k].old_line;
@@ -213,8 +227,10 @@ judge_text(struct md_check *c, const size_t (*spans)[2], const char *shown,
 			continue;
 		if (b->verdict == MD_VERDICT_OK) {
 			b->verdict = MD_VERDICT_STALE;
-			md_buf_printf(&c->messages[s], "block %s: output is "
-						       "not current",
+			md_buf_printf(&c->messages[s],
+				      doc->blocks[s].inline_expr
+					      ? "inline %s: value is not current"
+					      : "block %s: output is not current",
 				      doc->blocks[s].name);
 		}
 		md_buf_printf(&c->details[s], "%c%s\n", lines[k].origin,

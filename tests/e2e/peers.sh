@@ -236,6 +236,10 @@ expect "inline: in place the expression stays, its value after it; a second rend
 "$mdrun" -q inl1.qmd -o inl.html 2>err &&
 	has inl.html 'Now <span class="mdrun-value">7</span>'
 expect "inline: the HTML report shows the value, not the expression" inl.html
+sed 's/^radius = 7$/radius = 9/' inl1.qmd >inlst.qmd
+"$mdrun" check inlst.qmd >out 2>err
+[ $? = 1 ] && has err 'inline python-inline-3: value is not current' && ! has err 'differs from'
+expect "inline: check names the expression whose value is stale" err out
 printf '```{python}\nn = 6\n```\n\n| a | b |\n|---|---|\n| `{python} n * 7` | x |\n\n![alt `{python} n + 1`](p.png)\n' >inltab.qmd
 "$mdrun" -q inltab.qmd -o inltab.html 2>err &&
 	has inltab.html '<td>42</td>' && has inltab.html 'alt="alt 7"'
