@@ -175,6 +175,17 @@ echo second
 shows kid.md 2 'child saw parent' && shows kid.md 3 'second' && has kid.md 'First child.' &&
 	! has kid.md 'child=' && ! has kid.md 'mdrun:include'
 expect "knitr's child=: the children's text and blocks replace the chunk" kid.md err
+if command -v Rscript >/dev/null && Rscript -e 'library(knitr)' >/dev/null 2>&1; then
+	# knitr's own run: the same prose, and its "## " lines as mdrun's
+	rm -f from-parent.txt
+	Rscript -e "knitr::knit('kid.Rmd', output='kkid.md', quiet=TRUE)" >/dev/null 2>&1
+	grep '^## ' kkid.md | sed 's/^## //' >knitr.lines
+	{ region kid.md 2; region kid.md 3; } | grep -v '^```\|^<!--' >mdrun.lines
+	[ -s knitr.lines ] && cmp -s knitr.lines mdrun.lines && has kkid.md 'First child.'
+	expect "knitr's child=: the children's chunks show what knitr shows for them" mdrun.lines knitr.lines
+else
+	skip "knitr's child= against knitr" "knitr is not installed (Debian: r-cran-knitr)"
+fi
 printf '{{< include loop2.md >}}
 ' >loop1.md
 printf 'text
