@@ -1,14 +1,17 @@
 #define _GNU_SOURCE /* posix_spawn_file_actions_addchdir_np, ppoll */
 #include "proc.h"
+#include "keeper.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -22,23 +25,10 @@
 extern char **environ;
 
 /*
- * Descendants. Every child is a keeper: a fork of mdrun, in a process
- * group of its own, that spawns the command (which stays in its group)
- * and waits for it. A keeper is a child subreaper, so whatever the
- * command starts stays below it however it detaches (setsid, a double
- * fork). When the command ends, the keeper kills everything left below
- * it, then ends with the command's status; when mdrun dies, even by
- * SIGKILL, the keeper sees its end of the life pipe close and kills
- * everything below it too. (PR_SET_PDEATHSIG would fire when the worker
- * thread that spawned the child ends, not mdrun, and could not end what
- * the child started.)
- * mdrun is a subreaper as well: what a keeper killed from outside leaves
- * behind comes to mdrun, which kills every descendant when it exits or
- * is stopped by a signal.
- *
- * Descendants are found by reading /proc/PID/stat; the code that does
- * it, and the keeper, make only async-signal-safe calls: they run in a
- * signal handler and in a fork of a process with threads.
+ * Descendants: every child is a keeper (keeper.h), in a process group of
+ * its own, that spawns the command. mdrun is a child subreaper as well:
+ * what a keeper killed from outside leaves behind comes to mdrun, which
+ * kills every descendant when it exits or is stopped by a signal.
  */
 static int life[2] = { -1, -1 }; /* mdrun holds [1] until it dies */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -61,168 +51,6 @@ md_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The decimal digits of n after prefix, then suffix: a /proc path. */
-static void
-proc_path(char *out, size_t size, const char *prefix, long n,
-	  const char *suffix)
-{
-	char digits[24];
-	size_t k = 0, at = 0;
-
-	do
-		digits[k++] = (char)('0' + n % 10);
-	while ((n /= 10) > 0 && k < sizeof(digits));
-	while (*prefix && at + 1 < size)
-		out[at++] = *prefix++;
-	while (k > 0 && at + 1 < size)
-		out[at++] = digits[--k];
-	while (*suffix && at + 1 < size)
-		out[at++] = *suffix++;
-	out[at] = '\0';
-}
-
-/* The decimal number s starts with, or 0; *end after its digits. */
-static pid_t
-number(const char *s, const char **end)
-{
-	long n = 0;
-
-	for (; *s >= '0' && *s <= '9' && n < INT32_MAX / 10; s++)
-		n = n * 10 + (*s - '0');
-	*end = s;
-	return (pid_t)n;
-}
-
-/* A /proc entry's name as a PID, or 0 when it is not one. */
-static pid_t
-pid_of(const char *name)
-{
-	const char *end;
-	pid_t pid = number(name, &end);
-
-	return *end ? 0 : pid;
-}
-
-/* The parent of a live process, or 0 (gone, a zombie, unreadable). */
-static pid_t
-parent_of(pid_t pid)
-{
-	char path[48], buf[512], *p;
-	const char *end;
-	ssize_t n;
-	int fd;
-
-	proc_path(path, sizeof(path), "/proc/", pid, "/stat");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* "PID (COMM) STATE PPID ...", where COMM may hold ") ". */
-	for (p = buf + n; p > buf && p[-1] != ')'; p--)
-		;
-	if (p == buf || p[0] != ' ' || !p[1] || p[2] != ' ' ||
-	    p[1] == 'Z' || p[1] == 'X')
-		return 0;
-	return number(p + 3, &end);
-}
-
-static bool
-among(const pid_t *v, size_t n, pid_t pid)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == pid)
-			return true;
-	return false;
-}
-
-/* A /proc folder being read: its PIDs, or its fds. */
-struct listing {
-	int fd;
-	long got, at;
-	char buf[4096];
-};
-
-/*
- * The next entry of l that is a number, or 0 at the end (or on an
- * error). Reads with getdents64: opendir may allocate, and this runs in
- * a signal handler and in a fork of a process with threads.
- */
-static int
-next_number(struct listing *l)
-{
-	for (;;) {
-		/* struct linux_dirent64: ino, off, reclen, type, name */
-		unsigned short len;
-		int n;
-
-		if (l->at >= l->got) {
-			l->got = syscall(SYS_getdents64, l->fd, l->buf,
-					 sizeof(l->buf));
-			l->at = 0;
-			if (l->got <= 0)
-				return 0;
-		}
-		memcpy(&len, l->buf + l->at + 16, sizeof(len));
-		n = pid_of(l->buf + l->at + 19);
-		l->at += len;
-		if (n > 0)
-			return n;
-	}
-}
-
-/*
- * SIGKILLs every live descendant of root found by one walk of /proc,
- * root excepted; returns how many. Walks again while a walk finds more:
- * a child may be listed before its parent is known.
- */
-static int
-kill_below(pid_t root)
-{
-	/* Bounded: what does not fit is found by the caller's next call. */
-	pid_t tree[1024], pid;
-	size_t n = 1, max = sizeof(tree) / sizeof(*tree);
-	bool grew = true;
-	int killed = 0;
-
-	tree[0] = root;
-	while (grew && n < max) {
-		struct listing l = { .fd = open("/proc", O_RDONLY |
-							 O_DIRECTORY |
-							 O_CLOEXEC) };
-
-		if (l.fd < 0)
-			break;
-		grew = false;
-		while ((pid = next_number(&l)) > 0 && n < max) {
-			if (among(tree, n, pid) ||
-			    !among(tree, n, parent_of(pid)))
-				continue;
-			tree[n++] = pid;
-			kill(pid, SIGKILL);
-			killed++;
-			grew = true;
-		}
-		close(l.fd);
-	}
-	return killed;
-}
-
-/*
- * Kills every descendant of root until none is left alive: what was
- * killed may have forked first. Gives up after about a second (a process
- * in uninterruptible sleep dies when it wakes).
- */
-static void
-end_below(pid_t root)
-{
-	for (int round = 0; round < 200 && kill_below(root) > 0; round++) {
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-}
 
 /* The signal that is ending mdrun, or 0. */
 static volatile sig_atomic_t interrupted;
@@ -244,7 +72,7 @@ on_signal(int sig)
 	 */
 	interrupted = sig;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	end_below(getpid());
+	md_keeper_end_below(getpid());
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -310,7 +138,31 @@ end_all(void)
 
 	/* No child at all (the usual case): nothing to walk. */
 	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
-		end_below(getpid());
+		md_keeper_end_below(getpid());
+}
+
+/*
+ * mdrun-keeper beside mdrun's own binary, or NULL. Set once; cleared when
+ * a spawn of it fails.
+ */
+static const char *volatile keeper_path;
+static char keeper_buf[PATH_MAX];
+
+static void
+find_keeper(void)
+{
+	ssize_t n = readlink("/proc/self/exe", keeper_buf,
+			     sizeof(keeper_buf) - 16);
+	char *slash;
+
+	if (n <= 0)
+		return;
+	keeper_buf[n] = '\0';
+	if (!(slash = strrchr(keeper_buf, '/')))
+		return;
+	strcpy(slash + 1, "mdrun-keeper");
+	if (access(keeper_buf, X_OK) == 0)
+		keeper_path = keeper_buf;
 }
 
 static void
@@ -318,207 +170,130 @@ setup(void)
 {
 	if (pipe2(life, O_CLOEXEC) < 0)
 		life[0] = life[1] = -1;
+	find_keeper();
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	atexit(end_all);
 }
 
-/*
- * Closes every fd but 0, 1, 2 and those in keep (-1 entries ignored),
- * listing them in /proc/self/fd: a fork keeps every fd of mdrun's, and
- * one it kept would keep a pipe from its end or a lock held.
- */
-static void
-close_all_but(const int *keep, size_t n)
-{
-	struct listing l = { .fd = open("/proc/self/fd", O_RDONLY |
-							 O_DIRECTORY |
-							 O_CLOEXEC) };
-	int fd;
-
-	if (l.fd < 0) {
-		for (fd = 3; fd < 1024; fd++)
-			if (!among(keep, n, fd))
-				close(fd);
-		return;
-	}
-	/* /proc lists fds by number: closing one moves none still to come. */
-	while ((fd = next_number(&l)) > 0)
-		if (fd > 2 && fd != l.fd && !among(keep, n, fd))
-			close(fd);
-	close(l.fd);
-}
-
-static void
-on_child(int sig)
-{
-	(void)sig; /* it only wakes ppoll */
-}
-
-/* Ends the keeper as the command ended: by its exit code or signal. */
-static void
-end_as(int wstatus)
-{
-	if (WIFSIGNALED(wstatus)) {
-		int sig = WTERMSIG(wstatus);
-		sigset_t one;
-
-		/* A crash is the command's, not to be dumped by its keeper. */
-		prctl(PR_SET_DUMPABLE, 0);
-		signal(sig, SIG_DFL);
-		sigemptyset(&one);
-		sigaddset(&one, sig);
-		sigprocmask(SIG_UNBLOCK, &one, NULL);
-		kill(getpid(), sig);
-		_exit(128 + sig);
-	}
-	_exit(WEXITSTATUS(wstatus));
-}
 
 /*
- * The keeper: runs in a fork of mdrun, with every signal blocked. Spawns
- * the command, tells mdrun through status whether that failed (an int
- * errno; nothing and the pipe closed: it runs), waits for it, kills what
- * it left, and ends as it did. Never returns.
+ * Spawns mdrun-keeper (keeper_main.c) with the fds it hands on: 0, 1, 2
+ * from /dev/null, the others at their own numbers, close-on-exec off
+ * (posix_spawn's dup2 of an fd onto itself). Its arguments: LIFE STATUS
+ * OUT ERR MAP0 TO0 MAP1 TO1, then the command. Signals all blocked, in
+ * a process group of its own, in the command's folder.
  */
-static void
-keeper(const char *file, const posix_spawn_file_actions_t *fa,
-       const posix_spawnattr_t *at, char *const argv[], char *const env[],
-       const int keep[6], int status)
+static int
+spawn_keeper(pid_t *pid, const struct md_spawn *sp, char **env, int status,
+	     const int fds[4])
 {
-	struct sigaction sa;
-	sigset_t none;
-	pid_t child, pid;
-	int rc, ws, child_ws = 0, null;
-	bool ended = false;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all;
+	const int given[6] = { life[0], status, fds[0], fds[1], fds[2],
+			       fds[3] };
+	const int num[8] = { life[0], status, fds[0], fds[1], fds[2],
+			     sp->map[0][1], fds[3], sp->map[1][1] };
+	char digits[8][16];
+	const char **argv;
+	size_t n = 0, k;
+	int rc;
 
-	setpgid(0, 0);
-	/* Not mdrun's stdin and stdout: a pipe there must end with mdrun. */
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
+	while (sp->argv[n])
+		n++;
+	argv = md_calloc(n + 10, sizeof(*argv));
+	argv[0] = keeper_path;
+	for (k = 0; k < 8; k++) {
+		snprintf(digits[k], sizeof(digits[k]), "%d", num[k]);
+		argv[k + 1] = digits[k];
 	}
-	close_all_but(keep, 6);
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	/* The group's SIGTERM is for the command; the keeper waits for it. */
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = on_child;
-	sigaction(SIGCHLD, &sa, NULL);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if ((rc = posix_spawnp(&child, file, fa, at, argv, env)) != 0)
-		_exit(write(status, &rc, sizeof(rc)) < 0 ? 126 : 127);
-	close_all_but(&life[0], 1);
-	sigemptyset(&none);
-	while (!ended) {
-		struct pollfd p = { life[0], POLLIN, 0 };
-
-		while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
-			if (pid == child) {
-				child_ws = ws;
-				ended = true;
-			}
-		/* SIGCHLD stays pending outside ppoll: no wake-up is lost. */
-		if (!ended && ppoll(&p, 1, NULL, &none) > 0) {
-			end_below(getpid()); /* mdrun is gone */
-			_exit(1);
-		}
-	}
-	/* A subreaper with no child left has no descendant left. */
-	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
-		;
-	if (pid == 0) {
-		end_below(getpid());
-		while (waitpid(-1, &ws, WNOHANG) > 0)
-			;
-	}
-	end_as(child_ws);
-}
-
-/*
- * How the keeper spawns the command: its fds (out, err and map are
- * above() copies), signals at their defaults and unblocked, its folder.
- */
-static void
-plan(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at,
-     const struct md_spawn *sp, int out, int err, const int map[2])
-{
-	sigset_t none, def;
-
-	posix_spawn_file_actions_init(fa);
-	posix_spawnattr_init(at);
-	posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
-	if (out >= 0)
-		posix_spawn_file_actions_adddup2(fa, out, 1);
-	else
-		posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY,
-						 0);
-	if (err >= 0)
-		posix_spawn_file_actions_adddup2(fa, err, 2);
-	else
-		posix_spawn_file_actions_addopen(fa, 2, "/dev/null", O_WRONLY,
-						 0);
-	for (int i = 0; i < 2; i++)
-		if (map[i] >= 0)
-			posix_spawn_file_actions_adddup2(fa, map[i],
-							 sp->map[i][1]);
+	for (k = 0; k < n; k++)
+		argv[k + 9] = sp->argv[k];
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	for (k = 0; k < 6; k++)
+		if (given[k] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, given[k],
+							 given[k]);
 	if (sp->cwd)
-		posix_spawn_file_actions_addchdir_np(fa, sp->cwd);
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGXFSZ);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGHUP);
-	posix_spawnattr_setsigmask(at, &none);
-	posix_spawnattr_setsigdefault(at, &def);
-	posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK |
-					     POSIX_SPAWN_SETSIGDEF);
+		posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &all);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+					      POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(pid, keeper_path, &fa, &at, (char *const *)argv,
+			 env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	free(argv);
+	return rc;
 }
 
-int
-md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
+/* The same in a fork of mdrun, where there is no mdrun-keeper. */
+static int
+fork_keeper(pid_t *pid, const struct md_spawn *sp, char **env, int status,
+	    const int fds[4])
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t all, old;
-	char **env = child_env(sp->env);
-	int rc = 0, i, status[2] = { -1, -1 };
-	int out = above(sp->out), err = above(sp->err);
-	int map[2] = { above(sp->map[0][0]), above(sp->map[1][0]) };
-	ssize_t n;
+	const int map[2][2] = { { fds[2], sp->map[0][1] },
+				{ fds[3], sp->map[1][1] } };
 
-	pthread_once(&once, setup);
-	*pid = -1;
-	plan(&fa, &at, sp, out, err, map);
-	if (pipe2(status, O_CLOEXEC) < 0) {
-		rc = md_err_sys("pipe");
-		goto done;
-	}
+	md_keeper_plan(&fa, &at, fds[0], fds[1], map, sp->cwd);
 	/*
-	 * fork, then posix_spawn in the keeper: glibc spawns with
-	 * CLONE_VFORK, which costs less than a second copy of mdrun's page
-	 * tables, and makes no call that is unsafe after a fork. Signals
-	 * stay blocked in the keeper until it has set its own handlers.
+	 * posix_spawn in the keeper: glibc spawns with CLONE_VFORK, which
+	 * costs less than a second copy of mdrun's page tables, and makes
+	 * no call that is unsafe after a fork. Signals stay blocked in the
+	 * keeper until it has set its own handlers.
 	 */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	*pid = fork();
 	if (*pid == 0) {
-		int keep[6] = { life[0], status[1], out, err, map[0], map[1] };
-		keeper(sp->argv[0], &fa, &at, (char *const *)sp->argv, env,
-		       keep, status[1]);
+		int keep[6] = { life[0], status, fds[0], fds[1], fds[2],
+				fds[3] };
+		md_keeper_run(sp->argv[0], &fa, &at, (char *const *)sp->argv,
+			      env, keep, status, life[0]);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (*pid < 0) {
-		rc = md_err_sys("cannot run '%s': fork", sp->argv[0]);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (*pid < 0)
+		return errno;
+	setpgid(*pid, *pid); /* as the keeper does: whichever runs first */
+	return 0;
+}
+
+int
+md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
+{
+	char **env = child_env(sp->env);
+	int rc = 0, i, status[2] = { -1, -1 };
+	/* out, err, the two map fds: above every fd the command gets */
+	int fds[4] = { above(sp->out), above(sp->err), above(sp->map[0][0]),
+		       above(sp->map[1][0]) };
+	ssize_t n;
+
+	pthread_once(&once, setup);
+	*pid = -1;
+	if (pipe2(status, O_CLOEXEC) < 0) {
+		rc = md_err_sys("pipe");
 		goto done;
 	}
-	setpgid(*pid, *pid); /* as the keeper does: whichever runs first */
+	if (!keeper_path ||
+	    spawn_keeper(pid, sp, env, status[1], fds) != 0) {
+		keeper_path = NULL; /* gone since: forks from now on */
+		if ((rc = fork_keeper(pid, sp, env, status[1], fds)) != 0) {
+			errno = rc;
+			rc = md_err_sys("cannot run '%s': fork", sp->argv[0]);
+			goto done;
+		}
+	}
 	close(status[1]);
 	status[1] = -1;
 	while ((n = read(status[0], &rc, sizeof(rc))) < 0 && errno == EINTR)
@@ -532,19 +307,13 @@ md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
 		rc = 0;
 	}
 done:
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
 	free(env);
-	for (i = 0; i < 2; i++) {
-		if (map[i] >= 0)
-			close(map[i]);
+	for (i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	for (i = 0; i < 2; i++)
 		if (status[i] >= 0)
 			close(status[i]);
-	}
-	if (out >= 0)
-		close(out);
-	if (err >= 0)
-		close(err);
 	return rc;
 }
 
@@ -577,7 +346,7 @@ md_proc_kill(pid_t pid)
 		nanosleep(&ts, NULL);
 	}
 	/* The command and all below it: then its keeper ends. */
-	end_below(pid);
+	md_keeper_end_below(pid);
 	md_proc_reap(pid, &wstatus, true);
 	return wstatus;
 }
@@ -718,7 +487,7 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 	rc = 0;
 done:
 	if (pid > 0) {
-		end_below(pid);
+		md_keeper_end_below(pid);
 		md_proc_reap(pid, NULL, true);
 	}
 	for (int i = 0; i < 2; i++) {

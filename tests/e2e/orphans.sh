@@ -169,6 +169,37 @@ for sig in INT TERM KILL KILL; do
 	done
 done
 
+# --- the keeper: mdrun-keeper beside mdrun, else a fork of mdrun -------------------
+printf '```{sh session=none}\ncat /proc/$PPID/comm\n```\n' >comm.md
+run comm.md -o comm.out 2>err
+shows comm.out 1 mdrun-keeper
+expect "a block's keeper is mdrun-keeper, from beside mdrun" comm.out err
+# mdrun alone, as when copied without it: its keepers are forks of itself
+mkdir -p solo
+cp "$mdrun" solo/mdrun
+solo=$dir/solo/mdrun
+printf '```{sh session=none}\ncat /proc/$PPID/comm # alone\n```\n' >comm.md
+timeout 60 env MDRUN_ORPHANS="$tok" "$solo" -q comm.md -o solo.out 2>err
+shows solo.out 1 mdrun
+expect "without mdrun-keeper beside it, mdrun keeps each block in a fork of itself" solo.out err
+if $have_setsid; then
+	block sh session=none >solo.md
+	timeout 60 env MDRUN_ORPHANS="$tok" "$solo" -q solo.md -o solo.out 2>err
+	{ [ $? = 0 ] && shows solo.out 1 started; }
+	expect "forked keepers: the block started its daemons" solo.out err
+	verdict "forked keepers: no daemon is left at the end of the render"
+	block sh session=none 'touch started.flag; sleep 30' >solo.md
+	rm -f started.flag
+	env MDRUN_ORPHANS="$tok" "$solo" -q solo.md -o /dev/null 2>/dev/null &
+	pid=$!
+	for _ in $(seq 200); do [ -e started.flag ] && break; sleep 0.05; done
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	verdict "forked keepers: after kill -9 of mdrun, no daemon is left"
+else
+	skip "forked keepers" "no setsid"
+fi
+
 # kill -9 at random instants of a render with blocks of every kind on two
 # workers: whatever had started must end with mdrun.
 if $have_setsid && $have_python; then
