@@ -85,6 +85,7 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	struct store_result sr;
 	struct stat sb;
 	char *drv;
+	bool fresh;
 	int rc;
 
 	/*
@@ -96,6 +97,8 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 		md_fs_rmtree(artifacts);
 		artifacts = NULL;
 	}
+	/* Empty as it was made (the usual case): no files, nothing to move. */
+	fresh = artifacts && md_fs_is_fresh_dir(artifacts);
 	if (r->out_cut)
 		note_cut(&r->out, o->cap);
 	if (r->err_cut)
@@ -111,7 +114,7 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	sr.cut = r->out_cut || r->err_cut ? o->cap : 0;
 	sr.start = r->start;
 	sr.end = r->end;
-	sr.artifacts = artifacts;
+	sr.artifacts = fresh ? NULL : artifacts;
 	sr.interpreter = st->identity;
 	sr.name = st->block->name;
 	sr.document = o->document;
@@ -132,8 +135,7 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	 * were: gone now, so the next block's MDRUN_OUT starts empty. One
 	 * that wrote none leaves the folder as it was made, kept.
 	 */
-	if (artifacts && md_fs_exists(artifacts) &&
-	    !md_fs_is_fresh_dir(artifacts))
+	if (artifacts && !fresh && md_fs_exists(artifacts))
 		md_fs_rmtree(artifacts);
 	/* The store names its own paths; say which block it was. */
 	if (rc < 0)

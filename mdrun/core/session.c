@@ -66,6 +66,8 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 	memset(ss, 0, sizeof(*ss));
 	ss->pid = -1;
 	ss->to = ss->from = -1;
+	for (i = 0; i < 4; i++)
+		ss->fd[i] = -1;
 	ss->interp = in;
 	ss->dir = md_strdup(dir);
 	if (in->kernel) {
@@ -142,6 +144,12 @@ md_session_stop(struct md_session *ss)
 	}
 	ss->to = ss->from = -1;
 	ss->pid = -1;
+	/* A session never started (zeroed, no dir) has opened none. */
+	for (int i = 0; i < 4; i++) {
+		if (ss->dir && ss->fd[i] >= 0)
+			close(ss->fd[i]);
+		ss->fd[i] = -1;
+	}
 	md_kernel_stop(ss->kernel);
 	ss->kernel = NULL;
 	free(ss->dir);
@@ -204,39 +212,59 @@ answer(struct md_session *ss, char *out, size_t size, double deadline,
 	}
 }
 
-/* The current size of the session's capture file name. */
-static long long
-size_of(struct md_session *ss, const char *name)
+/* The session's files, by their index in ss->fd. */
+enum { F_STDOUT, F_STDERR, F_EVENTS, F_CODE };
+static const char *const file_name[] = { "stdout", "stderr", "events",
+					 "code" };
+
+/*
+ * The session's file i, opened once (a block costs no open and no close
+ * of it); -1 when it is not there yet (the driver makes the captures).
+ */
+static int
+file_fd(struct md_session *ss, int i)
 {
 	struct md_buf p = MD_BUF_INIT;
-	struct stat st;
-	long long n;
 
-	md_buf_printf(&p, "%s/%s", ss->dir, name);
-	n = stat(p.ptr, &st) == 0 ? (long long)st.st_size : 0;
+	if (ss->fd[i] >= 0)
+		return ss->fd[i];
+	md_buf_printf(&p, "%s/%s", ss->dir, file_name[i]);
+	ss->fd[i] = i == F_CODE ? open(p.ptr, O_WRONLY | O_CREAT | O_CLOEXEC,
+				       0644)
+				: open(p.ptr, O_RDONLY | O_CLOEXEC);
 	md_buf_dispose(&p);
-	return n;
+	return ss->fd[i];
+}
+
+/* The current size of the session's capture file i. */
+static long long
+size_of(struct md_session *ss, int i)
+{
+	struct stat st;
+	int fd = file_fd(ss, i);
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? (long long)st.st_size : 0;
 }
 
 /*
- * Appends what path holds from *at on, up to cap bytes (all when cap is
- * 0), and moves *at to its end; *cut when there was more than cap.
+ * Appends what capture file i holds from *at on, up to cap bytes (all
+ * when cap is 0), and moves *at to its end; *cut when there was more
+ * than cap.
  */
 static int
-read_from(struct md_buf *out, bool *cut, const char *path, long long *at,
-	  size_t cap)
+read_from(struct md_buf *out, bool *cut, struct md_session *ss, int i,
+	  long long *at, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	int fd = file_fd(ss, i), rc = 0;
 	struct stat st;
 	size_t want;
 
 	*cut = false;
 	if (fd < 0)
-		return errno == ENOENT ? 0 : md_err_sys("%s", path);
-	if (fstat(fd, &st) < 0) {
-		rc = md_err_sys("%s", path);
-		goto done;
-	}
+		return errno == ENOENT ? 0 : md_err_sys("%s/%s", ss->dir,
+							file_name[i]);
+	if (fstat(fd, &st) < 0)
+		return md_err_sys("%s/%s", ss->dir, file_name[i]);
 	want = st.st_size > *at ? (size_t)(st.st_size - *at) : 0;
 	if (cap && want > cap) {
 		*cut = true;
@@ -249,7 +277,7 @@ read_from(struct md_buf *out, bool *cut, const char *path, long long *at,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = md_err_sys("%s", path);
+			rc = md_err_sys("%s/%s", ss->dir, file_name[i]);
 			break;
 		}
 		if (n == 0)
@@ -259,9 +287,29 @@ read_from(struct md_buf *out, bool *cut, const char *path, long long *at,
 	}
 	out->ptr[out->len] = '\0';
 	*at = st.st_size;
-done:
-	close(fd);
 	return rc;
+}
+
+/* The next request's code file: written over in place. */
+static int
+write_code(struct md_session *ss, const char *data, size_t n)
+{
+	int fd = file_fd(ss, F_CODE);
+	size_t done = 0;
+
+	if (fd < 0)
+		return md_err_sys("%s/code", ss->dir);
+	while (done < n) {
+		ssize_t k = pwrite(fd, data + done, n - done, (off_t)done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return md_err_sys("%s/code", ss->dir);
+		done += (size_t)k;
+	}
+	if (ftruncate(fd, (off_t)n) < 0)
+		return md_err_sys("%s/code", ss->dir);
+	return 0;
 }
 
 /*
@@ -273,17 +321,15 @@ static int
 read_outputs(struct md_proc_result *r, struct md_session *ss,
 	     long long out0, long long err0, size_t cap)
 {
-	struct md_buf p = MD_BUF_INIT, ev = MD_BUF_INIT;
+	struct md_buf ev = MD_BUF_INIT;
 	bool cut;
 	int rc;
 
-	md_buf_printf(&p, "%s/events", ss->dir);
-	if ((rc = read_from(&ev, &cut, p.ptr, &ss->ev_at,
+	if ((rc = read_from(&ev, &cut, ss, F_EVENTS, &ss->ev_at,
 			    MD_RICH_CAP(cap))) == 0)
 		md_outputs_from_events(&r->outs, ev.ptr, ev.len, out0, err0,
 				       r->out.len, r->err.len);
 	r->out_cut |= cut;
-	md_buf_dispose(&p);
 	md_buf_dispose(&ev);
 	return rc;
 }
@@ -318,7 +364,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	       const char *const *env, const char *code, size_t len,
 	       int code_line, double timeout, size_t cap)
 {
-	struct md_buf p = MD_BUF_INIT, req = MD_BUF_INIT;
+	struct md_buf req = MD_BUF_INIT;
 	char line[128];
 	long long out0, err0;
 	int rc = 0, got, ws = 0;
@@ -333,13 +379,12 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		return run_kernel(r, out_dir, ss, env, code, len, timeout,
 				  cap);
 	/* The driver reads it only once asked: no need to rename it in. */
-	md_buf_printf(&p, "%s/code", ss->dir);
 	md_buf_printf(&req, "%s\t%d\n", name, code_line);
 	for (size_t k = 0; env && env[k]; k++)
 		md_buf_printf(&req, "%s\n", env[k]);
 	md_buf_putc(&req, '\n');
 	md_buf_put(&req, code, len);
-	if ((rc = md_fs_write_over(p.ptr, req.ptr, req.len, 0644)) < 0)
+	if ((rc = write_code(ss, req.ptr, req.len)) < 0)
 		goto done;
 	md_buf_clear(&req);
 	/* A commit moves MDRUN_OUT away only when a block wrote in it. */
@@ -355,10 +400,10 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	 * What something a block left running printed since it ended is
 	 * nobody's output: each block reads from where the files end now.
 	 */
-	ss->out_at = size_of(ss, "stdout");
-	ss->err_at = size_of(ss, "stderr");
+	ss->out_at = size_of(ss, F_STDOUT);
+	ss->err_at = size_of(ss, F_STDERR);
 	if (ss->interp->driver == MD_DRIVER_PYTHON)
-		ss->ev_at = size_of(ss, "events");
+		ss->ev_at = size_of(ss, F_EVENTS);
 	out0 = ss->out_at;
 	err0 = ss->err_at;
 	r->start = md_now();
@@ -404,14 +449,9 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		exited = true;
 		ss->pid = -1;
 	}
-	md_buf_clear(&p);
-	md_buf_printf(&p, "%s/stdout", ss->dir);
-	if ((rc = read_from(&r->out, &r->out_cut, p.ptr, &ss->out_at,
-			    cap)) < 0)
-		goto done;
-	md_buf_clear(&p);
-	md_buf_printf(&p, "%s/stderr", ss->dir);
-	if ((rc = read_from(&r->err, &r->err_cut, p.ptr, &ss->err_at,
+	if ((rc = read_from(&r->out, &r->out_cut, ss, F_STDOUT, &ss->out_at,
+			    cap)) < 0 ||
+	    (rc = read_from(&r->err, &r->err_cut, ss, F_STDERR, &ss->err_at,
 			    cap)) < 0)
 		goto done;
 	if (ss->interp->driver == MD_DRIVER_PYTHON &&
@@ -422,7 +462,6 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 			      ss->interp->lang);
 	*out_dir = outdir;
 done:
-	md_buf_dispose(&p);
 	md_buf_dispose(&req);
 	return rc;
 }

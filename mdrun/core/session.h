@@ -31,6 +31,10 @@ struct md_session {
 	long long out_at, err_at; /* where the next block's output starts */
 	long long ev_at;	  /* and its events (python) */
 	char *outdir;		  /* MDRUN_OUT */
+	/* The session's files, opened on first use, kept: stdout, stderr,
+	 * events (read), code (written); -1 until then (a session never
+	 * started has dir NULL, and these mean nothing) */
+	int fd[4];
 	struct md_kernel *kernel; /* a kernel language's, or NULL */
 };
 
