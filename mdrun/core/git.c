@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../../util/buf.h"
 #include "../../util/err.h"
+#include "../../util/fs.h"
 
 static pthread_once_t held = PTHREAD_ONCE_INIT;
 
@@ -29,6 +31,31 @@ md_git_hold(void)
 	pthread_once(&held, hold);
 }
 
+bool
+md_git_may_be_repo(const char *dir)
+{
+	char *p = md_strdup(dir), *slash;
+	struct stat st;
+	bool found = getenv("GIT_DIR") != NULL;
+
+	/*
+	 * Only whether discovery could find anything: libgit2 decides what
+	 * a .git here is, and the ceilings it honours.
+	 */
+	while (!found) {
+		size_t n = strlen(p);
+		char *git = md_path_join(n ? p : "/", ".git");
+
+		found = lstat(git, &st) == 0;
+		free(git);
+		if (!(slash = strrchr(p, '/')) || !*p)
+			break;
+		*slash = '\0';
+	}
+	free(p);
+	return found;
+}
+
 int
 md_git_workdir(char **out, const char *dir)
 {
@@ -38,6 +65,8 @@ md_git_workdir(char **out, const char *dir)
 	int rc = MD_ENOTFOUND;
 
 	*out = NULL;
+	if (!md_git_may_be_repo(dir))
+		return rc;
 	git_libgit2_init();
 	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0)
 		goto done;

@@ -23,6 +23,13 @@
 void md_git_hold(void);
 
 int md_git_workdir(char **out, const char *dir);
+/*
+ * Could dir be in a repository: a .git in it or a folder above, or
+ * GIT_DIR set? When not, libgit2 is not started at all (its start loads
+ * the system's certificates: about as much work as parsing a large
+ * document).
+ */
+bool md_git_may_be_repo(const char *dir);
 
 /*
  * The commit HEAD names (hex) in the repository at workdir, and whether

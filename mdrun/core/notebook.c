@@ -75,7 +75,8 @@ find_workdir(void *arg)
 {
 	struct beside *g = arg;
 
-	md_git_hold();
+	if (md_git_may_be_repo(g->dir))
+		md_git_hold();
 	if (md_git_workdir(&g->workdir, g->dir) < 0)
 		g->workdir = NULL;
 	return NULL;
