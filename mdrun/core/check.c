@@ -81,6 +81,31 @@ owner(const struct md_check *c, const size_t (*spans)[2], size_t nblocks,
 	return *region = -1;
 }
 
+/*
+ * The added line a removed line k became, as a diff pairs them: the i-th
+ * of a run of removed lines with the i-th of the added lines after the
+ * run; n when there is none.
+ */
+static size_t
+paired(const struct md_diff_line *l, size_t n, size_t k)
+{
+	size_t first = k, end = k;
+
+	if (l[k].origin != '-')
+		return n;
+	while (first > 0 && l[first - 1].origin == '-')
+		first--;
+	while (end < n && l[end].origin == '-')
+		end++;
+	if (end + (k - first) < n && l[end].origin == '+') {
+		for (size_t i = end; i <= end + (k - first); i++)
+			if (l[i].origin != '+')
+				return n;
+		return end + (k - first);
+	}
+	return n;
+}
+
 /* The stored realization a repeat run is compared with, if any. */
 static int
 earlier_run(char out[MD_HASH_HEX], char now[MD_HASH_HEX], struct store *s,
@@ -204,12 +229,13 @@ judge_text(struct md_check *c, const size_t (*spans)[2], const char *shown,
 			       &lines[k], &region);
 		struct md_check_block *b = s >= 0 ? &c->blocks[s] : NULL;
 
-		if (!b && lines[k].origin == '-' && k + 1 < nlines &&
-		    lines[k + 1].origin == '+') {
+		size_t partner = paired(lines, nlines, k);
+
+		if (!b && partner < nlines) {
 			/* a line whose inline value changed: the value's */
 			long r = region, t = owner(c, spans, doc->nblocks,
 						   starts, nstarts,
-						   &lines[k + 1], &r);
+						   &lines[partner], &r);
 			if (t >= 0 && doc->blocks[t].inline_expr)
 				continue;
 		}

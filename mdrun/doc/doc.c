@@ -200,9 +200,11 @@ struct including {
 	const struct including *up;
 	int depth;
 	size_t *count; /* inclusions so far, shared by all */
+	size_t *bytes; /* and their bytes */
 };
 
 #define INCLUDES_MAX 1000
+#define INCLUDE_BYTES_MAX ((size_t)256 << 20)
 
 /* Copies the code without CRs of CRLF pairs: keys ignore line endings. */
 static void
@@ -1513,9 +1515,45 @@ shortcode(struct parse *ps, cmark_node *n)
 	}
 	r = new_include(ps, l, (int)(k + 1));
 	r->files = md_strndup(s + k, ke - k);
+
 	r->start = line_start(&ps->lines, l);
 	r->end = line_end(&ps->lines, l);
 	return find_include(ps, n, l, r);
+}
+
+/*
+ * Where a shortcode's "/FILE" starts, as Quarto reads it: the project's
+ * folder (the nearest one above the first document that holds a
+ * _quarto.yml), else the first document's folder.
+ */
+static char *
+project_dir(const struct including *me)
+{
+	char *dir, *p, *slash;
+
+	while (me->up)
+		me = me->up;
+	dir = md_path_dirname(*me->real ? me->real : ".");
+	p = md_strdup(dir);
+	for (;;) {
+		char *yml = md_path_join(*p ? p : "/", "_quarto.yml");
+		bool found = md_fs_exists(yml);
+
+		free(yml);
+		if (found) {
+			free(dir);
+			if (!*p) {
+				free(p);
+				return md_strdup("/");
+			}
+			return p;
+		}
+		if (!(slash = strrchr(p, '/')) || !*p) {
+			free(p);
+			return dir;
+		}
+		*slash = '\0';
+	}
 }
 
 /* Appends the text of file, included at r, expanded and checked. */
@@ -1525,15 +1563,17 @@ include_file(struct md_buf *out, struct parse *ps,
 	     const struct including *me)
 {
 	const char *path = ps->doc->path;
-	char *dir = md_path_dirname(path);
-	char *child = *file == '/' || !strcmp(dir, ".")
+	char *dir = *file == '/' && r->start < r->end ? project_dir(me)
+						      : md_path_dirname(path);
+	char *child = (*file == '/' && r->start == r->end) || !strcmp(dir, ".")
 			      ? md_strdup(file)
-			      : md_path_join(dir, file);
+			      : md_path_join(dir, *file == '/' ? file + 1 : file);
 	struct md_buf text = MD_BUF_INIT;
 	struct md_doc *cd = NULL;
 	char real[PATH_MAX];
 	const struct including *p;
-	struct including next = { real, me, me->depth + 1, me->count };
+	struct including next = { real, me, me->depth + 1, me->count,
+				  me->bytes };
 	size_t n;
 	int rc;
 
@@ -1557,11 +1597,19 @@ include_file(struct md_buf *out, struct parse *ps,
 					: "more than 1000 inclusions in all");
 		goto done;
 	}
-	/* a regular file: never a device or a pipe that reads forever */
-	if ((rc = md_fs_read_regular(&text, child, 0)) < 0) {
+	/*
+	 * A regular file (a link to one too): never a device or a pipe that
+	 * reads forever; all included text together is bounded.
+	 */
+	if ((rc = md_fs_read_file(&text, real, INCLUDE_BYTES_MAX, true)) < 0 ||
+	    (*me->bytes += text.len) > INCLUDE_BYTES_MAX) {
 		char why[512];
 
-		snprintf(why, sizeof(why), "%s", md_err_msg());
+		snprintf(why, sizeof(why), "%s",
+			 rc < 0 ? md_err_msg()
+				: "more than 256 MiB of included text");
+		md_buf_dispose(&text);
+		rc = MD_ERROR;
 		rc = md_err_set("%s:%d:%d: cannot include '%s': %s", path,
 				r->line, r->col, file, why);
 		goto done;
@@ -1570,14 +1618,42 @@ include_file(struct md_buf *out, struct parse *ps,
 	if ((rc = parse(&cd, child, md_buf_detach(&text), n,
 			ps->flags & MD_DOC_ALL, &next)) < 0)
 		goto done;
-	/* Its front matter is its own: the text after it. */
-	md_buf_put(out, cd->src + cd->front_end, cd->len - cd->front_end);
-	if (cd->len > cd->front_end && cd->src[cd->len - 1] != '\n')
+	/*
+	 * Its front matter is its own: the text after it; so is a byte order
+	 * mark, which mid-document would spoil the first line.
+	 */
+	n = cd->front_end;
+	if (!n && cd->len >= 3 && !memcmp(cd->src, "\xef\xbb\xbf", 3))
+		n = 3;
+	md_buf_put(out, cd->src + n, cd->len - n);
+	if (cd->len > n && cd->src[cd->len - 1] != '\n' &&
+	    cd->src[cd->len - 1] != '\r')
 		md_buf_puts(out, ps->doc->eol);
 done:
 	md_doc_free(cd);
 	free(child);
 	return rc;
+}
+
+/* Does b end with a blank line (or hold nothing after the marker)? */
+static bool
+ends_blank(const struct md_buf *b)
+{
+	size_t n = b->len;
+
+	while (n > 0 && (b->ptr[n - 1] == '\n' || b->ptr[n - 1] == '\r'))
+		n--;
+	for (size_t i = n, lines = 0; i < b->len; i++) {
+		if (b->ptr[i] == '\n' ||
+		    (b->ptr[i] == '\r' && (i + 1 == b->len ||
+					   b->ptr[i + 1] != '\n')))
+			lines++;
+		if (lines >= 2)
+			return true;
+	}
+	return n > strlen(MD_INCLUDE_BEGIN) &&
+	       !memcmp(b->ptr + n - strlen(MD_INCLUDE_BEGIN),
+		       MD_INCLUDE_BEGIN, strlen(MD_INCLUDE_BEGIN));
 }
 
 /* The document's text with every include's text read again into *out. */
@@ -1586,9 +1662,10 @@ expand(struct md_buf *out, struct parse *ps, const struct including *up)
 {
 	const struct md_doc *doc = ps->doc;
 	char real[PATH_MAX];
-	size_t count = 0, pos = 0, i;
+	size_t count = 0, bytes = 0, pos = 0, i;
 	struct including me = { real, up, up ? up->depth : 0,
-				up ? up->count : &count };
+				up ? up->count : &count,
+				up ? up->bytes : &bytes };
 	int rc = 0;
 
 	if (!realpath(doc->path, real))
@@ -1597,13 +1674,29 @@ expand(struct md_buf *out, struct parse *ps, const struct including *up)
 		const struct include_at *r = &ps->incs[i];
 		char *files = md_strdup(r->files), *f, *save = NULL;
 
+		if (!*files) {
+			free(files);
+			rc = md_err_set("%s:%d:%d: the include names no file",
+					doc->path, r->line, r->col);
+			break;
+		}
 		md_buf_put(out, doc->src + pos, r->at - pos);
 		if (r->at && doc->src[r->at - 1] != '\n')
 			md_buf_puts(out, doc->eol);
 		md_buf_printf(out, "%s%s", MD_INCLUDE_BEGIN, doc->eol);
-		for (f = strtok_r(files, ",", &save); f && rc == 0;
-		     f = strtok_r(NULL, ",", &save))
+		/* a shortcode names one file, commas and all */
+		if (r->start < r->end)
+			rc = include_file(out, ps, r, files, &me);
+		for (f = r->start < r->end ? NULL
+					   : strtok_r(files, ",", &save);
+		     f && rc == 0; f = strtok_r(NULL, ",", &save))
 			rc = include_file(out, ps, r, f, &me);
+		/*
+		 * A blank line first: an HTML block (<div> ... </div>) at the
+		 * end of the text would take the marker in, up to one.
+		 */
+		if (!ends_blank(out))
+			md_buf_puts(out, doc->eol);
 		md_buf_printf(out, "%s%s", MD_INCLUDE_END, doc->eol);
 		pos = r->old_end;
 		free(files);

@@ -161,16 +161,8 @@ echo parent >from-parent.txt
 
 End.
 DOC
-printf 'First child.
-
-```{bash}
-echo "child saw $(cat from-parent.txt)"
-```
-' >kid1.Rmd
-printf '```{bash}
-echo second
-```
-' >kid2.Rmd
+printf 'First child.\n\n```{bash}\necho "child saw $(cat from-parent.txt)"\n```\n' >kid1.Rmd
+printf '```{bash}\necho second\n```\n' >kid2.Rmd
 "$mdrun" -q kid.Rmd -o kid.md 2>err
 shows kid.md 2 'child saw parent' && shows kid.md 3 'second' && has kid.md 'First child.' &&
 	! has kid.md 'child=' && ! has kid.md 'mdrun:include'
@@ -186,29 +178,32 @@ if command -v Rscript >/dev/null && Rscript -e 'library(knitr)' >/dev/null 2>&1;
 else
 	skip "knitr's child= against knitr" "knitr is not installed (Debian: r-cran-knitr)"
 fi
-printf '{{< include loop2.md >}}
-' >loop1.md
-printf 'text
-
-{{< include loop1.md >}}
-' >loop2.md
+printf '{{< include loop2.md >}}\n' >loop1.md
+printf 'text\n\n{{< include loop1.md >}}\n' >loop2.md
 "$mdrun" loop1.md -o /dev/null 2>err
 [ $? = 2 ] && has err "loop2.md:3:13: 'loop1.md' is being included already" && [ "$(wc -l <err)" = 1 ]
 expect "includes in a cycle: one line naming where, exit 2" err
-printf 'a
-
-{{< include nothere.md >}}
-' >noinc.md
+printf 'a\n\n{{< include nothere.md >}}\n' >noinc.md
 "$mdrun" noinc.md -o /dev/null 2>err
 [ $? = 2 ] && has err "noinc.md:3:13: cannot include 'nothere.md'"
 expect "an include of a missing file: one line naming where, exit 2" err
-printf '```{python}
-print(1)
-' >open.md
-printf '{{< include open.md >}}
-
-text
-' >inc-open.md
+# what a real project's parts hold: an HTML block at the end, a byte order
+# mark, a link to the file, a path from the project's root
+mkdir -p proj/chap proj/common
+: >proj/_quarto.yml
+printf 'Boxed.\n\n<div class="box">\n\n```{python}\nprint("in div", 6 * 7)\n```\n\n</div>\n' >proj/common/box.md
+printf '\xef\xbb\xbf```{python}\nprint("bom", 6 * 8)\n```\n' >proj/common/bom.md
+ln -sf ../common/bom.md proj/chap/bom-link.md
+printf '# Chapter\n\n{{< include /common/box.md >}}\n\n{{< include bom-link.md >}}\n' >proj/chap/c.qmd
+"$mdrun" -q -i proj/chap/c.qmd 2>err && cp proj/chap/c.qmd c1.qmd && "$mdrun" -q -i proj/chap/c.qmd 2>>err &&
+	same proj/chap/c.qmd c1.qmd && shows proj/chap/c.qmd 1 'in div 42' && shows proj/chap/c.qmd 2 'bom 48'
+expect "includes: a part ending in an HTML block, one with a byte order mark, a link, /FILE from the project" proj/chap/c.qmd err
+printf 'a\n\n{{< include "" >}}\n' >noname.qmd
+"$mdrun" noname.qmd -o /dev/null 2>err
+[ $? = 2 ] && has err 'noname.qmd:3:' && has err 'names no file'
+expect "an include naming no file: one line, exit 2" err
+printf '```{python}\nprint(1)\n' >open.md
+printf '{{< include open.md >}}\n\ntext\n' >inc-open.md
 "$mdrun" inc-open.md -o /dev/null 2>err
 [ $? = 2 ] && has err "inc-open.md:1:13: the included text does not end"
 expect "an included file that leaves a fence open: an error, not a region that grows" err
@@ -247,6 +242,12 @@ expect "inline: in place the expression stays, its value after it; a second rend
 "$mdrun" -q inl1.qmd -o inl.html 2>err &&
 	has inl.html 'Now <span class="mdrun-value">7</span>'
 expect "inline: the HTML report shows the value, not the expression" inl.html
+printf '```{python}\nn = 6\n```\n\nOne `{python} n + 1`.\nTwo `{python} n + 2`.\n' >two.qmd
+"$mdrun" -q -i two.qmd 2>err && sed -i 's/^n = 6$/n = 7/' two.qmd
+"$mdrun" check two.qmd >out 2>err
+[ $? = 1 ] && has err 'python-inline-1: value is not current' &&
+	has err 'python-inline-2: value is not current' && ! has err 'differs from'
+expect "inline: check names each stale value of adjacent lines" err out
 sed 's/^radius = 7$/radius = 9/' inl1.qmd >inlst.qmd
 "$mdrun" check inlst.qmd >out 2>err
 [ $? = 1 ] && has err 'inline python-inline-3: value is not current' && ! has err 'differs from'
