@@ -40,7 +40,9 @@ md_heap_setup(void)
 	p = malloc(256 << 10); /* more than the heap's first top: it grows */
 	free(p);
 	to = (uintptr_t)sbrk(0);
+	if (from == (uintptr_t)-1 || to == (uintptr_t)-1)
+		return;
 	from = (from + HUGE - 1) & ~(HUGE - 1);
-	if (from != (uintptr_t)-1 && to > from)
+	if (to > from)
 		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
 }

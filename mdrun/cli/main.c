@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -136,6 +138,14 @@ main(int argc, char **argv)
 	 */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
+	/*
+	 * A closed fd 0, 1 or 2 would be the next file opened (a pipe, a
+	 * lock, a block's keeper's line to mdrun): /dev/null holds the place.
+	 */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) < 0)
+			return MD_EXIT_USAGE;
 	md_heap_setup();
 	/* Ctrl-C and kill end every block's process group with mdrun. */
 	md_proc_handle_signals();

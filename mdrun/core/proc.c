@@ -287,7 +287,10 @@ md_proc_spawn(pid_t *pid, const struct md_spawn *sp)
 	}
 	if (!keeper_path ||
 	    spawn_keeper(pid, sp, env, status[1], fds) != 0) {
-		keeper_path = NULL; /* gone since: forks from now on */
+		/* Gone since: forks from now on. Else (no such folder, too
+		 * many processes), a fork says what it is. */
+		if (keeper_path && access(keeper_path, X_OK) != 0)
+			keeper_path = NULL;
 		if ((rc = fork_keeper(pid, sp, env, status[1], fds)) != 0) {
 			errno = rc;
 			rc = md_err_sys("cannot run '%s': fork", sp->argv[0]);
@@ -338,23 +341,17 @@ md_proc_kill(pid_t pid)
 	int wstatus = 0;
 	double until = md_mono() + MD_KILL_GRACE;
 
-	/* Its end wakes a poll of its pidfd (Linux 5.3): no sleep is lost. */
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-
+	/*
+	 * Naps of 1 ms, then of 10 ms: a driver that ends as its pipe closes
+	 * (the usual case) is reaped within a millisecond.
+	 */
 	kill(-pid, SIGTERM);
-	while (md_mono() < until) {
-		if (md_proc_reap(pid, &wstatus, false)) {
-			if (pfd >= 0)
-				close(pfd);
+	for (int nap = 0; md_mono() < until; nap++) {
+		if (md_proc_reap(pid, &wstatus, false))
 			return wstatus;
-		}
-		struct pollfd p = { pfd, POLLIN, 0 };
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		if (pfd < 0 || poll(&p, 1, (int)((until - md_mono()) * 1000) + 1) < 0)
-			nanosleep(&ts, NULL);
+		struct timespec ts = { 0, (nap < 50 ? 1 : 10) * 1000 * 1000 };
+		nanosleep(&ts, NULL);
 	}
-	if (pfd >= 0)
-		close(pfd);
 	/* The command and all below it: then its keeper ends. */
 	md_keeper_end_below(pid);
 	md_proc_reap(pid, &wstatus, true);
