@@ -205,8 +205,15 @@ if ! $quick && "$mdrun" kernels | grep -q '^  python3 ' &&
 	on=$(awk -v a="$pn" -v k="$pk" 'BEGIN { printf "%.2f", a - k }')
 	row "W9 per block through ipykernel (100 blocks less 1, /99)" "$pm ms" \
 		"nbclient $pn ms; the bare protocol $pk ms" "$(div "$pm" "$pn")x" "" ""
-	row "W9 overhead per block over the bare protocol" "$om ms" "nbclient $on ms" \
-		"$(div "$om" "$on")x" "≤ 0.5x" "$(verdict "$(div "$om" "$on")" "<=" 0.5)"
+	# Three rounds on a busy machine can put a client below the bare
+	# protocol: then the ratio means nothing, and says so.
+	if awk -v a="$om" -v b="$on" 'BEGIN { exit !(a > 0 && b > 0) }'; then
+		row "W9 overhead per block over the bare protocol" "$om ms" "nbclient $on ms" \
+			"$(div "$om" "$on")x" "≤ 0.5x" "$(verdict "$(div "$om" "$on")" "<=" 0.5)"
+	else
+		row "W9 overhead per block over the bare protocol" "$om ms" "nbclient $on ms" \
+			"none: a client measured below the bare protocol (noise)" "≤ 0.5x" "not measured"
+	fi
 else
 	notes+=("W9 skipped: ipykernel or nbclient is not installed (Debian: python3-ipykernel python3-nbclient), or --quick.")
 fi
