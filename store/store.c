@@ -1154,8 +1154,10 @@ store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n)
 	 */
 	char (*sorted)[MD_HASH_HEX] = md_calloc(n ? n : 1, sizeof(*keys));
 
-	memcpy(sorted, keys, n * sizeof(*keys));
-	qsort(sorted, n, sizeof(*sorted), key_cmp);
+	if (n) { /* no keys may come as NULL */
+		memcpy(sorted, keys, n * sizeof(*keys));
+		qsort(sorted, n, sizeof(*sorted), key_cmp);
+	}
 	keys = sorted;
 	/* One snapshot, one lock of the connection, for every key. */
 	if ((rc = store_begin(s, false)) < 0) {
