@@ -292,12 +292,13 @@ pre(struct md_buf *b, const char *cls, const char *s, size_t n)
 	md_buf_puts(b, "</pre>\n");
 }
 
-/* text after comment= (render_comment): its new length. */
-static size_t
-commented(struct md_buf *text, const char *comment)
+/* Program output after comment= (render_comment) in a <pre>. */
+static void
+pre_commented(struct md_buf *b, const char *cls, struct md_buf *text,
+	      const char *comment)
 {
 	render_comment(text, comment);
-	return text->len;
+	pre(b, cls, text->ptr, text->len);
 }
 
 /*
@@ -363,7 +364,7 @@ rich(struct md_buf *b, const struct md_view *v, const struct md_block *blk,
 		} else {
 			struct md_buf t = MD_BUF_INIT;
 			md_buf_put(&t, m->data, m->len);
-			pre(b, "result", t.ptr, commented(&t, blk->comment));
+			pre_commented(b, "result", &t, blk->comment);
 			md_buf_dispose(&t);
 		}
 		return;
@@ -397,14 +398,14 @@ real(struct md_buf *b, const struct md_view *v, const struct md_view_block *vb,
 			rich(b, v, blk, o);
 		else if (o->kind == MD_OUT_ERROR)
 			pre(b, "stderr error", o->text, o->len);
-		else if (o->stream == MD_STDERR)
-			pre(b, "stderr", text.ptr,
-			    commented(&text, blk->comment));
-		else if (blk->output == MD_OUTPUT_ASIS)
+		else if (blk->output == MD_OUTPUT_ASIS &&
+			 o->stream != MD_STDERR)
 			asis(b, v, text.ptr, text.len);
 		else
-			pre(b, "stdout", text.ptr,
-			    commented(&text, blk->comment));
+			/* the text first: commenting it may move it */
+			pre_commented(b, o->stream == MD_STDERR ? "stderr"
+								 : "stdout",
+				      &text, blk->comment);
 	}
 	/* Shown even with output=false: a failure is never hidden. */
 	if (md_exit_failed(&x->exit))
