@@ -646,6 +646,58 @@ inline_code(const char *lang, const char *expr)
 }
 
 /*
+ * Where the code span of literal lit on line is: the first place from
+ * the last span found on (ps->value_end) where lit stands between equal
+ * runs of backticks that start no earlier. cmark's columns are off on
+ * lines whose indentation it dropped (a paragraph's continuation, a lazy
+ * line): the span is found by its text.
+ */
+static bool
+find_span(struct parse *ps, int line, const char *lit, size_t *start_out,
+	  size_t *end_out)
+{
+	const char *src = ps->doc->src;
+	size_t ls = line_start(&ps->lines, line);
+	size_t ln = line_len(src, &ps->lines, line);
+	size_t from = ps->value_end > ls ? ps->value_end : ls, n = strlen(lit);
+
+	while (n && from < ls + ln) {
+		const char *hit = memmem(src + from, ls + ln - from, lit, n);
+		size_t at, start, end, ticks = 0, k;
+
+		if (!hit)
+			return false;
+		at = (size_t)(hit - src);
+		from = at + 1;
+		end = at + n;
+		start = at;
+		if (start > ls + 1 && src[start - 1] == ' ' &&
+		    src[start - 2] == '`')
+			start--;
+		while (start > ls && start > (ps->value_end > ls
+						       ? ps->value_end
+						       : ls) &&
+		       src[start - 1] == '`') {
+			start--;
+			ticks++;
+		}
+		if (end < ls + ln && src[end] == ' ')
+			end++;
+		for (k = 0; k < ticks && end + k < ls + ln &&
+			    src[end + k] == '`';)
+			k++;
+		if (!ticks || k != ticks ||
+		    (end + k < ls + ln && src[end + k] == '`') ||
+		    (start > ls && src[start - 1] == '`'))
+			continue;
+		*start_out = start;
+		*end_out = end + k;
+		return true;
+	}
+	return false;
+}
+
+/*
  * Inline code to evaluate: `{lang} expr` (Quarto), and `r expr` in a
  * knitr document (MD_DOC_KNITR). It becomes a block whose span is the
  * code span, on one line, and whose region is the value marker an
@@ -657,13 +709,21 @@ add_inline(struct parse *ps, cmark_node *node)
 	struct md_doc *doc = ps->doc;
 	const char *src = doc->src, *lit = cmark_node_get_literal(node);
 	int line = cmark_node_get_start_line(node);
-	size_t ls, ln, at, start, end, ticks = 0, k, lang_n;
+	size_t ls, ln, at, start, end, ticks = 0, lang_n;
 	const char *lang, *expr, *stop;
 	struct md_block *b;
 
 	if (!lit || cmark_node_get_end_line(node) != line ||
 	    line > ps->lines.n)
 		return 0;
+	/*
+	 * The span in the source, found for every code span in order, so
+	 * that a later one is never matched inside an earlier one (`e` then
+	 * `{sh} x`: the text after `e` is not a span).
+	 */
+	if (!find_span(ps, line, lit, &start, &end))
+		return 0;
+	ps->value_end = end;
 	if (lit[0] == '{') {
 		lang = lit + 1;
 		lang_n = strcspn(lang, "} \t");
@@ -685,42 +745,12 @@ add_inline(struct parse *ps, cmark_node *node)
 		expr_n--;
 	if (!expr_n)
 		return 0;
-	/* The span in the source: backticks around the content. */
 	ls = line_start(&ps->lines, line);
 	ln = line_len(src, &ps->lines, line);
-	/*
-	 * cmark's columns are off on lines whose indentation it dropped (a
-	 * paragraph's continuation, a lazy line): the span is found by its
-	 * text, from the last one found on this line on.
-	 */
-	{
-		size_t from = ps->value_end > ls ? ps->value_end : ls;
-		const char *hit = from < ls + ln
-					  ? memmem(src + from, ls + ln - from,
-						   lit, strlen(lit))
-					  : NULL;
-		if (!hit)
-			return 0;
-		at = (size_t)(hit - src);
-		end = at + strlen(lit);
-	}
-	if (at >= ls + ln || end > ls + ln)
-		return 0;
-	start = at;
-	if (start > ls + 1 && src[start - 1] == ' ' && src[start - 2] == '`')
-		start--;
-	while (start > ls && src[start - 1] == '`') {
-		start--;
+	while (src[start + ticks] == '`')
 		ticks++;
-	}
-	if (end < ls + ln && src[end] == ' ')
-		end++;
-	for (k = 0; k < ticks && end + k < ls + ln && src[end + k] == '`';)
-		k++;
-	if (!ticks || k != ticks ||
-	    (end + k < ls + ln && src[end + k] == '`'))
-		return 0;
-	end += k;
+	at = (size_t)((const char *)memmem(src + start, end - start, lit,
+					   strlen(lit)) - src);
 	b = new_block(ps);
 	b->line = line;
 	b->col = (int)(start - ls) + 1;
