@@ -573,7 +573,8 @@ inline_value(struct md_buf *out, const char *src, size_t pos,
 	 * A backtick would pair with another on the line (even one that a
 	 * backslash precedes: it may close a span opened before), a '<'
 	 * could end the marker: an entity and an escape, they show as
-	 * themselves.
+	 * themselves. A backslash is escaped too: a value's last one would
+	 * escape the end marker.
 	 */
 	for (size_t i = 0; i < val.len; i++) {
 		if (val.ptr[i] == '`') {

@@ -409,6 +409,20 @@ Test(render, echo_false_drops_the_code_unless_kept)
 	free(again);
 }
 
+Test(render, an_inline_value_ending_in_a_backslash_round_trips)
+{
+	/* The value's "\" is written "\\": it escapes no end marker. */
+	const char *src = "`{sh} e`\n";
+	char *once = render_flags(src, "\\", "", 0, MD_VIEW_KEEP_CODE);
+	char *twice = render_flags(once, "\\", "", 0, MD_VIEW_KEEP_CODE);
+
+	cr_assert_str_eq(once, "`{sh} e`<!-- mdrun:value -->\\\\"
+			       "<!-- /mdrun:value -->\n");
+	cr_assert_str_eq(twice, once);
+	free(once);
+	free(twice);
+}
+
 Test(render, echo_false_in_a_list_item_keeps_the_marker)
 {
 	char *s = render("- ```{sh echo=false}\n  x\n  ```\n- b\n", "o\n", "",

@@ -710,7 +710,7 @@ add_inline(struct parse *ps, cmark_node *node)
 	const char *src = doc->src, *lit = cmark_node_get_literal(node);
 	int line = cmark_node_get_start_line(node);
 	size_t ls, ln, at, start, end, ticks = 0, lang_n;
-	const char *lang, *expr, *stop;
+	const char *lang, *expr;
 	struct md_block *b;
 
 	if (!lit || cmark_node_get_end_line(node) != line ||
@@ -781,31 +781,25 @@ add_inline(struct parse *ps, cmark_node *node)
 			return MD_ERROR;
 	/* The value an earlier render left, on the same line. */
 	ps->value_end = end;
-	/* its end: the first marker not escaped ('\<', in a value) */
-	stop = src + end;
-	while ((stop = memmem(stop, (size_t)(src + ls + ln - stop), MD_VALUE_END,
-			      strlen(MD_VALUE_END))) &&
-	       stop[-1] == '\\')
-		stop++;
-	if (!strncmp(src + end, MD_VALUE_BEGIN, strlen(MD_VALUE_BEGIN)) &&
-	    stop) {
+	if (!strncmp(src + end, MD_VALUE_BEGIN, strlen(MD_VALUE_BEGIN))) {
 		/*
-		 * A marker someone cut in half ends before the next code
-		 * span or marker: no value then, rather than text lost.
+		 * Its end: the first '`' or '<' that no backslash escapes.
+		 * mdrun writes a value's '`' as an entity and a backslash
+		 * before its '<' and before each of its backslashes: a value
+		 * ending in one ends in two, which do not escape the marker.
+		 * Any other '`' or '<' is a marker someone cut in half, which
+		 * ends before the next code span or marker: no value then,
+		 * rather than text lost.
 		 */
-		size_t in = end + strlen(MD_VALUE_BEGIN), i;
-		bool whole = true;
+		size_t i = end + strlen(MD_VALUE_BEGIN);
+		size_t n = strlen(MD_VALUE_END);
 
-		/* what mdrun wrote there has its '`' and '<' escaped */
-		for (i = in; whole && src + i < stop; i++)
-			if ((src[i] == '`' || src[i] == '<') &&
-			    src[i - 1] != '\\')
-				whole = false;
-		if (whole) {
+		while (i < ls + ln && src[i] != '`' && src[i] != '<')
+			i += src[i] == '\\' ? 2 : 1;
+		if (i + n <= ls + ln && !memcmp(src + i, MD_VALUE_END, n)) {
 			b->has_out = true;
 			b->out_start = end;
-			b->out_end = (size_t)(stop - src) +
-				     strlen(MD_VALUE_END);
+			b->out_end = i + n;
 			ps->value_end = b->out_end;
 		}
 	}
