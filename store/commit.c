@@ -125,7 +125,8 @@ own_entry(enum md_walk_step step, const struct md_walk *w, void *arg)
 int
 store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 	    const char *se, size_t se_len, const char *outs, size_t outs_len,
-	    const struct md_exit *e, const char *out_dir)
+	    const char *reads, size_t reads_len, const struct md_exit *e,
+	    const char *out_dir)
 {
 	struct md_hash h;
 	char status[64];
@@ -138,6 +139,8 @@ store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 	/* Only when there is one: what ran before it keeps its rhash. */
 	if (outs && outs_len)
 		md_hash_field(&h, "outputs", outs, outs_len);
+	if (reads && reads_len)
+		md_hash_field(&h, "reads", reads, reads_len);
 	n = snprintf(status, sizeof(status), "%d %d %d", e->code, e->signal,
 		     e->timed_out ? 1 : 0);
 	md_hash_field(&h, "status", status, (size_t)n);
@@ -211,7 +214,8 @@ int
 store_put_real(struct store *s, const char *key, const char *rhash,
 	       const char *meta, const char *so, size_t so_len,
 	       const char *se, size_t se_len, const char *outs,
-	       size_t outs_len, bool files)
+	       size_t outs_len, const char *reads, size_t reads_len,
+	       bool files)
 {
 	sqlite3_stmt *st = NULL;
 	struct store_real m;
@@ -242,6 +246,8 @@ store_put_real(struct store *s, const char *key, const char *rhash,
 	sqlite3_bind_double(st, 11, m.end);
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)m.cut);
 	sqlite3_bind_blob64(st, 13, outs ? outs : "", outs ? outs_len : 0,
+			    SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 14, reads ? reads : "", reads ? reads_len : 0,
 			    SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_db_err(s, "cannot write");
@@ -324,8 +330,8 @@ drop_real(struct store *s, const char *key, const char *rhash)
 static int
 record(struct store *s, const char *key, const char *drv, const char *rhash,
        const char *meta, const struct md_buf *so, const struct md_buf *se,
-       const struct md_buf *outs, bool files, bool damaged, bool failed,
-       size_t cut, long long ns)
+       const struct md_buf *outs, const struct md_buf *reads, bool files,
+       bool damaged, bool failed, size_t cut, long long ns)
 {
 	struct store_run run;
 	int rc;
@@ -345,7 +351,7 @@ record(struct store *s, const char *key, const char *drv, const char *rhash,
 	if (meta &&
 	    (rc = store_put_real(s, key, rhash, meta, so->ptr, so->len,
 				 se->ptr, se->len, outs->ptr, outs->len,
-				 files)) < 0)
+				 reads->ptr, reads->len, files)) < 0)
 		goto done;
 	rc = store_put_run(s, key, &run);
 done:
@@ -377,19 +383,20 @@ store_publish(struct store *s, const char *key, const char *drv,
 	      long long ns)
 {
 	struct md_buf meta = MD_BUF_INIT, so = MD_BUF_INIT, se = MD_BUF_INIT;
-	struct md_buf outs = MD_BUF_INIT;
+	struct md_buf outs = MD_BUF_INIT, reads = MD_BUF_INIT;
 	char *out = NULL;
 	bool files = false;
 	int rc = 0;
 
 	if (!real)
 		return record(s, key, drv, rhash, NULL, NULL, NULL, NULL,
-			      false, false, failed, cut, ns);
+			      NULL, false, false, failed, cut, ns);
 	if ((rc = read_part(&meta, real, "meta.json", STORE_RECORD_MAX)) <
 		    0 ||
 	    (rc = read_part(&so, real, "stdout", 0)) < 0 ||
 	    (rc = read_part(&se, real, "stderr", 0)) < 0 ||
-	    (rc = read_part(&outs, real, "outputs", 0)) < 0)
+	    (rc = read_part(&outs, real, "outputs", 0)) < 0 ||
+	    (rc = read_part(&reads, real, "reads", 0)) < 0)
 		goto done;
 	out = md_path_join(real, "out");
 	if (md_fs_is_dir(out) && !md_fs_is_empty(out)) {
@@ -397,8 +404,8 @@ store_publish(struct store *s, const char *key, const char *drv,
 			goto done;
 		files = true;
 	}
-	rc = record(s, key, drv, rhash, meta.ptr, &so, &se, &outs, files,
-		    false, failed, cut, ns);
+	rc = record(s, key, drv, rhash, meta.ptr, &so, &se, &outs, &reads,
+		    files, false, failed, cut, ns);
 done:
 	md_fs_rmtree_quiet(real);
 	free(out);
@@ -406,6 +413,7 @@ done:
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);
 	md_buf_dispose(&outs);
+	md_buf_dispose(&reads);
 	return rc;
 }
 
@@ -417,6 +425,8 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	struct md_buf se = { (char *)(r->err ? r->err : ""), r->err_len, 0 };
 	struct md_buf outs = { (char *)(r->outs ? r->outs : ""),
 			       r->outs ? r->outs_len : 0, 0 };
+	struct md_buf reads = { (char *)(r->reads ? r->reads : ""),
+				r->reads ? r->reads_len : 0, 0 };
 	char rhash[MD_HASH_HEX];
 	char *meta = NULL;
 	struct store_real old;
@@ -429,8 +439,8 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	    rc != MD_ENOTFOUND)
 		goto done;
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
-			      outs.ptr, outs.len, &r->exit,
-			      files ? r->artifacts : NULL)) < 0)
+			      outs.ptr, outs.len, reads.ptr, reads.len,
+			      &r->exit, files ? r->artifacts : NULL)) < 0)
 		goto done;
 	if (files && (rc = store_put_object(s, rhash, r->artifacts)) < 0)
 		goto done;
@@ -442,8 +452,8 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		damaged = true;
 	store_real_dispose(&old);
 	meta = meta_json(key, rhash, r);
-	rc = record(s, key, drv, rhash, meta, &so, &se, &outs, files, damaged,
-		    md_exit_failed(&r->exit), r->cut, 0);
+	rc = record(s, key, drv, rhash, meta, &so, &se, &outs, &reads, files,
+		    damaged, md_exit_failed(&r->exit), r->cut, 0);
 done:
 	if (rc == 0)
 		memcpy(out, rhash, MD_HASH_HEX);

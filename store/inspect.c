@@ -349,14 +349,15 @@ size_mismatch(const char *name, size_t said, size_t has)
  */
 static int
 read_row(char **why, struct md_buf *meta, struct md_buf *so,
-	 struct md_buf *se, struct md_buf *outs, bool *files, struct store *s,
-	 const char *key, const char *rhash)
+	 struct md_buf *se, struct md_buf *outs, struct md_buf *reads,
+	 bool *files, struct store *s, const char *key, const char *rhash)
 {
-	static const char sql[] = "SELECT meta, stdout, stderr, outputs, files "
-				  "FROM real WHERE key = ?1 AND rhash = ?2";
-	struct md_buf *part[] = { meta, so, se, outs };
+	static const char sql[] = "SELECT meta, stdout, stderr, outputs, "
+				  "reads, files FROM real WHERE key = ?1 "
+				  "AND rhash = ?2";
+	struct md_buf *part[] = { meta, so, se, outs, reads };
 	static const char *const name[] = { "meta", "stdout", "stderr",
-					    "output list" };
+					    "output list", "list of reads" };
 	sqlite3_stmt *st;
 	const char *p;
 	size_t n;
@@ -376,7 +377,7 @@ read_row(char **why, struct md_buf *meta, struct md_buf *so,
 		rc = store_db_err(s, "reading a realization");
 		goto done;
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		int t = sqlite3_column_type(st, i);
 
 		p = t == SQLITE_TEXT ? (const char *)sqlite3_column_text(st, i)
@@ -392,10 +393,10 @@ read_row(char **why, struct md_buf *meta, struct md_buf *so,
 		}
 		md_buf_put(part[i], p ? p : "", n);
 	}
-	if (sqlite3_column_type(st, 4) != SQLITE_INTEGER ||
-	    (unsigned long long)sqlite3_column_int64(st, 4) > 1)
+	if (sqlite3_column_type(st, 5) != SQLITE_INTEGER ||
+	    (unsigned long long)sqlite3_column_int64(st, 5) > 1)
 		*why = md_strdup("its files flag is malformed");
-	*files = sqlite3_column_int64(st, 4) == 1;
+	*files = sqlite3_column_int64(st, 5) == 1;
 done:
 	sqlite3_finalize(st);
 	return store_end(s, rc);
@@ -429,7 +430,7 @@ store_verify_real(char **why, struct store *s, const char *key,
 {
 	struct store_real r, shown;
 	struct md_buf meta = MD_BUF_INIT, so = MD_BUF_INIT, se = MD_BUF_INIT;
-	struct md_buf outs = MD_BUF_INIT;
+	struct md_buf outs = MD_BUF_INIT, reads = MD_BUF_INIT;
 	char again[MD_HASH_HEX], *dir = NULL;
 	bool files = false;
 	int rc;
@@ -437,7 +438,7 @@ store_verify_real(char **why, struct store *s, const char *key,
 	*why = NULL;
 	memset(&r, 0, sizeof(r));
 	memset(&shown, 0, sizeof(shown));
-	if ((rc = read_row(why, &meta, &so, &se, &outs, &files, s, key,
+	if ((rc = read_row(why, &meta, &so, &se, &outs, &reads, &files, s, key,
 			   rhash)) < 0 ||
 	    *why)
 		goto done;
@@ -449,7 +450,8 @@ store_verify_real(char **why, struct store *s, const char *key,
 			goto done;
 	}
 	if ((rc = store_rhash(again, so.ptr, so.len, se.ptr, se.len, outs.ptr,
-			      outs.len, &r.exit, dir)) < 0)
+			      outs.len, reads.ptr, reads.len, &r.exit,
+			      dir)) < 0)
 		goto done;
 	if (strcmp(again, rhash))
 		*why = md_strdup("its content does not match its hash");
@@ -474,6 +476,7 @@ done:
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);
 	md_buf_dispose(&outs);
+	md_buf_dispose(&reads);
 	free(dir);
 }
 

@@ -17,6 +17,7 @@ enum store_stmt {
 	STMT_PUT_DRV,  /* store_put_drv */
 	STMT_PUT_REAL, /* store_put_real */
 	STMT_PUT_RUN,  /* store_put_run */
+	STMT_READS,    /* store_reads */
 	STORE_STMT_N
 };
 
@@ -103,7 +104,8 @@ int store_put_drv(struct store *s, const char *key, const char *drv);
 int store_put_real(struct store *s, const char *key, const char *rhash,
 		   const char *meta, const char *so, size_t so_len,
 		   const char *se, size_t se_len, const char *outs,
-		   size_t outs_len, bool files);
+		   size_t outs_len, const char *reads, size_t reads_len,
+		   bool files);
 int store_put_run(struct store *s, const char *key, const struct store_run *r);
 /*
  * Moves the tree dir (the folder whose entries are the artifacts: the
@@ -157,14 +159,15 @@ int store_publish(struct store *s, const char *key, const char *drv,
 void store_verify_real(char **why, struct store *s, const char *key,
 		       const char *rhash);
 /*
- * The parts of a realization (push, show): meta JSON text, stdout and
- * stderr appended to the buffers given (any may be NULL), and *files
+ * The parts of a realization (push, show): meta JSON text, stdout,
+ * stderr, the output list and the files it read appended to the buffers given (any may be NULL), and *files
  * whether objects/RHASH holds its out/ tree. MD_ENOTFOUND when the
  * store has no such realization. Takes the connection itself.
  */
 int store_real_parts(struct store *s, const char *key, const char *rhash,
 		     struct md_buf *meta, struct md_buf *so,
-		     struct md_buf *se, struct md_buf *outs, bool *files);
+		     struct md_buf *se, struct md_buf *outs,
+		     struct md_buf *reads, bool *files);
 
 /*
  * Migrates a v1 store (ROOT/store/, roots/, interp/) into the database

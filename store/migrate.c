@@ -215,7 +215,7 @@ migrate_real(struct migration *m, const char *key, const char *rhash,
 	if ((rc = move_out(&files, m->s, dir, rhash)) != 0)
 		goto done;
 	rc = store_put_real(m->s, key, rhash, meta.ptr, so.ptr, so.len,
-			    se.ptr, se.len, NULL, 0, files);
+			    se.ptr, se.len, NULL, 0, NULL, 0, files);
 done:
 	md_buf_dispose(&meta);
 	md_buf_dispose(&so);

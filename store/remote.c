@@ -548,6 +548,7 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 {
 	struct md_buf drv = MD_BUF_INIT, text = MD_BUF_INIT, so = MD_BUF_INIT;
 	struct md_buf se = MD_BUF_INIT, msg = MD_BUF_INIT, outs = MD_BUF_INIT;
+	struct md_buf reads = MD_BUF_INIT;
 	char *objdir = NULL;
 	cJSON *meta = NULL;
 	git_treebuilder *bld = NULL;
@@ -561,7 +562,7 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	int rc;
 
 	if ((rc = store_real_parts(s, key, rhash, &text, &so, &se, &outs,
-				   &files)) < 0 ||
+				   &reads, &files)) < 0 ||
 	    (rc = read_drv(&drv, s, key)) < 0)
 		goto done;
 	/* What pull would reject is not sent; nor stops the rest. */
@@ -580,7 +581,8 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	    (rc = add_blob(bld, repo, ref, "meta.json", &text)) < 0 ||
 	    (rc = add_blob(bld, repo, ref, "stdout", &so)) < 0 ||
 	    (se.len && (rc = add_blob(bld, repo, ref, "stderr", &se)) < 0) ||
-	    (outs.len && (rc = add_blob(bld, repo, ref, "outputs", &outs)) < 0))
+	    (outs.len && (rc = add_blob(bld, repo, ref, "outputs", &outs)) < 0) ||
+	    (reads.len && (rc = add_blob(bld, repo, ref, "reads", &reads)) < 0))
 		goto done;
 	if (files) {
 		objdir = store_object_dir(s, rhash);
@@ -933,15 +935,15 @@ write_tree(struct check *c, const git_tree *t, const char *dir,
 
 /*
  * Writes the realization tree t into folder real (existing) and its
- * drv.json's bytes into drv: only meta.json, stdout, stderr, outputs
- * (files) and out/ (a tree) besides drv.json.
+ * drv.json's bytes into drv: only meta.json, stdout, stderr, outputs,
+ * reads (files) and out/ (a tree) besides drv.json.
  */
 static int
 write_real(struct check *c, struct md_buf *drv, const git_tree *t,
 	   const char *real)
 {
 	static const char *files[] = { "meta.json", "stdout", "stderr",
-				       "outputs" };
+				       "outputs", "reads" };
 	size_t i, k, n = git_tree_entrycount(t);
 	bool has_drv = false, has_meta = false;
 	int rc = 0;
@@ -954,9 +956,9 @@ write_real(struct check *c, struct md_buf *drv, const git_tree *t,
 		git_blob *b = NULL;
 		size_t size;
 
-		for (k = 0; k < 4 && strcmp(name, files[k]); k++)
+		for (k = 0; k < 5 && strcmp(name, files[k]); k++)
 			;
-		if ((k < 4 && mode == GIT_FILEMODE_BLOB) ||
+		if ((k < 5 && mode == GIT_FILEMODE_BLOB) ||
 		    (!strcmp(name, "out") && mode == GIT_FILEMODE_TREE)) {
 			has_meta |= k == 0;
 			/* out/ is folder -1 so that its entries are at 0. */
@@ -1065,7 +1067,8 @@ sizes_match(struct md_buf *why, const cJSON *meta, const char *real)
 static int
 real_present(struct store *s, const char *key, const char *rhash)
 {
-	int rc = store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL, NULL);
+	int rc = store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL, NULL,
+				  NULL);
 
 	return rc == 0 ? 1 : rc == MD_ENOTFOUND ? 0 : rc;
 }
@@ -1119,6 +1122,8 @@ check_rhash(struct check *c, struct store_real *m, const struct md_buf *meta,
 	    const char *real, const char *rhash)
 {
 	struct md_buf so = MD_BUF_INIT, se = MD_BUF_INIT, outs = MD_BUF_INIT;
+	struct md_buf reads = MD_BUF_INIT;
+	char *reads_path = md_path_join(real, "reads");
 	char *so_path = md_path_join(real, "stdout");
 	char *se_path = md_path_join(real, "stderr");
 	char *outs_path = md_path_join(real, "outputs");
@@ -1138,14 +1143,19 @@ check_rhash(struct check *c, struct store_real *m, const struct md_buf *meta,
 	if (rc == 0 && (rc = md_fs_read_regular(&outs, outs_path, 0)) ==
 			       MD_ENOTFOUND)
 		rc = 0;
+	if (rc == 0 && (rc = md_fs_read_regular(&reads, reads_path, 0)) ==
+			       MD_ENOTFOUND)
+		rc = 0;
 	if (rc == 0 && (rc = store_rhash(again, so.ptr, so.len, se.ptr, se.len,
-					 outs.ptr, outs.len, &m->exit,
-					 out)) == 0 &&
+					 outs.ptr, outs.len, reads.ptr,
+					 reads.len, &m->exit, out)) == 0 &&
 	    strcmp(again, rhash))
 		rc = reject(c, "its content does not match its hash");
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);
 	md_buf_dispose(&outs);
+	md_buf_dispose(&reads);
+	free(reads_path);
 	free(so_path);
 	free(se_path);
 	free(outs_path);

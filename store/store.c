@@ -166,8 +166,8 @@ sweep_tmp(struct store *s)
 }
 
 /*
- * The schema, PRAGMA user_version 3 (2 lacked real.outputs, added when
- * a store of 2 is opened). Hashes are lowercase hex text, so
+ * The schema, PRAGMA user_version 4 (2 lacked real.outputs, 3 real.reads,
+ * added when such a store is opened). Hashes are lowercase hex text, so
  * `sqlite3 store.db` shows them as mdrun prints them.
  *
  *   drv   the fields of each key, as store_drv_json's text
@@ -199,6 +199,7 @@ static const char schema[] =
 	" exit_signal INTEGER NOT NULL, timed_out INTEGER NOT NULL,"
 	" start_time REAL NOT NULL, end_time REAL NOT NULL,"
 	" cut INTEGER NOT NULL, outputs BLOB NOT NULL DEFAULT x'',"
+	" reads BLOB NOT NULL DEFAULT x'',"
 	" PRIMARY KEY (key, rhash));"
 	"CREATE TABLE IF NOT EXISTS run ("
 	" key TEXT NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL,"
@@ -208,20 +209,24 @@ static const char schema[] =
 	" doc TEXT PRIMARY KEY, record TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS memo ("
 	" name TEXT PRIMARY KEY, value BLOB NOT NULL);"
-	"PRAGMA user_version = 3;";
+	"PRAGMA user_version = 4;";
 
-/* A store of schema 2 gets what 3 adds: no row changes. */
+/* A store of schema 2 or 3 gets what 3 and 4 add: no row changes. */
 static const char schema_2_to_3[] =
-	"ALTER TABLE real ADD COLUMN outputs BLOB NOT NULL DEFAULT x'';"
-	"PRAGMA user_version = 3;";
+	"ALTER TABLE real ADD COLUMN outputs BLOB NOT NULL DEFAULT x'';";
+static const char schema_3_to_4[] =
+	"ALTER TABLE real ADD COLUMN reads BLOB NOT NULL DEFAULT x'';"
+	"PRAGMA user_version = 4;";
 
 /* The SQL of each enum store_stmt. */
 static const char *const stmt_sql[STORE_STMT_N] = {
-	[STMT_RUNS] = "SELECT seq, ns, rhash, failed, cut FROM run AS r"
-		      " WHERE key = ?1 AND EXISTS (SELECT 1 FROM real"
-		      " WHERE real.key = r.key AND real.rhash = r.rhash)"
-		      " ORDER BY seq",
-	[STMT_REAL] = "SELECT meta, stdout, stderr, files, outputs FROM real"
+	[STMT_RUNS] = "SELECT r.seq, r.ns, r.rhash, r.failed, r.cut,"
+		      " length(x.reads) FROM run AS r JOIN real AS x"
+		      " ON x.key = r.key AND x.rhash = r.rhash"
+		      " WHERE r.key = ?1 ORDER BY r.seq",
+	[STMT_READS] = "SELECT reads FROM real WHERE key = ?1 AND rhash = ?2",
+	[STMT_REAL] = "SELECT meta, stdout, stderr, files, outputs, reads"
+		      " FROM real"
 		      " WHERE key = ?1 AND rhash = ?2",
 	[STMT_RESULT] = "SELECT stdout, stderr, files, exit_code,"
 			" exit_signal, timed_out, start_time, end_time, cut,"
@@ -230,9 +235,9 @@ static const char *const stmt_sql[STORE_STMT_N] = {
 			 " VALUES (?1, ?2)",
 	[STMT_PUT_REAL] = "INSERT OR IGNORE INTO real (key, rhash, meta,"
 			  " stdout, stderr, files, exit_code, exit_signal,"
-			  " timed_out, start_time, end_time, cut, outputs)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-			  " ?11, ?12, ?13)",
+			  " timed_out, start_time, end_time, cut, outputs,"
+			  " reads) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+			  " ?10, ?11, ?12, ?13, ?14)",
 	[STMT_PUT_RUN] = "INSERT OR IGNORE INTO run (key, seq, ns, rhash,"
 			 " failed, cut) VALUES (?1, CASE WHEN ?2 > 0 THEN ?2"
 			 " ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM run"
@@ -469,7 +474,7 @@ open_db(struct store *s)
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
-	if (version != 0 && version != 2 && version != 3)
+	if (version != 0 && (version < 2 || version > 4))
 		return md_err_set("%s: not an mdrun store database (schema "
 				  "%d); move it away or use another --store",
 				  s->db_path, version);
@@ -484,13 +489,16 @@ open_db(struct store *s)
 		return rc;
 	if (version >= 2 && (rc = check_schema(s)) < 0)
 		return rc;
-	if (version == 3)
+	if (version == 4)
 		return check_columns(s);
 	pthread_mutex_lock(&s->db_mu);
 	rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot write");
 	/* Another process may have done it since the version was read. */
 	if (rc == 0 && version == 2 && schema_version(s) == 2)
 		rc = exec_sql(s, schema_2_to_3, "cannot write");
+	if (rc == 0 && version >= 2 && version <= 3 &&
+	    schema_version(s) == version)
+		rc = exec_sql(s, schema_3_to_4, "cannot write");
 	else if (rc == 0 && version == 0)
 		rc = exec_sql(s, schema, "cannot write");
 	if (rc == 0)
@@ -753,7 +761,7 @@ col_bytes(struct md_buf *out, sqlite3_stmt *st, int col)
 int
 store_real_parts(struct store *s, const char *key, const char *rhash,
 		 struct md_buf *meta, struct md_buf *so, struct md_buf *se,
-		 struct md_buf *outs, bool *files)
+		 struct md_buf *outs, struct md_buf *reads, bool *files)
 {
 	struct md_buf m = MD_BUF_INIT;
 	sqlite3_stmt *st;
@@ -780,6 +788,7 @@ store_real_parts(struct store *s, const char *key, const char *rhash,
 	if (!col_bytes(meta ? meta : &m, st, 0) ||
 	    (so && !col_bytes(so, st, 1)) || (se && !col_bytes(se, st, 2)) ||
 	    (outs && !col_bytes(outs, st, 4)) ||
+	    (reads && !col_bytes(reads, st, 5)) ||
 	    sqlite3_column_type(st, 3) != SQLITE_INTEGER) {
 		rc = md_err_set("%s: realization %.12s of %.12s: malformed "
 				"row", s->db_path, rhash, key);
@@ -789,6 +798,38 @@ store_real_parts(struct store *s, const char *key, const char *rhash,
 		*files = sqlite3_column_int(st, 3) != 0;
 done:
 	md_buf_dispose(&m);
+	return store_end(s, rc);
+}
+
+int
+store_reads(struct md_buf *out, struct store *s, const char *key,
+	    const char *rhash)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if ((rc = store_begin(s, false)) < 0)
+		return rc;
+	if (!(st = store_stmt(s, STMT_READS))) {
+		rc = MD_ERROR;
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rhash, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		if (!col_bytes(out, st, 0))
+			rc = md_err_set("%s: realization %.12s of %.12s: "
+					"malformed row", s->db_path, rhash,
+					key);
+		break;
+	case SQLITE_DONE:
+		rc = MD_ENOTFOUND;
+		break;
+	default:
+		rc = store_db_err(s, "cannot read");
+	}
+done:
 	return store_end(s, rc);
 }
 
@@ -1076,7 +1117,7 @@ runs_of(struct store_run **out, size_t *n, struct store *s, const char *key)
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_run *r;
-		for (int c = 0; c < 5; c++)
+		for (int c = 0; c < 6; c++)
 			if (c != 2 &&
 			    sqlite3_column_type(st, c) != SQLITE_INTEGER)
 				goto bad;
@@ -1094,6 +1135,7 @@ runs_of(struct store_run **out, size_t *n, struct store *s, const char *key)
 		r->ns = sqlite3_column_int64(st, 1);
 		r->failed = sqlite3_column_int64(st, 3) != 0;
 		r->cut = (size_t)sqlite3_column_int64(st, 4);
+		r->reads = sqlite3_column_int64(st, 5) > 0;
 		(*n)++;
 	}
 	sqlite3_reset(st);

@@ -37,8 +37,8 @@
  *
  * KEY is the SHA-256 of its fields (store_key_bytes: each name and value
  * length-prefixed, in order), so `store verify` recomputes keys as well as
- * realizations. RHASH is the SHA-256 of stdout, stderr, exit status and
- * the artifacts' tree. The store knows keys, fields and bytes, not
+ * realizations. RHASH is the SHA-256 of stdout, stderr, exit status,
+ * the files the run read (as recorded) and the artifacts' tree. The store knows keys, fields and bytes, not
  * documents.
  */
 #ifndef STORE_H
@@ -97,6 +97,9 @@ struct store_result {
 	/* The ordered output list (store_outputs), or NULL: stdout, stderr. */
 	const char *outs;
 	size_t outs_len;
+	/* The files it read, as the caller records them, or NULL: none. */
+	const char *reads;
+	size_t reads_len;
 	struct md_exit exit;
 	size_t cut;	   /* the cap an output was cut at, or 0 */
 	double start, end; /* seconds since the epoch */
@@ -136,6 +139,7 @@ struct store_run {
 	long long ns;		/* when it ran (a pulled one: its start) */
 	bool failed;
 	size_t cut; /* an output was cut at this many bytes; 0: whole */
+	bool reads; /* its realization recorded files read (store_reads) */
 };
 
 enum store_match {
@@ -233,7 +237,14 @@ char *store_mktemp(struct store *s);
 /* The rhash a realization with these contents would have. */
 int store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 		const char *se, size_t se_len, const char *outs,
-		size_t outs_len, const struct md_exit *e, const char *out_dir);
+		size_t outs_len, const char *reads, size_t reads_len,
+		const struct md_exit *e, const char *out_dir);
+/*
+ * The files realization rhash of key read, as the run recorded them
+ * (mdrun's text: "HASH PATH" lines), appended to out; none: empty.
+ */
+int store_reads(struct md_buf *out, struct store *s, const char *key,
+		const char *rhash);
 
 /* A small memo (name -> value) kept in the store. MD_ENOTFOUND if absent. */
 int store_memo_get(struct md_buf *out, struct store *s, const char *name);

@@ -50,6 +50,7 @@ struct cli_render_opts {
 	size_t cap;
 	int jobs;
 	bool keep_going;
+	bool no_track;
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
 	bool quiet;		 /* failures only */

@@ -17,6 +17,7 @@ static const char *const why_words[] = {
 	[MD_WHY_FAILED] = "failed last time",
 	[MD_WHY_CUT] = "output cut at a smaller --max-output",
 	[MD_WHY_NOUTS] = "fewer runs than nouts",
+	[MD_WHY_INPUT] = "input changed",
 	[MD_WHY_UPSTREAM] = "waits on upstream",
 };
 
@@ -27,7 +28,8 @@ static const char usage[] =
 	"Plans the document without running anything (pylightnix's\n"
 	"instantiate): for every stage its name, line, language, session,\n"
 	"key, whether the store has it, and why it would run: new code,\n"
-	"upstream output changed, input file changed, environment changed,\n"
+	"upstream output changed, input file changed, input changed: FILE\n"
+	"(a file its last run read is not as it was), environment changed,\n"
 	"interpreter changed (old and new identity), never realized, failed\n"
 	"last time, output cut at a smaller --max-output, cache=false,\n"
 	"--rebuild, or waits\n"
@@ -42,7 +44,9 @@ cmd_plan(int argc, char **argv)
 	struct md_exec_opts eo;
 	struct store *s = NULL;
 	struct md_buf notes = MD_BUF_INIT, change = MD_BUF_INIT;
+	struct md_buf notes_why = MD_BUF_INIT;
 	struct md_nb_doc d;
+	bool *runs = NULL;
 	cJSON *out = NULL, *arr = NULL;
 	int i, k, rc = MD_EXIT_USAGE;
 	size_t n, j;
@@ -91,6 +95,8 @@ cmd_plan(int argc, char **argv)
 	}
 	if (d.path)
 		store_root_notes(&notes, s, d.path);
+	eo.cwd = d.dir;
+	runs = calloc(d.plan.n + 1, sizeof(*runs));
 	out = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(out, "stages");
 	if (!json)
@@ -103,12 +109,25 @@ cmd_plan(int argc, char **argv)
 		const char *why;
 		cJSON *o;
 
-		if (st->key[0] && md_exec_status(&w, s, st, &eo) < 0) {
+		md_buf_clear(&change);
+		if (st->key[0] && md_exec_status(&w, &change, s, st, &eo) < 0) {
 			rc = cli_error("%s", md_err_msg());
 			goto done;
 		}
+		/* What keys on a block that runs waits for it. */
+		for (j = 0; w == MD_WHY_CACHED && j < st->ndeps; j++)
+			if (runs[st->deps[j]])
+				w = MD_WHY_UPSTREAM;
+		if (w == MD_WHY_CACHED && st->prev >= 0 && runs[st->prev])
+			w = MD_WHY_UPSTREAM;
+		runs[n] = w != MD_WHY_CACHED;
 		cached = w == MD_WHY_CACHED;
 		why = why_words[w];
+		if (w == MD_WHY_INPUT) {
+			md_buf_clear(&notes_why);
+			md_buf_printf(&notes_why, "input changed: %s", change.ptr);
+			why = notes_why.ptr;
+		}
 		/* Say what changed when the last render knew this block. */
 		md_buf_clear(&change);
 		if ((w == MD_WHY_NEVER || w == MD_WHY_UPSTREAM) &&
@@ -156,6 +175,8 @@ done:
 	cJSON_Delete(out);
 	md_buf_dispose(&notes);
 	md_buf_dispose(&change);
+	md_buf_dispose(&notes_why);
+	free(runs);
 	md_nb_doc_dispose(&d);
 	store_close(s);
 	return rc;

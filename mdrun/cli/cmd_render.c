@@ -125,6 +125,8 @@ parse_args(struct cli_render_opts *a, int argc, char **argv)
 			a->in_place = true;
 		} else if (!strcmp(s, "-k") || !strcmp(s, "--keep-going")) {
 			a->keep_going = true;
+		} else if (!strcmp(s, "--no-track")) {
+			a->no_track = true;
 		} else if (s[0] == '-' && s[1] != '\0') {
 			return cli_usage_error("unknown option '%s'", s);
 		} else if (a->input) {
@@ -239,6 +241,7 @@ cli_nb_opts(struct md_nb_opts *out, const struct cli_render_opts *a)
 	out->cap = a->cap;
 	out->jobs = a->jobs;
 	out->keep_going = a->keep_going;
+	out->no_track = a->no_track;
 	out->rebuild = a->rebuild;
 	out->rebuild_one = a->rebuild_one;
 	out->view_flags = a->unsafe_html ? MD_VIEW_UNSAFE_HTML : 0;

@@ -68,6 +68,8 @@ const char cli_usage[] =
 	"                    new, render what ran)\n"
 	"  --rebuild[=NAME]  run every block (or block NAME) again, adding a\n"
 	"                    realization even when one is in the store\n"
+	"  --no-track        record no files that blocks read (a block that\n"
+	"                    recorded some is still checked against them)\n"
 	"  -q, --quiet       print errors only\n"
 	"  -v, --verbose     also name the knitr and Quarto options the\n"
 	"                    document gives that mean nothing in mdrun\n"

@@ -57,17 +57,66 @@ rebuilds(const struct md_stage *st, const struct md_exec_opts *o)
 }
 
 /*
- * Can this render show run r? Not when it failed and the block does not
- * expect it, nor when an output was cut at a smaller cap than this render
- * allows (it would show less than a run now would).
+ * Have the files run r read the hashes they had then? Its realization's
+ * reads are checked (through the stat cache); the first that changed
+ * goes into changed (when not NULL).
  */
 static bool
-usable(const struct store_run *r, const struct md_stage *st,
-       const struct md_exec_opts *o)
+reads_current(struct store *s, const struct store_run *r,
+	      const struct md_stage *st, const struct md_exec_opts *o,
+	      struct md_buf *changed)
+{
+	struct md_buf reads = MD_BUF_INIT;
+	bool same;
+
+	if (store_reads(&reads, s, st->key, r->rhash) < 0) {
+		md_err_clear();
+		return false;
+	}
+	same = md_track_check(reads.ptr, reads.len, o->cwd, changed);
+	md_buf_dispose(&reads);
+	return same;
+}
+
+/*
+ * Can this render show run r? Not when it failed and the block does not
+ * expect it, nor when an output was cut at a smaller cap than this render
+ * allows (it would show less than a run now would), nor when a file it
+ * read changed since (changed says which).
+ */
+static bool
+usable(struct store *s, const struct store_run *r, const struct md_stage *st,
+       const struct md_exec_opts *o, struct md_buf *changed)
 {
 	if (r->failed && !st->block->error_ok)
 		return false;
-	return !(o && r->cut && r->cut < o->cap);
+	if (o && r->cut && r->cut < o->cap)
+		return false;
+	return !(o && r->reads && !reads_current(s, r, st, o, changed));
+}
+
+/*
+ * The run that stands for runs (n > 0): the latest, unless only a file
+ * it read made it stale and an earlier run's files are all as they were
+ * (a file edited back, a store pulled from several machines): then that
+ * one, as a manifest of ccache's would find it.
+ */
+static size_t
+standing(struct store *s, const struct store_run *runs, size_t n,
+	 const struct md_stage *st, const struct md_exec_opts *o,
+	 struct md_buf *changed)
+{
+	const struct store_run *last = &runs[n - 1];
+	size_t i;
+
+	if (!o || !last->reads || (last->failed && !st->block->error_ok) ||
+	    (last->cut && last->cut < o->cap) ||
+	    usable(s, last, st, o, changed))
+		return n - 1;
+	for (i = n - 1; i-- > 0;)
+		if (usable(s, &runs[i], st, o, NULL))
+			return i;
+	return n - 1;
 }
 
 static double
@@ -110,6 +159,10 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	sr.err_len = r->err.len;
 	sr.outs = r->outs.ptr;
 	sr.outs_len = r->outs.len;
+	if (st->block->track) {
+		sr.reads = r->reads.ptr;
+		sr.reads_len = r->reads.len;
+	}
 	sr.exit = r->exit;
 	sr.cut = r->out_cut || r->err_cut ? o->cap : 0;
 	sr.start = r->start;
@@ -306,7 +359,7 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 		return MD_ERROR;
 	char **env = dep_env(s, p, st);
 	if ((rc = md_session_start(&ss, st->interp, dir, o->cwd,
-				   shown_doc(o))) == 0 &&
+				   shown_doc(o), &o->track)) == 0 &&
 	    (rc = md_session_run(&r, &art, &ss, b->name,
 				 (const char *const *)env, b->code,
 				 b->code_len, b->code_line, timeout_of(st, o),
@@ -335,7 +388,10 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	const char **env = NULL;
 	const struct md_block *b = st->block;
 	struct md_buf file = MD_BUF_INIT, e1 = MD_BUF_INIT, e2 = MD_BUF_INIT,
-		      e3 = MD_BUF_INIT, ev = MD_BUF_INIT, events = MD_BUF_INIT;
+		      e3 = MD_BUF_INIT, ev = MD_BUF_INIT, events = MD_BUF_INIT,
+		      log = MD_BUF_INIT;
+	char *track[4] = { NULL, NULL, NULL, NULL };
+	size_t ntrack = 0;
 	bool python = st->interp->driver == MD_DRIVER_PYTHON;
 	char *out = NULL;
 	const char **argv = NULL;
@@ -373,12 +429,21 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	md_buf_printf(&e1, "MDRUN_OUT=%s", out);
 	md_buf_printf(&e2, "MDRUN_DOC=%s", shown_doc(o));
 	md_buf_printf(&e3, "MDRUN_BLOCK=%s", b->name);
-	env = md_calloc(st->ndeps + 5, sizeof(*env));
+	/* The library appends to the log; it creates nothing. */
+	md_buf_printf(&log, "%s/track", scratch);
+	if (o->track.root && st->block->track &&
+	    md_fs_write_over(log.ptr, "", 0, 0644) == 0)
+		ntrack = md_track_env(track, log.ptr, o->track.root,
+				      o->track.skip);
+	env = md_calloc(st->ndeps + 9, sizeof(*env));
 	env[0] = e1.ptr;
 	env[1] = e2.ptr;
 	env[2] = e3.ptr;
-	for (size_t k = 0; deps[k]; k++)
+	size_t k = 0;
+	for (; deps[k]; k++)
 		env[3 + k] = deps[k];
+	for (size_t t = 0; t < ntrack; t++)
+		env[3 + k + t] = track[t];
 	struct md_proc_opts po = { argv, o->cwd, env, timeout_of(st, o),
 				   o->cap };
 	if ((rc = md_proc_run(&r, &po)) < 0) {
@@ -398,6 +463,10 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 				       r.out.len, r.err.len);
 	else if (python && md_fs_exists(events.ptr))
 		r.out_cut = true;
+	long long at = 0;
+	if (ntrack &&
+	    (rc = md_track_collect(&r.reads, log.ptr, &at, o->cwd)) < 0)
+		goto done;
 	rc = commit(rhash, s, p, st, o, &r, out);
 done:
 	md_proc_result_dispose(&r);
@@ -411,12 +480,15 @@ done:
 	md_buf_dispose(&e3);
 	md_buf_dispose(&ev);
 	md_buf_dispose(&events);
+	md_buf_dispose(&log);
+	for (size_t t = 0; t < ntrack; t++)
+		free(track[t]);
 	return rc;
 }
 
 int
-md_exec_status(enum md_why *out, struct store *s, const struct md_stage *st,
-	       const struct md_exec_opts *o)
+md_exec_status(enum md_why *out, struct md_buf *changed, struct store *s,
+	       const struct md_stage *st, const struct md_exec_opts *o)
 {
 	const struct md_block *b = st->block;
 	struct store_run *runs = NULL;
@@ -427,7 +499,7 @@ md_exec_status(enum md_why *out, struct store *s, const struct md_stage *st,
 	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 		return rc;
 	for (i = 0; i < n; i++)
-		good += usable(&runs[i], st, o);
+		good += usable(s, &runs[i], st, o, NULL);
 	if (rebuilds(st, o))
 		*out = MD_WHY_REBUILD;
 	else if (!b->cache)
@@ -436,8 +508,11 @@ md_exec_status(enum md_why *out, struct store *s, const struct md_stage *st,
 		*out = MD_WHY_NEVER;
 	else if (runs[n - 1].failed && !b->error_ok)
 		*out = MD_WHY_FAILED;
-	else if (!usable(&runs[n - 1], st, o))
+	else if (runs[n - 1].cut && runs[n - 1].cut < o->cap)
 		*out = MD_WHY_CUT;
+	else if (!usable(s, &runs[standing(s, runs, n, st, o, changed)], st,
+			 o, NULL))
+		*out = MD_WHY_INPUT;
 	else if (good == 0)
 		*out = MD_WHY_FAILED;
 	else if ((int)good < b->nouts)
@@ -499,7 +574,7 @@ pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
 		size_t at = b->match == MD_MATCH_LATEST ? n - 1 - i : i;
 		bool seen = false;
 
-		if (!usable(&runs[at], st, o))
+		if (!usable(s, &runs[at], st, o, NULL))
 			continue;
 		for (j = 0; j < out->n; j++)
 			seen |= !strcmp(out->reals[j].rhash, runs[at].rhash);
@@ -559,25 +634,28 @@ shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 
 /* Runs the block still needs: nouts, cache=false, --rebuild. */
 static void
-needed(int *out, const struct store_run *runs, size_t n,
+needed(int *out, struct store *s, const struct store_run *runs, size_t n,
        const struct md_stage *st, const struct md_exec_opts *o,
        char latest[MD_HASH_HEX])
 {
 	const struct md_block *b = st->block;
-	size_t i, good = 0;
+	size_t i, good = 0, at = 0;
 
 	latest[0] = '\0';
 	for (i = 0; i < n; i++)
-		good += usable(&runs[i], st, o);
-	if (n)
-		memcpy(latest, runs[n - 1].rhash, MD_HASH_HEX);
+		good += usable(s, &runs[i], st, o, NULL);
+	if (n) {
+		at = standing(s, runs, n, st, o, NULL);
+		memcpy(latest, runs[at].rhash, MD_HASH_HEX);
+	}
 	*out = b->nouts - (int)good;
 	/*
 	 * A block whose latest run failed, or was cut short of what this
 	 * render allows, runs again, whatever succeeded before: what follows
 	 * it keys on that latest run.
 	 */
-	if ((!b->cache || rebuilds(st, o) || (n && !usable(&runs[n - 1], st, o))) &&
+	if ((!b->cache || rebuilds(st, o) ||
+	     (n && !usable(s, &runs[at], st, o, NULL))) &&
 	    *out < 1)
 		*out = 1;
 }
@@ -601,7 +679,7 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 		return lock;
 	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 		goto done;
-	needed(&need, runs, n, st, o, latest);
+	needed(&need, s, runs, n, st, o, latest);
 	for (; need > 0; need--) {
 		if ((rc = run_process(last, &ms, s, p, st, o)) < 0)
 			goto done;
@@ -628,7 +706,7 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 	}
 	/* What its dependents key on: its latest run. */
 	if (rc == 0)
-		needed(&need, runs, n, st, o, st->rhash);
+		needed(&need, s, runs, n, st, o, st->rhash);
 done:
 	free(runs);
 	store_unlock(lock);
@@ -673,7 +751,8 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 		if (!(c->dir = store_mktemp(c->s)))
 			return MD_ERROR;
 		if ((rc = md_session_start(&c->ss, st->interp, c->dir,
-					   c->o->cwd, shown_doc(c->o))) < 0)
+					   c->o->cwd, shown_doc(c->o),
+					   &c->o->track)) < 0)
 			return rc;
 		c->executed = 0;
 	}
@@ -767,8 +846,8 @@ chain_replay(struct md_chain *c, size_t i)
 		if (r.err_cut)
 			note_cut(&r.err, o->cap);
 		rc = store_rhash(again, r.out.ptr, r.out.len, r.err.ptr,
-				 r.err.len, r.outs.ptr, r.outs.len, &r.exit,
-				 art);
+				 r.err.len, r.outs.ptr, r.outs.len,
+				 r.reads.ptr, r.reads.len, &r.exit, art);
 		oc->replayed = true;
 		oc->ms += (r.end - r.start) * 1e3;
 		if (rc == 0 && strcmp(again, st->rhash) && !oc->replay_differs) {
@@ -873,7 +952,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			break;
 		}
 		if ((rc = store_runs(&runs, &n, s, st->key)) == 0)
-			needed(&need, runs, n, st, o, st->rhash);
+			needed(&need, s, runs, n, st, o, st->rhash);
 		if (rc == 0 && need > 0)
 			rc = chain_replay(c, i);
 		if (rc == 0 && need > 0) {

@@ -48,6 +48,7 @@
 #include <stdbool.h>
 
 #include "plan.h"
+#include "track.h"
 #include "../../store/store.h"
 
 #define MD_EXEC_CAP (1024 * 1024)
@@ -64,6 +65,8 @@ struct md_exec_opts {
 	bool rebuild;	     /* every block: add a realization */
 	const char *rebuild_one; /* or the block of this name */
 	bool later; /* cached runs read by md_outcomes_load, not at once */
+	/* What blocks' processes log of the files they read (track.h). */
+	struct md_track_where track;
 	/* Progress notes ("replaying ..."), or NULL. */
 	void (*note)(const char *msg, void *ctx);
 	/* Warnings ("FILE:LINE: block NAME printed ..."), or NULL. */
@@ -130,15 +133,17 @@ enum md_why {
 	MD_WHY_FAILED,	 /* its last run failed, error=true aside */
 	MD_WHY_CUT,	 /* its output was cut at a smaller --max-output */
 	MD_WHY_NOUTS,	 /* fewer good runs than nouts */
+	MD_WHY_INPUT,	 /* a file its latest run read changed (changed) */
 	MD_WHY_UPSTREAM	 /* no key yet: an upstream block must run first */
 };
 
 /*
  * Whether a keyed stage would run now, and why, without running
- * anything.
+ * anything. MD_WHY_INPUT names the file in changed.
  */
-int md_exec_status(enum md_why *out, struct store *s,
-		   const struct md_stage *st, const struct md_exec_opts *o);
+int md_exec_status(enum md_why *out, struct md_buf *changed,
+		   struct store *s, const struct md_stage *st,
+		   const struct md_exec_opts *o);
 
 /* Removes the scratch folder process blocks used (by this thread). */
 void md_exec_finish(void);

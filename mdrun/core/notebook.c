@@ -578,8 +578,27 @@ md_nb_realize(struct md_notebook *nb)
 	if (nb->d.workdir && nb->d.path &&
 	    (file = md_path_relative(nb->d.workdir, nb->d.path)))
 		md_git_provenance(&commit, &dirty, nb->d.workdir, file);
+	/*
+	 * Files read are tracked in the work tree (else the document's
+	 * folder), but for the store's, the document and its files'.
+	 */
+	struct md_buf skip = MD_BUF_INIT;
+	md_buf_printf(&skip, "%s", store_root(nb->store));
+	if (nb->d.path)
+		md_buf_printf(&skip, ":%s", nb->d.path);
+	if (o->files_dir) {
+		char here[PATH_MAX];
+		if (o->files_dir[0] != '/' && getcwd(here, sizeof(here)))
+			md_buf_printf(&skip, ":%s/%s", here, o->files_dir);
+		else
+			md_buf_printf(&skip, ":%s", o->files_dir);
+	}
 	struct md_exec_opts eo = {
 		.cwd = nb->d.dir,
+		.track = { o->no_track ? NULL
+				       : nb->d.workdir ? nb->d.workdir
+						       : nb->d.dir,
+			   skip.ptr },
 		.document = nb->d.name,
 		.shown = nb->d.shown,
 		.timeout = o->timeout,
@@ -637,6 +656,7 @@ md_nb_realize(struct md_notebook *nb)
 	rc = 0;
 done:
 	md_exec_finish();
+	md_buf_dispose(&skip);
 	free(commit);
 	free(file);
 	return rc;

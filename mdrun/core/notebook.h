@@ -100,6 +100,7 @@ struct md_nb_opts {
 	size_t cap;
 	int jobs;
 	bool keep_going;
+	bool no_track;		 /* record no files read (track.h) */
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
 	bool prev_notes; /* keep the last render's notes (nb.prev_notes) */

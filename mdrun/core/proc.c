@@ -512,4 +512,5 @@ md_proc_result_dispose(struct md_proc_result *r)
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
 	md_buf_dispose(&r->outs);
+	md_buf_dispose(&r->reads);
 }

@@ -71,6 +71,8 @@ struct md_proc_result {
 	bool out_cut, err_cut; /* more than cap bytes were written */
 	/* The ordered output list (store_outputs), empty: stdout, stderr. */
 	struct md_buf outs;
+	/* The files it read (track.h), when tracked. */
+	struct md_buf reads;
 	struct md_exit exit;
 	double start, end; /* seconds since the epoch */
 };

@@ -27,12 +27,50 @@ pipe_cloexec(int fds[2])
  * A kernel language's session: the kernel its spec names, started with
  * MDRUN_DOC and MDRUN_OUT (a kernel takes its environment once).
  */
+/*
+ * The environment of a session's processes: the entries given, then
+ * those that make them log the files they read (when tracked). A
+ * NULL-terminated array of n + 5; free the tracking ones with
+ * free_env(v, n).
+ */
+static const char **
+with_track(struct md_session *ss, const char *const *given, size_t n,
+	   const char *cwd, const struct md_track_where *track)
+{
+	const char **v = md_calloc(n + 5, sizeof(*v));
+	char *log;
+
+	memcpy(v, given, n * sizeof(*v));
+	if (!track || !track->root)
+		return v;
+	/* The library appends to the log; it creates nothing. */
+	log = md_path_join(ss->dir, "track");
+	if (md_fs_write_over(log, "", 0, 0644) == 0 &&
+	    md_track_env((char **)v + n, log, track->root, track->skip)) {
+		ss->track = log;
+		ss->cwd = md_strdup(cwd);
+	} else {
+		free(log);
+	}
+	return v;
+}
+
+static void
+free_env(const char **v, size_t n)
+{
+	for (size_t i = n; v[i]; i++)
+		free((char *)v[i]);
+	free(v);
+}
+
 static int
-start_kernel(struct md_session *ss, const char *doc, const char *cwd)
+start_kernel(struct md_session *ss, const char *doc, const char *cwd,
+	     const struct md_track_where *track)
 {
 	struct md_kernel_specs specs;
 	const struct md_kernel_spec *k;
 	struct md_buf e1 = MD_BUF_INIT, e2 = MD_BUF_INIT;
+	const char **env = NULL;
 	int rc;
 
 	md_kernel_specs_find(&specs);
@@ -44,9 +82,12 @@ start_kernel(struct md_session *ss, const char *doc, const char *cwd)
 	ss->outdir = md_path_join(ss->dir, "out");
 	md_buf_printf(&e1, "MDRUN_DOC=%s", doc);
 	md_buf_printf(&e2, "MDRUN_OUT=%s", ss->outdir);
-	const char *env[] = { e1.ptr, e2.ptr, NULL };
+	const char *given[] = { e1.ptr, e2.ptr };
+	env = with_track(ss, given, 2, cwd, track);
 	rc = md_kernel_start(&ss->kernel, k, ss->dir, cwd, env, 0);
 done:
+	if (env)
+		free_env(env, 2);
 	md_kernel_specs_dispose(&specs);
 	md_buf_dispose(&e1);
 	md_buf_dispose(&e2);
@@ -55,11 +96,12 @@ done:
 
 int
 md_session_start(struct md_session *ss, struct md_interp *in,
-		 const char *dir, const char *cwd, const char *doc)
+		 const char *dir, const char *cwd, const char *doc,
+		 const struct md_track_where *track)
 {
 	int req[2] = { -1, -1 }, ans[2] = { -1, -1 }, cin, cout, rc;
 	struct md_buf e1 = MD_BUF_INIT, e2 = MD_BUF_INIT;
-	const char **argv = NULL;
+	const char **argv = NULL, **env = NULL;
 	struct md_spawn sp;
 	size_t n = 0, i;
 
@@ -71,7 +113,7 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 	ss->interp = in;
 	ss->dir = md_strdup(dir);
 	if (in->kernel) {
-		if ((rc = start_kernel(ss, doc, cwd)) < 0)
+		if ((rc = start_kernel(ss, doc, cwd, track)) < 0)
 			md_session_stop(ss);
 		return rc;
 	}
@@ -89,7 +131,8 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 		argv[n + 2] = doc; /* $0 */
 	md_buf_printf(&e1, "MDRUN_SESSION_DIR=%s", dir);
 	md_buf_printf(&e2, "MDRUN_DOC=%s", doc);
-	const char *env[] = { e1.ptr, e2.ptr, NULL };
+	const char *given[] = { e1.ptr, e2.ptr };
+	env = with_track(ss, given, 2, cwd, track);
 	memset(&sp, 0, sizeof(sp));
 	sp.argv = argv;
 	sp.cwd = cwd;
@@ -114,6 +157,8 @@ done:
 			close(ans[i]);
 	}
 	free(argv);
+	if (env)
+		free_env(env, 2);
 	md_buf_dispose(&e1);
 	md_buf_dispose(&e2);
 	if (rc < 0)
@@ -156,6 +201,10 @@ md_session_stop(struct md_session *ss)
 	ss->dir = NULL;
 	free(ss->outdir);
 	ss->outdir = NULL;
+	free(ss->track);
+	ss->track = NULL;
+	free(ss->cwd);
+	ss->cwd = NULL;
 }
 
 /*
@@ -358,11 +407,11 @@ run_kernel(struct md_proc_result *r, const char **out_dir,
 	return rc;
 }
 
-int
-md_session_run(struct md_proc_result *r, const char **out_dir,
-	       struct md_session *ss, const char *name,
-	       const char *const *env, const char *code, size_t len,
-	       int code_line, double timeout, size_t cap)
+static int
+run_block(struct md_proc_result *r, const char **out_dir,
+	  struct md_session *ss, const char *name, const char *const *env,
+	  const char *code, size_t len, int code_line, double timeout,
+	  size_t cap)
 {
 	struct md_buf req = MD_BUF_INIT;
 	char line[128];
@@ -463,5 +512,25 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	*out_dir = outdir;
 done:
 	md_buf_dispose(&req);
+	return rc;
+}
+
+int
+md_session_run(struct md_proc_result *r, const char **out_dir,
+	       struct md_session *ss, const char *name,
+	       const char *const *env, const char *code, size_t len,
+	       int code_line, double timeout, size_t cap)
+{
+	struct stat sb;
+	int rc;
+
+	/* What was read between blocks is no block's. */
+	if (ss->track && stat(ss->track, &sb) == 0)
+		ss->track_at = (long long)sb.st_size;
+	rc = run_block(r, out_dir, ss, name, env, code, len, code_line,
+		       timeout, cap);
+	if (rc == 0 && ss->track)
+		rc = md_track_collect(&r->reads, ss->track, &ss->track_at,
+				      ss->cwd);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "interp.h"
 #include "kernel.h"
 #include "proc.h"
+#include "track.h"
 
 /*
  * How the stderr of a block that ended its session's interpreter ends
@@ -36,16 +37,22 @@ struct md_session {
 	 * started has dir NULL, and these mean nothing) */
 	int fd[4];
 	struct md_kernel *kernel; /* a kernel language's, or NULL */
+	char *track;	      /* the log of files read (track.h), or NULL */
+	long long track_at;   /* where the next block's lines start */
+	char *cwd;	      /* what its read paths are relative to */
 };
 
 /*
  * Starts the interpreter with its driver, in cwd, with MDRUN_DOC=doc (a
  * shell's $0 too, which its messages start with), or its language's
  * kernel with MDRUN_DOC and MDRUN_OUT. dir is an empty folder the session
- * owns. Stop with md_session_stop.
+ * owns. With track (root not NULL), its processes log the files they
+ * read into dir/track, and each run's reads are in r->reads. Stop with
+ * md_session_stop.
  */
 int md_session_start(struct md_session *ss, struct md_interp *in,
-		     const char *dir, const char *cwd, const char *doc);
+		     const char *dir, const char *cwd, const char *doc,
+		     const struct md_track_where *track);
 
 /*
  * Runs a block (its code, the document line of the code's first line,

@@ -94,6 +94,7 @@ struct md_block {
 	char *fold_summary;	/* code-summary= */
 	bool error_ok;		/* error=true: a failure is the result */
 	bool cache;		/* cache=false: realize on every render */
+	bool track;		/* track=false: record no files read */
 	enum md_output output;
 	double timeout;		/* seconds; 0: the default */
 	int nouts;		/* realizations to keep */

@@ -24,7 +24,8 @@
 /* The options that mean something in mdrun, knitr's and Quarto's too. */
 static const char *const known[] = {
 	"name", "label", "session", "deps", "inputs", "env", "eval",
-	"echo", "output", "error", "timeout", "cache", "nouts", "match",
+	"echo", "output", "error", "timeout", "cache", "track", "nouts",
+	"match",
 	"kernel",
 	/* figures: Quarto's names, then knitr's */
 	"fig-width", "fig-height", "fig-dpi", "fig-format", "fig-cap",
@@ -731,7 +732,7 @@ one_option(struct md_block *b, char *fig[4], const char *path,
 			v = flag || !strcmp(v, "fenced") ? "true" : "false";
 	}
 	if (!strcmp(k, "eval") || !strcmp(k, "echo") || !strcmp(k, "error") ||
-	    !strcmp(k, "cache")) {
+	    !strcmp(k, "cache") || !strcmp(k, "track")) {
 		if (!parse_bool(&flag, v))
 			return bad_value(path, o, "true or false");
 		if (!strcmp(k, "echo"))
@@ -740,6 +741,8 @@ one_option(struct md_block *b, char *fig[4], const char *path,
 			b->error_ok = flag;
 		else if (!strcmp(k, "cache"))
 			b->cache = flag;
+		else if (!strcmp(k, "track"))
+			b->track = flag;
 		else if (!flag)
 			b->exec = false;
 	} else if (!strcmp(k, "output")) {
@@ -807,6 +810,7 @@ md_opts_validate(struct md_block *b, const char *path)
 
 	b->echo = true;
 	b->cache = true;
+	b->track = true;
 	b->error_ok = false;
 	b->output = MD_OUTPUT_SHOW;
 	b->timeout = 0;

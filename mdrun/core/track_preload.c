@@ -1,0 +1,425 @@
+/*
+ * mdrun-track.so: loaded (LD_PRELOAD) into every process a block runs,
+ * and inherited by what those start, it tells mdrun which files they
+ * read and wrote (track.h). It wraps the libc calls that name a file:
+ * open, openat, creat, fopen, freopen (64-bit variants and the
+ * fortified ones too), stat, lstat, fstatat, execve, unlink, unlinkat,
+ * rename, renameat, renameat2; calls libc's own, then appends one line
+ * per file to the log MDRUN_TRACK names:
+ *
+ *   R PATH   a regular file opened for reading, stat'ed or executed
+ *   W PATH   a file opened for writing, created, or renamed onto
+ *   D PATH   a file removed, or renamed away
+ *
+ * PATH is absolute (a relative one is joined to the working folder, or
+ * to the folder an *at call's descriptor names), "." and ".." resolved,
+ * links not followed. Only paths under MDRUN_TRACK_ROOT are written, and
+ * none under MDRUN_TRACK_SKIP (a ':' separated list of folders: the
+ * store's, the block's own session files). Each line is one write(2) of
+ * at most PATH_MAX + 3 bytes to a file opened O_APPEND, so lines of many
+ * processes never mix. errno is what libc's call left.
+ *
+ * Not seen: statically linked programs (they make system calls without
+ * libc), calls made inside libc itself (a library opening its own
+ * files), directories listed, and files opened by path through a system
+ * call of a program's own. Built without sanitizers: it runs inside
+ * python, R and the shells.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+static char log_path[PATH_MAX];
+static char root[PATH_MAX];
+static size_t root_len;
+static char skip[4 * PATH_MAX];
+static int on;
+
+__attribute__((constructor)) static void
+track_init(void)
+{
+	const char *l = getenv("MDRUN_TRACK");
+	const char *r = getenv("MDRUN_TRACK_ROOT");
+	const char *s = getenv("MDRUN_TRACK_SKIP");
+
+	if (!l || !r || *l != '/' || *r != '/' || strlen(l) >= sizeof(log_path) ||
+	    strlen(r) >= sizeof(root) || (s && strlen(s) >= sizeof(skip)))
+		return;
+	strcpy(log_path, l);
+	strcpy(root, r);
+	root_len = strlen(root);
+	while (root_len > 1 && root[root_len - 1] == '/')
+		root[--root_len] = '\0';
+	if (s)
+		strcpy(skip, s);
+	on = 1;
+}
+
+/* Resolves "." and ".." in an absolute path, in place. */
+static void
+clean(char *p)
+{
+	char *out = p, *in = p;
+
+	while (*in) {
+		while (*in == '/')
+			in++;
+		if (!*in)
+			break;
+		char *end = strchrnul(in, '/');
+		size_t n = (size_t)(end - in);
+		if (n == 1 && in[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > p && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, n);
+			out += n;
+		}
+		in = end;
+	}
+	if (out == p)
+		*out++ = '/';
+	*out = '\0';
+}
+
+/* Under folder dir (n bytes, no trailing '/')? */
+static int
+under(const char *p, const char *dir, size_t n)
+{
+	return n && !strncmp(p, dir, n) && (p[n] == '/' || p[n] == '\0');
+}
+
+static int
+wanted(const char *p)
+{
+	const char *s = skip;
+
+	if (root_len == 1 ? p[0] != '/' : !under(p, root, root_len))
+		return 0;
+	while (*s) {
+		const char *e = strchrnul(s, ':');
+		if (under(p, s, (size_t)(e - s)))
+			return 0;
+		s = *e ? e + 1 : e;
+	}
+	return 1;
+}
+
+/* The absolute form of path, relative to dirfd; 0 when it has none. */
+static int
+absolute(char out[PATH_MAX], int dirfd, const char *path)
+{
+	size_t n;
+
+	if (!path || !*path)
+		return 0;
+	if (path[0] == '/') {
+		if (strlen(path) >= PATH_MAX)
+			return 0;
+		strcpy(out, path);
+	} else {
+		if (dirfd == AT_FDCWD) {
+			if (!getcwd(out, PATH_MAX))
+				return 0;
+		} else {
+			char link[64];
+			ssize_t k;
+
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+			k = readlink(link, out, PATH_MAX - 1);
+			if (k <= 0 || out[0] != '/')
+				return 0;
+			out[k] = '\0';
+		}
+		n = strlen(out);
+		if (n + 1 + strlen(path) >= PATH_MAX)
+			return 0;
+		out[n] = '/';
+		strcpy(out + n + 1, path);
+	}
+	clean(out);
+	return 1;
+}
+
+static void
+emit(char what, int dirfd, const char *path)
+{
+	char line[PATH_MAX + 4];
+	int saved = errno, fd;
+	size_t n;
+
+	if (!on || !absolute(line + 2, dirfd, path) || !wanted(line + 2))
+		goto done;
+	line[0] = what;
+	line[1] = ' ';
+	n = strlen(line);
+	line[n++] = '\n';
+	fd = (int)syscall(SYS_openat, AT_FDCWD, log_path,
+			  O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd >= 0) {
+		if (syscall(SYS_write, fd, line, n) < 0) {
+			/* nothing to do: the block runs on */
+		}
+		syscall(SYS_close, fd);
+	}
+done:
+	errno = saved;
+}
+
+/* What an open of fd with flags was: a read of a regular file, a write. */
+static void
+opened(int fd, int dirfd, const char *path, int flags)
+{
+	struct stat sb;
+	int saved = errno;
+
+	if (fd < 0 || !on)
+		return;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		emit((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC) ?
+			     'R' : 'W', dirfd, path);
+	errno = saved;
+}
+
+static void
+streamed(FILE *f, const char *path, const char *mode)
+{
+	if (f && on)
+		opened(fileno(f), AT_FDCWD, path,
+		       strpbrk(mode, "wa+") ? O_RDWR : O_RDONLY);
+}
+
+/* libc's own name, looked up once (a data pointer copied, as POSIX has it). */
+#define REAL(name) \
+	static __typeof__(name) *real_##name; \
+	if (!real_##name) { \
+		void *p_ = dlsym(RTLD_NEXT, #name); \
+		memcpy(&real_##name, &p_, sizeof(p_)); \
+	}
+
+/* The mode argument, present only with O_CREAT or O_TMPFILE. */
+#define MODE(flags, mode) \
+	do { \
+		if ((flags) & (O_CREAT | __O_TMPFILE)) { \
+			va_list ap; \
+			va_start(ap, flags); \
+			mode = va_arg(ap, mode_t); \
+			va_end(ap); \
+		} \
+	} while (0)
+
+#define OPEN(name) \
+	EXPORT int name(const char *path, int flags, ...) \
+	{ \
+		mode_t mode = 0; \
+		int fd; \
+		MODE(flags, mode); \
+		REAL(name); \
+		fd = real_##name(path, flags, mode); \
+		opened(fd, AT_FDCWD, path, flags); \
+		return fd; \
+	}
+#define OPENAT(name) \
+	EXPORT int name(int dirfd, const char *path, int flags, ...) \
+	{ \
+		mode_t mode = 0; \
+		int fd; \
+		MODE(flags, mode); \
+		REAL(name); \
+		fd = real_##name(dirfd, path, flags, mode); \
+		opened(fd, dirfd, path, flags); \
+		return fd; \
+	}
+
+int open64(const char *, int, ...);
+int openat64(int, const char *, int, ...);
+int __open_2(const char *, int);
+int __open64_2(const char *, int);
+int __openat_2(int, const char *, int);
+int __openat64_2(int, const char *, int);
+FILE *fopen64(const char *, const char *);
+FILE *freopen64(const char *, const char *, FILE *);
+int creat64(const char *, mode_t);
+int stat64(const char *, struct stat64 *);
+int lstat64(const char *, struct stat64 *);
+int fstatat64(int, const char *, struct stat64 *, int);
+
+OPEN(open)
+OPEN(open64)
+OPENAT(openat)
+OPENAT(openat64)
+
+#define FORTIFIED(name) \
+	EXPORT int name(const char *path, int flags) \
+	{ \
+		int fd; \
+		REAL(name); \
+		fd = real_##name(path, flags); \
+		opened(fd, AT_FDCWD, path, flags); \
+		return fd; \
+	}
+#define FORTIFIED_AT(name) \
+	EXPORT int name(int dirfd, const char *path, int flags) \
+	{ \
+		int fd; \
+		REAL(name); \
+		fd = real_##name(dirfd, path, flags); \
+		opened(fd, dirfd, path, flags); \
+		return fd; \
+	}
+FORTIFIED(__open_2)
+FORTIFIED(__open64_2)
+FORTIFIED_AT(__openat_2)
+FORTIFIED_AT(__openat64_2)
+
+#define CREAT(name) \
+	EXPORT int name(const char *path, mode_t mode) \
+	{ \
+		int fd; \
+		REAL(name); \
+		fd = real_##name(path, mode); \
+		opened(fd, AT_FDCWD, path, O_WRONLY); \
+		return fd; \
+	}
+CREAT(creat)
+CREAT(creat64)
+
+#define FOPEN(name) \
+	EXPORT FILE *name(const char *path, const char *mode) \
+	{ \
+		FILE *f; \
+		REAL(name); \
+		f = real_##name(path, mode); \
+		streamed(f, path, mode ? mode : "r"); \
+		return f; \
+	}
+FOPEN(fopen)
+FOPEN(fopen64)
+
+#define FREOPEN(name) \
+	EXPORT FILE *name(const char *path, const char *mode, FILE *s) \
+	{ \
+		FILE *f; \
+		REAL(name); \
+		f = real_##name(path, mode, s); \
+		if (path) \
+			streamed(f, path, mode ? mode : "r"); \
+		return f; \
+	}
+FREOPEN(freopen)
+FREOPEN(freopen64)
+
+/* A stat that found a regular file is a read: the block saw it. */
+#define STAT(name, type) \
+	EXPORT int name(const char *path, struct type *sb) \
+	{ \
+		int rc; \
+		REAL(name); \
+		rc = real_##name(path, sb); \
+		if (rc == 0 && S_ISREG(sb->st_mode)) \
+			emit('R', AT_FDCWD, path); \
+		return rc; \
+	}
+STAT(stat, stat)
+STAT(stat64, stat64)
+STAT(lstat, stat)
+STAT(lstat64, stat64)
+
+#define STATAT(name, type) \
+	EXPORT int name(int dirfd, const char *path, struct type *sb, \
+			int flags) \
+	{ \
+		int rc; \
+		REAL(name); \
+		rc = real_##name(dirfd, path, sb, flags); \
+		if (rc == 0 && S_ISREG(sb->st_mode) && *path) \
+			emit('R', dirfd, path); \
+		return rc; \
+	}
+STATAT(fstatat, stat)
+STATAT(fstatat64, stat64)
+
+EXPORT int
+execve(const char *path, char *const argv[], char *const envp[])
+{
+	REAL(execve);
+	emit('R', AT_FDCWD, path);
+	return real_execve(path, argv, envp);
+}
+
+EXPORT int
+unlink(const char *path)
+{
+	int rc;
+
+	REAL(unlink);
+	if ((rc = real_unlink(path)) == 0)
+		emit('D', AT_FDCWD, path);
+	return rc;
+}
+
+EXPORT int
+unlinkat(int dirfd, const char *path, int flags)
+{
+	int rc;
+
+	REAL(unlinkat);
+	if ((rc = real_unlinkat(dirfd, path, flags)) == 0 &&
+	    !(flags & AT_REMOVEDIR))
+		emit('D', dirfd, path);
+	return rc;
+}
+
+EXPORT int
+rename(const char *from, const char *to)
+{
+	int rc;
+
+	REAL(rename);
+	if ((rc = real_rename(from, to)) == 0) {
+		emit('D', AT_FDCWD, from);
+		emit('W', AT_FDCWD, to);
+	}
+	return rc;
+}
+
+EXPORT int
+renameat(int fromfd, const char *from, int tofd, const char *to)
+{
+	int rc;
+
+	REAL(renameat);
+	if ((rc = real_renameat(fromfd, from, tofd, to)) == 0) {
+		emit('D', fromfd, from);
+		emit('W', tofd, to);
+	}
+	return rc;
+}
+
+EXPORT int
+renameat2(int fromfd, const char *from, int tofd, const char *to,
+	  unsigned int flags)
+{
+	int rc;
+
+	REAL(renameat2);
+	if ((rc = real_renameat2(fromfd, from, tofd, to, flags)) == 0) {
+		emit('D', fromfd, from);
+		emit('W', tofd, to);
+	}
+	return rc;
+}

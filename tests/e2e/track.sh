@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# End-to-end tests of input tracking: files a block reads (itself, or
+# through a program it starts) enter its key after the fact; an edit, a
+# removal makes exactly the blocks that read them run again.
+# usage: track.sh MDRUN SOURCE_DIR
+set -u
+. "$(dirname "$0")/lib.sh"
+
+lib="$(dirname "$mdrun")/mdrun-track.so"
+[ -f "$lib" ] || skip_all "mdrun-track.so is not built beside mdrun"
+
+dir="$work/t"
+mkdir -p "$dir"
+cd "$dir" || exit 1
+printf 'a\n1\n2\n' >data.csv
+printf 'def f():\n    return 10\n' >helper.py
+printf 'G=5\n' >utils.sh
+echo "first note" >note.txt
+cat >doc.md <<'EOF'
+# Tracked
+
+```{python}
+import csv
+rows = list(csv.reader(open("data.csv")))
+print("rows:", len(rows) - 1)
+```
+
+```{python session=none}
+import helper
+print("helper:", helper.f() * 2)
+```
+
+```{bash}
+source utils.sh
+echo "G is $((G * 3))"
+```
+
+```{bash session=other}
+echo "awk: $(awk 'END { print NR }' data.csv)"
+```
+
+```{python session=kid}
+import subprocess
+out = subprocess.run(["cat", "note.txt"], capture_output=True, text=True).stdout
+print("note:", out.upper().strip())
+```
+
+```{python session=exists}
+import os
+print("note there:", os.path.exists("note.txt"))
+```
+
+```{sh session=none}
+echo "never reads a file: $((6 * 7))"
+```
+EOF
+
+render() { "$mdrun" -j 1 doc.md -o out.md 2>err; }
+ran() { grep -q "^mdrun: ran $1 " err; }
+cached() { ! grep -qE "^mdrun: (ran|replayed) $1 " err; }
+
+render
+expect "first render: exit 0" err
+shows out.md python-1 "rows: 2" && shows out.md python-2 "helper: 20" &&
+	shows out.md bash-1 "G is 15" && shows out.md bash-2 "awk: 3" &&
+	shows out.md python-3 "note: FIRST NOTE"
+expect "first render: every block read its file" out.md
+
+render
+! grep -qE '^mdrun: (ran|replayed) ' err
+expect "nothing changed: nothing runs" err
+
+printf '3\n' >>data.csv
+"$mdrun" plan doc.md >plan.out 2>&1
+grep -Eq '^python-1 .* no +input changed: data\.csv$' plan.out &&
+	grep -Eq '^bash-2 .* no +input changed: data\.csv$' plan.out &&
+	grep -Eq '^bash-1 .* yes' plan.out
+expect "plan names the file that changed, and only its readers" plan.out
+render
+shows out.md python-1 "rows: 3" && shows out.md bash-2 "awk: 4" &&
+	ran python-1 && ran bash-2 && cached python-2 && cached bash-1 &&
+	cached python-3 && cached sh-1
+expect "a CSV edit re-runs the block that read it and the awk that read it, no more" err out.md
+
+printf 'def f():\n    return 11\n' >helper.py
+render
+shows out.md python-2 "helper: 22" && ran python-2 && cached python-1
+expect "a helper module edit (python import) re-runs its importer" err out.md
+
+printf 'G=7\n' >utils.sh
+render
+shows out.md bash-1 "G is 21" && ran bash-1 && cached bash-2
+expect "a sourced shell file edit re-runs the block that sourced it" err out.md
+
+echo "second note" >note.txt
+render
+shows out.md python-3 "note: SECOND NOTE" && ran python-3
+expect "a file read by a child process (cat) re-runs the block" err out.md
+
+rm note.txt
+render
+shows out.md python-4 "note there: False" && ran python-4 && cached python-1
+expect "a file removed re-runs the block that saw it" err out.md
+
+render
+! grep -qE '^mdrun: (ran|replayed) ' err
+expect "after the edits, a render again runs nothing" err
+
+# Opting out: --no-track for a render, track=false for a block.
+"$mdrun" -j 1 --no-track doc.md -o out.md 2>err --rebuild=python-1
+printf '4\n' >>data.csv
+render
+shows out.md python-1 "rows: 3" && cached python-1 && ran bash-2
+expect "--no-track records nothing: an edit after it leaves the block cached" err out.md
+sed -i 's/^```{python}$/```{python track=false}/' doc.md
+"$mdrun" -j 1 doc.md -o out.md --rebuild=python-1 2>err
+shows out.md python-1 "rows: 4"
+expect "track=false: the block runs as before" err out.md
+printf '5\n' >>data.csv
+render
+shows out.md python-1 "rows: 4" && cached python-1
+expect "track=false: the block's reads are not recorded" err out.md
+sed -i 's/^```{python track=false}$/```{python}/' doc.md
+
+# The records travel with push and pull: a fresh store that pulled them
+# runs nothing, and still sees an edit.
+if command -v git >/dev/null; then
+	export GIT_CONFIG_NOSYSTEM=1 HOME="$work/home"
+	mkdir -p "$HOME"
+	git init -q --bare "$work/bare.git"
+	render
+	"$mdrun" push "$work/bare.git" >push.out 2>&1
+	expect "push: exit 0" push.out
+	MDRUN_STORE="$work/pulled" "$mdrun" pull "$work/bare.git" >pull.out 2>&1 &&
+		has pull.out " 0 rejected)"
+	expect "pull accepts realizations with their reads" pull.out
+	MDRUN_STORE="$work/pulled" "$mdrun" -j 1 doc.md -o out2.md 2>err
+	! grep -qE '^mdrun: (ran|replayed) ' err && same out.md out2.md
+	expect "a pulled store renders warm, nothing run" err
+	printf '6\n' >>data.csv
+	MDRUN_STORE="$work/pulled" "$mdrun" -j 1 doc.md -o out2.md 2>err
+	shows out2.md bash-2 "awk: 7" && ran bash-2
+	expect "a pulled store sees the edit of a file its runs read" err out2.md
+	"$mdrun" store verify >verify.out 2>&1
+	expect "store verify: every realization with reads checks out" verify.out
+else
+	skip "push and pull keep the reads" "git is not installed"
+fi
+
+# --- a file an R kernel block reads ------------------------------------
+if [ -d /usr/share/jupyter/kernels/ir ] || "$mdrun" kernels 2>/dev/null | grep -q '^  ir '; then
+	printf 'x\ny\n' >lines.txt
+	printf '```{r}\nn <- length(readLines("lines.txt"))\ncat("lines:", n * 10, "\\n")\n```\n' >r.md
+	"$mdrun" -j 1 r.md -o rout.md 2>err
+	shows rout.md r-1 "lines: 20 "
+	expect "R kernel: the block reads its file" err rout.md
+	printf 'z\n' >>lines.txt
+	"$mdrun" -j 1 r.md -o rout.md 2>err
+	shows rout.md r-1 "lines: 30 " && ran r-1
+	expect "R kernel: an edit of the file it read re-runs it" err rout.md
+else
+	skip "R kernel: a file it reads" "IRkernel is not installed"
+fi
+
+finish
