@@ -613,6 +613,7 @@ done:
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);
 	md_buf_dispose(&outs);
+	md_buf_dispose(&reads);
 	md_buf_dispose(&msg);
 	free(objdir);
 	return rc;
