@@ -390,7 +390,7 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	struct md_buf file = MD_BUF_INIT, e1 = MD_BUF_INIT, e2 = MD_BUF_INIT,
 		      e3 = MD_BUF_INIT, ev = MD_BUF_INIT, events = MD_BUF_INIT,
 		      log = MD_BUF_INIT;
-	char *track[4] = { NULL, NULL, NULL, NULL };
+	char *track[5] = { NULL, NULL, NULL, NULL, NULL };
 	size_t ntrack = 0;
 	bool python = st->interp->driver == MD_DRIVER_PYTHON;
 	char *out = NULL;

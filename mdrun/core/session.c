@@ -37,7 +37,7 @@ static const char **
 with_track(struct md_session *ss, const char *const *given, size_t n,
 	   const char *cwd, const struct md_track_where *track)
 {
-	const char **v = md_calloc(n + 5, sizeof(*v));
+	const char **v = md_calloc(n + 6, sizeof(*v));
 	char *log;
 
 	memcpy(v, given, n * sizeof(*v));

@@ -50,7 +50,7 @@ entry(const char *name, const char *value)
 }
 
 size_t
-md_track_env(char *out[4], const char *log, const char *root,
+md_track_env(char *out[5], const char *log, const char *root,
 	     const char *skip)
 {
 	const char *lib = md_track_lib(), *had = getenv("LD_PRELOAD");
@@ -68,6 +68,17 @@ md_track_env(char *out[4], const char *log, const char *root,
 	out[1] = entry("MDRUN_TRACK", log);
 	out[2] = entry("MDRUN_TRACK_ROOT", root);
 	out[3] = entry("MDRUN_TRACK_SKIP", skip);
+#if defined(__SANITIZE_ADDRESS__)
+	/* mdrun's own keeper, sanitized too, then starts with it preloaded. */
+	{
+		const char *a = getenv("ASAN_OPTIONS");
+		struct md_buf b = MD_BUF_INIT;
+		md_buf_printf(&b, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+			      a ? a : "", a && *a ? ":" : "");
+		out[4] = md_buf_detach(&b);
+		return 5;
+	}
+#endif
 	return 4;
 }
 

@@ -43,7 +43,7 @@ const char *md_track_lib(void);
  * MDRUN_TRACK, MDRUN_TRACK_ROOT=root, MDRUN_TRACK_SKIP=skip. Returns how
  * many it set: 0 when the library is missing.
  */
-size_t md_track_env(char *out[4], const char *log, const char *root,
+size_t md_track_env(char *out[5], const char *log, const char *root,
 		    const char *skip);
 
 /*
