@@ -324,7 +324,8 @@ md_track_collect(struct md_buf *out, const char *log, long long *at,
 		p = nl + 1;
 	}
 	md_buf_dispose(&text);
-	qsort(v, n, sizeof(*v), by_path);
+	if (n)
+		qsort(v, n, sizeof(*v), by_path);
 	for (i = 0; i < n; i++) {
 		char hash[MD_HASH_HEX], *rel;
 		int hr;
