@@ -17,7 +17,6 @@ enum store_stmt {
 	STMT_PUT_DRV,  /* store_put_drv */
 	STMT_PUT_REAL, /* store_put_real */
 	STMT_PUT_RUN,  /* store_put_run */
-	STMT_READS,    /* store_reads */
 	STORE_STMT_N
 };
 

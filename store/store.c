@@ -224,7 +224,6 @@ static const char *const stmt_sql[STORE_STMT_N] = {
 		      " length(x.reads) FROM run AS r JOIN real AS x"
 		      " ON x.key = r.key AND x.rhash = r.rhash"
 		      " WHERE r.key = ?1 ORDER BY r.seq",
-	[STMT_READS] = "SELECT reads FROM real WHERE key = ?1 AND rhash = ?2",
 	[STMT_REAL] = "SELECT meta, stdout, stderr, files, outputs, reads"
 		      " FROM real"
 		      " WHERE key = ?1 AND rhash = ?2",
@@ -805,32 +804,8 @@ int
 store_reads(struct md_buf *out, struct store *s, const char *key,
 	    const char *rhash)
 {
-	sqlite3_stmt *st;
-	int rc = 0;
-
-	if ((rc = store_begin(s, false)) < 0)
-		return rc;
-	if (!(st = store_stmt(s, STMT_READS))) {
-		rc = MD_ERROR;
-		goto done;
-	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, rhash, -1, SQLITE_STATIC);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		if (!col_bytes(out, st, 0))
-			rc = md_err_set("%s: realization %.12s of %.12s: "
-					"malformed row", s->db_path, rhash,
-					key);
-		break;
-	case SQLITE_DONE:
-		rc = MD_ENOTFOUND;
-		break;
-	default:
-		rc = store_db_err(s, "cannot read");
-	}
-done:
-	return store_end(s, rc);
+	return store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL, out,
+				NULL);
 }
 
 /*

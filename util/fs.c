@@ -1015,3 +1015,22 @@ md_fs_list(char ***out, size_t *n, const char *root)
 	*n = l.n;
 	return rc;
 }
+
+bool
+md_path_beside_self(char *out, size_t size, const char *name, int mode)
+{
+	size_t len = strlen(name);
+	ssize_t n;
+	char *slash;
+
+	if (size <= len + 1)
+		return false;
+	n = readlink("/proc/self/exe", out, size - len - 1);
+	if (n <= 0)
+		return false;
+	out[n] = '\0';
+	if (!(slash = strrchr(out, '/')))
+		return false;
+	memcpy(slash + 1, name, len + 1);
+	return access(out, mode) == 0;
+}

@@ -102,21 +102,33 @@ usable(struct store *s, const struct store_run *r, const struct md_stage *st,
  * one, as a manifest of ccache's would find it.
  */
 static size_t
-standing(struct store *s, const struct store_run *runs, size_t n,
-	 const struct md_stage *st, const struct md_exec_opts *o,
-	 struct md_buf *changed)
+standing(const struct store_run *runs, const bool *ok, size_t n,
+	 const struct md_stage *st, const struct md_exec_opts *o)
 {
 	const struct store_run *last = &runs[n - 1];
 	size_t i;
 
-	if (!o || !last->reads || (last->failed && !st->block->error_ok) ||
-	    (last->cut && last->cut < o->cap) ||
-	    usable(s, last, st, o, changed))
+	if (ok[n - 1] || !o || !last->reads ||
+	    (last->failed && !st->block->error_ok) ||
+	    (last->cut && last->cut < o->cap))
 		return n - 1;
 	for (i = n - 1; i-- > 0;)
-		if (usable(s, &runs[i], st, o, NULL))
+		if (ok[i])
 			return i;
 	return n - 1;
+}
+
+/* usable() of each run, once (it reads files); *good counts them. */
+static bool *
+usable_all(size_t *good, struct store *s, const struct store_run *runs,
+	   size_t n, const struct md_stage *st, const struct md_exec_opts *o)
+{
+	bool *ok = md_calloc(n ? n : 1, sizeof(*ok));
+
+	*good = 0;
+	for (size_t i = 0; i < n; i++)
+		*good += ok[i] = usable(s, &runs[i], st, o, NULL);
+	return ok;
 }
 
 static double
@@ -492,14 +504,14 @@ md_exec_status(enum md_why *out, struct md_buf *changed, struct store *s,
 {
 	const struct md_block *b = st->block;
 	struct store_run *runs = NULL;
-	size_t n = 0, i, good = 0;
+	size_t n = 0, good = 0;
+	bool *ok;
 	int rc;
 
 	assert(st->key[0]);
 	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 		return rc;
-	for (i = 0; i < n; i++)
-		good += usable(s, &runs[i], st, o, NULL);
+	ok = usable_all(&good, s, runs, n, st, o);
 	if (rebuilds(st, o))
 		*out = MD_WHY_REBUILD;
 	else if (!b->cache)
@@ -510,15 +522,17 @@ md_exec_status(enum md_why *out, struct md_buf *changed, struct store *s,
 		*out = MD_WHY_FAILED;
 	else if (runs[n - 1].cut && runs[n - 1].cut < o->cap)
 		*out = MD_WHY_CUT;
-	else if (!usable(s, &runs[standing(s, runs, n, st, o, changed)], st,
-			 o, NULL))
+	else if (!ok[standing(runs, ok, n, st, o)]) {
 		*out = MD_WHY_INPUT;
+		usable(s, &runs[n - 1], st, o, changed); /* which file */
+	}
 	else if (good == 0)
 		*out = MD_WHY_FAILED;
 	else if ((int)good < b->nouts)
 		*out = MD_WHY_NOUTS;
 	else
 		*out = MD_WHY_CACHED;
+	free(ok);
 	free(runs);
 	return 0;
 }
@@ -639,13 +653,12 @@ needed(int *out, struct store *s, const struct store_run *runs, size_t n,
        char latest[MD_HASH_HEX])
 {
 	const struct md_block *b = st->block;
-	size_t i, good = 0, at = 0;
+	size_t good, at = 0;
+	bool *ok = usable_all(&good, s, runs, n, st, o);
 
 	latest[0] = '\0';
-	for (i = 0; i < n; i++)
-		good += usable(s, &runs[i], st, o, NULL);
 	if (n) {
-		at = standing(s, runs, n, st, o, NULL);
+		at = standing(runs, ok, n, st, o);
 		memcpy(latest, runs[at].rhash, MD_HASH_HEX);
 	}
 	*out = b->nouts - (int)good;
@@ -654,10 +667,9 @@ needed(int *out, struct store *s, const struct store_run *runs, size_t n,
 	 * render allows, runs again, whatever succeeded before: what follows
 	 * it keys on that latest run.
 	 */
-	if ((!b->cache || rebuilds(st, o) ||
-	     (n && !usable(s, &runs[at], st, o, NULL))) &&
-	    *out < 1)
+	if ((!b->cache || rebuilds(st, o) || (n && !ok[at])) && *out < 1)
 		*out = 1;
+	free(ok);
 }
 
 int

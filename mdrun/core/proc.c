@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../../util/err.h"
+#include "../../util/fs.h"
 
 extern char **environ;
 
@@ -151,17 +152,8 @@ static char keeper_buf[PATH_MAX];
 static void
 find_keeper(void)
 {
-	ssize_t n = readlink("/proc/self/exe", keeper_buf,
-			     sizeof(keeper_buf) - 16);
-	char *slash;
-
-	if (n <= 0)
-		return;
-	keeper_buf[n] = '\0';
-	if (!(slash = strrchr(keeper_buf, '/')))
-		return;
-	strcpy(slash + 1, "mdrun-keeper");
-	if (access(keeper_buf, X_OK) == 0)
+	if (md_path_beside_self(keeper_buf, sizeof(keeper_buf),
+				"mdrun-keeper", X_OK))
 		keeper_path = keeper_buf;
 }
 

@@ -29,9 +29,8 @@ pipe_cloexec(int fds[2])
  */
 /*
  * The environment of a session's processes: the entries given, then
- * those that make them log the files they read (when tracked). A
- * NULL-terminated array of n + 5; free the tracking ones with
- * free_env(v, n).
+ * those that make them log the files they read (md_track_env's, when
+ * tracked). NULL-terminated; free the tracking ones with free_env(v, n).
  */
 static const char **
 with_track(struct md_session *ss, const char *const *given, size_t n,

@@ -20,16 +20,8 @@ static const char *lib_path;
 static void
 find_lib(void)
 {
-	ssize_t n = readlink("/proc/self/exe", lib_buf, sizeof(lib_buf) - 32);
-	char *slash;
-
-	if (n <= 0)
-		return;
-	lib_buf[n] = '\0';
-	if (!(slash = strrchr(lib_buf, '/')))
-		return;
-	strcpy(slash + 1, "mdrun-track.so");
-	if (access(lib_buf, R_OK) == 0)
+	if (md_path_beside_self(lib_buf, sizeof(lib_buf), "mdrun-track.so",
+				R_OK))
 		lib_path = lib_buf;
 }
 

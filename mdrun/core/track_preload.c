@@ -162,7 +162,9 @@ emit(char what, int dirfd, const char *path)
 	int saved = errno, fd;
 	size_t n;
 
-	if (!on || !absolute(line + 2, dirfd, path) || !wanted(line + 2))
+	/* A line break in a name would forge a line of the log. */
+	if (!on || !absolute(line + 2, dirfd, path) || strchr(line + 2, '\n') ||
+	    !wanted(line + 2))
 		goto done;
 	line[0] = what;
 	line[1] = ' ';
