@@ -8,6 +8,7 @@
  *                "interpreter", "note", "rhash", "exit_code", "signal",
  *                "timed_out", "duration", "stdout", "stderr",
  *                "artifacts": [{"name", "mime", "bytes", "path"}],
+ *                "reads": [{"path", "sha256"}],
  *                "outputs": [...],
  *                "realizations": [...]}]}
  *
@@ -269,6 +270,34 @@ outputs(const struct md_view_real *r)
 	return arr;
 }
 
+/*
+ * The files its run read, as recorded ("SHA256 PATH" lines, PATH from the
+ * document's folder); empty when none were, or tracking was off.
+ */
+static cJSON *
+reads(const struct md_view_real *r)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	if (!r || !r->reads)
+		return a;
+	for (const char *p = r->reads, *end = p + r->reads_len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		cJSON *f;
+
+		if (!nl)
+			nl = end;
+		if (nl - p > 65 && p[64] == ' ') {
+			f = cJSON_CreateObject();
+			add_bytes(f, "path", p + 65, (size_t)(nl - p - 65));
+			add_bytes(f, "sha256", p, 64);
+			cJSON_AddItemToArray(a, f);
+		}
+		p = nl + 1;
+	}
+	return a;
+}
+
 /* What a realization shows; all null when r is NULL. */
 static void
 real_fields(cJSON *o, const struct md_view_real *r)
@@ -294,6 +323,7 @@ real_fields(cJSON *o, const struct md_view_real *r)
 		cJSON_AddNullToObject(o, "stderr");
 	}
 	cJSON_AddItemToObject(o, "artifacts", artifacts(r));
+	cJSON_AddItemToObject(o, "reads", reads(r));
 	cJSON_AddItemToObject(o, "outputs", outputs(r));
 	md_buf_dispose(&out);
 	md_buf_dispose(&err);

@@ -96,6 +96,9 @@ struct md_view_real {
 	size_t nouts;
 	const struct md_file *files;
 	size_t nfiles;
+	/* The files its run read: "SHA256 PATH" lines (mdrun/core/track.h). */
+	const char *reads;
+	size_t reads_len;
 };
 
 /* What one block of the document shows. */

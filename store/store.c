@@ -229,7 +229,8 @@ static const char *const stmt_sql[STORE_STMT_N] = {
 		      " WHERE key = ?1 AND rhash = ?2",
 	[STMT_RESULT] = "SELECT stdout, stderr, files, exit_code,"
 			" exit_signal, timed_out, start_time, end_time, cut,"
-			" outputs FROM real WHERE key = ?1 AND rhash = ?2",
+			" outputs, reads FROM real WHERE key = ?1"
+			" AND rhash = ?2",
 	[STMT_PUT_DRV] = "INSERT OR IGNORE INTO drv (key, fields)"
 			 " VALUES (?1, ?2)",
 	[STMT_PUT_REAL] = "INSERT OR IGNORE INTO real (key, rhash, meta,"
@@ -837,7 +838,7 @@ result_row(struct store_real *r, sqlite3_stmt *st)
 	if (!isfinite(start) || !isfinite(end) || cut < 0 || cut > (1LL << 50))
 		return -1;
 	if (!col_bytes(&r->out, st, 0) || !col_bytes(&r->err, st, 1) ||
-	    !col_bytes(&r->outs, st, 9))
+	    !col_bytes(&r->outs, st, 9) || !col_bytes(&r->reads, st, 10))
 		return -1;
 	r->files = sqlite3_column_int64(st, 2) != 0;
 	r->exit.code = (int)sqlite3_column_int64(st, 3);
@@ -865,6 +866,7 @@ read_real(struct store_real *r)
 	md_buf_clear(&r->out);
 	md_buf_clear(&r->err);
 	md_buf_clear(&r->outs);
+	md_buf_clear(&r->reads);
 	snprintf(what, sizeof(what), "%s: realization %.12s of key %.12s",
 		 s->db_path, r->rhash, r->key);
 	if ((rc = store_begin(s, false)) < 0)
@@ -981,9 +983,11 @@ take_prefetched(struct store_real *r)
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
 	md_buf_dispose(&r->outs);
+	md_buf_dispose(&r->reads);
 	r->out = p->out;
 	r->err = p->err;
 	r->outs = p->outs;
+	r->reads = p->reads;
 	r->files = p->files;
 	r->exit = p->exit;
 	r->start = p->start;
@@ -1241,6 +1245,7 @@ store_real_dispose(struct store_real *r)
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
 	md_buf_dispose(&r->outs);
+	md_buf_dispose(&r->reads);
 	free(r->path);
 	r->path = NULL;
 }

@@ -119,6 +119,7 @@ struct store_real {
 	char rhash[MD_HASH_HEX];
 	struct md_buf out, err;
 	struct md_buf outs; /* the ordered output list; empty: out, err */
+	struct md_buf reads; /* the files its run read (store_reads) */
 	struct md_exit exit;
 	size_t cut; /* the cap an output was cut at, or 0 */
 	double start, end;

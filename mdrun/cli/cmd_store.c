@@ -125,6 +125,35 @@ distinct(const struct store_run *runs, size_t n)
 	return count;
 }
 
+/*
+ * Did two runs that read the same files (or none) give different
+ * results? Runs that read different files may differ.
+ */
+static bool
+nondeterministic(struct store *s, const char *key,
+		 const struct store_run *runs, size_t n)
+{
+	struct md_buf *reads = md_calloc(n ? n : 1, sizeof(*reads));
+	bool differ = false;
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		if (runs[i].reads && store_reads(&reads[i], s, key,
+						 runs[i].rhash) < 0)
+			md_err_clear();
+	for (i = 0; i < n && !differ; i++)
+		for (j = 0; j < i && !differ; j++)
+			differ = strcmp(runs[i].rhash, runs[j].rhash) &&
+				 reads[i].len == reads[j].len &&
+				 !memcmp(reads[i].ptr ? reads[i].ptr : "",
+					 reads[j].ptr ? reads[j].ptr : "",
+					 reads[i].len);
+	for (i = 0; i < n; i++)
+		md_buf_dispose(&reads[i]);
+	free(reads);
+	return differ;
+}
+
 static int
 cmd_ls(struct store *s)
 {
@@ -157,6 +186,29 @@ cmd_ls(struct store *s)
 	return MD_EXIT_OK;
 }
 
+/* The files a run read, as recorded: "    read FILE  HASH", one a line. */
+static void
+print_reads(struct store *s, const char *key, const struct store_run *r)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	if (!r->reads || store_reads(&b, s, key, r->rhash) < 0) {
+		md_err_clear();
+		md_buf_dispose(&b);
+		return;
+	}
+	for (const char *p = b.ptr, *end = b.ptr + b.len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		if (nl - p > MD_HASH_HEX)
+			printf("      read %.*s  %.12s\n",
+			       (int)(nl - p - MD_HASH_HEX), p + MD_HASH_HEX, p);
+		p = nl + 1;
+	}
+	md_buf_dispose(&b);
+}
+
 static int
 cmd_show(struct store *s, const char *key)
 {
@@ -174,8 +226,10 @@ cmd_show(struct store *s, const char *key)
 	nd = distinct(runs, n);
 	printf("key: %s\n%s", key, drv.ptr ? drv.ptr : "");
 	printf("runs: %zu, realizations: %zu%s\n", n, nd,
-	       nd > 1 ? " (non-deterministic: runs gave different results)"
-		      : "");
+	       nd < 2			      ? ""
+	       : nondeterministic(s, key, runs, n)
+		       ? " (non-deterministic: runs gave different results)"
+		       : " (the files they read differ)");
 	for (i = 0; i < n; i++) {
 		cJSON *m = meta(s, key, runs[i].rhash);
 		cJSON *dur = cJSON_GetObjectItem(m, "duration_ms");
@@ -193,6 +247,7 @@ cmd_show(struct store *s, const char *key)
 			       ? "  <- shown (latest)"
 			       : "");
 		cJSON_Delete(m);
+		print_reads(s, key, &runs[i]);
 	}
 	if (have_shown) {
 		if (n && strcmp(runs[n - 1].rhash, shown.rhash))

@@ -633,6 +633,8 @@ shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	real->out = r->out;
 	real->err = r->err;
 	real->outs = r->outs;
+	real->reads = r->reads;
+	memset(&r->reads, 0, sizeof(r->reads));
 	memset(&r->out, 0, sizeof(r->out));
 	memset(&r->err, 0, sizeof(r->err));
 	memset(&r->outs, 0, sizeof(r->outs));

@@ -81,6 +81,18 @@ shows out.md python-1 "rows: 3" && shows out.md bash-2 "awk: 4" &&
 	ran python-1 && ran bash-2 && cached python-2 && cached bash-1 &&
 	cached python-3 && cached sh-1
 expect "a CSV edit re-runs the block that read it and the awk that read it, no more" err out.md
+key=$("$mdrun" plan doc.md | awk '$1 == "python-1" { print $5 }')
+"$mdrun" store show "$key" >show.out 2>&1
+grep -Eq '^      read data\.csv  [0-9a-f]{12}$' show.out &&
+	has show.out "realizations: 2 (the files they read differ)"
+expect "store show lists each run's reads, and does not call it non-deterministic" show.out
+"$mdrun" -j 1 --to json doc.md -o out.json 2>err &&
+	python3 -c '
+import json, sys, hashlib
+blocks = {b["name"]: b for b in json.load(open("out.json"))["blocks"]}
+want = [{"path": "data.csv", "sha256": hashlib.sha256(open("data.csv", "rb").read()).hexdigest()}]
+sys.exit(blocks["python-1"]["reads"] != want or blocks["sh-1"]["reads"] != [])'
+expect "the JSON report lists each block's reads with their SHA-256" err out.json
 
 # Another size too: python trusts a byte code cache whose source has
 # the size and the mtime second it recorded.
