@@ -125,8 +125,8 @@ own_entry(enum md_walk_step step, const struct md_walk *w, void *arg)
 int
 store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 	    const char *se, size_t se_len, const char *outs, size_t outs_len,
-	    const char *reads, size_t reads_len, const struct md_exit *e,
-	    const char *out_dir)
+	    const char *reads, size_t reads_len, const char *writes,
+	    size_t writes_len, const struct md_exit *e, const char *out_dir)
 {
 	struct md_hash h;
 	char status[64];
@@ -141,6 +141,8 @@ store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 		md_hash_field(&h, "outputs", outs, outs_len);
 	if (reads && reads_len)
 		md_hash_field(&h, "reads", reads, reads_len);
+	if (writes && writes_len)
+		md_hash_field(&h, "writes", writes, writes_len);
 	n = snprintf(status, sizeof(status), "%d %d %d", e->code, e->signal,
 		     e->timed_out ? 1 : 0);
 	md_hash_field(&h, "status", status, (size_t)n);
@@ -210,12 +212,53 @@ store_put_drv(struct store *s, const char *key, const char *drv)
 	return rc;
 }
 
+/* A part as SQLite binds it: never NULL. */
+static void
+bind_part(sqlite3_stmt *st, int col, const char *p, size_t n)
+{
+	sqlite3_bind_blob64(st, col, p ? p : "", p ? n : 0, SQLITE_STATIC);
+}
+
+bool
+store_next_kept(const char **p, const char *end, char hash[MD_HASH_HEX],
+		const char **path, int *len)
+{
+	while (*p && *p < end) {
+		const char *at = *p, *nl = memchr(at, '\n', (size_t)(end - at));
+
+		if (!nl)
+			nl = end;
+		*p = nl + 1;
+		if (nl - at > MD_HASH_HEX && at[0] != '!' && at[0] != '-') {
+			memcpy(hash, at, MD_HASH_HEX - 1);
+			hash[MD_HASH_HEX - 1] = '\0';
+			*path = at + MD_HASH_HEX;
+			*len = (int)(nl - *path);
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+store_put_blob(struct store *s, const void *data, size_t n)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_PUT_BLOB);
+	char hash[MD_HASH_HEX];
+
+	if (!st)
+		return MD_ERROR;
+	md_hash_bytes(hash, data ? data : "", n);
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	bind_part(st, 2, data ? data : "", n);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return store_db_err(s, "cannot write");
+	return 0;
+}
+
 int
 store_put_real(struct store *s, const char *key, const char *rhash,
-	       const char *meta, const char *so, size_t so_len,
-	       const char *se, size_t se_len, const char *outs,
-	       size_t outs_len, const char *reads, size_t reads_len,
-	       bool files)
+	       const char *meta, const struct store_parts *p, bool files)
 {
 	sqlite3_stmt *st = NULL;
 	struct store_real m;
@@ -236,8 +279,8 @@ store_put_real(struct store *s, const char *key, const char *rhash,
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, rhash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, meta, -1, SQLITE_STATIC);
-	sqlite3_bind_blob64(st, 4, so ? so : "", so_len, SQLITE_STATIC);
-	sqlite3_bind_blob64(st, 5, se ? se : "", se_len, SQLITE_STATIC);
+	bind_part(st, 4, p->so, p->so_len);
+	bind_part(st, 5, p->se, p->se_len);
 	sqlite3_bind_int(st, 6, files);
 	sqlite3_bind_int(st, 7, m.exit.code);
 	sqlite3_bind_int(st, 8, m.exit.signal);
@@ -245,10 +288,9 @@ store_put_real(struct store *s, const char *key, const char *rhash,
 	sqlite3_bind_double(st, 10, m.start);
 	sqlite3_bind_double(st, 11, m.end);
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)m.cut);
-	sqlite3_bind_blob64(st, 13, outs ? outs : "", outs ? outs_len : 0,
-			    SQLITE_STATIC);
-	sqlite3_bind_blob64(st, 14, reads ? reads : "", reads ? reads_len : 0,
-			    SQLITE_STATIC);
+	bind_part(st, 13, p->outs, p->outs_len);
+	bind_part(st, 14, p->reads, p->reads_len);
+	bind_part(st, 15, p->writes, p->writes_len);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = store_db_err(s, "cannot write");
 	return rc;
@@ -329,9 +371,9 @@ drop_real(struct store *s, const char *key, const char *rhash)
  */
 static int
 record(struct store *s, const char *key, const char *drv, const char *rhash,
-       const char *meta, const struct md_buf *so, const struct md_buf *se,
-       const struct md_buf *outs, const struct md_buf *reads, bool files,
-       bool damaged, bool failed, size_t cut, long long ns)
+       const char *meta, const struct store_parts *p,
+       const struct md_buf *blobs, size_t nblobs, bool files, bool damaged,
+       bool failed, size_t cut, long long ns)
 {
 	struct store_run run;
 	int rc;
@@ -348,10 +390,10 @@ record(struct store *s, const char *key, const char *drv, const char *rhash,
 		goto done;
 	if (damaged && (rc = drop_real(s, key, rhash)) < 0)
 		goto done;
-	if (meta &&
-	    (rc = store_put_real(s, key, rhash, meta, so->ptr, so->len,
-				 se->ptr, se->len, outs->ptr, outs->len,
-				 reads->ptr, reads->len, files)) < 0)
+	for (size_t i = 0; meta && i < nblobs; i++)
+		if ((rc = store_put_blob(s, blobs[i].ptr, blobs[i].len)) < 0)
+			goto done;
+	if (meta && (rc = store_put_real(s, key, rhash, meta, p, files)) < 0)
 		goto done;
 	rc = store_put_run(s, key, &run);
 done:
@@ -384,30 +426,54 @@ store_publish(struct store *s, const char *key, const char *drv,
 {
 	struct md_buf meta = MD_BUF_INIT, so = MD_BUF_INIT, se = MD_BUF_INIT;
 	struct md_buf outs = MD_BUF_INIT, reads = MD_BUF_INIT;
-	char *out = NULL;
+	struct md_buf writes = MD_BUF_INIT, *blobs = NULL;
+	char *out = NULL, **names = NULL, *bdir = NULL;
+	size_t nblobs = 0, i;
 	bool files = false;
 	int rc = 0;
 
 	if (!real)
-		return record(s, key, drv, rhash, NULL, NULL, NULL, NULL,
-			      NULL, false, false, failed, cut, ns);
+		return record(s, key, drv, rhash, NULL, NULL, NULL, 0, false,
+			      false, failed, cut, ns);
 	if ((rc = read_part(&meta, real, "meta.json", STORE_RECORD_MAX)) <
 		    0 ||
 	    (rc = read_part(&so, real, "stdout", 0)) < 0 ||
 	    (rc = read_part(&se, real, "stderr", 0)) < 0 ||
 	    (rc = read_part(&outs, real, "outputs", 0)) < 0 ||
-	    (rc = read_part(&reads, real, "reads", 0)) < 0)
+	    (rc = read_part(&reads, real, "reads", 0)) < 0 ||
+	    (rc = read_part(&writes, real, "writes", 0)) < 0)
 		goto done;
+	/* The contents its writes keep: blobs/HASH (pull checked them). */
+	bdir = md_path_join(real, "blobs");
+	if (md_fs_is_dir(bdir) &&
+	    (rc = md_fs_list(&names, &nblobs, bdir)) < 0)
+		goto done;
+	blobs = md_calloc(nblobs + 1, sizeof(*blobs));
+	for (i = 0; i < nblobs; i++)
+		if ((rc = read_part(&blobs[i], bdir, names[i], 0)) < 0)
+			goto done;
 	out = md_path_join(real, "out");
 	if (md_fs_is_dir(out) && !md_fs_is_empty(out)) {
 		if ((rc = store_put_object(s, rhash, out)) < 0)
 			goto done;
 		files = true;
 	}
-	rc = record(s, key, drv, rhash, meta.ptr, &so, &se, &outs, &reads,
-		    files, false, failed, cut, ns);
+	struct store_parts p = { so.ptr, se.ptr, outs.ptr, reads.ptr,
+				 writes.ptr, so.len, se.len, outs.len,
+				 reads.len, writes.len };
+	rc = record(s, key, drv, rhash, meta.ptr, &p, blobs, nblobs, files,
+		    false, failed, cut, ns);
 done:
 	md_fs_rmtree_quiet(real);
+	for (i = 0; i < nblobs; i++) {
+		if (blobs)
+			md_buf_dispose(&blobs[i]);
+		free(names[i]);
+	}
+	free(blobs);
+	free(names);
+	free(bdir);
+	md_buf_dispose(&writes);
 	free(out);
 	md_buf_dispose(&meta);
 	md_buf_dispose(&so);
@@ -421,12 +487,9 @@ int
 store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	     const char *drv, const struct store_result *r)
 {
-	struct md_buf so = { (char *)(r->out ? r->out : ""), r->out_len, 0 };
-	struct md_buf se = { (char *)(r->err ? r->err : ""), r->err_len, 0 };
-	struct md_buf outs = { (char *)(r->outs ? r->outs : ""),
-			       r->outs ? r->outs_len : 0, 0 };
-	struct md_buf reads = { (char *)(r->reads ? r->reads : ""),
-				r->reads ? r->reads_len : 0, 0 };
+	struct store_parts p = { r->out, r->err, r->outs, r->reads, r->writes,
+				 r->out_len, r->err_len, r->outs_len,
+				 r->reads_len, r->writes_len };
 	char rhash[MD_HASH_HEX];
 	char *meta = NULL;
 	struct store_real old;
@@ -439,8 +502,10 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	    rc != MD_ENOTFOUND)
 		goto done;
 	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
-			      outs.ptr, outs.len, reads.ptr, reads.len,
-			      &r->exit, files ? r->artifacts : NULL)) < 0)
+			      r->outs, r->outs ? r->outs_len : 0, r->reads,
+			      r->reads ? r->reads_len : 0, r->writes,
+			      r->writes ? r->writes_len : 0, &r->exit,
+			      files ? r->artifacts : NULL)) < 0)
 		goto done;
 	if (files && (rc = store_put_object(s, rhash, r->artifacts)) < 0)
 		goto done;
@@ -452,7 +517,7 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		damaged = true;
 	store_real_dispose(&old);
 	meta = meta_json(key, rhash, r);
-	rc = record(s, key, drv, rhash, meta, &so, &se, &outs, &reads, files,
+	rc = record(s, key, drv, rhash, meta, &p, r->blobs, r->nblobs, files,
 		    damaged, md_exit_failed(&r->exit), r->cut, 0);
 done:
 	if (rc == 0)

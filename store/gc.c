@@ -532,6 +532,35 @@ drop_dangling_runs(struct gc *g)
 	return rc;
 }
 
+/*
+ * Contents of written files no realization's writes name any more (the
+ * realizations that kept them are gone) go too.
+ */
+static int
+drop_unnamed_blobs(struct gc *g)
+{
+	long long bytes = 0;
+	int rc = integer(&bytes, g->s, "SELECT COALESCE(SUM(length(data)), 0)"
+				       " FROM blob WHERE NOT EXISTS (SELECT 1"
+				       " FROM real WHERE instr(real.writes,"
+				       " blob.hash) > 0)",
+			 NULL, NULL, 0);
+	int n;
+
+	if (rc == 0)
+		rc = run(g->s, "DELETE FROM blob WHERE NOT EXISTS (SELECT 1"
+			       " FROM real WHERE instr(real.writes,"
+			       " blob.hash) > 0)",
+			 NULL, NULL);
+	n = rc == 0 ? sqlite3_changes(g->s->db) : 0;
+	if (n > 0) {
+		say(g, "%s %d %s of written files", verb(g), n,
+		    n == 1 ? "content" : "contents");
+		g->st->bytes += (unsigned long long)bytes;
+	}
+	return rc;
+}
+
 static int
 collect(struct gc *g)
 {
@@ -563,6 +592,8 @@ collect(struct gc *g)
 	}
 	if (rc == 0)
 		rc = drop_dangling_runs(g);
+	if (rc == 0)
+		rc = drop_unnamed_blobs(g);
 	if (rc == 0)
 		rc = find_orphans(g);
 done:

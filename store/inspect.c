@@ -350,14 +350,16 @@ size_mismatch(const char *name, size_t said, size_t has)
 static int
 read_row(char **why, struct md_buf *meta, struct md_buf *so,
 	 struct md_buf *se, struct md_buf *outs, struct md_buf *reads,
-	 bool *files, struct store *s, const char *key, const char *rhash)
+	 struct md_buf *writes, bool *files, struct store *s, const char *key,
+	 const char *rhash)
 {
 	static const char sql[] = "SELECT meta, stdout, stderr, outputs, "
-				  "reads, files FROM real WHERE key = ?1 "
-				  "AND rhash = ?2";
-	struct md_buf *part[] = { meta, so, se, outs, reads };
+				  "reads, writes, files FROM real WHERE "
+				  "key = ?1 AND rhash = ?2";
+	struct md_buf *part[] = { meta, so, se, outs, reads, writes };
 	static const char *const name[] = { "meta", "stdout", "stderr",
-					    "output list", "list of reads" };
+					    "output list", "list of reads",
+					    "list of writes" };
 	sqlite3_stmt *st;
 	const char *p;
 	size_t n;
@@ -377,7 +379,7 @@ read_row(char **why, struct md_buf *meta, struct md_buf *so,
 		rc = store_db_err(s, "reading a realization");
 		goto done;
 	}
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		int t = sqlite3_column_type(st, i);
 
 		p = t == SQLITE_TEXT ? (const char *)sqlite3_column_text(st, i)
@@ -393,10 +395,10 @@ read_row(char **why, struct md_buf *meta, struct md_buf *so,
 		}
 		md_buf_put(part[i], p ? p : "", n);
 	}
-	if (sqlite3_column_type(st, 5) != SQLITE_INTEGER ||
-	    (unsigned long long)sqlite3_column_int64(st, 5) > 1)
+	if (sqlite3_column_type(st, 6) != SQLITE_INTEGER ||
+	    (unsigned long long)sqlite3_column_int64(st, 6) > 1)
 		*why = md_strdup("its files flag is malformed");
-	*files = sqlite3_column_int64(st, 5) == 1;
+	*files = sqlite3_column_int64(st, 6) == 1;
 done:
 	sqlite3_finalize(st);
 	return store_end(s, rc);
@@ -424,6 +426,35 @@ object_missing(const char *dir)
 	return md_buf_detach(&b);
 }
 
+/*
+ * Why the contents a realization's writes keep ("HASH PATH" lines of
+ * writes) are not all in the blob table with that hash, or NULL.
+ */
+static char *
+blobs_bad(struct store *s, const struct md_buf *writes)
+{
+	const char *p = writes->ptr, *end = writes->ptr + writes->len, *path;
+	struct md_buf data = MD_BUF_INIT, b = MD_BUF_INIT;
+	char hash[MD_HASH_HEX], again[MD_HASH_HEX];
+	int len;
+
+	while (!b.len && store_next_kept(&p, end, hash, &path, &len)) {
+		md_buf_clear(&data);
+		if (store_blob(&data, s, hash) < 0) {
+			md_buf_printf(&b, "the content of %.*s it wrote is "
+					  "missing", len, path);
+			continue;
+		}
+		md_hash_bytes(again, data.ptr ? data.ptr : "", data.len);
+		if (strcmp(again, hash))
+			md_buf_printf(&b, "the content of %.*s it wrote does "
+					  "not match its hash", len, path);
+	}
+	md_err_clear();
+	md_buf_dispose(&data);
+	return b.len ? md_buf_detach(&b) : (md_buf_dispose(&b), NULL);
+}
+
 void
 store_verify_real(char **why, struct store *s, const char *key,
 		  const char *rhash)
@@ -431,6 +462,7 @@ store_verify_real(char **why, struct store *s, const char *key,
 	struct store_real r, shown;
 	struct md_buf meta = MD_BUF_INIT, so = MD_BUF_INIT, se = MD_BUF_INIT;
 	struct md_buf outs = MD_BUF_INIT, reads = MD_BUF_INIT;
+	struct md_buf writes = MD_BUF_INIT;
 	char again[MD_HASH_HEX], *dir = NULL;
 	bool files = false;
 	int rc;
@@ -438,8 +470,8 @@ store_verify_real(char **why, struct store *s, const char *key,
 	*why = NULL;
 	memset(&r, 0, sizeof(r));
 	memset(&shown, 0, sizeof(shown));
-	if ((rc = read_row(why, &meta, &so, &se, &outs, &reads, &files, s, key,
-			   rhash)) < 0 ||
+	if ((rc = read_row(why, &meta, &so, &se, &outs, &reads, &writes,
+			   &files, s, key, rhash)) < 0 ||
 	    *why)
 		goto done;
 	if ((rc = store_parse_meta(&r, meta.ptr, meta.len, "meta")) < 0)
@@ -450,8 +482,8 @@ store_verify_real(char **why, struct store *s, const char *key,
 			goto done;
 	}
 	if ((rc = store_rhash(again, so.ptr, so.len, se.ptr, se.len, outs.ptr,
-			      outs.len, reads.ptr, reads.len, &r.exit,
-			      dir)) < 0)
+			      outs.len, reads.ptr, reads.len, writes.ptr,
+			      writes.len, &r.exit, dir)) < 0)
 		goto done;
 	if (strcmp(again, rhash))
 		*why = md_strdup("its content does not match its hash");
@@ -468,6 +500,8 @@ store_verify_real(char **why, struct store *s, const char *key,
 		*why = size_mismatch("stdout", r.out_size, so.len);
 	else if (r.sized && se.len != r.err_size)
 		*why = size_mismatch("stderr", r.err_size, se.len);
+	else
+		*why = blobs_bad(s, &writes);
 done:
 	if (rc < 0 && !*why)
 		*why = md_strdup(md_err_msg());
@@ -477,6 +511,7 @@ done:
 	md_buf_dispose(&se);
 	md_buf_dispose(&outs);
 	md_buf_dispose(&reads);
+	md_buf_dispose(&writes);
 	free(dir);
 }
 

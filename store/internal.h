@@ -17,6 +17,8 @@ enum store_stmt {
 	STMT_PUT_DRV,  /* store_put_drv */
 	STMT_PUT_REAL, /* store_put_real */
 	STMT_PUT_RUN,  /* store_put_run */
+	STMT_PUT_BLOB, /* store_put_blob */
+	STMT_BLOB,     /* store_blob */
 	STORE_STMT_N
 };
 
@@ -94,17 +96,28 @@ bool store_col_hash(char out[MD_HASH_HEX], sqlite3_stmt *st, int col);
  * store_put_drv: key's drv text, unless the key has one.
  * store_put_real: realization rhash of key, unless there is one: meta
  *   (its JSON text), stdout, stderr, the ordered output list (empty:
- *   none), and files: whether objects/RHASH
+ *   none), the files it read and wrote, and files: whether objects/RHASH
  *   holds its out/ tree (store_put_object, before).
  * store_put_run: a run; r->seq 0 takes the key's next, r->ns 0 (or
  *   later than now) is now. The realization must exist.
  */
 int store_put_drv(struct store *s, const char *key, const char *drv);
+/* The byte columns of a realization's row; NULL: empty. */
+struct store_parts {
+	const char *so, *se, *outs, *reads, *writes;
+	size_t so_len, se_len, outs_len, reads_len, writes_len;
+};
 int store_put_real(struct store *s, const char *key, const char *rhash,
-		   const char *meta, const char *so, size_t so_len,
-		   const char *se, size_t se_len, const char *outs,
-		   size_t outs_len, const char *reads, size_t reads_len,
-		   bool files);
+		   const char *meta, const struct store_parts *p, bool files);
+/*
+ * The next line of a run's writes whose content is kept ("HASH PATH"),
+ * from *p up to end: its hash (NUL-terminated) and its path; *p moves
+ * past it. False when there is none left.
+ */
+bool store_next_kept(const char **p, const char *end,
+		     char hash[MD_HASH_HEX], const char **path, int *len);
+/* store_put_blob: n bytes under their SHA-256, unless there. */
+int store_put_blob(struct store *s, const void *data, size_t n);
 int store_put_run(struct store *s, const char *key, const struct store_run *r);
 /*
  * Moves the tree dir (the folder whose entries are the artifacts: the
@@ -166,7 +179,7 @@ void store_verify_real(char **why, struct store *s, const char *key,
 int store_real_parts(struct store *s, const char *key, const char *rhash,
 		     struct md_buf *meta, struct md_buf *so,
 		     struct md_buf *se, struct md_buf *outs,
-		     struct md_buf *reads, bool *files);
+		     struct md_buf *reads, struct md_buf *writes, bool *files);
 
 /*
  * Migrates a v1 store (ROOT/store/, roots/, interp/) into the database

@@ -214,8 +214,9 @@ migrate_real(struct migration *m, const char *key, const char *rhash,
 		goto done;
 	if ((rc = move_out(&files, m->s, dir, rhash)) != 0)
 		goto done;
-	rc = store_put_real(m->s, key, rhash, meta.ptr, so.ptr, so.len,
-			    se.ptr, se.len, NULL, 0, NULL, 0, files);
+	struct store_parts p = { .so = so.ptr, .se = se.ptr,
+				 .so_len = so.len, .se_len = se.len };
+	rc = store_put_real(m->s, key, rhash, meta.ptr, &p, files);
 done:
 	md_buf_dispose(&meta);
 	md_buf_dispose(&so);

@@ -507,6 +507,41 @@ add_blob(git_treebuilder *bld, git_repository *repo, const char *ref,
 	return 0;
 }
 
+/*
+ * The tree "blobs" of a realization: the contents its writes keep (the
+ * "HASH PATH" lines of writes), each a file named by its hash, into
+ * parent; none when there are none.
+ */
+static int
+add_blobs(git_treebuilder *parent, git_repository *repo, struct store *s,
+	  const char *ref, const struct md_buf *writes)
+{
+	const char *p = writes->ptr, *end = writes->ptr + writes->len, *path;
+	struct md_buf data = MD_BUF_INIT;
+	git_treebuilder *bld = NULL;
+	char hash[MD_HASH_HEX];
+	size_t n = 0;
+	git_oid oid;
+	int rc = 0, len;
+
+	if (git_treebuilder_new(&bld, repo, NULL) < 0)
+		return md_err_set("%s: %s", ref, git_why());
+	while (rc == 0 && store_next_kept(&p, end, hash, &path, &len)) {
+		md_buf_clear(&data);
+		if ((rc = store_blob(&data, s, hash)) == 0 &&
+		    (rc = add_blob(bld, repo, ref, hash, &data)) == 0)
+			n++;
+	}
+	if (rc == 0 && n &&
+	    (git_treebuilder_write(&oid, bld) < 0 ||
+	     git_treebuilder_insert(NULL, parent, "blobs", &oid,
+				    GIT_FILEMODE_TREE) < 0))
+		rc = md_err_set("%s: blobs: %s", ref, git_why());
+	git_treebuilder_free(bld);
+	md_buf_dispose(&data);
+	return rc;
+}
+
 /* The drv.json text of key (table drv), appended to out. */
 static int
 read_drv(struct md_buf *out, struct store *s, const char *key)
@@ -548,7 +583,7 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 {
 	struct md_buf drv = MD_BUF_INIT, text = MD_BUF_INIT, so = MD_BUF_INIT;
 	struct md_buf se = MD_BUF_INIT, msg = MD_BUF_INIT, outs = MD_BUF_INIT;
-	struct md_buf reads = MD_BUF_INIT;
+	struct md_buf reads = MD_BUF_INIT, writes = MD_BUF_INIT;
 	char *objdir = NULL;
 	cJSON *meta = NULL;
 	git_treebuilder *bld = NULL;
@@ -562,7 +597,7 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	int rc;
 
 	if ((rc = store_real_parts(s, key, rhash, &text, &so, &se, &outs,
-				   &reads, &files)) < 0 ||
+				   &reads, &writes, &files)) < 0 ||
 	    (rc = read_drv(&drv, s, key)) < 0)
 		goto done;
 	/* What pull would reject is not sent; nor stops the rest. */
@@ -582,7 +617,10 @@ commit_real(git_repository *repo, struct store *s, const char *key,
 	    (rc = add_blob(bld, repo, ref, "stdout", &so)) < 0 ||
 	    (se.len && (rc = add_blob(bld, repo, ref, "stderr", &se)) < 0) ||
 	    (outs.len && (rc = add_blob(bld, repo, ref, "outputs", &outs)) < 0) ||
-	    (reads.len && (rc = add_blob(bld, repo, ref, "reads", &reads)) < 0))
+	    (reads.len && (rc = add_blob(bld, repo, ref, "reads", &reads)) < 0) ||
+	    (writes.len &&
+	     ((rc = add_blob(bld, repo, ref, "writes", &writes)) < 0 ||
+	      (rc = add_blobs(bld, repo, s, ref, &writes)) < 0)))
 		goto done;
 	if (files) {
 		objdir = store_object_dir(s, rhash);
@@ -614,6 +652,7 @@ done:
 	md_buf_dispose(&se);
 	md_buf_dispose(&outs);
 	md_buf_dispose(&reads);
+	md_buf_dispose(&writes);
 	md_buf_dispose(&msg);
 	free(objdir);
 	return rc;
@@ -937,14 +976,14 @@ write_tree(struct check *c, const git_tree *t, const char *dir,
 /*
  * Writes the realization tree t into folder real (existing) and its
  * drv.json's bytes into drv: only meta.json, stdout, stderr, outputs,
- * reads (files) and out/ (a tree) besides drv.json.
+ * reads, writes (files), out/ and blobs/ (trees) besides drv.json.
  */
 static int
 write_real(struct check *c, struct md_buf *drv, const git_tree *t,
 	   const char *real)
 {
 	static const char *files[] = { "meta.json", "stdout", "stderr",
-				       "outputs", "reads" };
+				       "outputs", "reads", "writes" };
 	size_t i, k, n = git_tree_entrycount(t);
 	bool has_drv = false, has_meta = false;
 	int rc = 0;
@@ -957,10 +996,11 @@ write_real(struct check *c, struct md_buf *drv, const git_tree *t,
 		git_blob *b = NULL;
 		size_t size;
 
-		for (k = 0; k < 5 && strcmp(name, files[k]); k++)
+		for (k = 0; k < 6 && strcmp(name, files[k]); k++)
 			;
-		if ((k < 5 && mode == GIT_FILEMODE_BLOB) ||
-		    (!strcmp(name, "out") && mode == GIT_FILEMODE_TREE)) {
+		if ((k < 6 && mode == GIT_FILEMODE_BLOB) ||
+		    ((!strcmp(name, "out") || !strcmp(name, "blobs")) &&
+		     mode == GIT_FILEMODE_TREE)) {
 			has_meta |= k == 0;
 			/* out/ is folder -1 so that its entries are at 0. */
 			rc = write_entry(c, e, real, NULL, -1);
@@ -1069,7 +1109,7 @@ static int
 real_present(struct store *s, const char *key, const char *rhash)
 {
 	int rc = store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL, NULL,
-				  NULL);
+				  NULL, NULL);
 
 	return rc == 0 ? 1 : rc == MD_ENOTFOUND ? 0 : rc;
 }
@@ -1118,13 +1158,57 @@ done:
  * out/): 1
  * (rejected) when it is not rhash, or real has no stdout.
  */
+/*
+ * Each file of real/blobs is named by its own SHA-256, and each content
+ * writes says it keeps ("HASH PATH" lines) is there: 0, else 1
+ * (rejected).
+ */
+static int
+check_blobs(struct check *c, const char *real, const struct md_buf *writes)
+{
+	char *dir = md_path_join(real, "blobs"), *path = NULL;
+	const char *p = writes->ptr, *end = writes->ptr + writes->len, *name;
+	struct md_buf data = MD_BUF_INIT;
+	char hash[MD_HASH_HEX];
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc = md_fs_list(&names, &n, dir), len;
+
+	for (i = 0; rc == 0 && i < n; i++) {
+		free(path);
+		path = md_path_join(dir, names[i]);
+		md_buf_clear(&data);
+		if ((rc = md_fs_read_regular(&data, path, 0)) < 0)
+			break;
+		md_hash_bytes(hash, data.ptr ? data.ptr : "", data.len);
+		if (strcmp(hash, names[i]))
+			rc = reject(c, "blobs/%s does not match its name",
+				    names[i]);
+	}
+	while (rc == 0 && store_next_kept(&p, end, hash, &name, &len)) {
+		md_buf_clear(&data);
+		md_buf_printf(&data, "%s/%s", dir, hash);
+		if (!md_fs_exists(data.ptr))
+			rc = reject(c, "the content of %.*s it wrote is "
+				       "missing", len, name);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(path);
+	free(dir);
+	md_buf_dispose(&data);
+	return rc;
+}
+
 static int
 check_rhash(struct check *c, struct store_real *m, const struct md_buf *meta,
 	    const char *real, const char *rhash)
 {
 	struct md_buf so = MD_BUF_INIT, se = MD_BUF_INIT, outs = MD_BUF_INIT;
-	struct md_buf reads = MD_BUF_INIT;
+	struct md_buf reads = MD_BUF_INIT, writes = MD_BUF_INIT;
 	char *reads_path = md_path_join(real, "reads");
+	char *writes_path = md_path_join(real, "writes");
 	char *so_path = md_path_join(real, "stdout");
 	char *se_path = md_path_join(real, "stderr");
 	char *outs_path = md_path_join(real, "outputs");
@@ -1147,16 +1231,24 @@ check_rhash(struct check *c, struct store_real *m, const struct md_buf *meta,
 	if (rc == 0 && (rc = md_fs_read_regular(&reads, reads_path, 0)) ==
 			       MD_ENOTFOUND)
 		rc = 0;
+	if (rc == 0 && (rc = md_fs_read_regular(&writes, writes_path, 0)) ==
+			       MD_ENOTFOUND)
+		rc = 0;
 	if (rc == 0 && (rc = store_rhash(again, so.ptr, so.len, se.ptr, se.len,
 					 outs.ptr, outs.len, reads.ptr,
-					 reads.len, &m->exit, out)) == 0 &&
+					 reads.len, writes.ptr, writes.len,
+					 &m->exit, out)) == 0 &&
 	    strcmp(again, rhash))
 		rc = reject(c, "its content does not match its hash");
+	if (rc == 0)
+		rc = check_blobs(c, real, &writes);
 	md_buf_dispose(&so);
 	md_buf_dispose(&se);
 	md_buf_dispose(&outs);
 	md_buf_dispose(&reads);
+	md_buf_dispose(&writes);
 	free(reads_path);
+	free(writes_path);
 	free(so_path);
 	free(se_path);
 	free(outs_path);

@@ -167,7 +167,7 @@ sweep_tmp(struct store *s)
 
 /*
  * The schema, PRAGMA user_version 4 (2 lacked real.outputs, 3 real.reads,
- * added when such a store is opened). Hashes are lowercase hex text, so
+ * real.writes and blob, added when such a store is opened). Hashes are lowercase hex text, so
  * `sqlite3 store.db` shows them as mdrun prints them.
  *
  *   drv   the fields of each key, as store_drv_json's text
@@ -188,6 +188,8 @@ sweep_tmp(struct store *s)
  *   root  the keys one document's last render used, and its notes: a
  *         JSON record {"version", "document", "keys", "notes"}
  *   memo  small named values: interpreter identities
+ *   blob  the contents of files runs wrote (real.writes names them by
+ *         hash), each once, so a cache hit can write them back
  */
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS drv ("
@@ -199,7 +201,7 @@ static const char schema[] =
 	" exit_signal INTEGER NOT NULL, timed_out INTEGER NOT NULL,"
 	" start_time REAL NOT NULL, end_time REAL NOT NULL,"
 	" cut INTEGER NOT NULL, outputs BLOB NOT NULL DEFAULT x'',"
-	" reads BLOB NOT NULL DEFAULT x'',"
+	" reads BLOB NOT NULL DEFAULT x'', writes BLOB NOT NULL DEFAULT x'',"
 	" PRIMARY KEY (key, rhash));"
 	"CREATE TABLE IF NOT EXISTS run ("
 	" key TEXT NOT NULL, seq INTEGER NOT NULL, ns INTEGER NOT NULL,"
@@ -207,7 +209,7 @@ static const char schema[] =
 	" cut INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS root ("
 	" doc TEXT PRIMARY KEY, record TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS memo ("
+ "CREATE TABLE IF NOT EXISTS blob ( hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;CREATE TABLE IF NOT EXISTS memo ("
 	" name TEXT PRIMARY KEY, value BLOB NOT NULL);"
 	"PRAGMA user_version = 4;";
 
@@ -216,28 +218,35 @@ static const char schema_2_to_3[] =
 	"ALTER TABLE real ADD COLUMN outputs BLOB NOT NULL DEFAULT x'';";
 static const char schema_3_to_4[] =
 	"ALTER TABLE real ADD COLUMN reads BLOB NOT NULL DEFAULT x'';"
+	"ALTER TABLE real ADD COLUMN writes BLOB NOT NULL DEFAULT x'';"
+	"CREATE TABLE IF NOT EXISTS blob ("
+	" hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;"
 	"PRAGMA user_version = 4;";
 
 /* The SQL of each enum store_stmt. */
 static const char *const stmt_sql[STORE_STMT_N] = {
 	[STMT_RUNS] = "SELECT r.seq, r.ns, r.rhash, r.failed, r.cut,"
-		      " length(x.reads) FROM run AS r JOIN real AS x"
+		      " length(x.reads), length(x.writes) FROM run AS r"
+		      " JOIN real AS x"
 		      " ON x.key = r.key AND x.rhash = r.rhash"
 		      " WHERE r.key = ?1 ORDER BY r.seq",
-	[STMT_REAL] = "SELECT meta, stdout, stderr, files, outputs, reads"
-		      " FROM real"
+	[STMT_REAL] = "SELECT meta, stdout, stderr, files, outputs, reads,"
+		      " writes FROM real"
 		      " WHERE key = ?1 AND rhash = ?2",
 	[STMT_RESULT] = "SELECT stdout, stderr, files, exit_code,"
 			" exit_signal, timed_out, start_time, end_time, cut,"
-			" outputs, reads FROM real WHERE key = ?1"
+			" outputs, reads, writes FROM real WHERE key = ?1"
 			" AND rhash = ?2",
+	[STMT_PUT_BLOB] = "INSERT OR IGNORE INTO blob (hash, data)"
+			  " VALUES (?1, ?2)",
+	[STMT_BLOB] = "SELECT data FROM blob WHERE hash = ?1",
 	[STMT_PUT_DRV] = "INSERT OR IGNORE INTO drv (key, fields)"
 			 " VALUES (?1, ?2)",
 	[STMT_PUT_REAL] = "INSERT OR IGNORE INTO real (key, rhash, meta,"
 			  " stdout, stderr, files, exit_code, exit_signal,"
 			  " timed_out, start_time, end_time, cut, outputs,"
-			  " reads) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-			  " ?10, ?11, ?12, ?13, ?14)",
+			  " reads, writes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+			  " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[STMT_PUT_RUN] = "INSERT OR IGNORE INTO run (key, seq, ns, rhash,"
 			 " failed, cut) VALUES (?1, CASE WHEN ?2 > 0 THEN ?2"
 			 " ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM run"
@@ -761,7 +770,8 @@ col_bytes(struct md_buf *out, sqlite3_stmt *st, int col)
 int
 store_real_parts(struct store *s, const char *key, const char *rhash,
 		 struct md_buf *meta, struct md_buf *so, struct md_buf *se,
-		 struct md_buf *outs, struct md_buf *reads, bool *files)
+		 struct md_buf *outs, struct md_buf *reads, struct md_buf *writes,
+		 bool *files)
 {
 	struct md_buf m = MD_BUF_INIT;
 	sqlite3_stmt *st;
@@ -789,6 +799,7 @@ store_real_parts(struct store *s, const char *key, const char *rhash,
 	    (so && !col_bytes(so, st, 1)) || (se && !col_bytes(se, st, 2)) ||
 	    (outs && !col_bytes(outs, st, 4)) ||
 	    (reads && !col_bytes(reads, st, 5)) ||
+	    (writes && !col_bytes(writes, st, 6)) ||
 	    sqlite3_column_type(st, 3) != SQLITE_INTEGER) {
 		rc = md_err_set("%s: realization %.12s of %.12s: malformed "
 				"row", s->db_path, rhash, key);
@@ -806,7 +817,44 @@ store_reads(struct md_buf *out, struct store *s, const char *key,
 	    const char *rhash)
 {
 	return store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL, out,
-				NULL);
+				NULL, NULL);
+}
+
+int
+store_writes(struct md_buf *out, struct store *s, const char *key,
+	     const char *rhash)
+{
+	return store_real_parts(s, key, rhash, NULL, NULL, NULL, NULL, NULL,
+				out, NULL);
+}
+
+int
+store_blob(struct md_buf *out, struct store *s, const char *hash)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = store_begin(s, false)) < 0)
+		return rc;
+	if (!(st = store_stmt(s, STMT_BLOB))) {
+		rc = MD_ERROR;
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		if (!col_bytes(out, st, 0))
+			rc = md_err_set("%s: blob %.12s: malformed row",
+					s->db_path, hash);
+		break;
+	case SQLITE_DONE:
+		rc = MD_ENOTFOUND;
+		break;
+	default:
+		rc = store_db_err(s, "cannot read");
+	}
+done:
+	return store_end(s, rc);
 }
 
 /*
@@ -838,7 +886,8 @@ result_row(struct store_real *r, sqlite3_stmt *st)
 	if (!isfinite(start) || !isfinite(end) || cut < 0 || cut > (1LL << 50))
 		return -1;
 	if (!col_bytes(&r->out, st, 0) || !col_bytes(&r->err, st, 1) ||
-	    !col_bytes(&r->outs, st, 9) || !col_bytes(&r->reads, st, 10))
+	    !col_bytes(&r->outs, st, 9) || !col_bytes(&r->reads, st, 10) ||
+	    !col_bytes(&r->writes, st, 11))
 		return -1;
 	r->files = sqlite3_column_int64(st, 2) != 0;
 	r->exit.code = (int)sqlite3_column_int64(st, 3);
@@ -867,6 +916,7 @@ read_real(struct store_real *r)
 	md_buf_clear(&r->err);
 	md_buf_clear(&r->outs);
 	md_buf_clear(&r->reads);
+	md_buf_clear(&r->writes);
 	snprintf(what, sizeof(what), "%s: realization %.12s of key %.12s",
 		 s->db_path, r->rhash, r->key);
 	if ((rc = store_begin(s, false)) < 0)
@@ -984,10 +1034,12 @@ take_prefetched(struct store_real *r)
 	md_buf_dispose(&r->err);
 	md_buf_dispose(&r->outs);
 	md_buf_dispose(&r->reads);
+	md_buf_dispose(&r->writes);
 	r->out = p->out;
 	r->err = p->err;
 	r->outs = p->outs;
 	r->reads = p->reads;
+	r->writes = p->writes;
 	r->files = p->files;
 	r->exit = p->exit;
 	r->start = p->start;
@@ -1096,7 +1148,7 @@ runs_of(struct store_run **out, size_t *n, struct store *s, const char *key)
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_run *r;
-		for (int c = 0; c < 6; c++)
+		for (int c = 0; c < 7; c++)
 			if (c != 2 &&
 			    sqlite3_column_type(st, c) != SQLITE_INTEGER)
 				goto bad;
@@ -1115,6 +1167,7 @@ runs_of(struct store_run **out, size_t *n, struct store *s, const char *key)
 		r->failed = sqlite3_column_int64(st, 3) != 0;
 		r->cut = (size_t)sqlite3_column_int64(st, 4);
 		r->reads = sqlite3_column_int64(st, 5) > 0;
+		r->writes = sqlite3_column_int64(st, 6) > 0;
 		(*n)++;
 	}
 	sqlite3_reset(st);
@@ -1246,6 +1299,7 @@ store_real_dispose(struct store_real *r)
 	md_buf_dispose(&r->err);
 	md_buf_dispose(&r->outs);
 	md_buf_dispose(&r->reads);
+	md_buf_dispose(&r->writes);
 	free(r->path);
 	r->path = NULL;
 }

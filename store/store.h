@@ -13,7 +13,9 @@
  *                                run (each run of a key, numbered in
  *                                commit order), root (the keys each
  *                                document's last render used), memo
- *                                (interpreter identities)
+ *                                (interpreter identities), blob (the
+ *                                contents of files runs wrote, by
+ *                                SHA-256)
  *   ROOT/objects/RHASH/          the artifacts (MDRUN_OUT) of the
  *                                realizations whose rhash it is, read-only;
  *                                absent when they wrote none
@@ -38,7 +40,8 @@
  * KEY is the SHA-256 of its fields (store_key_bytes: each name and value
  * length-prefixed, in order), so `store verify` recomputes keys as well as
  * realizations. RHASH is the SHA-256 of stdout, stderr, exit status,
- * the files the run read (as recorded) and the artifacts' tree. The store knows keys, fields and bytes, not
+ * the files the run read and wrote (as recorded: names and hashes) and
+ * the artifacts' tree. The store knows keys, fields and bytes, not
  * documents.
  */
 #ifndef STORE_H
@@ -97,9 +100,15 @@ struct store_result {
 	/* The ordered output list (store_outputs), or NULL: stdout, stderr. */
 	const char *outs;
 	size_t outs_len;
-	/* The files it read, as the caller records them, or NULL: none. */
+	/* The files it read and wrote, as the caller records them (NULL:
+	 * none), and the contents its writes keep, each stored once under
+	 * its SHA-256. */
 	const char *reads;
 	size_t reads_len;
+	const char *writes;
+	size_t writes_len;
+	const struct md_buf *blobs;
+	size_t nblobs;
 	struct md_exit exit;
 	size_t cut;	   /* the cap an output was cut at, or 0 */
 	double start, end; /* seconds since the epoch */
@@ -120,6 +129,7 @@ struct store_real {
 	struct md_buf out, err;
 	struct md_buf outs; /* the ordered output list; empty: out, err */
 	struct md_buf reads; /* the files its run read (store_reads) */
+	struct md_buf writes; /* and wrote (store_writes) */
 	struct md_exit exit;
 	size_t cut; /* the cap an output was cut at, or 0 */
 	double start, end;
@@ -141,6 +151,7 @@ struct store_run {
 	bool failed;
 	size_t cut; /* an output was cut at this many bytes; 0: whole */
 	bool reads; /* its realization recorded files read (store_reads) */
+	bool writes; /* and files written (store_writes) */
 };
 
 enum store_match {
@@ -239,6 +250,7 @@ char *store_mktemp(struct store *s);
 int store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
 		const char *se, size_t se_len, const char *outs,
 		size_t outs_len, const char *reads, size_t reads_len,
+		const char *writes, size_t writes_len,
 		const struct md_exit *e, const char *out_dir);
 /*
  * The files realization rhash of key read, as the run recorded them
@@ -246,6 +258,14 @@ int store_rhash(char out[MD_HASH_HEX], const char *so, size_t so_len,
  */
 int store_reads(struct md_buf *out, struct store *s, const char *key,
 		const char *rhash);
+/* The files it wrote, as the run recorded them, appended to out. */
+int store_writes(struct md_buf *out, struct store *s, const char *key,
+		 const char *rhash);
+/*
+ * The bytes whose SHA-256 is hash, as a run's recorded writes keep them,
+ * appended to out. MD_ENOTFOUND when the store has none.
+ */
+int store_blob(struct md_buf *out, struct store *s, const char *hash);
 
 /* A small memo (name -> value) kept in the store. MD_ENOTFOUND if absent. */
 int store_memo_get(struct md_buf *out, struct store *s, const char *name);

@@ -643,7 +643,9 @@ Test(store, a_schema_2_database_gains_the_output_list)
 	free(drv);
 	store_close(st);
 	st = NULL;
-	db_exec_at(dir, "ALTER TABLE real DROP COLUMN reads;"
+	db_exec_at(dir, "DROP TABLE blob;"
+			"ALTER TABLE real DROP COLUMN writes;"
+			"ALTER TABLE real DROP COLUMN reads;"
 			"ALTER TABLE real DROP COLUMN outputs;"
 			"PRAGMA user_version = 2");
 	cr_assert_eq(store_open(&st, dir), 0, "%s", md_err_msg());
@@ -1083,7 +1085,7 @@ Test(store, a_pulled_run_from_the_future_is_not_latest_forever)
 	cr_assert_eq(md_fs_write_new(file, "pulled\n", 7, 0444), 0);
 	snprintf(file, sizeof(file), "%s/meta.json", tmp);
 	cr_assert_eq(md_fs_write_new(file, "{\"exit\":0}", 10, 0444), 0);
-	cr_assert_eq(store_rhash(rhash, "pulled\n", 7, "", 0, NULL, 0, NULL, 0,
+	cr_assert_eq(store_rhash(rhash, "pulled\n", 7, "", 0, NULL, 0, NULL, 0, NULL, 0,
 				 &(struct md_exit){ 0 }, NULL), 0);
 	cr_assert_eq(store_publish(st, key, "{}", rhash, tmp, false, 0,
 				   9006768000000000000LL), 0, "%s",
@@ -1263,7 +1265,7 @@ Test(store, records_of_older_stores_come_before_new_ones)
 	snprintf(to, sizeof(to), "%s/store/" V1_ART "/runs/0900676800000000"
 		 "0000-" V1_ART_RHASH "-ok", root);
 	cr_assert_eq(rename(from, to), 0, "%s", from);
-	cr_assert_eq(store_rhash(rhash, "new\n", 4, "", 0, NULL, 0, NULL, 0,
+	cr_assert_eq(store_rhash(rhash, "new\n", 4, "", 0, NULL, 0, NULL, 0, NULL, 0,
 				 &(struct md_exit){ 0 }, NULL), 0);
 	snprintf(real, sizeof(real), "%s/store/" V1_ART "/%s", root, rhash);
 	cr_assert_eq(md_fs_mkdirs(real, 0755), 0);

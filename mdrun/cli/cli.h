@@ -51,6 +51,7 @@ struct cli_render_opts {
 	int jobs;
 	bool keep_going;
 	bool no_track;
+	size_t write_max; /* --max-write, 0: the default */
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
 	bool quiet;		 /* failures only */
@@ -72,9 +73,12 @@ void cli_render_defaults(struct cli_render_opts *o);
  */
 int cli_render_option(struct cli_render_opts *o, int argc, char **argv,
 		      int *i);
-/* Parses a --timeout, --max-output or -j value; 0 or a usage error. */
+/*
+ * Parses a --timeout, a size (opt: --max-output, --max-write) or a -j
+ * value; 0 or a usage error.
+ */
 int cli_parse_timeout(double *out, const char *s);
-int cli_parse_size(size_t *out, const char *s);
+int cli_parse_size(size_t *out, const char *s, const char *opt);
 int cli_parse_jobs(int *out, const char *s);
 /*
  * Where a document's artifacts are copied: FILE_files/ beside the output

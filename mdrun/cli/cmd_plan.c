@@ -63,7 +63,7 @@ cmd_plan(int argc, char **argv)
 				return MD_EXIT_USAGE;
 		} else if ((k = cli_option_value(&cap, argc, argv, &i,
 						 "--max-output"))) {
-			if (k < 0 || cli_parse_size(&eo.cap, cap) < 0)
+			if (k < 0 || cli_parse_size(&eo.cap, cap, "--max-output") < 0)
 				return MD_EXIT_USAGE;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;

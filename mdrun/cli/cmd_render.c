@@ -27,7 +27,7 @@ cli_parse_timeout(double *out, const char *s)
 }
 
 int
-cli_parse_size(size_t *out, const char *s)
+cli_parse_size(size_t *out, const char *s, const char *opt)
 {
 	char *end;
 	unsigned long long v = strtoull(s, &end, 10);
@@ -37,8 +37,8 @@ cli_parse_size(size_t *out, const char *s)
 	else if (*end == 'M' || *end == 'm')
 		v <<= 20, end++;
 	if (!*s || *end || v < 1 || v > (1ULL << 32))
-		return cli_usage_error("--max-output needs a size in bytes (K, "
-				       "M allowed), 1 to 4G");
+		return cli_usage_error("%s needs a size in bytes (K, M "
+				       "allowed), 1 to 4G", opt);
 	*out = (size_t)v;
 	return 0;
 }
@@ -78,7 +78,11 @@ cli_render_option(struct cli_render_opts *a, int argc, char **argv, int *i)
 	if ((k = cli_option_value(&t, argc, argv, i, "--timeout")))
 		return k < 0 || cli_parse_timeout(&a->timeout, t) ? -1 : 1;
 	if ((k = cli_option_value(&t, argc, argv, i, "--max-output")))
-		return k < 0 || cli_parse_size(&a->cap, t) ? -1 : 1;
+		return k < 0 || cli_parse_size(&a->cap, t, "--max-output") ? -1
+									  : 1;
+	if ((k = cli_option_value(&t, argc, argv, i, "--max-write")))
+		return k < 0 || cli_parse_size(&a->write_max, t,
+					       "--max-write") ? -1 : 1;
 	if ((k = cli_option_value(&t, argc, argv, i, "-j")) ||
 	    (k = cli_option_value(&t, argc, argv, i, "--jobs")))
 		return k < 0 || cli_parse_jobs(&a->jobs, t) ? -1 : 1;
@@ -90,6 +94,8 @@ cli_render_option(struct cli_render_opts *a, int argc, char **argv, int *i)
 		a->quiet = true;
 	else if (!strcmp(s, "-v") || !strcmp(s, "--verbose"))
 		a->verbose = true;
+	else if (!strcmp(s, "--no-track"))
+		a->no_track = true;
 	else
 		return 0;
 	return 1;
@@ -125,8 +131,6 @@ parse_args(struct cli_render_opts *a, int argc, char **argv)
 			a->in_place = true;
 		} else if (!strcmp(s, "-k") || !strcmp(s, "--keep-going")) {
 			a->keep_going = true;
-		} else if (!strcmp(s, "--no-track")) {
-			a->no_track = true;
 		} else if (s[0] == '-' && s[1] != '\0') {
 			return cli_usage_error("unknown option '%s'", s);
 		} else if (a->input) {
@@ -242,6 +246,7 @@ cli_nb_opts(struct md_nb_opts *out, const struct cli_render_opts *a)
 	out->jobs = a->jobs;
 	out->keep_going = a->keep_going;
 	out->no_track = a->no_track;
+	out->write_max = a->write_max;
 	out->rebuild = a->rebuild;
 	out->rebuild_one = a->rebuild_one;
 	out->view_flags = a->unsafe_html ? MD_VIEW_UNSAFE_HTML : 0;

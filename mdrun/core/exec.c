@@ -57,24 +57,30 @@ rebuilds(const struct md_stage *st, const struct md_exec_opts *o)
 }
 
 /*
- * Have the files run r read the hashes they had then? Its realization's
- * reads are checked (through the stat cache); the first that changed
+ * Are the files run r recorded as it left them? Its reads must have the
+ * hashes they had then (md_track_check), and what it wrote too large to
+ * keep must still be there (md_track_kept); the first file that is not
  * goes into changed (when not NULL).
  */
 static bool
-reads_current(struct store *s, const struct store_run *r,
-	      const struct md_stage *st, const struct md_exec_opts *o,
-	      struct md_buf *changed)
+recorded_current(struct store *s, const struct store_run *r,
+		 const struct md_stage *st, const struct md_exec_opts *o,
+		 struct md_buf *changed)
 {
-	struct md_buf reads = MD_BUF_INIT;
+	struct md_buf reads = MD_BUF_INIT, writes = MD_BUF_INIT;
 	bool same;
 
-	if (store_reads(&reads, s, st->key, r->rhash) < 0) {
+	if ((r->reads && store_reads(&reads, s, st->key, r->rhash) < 0) ||
+	    (r->writes && store_writes(&writes, s, st->key, r->rhash) < 0)) {
 		md_err_clear();
+		md_buf_dispose(&reads);
+		md_buf_dispose(&writes);
 		return false;
 	}
-	same = md_track_check(reads.ptr, reads.len, o->cwd, changed);
+	same = md_track_check(reads.ptr, reads.len, o->cwd, changed) &&
+	       md_track_kept(writes.ptr, writes.len, o->cwd, changed);
 	md_buf_dispose(&reads);
+	md_buf_dispose(&writes);
 	return same;
 }
 
@@ -92,7 +98,33 @@ usable(struct store *s, const struct store_run *r, const struct md_stage *st,
 		return false;
 	if (o && r->cut && r->cut < o->cap)
 		return false;
-	return !(o && r->reads && !reads_current(s, r, st, o, changed));
+	return !(o && (r->reads || r->writes) &&
+		 !recorded_current(s, r, st, o, changed));
+}
+
+/*
+ * A cache hit writes back what its run wrote in the document's folder
+ * (track.h), before what follows it runs.
+ */
+static int
+restore_writes(struct store *s, const struct md_stage *st,
+	       const struct md_exec_opts *o)
+{
+	struct md_buf w = MD_BUF_INIT;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = store_writes(&w, s, st->key, st->rhash)) == 0 && w.len)
+		rc = md_track_restore(s, w.ptr, w.len, o->cwd, &n);
+	if (rc == 0 && n)
+		tell(o, o->note, "restored %zu %s %s wrote", n,
+		     n == 1 ? "file" : "files", st->block->name);
+	if (rc < 0)
+		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
+				   st->block->line, st->block->col,
+				   st->block->name);
+	md_buf_dispose(&w);
+	return rc;
 }
 
 /*
@@ -172,8 +204,12 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	sr.outs = r->outs.ptr;
 	sr.outs_len = r->outs.len;
 	if (st->block->track) {
-		sr.reads = r->reads.ptr;
-		sr.reads_len = r->reads.len;
+		sr.reads = r->io.reads.ptr;
+		sr.reads_len = r->io.reads.len;
+		sr.writes = r->io.writes.ptr;
+		sr.writes_len = r->io.writes.len;
+		sr.blobs = r->io.blobs;
+		sr.nblobs = r->io.nblobs;
 	}
 	sr.exit = r->exit;
 	sr.cut = r->out_cut || r->err_cut ? o->cap : 0;
@@ -477,7 +513,9 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 		r.out_cut = true;
 	long long at = 0;
 	if (ntrack &&
-	    (rc = md_track_collect(&r.reads, log.ptr, &at, o->cwd)) < 0)
+	    (rc = md_track_collect(&r.io, log.ptr, &at, o->cwd,
+				   o->track.write_max ? o->track.write_max
+						      : MD_TRACK_WRITE_MAX)) < 0)
 		goto done;
 	rc = commit(rhash, s, p, st, o, &r, out);
 done:
@@ -633,8 +671,12 @@ shown_now(struct md_outcome *out, struct store *s, const struct md_stage *st,
 	real->out = r->out;
 	real->err = r->err;
 	real->outs = r->outs;
-	real->reads = r->reads;
-	memset(&r->reads, 0, sizeof(r->reads));
+	if (st->block->track) {
+		real->reads = r->io.reads;
+		real->writes = r->io.writes;
+		memset(&r->io.reads, 0, sizeof(r->io.reads));
+		memset(&r->io.writes, 0, sizeof(r->io.writes));
+	}
 	memset(&r->out, 0, sizeof(r->out));
 	memset(&r->err, 0, sizeof(r->err));
 	memset(&r->outs, 0, sizeof(r->outs));
@@ -721,6 +763,8 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 	/* What its dependents key on: its latest run. */
 	if (rc == 0)
 		needed(&need, s, runs, n, st, o, st->rhash);
+	if (rc == 0 && !made && st->rhash[0])
+		rc = restore_writes(s, st, o);
 done:
 	free(runs);
 	store_unlock(lock);
@@ -861,7 +905,9 @@ chain_replay(struct md_chain *c, size_t i)
 			note_cut(&r.err, o->cap);
 		rc = store_rhash(again, r.out.ptr, r.out.len, r.err.ptr,
 				 r.err.len, r.outs.ptr, r.outs.len,
-				 r.reads.ptr, r.reads.len, &r.exit, art);
+				 r.io.reads.ptr, r.io.reads.len,
+				 r.io.writes.ptr, r.io.writes.len, &r.exit,
+				 art);
 		oc->replayed = true;
 		oc->ms += (r.end - r.start) * 1e3;
 		if (rc == 0 && strcmp(again, st->rhash) && !oc->replay_differs) {
@@ -983,8 +1029,9 @@ md_chain_upto(struct md_chain *c, size_t upto)
 				out->ms = (r.end - r.start) * 1e3;
 			}
 			md_proc_result_dispose(&r);
-		} else if (rc == 0) {
-			rc = pick(out, s, st, NULL, runs, n, o);
+		} else if (rc == 0 &&
+			   (rc = pick(out, s, st, NULL, runs, n, o)) == 0) {
+			rc = restore_writes(s, st, o);
 		}
 		free(runs);
 		c->next = i + 1;

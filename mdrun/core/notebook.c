@@ -598,7 +598,7 @@ md_nb_realize(struct md_notebook *nb)
 		.track = { o->no_track ? NULL
 				       : nb->d.workdir ? nb->d.workdir
 						       : nb->d.dir,
-			   skip.ptr },
+			   skip.ptr, o->write_max },
 		.document = nb->d.name,
 		.shown = nb->d.shown,
 		.timeout = o->timeout,

@@ -101,6 +101,7 @@ struct md_nb_opts {
 	int jobs;
 	bool keep_going;
 	bool no_track;		 /* record no files read (track.h) */
+	size_t write_max;	 /* larger writes are not kept; 0: default */
 	bool rebuild;		 /* every block */
 	const char *rebuild_one; /* or the block of this name */
 	bool prev_notes; /* keep the last render's notes (nb.prev_notes) */

@@ -504,5 +504,5 @@ md_proc_result_dispose(struct md_proc_result *r)
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
 	md_buf_dispose(&r->outs);
-	md_buf_dispose(&r->reads);
+	md_track_io_dispose(&r->io);
 }

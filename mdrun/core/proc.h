@@ -16,6 +16,7 @@
 
 #include "../../util/buf.h"
 #include "../../util/exit.h"
+#include "track.h"
 
 /* How long a process group gets between SIGTERM and SIGKILL. */
 #define MD_KILL_GRACE 2.0
@@ -71,8 +72,8 @@ struct md_proc_result {
 	bool out_cut, err_cut; /* more than cap bytes were written */
 	/* The ordered output list (store_outputs), empty: stdout, stderr. */
 	struct md_buf outs;
-	/* The files it read (track.h), when tracked. */
-	struct md_buf reads;
+	/* The files it read and wrote (track.h), when tracked. */
+	struct md_track_io io;
 	struct md_exit exit;
 	double start, end; /* seconds since the epoch */
 };

@@ -48,6 +48,8 @@ with_track(struct md_session *ss, const char *const *given, size_t n,
 	    md_track_env((char **)v + n, log, track->root, track->skip)) {
 		ss->track = log;
 		ss->cwd = md_strdup(cwd);
+		ss->write_max = track->write_max ? track->write_max
+						 : MD_TRACK_WRITE_MAX;
 	} else {
 		free(log);
 	}
@@ -529,7 +531,7 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 	rc = run_block(r, out_dir, ss, name, env, code, len, code_line,
 		       timeout, cap);
 	if (rc == 0 && ss->track)
-		rc = md_track_collect(&r->reads, ss->track, &ss->track_at,
-				      ss->cwd);
+		rc = md_track_collect(&r->io, ss->track, &ss->track_at,
+				      ss->cwd, ss->write_max);
 	return rc;
 }

@@ -40,6 +40,7 @@ struct md_session {
 	char *track;	      /* the log of files read (track.h), or NULL */
 	long long track_at;   /* where the next block's lines start */
 	char *cwd;	      /* what its read paths are relative to */
+	size_t write_max;     /* larger writes are not kept (track.h) */
 };
 
 /*

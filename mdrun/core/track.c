@@ -1,3 +1,4 @@
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "track.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include "../../util/err.h"
 #include "../../util/fs.h"
 #include "../../util/hash.h"
+#include "../../store/store.h"
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static char lib_buf[PATH_MAX];
@@ -273,9 +275,61 @@ item_get(struct item **v, size_t *n, const char *path, size_t len)
 	return &(*v)[(*n)++];
 }
 
+/*
+ * A file the block left under dir: its hash and, up to max bytes, its
+ * content (a blob); "! HASH" past max, or once the block's blobs hold
+ * 4 max in all (they stay in memory until the commit). A removed one:
+ * "- PATH".
+ */
+static int
+add_write(struct md_track_io *io, const char *path, const char *rel,
+	  size_t max)
+{
+	struct md_buf data = MD_BUF_INIT;
+	char hash[MD_HASH_HEX];
+	struct stat sb;
+	int rc;
+
+	if (lstat(path, &sb) < 0) {
+		if (errno != ENOENT)
+			return md_err_sys("%s", path);
+		md_buf_printf(&io->writes, "- %s\n", rel);
+		return 0;
+	}
+	if (!S_ISREG(sb.st_mode))
+		return 0; /* a link or a folder now: not a file's content */
+	if ((size_t)sb.st_size > max || io->kept + (size_t)sb.st_size > 4 * max) {
+		if ((rc = file_hash(hash, path)) < 0)
+			return rc == MD_ENOTFOUND ? 0 : rc;
+		md_buf_printf(&io->writes, "! %s %s\n", hash, rel);
+		return 0;
+	}
+	if ((rc = md_fs_read_file(&data, path, max, true)) < 0) {
+		md_buf_dispose(&data);
+		return rc == MD_ENOTFOUND ? 0 : rc;
+	}
+	md_hash_bytes(hash, data.ptr ? data.ptr : "", data.len);
+	md_buf_printf(&io->writes, "%s %s\n", hash, rel);
+	io->blobs = md_realloc(io->blobs, (io->nblobs + 1) * sizeof(*io->blobs));
+	io->kept += data.len;
+	io->blobs[io->nblobs++] = data;
+	return 0;
+}
+
+void
+md_track_io_dispose(struct md_track_io *io)
+{
+	md_buf_dispose(&io->reads);
+	md_buf_dispose(&io->writes);
+	for (size_t i = 0; i < io->nblobs; i++)
+		md_buf_dispose(&io->blobs[i]);
+	free(io->blobs);
+	memset(io, 0, sizeof(*io));
+}
+
 int
-md_track_collect(struct md_buf *out, const char *log, long long *at,
-		 const char *dir)
+md_track_collect(struct md_track_io *io, const char *log, long long *at,
+		 const char *dir, size_t write_max)
 {
 	struct md_buf text = MD_BUF_INIT;
 	struct item *v = NULL;
@@ -322,13 +376,23 @@ md_track_collect(struct md_buf *out, const char *log, long long *at,
 		char hash[MD_HASH_HEX], *rel;
 		int hr;
 
+		/* python's byte code caches follow their sources. */
+		if (strstr(v[i].path, "/__pycache__/"))
+			continue;
+		/* What it wrote in the document's folder comes back on a hit. */
+		if (v[i].written) {
+			size_t dn = strlen(dir);
+			if (!strncmp(v[i].path, dir, dn) &&
+			    v[i].path[dn] == '/' &&
+			    (rc = add_write(io, v[i].path, v[i].path + dn + 1,
+					    write_max)) < 0)
+				break;
+		}
 		/*
 		 * A file the block wrote too is its output (a counter, a
-		 * log it appends to), its hash now the block's doing; python's
-		 * byte code caches follow their sources.
+		 * log it appends to), its hash now the block's doing.
 		 */
-		if (!v[i].read || v[i].written ||
-		    strstr(v[i].path, "/__pycache__/"))
+		if (!v[i].read || v[i].written)
 			continue;
 		if ((hr = file_hash(hash, v[i].path)) == MD_ENOTFOUND)
 			continue; /* gone: the block removed what it read */
@@ -337,7 +401,7 @@ md_track_collect(struct md_buf *out, const char *log, long long *at,
 			break;
 		}
 		rel = relative(dir, v[i].path);
-		md_buf_printf(out, "%s %s\n", hash, rel);
+		md_buf_printf(&io->reads, "%s %s\n", hash, rel);
 		free(rel);
 	}
 	for (i = 0; i < n; i++)
@@ -377,4 +441,165 @@ md_track_check(const char *reads, size_t len, const char *dir,
 		p = nl + 1;
 	}
 	return true;
+}
+
+/*
+ * A recorded path that stays inside the folder it is relative to: not
+ * empty, not absolute, no "", "." or ".." component.
+ */
+static bool
+safe_rel(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (!n || p[0] == '/')
+		return false;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && p[j] != '/')
+			j++;
+		if (j == i || (j - i == 1 && p[i] == '.') ||
+		    (j - i == 2 && p[i] == '.' && p[i + 1] == '.'))
+			return false;
+		i = j + 1;
+	}
+	return p[n - 1] != '/';
+}
+
+/* Is path's folder, as the system resolves it, inside dir's? */
+static bool
+resolves_inside(const char *dir, const char *path)
+{
+	char real_dir[PATH_MAX], real_parent[PATH_MAX];
+	char *parent = md_path_dirname(path);
+	bool in = realpath(dir, real_dir) && realpath(parent, real_parent) &&
+		  !strncmp(real_parent, real_dir, strlen(real_dir)) &&
+		  (real_parent[strlen(real_dir)] == '/' ||
+		   !real_parent[strlen(real_dir)]);
+
+	free(parent);
+	return in;
+}
+
+/* One line of writes: its kind ('=' kept, '!' not kept, '-' removed). */
+struct wline {
+	char kind;
+	const char *hash; /* 64 hex digits, or NULL for '-' */
+	const char *path;
+	size_t len;
+};
+
+static bool
+wline_parse(struct wline *w, const char *p, const char *nl)
+{
+	memset(w, 0, sizeof(*w));
+	if (nl - p > 2 && p[0] == '-' && p[1] == ' ') {
+		w->kind = '-';
+		w->path = p + 2;
+	} else if (nl - p > MD_HASH_HEX + 2 && p[0] == '!' && p[1] == ' ' &&
+		   p[MD_HASH_HEX + 1] == ' ') {
+		w->kind = '!';
+		w->hash = p + 2;
+		w->path = p + MD_HASH_HEX + 2;
+	} else if (nl - p > MD_HASH_HEX && p[MD_HASH_HEX - 1] == ' ') {
+		w->kind = '=';
+		w->hash = p;
+		w->path = p + MD_HASH_HEX;
+	} else {
+		return false;
+	}
+	w->len = (size_t)(nl - w->path);
+	return safe_rel(w->path, w->len);
+}
+
+/* Does the file at path have hash (64 hex digits)? */
+static bool
+has_hash(const char *path, const char *hash)
+{
+	char now[MD_HASH_HEX];
+
+	return file_hash(now, path) == 0 && !memcmp(now, hash, MD_HASH_HEX - 1);
+}
+
+bool
+md_track_kept(const char *writes, size_t len, const char *dir,
+	      struct md_buf *changed)
+{
+	for (const char *p = writes, *end = writes + len; p && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct wline w;
+		char *path;
+		bool ok = true;
+
+		if (!nl)
+			nl = end;
+		if (wline_parse(&w, p, nl) && w.kind == '!') {
+			char *rel = md_strndup(w.path, w.len);
+			path = md_path_join(dir, rel);
+			ok = has_hash(path, w.hash);
+			if (!ok && changed)
+				md_buf_printf(changed, "%s (written, larger "
+						       "than the store keeps)",
+					      rel);
+			free(path);
+			free(rel);
+		}
+		if (!ok)
+			return false;
+		p = nl + 1;
+	}
+	return true;
+}
+
+int
+md_track_restore(struct store *s, const char *writes, size_t len,
+		 const char *dir, size_t *restored)
+{
+	struct md_buf data = MD_BUF_INIT;
+	int rc = 0;
+
+	*restored = 0;
+	for (const char *p = writes, *end = writes + len; p && p < end && !rc;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *rel, *path, *parent, hash[MD_HASH_HEX];
+		struct wline w;
+		struct stat sb;
+
+		if (!nl)
+			nl = end;
+		if (!wline_parse(&w, p, nl) || w.kind == '!') {
+			p = nl + 1;
+			continue;
+		}
+		rel = md_strndup(w.path, w.len);
+		path = md_path_join(dir, rel);
+		parent = md_path_dirname(path);
+		if (w.kind == '-') {
+			if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+			    resolves_inside(dir, path) && unlink(path) == 0)
+				(*restored)++;
+		} else if (!has_hash(path, w.hash)) {
+			memcpy(hash, w.hash, MD_HASH_HEX - 1);
+			hash[MD_HASH_HEX - 1] = '\0';
+			md_buf_clear(&data);
+			if ((rc = store_blob(&data, s, hash)) < 0 ||
+			    (rc = md_fs_mkdirs(parent, 0755)) < 0)
+				;
+			else if (!resolves_inside(dir, path) ||
+				 (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)))
+				rc = md_err_set("%s: not restored: it would "
+						"leave the document's folder "
+						"or replace what is not a "
+						"file", path);
+			else if ((rc = md_fs_write_atomic(path, data.ptr, data.len,
+							  0644)) == 0)
+				(*restored)++;
+		}
+		free(parent);
+		free(path);
+		free(rel);
+		p = nl + 1;
+	}
+	md_buf_dispose(&data);
+	return rc;
 }

@@ -32,6 +32,7 @@
 struct md_track_where {
 	const char *root;
 	const char *skip;
+	size_t write_max; /* MD_TRACK_WRITE_MAX when 0 */
 };
 
 /* mdrun-track.so beside mdrun's own binary, or NULL when missing. */
@@ -46,13 +47,33 @@ const char *md_track_lib(void);
 size_t md_track_env(char *out[5], const char *log, const char *root,
 		    const char *skip);
 
+/* The default of write_max: larger writes are not kept, only hashed. */
+#define MD_TRACK_WRITE_MAX (64 * 1024 * 1024)
+
 /*
- * The reads of the log's lines from offset *at to its end, as the text
- * above (relative to dir), into out; *at moves to the end. A missing log
+ * What one run read and wrote. writes lists the files it created,
+ * changed or removed under the document's folder, sorted by path:
+ *
+ *   HASH PATH\n      written; its content is one of blobs
+ *   ! HASH PATH\n    written, larger than write_max (or past 4
+ *                    write_max kept in all): not kept
+ *   - PATH\n         removed
+ */
+struct md_track_io {
+	struct md_buf reads, writes;
+	struct md_buf *blobs;
+	size_t nblobs;
+	size_t kept; /* bytes in blobs */
+};
+void md_track_io_dispose(struct md_track_io *io);
+
+/*
+ * The reads and writes of the log's lines from offset *at to its end
+ * (paths relative to dir), into io; *at moves to the end. A missing log
  * gives none.
  */
-int md_track_collect(struct md_buf *out, const char *log, long long *at,
-		     const char *dir);
+int md_track_collect(struct md_track_io *io, const char *log, long long *at,
+		     const char *dir, size_t write_max);
 
 /*
  * Whether every file of reads (relative to dir) still has its hash. When
@@ -61,5 +82,22 @@ int md_track_collect(struct md_buf *out, const char *log, long long *at,
  */
 bool md_track_check(const char *reads, size_t len, const char *dir,
 		    struct md_buf *changed);
+
+struct store;
+/*
+ * Writes back what a run's writes (relative to dir) record, for a cache
+ * hit: each kept file missing or different on disk from its blob in the
+ * store, each removed file removed. Paths that would leave dir are
+ * skipped. *restored counts the files changed.
+ */
+int md_track_restore(struct store *s, const char *writes, size_t len,
+		     const char *dir, size_t *restored);
+/*
+ * Whether each write too large to keep ("! HASH PATH") is on disk as the
+ * run left it, so a cache hit needs nothing it cannot restore; when not,
+ * the first such file goes into changed (when not NULL).
+ */
+bool md_track_kept(const char *writes, size_t len, const char *dir,
+		   struct md_buf *changed);
 
 #endif

@@ -8,9 +8,12 @@ dir="$work/g"
 mkdir -p "$dir"
 cd "$dir" || exit 1
 
+# The producer counts its runs in a file outside the document's folder: a
+# file it wrote inside would be part of its result (docs/tracking.md), and
+# a count that grows would be a new result each run.
 cat >dag.md <<'DOC'
 ```{sh name=producer session=none}
-echo ran >> producer.log
+echo ran >> ../producer.log
 # a comment to edit
 printf '1\n2\n3\n' > "$MDRUN_OUT/numbers.txt"
 echo "wrote 3 numbers"
@@ -40,7 +43,7 @@ link=$(sed -n 's/^\[numbers.txt\](\(dag_files\/[0-9a-f]*\.txt\))$/\1/p' dag.out)
 expect "artifacts: a file the block wrote is copied to OUT_files/ (OUT without its extension) and linked"
 sed -i 's/# a comment to edit/# the comment, edited/' dag.md
 "$mdrun" dag.md -o dag.out 2>err
-{ has err "2 blocks: 1 ran, 1 cached" && [ "$(wc -l <producer.log)" = 2 ] && [ "$(wc -l <consumer.log)" = 1 ]; }
+{ has err "2 blocks: 1 ran, 1 cached" && [ "$(wc -l <../producer.log)" = 2 ] && [ "$(wc -l <consumer.log)" = 1 ]; }
 expect "early cutoff: the producer runs again with the same output, the consumer stays cached"
 sed -i "s/printf '1\\\\n2\\\\n3\\\\n'/printf '1\\\\n2\\\\n3\\\\n4\\\\n'/" dag.md
 "$mdrun" dag.md -o dag.out 2>err

@@ -161,6 +161,72 @@ else
 	skip "push and pull keep the reads" "git is not installed"
 fi
 
+# --- files a block writes come back ------------------------------------
+# Block 1 generates data.csv (in a session of its own), block 2 reads it.
+# A fresh clone with the pulled store runs nothing: block 1 is a hit, and
+# its file is written back before block 2 needs it.
+if command -v git >/dev/null; then
+	export GIT_CONFIG_NOSYSTEM=1 HOME="$work/home"
+	mkdir -p "$HOME" "$work/w1"
+	git config --global user.name t
+	git config --global user.email t@t
+	cd "$work/w1" || exit 1
+	git init -q .
+	cat >gen.md <<'EOF'
+```{python session=gen}
+with open("made.csv", "w") as f:
+    f.write("n\n" + "\n".join(str(i * i) for i in range(1, 6)) + "\n")
+with open("big.bin", "wb") as f:
+    f.write(b"x" * 4096)
+```
+
+```{bash session=use}
+echo "sum: $(awk 'NR > 1 { s += $1 } END { print s }' made.csv)"
+```
+EOF
+	git add gen.md && git commit -qm gen
+	export MDRUN_STORE="$work/w1store"
+	"$mdrun" -j 1 --max-write 1K gen.md -o out.md 2>err
+	shows out.md bash-1 "sum: 55"
+	expect "writes: the reader sees what the writer made" err out.md
+	git init -q --bare "$work/w.git"
+	"$mdrun" push "$work/w.git" >push.out 2>&1
+	expect "writes: push sends the contents" push.out
+	git clone -q "$work/w1" "$work/w2"
+	cd "$work/w2" || exit 1
+	export MDRUN_STORE="$work/w2store"
+	"$mdrun" pull "$work/w.git" >pull.out 2>&1 && has pull.out " 0 rejected)"
+	expect "writes: pull accepts realizations with their contents" pull.out
+	printf 'x%.0s' $(seq 4096) >big.bin # as the run left it: not kept
+	"$mdrun" -j 1 gen.md -o out.md 2>err
+	shows out.md bash-1 "sum: 55" && cached python-1 && cached bash-1 &&
+		[ "$(sed -n 6p made.csv)" = 25 ] && has err "restored 1 file python-1 wrote"
+	expect "writes: a fresh clone with the pulled store runs nothing, the file comes back" err out.md
+	echo "n" >made.csv
+	"$mdrun" -j 1 gen.md -o out.md 2>err
+	cached python-1 && cached bash-1 && [ "$(sed -n 6p made.csv)" = 25 ]
+	expect "writes: a file that differs from what the block wrote is written back" err
+	rm big.bin
+	"$mdrun" plan gen.md >plan.out 2>&1
+	grep -Eq '^python-1 .* no +input changed: big\.bin \(written, larger than the store keeps\)$' plan.out
+	expect "writes: plan says a write too large to keep is missing" plan.out
+	"$mdrun" -j 1 gen.md -o out.md 2>err
+	ran python-1 && [ -f big.bin ]
+	expect "writes: the block whose large write is missing runs again" err
+	"$mdrun" store verify >verify.out 2>&1
+	expect "writes: store verify checks the kept contents" verify.out
+	"$mdrun" gc >gc.out 2>&1 && ! grep -q "of written files" gc.out
+	expect "writes: gc keeps the contents a rooted realization names" gc.out
+	"$mdrun" store rm "$("$mdrun" plan gen.md | awk '$1 == "python-1" { print $5 }')" >/dev/null 2>&1
+	"$mdrun" gc >gc.out 2>&1 && grep -Eq "removed [0-9]+ contents? of written files" gc.out &&
+		"$mdrun" gc >gc2.out 2>&1 && ! grep -q "of written files" gc2.out
+	expect "writes: gc removes contents no realization names" gc.out
+	cd "$dir" || exit 1
+	export MDRUN_STORE="$work/store"
+else
+	skip "writes come back" "git is not installed"
+fi
+
 # --- a file an R kernel block reads ------------------------------------
 if [ -d /usr/share/jupyter/kernels/ir ] || "$mdrun" kernels 2>/dev/null | grep -q '^  ir '; then
 	printf 'x\ny\n' >lines.txt
