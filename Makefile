@@ -13,7 +13,7 @@ PACKAGES = gcc libc6-dev make cmake pkg-config git python3 python3-matplotlib \
 	libcjson-dev libgit2-dev libcriterion-dev libssl-dev \
 	libsqlite3-dev sqlite3 libzmq3-dev \
 	chromium python3-nbformat valgrind procps python3-ipykernel r-cran-irkernel \
-	r-cran-knitr
+	r-cran-knitr strace
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -190,6 +190,8 @@ sweep_tmp(struct store *s)
  *   memo  small named values: interpreter identities
  *   blob  the contents of files runs wrote (real.writes names them by
  *         hash), each once, so a cache hit can write them back
+ *   stat  the stat cache: a file's path, what stat(2) said of it when
+ *         its SHA-256 was taken, and that hash
  */
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS drv ("
@@ -209,7 +211,13 @@ static const char schema[] =
 	" cut INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS root ("
 	" doc TEXT PRIMARY KEY, record TEXT NOT NULL);"
- "CREATE TABLE IF NOT EXISTS blob ( hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;CREATE TABLE IF NOT EXISTS memo ("
+	"CREATE TABLE IF NOT EXISTS blob ("
+	" hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS stat ("
+	" path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+	" ctime_ns INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS memo ("
 	" name TEXT PRIMARY KEY, value BLOB NOT NULL);"
 	"PRAGMA user_version = 4;";
 
@@ -221,6 +229,10 @@ static const char schema_3_to_4[] =
 	"ALTER TABLE real ADD COLUMN writes BLOB NOT NULL DEFAULT x'';"
 	"CREATE TABLE IF NOT EXISTS blob ("
 	" hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS stat ("
+	" path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+	" ctime_ns INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;"
 	"PRAGMA user_version = 4;";
 
 /* The SQL of each enum store_stmt. */
@@ -1636,4 +1648,67 @@ store_sync(struct store *s)
 		rc = md_err_sys("%s: syncfs", s->root);
 	close(fd);
 	return rc;
+}
+
+int
+store_stats_load(struct store *s,
+		 void (*fn)(const struct store_stat *e, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc, step;
+
+	if ((rc = store_begin(s, false)) < 0)
+		return rc;
+	if (!(st = store_prepare(s, "SELECT path, dev, ino, size, mtime_ns,"
+				    " ctime_ns, hash FROM stat")))
+		return store_end(s, MD_ERROR);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_stat e;
+
+		/* A row that is not what a save writes is skipped. */
+		if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
+		    !store_col_hash(e.hash, st, 6))
+			continue;
+		e.path = (const char *)sqlite3_column_text(st, 0);
+		e.dev = sqlite3_column_int64(st, 1);
+		e.ino = sqlite3_column_int64(st, 2);
+		e.size = sqlite3_column_int64(st, 3);
+		e.mtime_ns = sqlite3_column_int64(st, 4);
+		e.ctime_ns = sqlite3_column_int64(st, 5);
+		fn(&e, ctx);
+	}
+	if (step != SQLITE_DONE)
+		rc = store_db_err(s, "cannot read");
+	sqlite3_finalize(st);
+	return store_end(s, rc);
+}
+
+int
+store_stats_save(struct store *s, const struct store_stat *v, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!n)
+		return 0;
+	if ((rc = store_begin(s, true)) < 0)
+		return rc;
+	if (!(st = store_prepare(s, "INSERT OR REPLACE INTO stat (path, dev,"
+				    " ino, size, mtime_ns, ctime_ns, hash)"
+				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")))
+		return store_end(s, MD_ERROR);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, v[i].path, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, v[i].dev);
+		sqlite3_bind_int64(st, 3, v[i].ino);
+		sqlite3_bind_int64(st, 4, v[i].size);
+		sqlite3_bind_int64(st, 5, v[i].mtime_ns);
+		sqlite3_bind_int64(st, 6, v[i].ctime_ns);
+		sqlite3_bind_text(st, 7, v[i].hash, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_db_err(s, "cannot write");
+	}
+	sqlite3_finalize(st);
+	return store_end(s, rc);
 }

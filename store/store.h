@@ -267,6 +267,22 @@ int store_writes(struct md_buf *out, struct store *s, const char *key,
  */
 int store_blob(struct md_buf *out, struct store *s, const char *hash);
 
+/*
+ * The stat cache: what stat(2) said of a file when its SHA-256 was taken,
+ * so an unchanged file is not read again by a later process.
+ * store_stats_load calls fn on every entry; store_stats_save adds or
+ * replaces n entries in one transaction.
+ */
+struct store_stat {
+	const char *path;
+	long long dev, ino, size, mtime_ns, ctime_ns;
+	char hash[MD_HASH_HEX];
+};
+int store_stats_load(struct store *s,
+		     void (*fn)(const struct store_stat *e, void *ctx),
+		     void *ctx);
+int store_stats_save(struct store *s, const struct store_stat *v, size_t n);
+
 /* A small memo (name -> value) kept in the store. MD_ENOTFOUND if absent. */
 int store_memo_get(struct md_buf *out, struct store *s, const char *name);
 int store_memo_put(struct store *s, const char *name, const char *val,

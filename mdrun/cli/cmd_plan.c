@@ -96,6 +96,8 @@ cmd_plan(int argc, char **argv)
 	if (d.path)
 		store_root_notes(&notes, s, d.path);
 	eo.cwd = d.dir;
+	if (md_track_load(s) < 0)
+		md_err_clear();
 	runs = calloc(d.plan.n + 1, sizeof(*runs));
 	out = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(out, "stages");

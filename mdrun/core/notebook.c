@@ -622,8 +622,13 @@ md_nb_realize(struct md_notebook *nb)
 	sc->finished = o->finished;
 	sc->ctx = o->ctx;
 	x->scheduled = true;
+	/* An unchanged file is hashed once, not once a render. */
+	if (md_track_load(nb->store) < 0)
+		md_err_clear();
 	if (md_sched_run(sc) < 0)
 		goto done;
+	if (md_track_save(nb->store) < 0)
+		md_err_clear();
 
 	/*
 	 * Counted only now, from what the document shows: a session that

@@ -87,6 +87,7 @@ struct seen {
 	off_t size;
 	struct timespec mtime, ctime;
 	char hash[MD_HASH_HEX];
+	bool dirty; /* not in the store's stat cache yet */
 };
 
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -117,7 +118,8 @@ seen_find(const char *path)
 }
 
 static void
-seen_put(const char *path, const struct stat *sb, const char *hash)
+seen_put(const char *path, const struct stat *sb, const char *hash,
+	 bool dirty)
 {
 	struct seen *e;
 	size_t i;
@@ -154,6 +156,74 @@ seen_put(const char *path, const struct stat *sb, const char *hash)
 	e->mtime = sb->st_mtim;
 	e->ctime = sb->st_ctim;
 	memcpy(e->hash, hash, MD_HASH_HEX);
+	e->dirty = dirty;
+}
+
+static void
+loaded(const struct store_stat *e, void *ctx)
+{
+	struct stat sb;
+
+	(void)ctx;
+	memset(&sb, 0, sizeof(sb));
+	sb.st_dev = (dev_t)e->dev;
+	sb.st_ino = (ino_t)e->ino;
+	sb.st_size = (off_t)e->size;
+	sb.st_mtim.tv_sec = (time_t)(e->mtime_ns / 1000000000);
+	sb.st_mtim.tv_nsec = (long)(e->mtime_ns % 1000000000);
+	sb.st_ctim.tv_sec = (time_t)(e->ctime_ns / 1000000000);
+	sb.st_ctim.tv_nsec = (long)(e->ctime_ns % 1000000000);
+	seen_put(e->path, &sb, e->hash, false);
+}
+
+static long long
+ns_of(struct timespec t)
+{
+	return (long long)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int
+md_track_load(struct store *s)
+{
+	static bool done;
+	int rc = 0;
+
+	pthread_mutex_lock(&seen_lock);
+	if (!done)
+		rc = store_stats_load(s, loaded, NULL);
+	done = true;
+	pthread_mutex_unlock(&seen_lock);
+	return rc;
+}
+
+int
+md_track_save(struct store *s)
+{
+	struct store_stat *v;
+	size_t n = 0, i;
+	int rc;
+
+	pthread_mutex_lock(&seen_lock);
+	v = md_calloc(nseen + 1, sizeof(*v));
+	for (i = 0; i < cap_seen; i++) {
+		struct seen *e = &seen[i];
+		if (!e->path || !e->dirty)
+			continue;
+		v[n].path = e->path;
+		v[n].dev = (long long)e->dev;
+		v[n].ino = (long long)e->ino;
+		v[n].size = (long long)e->size;
+		v[n].mtime_ns = ns_of(e->mtime);
+		v[n].ctime_ns = ns_of(e->ctime);
+		memcpy(v[n].hash, e->hash, MD_HASH_HEX);
+		n++;
+	}
+	rc = store_stats_save(s, v, n);
+	for (i = 0; rc == 0 && i < cap_seen; i++)
+		seen[i].dirty = false;
+	pthread_mutex_unlock(&seen_lock);
+	free(v);
+	return rc;
 }
 
 static bool
@@ -216,7 +286,7 @@ file_hash(char out[MD_HASH_HEX], const char *path)
 		if (now.tv_sec - sb.st_mtim.tv_sec > 2 &&
 		    now.tv_sec - sb.st_ctim.tv_sec > 2) {
 			pthread_mutex_lock(&seen_lock);
-			seen_put(path, &sb, out);
+			seen_put(path, &sb, out, true);
 			pthread_mutex_unlock(&seen_lock);
 		}
 	}
@@ -252,7 +322,7 @@ relative(const char *dir, const char *target)
 
 struct item {
 	char *path;
-	bool read, written;
+	bool read, written, absent;
 };
 
 static int
@@ -271,7 +341,7 @@ item_get(struct item **v, size_t *n, const char *path, size_t len)
 			return &(*v)[i];
 	*v = md_realloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[*n].path = md_strndup(path, len);
-	(*v)[*n].read = (*v)[*n].written = false;
+	(*v)[*n].read = (*v)[*n].written = (*v)[*n].absent = false;
 	return &(*v)[(*n)++];
 }
 
@@ -364,6 +434,8 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 			it = item_get(&v, &n, p + 2, (size_t)(nl - p - 2));
 			if (p[0] == 'R')
 				it->read = true;
+			else if (p[0] == 'A')
+				it->absent = true;
 			else if (p[0] == 'W' || p[0] == 'D')
 				it->written = true;
 		}
@@ -392,7 +464,19 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 		 * A file the block wrote too is its output (a counter, a
 		 * log it appends to), its hash now the block's doing.
 		 */
-		if (!v[i].read || v[i].written)
+		if (v[i].written)
+			continue;
+		/* Looked for and not there: its coming makes the block run. */
+		if (v[i].absent && !v[i].read) {
+			struct stat gone;
+			if (lstat(v[i].path, &gone) < 0 && errno == ENOENT) {
+				rel = relative(dir, v[i].path);
+				md_buf_printf(&io->reads, "- %s\n", rel);
+				free(rel);
+			}
+			continue;
+		}
+		if (!v[i].read)
 			continue;
 		if ((hr = file_hash(hash, v[i].path)) == MD_ENOTFOUND)
 			continue; /* gone: the block removed what it read */
@@ -423,15 +507,27 @@ md_track_check(const char *reads, size_t len, const char *dir,
 
 		if (!nl)
 			nl = end;
-		if (nl - p < MD_HASH_HEX + 1 || p[MD_HASH_HEX - 1] != ' ') {
+		if (nl - p > 2 && p[0] == '-' && p[1] == ' ') {
+			/* Looked for and not there: still not there? */
+			struct stat sb;
+
+			rel = md_strndup(p + 2, (size_t)(nl - p - 2));
+			path = rel[0] == '/' ? md_strdup(rel)
+					     : md_path_join(dir, rel);
+			same = lstat(path, &sb) < 0 && errno == ENOENT;
+		} else if (nl - p < MD_HASH_HEX + 1 ||
+			   p[MD_HASH_HEX - 1] != ' ') {
 			if (changed)
 				md_buf_puts(changed, "(a damaged record)");
 			return false;
+		} else {
+			rel = md_strndup(p + MD_HASH_HEX,
+					 (size_t)(nl - p - MD_HASH_HEX));
+			path = rel[0] == '/' ? md_strdup(rel)
+					     : md_path_join(dir, rel);
+			same = file_hash(hash, path) == 0 &&
+			       !memcmp(hash, p, MD_HASH_HEX - 1);
 		}
-		rel = md_strndup(p + MD_HASH_HEX, (size_t)(nl - p - MD_HASH_HEX));
-		path = rel[0] == '/' ? md_strdup(rel) : md_path_join(dir, rel);
-		same = file_hash(hash, path) == 0 &&
-		       !memcmp(hash, p, MD_HASH_HEX - 1);
 		if (!same && changed)
 			md_buf_puts(changed, rel);
 		free(rel);

@@ -2,7 +2,7 @@
  * Input tracking: the files a block reads complete its key after the
  * fact. The processes a block runs (a session's interpreter, a process
  * block, a kernel, and all they start) load mdrun-track.so
- * (track_preload.c), which appends "R PATH", "W PATH" and "D PATH" lines
+ * (track_preload.c), which appends "R PATH", "A PATH" (absent), "W PATH" and "D PATH" lines
  * to a log for every file under the tracked root that they read, write
  * or remove. After a block, the lines it added become its reads: each
  * file it read and did not write or remove, still there, with its
@@ -10,6 +10,7 @@
  *
  *   HASH PATH\n ...       PATH relative to the document's folder
  *                         ("../lib/x.py" too), sorted, each once
+ *   - PATH\n              a file it looked for and did not find
  *
  * A realization with reads is shown only while every file still has that
  * hash (md_track_check); else the block runs again. Hashes go through a
@@ -84,6 +85,12 @@ bool md_track_check(const char *reads, size_t len, const char *dir,
 		    struct md_buf *changed);
 
 struct store;
+/*
+ * The stat cache kept in the store: md_track_load reads it in (once a
+ * process), md_track_save writes what this process hashed since.
+ */
+int md_track_load(struct store *s);
+int md_track_save(struct store *s);
 /*
  * Writes back what a run's writes (relative to dir) record, for a cache
  * hit: each kept file missing or different on disk from its blob in the

@@ -8,6 +8,8 @@
  * per file to the log MDRUN_TRACK names:
  *
  *   R PATH   a regular file opened for reading, stat'ed or executed
+ *   A PATH   a file looked for (opened for reading, stat'ed) and not
+ *            there (ENOENT)
  *   W PATH   a file opened for writing, created, or renamed onto
  *   D PATH   a file removed, or renamed away
  *
@@ -189,8 +191,14 @@ opened(int fd, int dirfd, const char *path, int flags)
 	struct stat sb;
 	int saved = errno;
 
-	if (fd < 0 || !on)
+	if (!on)
 		return;
+	if (fd < 0) {
+		if (errno == ENOENT && (flags & O_ACCMODE) == O_RDONLY &&
+		    !(flags & O_CREAT))
+			emit('A', dirfd, path);
+		return;
+	}
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
 		emit((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC) ?
 			     'R' : 'W', dirfd, path);
@@ -200,8 +208,8 @@ opened(int fd, int dirfd, const char *path, int flags)
 static void
 streamed(FILE *f, const char *path, const char *mode)
 {
-	if (f && on)
-		opened(fileno(f), AT_FDCWD, path,
+	if (on)
+		opened(f ? fileno(f) : -1, AT_FDCWD, path,
 		       strpbrk(mode, "wa+") ? O_RDWR : O_RDONLY);
 }
 
@@ -334,6 +342,8 @@ FREOPEN(freopen64)
 		rc = real_##name(path, sb); \
 		if (rc == 0 && S_ISREG(sb->st_mode)) \
 			emit('R', AT_FDCWD, path); \
+		else if (rc < 0 && errno == ENOENT) \
+			emit('A', AT_FDCWD, path); \
 		return rc; \
 	}
 STAT(stat, stat)
@@ -350,6 +360,8 @@ STAT(lstat64, stat64)
 		rc = real_##name(dirfd, path, sb, flags); \
 		if (rc == 0 && S_ISREG(sb->st_mode) && *path) \
 			emit('R', dirfd, path); \
+		else if (rc < 0 && errno == ENOENT) \
+			emit('A', dirfd, path); \
 		return rc; \
 	}
 STATAT(fstatat, stat)

@@ -69,6 +69,17 @@ expect "first render: every block read its file" out.md
 render
 ! grep -qE '^mdrun: (ran|replayed) ' err
 expect "nothing changed: nothing runs" err
+# The stat cache in the store: a file unchanged since it was hashed (its
+# size and times as then) is not read again, by this process or another.
+if command -v strace >/dev/null; then
+	sleep 3 # a file changed in the last 2 s is hashed again
+	render
+	strace -f -e trace=open,openat -o trace.out "$mdrun" -j 1 doc.md -o out.md 2>err
+	! grep -q 'data\.csv' trace.out && ! grep -qE '^mdrun: (ran|replayed) ' err
+	expect "the stat cache: a warm render does not read data.csv again" trace.out
+else
+	skip "the stat cache: a warm render does not read data.csv again" "strace is not installed"
+fi
 
 printf '3\n' >>data.csv
 "$mdrun" plan doc.md >plan.out 2>&1
@@ -115,6 +126,11 @@ rm note.txt
 render
 shows out.md python-4 "note there: False" && ran python-4 && cached python-1
 expect "a file removed re-runs the block that saw it" err out.md
+
+echo "third note" >note.txt
+render
+shows out.md python-4 "note there: True" && ran python-4 && cached python-1
+expect "a file that was looked for and missing appears: the block runs again" err out.md
 
 render
 ! grep -qE '^mdrun: (ran|replayed) ' err

@@ -5,7 +5,8 @@ usage: gen.py SEED STEP FEATURES DIR
 
 Builds the document of step 0 from SEED, applies the random edits of steps
 1..STEP (the same sequence for the same SEED and FEATURES), and writes the
-result into DIR: doc.md, the files its inputs= name (in.txt, data/*.txt;
+result into DIR: doc.md, the files its blocks read (in.txt, data/*.txt,
+helper.py;
 a file is rewritten only when its content changed, as an editor would) and
 env.nul, the environment of the renders as NUL-ended items, NAME=value to
 set and -NAME to unset. On standard output, one "key value" line each:
@@ -46,6 +47,8 @@ FEATURES = {
     "jobs": "-j 2 as well as -j 1",
     "blockname": "producers print MDRUN_BLOCK",
     "docpath": "a block prints MDRUN_DOC; the document named three ways",
+    "track": "blocks read files no inputs= names (exec'd helper, cat); "
+             "one writes a file the next reads; those files are edited",
     # Not in the default list: a cached block's output keeps the line
     # numbers it printed when lines above it move (not in the key).
     "lines": "failing blocks print their line: a traceback, $LINENO",
@@ -141,6 +144,12 @@ class Doc:
         b.append(g)
         if "docpath" in feats:
             b.append(Block("docpath", "sh", "none", c=r()))
+        if "track" in feats:
+            self.files["helper.py"] = "K = 1\n"
+            b += [Block("tread_py", "python", "none", c=r()),
+                  Block("tread_sh", "sh", "none", c=r()),
+                  Block("twrite", "bash", c=r()),
+                  Block("tgen", "bash", c=r())]
         self.blocks = b
 
     # --- the text ---------------------------------------------------------
@@ -207,6 +216,16 @@ class Doc:
                    'echo "glob %d"\n' % c
         if role == "docpath":
             return 'echo "doc is $MDRUN_DOC %d"\n' % c
+        if role == "tread_py":
+            return ('exec(open("helper.py").read())\n'
+                    'print("tracked", repr(open("in.txt").read()), K, %d)\n'
+                    % c)
+        if role == "tread_sh":
+            return 'echo "cat: $(tr "\\n" " " <data/a.txt) %d"\n' % c
+        if role == "twrite":
+            return 'echo "gen $w %d" >gen.txt\necho "wrote gen"\n' % c
+        if role == "tgen":
+            return 'echo "gen says: $(cat gen.txt) %d"\n' % c
         if role == "xpy":
             return 'print("extra", globals().get("v"), %d)\n' % c
         if role == "xbash":
@@ -251,6 +270,8 @@ class Doc:
               if k in f]
         if "envnl" in f and "env" not in f:
             e.append(("env", 3))
+        if "track" in f:
+            e.append(("tfile", 3))
         if "addrm" in f and extra < 3:
             e.append(("add", 2))
         if "addrm" in f and extra:
@@ -292,6 +313,12 @@ class Doc:
                 pool = ENV_NL[:2] * 4 + ENV_NL + ENV_PLAIN
             self.env = rng.choice(pool)
             return "env %s=%r %s=%r" % (E1, self.env[0], E2, self.env[1])
+        if kind == "tfile":
+            path = self.rng.choice(["in.txt", "data/a.txt", "helper.py"])
+            self.files[path] = ("K = %d\n" % self.rng.randint(1, 9)
+                                if path == "helper.py"
+                                else self.rng.choice(TEXTS))
+            return "tracked file %s: %r" % (path, self.files[path])
         if kind == "inputs":
             path = rng.choice(["in.txt", "data/a.txt", "data/b.txt"])
             if path == "data/b.txt" and path in self.files:
