@@ -193,6 +193,15 @@ sweep_tmp(struct store *s)
  *   stat  the stat cache: a file's path, what stat(2) said of it when
  *         its SHA-256 was taken, and that hash
  */
+/* The tables schema 4 added. */
+#define TABLES_4 \
+	"CREATE TABLE IF NOT EXISTS blob (" \
+	" hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;" \
+	"CREATE TABLE IF NOT EXISTS stat (" \
+	" path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL," \
+	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL," \
+	" ctime_ns INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;"
+
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS drv ("
 	" key TEXT PRIMARY KEY, fields TEXT NOT NULL);"
@@ -211,12 +220,7 @@ static const char schema[] =
 	" cut INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS root ("
 	" doc TEXT PRIMARY KEY, record TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS blob ("
-	" hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS stat ("
-	" path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
-	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
-	" ctime_ns INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;"
+	TABLES_4
 	"CREATE TABLE IF NOT EXISTS memo ("
 	" name TEXT PRIMARY KEY, value BLOB NOT NULL);"
 	"PRAGMA user_version = 4;";
@@ -227,12 +231,7 @@ static const char schema_2_to_3[] =
 static const char schema_3_to_4[] =
 	"ALTER TABLE real ADD COLUMN reads BLOB NOT NULL DEFAULT x'';"
 	"ALTER TABLE real ADD COLUMN writes BLOB NOT NULL DEFAULT x'';"
-	"CREATE TABLE IF NOT EXISTS blob ("
-	" hash TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS stat ("
-	" path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
-	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
-	" ctime_ns INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;"
+	TABLES_4
 	"PRAGMA user_version = 4;";
 
 /* The SQL of each enum store_stmt. */
