@@ -34,7 +34,7 @@ python3 "$here/gen.py" .
 # memo table (interpreter identities) goes, and the artifacts.
 use_store() {
 	export MDRUN_STORE=$work/store-$1
-	fresh="{ [ ! -e $MDRUN_STORE/store.db ] || sqlite3 $MDRUN_STORE/store.db 'DELETE FROM run; DELETE FROM real; DELETE FROM drv; DELETE FROM root; PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; } && rm -rf $MDRUN_STORE/objects && sync"
+	fresh="{ [ ! -e $MDRUN_STORE/store.db ] || sqlite3 $MDRUN_STORE/store.db 'DELETE FROM run; DELETE FROM real; DELETE FROM drv; DELETE FROM root; DELETE FROM blob; DELETE FROM stat; PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null; } && rm -rf $MDRUN_STORE/objects && sync"
 }
 
 if $quick; then r1=5 r2=2 r3=1 extra=10000; else r1=21 r2=5 r3=3 extra=100000; fi
@@ -92,6 +92,24 @@ row "W3 the same with session=none" "$(span "$w3" none) ms" \
 x=$(div "$(med "$w3" none)" "$(med "$w3" spawn)")
 row "W3 session=none against a new bash per block" "$(span "$w3" none) ms" \
 	"bash -c per block $(span "$w3" spawn) ms" "${x}x" "≤ 1.2x" "$(verdict "$x" "<=" 1.2)"
+
+# --- input tracking: its cost on W1, W2 and W3 ---------------------------
+say "tracking: W1 warm, W2 and W3 cold, against --no-track"
+use_store w1
+"$mdrun" -q w1.md >/dev/null
+tw1=$(run "$r1" track "$mdrun -q w1.md" notrack "$mdrun -q --no-track w1.md")
+x=$(div "$(med "$tw1" track)" "$(med "$tw1" notrack)")
+row "Tracking on W1 warm" "$(span "$tw1" track) ms" \
+	"--no-track $(span "$tw1" notrack) ms" "${x}x" "≤ 1.05x" "$(verdict "$x" "<=" 1.05)"
+for w in w2 w3; do
+	use_store "$w"
+	tw=$(run "$r2" -p "$fresh" track "$mdrun -q -j 1 $w.md" \
+		-p "$fresh" notrack "$mdrun -q -j 1 --no-track $w.md")
+	x=$(div "$(med "$tw" track)" "$(med "$tw" notrack)")
+	row "Tracking on ${w^^} cold" "$(span "$tw" track) ms" \
+		"--no-track $(span "$tw" notrack) ms" "${x}x" "≤ 1.05x" \
+		"$(verdict "$x" "<=" 1.05)"
+done
 
 # --- W4: two CPU-bound sessions, -j 2 against -j 1 ----------------------
 use_store w4

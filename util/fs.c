@@ -319,12 +319,13 @@ create_locked(struct md_buf *tmp, int dirfd, const char *name,
 /* md_fs_write_atomic_at, with what naming name in messages. */
 static int
 write_atomic(int dirfd, const char *name, const char *what,
-	     const void *data, size_t n, mode_t mode)
+	     const void *data, size_t n, mode_t mode, bool sweep)
 {
 	struct md_buf tmp = MD_BUF_INIT;
 	int fd, probe, rc;
 
-	sweep_atomic(dirfd, name);
+	if (sweep)
+		sweep_atomic(dirfd, name);
 	if ((fd = create_locked(&tmp, dirfd, name, what)) < 0) {
 		md_buf_dispose(&tmp);
 		return fd;
@@ -362,11 +363,12 @@ int
 md_fs_write_atomic_at(int dirfd, const char *name, const void *data,
 		      size_t n, mode_t mode)
 {
-	return write_atomic(dirfd, name, name, data, n, mode);
+	return write_atomic(dirfd, name, name, data, n, mode, true);
 }
 
-int
-md_fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
+static int
+write_atomic_path(const char *path, const void *data, size_t n, mode_t mode,
+		  bool sweep)
 {
 	char *dir = md_path_dirname(path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
@@ -375,11 +377,24 @@ md_fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
 		rc = md_err_sys("%s", path);
 	else
 		rc = write_atomic(fd, md_path_basename(path), path, data, n,
-				  mode);
+				  mode, sweep);
 	if (fd >= 0)
 		close(fd);
 	free(dir);
 	return rc;
+}
+
+int
+md_fs_write_atomic(const char *path, const void *data, size_t n, mode_t mode)
+{
+	return write_atomic_path(path, data, n, mode, true);
+}
+
+int
+md_fs_write_atomic_swept(const char *path, const void *data, size_t n,
+			 mode_t mode)
+{
+	return write_atomic_path(path, data, n, mode, false);
 }
 
 int

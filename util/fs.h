@@ -50,6 +50,12 @@ int md_fs_read_fd(struct md_buf *out, int fd, const char *what);
  */
 int md_fs_write_atomic(const char *path, const void *data, size_t n,
 		       mode_t mode);
+/*
+ * md_fs_write_atomic without its sweep of the folder (which lists it):
+ * for many files of one folder, swept once first (md_fs_sweep_atomic).
+ */
+int md_fs_write_atomic_swept(const char *path, const void *data, size_t n,
+			     mode_t mode);
 /* md_fs_write_atomic of name in the folder dirfd. */
 int md_fs_write_atomic_at(int dirfd, const char *name, const void *data,
 			  size_t n, mode_t mode);

@@ -332,17 +332,28 @@ by_path(const void *a, const void *b)
 		      ((const struct item *)b)->path);
 }
 
-static struct item *
-item_get(struct item **v, size_t *n, const char *path, size_t len)
+/*
+ * The files of log lines, each once: sorted by path, the flags of its
+ * lines joined (what a block did to a file does not depend on order).
+ */
+static size_t
+merge(struct item *v, size_t n)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (strlen((*v)[i].path) == len &&
-		    !memcmp((*v)[i].path, path, len))
-			return &(*v)[i];
-	*v = md_realloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[*n].path = md_strndup(path, len);
-	(*v)[*n].read = (*v)[*n].written = (*v)[*n].absent = false;
-	return &(*v)[(*n)++];
+	size_t i, k = 0;
+
+	if (n)
+		qsort(v, n, sizeof(*v), by_path);
+	for (i = 0; i < n; i++) {
+		if (k && !strcmp(v[k - 1].path, v[i].path)) {
+			v[k - 1].read |= v[i].read;
+			v[k - 1].written |= v[i].written;
+			v[k - 1].absent |= v[i].absent;
+			free(v[i].path);
+		} else {
+			v[k++] = v[i];
+		}
+	}
+	return k;
 }
 
 /*
@@ -403,7 +414,7 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 {
 	struct md_buf text = MD_BUF_INIT;
 	struct item *v = NULL;
-	size_t n = 0, i;
+	size_t n = 0, cap = 0, i;
 	struct stat sb;
 	int fd, rc = 0;
 
@@ -431,19 +442,20 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 		struct item *it;
 
 		if (nl - p > 2 && p[1] == ' ' && p[2] == '/') {
-			it = item_get(&v, &n, p + 2, (size_t)(nl - p - 2));
-			if (p[0] == 'R')
-				it->read = true;
-			else if (p[0] == 'A')
-				it->absent = true;
-			else if (p[0] == 'W' || p[0] == 'D')
-				it->written = true;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				v = md_realloc(v, cap * sizeof(*v));
+			}
+			it = &v[n++];
+			it->path = md_strndup(p + 2, (size_t)(nl - p - 2));
+			it->read = p[0] == 'R';
+			it->absent = p[0] == 'A';
+			it->written = p[0] == 'W' || p[0] == 'D';
 		}
 		p = nl + 1;
 	}
 	md_buf_dispose(&text);
-	if (n)
-		qsort(v, n, sizeof(*v), by_path);
+	n = merge(v, n);
 	for (i = 0; i < n; i++) {
 		char hash[MD_HASH_HEX], *rel;
 		int hr;
@@ -562,19 +574,36 @@ safe_rel(const char *p, size_t n)
 	return p[n - 1] != '/';
 }
 
-/* Is path's folder, as the system resolves it, inside dir's? */
-static bool
-resolves_inside(const char *dir, const char *path)
-{
-	char real_dir[PATH_MAX], real_parent[PATH_MAX];
-	char *parent = md_path_dirname(path);
-	bool in = realpath(dir, real_dir) && realpath(parent, real_parent) &&
-		  !strncmp(real_parent, real_dir, strlen(real_dir)) &&
-		  (real_parent[strlen(real_dir)] == '/' ||
-		   !real_parent[strlen(real_dir)]);
+/*
+ * Where restored files may go: dir as the system resolves it, and the
+ * last folder checked (writes are sorted: a folder's files come
+ * together), swept of what interrupted writes left once.
+ */
+struct inside {
+	char dir[PATH_MAX];
+	char *last;
+	bool ok;
+};
 
-	free(parent);
-	return in;
+/* Is path's folder, as the system resolves it, inside the folder? */
+static bool
+resolves_inside(struct inside *in, const char *path)
+{
+	char real[PATH_MAX];
+	char *parent = md_path_dirname(path);
+	size_t n = strlen(in->dir);
+
+	if (in->last && !strcmp(in->last, parent)) {
+		free(parent);
+		return in->ok;
+	}
+	free(in->last);
+	in->last = parent;
+	in->ok = in->dir[0] && realpath(parent, real) &&
+		 !strncmp(real, in->dir, n) && (real[n] == '/' || !real[n]);
+	if (in->ok)
+		md_fs_sweep_atomic(parent, NULL);
+	return in->ok;
 }
 
 /* One line of writes: its kind ('=' kept, '!' not kept, '-' removed). */
@@ -652,9 +681,12 @@ md_track_restore(struct store *s, const char *writes, size_t len,
 		 const char *dir, size_t *restored)
 {
 	struct md_buf data = MD_BUF_INIT;
+	struct inside in = { "", NULL, false };
 	int rc = 0;
 
 	*restored = 0;
+	if (!realpath(dir, in.dir))
+		in.dir[0] = '\0';
 	for (const char *p = writes, *end = writes + len; p && p < end && !rc;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *rel, *path, *parent, hash[MD_HASH_HEX];
@@ -672,7 +704,7 @@ md_track_restore(struct store *s, const char *writes, size_t len,
 		parent = md_path_dirname(path);
 		if (w.kind == '-') {
 			if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-			    resolves_inside(dir, path) && unlink(path) == 0)
+			    resolves_inside(&in, path) && unlink(path) == 0)
 				(*restored)++;
 		} else if (!has_hash(path, w.hash)) {
 			memcpy(hash, w.hash, MD_HASH_HEX - 1);
@@ -681,14 +713,14 @@ md_track_restore(struct store *s, const char *writes, size_t len,
 			if ((rc = store_blob(&data, s, hash)) < 0 ||
 			    (rc = md_fs_mkdirs(parent, 0755)) < 0)
 				;
-			else if (!resolves_inside(dir, path) ||
+			else if (!resolves_inside(&in, path) ||
 				 (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)))
 				rc = md_err_set("%s: not restored: it would "
 						"leave the document's folder "
 						"or replace what is not a "
 						"file", path);
-			else if ((rc = md_fs_write_atomic(path, data.ptr, data.len,
-							  0644)) == 0)
+			else if ((rc = md_fs_write_atomic_swept(
+					  path, data.ptr, data.len, 0644)) == 0)
 				(*restored)++;
 		}
 		free(parent);
@@ -696,6 +728,7 @@ md_track_restore(struct store *s, const char *writes, size_t len,
 		free(rel);
 		p = nl + 1;
 	}
+	free(in.last);
 	md_buf_dispose(&data);
 	return rc;
 }
