@@ -261,10 +261,11 @@ load_config(struct md_interps *t, const char *path)
 	}
 	cJSON_ArrayForEach(lang, root)
 		if (strcmp(lang->string, "languages") &&
-		    strcmp(lang->string, "remote")) {
+		    strcmp(lang->string, "remote") &&
+		    strcmp(lang->string, "track")) {
 			struct md_buf m = MD_BUF_INIT;
-			md_buf_printf(&m, "%s: unknown key (expected languages "
-					  "or remote)",
+			md_buf_printf(&m, "%s: unknown key (expected languages, "
+					  "remote or track)",
 				      lang->string);
 			rc = config_error(path, text.ptr, lang->string, NULL,
 					  m.ptr);
@@ -279,6 +280,13 @@ load_config(struct md_interps *t, const char *path)
 	}
 	if (remote)
 		t->remote = md_strdup(remote->valuestring);
+	cJSON *track = cJSON_GetObjectItem(root, "track");
+	if (track && !cJSON_IsBool(track)) {
+		rc = config_error(path, text.ptr, "track", NULL,
+				  "track: expected true or false");
+		goto done;
+	}
+	t->no_track = track && cJSON_IsFalse(track);
 	langs = cJSON_GetObjectItem(root, "languages");
 	if (langs && !cJSON_IsObject(langs)) {
 		rc = config_error(path, text.ptr, "languages", NULL,

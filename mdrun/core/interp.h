@@ -48,6 +48,7 @@ struct md_interps {
 	struct md_interp *v;
 	size_t n;
 	char *remote; /* the config's "remote" (mdrun push/pull), or NULL */
+	bool no_track; /* "track": false: record no files read (track.h) */
 };
 
 /*

@@ -595,7 +595,7 @@ md_nb_realize(struct md_notebook *nb)
 	}
 	struct md_exec_opts eo = {
 		.cwd = nb->d.dir,
-		.track = { o->no_track ? NULL
+		.track = { o->no_track || nb->d.interps.no_track ? NULL
 				       : nb->d.workdir ? nb->d.workdir
 						       : nb->d.dir,
 			   skip.ptr, o->write_max },

@@ -136,6 +136,21 @@ render
 ! grep -qE '^mdrun: (ran|replayed) ' err
 expect "after the edits, a render again runs nothing" err
 
+# The python drivers' second source, for a python the library cannot
+# enter (a static build): the "open" audit event, written to the same log.
+: >audit.log
+env -u LD_PRELOAD MDRUN_TRACK="$dir/audit.log" MDRUN_TRACK_ROOT="$dir" \
+	MDRUN_TRACK_SKIP="$dir/skipped" python3 -c '
+import os, sys
+exec(open(sys.argv[1]).read())
+_mdrun_rich(os, sys).setup()
+open("data.csv").read()
+open("audit-out.txt", "w").write("x")
+os.makedirs("skipped", exist_ok=True)
+open("skipped/x", "w").write("x")' "$src/mdrun/core/python/common.py" 2>audit.err
+[ "$(cat audit.log)" = "$(printf 'R %s/data.csv\nW %s/audit-out.txt' "$dir" "$dir")" ]
+expect "python's audit hook logs what python opens, as the library does" audit.log audit.err
+
 # Opting out: --no-track for a render, track=false for a block.
 "$mdrun" -j 1 --no-track doc.md -o out.md 2>err --rebuild=python-1
 printf '4\n' >>data.csv
@@ -151,6 +166,21 @@ render
 shows out.md python-1 "rows: 4" && cached python-1
 expect "track=false: the block's reads are not recorded" err out.md
 sed -i 's/^```{python track=false}$/```{python}/' doc.md
+
+# track: false as a front matter default, and in mdrun.json.
+mkdir -p "$work/off/js" && cd "$work/off" || exit 1
+echo 1 >n.txt
+cp n.txt js/
+printf -- '---\nexecute:\n  track: false\n---\n\n```{python}\nprint("n is", int(open("n.txt").read()) * 7)\n```\n' >fm.md
+printf '```{python}\nprint("m is", int(open("n.txt").read()) * 9)\n```\n' >js/js.md
+echo '{ "track": false }' >js/mdrun.json
+"$mdrun" -j 1 fm.md -o fm.out 2>err && "$mdrun" -j 1 js/js.md -o js.out 2>>err
+echo 2 >n.txt
+echo 2 >js/n.txt
+"$mdrun" -j 1 fm.md -o fm.out 2>err && "$mdrun" -j 1 js/js.md -o js.out 2>>err
+shows fm.out python-1 "n is 7" && shows js.out python-1 "m is 9" && ! grep -q "^mdrun: ran" err
+expect "track: false in the front matter (execute:) and in mdrun.json record no reads" err fm.out js.out
+cd "$dir" || exit 1
 
 # The records travel with push and pull: a fresh store that pulled them
 # runs nothing, and still sees an edit.

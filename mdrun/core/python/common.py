@@ -371,6 +371,49 @@ def _mdrun_rich(os, sys):
         sys.meta_path.insert(0, Finder())
         if not hasattr(builtins, 'display'):
             builtins.display = display
+        track()
+
+    def track():
+        """A second source for input tracking (mdrun/core/track.h): the
+        files python opens, from its "open" audit event, appended to the
+        log as mdrun-track.so writes it, when python runs without the
+        library (a static build)."""
+        log = os.environ.get('MDRUN_TRACK')
+        root = os.environ.get('MDRUN_TRACK_ROOT')
+        if not log or not root:
+            return
+        skip = [s for s in os.environ.get('MDRUN_TRACK_SKIP', '').split(':')
+                if s]
+        busy = []
+
+        def under(p, d):
+            return p == d or p.startswith(d.rstrip('/') + '/')
+
+        def hook(event, args):
+            if event != 'open' or busy or not isinstance(args[0], (str, bytes)):
+                return
+            busy.append(1)
+            try:
+                p = os.path.normpath(os.path.abspath(os.fsdecode(args[0])))
+                if under(p, root) and '\n' not in p and \
+                        not any(under(p, s) for s in skip):
+                    flags = args[2] if len(args) > 2 and \
+                        isinstance(args[2], int) else 0
+                    mode = args[1] if isinstance(args[1], str) else ''
+                    w = flags & 3 or flags & os.O_TRUNC or \
+                        any(c in mode for c in 'wax+')
+                    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+                    try:
+                        os.write(fd, os.fsencode(('W ' if w else 'R ') + p +
+                                                 '\n'))
+                    finally:
+                        os.close(fd)
+            except Exception:
+                pass
+            finally:
+                busy.pop()
+
+        sys.addaudithook(hook)
 
     R.setup, R.begin, R.end, R.run, R.frames = setup, begin, end, run, frames
     return R
