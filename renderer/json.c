@@ -9,6 +9,7 @@
  *                "timed_out", "duration", "stdout", "stderr",
  *                "artifacts": [{"name", "mime", "bytes", "path"}],
  *                "reads": [{"path", "sha256"}],
+ *                "writes": [{"path", "sha256", "kept"}],
  *                "outputs": [...],
  *                "realizations": [...]}]}
  *
@@ -298,6 +299,51 @@ reads(const struct md_view_real *r)
 	return a;
 }
 
+/*
+ * The files its run wrote: the content's SHA-256 and whether the store
+ * keeps it; a removed file has sha256 null.
+ */
+static cJSON *
+writes(const struct md_view_real *r)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	if (!r || !r->writes)
+		return a;
+	for (const char *p = r->writes, *end = p + r->writes_len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *hash = p, *path;
+		bool kept = true;
+		cJSON *f;
+
+		if (!nl)
+			nl = end;
+		if (nl - p > 2 && p[0] == '!' && p[1] == ' ') {
+			hash = p + 2;
+			kept = false;
+		}
+		if (nl - p > 2 && p[0] == '-' && p[1] == ' ') {
+			hash = NULL;
+			path = p + 2;
+		} else if (nl - hash > 65 && hash[64] == ' ') {
+			path = hash + 65;
+		} else {
+			p = nl + 1;
+			continue;
+		}
+		f = cJSON_CreateObject();
+		add_bytes(f, "path", path, (size_t)(nl - path));
+		if (hash)
+			add_bytes(f, "sha256", hash, 64);
+		else
+			cJSON_AddNullToObject(f, "sha256");
+		cJSON_AddBoolToObject(f, "kept", hash && kept);
+		cJSON_AddItemToArray(a, f);
+		p = nl + 1;
+	}
+	return a;
+}
+
 /* What a realization shows; all null when r is NULL. */
 static void
 real_fields(cJSON *o, const struct md_view_real *r)
@@ -324,6 +370,7 @@ real_fields(cJSON *o, const struct md_view_real *r)
 	}
 	cJSON_AddItemToObject(o, "artifacts", artifacts(r));
 	cJSON_AddItemToObject(o, "reads", reads(r));
+	cJSON_AddItemToObject(o, "writes", writes(r));
 	cJSON_AddItemToObject(o, "outputs", outputs(r));
 	md_buf_dispose(&out);
 	md_buf_dispose(&err);

@@ -96,9 +96,10 @@ struct md_view_real {
 	size_t nouts;
 	const struct md_file *files;
 	size_t nfiles;
-	/* The files its run read: "SHA256 PATH" lines (mdrun/core/track.h). */
-	const char *reads;
-	size_t reads_len;
+	/* The files its run read and wrote, as lines of mdrun/core/track.h:
+	 * "SHA256 PATH" (written: "! SHA256 PATH" too, "- PATH"). */
+	const char *reads, *writes;
+	size_t reads_len, writes_len;
 };
 
 /* What one block of the document shows. */

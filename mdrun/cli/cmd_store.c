@@ -186,26 +186,51 @@ cmd_ls(struct store *s)
 	return MD_EXIT_OK;
 }
 
-/* The files a run read, as recorded: "    read FILE  HASH", one a line. */
+/*
+ * The lines of a run's reads or writes (mdrun/core/track.h), as store
+ * show prints them under the run: "read FILE  HASH", "looked for FILE",
+ * "wrote FILE  HASH[ (not kept)]", "removed FILE".
+ */
+static void
+print_files(const struct md_buf *b, bool written)
+{
+	for (const char *p = b->ptr, *end = b->ptr + b->len; p && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		bool big = false;
+
+		if (!nl)
+			nl = end;
+		if (nl - p > 2 && p[0] == '-' && p[1] == ' ') {
+			printf("      %s %.*s\n", written ? "removed" : "looked for",
+			       (int)(nl - p - 2), p + 2);
+		} else {
+			if (written && nl - p > 2 && p[0] == '!') {
+				big = true;
+				p += 2;
+			}
+			if (nl - p > MD_HASH_HEX)
+				printf("      %s %.*s  %.12s%s\n",
+				       written ? "wrote" : "read",
+				       (int)(nl - p - MD_HASH_HEX),
+				       p + MD_HASH_HEX, p,
+				       big ? " (not kept)" : "");
+		}
+		p = nl + 1;
+	}
+}
+
+/* The files a run read and wrote, as recorded, under its line. */
 static void
 print_reads(struct store *s, const char *key, const struct store_run *r)
 {
 	struct md_buf b = MD_BUF_INIT;
 
-	if (!r->reads || store_reads(&b, s, key, r->rhash) < 0) {
-		md_err_clear();
-		md_buf_dispose(&b);
-		return;
-	}
-	for (const char *p = b.ptr, *end = b.ptr + b.len; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			nl = end;
-		if (nl - p > MD_HASH_HEX)
-			printf("      read %.*s  %.12s\n",
-			       (int)(nl - p - MD_HASH_HEX), p + MD_HASH_HEX, p);
-		p = nl + 1;
-	}
+	if (r->reads && store_reads(&b, s, key, r->rhash) == 0)
+		print_files(&b, false);
+	md_buf_clear(&b);
+	if (r->writes && store_writes(&b, s, key, r->rhash) == 0)
+		print_files(&b, true);
+	md_err_clear();
 	md_buf_dispose(&b);
 }
 

@@ -891,6 +891,8 @@ view_real(struct md_notebook *nb, struct md_view_real *v,
 	v->exit = r->exit;
 	v->reads = r->reads.ptr;
 	v->reads_len = r->reads.len;
+	v->writes = r->writes.ptr;
+	v->writes_len = r->writes.len;
 	v->start = r->start;
 	v->end = r->end;
 	md_outputs_view(&p->o, r->outs.ptr, r->outs.len, r->out.ptr,

@@ -27,7 +27,8 @@ assert doc["document"]["title"] is None or isinstance(doc["document"]["title"], 
 S, N, B, I, F = str, type(None), bool, int, (int, float)
 real = {"rhash": (S, N), "exit_code": (I, N), "signal": (I, N),
         "timed_out": (B, N), "duration": F + (N,), "stdout": (S, N),
-        "stderr": (S, N), "artifacts": (list,), "reads": (list,)}
+        "stderr": (S, N), "artifacts": (list,), "reads": (list,),
+        "writes": (list,)}
 block = {"name": (S,), "language": (S, N), "line": (I,), "options": (dict,),
          "code": (S,), "key": (S, N), "status": (S,), "cached": (B,),
          "error_ok": (B,), "interpreter": (S, N), "note": (S, N)}
@@ -43,6 +44,9 @@ def check(o, fields, where):
             assert k in a, f"{where}: artifact without {k}"
     for r in o["reads"]:
         assert isinstance(r["path"], str) and len(r["sha256"]) == 64, f"{where}: read {r!r}"
+    for r in o["writes"]:
+        assert isinstance(r["path"], str) and isinstance(r["kept"], bool) and \
+            (r["sha256"] is None or len(r["sha256"]) == 64), f"{where}: write {r!r}"
     for k in ("stdout", "stderr"):
         if k + "_base64" in o:
             import base64

@@ -235,6 +235,20 @@ EOF
 	"$mdrun" -j 1 --max-write 1K gen.md -o out.md 2>err
 	shows out.md bash-1 "sum: 55"
 	expect "writes: the reader sees what the writer made" err out.md
+	"$mdrun" -j 1 --max-write 1K --to json gen.md -o out.json 2>err &&
+		python3 -c '
+import json, sys, hashlib
+b = {x["name"]: x for x in json.load(open("out.json"))["blocks"]}
+made = hashlib.sha256(open("made.csv", "rb").read()).hexdigest()
+big = hashlib.sha256(open("big.bin", "rb").read()).hexdigest()
+sys.exit(b["python-1"]["writes"] != [
+    {"path": "big.bin", "sha256": big, "kept": False},
+    {"path": "made.csv", "sha256": made, "kept": True}] or b["bash-1"]["writes"] != [])'
+	expect "writes: the JSON report lists them, kept or only hashed" err out.json
+	"$mdrun" store show "$("$mdrun" plan gen.md | awk '$1 == "python-1" { print $5 }')" >show.out 2>&1
+	grep -Eq '^      wrote made\.csv  [0-9a-f]{12}$' show.out &&
+		grep -Eq '^      wrote big\.bin  [0-9a-f]{12} \(not kept\)$' show.out
+	expect "writes: store show lists them" show.out
 	git init -q --bare "$work/w.git"
 	"$mdrun" push "$work/w.git" >push.out 2>&1
 	expect "writes: push sends the contents" push.out
