@@ -108,12 +108,18 @@ usable(struct store *s, const struct store_run *r, const struct md_stage *st,
  */
 static int
 restore_writes(struct store *s, const struct md_stage *st,
+	       const struct store_run *runs, size_t n_runs,
 	       const struct md_exec_opts *o)
 {
 	struct md_buf w = MD_BUF_INIT;
-	size_t n = 0;
+	size_t n = 0, i;
 	int rc;
 
+	/* Most runs wrote nothing: their realization is not read again. */
+	for (i = 0; i < n_runs && strcmp(runs[i].rhash, st->rhash); i++)
+		;
+	if (i == n_runs || !runs[i].writes)
+		return 0;
 	if ((rc = store_writes(&w, s, st->key, st->rhash)) == 0 && w.len)
 		rc = md_track_restore(s, w.ptr, w.len, o->cwd, &n);
 	if (rc == 0 && n)
@@ -764,7 +770,7 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 	if (rc == 0)
 		needed(&need, s, runs, n, st, o, st->rhash);
 	if (rc == 0 && !made && st->rhash[0])
-		rc = restore_writes(s, st, o);
+		rc = restore_writes(s, st, runs, n, o);
 done:
 	free(runs);
 	store_unlock(lock);
@@ -1031,7 +1037,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			md_proc_result_dispose(&r);
 		} else if (rc == 0 &&
 			   (rc = pick(out, s, st, NULL, runs, n, o)) == 0) {
-			rc = restore_writes(s, st, o);
+			rc = restore_writes(s, st, runs, n, o);
 		}
 		free(runs);
 		c->next = i + 1;
