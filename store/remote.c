@@ -1186,9 +1186,13 @@ check_blobs(struct check *c, const char *real, const struct md_buf *writes)
 				    names[i]);
 	}
 	while (rc == 0 && store_next_kept(&p, end, hash, &name, &len)) {
+		struct stat sb;
+
 		md_buf_clear(&data);
 		md_buf_printf(&data, "%s/%s", dir, hash);
-		if (!md_fs_exists(data.ptr))
+		if (!store_is_hash(hash))
+			rc = reject(c, "writes: %.*s has no hash", len, name);
+		else if (lstat(data.ptr, &sb) < 0 || !S_ISREG(sb.st_mode))
 			rc = reject(c, "the content of %.*s it wrote is "
 				       "missing", len, name);
 	}

@@ -112,7 +112,7 @@ restore_writes(struct store *s, const struct md_stage *st,
 	       const struct md_exec_opts *o)
 {
 	struct md_buf w = MD_BUF_INIT;
-	size_t n = 0, i;
+	size_t n = 0, bad = 0, i;
 	int rc;
 
 	/* Most runs wrote nothing: their realization is not read again. */
@@ -121,10 +121,18 @@ restore_writes(struct store *s, const struct md_stage *st,
 	if (i == n_runs || !runs[i].writes)
 		return 0;
 	if ((rc = store_writes(&w, s, st->key, st->rhash)) == 0 && w.len)
-		rc = md_track_restore(s, w.ptr, w.len, o->cwd, &n);
+		rc = md_track_restore(s, w.ptr, w.len, o->cwd, o->track.skip,
+				      &n, &bad);
 	if (rc == 0 && n)
 		tell(o, o->note, "restored %zu %s %s wrote", n,
 		     n == 1 ? "file" : "files", st->block->name);
+	if (rc == 0 && bad)
+		tell(o, o->warn,
+		     "%s:%d: block %s: %zu recorded %s not written back (git's "
+		     "or mdrun's files, outside the folder, through a link, or "
+		     "missing from the store)",
+		     o->document, st->block->line, st->block->name, bad,
+		     bad == 1 ? "write" : "writes");
 	if (rc < 0)
 		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
 				   st->block->line, st->block->col,
@@ -642,6 +650,12 @@ pick(struct md_outcome *out, struct store *s, const struct md_stage *st,
 		if (b->match != MD_MATCH_ALL)
 			break;
 	}
+	/*
+	 * The run just made, when no run is usable now: a file it read
+	 * changed while it ran (another session wrote it).
+	 */
+	if (rc == 0 && out->n == 0 && last)
+		rc = add_real(out, s, st->key, last, false);
 	if (rc == 0 && out->n == 0)
 		rc = md_err_set("%s: no realization to show", st->key);
 	return rc;
@@ -909,11 +923,20 @@ chain_replay(struct md_chain *c, size_t i)
 			note_cut(&r.out, o->cap);
 		if (r.err_cut)
 			note_cut(&r.err, o->cap);
+		/*
+		 * Outputs are compared, with the files the shown run
+		 * recorded: a block replays only while they are as then,
+		 * and one recorded without tracking recorded none.
+		 */
+		struct md_buf rd = MD_BUF_INIT, wr = MD_BUF_INIT;
+		store_reads(&rd, c->s, st->key, st->rhash);
+		store_writes(&wr, c->s, st->key, st->rhash);
+		md_err_clear();
 		rc = store_rhash(again, r.out.ptr, r.out.len, r.err.ptr,
-				 r.err.len, r.outs.ptr, r.outs.len,
-				 r.io.reads.ptr, r.io.reads.len,
-				 r.io.writes.ptr, r.io.writes.len, &r.exit,
-				 art);
+				 r.err.len, r.outs.ptr, r.outs.len, rd.ptr,
+				 rd.len, wr.ptr, wr.len, &r.exit, art);
+		md_buf_dispose(&rd);
+		md_buf_dispose(&wr);
 		oc->replayed = true;
 		oc->ms += (r.end - r.start) * 1e3;
 		if (rc == 0 && strcmp(again, st->rhash) && !oc->replay_differs) {

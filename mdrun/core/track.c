@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -357,6 +358,27 @@ merge(struct item *v, size_t n)
 }
 
 /*
+ * Does path's folder resolve inside the folder path is rel in (the
+ * document's)?
+ */
+static bool
+parent_inside(const char *path, const char *rel)
+{
+	char top[PATH_MAX], real_top[PATH_MAX], real[PATH_MAX];
+	char *parent = md_path_dirname(path);
+	size_t n = (size_t)(rel - path);
+	bool in;
+
+	snprintf(top, sizeof(top), "%.*s", (int)n, path);
+	in = n < sizeof(top) && realpath(top, real_top) &&
+	     realpath(parent, real) &&
+	     !strncmp(real, real_top, strlen(real_top)) &&
+	     (real[strlen(real_top)] == '/' || !real[strlen(real_top)]);
+	free(parent);
+	return in;
+}
+
+/*
  * A file the block left under dir: its hash and, up to max bytes, its
  * content (a blob); "! HASH" past max, or once the block's blobs hold
  * 4 max in all (they stay in memory until the commit). A removed one:
@@ -371,6 +393,9 @@ add_write(struct md_track_io *io, const char *path, const char *rel,
 	struct stat sb;
 	int rc;
 
+	/* Written through a link out of the folder: not the folder's. */
+	if (!parent_inside(path, rel))
+		return 0;
 	if (lstat(path, &sb) < 0) {
 		if (errno != ENOENT)
 			return md_err_sys("%s", path);
@@ -448,7 +473,9 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 			}
 			it = &v[n++];
 			it->path = md_strndup(p + 2, (size_t)(nl - p - 2));
-			it->read = p[0] == 'R';
+			/* An update (U) leaves a file the block found: it
+			 * depends on it, as on one it read. */
+			it->read = p[0] == 'R' || p[0] == 'U';
 			it->absent = p[0] == 'A';
 			it->written = p[0] == 'W' || p[0] == 'D';
 		}
@@ -468,9 +495,9 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 			size_t dn = strlen(dir);
 			if (!strncmp(v[i].path, dir, dn) &&
 			    v[i].path[dn] == '/' &&
-			    (rc = add_write(io, v[i].path, v[i].path + dn + 1,
-					    write_max)) < 0)
-				break;
+			    add_write(io, v[i].path, v[i].path + dn + 1,
+				      write_max) < 0)
+				md_err_clear(); /* not readable: not kept */
 		}
 		/*
 		 * A file the block wrote too is its output (a counter, a
@@ -490,11 +517,13 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 		}
 		if (!v[i].read)
 			continue;
-		if ((hr = file_hash(hash, v[i].path)) == MD_ENOTFOUND)
-			continue; /* gone: the block removed what it read */
-		if (hr < 0) {
-			rc = hr;
-			break;
+		/*
+		 * Gone (the block removed what it read), or not readable by
+		 * mdrun (a file of another user's that ls stat'ed): no read.
+		 */
+		if ((hr = file_hash(hash, v[i].path)) < 0) {
+			md_err_clear();
+			continue;
 		}
 		rel = relative(dir, v[i].path);
 		md_buf_printf(&io->reads, "%s %s\n", hash, rel);
@@ -676,15 +705,77 @@ md_track_kept(const char *writes, size_t len, const char *dir,
 	return true;
 }
 
+/* The first c in s, or its end. */
+static const char *
+until(const char *s, char c)
+{
+	const char *e = strchr(s, c);
+
+	return e ? e : s + strlen(s);
+}
+
+/*
+ * A recorded write that must never be written back, whatever a store
+ * says: git's files, mdrun's config and store, and the render's own
+ * (skip: the ':' list of absolute paths the library leaves out).
+ */
+static bool
+forbidden(const char *rel, const char *path, const char *skip)
+{
+	const char *c = rel;
+
+	for (;;) {
+		const char *e = until(c, '/');
+		size_t n = (size_t)(e - c);
+		if ((n == 4 && !memcmp(c, ".git", 4)) ||
+		    (n >= 6 && !memcmp(c, ".mdrun", 6)) ||
+		    (!*e && !strcmp(c, "mdrun.json")))
+			return true;
+		if (!*e)
+			break;
+		c = e + 1;
+	}
+	for (const char *p = skip; p && *p;) {
+		const char *e = until(p, ':');
+		size_t n = (size_t)(e - p);
+		if (n && !strncmp(path, p, n) &&
+		    (path[n] == '/' || !path[n]))
+			return true;
+		p = *e ? e + 1 : e;
+	}
+	return false;
+}
+
+/* The deepest folder of path that exists: inside the folder? */
+static bool
+ancestor_inside(struct inside *in, const char *parent)
+{
+	char *at = md_strdup(parent);
+	struct stat sb;
+	bool ok;
+
+	while (lstat(at, &sb) < 0 && strrchr(at, '/') && strrchr(at, '/') != at)
+		*strrchr(at, '/') = '\0';
+	ok = S_ISDIR(sb.st_mode) || S_ISLNK(sb.st_mode);
+	if (ok) {
+		char probe[PATH_MAX + 2];
+		snprintf(probe, sizeof(probe), "%s/x", at);
+		ok = resolves_inside(in, probe);
+	}
+	free(at);
+	return ok;
+}
+
 int
 md_track_restore(struct store *s, const char *writes, size_t len,
-		 const char *dir, size_t *restored)
+		 const char *dir, const char *skip, size_t *restored,
+		 size_t *refused)
 {
 	struct md_buf data = MD_BUF_INIT;
 	struct inside in = { "", NULL, false };
 	int rc = 0;
 
-	*restored = 0;
+	*restored = *refused = 0;
 	if (!realpath(dir, in.dir))
 		in.dir[0] = '\0';
 	for (const char *p = writes, *end = writes + len; p && p < end && !rc;) {
@@ -692,6 +783,7 @@ md_track_restore(struct store *s, const char *writes, size_t len,
 		char *rel, *path, *parent, hash[MD_HASH_HEX];
 		struct wline w;
 		struct stat sb;
+		bool ok;
 
 		if (!nl)
 			nl = end;
@@ -702,7 +794,9 @@ md_track_restore(struct store *s, const char *writes, size_t len,
 		rel = md_strndup(w.path, w.len);
 		path = md_path_join(dir, rel);
 		parent = md_path_dirname(path);
-		if (w.kind == '-') {
+		if (forbidden(rel, path, skip)) {
+			(*refused)++;
+		} else if (w.kind == '-') {
 			if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
 			    resolves_inside(&in, path) && unlink(path) == 0)
 				(*restored)++;
@@ -710,15 +804,20 @@ md_track_restore(struct store *s, const char *writes, size_t len,
 			memcpy(hash, w.hash, MD_HASH_HEX - 1);
 			hash[MD_HASH_HEX - 1] = '\0';
 			md_buf_clear(&data);
-			if ((rc = store_blob(&data, s, hash)) < 0 ||
-			    (rc = md_fs_mkdirs(parent, 0755)) < 0)
-				;
-			else if (!resolves_inside(&in, path) ||
-				 (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)))
-				rc = md_err_set("%s: not restored: it would "
-						"leave the document's folder "
-						"or replace what is not a "
-						"file", path);
+			/*
+			 * Nothing is made outside the folder, nor written
+			 * through a link or over what is not a file: such a
+			 * write, or one whose content the store lacks, is
+			 * refused (counted), never an error of the render.
+			 */
+			ok = ancestor_inside(&in, parent) &&
+			     store_blob(&data, s, hash) == 0 &&
+			     md_fs_mkdirs(parent, 0755) == 0 &&
+			     resolves_inside(&in, path) &&
+			     !(lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode));
+			md_err_clear();
+			if (!ok)
+				(*refused)++;
 			else if ((rc = md_fs_write_atomic_swept(
 					  path, data.ptr, data.len, 0644)) == 0)
 				(*restored)++;

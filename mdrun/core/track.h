@@ -94,11 +94,15 @@ int md_track_save(struct store *s);
 /*
  * Writes back what a run's writes (relative to dir) record, for a cache
  * hit: each kept file missing or different on disk from its blob in the
- * store, each removed file removed. Paths that would leave dir are
- * skipped. *restored counts the files changed.
+ * store, each removed file removed. *restored counts the files changed,
+ * *refused the writes never done: a path through git's files, mdrun's
+ * config or store, under skip (as md_track_where's), leading out of dir
+ * or through a link, over what is not a file, or a content the store
+ * lacks.
  */
 int md_track_restore(struct store *s, const char *writes, size_t len,
-		     const char *dir, size_t *restored);
+		     const char *dir, const char *skip, size_t *restored,
+		     size_t *refused);
 /*
  * Whether each write too large to keep ("! HASH PATH") is on disk as the
  * run left it, so a cache hit needs nothing it cannot restore; when not,

@@ -10,13 +10,16 @@
  *   R PATH   a regular file opened for reading, stat'ed or executed
  *   A PATH   a file looked for (opened for reading, stat'ed) and not
  *            there (ENOENT)
- *   W PATH   a file opened for writing, created, or renamed onto
+ *   W PATH   a file created (or cut to nothing) by an open for writing,
+ *            or renamed onto
+ *   U PATH   a file that was there opened for writing without cutting
+ *            it (appended to, updated in place: a database)
  *   D PATH   a file removed, or renamed away
  *
  * PATH is absolute (a relative one is joined to the working folder, or
  * to the folder an *at call's descriptor names), "." and ".." resolved,
- * links not followed. Only paths under MDRUN_TRACK_ROOT are written, and
- * none under MDRUN_TRACK_SKIP (a ':' separated list of folders: the
+ * links not followed. Only paths under MDRUN_TRACK_ROOT are written, none
+ * in a .git folder (git's own files), and none under MDRUN_TRACK_SKIP (a ':' separated list of folders: the
  * store's, the block's own session files). Each line is one write(2) of
  * at most PATH_MAX + 3 bytes to a file opened O_APPEND, so lines of many
  * processes never mix. errno is what libc's call left.
@@ -109,8 +112,12 @@ static int
 wanted(const char *p)
 {
 	const char *s = skip;
+	size_t n;
 
 	if (root_len == 1 ? p[0] != '/' : !under(p, root, root_len))
+		return 0;
+	n = strlen(p);
+	if (strstr(p, "/.git/") || (n >= 5 && !strcmp(p + n - 5, "/.git")))
 		return 0;
 	while (*s) {
 		const char *e = strchrnul(s, ':');
@@ -184,9 +191,31 @@ done:
 	errno = saved;
 }
 
-/* What an open of fd with flags was: a read of a regular file, a write. */
+/*
+ * Before an open for writing that does not cut the file: is a regular
+ * file there already? (Then the open updates it, U, rather than makes
+ * it, W.)
+ */
+static int
+there(int dirfd, const char *path, int flags)
+{
+	struct stat sb;
+	int saved = errno, r;
+
+	if (!on || (flags & O_ACCMODE) == O_RDONLY || (flags & O_TRUNC))
+		return 0;
+	r = (int)syscall(SYS_newfstatat, dirfd, path, &sb, 0) == 0 &&
+	    S_ISREG(sb.st_mode);
+	errno = saved;
+	return r;
+}
+
+/*
+ * What an open of fd with flags was: a read of a regular file, an
+ * update of one that was there (existed), a write.
+ */
 static void
-opened(int fd, int dirfd, const char *path, int flags)
+opened(int fd, int dirfd, const char *path, int flags, int existed)
 {
 	struct stat sb;
 	int saved = errno;
@@ -200,17 +229,30 @@ opened(int fd, int dirfd, const char *path, int flags)
 		return;
 	}
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-		emit((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC) ?
-			     'R' : 'W', dirfd, path);
+		emit((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC) ? 'R'
+		     : existed ? 'U' : 'W', dirfd, path);
 	errno = saved;
 }
 
+/* The open(2) flags an fopen mode stands for. */
+static int
+flags_of(const char *mode)
+{
+	int f = strchr(mode, '+') ? O_RDWR : O_RDONLY;
+
+	if (mode[0] == 'w')
+		f = (f == O_RDWR ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC;
+	else if (mode[0] == 'a')
+		f = (f == O_RDWR ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND;
+	return f;
+}
+
 static void
-streamed(FILE *f, const char *path, const char *mode)
+streamed(FILE *f, const char *path, const char *mode, int existed)
 {
 	if (on)
-		opened(f ? fileno(f) : -1, AT_FDCWD, path,
-		       strpbrk(mode, "wa+") ? O_RDWR : O_RDONLY);
+		opened(f ? fileno(f) : -1, AT_FDCWD, path, flags_of(mode),
+		       existed);
 }
 
 /* libc's own name, looked up once (a data pointer copied, as POSIX has it). */
@@ -236,22 +278,22 @@ streamed(FILE *f, const char *path, const char *mode)
 	EXPORT int name(const char *path, int flags, ...) \
 	{ \
 		mode_t mode = 0; \
-		int fd; \
+		int fd, was = there(AT_FDCWD, path, flags); \
 		MODE(flags, mode); \
 		REAL(name); \
 		fd = real_##name(path, flags, mode); \
-		opened(fd, AT_FDCWD, path, flags); \
+		opened(fd, AT_FDCWD, path, flags, was); \
 		return fd; \
 	}
 #define OPENAT(name) \
 	EXPORT int name(int dirfd, const char *path, int flags, ...) \
 	{ \
 		mode_t mode = 0; \
-		int fd; \
+		int fd, was = there(dirfd, path, flags); \
 		MODE(flags, mode); \
 		REAL(name); \
 		fd = real_##name(dirfd, path, flags, mode); \
-		opened(fd, dirfd, path, flags); \
+		opened(fd, dirfd, path, flags, was); \
 		return fd; \
 	}
 
@@ -276,19 +318,19 @@ OPENAT(openat64)
 #define FORTIFIED(name) \
 	EXPORT int name(const char *path, int flags) \
 	{ \
-		int fd; \
+		int fd, was = there(AT_FDCWD, path, flags); \
 		REAL(name); \
 		fd = real_##name(path, flags); \
-		opened(fd, AT_FDCWD, path, flags); \
+		opened(fd, AT_FDCWD, path, flags, was); \
 		return fd; \
 	}
 #define FORTIFIED_AT(name) \
 	EXPORT int name(int dirfd, const char *path, int flags) \
 	{ \
-		int fd; \
+		int fd, was = there(dirfd, path, flags); \
 		REAL(name); \
 		fd = real_##name(dirfd, path, flags); \
-		opened(fd, dirfd, path, flags); \
+		opened(fd, dirfd, path, flags, was); \
 		return fd; \
 	}
 FORTIFIED(__open_2)
@@ -302,7 +344,7 @@ FORTIFIED_AT(__openat64_2)
 		int fd; \
 		REAL(name); \
 		fd = real_##name(path, mode); \
-		opened(fd, AT_FDCWD, path, O_WRONLY); \
+		opened(fd, AT_FDCWD, path, O_WRONLY | O_TRUNC, 0); \
 		return fd; \
 	}
 CREAT(creat)
@@ -312,9 +354,10 @@ CREAT(creat64)
 	EXPORT FILE *name(const char *path, const char *mode) \
 	{ \
 		FILE *f; \
+		int was = there(AT_FDCWD, path, flags_of(mode ? mode : "r")); \
 		REAL(name); \
 		f = real_##name(path, mode); \
-		streamed(f, path, mode ? mode : "r"); \
+		streamed(f, path, mode ? mode : "r", was); \
 		return f; \
 	}
 FOPEN(fopen)
@@ -324,10 +367,12 @@ FOPEN(fopen64)
 	EXPORT FILE *name(const char *path, const char *mode, FILE *s) \
 	{ \
 		FILE *f; \
+		int was = path ? there(AT_FDCWD, path, \
+				       flags_of(mode ? mode : "r")) : 0; \
 		REAL(name); \
 		f = real_##name(path, mode, s); \
 		if (path) \
-			streamed(f, path, mode ? mode : "r"); \
+			streamed(f, path, mode ? mode : "r", was); \
 		return f; \
 	}
 FREOPEN(freopen)

@@ -287,6 +287,47 @@ else
 	skip "writes come back" "git is not installed"
 fi
 
+# --- files updated in place, git's files, writes that must not come back
+if command -v git >/dev/null && command -v sqlite3 >/dev/null; then
+	mkdir -p "$work/u" && cd "$work/u" || exit 1
+	git init -q .
+	export MDRUN_STORE="$work/ustore"
+	python3 -c 'import sqlite3; c = sqlite3.connect("data.db"); c.execute("create table t (x)"); c.execute("insert into t values (1)"); c.commit()'
+	cat >u.md <<'EOF'
+```{python}
+import sqlite3, subprocess
+c = sqlite3.connect("data.db")
+print("rows", c.execute("select count(*) from t").fetchone()[0] * 100)
+c.close()
+subprocess.run(["git", "status", "--short"], capture_output=True)
+open("made.txt", "w").write("made")
+```
+EOF
+	"$mdrun" -j 1 u.md -o u.out 2>err
+	shows u.out python-1 "rows 100"
+	expect "updates: the block reads the database it opens read-write" err u.out
+	python3 -c 'import sqlite3; c = sqlite3.connect("data.db"); c.execute("insert into t values (2)"); c.commit()'
+	"$mdrun" -j 1 u.md -o u.out 2>err
+	shows u.out python-1 "rows 200" && ran python-1 &&
+		[ "$(python3 -c 'import sqlite3; print(sqlite3.connect("data.db").execute("select count(*) from t").fetchone()[0])')" = 2 ]
+	expect "updates: a database updated after the run re-runs the block, and is never put back" err u.out
+	"$mdrun" store show "$("$mdrun" plan u.md | awk '$1 == "python-1" { print $5 }')" >show.out 2>&1
+	has show.out "wrote made.txt" && ! grep -q ' \.git/' show.out && ! grep -q 'wrote data\.db' show.out
+	expect "updates: git's own files are not recorded; the database is no write" show.out
+	# A store that says the block wrote .git/config and mdrun.json (a
+	# hostile pull): neither is written back, and the render says so.
+	sqlite3 "$MDRUN_STORE/store.db" "UPDATE real SET writes = CAST(replace(CAST(writes AS TEXT), 'made.txt', '.git/config') || replace(CAST(writes AS TEXT), 'made.txt', 'mdrun.json') || replace(CAST(writes AS TEXT), 'made.txt', 'sub/../../x') AS BLOB) WHERE length(writes) > 0"
+	cp .git/config config.before
+	"$mdrun" -j 1 u.md -o u.out 2>err
+	cmp -s .git/config config.before && [ ! -e mdrun.json ] && [ ! -e ../x ] &&
+		grep -q "recorded writes not written back" err
+	expect "restore never writes git's files, mdrun's config, or outside the folder" err
+	cd "$dir" || exit 1
+	export MDRUN_STORE="$work/store"
+else
+	skip "updates and forbidden writes" "git or sqlite3 is not installed"
+fi
+
 # --- a file an R kernel block reads ------------------------------------
 if [ -d /usr/share/jupyter/kernels/ir ] || "$mdrun" kernels 2>/dev/null | grep -q '^  ir '; then
 	printf 'x\ny\n' >lines.txt
