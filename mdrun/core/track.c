@@ -324,6 +324,7 @@ relative(const char *dir, const char *target)
 struct item {
 	char *path;
 	bool read, written, absent;
+	bool appended; /* only appended to: neither read nor kept */
 };
 
 static int
@@ -349,6 +350,7 @@ merge(struct item *v, size_t n)
 			v[k - 1].read |= v[i].read;
 			v[k - 1].written |= v[i].written;
 			v[k - 1].absent |= v[i].absent;
+			v[k - 1].appended |= v[i].appended;
 			free(v[i].path);
 		} else {
 			v[k++] = v[i];
@@ -478,6 +480,7 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 			it->read = p[0] == 'R' || p[0] == 'U';
 			it->absent = p[0] == 'A';
 			it->written = p[0] == 'W' || p[0] == 'D';
+			it->appended = p[0] == 'P';
 		}
 		p = nl + 1;
 	}
@@ -500,10 +503,12 @@ md_track_collect(struct md_track_io *io, const char *log, long long *at,
 				md_err_clear(); /* not readable: not kept */
 		}
 		/*
-		 * A file the block wrote too is its output (a counter, a
-		 * log it appends to), its hash now the block's doing.
+		 * A file the block wrote too is its output, its hash now the
+		 * block's doing; so is one it appended to (a log, a count of
+		 * its runs), which is never put back either: that would undo
+		 * later lines.
 		 */
-		if (v[i].written)
+		if (v[i].written || v[i].appended)
 			continue;
 		/* Looked for and not there: its coming makes the block run. */
 		if (v[i].absent && !v[i].read) {

@@ -2,7 +2,8 @@
  * Input tracking: the files a block reads complete its key after the
  * fact. The processes a block runs (a session's interpreter, a process
  * block, a kernel, and all they start) load mdrun-track.so
- * (track_preload.c), which appends "R PATH", "A PATH" (absent), "W PATH" and "D PATH" lines
+ * (track_preload.c), which appends "R PATH", "A PATH" (absent), "W PATH", "U PATH" (updated),
+ * "P PATH" (appended to) and "D PATH" lines
  * to a log for every file under the tracked root that they read, write
  * or remove. After a block, the lines it added become its reads: each
  * file it read and did not write or remove, still there, with its

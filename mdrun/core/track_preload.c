@@ -12,8 +12,9 @@
  *            there (ENOENT)
  *   W PATH   a file created (or cut to nothing) by an open for writing,
  *            or renamed onto
- *   U PATH   a file that was there opened for writing without cutting
- *            it (appended to, updated in place: a database)
+ *   U PATH   a file that was there opened for reading and writing
+ *            without cutting it (updated in place: a database)
+ *   P PATH   a file that was there opened to append to it (a log)
  *   D PATH   a file removed, or renamed away
  *
  * PATH is absolute (a relative one is joined to the working folder, or
@@ -230,7 +231,9 @@ opened(int fd, int dirfd, const char *path, int flags, int existed)
 	}
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
 		emit((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC) ? 'R'
-		     : existed ? 'U' : 'W', dirfd, path);
+		     : !existed ? 'W'
+		     : (flags & O_ACCMODE) == O_RDWR ? 'U'
+		     : (flags & O_APPEND) ? 'P' : 'W', dirfd, path);
 	errno = saved;
 }
 
