@@ -186,6 +186,14 @@ cmd_ls(struct store *s)
 	return MD_EXIT_OK;
 }
 
+/* A path a store recorded (maybe pulled): control bytes shown as '?'. */
+static void
+put_path(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		putchar((unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i]);
+}
+
 /*
  * The lines of a run's reads or writes (mdrun/core/track.h), as store
  * show prints them under the run: "read FILE  HASH", "looked for FILE",
@@ -201,19 +209,22 @@ print_files(const struct md_buf *b, bool written)
 		if (!nl)
 			nl = end;
 		if (nl - p > 2 && p[0] == '-' && p[1] == ' ') {
-			printf("      %s %.*s\n", written ? "removed" : "looked for",
-			       (int)(nl - p - 2), p + 2);
+			printf("      %s ", written ? "removed" : "looked for");
+			put_path(p + 2, (size_t)(nl - p - 2));
+			putchar('\n');
 		} else {
 			if (written && nl - p > 2 && p[0] == '!') {
 				big = true;
 				p += 2;
 			}
-			if (nl - p > MD_HASH_HEX)
-				printf("      %s %.*s  %.12s%s\n",
-				       written ? "wrote" : "read",
-				       (int)(nl - p - MD_HASH_HEX),
-				       p + MD_HASH_HEX, p,
-				       big ? " (not kept)" : "");
+			if (nl - p > MD_HASH_HEX) {
+				printf("      %s ", written ? "wrote" : "read");
+				put_path(p + MD_HASH_HEX,
+					 (size_t)(nl - p - MD_HASH_HEX));
+				printf("  ");
+				put_path(p, 12);
+				printf("%s\n", big ? " (not kept)" : "");
+			}
 		}
 		p = nl + 1;
 	}

@@ -52,6 +52,8 @@ static size_t root_len;
 static char skip[4 * PATH_MAX];
 static int on;
 
+static void resolve_all(void);
+
 __attribute__((constructor)) static void
 track_init(void)
 {
@@ -59,6 +61,7 @@ track_init(void)
 	const char *r = getenv("MDRUN_TRACK_ROOT");
 	const char *s = getenv("MDRUN_TRACK_SKIP");
 
+	resolve_all();
 	if (!l || !r || *l != '/' || *r != '/' || strlen(l) >= sizeof(log_path) ||
 	    strlen(r) >= sizeof(root) || (s && strlen(s) >= sizeof(skip)))
 		return;
@@ -258,13 +261,52 @@ streamed(FILE *f, const char *path, const char *mode, int existed)
 		       existed);
 }
 
-/* libc's own name, looked up once (a data pointer copied, as POSIX has it). */
-#define REAL(name) \
-	static __typeof__(name) *real_##name; \
-	if (!real_##name) { \
+int open64(const char *, int, ...);
+int openat64(int, const char *, int, ...);
+int __open_2(const char *, int);
+int __open64_2(const char *, int);
+int __openat_2(int, const char *, int);
+int __openat64_2(int, const char *, int);
+FILE *fopen64(const char *, const char *);
+FILE *freopen64(const char *, const char *, FILE *);
+int creat64(const char *, mode_t);
+int stat64(const char *, struct stat64 *);
+int lstat64(const char *, struct stat64 *);
+int fstatat64(int, const char *, struct stat64 *, int);
+
+/* Every libc function wrapped here. */
+#define EACH(X) \
+	X(open) X(open64) X(openat) X(openat64) X(__open_2) X(__open64_2) \
+	X(__openat_2) X(__openat64_2) X(creat) X(creat64) X(fopen) \
+	X(fopen64) X(freopen) X(freopen64) X(stat) X(stat64) X(lstat) \
+	X(lstat64) X(fstatat) X(fstatat64) X(execve) X(unlink) X(unlinkat) \
+	X(rename) X(renameat) X(renameat2)
+
+#define DECLARE(name) static __typeof__(name) *real_##name;
+EACH(DECLARE)
+
+/* A data pointer copied into a function pointer, as POSIX has it. */
+#define RESOLVE(name) \
+	{ \
 		void *p_ = dlsym(RTLD_NEXT, #name); \
 		memcpy(&real_##name, &p_, sizeof(p_)); \
 	}
+
+/*
+ * libc's own functions, looked up when the library loads: not in a
+ * child forked from threads (before its execve), where dlsym could wait
+ * forever on a lock another thread held.
+ */
+static void
+resolve_all(void)
+{
+	EACH(RESOLVE)
+}
+
+/* Once more, should a call come before the constructor ran. */
+#define REAL(name) \
+	if (!real_##name) \
+	RESOLVE(name)
 
 /* The mode argument, present only with O_CREAT or O_TMPFILE. */
 #define MODE(flags, mode) \
@@ -299,19 +341,6 @@ streamed(FILE *f, const char *path, const char *mode, int existed)
 		opened(fd, dirfd, path, flags, was); \
 		return fd; \
 	}
-
-int open64(const char *, int, ...);
-int openat64(int, const char *, int, ...);
-int __open_2(const char *, int);
-int __open64_2(const char *, int);
-int __openat_2(int, const char *, int);
-int __openat64_2(int, const char *, int);
-FILE *fopen64(const char *, const char *);
-FILE *freopen64(const char *, const char *, FILE *);
-int creat64(const char *, mode_t);
-int stat64(const char *, struct stat64 *);
-int lstat64(const char *, struct stat64 *);
-int fstatat64(int, const char *, struct stat64 *, int);
 
 OPEN(open)
 OPEN(open64)
