@@ -1855,6 +1855,17 @@ parse(struct md_doc **out, const char *path, char *src, size_t len,
 		if ((rc = add_block(&ps, n)) < 0)
 			goto done;
 		b = &doc->blocks[doc->nblocks - 1];
+		/*
+		 * Its closing fence tells where the included text goes: a
+		 * render would add the fence, and then include.
+		 */
+		if (b->child && !b->closed &&
+		    cmark_node_get_type(cmark_node_parent(n)) ==
+			    CMARK_NODE_DOCUMENT) {
+			rc = md_err_set("%s:%d:%d: a child= block needs its "
+					"closing fence", path, b->line, b->col);
+			goto done;
+		}
 		if (b->child && b->closed &&
 		    cmark_node_get_type(cmark_node_parent(n)) ==
 			    CMARK_NODE_DOCUMENT) {

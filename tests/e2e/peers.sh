@@ -207,6 +207,10 @@ printf '{{< include open.md >}}\n\ntext\n' >inc-open.md
 "$mdrun" inc-open.md -o /dev/null 2>err
 [ $? = 2 ] && has err "inc-open.md:1:13: the included text does not end"
 expect "an included file that leaves a fence open: an error, not a region that grows" err
+printf 'a\n\n```{r child="open.md"}\n' >child-open.Rmd
+"$mdrun" child-open.Rmd -o /dev/null 2>err
+[ $? = 2 ] && has err "child-open.Rmd:3:1: a child= block needs its closing fence"
+expect "a child= block left open: an error, not a block run as code" err
 
 # --- inline code: `r x`, `{python} x` -----------------------------------------------
 cat >inl.qmd <<'DOC'

@@ -28,6 +28,7 @@
  */
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -349,9 +350,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (plain_outputs(doc, &o)) {
 		/* The regions are recognised: the same blocks, no more. */
-		FUZZ_CHECK(md_doc_parse(&again, "fuzz.md",
-					kept.ptr ? kept.ptr : "", kept.len,
-					0) == 0);
+		if (md_doc_parse(&again, "fuzz.md", kept.ptr ? kept.ptr : "",
+				 kept.len, 0) < 0) {
+			fprintf(stderr, "%s\n--- rendered:\n%.*s\n---\n",
+				md_err_msg(), (int)kept.len,
+				kept.ptr ? kept.ptr : "");
+			FUZZ_CHECK(!"the rendered document parses again");
+		}
 		FUZZ_CHECK(again->nblocks == doc->nblocks);
 		for (size_t i = 0; i < doc->nblocks; i++)
 			o.blocks[i].block = &again->blocks[i];
