@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../mdrun/doc/doc.h"
+#include "../util/buf.h"
 #include "../util/err.h"
 
 static struct md_doc *
@@ -595,5 +596,42 @@ Test(doc, front_matter_comments_and_quarto_fenced_echo)
 	cr_assert_not(d->blocks[0].echo, "a comment, a blank line, then the "
 					 "value without its comment");
 	cr_assert(d->blocks[1].echo, "echo: fenced shows the code");
+	md_doc_free(d);
+}
+
+/* strip takes out exactly what a render in place adds, nothing else. */
+Test(doc, strip_gives_the_source_back)
+{
+	const char *src =
+		"```{sh}\necho a\n```\n"
+		"<!-- mdrun:out -->\n```output\na\n```\n<!-- /mdrun:out -->\n"
+		"\nValue `{python} 1 + 1`<!-- mdrun:value -->2<!-- /mdrun:value -->.\n"
+		"\n{{< include part.md >}}\n<!-- mdrun:include -->\n"
+		"```{sh}\necho in\n```\n<!-- mdrun:out -->\nin\n<!-- /mdrun:out -->\n"
+		"<!-- /mdrun:include -->\n"
+		"\n> ```{sh}\n> echo q\n> ```\n> <!-- mdrun:out -->\n> q\n"
+		"> <!-- /mdrun:out -->\n"
+		"\n```sh\n<!-- mdrun:out -->\n```\n";
+	const char *want =
+		"```{sh}\necho a\n```\n"
+		"\nValue `{python} 1 + 1`.\n"
+		"\n{{< include part.md >}}\n"
+		"\n> ```{sh}\n> echo q\n> ```\n"
+		"\n```sh\n<!-- mdrun:out -->\n```\n";
+	struct md_doc *d = NULL;
+	struct md_buf out = MD_BUF_INIT;
+
+	cr_assert_eq(md_doc_parse(&d, "t.qmd", src, strlen(src),
+				  MD_DOC_AS_READ), 0, "%s", md_err_msg());
+	cr_assert_eq(md_doc_strip(&out, d), 4);
+	cr_assert_str_eq(out.ptr, want);
+	md_buf_dispose(&out);
+	md_doc_free(d);
+	/* the source strips to itself */
+	cr_assert_eq(md_doc_parse(&d, "t.qmd", want, strlen(want),
+				  MD_DOC_AS_READ), 0, "%s", md_err_msg());
+	cr_assert_eq(md_doc_strip(&out, d), 0);
+	cr_assert_str_eq(out.ptr, want);
+	md_buf_dispose(&out);
 	md_doc_free(d);
 }

@@ -1034,18 +1034,25 @@ md_fs_list(char ***out, size_t *n, const char *root)
 bool
 md_path_beside_self(char *out, size_t size, const char *name, int mode)
 {
+	/* Beside the binary (a build folder), else where an install puts
+	 * the helpers: PREFIX/lib/mdrun/ for PREFIX/bin/mdrun. */
+	static const char installed[] = "../lib/mdrun/";
 	size_t len = strlen(name);
 	ssize_t n;
 	char *slash;
 
-	if (size <= len + 1)
+	if (size <= len + sizeof(installed))
 		return false;
-	n = readlink("/proc/self/exe", out, size - len - 1);
+	n = readlink("/proc/self/exe", out, size - len - sizeof(installed));
 	if (n <= 0)
 		return false;
 	out[n] = '\0';
 	if (!(slash = strrchr(out, '/')))
 		return false;
 	memcpy(slash + 1, name, len + 1);
+	if (access(out, mode) == 0)
+		return true;
+	memcpy(slash + 1, installed, sizeof(installed) - 1);
+	memcpy(slash + sizeof(installed), name, len + 1);
 	return access(out, mode) == 0;
 }

@@ -166,8 +166,9 @@ bool md_fs_is_empty(const char *path);
 char *md_path_join(const char *a, const char *b);
 /*
  * The path of file name in the folder of the running program's own
- * binary, into out (size bytes), when it is there and access(2) allows
- * mode. No allocation: usable before threads start.
+ * binary, or in ../lib/mdrun/ from there (an installed mdrun's helpers),
+ * into out (size bytes), when it is there and access(2) allows mode. No
+ * allocation: usable before threads start.
  */
 bool md_path_beside_self(char *out, size_t size, const char *name, int mode);
 /* The folder part of path ("." when none). Caller frees. */

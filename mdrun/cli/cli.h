@@ -20,6 +20,7 @@ int cmd_store(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_strip(int argc, char **argv);
 int cmd_kernels(int argc, char **argv);
 /* argv[0] is "push" or "pull". */
 int cmd_remote(int argc, char **argv);
@@ -37,6 +38,9 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* What render writes. */
 /* How to render one document: render's options, and check's. */
+/* --color: escape codes (the live progress line, colours) or not. */
+enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
+
 struct cli_render_opts {
 	const struct render_format *format;
 	bool unsafe_html; /* let raw HTML through in an HTML report */
@@ -59,10 +63,19 @@ struct cli_render_opts {
 				    nothing here, too */
 	bool per_block;		 /* a line per block when not on a terminal */
 	bool tty;		 /* progress as one live line on stderr */
+	enum cli_color color;
 };
+
+/*
+ * May escape codes go to fd? --color=always or never says; auto: when fd
+ * is a terminal, NO_COLOR is unset or empty and TERM is not "dumb".
+ */
+bool cli_color(const struct cli_render_opts *a, int fd);
 
 /* mdrun --help, which is also render's help. */
 extern const char cli_usage[];
+/* Prints all of mdrun --help. */
+void cli_print_usage(void);
 
 /* Options at their defaults. */
 void cli_render_defaults(struct cli_render_opts *o);
@@ -103,6 +116,19 @@ struct cli_progress *cli_progress_start(const struct cli_render_opts *a,
 					const struct md_notebook *nb,
 					struct md_nb_opts *o);
 void cli_progress_end(struct cli_progress *p, struct md_nb_opts *o);
+
+/* Is name a document's (.md, .Rmd, .qmd, .markdown, in any case)? */
+bool cli_is_document(const char *name);
+/*
+ * The documents args names: files as given ("-" too), the documents in
+ * folders (recursively, sorted; hidden folders, FILE_files/ and what
+ * .gitignore leaves out skipped) and in globs the shell did not expand.
+ * Each once. *many: more than one argument, or a folder or a glob (so
+ * outputs go beside each document). A missing file, an empty folder or a
+ * glob matching nothing is an error. Caller frees *out (md_strv_free).
+ */
+int cli_docs_expand(char ***out, size_t *n, char *const *args, size_t nargs,
+		    bool *many);
 
 /* Reads "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i. */
 int cli_option_value(const char **out, int argc, char **argv, int *i,

@@ -244,6 +244,73 @@ emit(const char *s, size_t n)
 	fflush(stdout);
 }
 
+/* A unified diff, its lines coloured as git colours them when asked. */
+static void
+emit_diff(const char *s, size_t n, bool color)
+{
+	if (!color) {
+		emit(s, n);
+		return;
+	}
+	fflush(stderr);
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(s + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - (s + i)) : n - i;
+		const char *c = !strncmp(s + i, "---", 3) ||
+						!strncmp(s + i, "+++", 3) ? "\033[1m"
+				: s[i] == '-' ? "\033[31m"
+				: s[i] == '+' ? "\033[32m"
+				: s[i] == '@' ? "\033[36m" : NULL;
+
+		if (c && len)
+			printf("%s%.*s\033[m", c, (int)len, s + i);
+		else
+			fwrite(s + i, 1, len, stdout);
+		if (nl)
+			putchar('\n');
+		i += len + (nl ? 1 : 0);
+	}
+	fflush(stdout);
+}
+
+/*
+ * Folders and globs among the documents become the documents they hold
+ * (an IN -o OUT pair stays as given); owned keeps the names.
+ */
+static int
+expand_items(struct args *a, char ***owned)
+{
+	struct item *v = NULL;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < a->ndocs; i++) {
+		char **docs = NULL;
+		size_t m = 0;
+		bool many;
+
+		if (a->docs[i].output) {
+			v = md_realloc(v, (n + 1) * sizeof(*v));
+			v[n++] = a->docs[i];
+			continue;
+		}
+		if (cli_docs_expand(&docs, &m, (char *const *)&a->docs[i].input,
+				    1, &many) < 0) {
+			free(v);
+			return -1;
+		}
+		v = md_realloc(v, (n + m + 1) * sizeof(*v));
+		for (size_t j = 0; j < m; j++) {
+			md_strv_push(owned, &k, docs[j]);
+			v[n++] = (struct item){ docs[j], NULL };
+		}
+		free(docs); /* the names are in owned now */
+	}
+	free(a->docs);
+	a->docs = v;
+	a->ndocs = n;
+	return 0;
+}
+
 /*
  * Says what checking one document found, and counts it. Returns
  * MD_EXIT_OK, MD_EXIT_FAILED (a block failed, or something is stale or
@@ -276,7 +343,7 @@ say(struct tally *t, const struct args *a, const struct item *it,
 			emit(r->blocks[i].detail, r->blocks[i].detail_len);
 		}
 	if (r->patch)
-		emit(r->patch, r->patch_len);
+		emit_diff(r->patch, r->patch_len, cli_color(&a->o, 1));
 	for (i = 0; i < nblocks; i++)
 		if (r->blocks[i].verdict == MD_VERDICT_STALE)
 			fprintf(stderr, "%s:%d: %s\n", nb->d.name,
@@ -331,7 +398,7 @@ check_one(struct md_check *c, struct tally *t, const struct args *a,
 	o.store = store;
 	o.keep_going = true; /* report every failure, not the first */
 	o.rebuild = a->repeat;
-	o.tty = !o.quiet && isatty(2);
+	o.tty = !o.quiet && cli_color(&o, 2);
 	cli_nb_opts(&no, &o);
 	no.view_flags |= it->output ? 0 : MD_VIEW_KEEP_CODE;
 	no.prev_notes = a->repeat;
@@ -439,7 +506,7 @@ cmd_check(int argc, char **argv)
 {
 	struct args a;
 	struct tally t;
-	char **names = NULL, *fresh = NULL;
+	char **names = NULL, **owned = NULL, *fresh = NULL;
 	struct md_check *checks = NULL;
 	struct md_check_doc *reports = NULL;
 	const char *store;
@@ -451,7 +518,7 @@ cmd_check(int argc, char **argv)
 		free(a.docs);
 		return rc < 0 ? MD_EXIT_OK : rc;
 	}
-	if (select_docs(&a, &names) < 0) {
+	if (expand_items(&a, &owned) < 0 || select_docs(&a, &names) < 0) {
 		worst = cli_error("%s", md_err_msg());
 		goto done;
 	}
@@ -498,6 +565,7 @@ done:
 	free(checks);
 	free(reports);
 	md_strv_free(names);
+	md_strv_free(owned);
 	free(a.docs);
 	return worst;
 }

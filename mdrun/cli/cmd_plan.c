@@ -23,7 +23,7 @@ static const char *const why_words[] = {
 
 static const char usage[] =
 	"usage: mdrun plan [--json] [--all] [--store DIR] [--config FILE]\n"
-	"                  [--rebuild[=NAME]] [--max-output SIZE] FILE.md\n"
+	"                  [--rebuild[=NAME]] [--max-output SIZE] FILE...\n"
 	"\n"
 	"Plans the document without running anything (pylightnix's\n"
 	"instantiate): for every stage its name, line, language, session,\n"
@@ -34,61 +34,38 @@ static const char usage[] =
 	"last time, output cut at a smaller --max-output, cache=false,\n"
 	"--rebuild, or waits\n"
 	"on upstream (its key depends on a stage that runs first).\n"
-	"--json prints {\"stages\": [...]} with full keys.\n";
+	"--json prints {\"stages\": [...]} with full keys.\n"
+	"\n"
+	"Several documents, folders (searched for .md, .Rmd and .qmd) and\n"
+	"globs are planned one after the other, each under its name;\n"
+	"--json then prints {\"documents\": [{\"document\", \"stages\"}]}.\n";
 
-int
-cmd_plan(int argc, char **argv)
-{
-	const char *input = NULL, *store_opt = NULL, *config = NULL, *cap;
-	bool json = false, all = false;
+struct plan_args {
+	const char *store, *config;
+	bool json, all;
 	struct md_exec_opts eo;
+};
+
+/*
+ * Plans one document: its table on standard output, or its stages added
+ * to arr. MD_EXIT_OK, or an error said.
+ */
+static int
+plan_one(const struct plan_args *p, const char *input, cJSON *arr)
+{
+	struct md_exec_opts eo = p->eo;
 	struct store *s = NULL;
 	struct md_buf notes = MD_BUF_INIT, change = MD_BUF_INIT;
 	struct md_buf notes_why = MD_BUF_INIT;
 	struct md_nb_doc d;
 	bool *runs = NULL;
-	cJSON *out = NULL, *arr = NULL;
-	int i, k, rc = MD_EXIT_USAGE;
+	int rc = MD_EXIT_USAGE;
 	size_t n, j;
 
-	memset(&eo, 0, sizeof(eo));
-	eo.cap = MD_EXEC_CAP;
 	memset(&d, 0, sizeof(d));
-	for (i = 1; i < argc; i++) {
-		if ((k = cli_option_value(&store_opt, argc, argv, &i,
-					  "--store")) ||
-		    (k = cli_option_value(&config, argc, argv, &i,
-					  "--config"))) {
-			if (k < 0)
-				return MD_EXIT_USAGE;
-		} else if ((k = cli_option_value(&cap, argc, argv, &i,
-						 "--max-output"))) {
-			if (k < 0 || cli_parse_size(&eo.cap, cap, "--max-output") < 0)
-				return MD_EXIT_USAGE;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--all")) {
-			all = true;
-		} else if (!strcmp(argv[i], "--rebuild")) {
-			eo.rebuild = true;
-		} else if (!strncmp(argv[i], "--rebuild=", 10)) {
-			eo.rebuild_one = argv[i] + 10;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage, stdout);
-			return MD_EXIT_OK;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage_error("unknown option '%s'", argv[i]);
-		} else if (input) {
-			return cli_usage_error("plan: one document at a time");
-		} else {
-			input = argv[i];
-		}
-	}
-	if (!input)
-		return cli_usage_error("plan: no document given");
-	if (md_nb_doc_load(&d, NULL, input, all ? MD_DOC_ALL : 0, config,
-			   NULL) < 0 ||
-	    md_nb_store_open(&s, store_opt, d.dir) < 0 ||
+	if (md_nb_doc_load(&d, NULL, input, p->all ? MD_DOC_ALL : 0,
+			   p->config, NULL) < 0 ||
+	    md_nb_store_open(&s, p->store, d.dir) < 0 ||
 	    md_nb_doc_keys(&d, s) < 0) {
 		rc = cli_error("%s", md_err_msg());
 		goto done;
@@ -99,9 +76,7 @@ cmd_plan(int argc, char **argv)
 	if (md_track_load(s) < 0)
 		md_err_clear();
 	runs = calloc(d.plan.n + 1, sizeof(*runs));
-	out = cJSON_CreateObject();
-	arr = cJSON_AddArrayToObject(out, "stages");
-	if (!json)
+	if (!p->json)
 		printf("%-16s %5s  %-8s %-10s %-12s %-7s %s\n", "NAME", "LINE",
 		       "LANG", "SESSION", "KEY", "CACHED", "WHY");
 	for (n = 0; n < d.plan.n; n++) {
@@ -135,7 +110,7 @@ cmd_plan(int argc, char **argv)
 		if ((w == MD_WHY_NEVER || w == MD_WHY_UPSTREAM) &&
 		    md_nb_stage_change(&change, &d, st, notes.ptr))
 			why = change.ptr;
-		if (!json) {
+		if (!p->json) {
 			printf("%-16s %5d  %-8s %-10s %-12.12s %-7s %s\n",
 			       st->block->name, st->block->line,
 			       st->interp->lang,
@@ -167,19 +142,97 @@ cmd_plan(int argc, char **argv)
 				d.plan.stages[st->deps[j]].block->name));
 		cJSON_AddItemToArray(arr, o);
 	}
-	if (json) {
-		char *text = cJSON_Print(out);
-		printf("%s\n", text);
-		free(text);
-	}
 	rc = MD_EXIT_OK;
 done:
-	cJSON_Delete(out);
 	md_buf_dispose(&notes);
 	md_buf_dispose(&change);
 	md_buf_dispose(&notes_why);
 	free(runs);
 	md_nb_doc_dispose(&d);
 	store_close(s);
+	return rc;
+}
+
+int
+cmd_plan(int argc, char **argv)
+{
+	struct plan_args p;
+	const char *cap;
+	char **args, **docs = NULL;
+	size_t nargs = 0, n = 0;
+	bool many = false;
+	cJSON *out = NULL, *list = NULL;
+	int i, k, rc = MD_EXIT_USAGE;
+
+	memset(&p, 0, sizeof(p));
+	p.eo.cap = MD_EXEC_CAP;
+	args = md_calloc((size_t)argc + 1, sizeof(*args));
+	for (i = 1; i < argc; i++) {
+		if ((k = cli_option_value(&p.store, argc, argv, &i,
+					  "--store")) ||
+		    (k = cli_option_value(&p.config, argc, argv, &i,
+					  "--config"))) {
+			if (k < 0)
+				goto done;
+		} else if ((k = cli_option_value(&cap, argc, argv, &i,
+						 "--max-output"))) {
+			if (k < 0 ||
+			    cli_parse_size(&p.eo.cap, cap, "--max-output") < 0)
+				goto done;
+		} else if (!strcmp(argv[i], "--json")) {
+			p.json = true;
+		} else if (!strcmp(argv[i], "--all")) {
+			p.all = true;
+		} else if (!strcmp(argv[i], "--rebuild")) {
+			p.eo.rebuild = true;
+		} else if (!strncmp(argv[i], "--rebuild=", 10)) {
+			p.eo.rebuild_one = argv[i] + 10;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			rc = MD_EXIT_OK;
+			goto done;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			cli_usage_error("unknown option '%s'", argv[i]);
+			goto done;
+		} else {
+			args[nargs++] = argv[i];
+		}
+	}
+	if (!nargs) {
+		cli_usage_error("plan: no document given");
+		goto done;
+	}
+	if (cli_docs_expand(&docs, &n, args, nargs, &many) < 0) {
+		rc = cli_error("%s", md_err_msg());
+		goto done;
+	}
+	out = cJSON_CreateObject();
+	list = many ? cJSON_AddArrayToObject(out, "documents") : NULL;
+	rc = MD_EXIT_OK;
+	for (size_t d = 0; d < n; d++) {
+		cJSON *arr, *doc = out;
+		int r;
+
+		if (many && p.json) {
+			doc = cJSON_CreateObject();
+			cJSON_AddStringToObject(doc, "document", docs[d]);
+			cJSON_AddItemToArray(list, doc);
+		} else if (many) {
+			printf("%s%s:\n", d ? "\n" : "", docs[d]);
+			fflush(stdout);
+		}
+		arr = cJSON_AddArrayToObject(doc, "stages");
+		if ((r = plan_one(&p, docs[d], arr)) > rc)
+			rc = r;
+	}
+	if (p.json) {
+		char *text = cJSON_Print(out);
+		printf("%s\n", text);
+		free(text);
+	}
+done:
+	cJSON_Delete(out);
+	md_strv_free(docs);
+	free(args);
 	return rc;
 }

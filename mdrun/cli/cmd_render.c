@@ -55,6 +55,20 @@ cli_parse_jobs(int *out, const char *s)
 	return 0;
 }
 
+static int
+parse_color(enum cli_color *out, const char *s)
+{
+	if (!strcmp(s, "auto"))
+		*out = CLI_COLOR_AUTO;
+	else if (!strcmp(s, "always"))
+		*out = CLI_COLOR_ALWAYS;
+	else if (!strcmp(s, "never"))
+		*out = CLI_COLOR_NEVER;
+	else
+		return cli_usage_error("--color needs auto, always or never");
+	return 0;
+}
+
 void
 cli_render_defaults(struct cli_render_opts *a)
 {
@@ -96,18 +110,39 @@ cli_render_option(struct cli_render_opts *a, int argc, char **argv, int *i)
 		a->verbose = true;
 	else if (!strcmp(s, "--no-track"))
 		a->no_track = true;
+	else if ((k = cli_option_value(&t, argc, argv, i, "--color")))
+		return k < 0 || parse_color(&a->color, t) ? -1 : 1;
 	else
 		return 0;
 	return 1;
 }
 
+bool
+cli_color(const struct cli_render_opts *a, int fd)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (a->color != CLI_COLOR_AUTO)
+		return a->color == CLI_COLOR_ALWAYS;
+	return isatty(fd) && !(no && *no) && !(term && !strcmp(term, "dumb"));
+}
+
+/* The documents named, as typed (borrowed from argv). */
+struct inputs {
+	char **v;
+	size_t n;
+};
+
 static int
-parse_args(struct cli_render_opts *a, int argc, char **argv)
+parse_args(struct cli_render_opts *a, struct inputs *in, int argc,
+	   char **argv)
 {
 	const char *to = NULL;
 	int i, k;
 
 	cli_render_defaults(a);
+	in->v = md_calloc((size_t)argc + 1, sizeof(*in->v));
+	in->n = 0;
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 
@@ -133,19 +168,19 @@ parse_args(struct cli_render_opts *a, int argc, char **argv)
 			a->keep_going = true;
 		} else if (s[0] == '-' && s[1] != '\0') {
 			return cli_usage_error("unknown option '%s'", s);
-		} else if (a->input) {
-			return cli_usage_error("one document at a time ('%s' "
-					       "and '%s')", a->input, s);
 		} else {
-			a->input = s;
+			in->v[in->n++] = argv[i];
 		}
 	}
-	if (!a->input)
+	if (!in->n)
 		return cli_usage_error("no document given");
+	a->input = in->v[0];
 	if (a->in_place && a->output)
 		return cli_usage_error("-i and -o cannot be used together");
-	if (a->in_place && !strcmp(a->input, "-"))
-		return cli_usage_error("-i needs a file, not standard input");
+	for (size_t j = 0; a->in_place && j < in->n; j++)
+		if (!strcmp(in->v[j], "-"))
+			return cli_usage_error("-i needs a file, not standard "
+					       "input");
 	/* Without --to, -o's extension says; Markdown by default. */
 	if (to)
 		a->format = render_format_named(to);
@@ -162,9 +197,46 @@ parse_args(struct cli_render_opts *a, int argc, char **argv)
 		return cli_usage_error("--unsafe-html is for --to html");
 	if (a->output && !strcmp(a->output, "-"))
 		a->output = NULL;
-	a->tty = !a->quiet && isatty(2);
+	a->tty = !a->quiet && cli_color(a, 2);
 	a->per_block = !a->quiet;
 	return 0;
+}
+
+/*
+ * Several documents (or a folder, or a glob): each is rewritten in place
+ * (-i) or written beside itself in the format asked (--to), never to one
+ * output.
+ */
+static int
+check_many(const struct cli_render_opts *a, char **docs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(docs[i], "-"))
+			return cli_usage_error("standard input cannot be one of "
+					       "several documents");
+	if (a->output)
+		return cli_usage_error("-o writes one document; with several, "
+				       "use -i (each in place) or --to FORMAT "
+				       "(each beside itself)");
+	if (!a->in_place && a->format->render == render_markdown)
+		return cli_usage_error("several documents: use -i to render "
+				       "each in place, or --to html, json or "
+				       "ipynb to write each beside itself");
+	return 0;
+}
+
+/* doc's output beside it: its extension (if any) replaced by ext. */
+static char *
+beside(const char *doc, const char *ext)
+{
+	const char *dot = strrchr(doc, '.'), *slash = strrchr(doc, '/');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - doc)
+						       : strlen(doc);
+	struct md_buf b = MD_BUF_INIT;
+
+	md_buf_put(&b, doc, stem);
+	md_buf_printf(&b, ".%s", ext);
+	return md_buf_detach(&b);
 }
 
 static int
@@ -359,36 +431,97 @@ done:
 	return rc;
 }
 
-int
-cmd_render(int argc, char **argv)
+/* Every document's counts, for the line that ends several. */
+struct totals {
+	size_t docs, blocks, ran, cached, failed, errors;
+};
+
+/* Renders and writes a's document: MD_EXIT_OK, _FAILED or _ERROR. */
+static int
+render_one(const struct cli_render_opts *a, struct totals *t, bool many)
 {
-	struct cli_render_opts a;
 	struct md_notebook nb;
 	struct md_buf text = MD_BUF_INIT;
 	int rc;
 
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(cli_usage, stdout);
-			return MD_EXIT_OK;
-		}
-	if ((rc = parse_args(&a, argc, argv)) != 0)
-		return rc;
-	if (check_output(&a) < 0)
+	t->docs++;
+	if (check_output(a) < 0) {
+		t->errors++;
 		return cli_error("%s", md_err_msg());
-	if (render(&nb, &text, &a) < 0 || write_output(&a, &text) < 0) {
+	}
+	if (render(&nb, &text, a) < 0 || write_output(a, &text) < 0) {
+		t->errors++;
 		rc = cli_error("%s", md_err_msg());
 	} else {
 		rc = nb.failed ? MD_EXIT_FAILED : MD_EXIT_OK;
-		if (!a.quiet) {
+		t->blocks += nb.d.plan.n;
+		t->ran += nb.ran + nb.replayed;
+		t->cached += nb.cached;
+		t->failed += nb.failed;
+		if (!a->quiet) {
 			struct md_buf sum = MD_BUF_INIT;
 
 			md_nb_summary(&sum, &nb);
-			fprintf(stderr, "mdrun: %s\n", sum.ptr);
+			if (many)
+				fprintf(stderr, "mdrun: %s: %s\n", a->input,
+					sum.ptr);
+			else
+				fprintf(stderr, "mdrun: %s\n", sum.ptr);
 			md_buf_dispose(&sum);
 		}
 	}
 	md_nb_dispose(&nb);
 	md_buf_dispose(&text);
+	return rc;
+}
+
+int
+cmd_render(int argc, char **argv)
+{
+	struct cli_render_opts a;
+	struct inputs in = { NULL, 0 };
+	struct totals t;
+	char **docs = NULL;
+	size_t n = 0;
+	bool many = false;
+	int rc, worst = MD_EXIT_OK;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cli_print_usage();
+			return MD_EXIT_OK;
+		}
+	memset(&t, 0, sizeof(t));
+	if ((rc = parse_args(&a, &in, argc, argv)) != 0)
+		goto done;
+	if (cli_docs_expand(&docs, &n, in.v, in.n, &many) < 0) {
+		rc = cli_error("%s", md_err_msg());
+		goto done;
+	}
+	if (many && (rc = check_many(&a, docs, n)) != 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		struct cli_render_opts one = a;
+		char *out = NULL;
+
+		one.input = docs[i];
+		if (many && !a.in_place)
+			one.output = out = beside(docs[i], a.format->ext);
+		rc = render_one(&one, &t, many);
+		if (rc > worst)
+			worst = rc;
+		free(out);
+	}
+	if (many && !a.quiet)
+		fprintf(stderr, "mdrun: %zu %s: %zu %s: %zu ran, %zu cached, "
+				"%zu failed; %zu %s\n",
+			t.docs, cli_plural(t.docs, "document", "documents"),
+			t.blocks, cli_plural(t.blocks, "block", "blocks"),
+			t.ran, t.cached, t.failed, t.errors,
+			cli_plural(t.errors, "error", "errors"));
+	rc = worst;
+done:
+	md_strv_free(docs);
+	free(in.v);
 	return rc;
 }

@@ -15,7 +15,7 @@
 #endif
 
 const char cli_usage[] =
-	"usage: mdrun [render] [options] FILE.md\n"
+	"usage: mdrun [render] [options] FILE...\n"
 	"       mdrun --help | --version\n"
 	"\n"
 	"Evaluates a Markdown notebook: runs every executable fenced block\n"
@@ -28,20 +28,25 @@ const char cli_usage[] =
 	"is not run again.\n"
 	"\n"
 	"commands:\n"
-	"  render FILE.md    render the document (the default command)\n"
-	"  plan FILE.md      what would run and why, running nothing\n"
+	"  render FILE...    render the documents (the default command)\n"
+	"  plan FILE...      what would run and why, running nothing\n"
 	"                    (mdrun plan --help)\n"
 	"  store ls | show REF | path REF | verify | rm REF\n"
 	"                    inspect the store (mdrun store --help)\n"
 	"  gc                remove what no document uses (mdrun gc --help)\n"
-	"  check FILE.md...  do the documents evaluate, and are their outputs\n"
+	"  check FILE...     do the documents evaluate, and are their outputs\n"
 	"                    current? (for CI; mdrun check --help)\n"
+	"  strip FILE...     remove the outputs rendering in place added,\n"
+	"                    giving back the source (mdrun strip --help)\n"
 	"  push | pull [REMOTE]\n"
 	"                    share the store through a git remote\n"
 	"                    (mdrun push --help)\n"
 	"  kernels           the Jupyter kernels installed, and the languages\n"
 	"                    that run in one (```{r} in IRkernel)\n"
-	"\n"
+	"\n";
+
+/* The rest of it: one string would be longer than C compilers must take. */
+static const char usage_options[] =
 	"render options:\n"
 	"  -o, --output OUT  write the result to OUT (default: standard output)\n"
 	"  -i, --in-place    rewrite FILE.md itself\n"
@@ -77,14 +82,30 @@ const char cli_usage[] =
 	"  -q, --quiet       print errors only\n"
 	"  -v, --verbose     also name the knitr and Quarto options the\n"
 	"                    document gives that mean nothing in mdrun\n"
+	"  --color WHEN      auto (the default: on a terminal, unless NO_COLOR\n"
+	"                    is set or TERM=dumb), always or never: the live\n"
+	"                    progress line and colours\n"
 	"\n"
-	"FILE.md may be '-' for standard input; OUT may be '-' for standard\n"
+	"FILE may be '-' for standard input; OUT may be '-' for standard\n"
 	"output. The result is written to a temporary file and renamed, so a\n"
 	"failure never leaves a half-written document.\n"
 	"\n"
+	"Several documents, folders (searched for .md, .Rmd and .qmd files,\n"
+	"leaving out hidden folders and what .gitignore ignores) and quoted\n"
+	"globs are rendered one after the other into one store, each with a\n"
+	"summary line and one line for all: with -i each in place, with --to\n"
+	"FORMAT each beside itself (doc.md gives doc.html).\n"
+	"\n"
 	"exit status: 0 every block ran fine; 1 a block failed (the document is\n"
 	"still written, failures shown); 2 usage, configuration or I/O error\n"
-	"(nothing is run or written).\n";
+	"(nothing is run or written); with several documents, the worst.\n";
+
+void
+cli_print_usage(void)
+{
+	fputs(cli_usage, stdout);
+	fputs(usage_options, stdout);
+}
 
 static int
 vreport(const char *fmt, va_list ap, bool hint)
@@ -133,6 +154,7 @@ static const struct {
 	{ "plan", cmd_plan },	  { "store", cmd_store },
 	{ "gc", cmd_gc },	  { "push", cmd_remote },
 	{ "pull", cmd_remote },	  { "kernels", cmd_kernels },
+	{ "strip", cmd_strip },
 };
 
 int
@@ -159,7 +181,7 @@ main(int argc, char **argv)
 		return cli_usage_error("no document given");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
-		fputs(cli_usage, stdout);
+		cli_print_usage();
 		return MD_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {

@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* realpath */
 #include "git.h"
 
 #include <git2.h>
@@ -82,6 +83,62 @@ done:
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	return rc;
+}
+
+struct md_git_ignore {
+	git_repository *repo;
+	char *workdir; /* with its trailing '/' */
+};
+
+struct md_git_ignore *
+md_git_ignore_open(const char *dir)
+{
+	struct md_git_ignore *g;
+	git_repository *repo = NULL;
+	char *real;
+
+	if (!md_git_may_be_repo(dir) || !(real = realpath(dir, NULL)))
+		return NULL;
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, real, 0, NULL) < 0 ||
+	    !git_repository_workdir(repo)) {
+		git_repository_free(repo);
+		git_libgit2_shutdown();
+		free(real);
+		return NULL;
+	}
+	free(real);
+	g = md_calloc(1, sizeof(*g));
+	g->repo = repo;
+	g->workdir = md_strdup(git_repository_workdir(repo));
+	return g;
+}
+
+bool
+md_git_ignored(struct md_git_ignore *g, const char *path)
+{
+	size_t n;
+	int ignored = 0;
+
+	if (!g)
+		return false;
+	n = strlen(g->workdir);
+	/* The work tree's own root, or a path outside it: not ignored. */
+	if (strncmp(path, g->workdir, n) || !path[n])
+		return false;
+	return git_ignore_path_is_ignored(&ignored, g->repo, path + n) == 0 &&
+	       ignored;
+}
+
+void
+md_git_ignore_close(struct md_git_ignore *g)
+{
+	if (!g)
+		return;
+	git_repository_free(g->repo);
+	git_libgit2_shutdown();
+	free(g->workdir);
+	free(g);
 }
 
 int

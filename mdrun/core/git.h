@@ -32,6 +32,17 @@ int md_git_workdir(char **out, const char *dir);
 bool md_git_may_be_repo(const char *dir);
 
 /*
+ * What the .gitignore files (and .git/info/exclude) of the repository
+ * holding folder dir leave out. md_git_ignore_open gives NULL when dir is
+ * in no work tree; md_git_ignored then says false. path: an absolute
+ * path, a folder's ending in '/'.
+ */
+struct md_git_ignore;
+struct md_git_ignore *md_git_ignore_open(const char *dir);
+bool md_git_ignored(struct md_git_ignore *g, const char *path);
+void md_git_ignore_close(struct md_git_ignore *g);
+
+/*
  * The commit HEAD names (hex) in the repository at workdir, and whether
  * file (relative to workdir) differs from it. MD_ENOTFOUND when there is
  * no commit yet. Caller frees *commit.

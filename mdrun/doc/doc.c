@@ -1740,7 +1740,7 @@ record_includes(struct parse *ps)
 		const struct include_at *r = &ps->incs[i];
 		struct md_include *d = &doc->includes[i];
 
-		if (r->old_end == r->at)
+		if (r->old_end == r->at && (ps->flags & MD_DOC_EXPANDED))
 			return md_err_set("%s:%d:%d: the included text does "
 					  "not end where it should (a code "
 					  "block left open in '%s'?)",
@@ -1881,7 +1881,7 @@ parse(struct md_doc **out, const char *path, char *src, size_t len,
 	}
 	if ((rc = check_names(doc)) < 0 || !ps.nincs)
 		goto done;
-	if (flags & MD_DOC_EXPANDED)
+	if (flags & (MD_DOC_EXPANDED | MD_DOC_AS_READ))
 		rc = record_includes(&ps);
 	else
 		rc = expand(&again, &ps, up);
@@ -1976,4 +1976,49 @@ md_doc_free(struct md_doc *doc)
 	free(doc->path);
 	free(doc->title);
 	free(doc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Strip: the source, without what a render in place added. */
+
+struct span {
+	size_t start, end;
+};
+
+static int
+cmp_span(const void *x, const void *y)
+{
+	const struct span *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+size_t
+md_doc_strip(struct md_buf *out, const struct md_doc *doc)
+{
+	size_t n = 0, i, at = 0, removed = 0;
+	struct span *v = md_calloc(doc->nblocks + doc->nincludes + 1,
+				   sizeof(*v));
+
+	for (i = 0; i < doc->nblocks; i++)
+		if (doc->blocks[i].has_out)
+			v[n++] = (struct span){ doc->blocks[i].out_start,
+						doc->blocks[i].out_end };
+	for (i = 0; i < doc->nincludes; i++)
+		if (doc->includes[i].close_end > doc->includes[i].open_start)
+			v[n++] = (struct span){ doc->includes[i].open_start,
+						doc->includes[i].close_end };
+	qsort(v, n, sizeof(*v), cmp_span);
+	/* A region inside an included text goes with it. */
+	for (i = 0; i < n; i++) {
+		if (v[i].end <= at)
+			continue;
+		if (v[i].start > at)
+			md_buf_put(out, doc->src + at, v[i].start - at);
+		at = v[i].end;
+		removed++;
+	}
+	md_buf_put(out, doc->src + at, doc->len - at);
+	free(v);
+	return removed;
 }

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct md_buf;
+
 /* The marker lines that open and close an output region. */
 #define MD_OUT_BEGIN "<!-- mdrun:out -->"
 #define MD_OUT_END "<!-- /mdrun:out -->"
@@ -26,7 +28,11 @@
 enum {
 	MD_DOC_ALL = 1,	  /* every fenced block with a language is executable */
 	MD_DOC_KNITR = 2, /* `r x` is inline R (an .Rmd or .qmd document) */
-	MD_DOC_EXPANDED = 4 /* included text is current: not read again */
+	MD_DOC_EXPANDED = 4, /* included text is current: not read again */
+	/* included documents are not read: includes list the text an
+	 * earlier render put after them (empty when none), blocks in it are
+	 * not listed */
+	MD_DOC_AS_READ = 8
 };
 
 struct md_opt {
@@ -188,6 +194,14 @@ int md_doc_parse(struct md_doc **out, const char *path, const char *src,
 int md_doc_parse_take(struct md_doc **out, const char *path, char *src,
 		      size_t len, unsigned flags);
 void md_doc_free(struct md_doc *doc);
+
+/*
+ * The document's source: doc's text (parsed with MD_DOC_AS_READ) without
+ * what rendering it in place added: output regions, inline values and
+ * included text with their markers. Appends it to out and returns how
+ * many of those it removed.
+ */
+size_t md_doc_strip(struct md_buf *out, const struct md_doc *doc);
 
 /*
  * A list option as a comma list: "a,b", 'a', or R's c('a', "b") give
