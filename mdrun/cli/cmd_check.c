@@ -51,7 +51,7 @@ static const char usage[] =
 	"                     (sorted by name, dealt round robin), for CI\n"
 	"                     matrices\n"
 	"  --store DIR, --config FILE, --all, --timeout SEC, --max-output SIZE,\n"
-	"  --no-track, --max-write SIZE, -j N\n"
+	"  --no-track, --max-write SIZE, -j N, --color WHEN\n"
 	"                     as for render (mdrun --help)\n"
 	"  -q, --quiet        print only failures, stale blocks and diffs\n"
 	"\n"

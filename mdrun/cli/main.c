@@ -31,7 +31,7 @@ const char cli_usage[] =
 	"  render FILE...    render the documents (the default command)\n"
 	"  plan FILE...      what would run and why, running nothing\n"
 	"                    (mdrun plan --help)\n"
-	"  store ls | show REF | path REF | verify | rm REF\n"
+	"  store ls | show REF | path REF | verify | rm REF | migrate\n"
 	"                    inspect the store (mdrun store --help)\n"
 	"  gc                remove what no document uses (mdrun gc --help)\n"
 	"  check FILE...     do the documents evaluate, and are their outputs\n"
