@@ -21,6 +21,7 @@ int cmd_gc(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_strip(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_kernels(int argc, char **argv);
 /* argv[0] is "push" or "pull". */
 int cmd_remote(int argc, char **argv);
@@ -64,7 +65,41 @@ struct cli_render_opts {
 	bool per_block;		 /* a line per block when not on a terminal */
 	bool tty;		 /* progress as one live line on stderr */
 	enum cli_color color;
+	bool watch; /* mdrun watch: timed status lines, HTML reloads */
 };
+
+/* Every document's counts, for the line that ends several. */
+struct cli_totals {
+	size_t docs, blocks, ran, cached, failed, errors;
+};
+
+/*
+ * The files a render depended on (for watch), and the outputs it wrote
+ * with the SHA-256 of what it wrote.
+ */
+struct cli_deps {
+	char **paths;
+	size_t n;
+	struct cli_written {
+		char *path;
+		char hash[65]; /* MD_HASH_HEX */
+	} *outs;
+	size_t nouts;
+};
+
+/*
+ * Renders and writes a's document, printing its summary line (with the
+ * document's name when many), counting it in t, and adding what it
+ * depended on to deps when not NULL: MD_EXIT_OK, _FAILED or an error.
+ */
+int cli_render_one(const struct cli_render_opts *a, struct cli_totals *t,
+		   bool many, struct cli_deps *deps);
+/*
+ * mdrun watch: renders each of docs (n, with their options), then again
+ * whenever a file one depended on changes, until a signal ends it.
+ */
+int cli_watch(const struct cli_render_opts *docs, size_t n, bool many);
+void cli_watch_usage(void);
 
 /*
  * May escape codes go to fd? --color=always or never says; auto: when fd

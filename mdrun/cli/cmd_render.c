@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
+#include "../../util/hash.h"
 
 
 int
@@ -394,6 +395,28 @@ report_ignored(const struct md_doc *doc)
 	md_buf_dispose(&seen);
 }
 
+/*
+ * watch: the HTML page reloads itself every 2 s (a meta refresh, so that
+ * the page's policy against scripts stays), and shows a new render.
+ */
+static void
+add_refresh(struct md_buf *text)
+{
+	static const char meta[] = "<meta http-equiv=\"refresh\" content=\"2\">\n";
+	const char *head = text->ptr ? strstr(text->ptr, "<head>\n") : NULL;
+	struct md_buf b = MD_BUF_INIT;
+	size_t at;
+
+	if (!head)
+		return;
+	at = (size_t)(head - text->ptr) + strlen("<head>\n");
+	md_buf_put(&b, text->ptr, at);
+	md_buf_puts(&b, meta);
+	md_buf_put(&b, text->ptr + at, text->len - at);
+	md_buf_dispose(text);
+	*text = b;
+}
+
 static int
 render(struct md_notebook *nb, struct md_buf *text,
        const struct cli_render_opts *a)
@@ -424,6 +447,8 @@ render(struct md_notebook *nb, struct md_buf *text,
 	if (rc < 0)
 		goto done;
 	a->format->render(text, &nb->view);
+	if (a->watch && a->format->render == render_html)
+		add_refresh(text);
 	rc = md_nb_record(nb);
 done:
 	free(files);
@@ -431,14 +456,76 @@ done:
 	return rc;
 }
 
-/* Every document's counts, for the line that ends several. */
-struct totals {
-	size_t docs, blocks, ran, cached, failed, errors;
-};
+/* Adds path (relative to dir, or absolute) to deps, absolute. */
+static void
+add_dep(struct cli_deps *deps, const char *dir, const char *path, size_t len)
+{
+	struct md_buf b = MD_BUF_INIT;
 
-/* Renders and writes a's document: MD_EXIT_OK, _FAILED or _ERROR. */
-static int
-render_one(const struct cli_render_opts *a, struct totals *t, bool many)
+	if (!len)
+		return;
+	if (path[0] != '/')
+		md_buf_printf(&b, "%s/", dir);
+	md_buf_put(&b, path, len);
+	md_strv_push(&deps->paths, &deps->n, md_buf_detach(&b));
+}
+
+/*
+ * What a render of nb depended on, for watch: the document, its config,
+ * each block's inputs= files and the files its shown runs read or looked
+ * for.
+ */
+static void
+collect_deps(struct cli_deps *deps, const struct md_notebook *nb)
+{
+	const struct md_nb_doc *d = &nb->d;
+
+	if (d->path)
+		add_dep(deps, d->dir, d->path, strlen(d->path));
+	if (d->config) {
+		add_dep(deps, d->dir, d->config, strlen(d->config));
+	} else {
+		/* where one would be looked for, should it appear */
+		add_dep(deps, d->dir, "mdrun.json", strlen("mdrun.json"));
+		if (d->workdir)
+			add_dep(deps, d->workdir, "mdrun.json",
+				strlen("mdrun.json"));
+	}
+	for (size_t i = 0; d->doc && i < d->doc->nblocks; i++) {
+		const char *in = md_block_opt(&d->doc->blocks[i], "inputs");
+		char *list = in ? md_opt_list(in) : NULL;
+
+		for (char *p = list, *c; p && *p; p = c ? c + 1 : p + strlen(p)) {
+			c = strchr(p, ',');
+			add_dep(deps, d->dir, p, c ? (size_t)(c - p) : strlen(p));
+		}
+		free(list);
+	}
+	for (size_t i = 0; nb->view.blocks && d->doc && i < d->doc->nblocks; i++) {
+		const struct md_view_block *vb = &nb->view.blocks[i];
+
+		for (size_t r = 0; r < vb->nreals; r++) {
+			const char *p = vb->reals[r].reads;
+			const char *end = p ? p + vb->reals[r].reads_len : NULL;
+
+			while (p && p < end) {
+				const char *nl = memchr(p, '\n', (size_t)(end - p));
+				const char *name = memchr(p, ' ', (size_t)((nl ? nl : end) - p));
+
+				if (!nl)
+					nl = end;
+				if (name)
+					add_dep(deps, d->dir, name + 1,
+						(size_t)(nl - name - 1));
+				p = nl + 1;
+			}
+		}
+	}
+}
+
+int
+cli_render_one(const struct cli_render_opts *a, struct cli_totals *t,
+	       bool many, struct cli_deps *deps)
 {
 	struct md_notebook nb;
 	struct md_buf text = MD_BUF_INIT;
@@ -453,7 +540,21 @@ render_one(const struct cli_render_opts *a, struct totals *t, bool many)
 		t->errors++;
 		rc = cli_error("%s", md_err_msg());
 	} else {
+		const char *out = a->in_place ? a->input : a->output;
+
+		if (deps && out) {
+			struct cli_written *w;
+
+			deps->outs = md_realloc(deps->outs, (deps->nouts + 1) *
+							      sizeof(*deps->outs));
+			w = &deps->outs[deps->nouts++];
+			w->path = md_strdup(out);
+			md_hash_bytes(w->hash, text.ptr ? text.ptr : "",
+				      text.len);
+		}
 		rc = nb.failed ? MD_EXIT_FAILED : MD_EXIT_OK;
+		if (deps)
+			collect_deps(deps, &nb);
 		t->blocks += nb.d.plan.n;
 		t->ran += nb.ran + nb.replayed;
 		t->cached += nb.cached;
@@ -462,7 +563,16 @@ render_one(const struct cli_render_opts *a, struct totals *t, bool many)
 			struct md_buf sum = MD_BUF_INIT;
 
 			md_nb_summary(&sum, &nb);
-			if (many)
+			if (a->watch) {
+				char now[16];
+				time_t tt = time(NULL);
+				struct tm tm;
+
+				strftime(now, sizeof(now), "%H:%M:%S",
+					 localtime_r(&tt, &tm));
+				fprintf(stderr, "mdrun: %s %s: %s\n", now,
+					a->input, sum.ptr);
+			} else if (many)
 				fprintf(stderr, "mdrun: %s: %s\n", a->input,
 					sum.ptr);
 			else
@@ -480,7 +590,7 @@ cmd_render(int argc, char **argv)
 {
 	struct cli_render_opts a;
 	struct inputs in = { NULL, 0 };
-	struct totals t;
+	struct cli_totals t;
 	char **docs = NULL;
 	size_t n = 0;
 	bool many = false;
@@ -507,7 +617,7 @@ cmd_render(int argc, char **argv)
 		one.input = docs[i];
 		if (many && !a.in_place)
 			one.output = out = beside(docs[i], a.format->ext);
-		rc = render_one(&one, &t, many);
+		rc = cli_render_one(&one, &t, many, NULL);
 		if (rc > worst)
 			worst = rc;
 		free(out);
@@ -521,6 +631,54 @@ cmd_render(int argc, char **argv)
 			cli_plural(t.errors, "error", "errors"));
 	rc = worst;
 done:
+	md_strv_free(docs);
+	free(in.v);
+	return rc;
+}
+
+int
+cmd_watch(int argc, char **argv)
+{
+	struct cli_render_opts a, *each = NULL;
+	struct inputs in = { NULL, 0 };
+	char **docs = NULL, **outs = NULL;
+	size_t n = 0, k = 0;
+	bool many = false;
+	int rc;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cli_watch_usage();
+			return MD_EXIT_OK;
+		}
+	if ((rc = parse_args(&a, &in, argc, argv)) != 0)
+		goto done;
+	if (cli_docs_expand(&docs, &n, in.v, in.n, &many) < 0) {
+		rc = cli_error("%s", md_err_msg());
+		goto done;
+	}
+	if (many && (rc = check_many(&a, docs, n)) != 0)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(docs[i], "-")) {
+			rc = cli_usage_error("watch needs files, not standard "
+					     "input");
+			goto done;
+		}
+	a.watch = true;
+	each = md_calloc(n + 1, sizeof(*each));
+	for (size_t i = 0; i < n; i++) {
+		each[i] = a;
+		each[i].input = docs[i];
+		if (many && !a.in_place) {
+			md_strv_push(&outs, &k, beside(docs[i], a.format->ext));
+			each[i].output = outs[k - 1];
+		}
+	}
+	rc = cli_watch(each, n, many);
+done:
+	free(each);
+	md_strv_free(outs);
 	md_strv_free(docs);
 	free(in.v);
 	return rc;

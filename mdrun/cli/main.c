@@ -38,6 +38,8 @@ const char cli_usage[] =
 	"                    current? (for CI; mdrun check --help)\n"
 	"  strip FILE...     remove the outputs rendering in place added,\n"
 	"                    giving back the source (mdrun strip --help)\n"
+	"  watch FILE...     render, then again on every save of the\n"
+	"                    document or a file it read (mdrun watch --help)\n"
 	"  push | pull [REMOTE]\n"
 	"                    share the store through a git remote\n"
 	"                    (mdrun push --help)\n"
@@ -154,7 +156,7 @@ static const struct {
 	{ "plan", cmd_plan },	  { "store", cmd_store },
 	{ "gc", cmd_gc },	  { "push", cmd_remote },
 	{ "pull", cmd_remote },	  { "kernels", cmd_kernels },
-	{ "strip", cmd_strip },
+	{ "strip", cmd_strip },	  { "watch", cmd_watch },
 };
 
 int

@@ -9,7 +9,8 @@
 # .qmd files), files for -o/--output, --config and --junit, folders for
 # --store, git revisions for --changed-since and git remotes for
 # push/pull. Both --opt VALUE and --opt=VALUE are completed, as mdrun
-# takes both. tests/e2e/completions.sh checks it.
+# takes both. watch takes render's options, and documents.
+# tests/e2e/completions.sh checks it.
 
 # _mdrun_add WORDS...: adds each of WORDS to the replies, whole (a file
 # name with spaces stays one reply).
@@ -93,6 +94,8 @@ _mdrun_revisions()
 _mdrun_value()
 {
 	local cmd=$1 opt=$2 cur=$3
+	# watch takes render's options.
+	[ "$cmd" = watch ] && cmd=render
 	case $opt in
 	--to)
 		[ "$cmd" = render ] || return 1
@@ -147,7 +150,7 @@ _mdrun()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} cword=$COMP_CWORD
 	local -a words=("${COMP_WORDS[@]}")
-	local commands="render check plan strip store gc push pull kernels"
+	local commands="render check plan strip watch store gc push pull kernels"
 	local cmd i opt= _mdrun_eq=
 	COMPREPLY=()
 
@@ -211,10 +214,10 @@ _mdrun()
 	fi
 
 	case $cmd in
-	render | check | plan | strip)
+	render | check | plan | strip | watch)
 		if [[ $cur == -* ]]; then
 			case $cmd in
-			render) _mdrun_words "$cur" "$render_opts" ;;
+			render | watch) _mdrun_words "$cur" "$render_opts" ;;
 			check) _mdrun_words "$cur" "$check_opts" ;;
 			plan) _mdrun_words "$cur" "$plan_opts" ;;
 			strip) _mdrun_words "$cur" "--check -o --output -q

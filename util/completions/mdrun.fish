@@ -12,7 +12,7 @@
 # argument is a document to render (the default command).
 function __mdrun_command
     set -l tokens (commandline -opc)
-    if set -q tokens[2]; and contains -- $tokens[2] render check plan strip store gc push pull kernels
+    if set -q tokens[2]; and contains -- $tokens[2] render check plan strip watch store gc push pull kernels
         echo $tokens[2]
     else
         echo render
@@ -78,6 +78,7 @@ complete -c mdrun -n __mdrun_first -a render -d 'Render documents (the default)'
 complete -c mdrun -n __mdrun_first -a check -d 'Are the outputs current? (CI)'
 complete -c mdrun -n __mdrun_first -a plan -d 'What would run and why'
 complete -c mdrun -n __mdrun_first -a strip -d 'Remove the outputs rendering added'
+complete -c mdrun -n __mdrun_first -a watch -d 'Render again on every save'
 complete -c mdrun -n __mdrun_first -a store -d 'Inspect the store'
 complete -c mdrun -n __mdrun_first -a gc -d 'Remove what no document uses'
 complete -c mdrun -n __mdrun_first -a push -d 'Send the store to a git remote'
@@ -87,26 +88,27 @@ complete -c mdrun -n __mdrun_first -l version -d 'Print the version'
 complete -c mdrun -s h -l help -d 'Print the usage'
 
 # Documents.
-complete -c mdrun -n '__mdrun_using render check plan strip gc' -a '(__mdrun_documents)'
+complete -c mdrun -n '__mdrun_using render check plan strip watch gc' -a '(__mdrun_documents)'
 
-# render's options; check shares the ones from --store on.
-complete -c mdrun -n '__mdrun_using render' -s o -l output -r -F -d 'Write the result to OUT'
-complete -c mdrun -n '__mdrun_using render' -s i -l in-place -d 'Rewrite each document'
-complete -c mdrun -n '__mdrun_using render' -l to -x -a 'markdown\t"the default" html\t"one self-contained page" json\t"every block\'s results" ipynb\t"a Jupyter notebook"' -d 'Output format'
-complete -c mdrun -n '__mdrun_using render' -l unsafe-html -d 'Let raw HTML into an HTML report'
-complete -c mdrun -n '__mdrun_using render' -s k -l keep-going -d 'Go on after a failure'
-complete -c mdrun -n '__mdrun_using render plan' -l rebuild -d 'Run every block (or --rebuild=NAME) again'
-complete -c mdrun -n '__mdrun_using render check plan' -l store -x -a '(__fish_complete_directories)' -d 'The store folder'
-complete -c mdrun -n '__mdrun_using render check plan' -l config -r -F -d 'Interpreters for more languages'
-complete -c mdrun -n '__mdrun_using render check plan' -l all -d 'Also run plain blocks'
-complete -c mdrun -n '__mdrun_using render check' -l timeout -x -d 'Kill a block after SEC seconds'
-complete -c mdrun -n '__mdrun_using render check plan' -l max-output -x -d 'Bytes kept of stdout and stderr'
-complete -c mdrun -n '__mdrun_using render check' -l max-write -x -d 'Bytes kept of each file written'
-complete -c mdrun -n '__mdrun_using render check' -l no-track -d 'Record no files blocks read or write'
-complete -c mdrun -n '__mdrun_using render check' -s j -l jobs -x -d 'Realize on up to N threads'
-complete -c mdrun -n '__mdrun_using render check' -l color -x -a 'auto always never' -d 'Colour and live progress'
-complete -c mdrun -n '__mdrun_using render check' -s q -l quiet -d 'Print errors only'
-complete -c mdrun -n '__mdrun_using render check' -s v -l verbose -d 'Name options that mean nothing here'
+# render's options, which watch takes too; check shares the ones from
+# --store on.
+complete -c mdrun -n '__mdrun_using render watch' -s o -l output -r -F -d 'Write the result to OUT'
+complete -c mdrun -n '__mdrun_using render watch' -s i -l in-place -d 'Rewrite each document'
+complete -c mdrun -n '__mdrun_using render watch' -l to -x -a 'markdown\t"the default" html\t"one self-contained page" json\t"every block\'s results" ipynb\t"a Jupyter notebook"' -d 'Output format'
+complete -c mdrun -n '__mdrun_using render watch' -l unsafe-html -d 'Let raw HTML into an HTML report'
+complete -c mdrun -n '__mdrun_using render watch' -s k -l keep-going -d 'Go on after a failure'
+complete -c mdrun -n '__mdrun_using render watch plan' -l rebuild -d 'Run every block (or --rebuild=NAME) again'
+complete -c mdrun -n '__mdrun_using render watch check plan' -l store -x -a '(__fish_complete_directories)' -d 'The store folder'
+complete -c mdrun -n '__mdrun_using render watch check plan' -l config -r -F -d 'Interpreters for more languages'
+complete -c mdrun -n '__mdrun_using render watch check plan' -l all -d 'Also run plain blocks'
+complete -c mdrun -n '__mdrun_using render watch check' -l timeout -x -d 'Kill a block after SEC seconds'
+complete -c mdrun -n '__mdrun_using render watch check plan' -l max-output -x -d 'Bytes kept of stdout and stderr'
+complete -c mdrun -n '__mdrun_using render watch check' -l max-write -x -d 'Bytes kept of each file written'
+complete -c mdrun -n '__mdrun_using render watch check' -l no-track -d 'Record no files blocks read or write'
+complete -c mdrun -n '__mdrun_using render watch check' -s j -l jobs -x -d 'Realize on up to N threads'
+complete -c mdrun -n '__mdrun_using render watch check' -l color -x -a 'auto always never' -d 'Colour and live progress'
+complete -c mdrun -n '__mdrun_using render watch check' -s q -l quiet -d 'Print errors only'
+complete -c mdrun -n '__mdrun_using render watch check' -s v -l verbose -d 'Name options that mean nothing here'
 
 # check
 complete -c mdrun -n '__mdrun_using check' -l fresh -d 'Run every block in a new store'

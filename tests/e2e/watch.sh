@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# mdrun watch: renders, then renders again when the document, a file a
+# block read, mdrun.json or an included document is saved; not when mdrun
+# writes its own output; Ctrl-C leaves no process behind. The script waits
+# on the files watch writes, never on a fixed sleep.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+command -v python3 >/dev/null || skip_all "python3 missing"
+command -v setsid >/dev/null || skip_all "setsid missing (util-linux)"
+cd "$work"
+mkdir proj
+cd proj
+printf '5\n' >n.txt
+cat >d.qmd <<'EOF'
+```{python}
+n = int(open("n.txt").read())
+print(n * 2)
+```
+
+```{sh}
+echo $((3 + 4))
+```
+
+{{< include _part.qmd >}}
+EOF
+printf '```{sh}\necho part $((10 * 10))\n```\n' >_part.qmd
+
+# wait_for FILE COMMAND...: until COMMAND succeeds (at most 60 s).
+wait_for() {
+	local i
+	for i in $(seq 600); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+renders() { grep -c ' d.qmd: [0-9]* blocks:' ../watch.err; }
+more_than() { [ "$(renders)" -gt "$1" ]; }
+
+setsid "$mdrun" watch -i d.qmd >../watch.out 2>../watch.err </dev/null &
+pid=$!
+wait_for shows d.qmd 1 10 && shows d.qmd 2 7 && shows d.qmd 3 'part 100'
+expect "watch -i: the first render shows every block's output" d.qmd ../watch.err
+wait_for grep -q 'watching .* files\? in 1 folder; Ctrl-C stops' ../watch.err &&
+	grep -Eq '^mdrun: [0-9]{2}:[0-9]{2}:[0-9]{2} d.qmd: 3 blocks: 3 ran' ../watch.err
+expect "watch: a timed status line, then what it watches" ../watch.err
+
+sed -i 's/3 + 4/3 + 5/' d.qmd
+wait_for shows d.qmd 2 8
+expect "watch: an edited block shows its new output" d.qmd ../watch.err
+wait_for grep -q ' d.qmd: 3 blocks: 2 ran, 1 cached' ../watch.err &&
+	grep -q 'cached python-1' ../watch.err
+expect "watch: the edited block and its session's next run, python does not" ../watch.err
+
+printf '21\n' >n.txt
+wait_for shows d.qmd 1 42
+expect "watch: a data file a block read re-runs it" d.qmd ../watch.err
+
+printf '```{sh}\necho part $((10 * 11))\n```\n' >_part.qmd
+wait_for shows d.qmd 3 'part 110'
+expect "watch: an edited included document shows" d.qmd ../watch.err
+
+n=$(renders)
+echo '{"track": true}' >mdrun.json
+wait_for more_than "$n"
+expect "watch: a new mdrun.json renders again" ../watch.err
+
+# Its own writes start nothing: the count stays put while nothing changes
+# (a second of quiet is the only way to see that nothing happens).
+n=$(renders)
+sleep 1
+[ "$(renders)" = "$n" ]
+expect "watch: writing the document itself starts no render" ../watch.err
+
+# What watch shows is what a render from an empty store shows.
+mkdir ../fresh
+cp n.txt _part.qmd mdrun.json ../fresh/
+"$mdrun" strip -o ../fresh/d.qmd d.qmd &&
+	MDRUN_STORE=$work/fresh-store "$mdrun" -q -i ../fresh/d.qmd &&
+	same d.qmd ../fresh/d.qmd
+expect "watch: the document equals a render from an empty store" d.qmd ../fresh/d.qmd
+
+# Ctrl-C ends it and everything it started.
+kill -INT -- -"$pid"
+wait_for sh -c "! kill -0 $pid 2>/dev/null"
+expect "watch: Ctrl-C ends it" ../watch.err
+wait_for sh -c "! pgrep -g $pid >/dev/null"
+expect "watch: no process of its group is left" ../watch.err
+
+# --to html: the page reloads itself in watch mode only.
+setsid "$mdrun" watch --to html -o d.html d.qmd >../html.out 2>../html.err </dev/null &
+hpid=$!
+wait_for grep -q 'part 110' d.html && grep -q 'http-equiv="refresh"' d.html
+expect "watch --to html: the page reloads itself" d.html ../html.err
+kill -INT -- -"$hpid"
+wait_for sh -c "! kill -0 $hpid 2>/dev/null"
+"$mdrun" -q --to html -o plain.html d.qmd && ! grep -q 'http-equiv="refresh"' plain.html
+expect "render --to html: no reload outside watch" plain.html
+
+"$mdrun" watch - </dev/null >/dev/null 2>err.txt
+[ $? = 2 ] && has err.txt 'watch needs files'
+expect "watch -: a usage error" err.txt
+
+finish
