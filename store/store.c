@@ -610,12 +610,77 @@ done:
 static void cache_free(struct store_cache *c);
 static char *owner_lock(const struct store *s);
 
+/*
+ * Kept owners (store_keep_owners): a closed store's claim on its tmp/
+ * folders, held while one of them is there.
+ */
+static bool keep_owners;
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct kept {
+	char *lock, *tmp, *owner;
+	int fd;
+} *kept;
+static size_t nkept;
+
+void
+store_keep_owners(bool on)
+{
+	keep_owners = on;
+}
+
+/* Does a folder of owner's remain in tmp? */
+static bool
+owner_has_folders(const char *tmp, const char *owner)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	size_t len = strlen(owner);
+	bool any = false;
+
+	if (!d)
+		return false;
+	while (!any && (e = readdir(d)))
+		any = !strncmp(e->d_name, owner, len) && e->d_name[len] == '-';
+	closedir(d);
+	return any;
+}
+
+static void
+keep_owner(struct store *s)
+{
+	size_t i = 0;
+
+	pthread_mutex_lock(&kept_mu);
+	/* Those whose folders are all gone let go now. */
+	while (i < nkept) {
+		if (owner_has_folders(kept[i].tmp, kept[i].owner)) {
+			i++;
+			continue;
+		}
+		unlink(kept[i].lock);
+		close(kept[i].fd);
+		free(kept[i].lock);
+		free(kept[i].tmp);
+		free(kept[i].owner);
+		kept[i] = kept[--nkept];
+	}
+	kept = md_realloc(kept, (nkept + 1) * sizeof(*kept));
+	kept[nkept].lock = owner_lock(s);
+	kept[nkept].tmp = md_strdup(s->tmp);
+	kept[nkept].owner = s->owner;
+	kept[nkept].fd = s->owner_fd;
+	nkept++;
+	pthread_mutex_unlock(&kept_mu);
+}
+
 void
 store_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->owner) {
+	if (s->owner && keep_owners) {
+		keep_owner(s);
+	} else if (s->owner) {
 		/* What is left in tmp/ is anyone's to sweep from now on. */
 		char *lock = owner_lock(s);
 		unlink(lock);

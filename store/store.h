@@ -160,6 +160,12 @@ enum store_match {
 };
 
 /*
+ * From now on (mdrun watch), a closed store keeps its claim on the
+ * folders it made in tmp/, so that a later store's sweep leaves them
+ * (a warm session's), until none of them is left.
+ */
+void store_keep_owners(bool on);
+/*
  * Opens (creating when missing) the store at root and sweeps tmp/ of what
  * dead processes left. Caller frees with store_close.
  */

@@ -23,12 +23,15 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../core/exec.h"
 #include "../../util/buf.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
 #include "../../util/hash.h"
 
 #define DEBOUNCE_MS 150
+/* Stopped copies kept per python session (the latest blocks'). */
+#define WATCH_SNAPSHOTS 8
 #define WATCH_EVENTS                                                     \
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |      \
 	 IN_DELETE | IN_ATTRIB)
@@ -265,6 +268,7 @@ cli_watch(const struct cli_render_opts *docs, size_t n, bool many)
 	int rc;
 
 	memset(&w, 0, sizeof(w));
+	md_exec_warm(true, WATCH_SNAPSHOTS);
 	if ((w.fd = inotify_init1(IN_CLOEXEC)) < 0)
 		return cli_error("cannot watch files: %s", strerror(errno));
 	if ((rc = render_all(&w, docs, n, many)) == MD_EXIT_USAGE &&

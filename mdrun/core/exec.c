@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -805,12 +806,212 @@ struct md_chain {
 	struct md_outcome *outs;
 	char lockname[MD_HASH_HEX + 8]; /* session-KEY */
 	int lock;			 /* fd of the session's lock, or -1 */
+	/* For each member the live interpreter ran (executed of them): its
+	 * key, and the stopped copy holding the state after it, or -1. */
+	char (*ran)[MD_HASH_HEX];
+	pid_t *snaps;
 };
+
+/*
+ * Warm sessions (mdrun watch): at the end of a render, a session's live
+ * interpreter is parked here with what it ran and its snapshots, instead
+ * of ended; the next render's chain of the same session takes it back
+ * (adopt): as it is, when every block it ran is still the document's,
+ * in order (only blocks after them replay); else from the latest
+ * snapshot whose blocks still are; else not at all. One entry per
+ * session: a newer one ends the older.
+ */
+struct warm {
+	char *id; /* lang, interpreter, session, folder, document */
+	struct md_session ss;
+	char *dir;
+	char (*ran)[MD_HASH_HEX];
+	pid_t *snaps;
+	size_t nran;
+};
+
+static pthread_mutex_t warm_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct warm *warm;
+static size_t nwarm;
+static bool warm_on;
+static size_t snap_cap;
+
+void
+md_exec_warm(bool on, size_t snapshots)
+{
+	warm_on = on;
+	snap_cap = snapshots;
+	store_keep_owners(on);
+	md_session_snapshots(on && snapshots > 0);
+}
+
+static char *
+chain_id(struct md_chain *c)
+{
+	const struct md_stage *st = &c->p->stages[c->members[0]];
+	struct md_buf b = MD_BUF_INIT;
+
+	md_buf_printf(&b, "%s\t%s\t%s\t%s\t%s", st->interp->lang,
+		      st->identity ? st->identity : "", st->session,
+		      c->o->cwd ? c->o->cwd : "", c->o->document);
+	return md_buf_detach(&b);
+}
+
+static void
+warm_end(struct warm *w)
+{
+	md_session_stop(&w->ss);
+	if (w->dir)
+		md_fs_rmtree(w->dir);
+	free(w->dir);
+	free(w->id);
+	free(w->ran);
+	free(w->snaps);
+}
+
+/* Kills the stopped copy at k: it holds no state anyone can use. */
+static void
+drop_snap(pid_t *snaps, size_t k)
+{
+	if (snaps[k] > 0)
+		kill(snaps[k], SIGKILL);
+	snaps[k] = -1;
+}
 
 static struct md_stage *
 member(struct md_chain *c, size_t i)
 {
 	return &c->p->stages[c->members[i]];
+}
+
+/*
+ * Member k ran in the live interpreter: what it ran, and the copy it
+ * left. Past the cap, the oldest copies go: an edit is likeliest near
+ * the end.
+ */
+static void
+note_ran(struct md_chain *c, size_t k)
+{
+	size_t held = 0;
+
+	memcpy(c->ran[k], member(c, k)->key, MD_HASH_HEX);
+	c->snaps[k] = c->ss.snap;
+	c->ss.snap = -1;
+	if (warm_on && c->ss.nosnap[0])
+		tell(c->o, c->o->note, "no snapshot after %s: %s",
+		     member(c, k)->block->name, c->ss.nosnap);
+	for (size_t j = 0; j <= k; j++)
+		held += c->snaps[j] > 0;
+	for (size_t j = 0; j <= k && held > snap_cap; j++)
+		if (c->snaps[j] > 0) {
+			drop_snap(c->snaps, j);
+			held--;
+		}
+}
+
+/* The chain ends: its interpreter is parked; true when it was. */
+static bool
+park(struct md_chain *c)
+{
+	struct warm w;
+
+	if (!warm_on || !c->executed || !md_session_alive(&c->ss))
+		return false;
+	memset(&w, 0, sizeof(w));
+	w.id = chain_id(c);
+	w.ss = c->ss;
+	w.ss.interp = NULL; /* the render's: it goes with it */
+	w.dir = c->dir;
+	w.nran = c->executed;
+	w.ran = md_calloc(w.nran, sizeof(*w.ran));
+	w.snaps = md_calloc(w.nran, sizeof(*w.snaps));
+	memcpy(w.ran, c->ran, w.nran * sizeof(*w.ran));
+	memcpy(w.snaps, c->snaps, w.nran * sizeof(*w.snaps));
+	memset(&c->ss, 0, sizeof(c->ss));
+	c->ss.pid = -1;
+	c->ss.snap = -1;
+	c->ss.to = c->ss.from = -1;
+	for (int k = 0; k < 4; k++)
+		c->ss.fd[k] = -1;
+	c->dir = NULL;
+	pthread_mutex_lock(&warm_mu);
+	for (size_t i = 0; i < nwarm; i++)
+		if (!strcmp(warm[i].id, w.id)) {
+			warm_end(&warm[i]);
+			warm[i] = warm[--nwarm];
+			break;
+		}
+	warm = md_realloc(warm, (nwarm + 1) * sizeof(*warm));
+	warm[nwarm++] = w;
+	pthread_mutex_unlock(&warm_mu);
+	return true;
+}
+
+/*
+ * Before member i runs in a chain with no live interpreter: takes back
+ * this session's parked one, at the state after the longest run of
+ * members it ran that are still the chain's (at most i): live, or
+ * continued from a snapshot. Nothing when none fits.
+ */
+static void
+adopt(struct md_chain *c, size_t i)
+{
+	char *id;
+	struct warm w;
+	size_t p = 0, j, k;
+	bool found = false;
+
+	if (!warm_on || !i)
+		return;
+	id = chain_id(c);
+	pthread_mutex_lock(&warm_mu);
+	for (k = 0; k < nwarm; k++)
+		if (!strcmp(warm[k].id, id)) {
+			w = warm[k];
+			warm[k] = warm[--nwarm];
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&warm_mu);
+	free(id);
+	if (!found)
+		return;
+	/* The interpreter it ran: the last render's went with it. */
+	w.ss.interp = member(c, 0)->interp;
+	while (p < w.nran && p < i && !strcmp(w.ran[p], member(c, p)->key))
+		p++;
+	if (p == w.nran) {
+		j = p; /* the live interpreter, as it is */
+	} else {
+		for (j = p; j > 0 && w.snaps[j - 1] <= 0; j--)
+			;
+		for (k = j; k < w.nran; k++)
+			drop_snap(w.snaps, k);
+		if (j && md_session_resume(&w.ss, w.snaps[j - 1]) == 0) {
+			w.snaps[j - 1] = w.ss.snap;
+			w.ss.snap = -1;
+			tell(c->o, c->o->note, "the %s session goes on from its "
+			     "snapshot after %s",
+			     member(c, i)->session, member(c, j - 1)->block->name);
+		} else {
+			md_err_clear();
+			j = 0;
+		}
+	}
+	if (!j || !md_session_alive(&w.ss)) {
+		warm_end(&w);
+		return;
+	}
+	c->ss = w.ss;
+	c->dir = w.dir;
+	c->executed = j;
+	memcpy(c->ran, w.ran, j * sizeof(*w.ran));
+	memcpy(c->snaps, w.snaps, j * sizeof(*w.snaps));
+	for (k = j; k < w.nran; k++)
+		drop_snap(w.snaps, k);
+	free(w.id);
+	free(w.ran);
+	free(w.snaps);
 }
 
 /* Runs member i in the live interpreter (starting one if needed). */
@@ -833,6 +1034,8 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 					   &c->o->track)) < 0)
 			return rc;
 		c->executed = 0;
+		for (size_t k = 0; k < c->n; k++)
+			c->snaps[k] = -1; /* they went with the old one */
 	}
 	char **env = dep_env(c->s, c->p, st);
 	rc = md_session_run(r, artifacts, &c->ss, st->block->name,
@@ -887,6 +1090,8 @@ chain_replay(struct md_chain *c, size_t i)
 	size_t k, from;
 	int rc = 0;
 
+	if (!md_session_alive(&c->ss))
+		adopt(c, i);
 	if (md_session_alive(&c->ss) && c->executed == i)
 		return 0;
 	/* An interpreter already past block i cannot run it again. */
@@ -919,6 +1124,7 @@ chain_replay(struct md_chain *c, size_t i)
 			break;
 		}
 		c->executed = k + 1;
+		note_ran(c, k);
 		if (r.out_cut)
 			note_cut(&r.out, o->cap);
 		if (r.err_cut)
@@ -971,6 +1177,10 @@ md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 	c->members = md_calloc(n, sizeof(*members));
 	memcpy(c->members, members, n * sizeof(*members));
 	c->outs = md_calloc(n, sizeof(*c->outs));
+	c->ran = md_calloc(n, sizeof(*c->ran));
+	c->snaps = md_calloc(n, sizeof(*c->snaps));
+	for (size_t k = 0; k < n; k++)
+		c->snaps[k] = -1;
 	if (!md_stage_key(p, member(c, 0))) {
 		md_err_set("%s: the first block of a session has no key",
 			   o->document);
@@ -1003,7 +1213,8 @@ md_chain_release(struct md_chain *c)
 static void
 chain_end(struct md_chain *c)
 {
-	md_session_stop(&c->ss);
+	if (!park(c))
+		md_session_stop(&c->ss);
 	if (c->dir)
 		md_fs_rmtree(c->dir);
 	free(c->dir);
@@ -1054,6 +1265,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			if (rc == 0) {
 				memcpy(st->rhash, last, MD_HASH_HEX);
 				c->executed = i + 1;
+				note_ran(c, i);
 				rc = shown_now(out, s, st, &r, last);
 				out->ms = (r.end - r.start) * 1e3;
 			}
@@ -1086,6 +1298,8 @@ md_chain_free(struct md_chain *c)
 		md_outcome_dispose(&c->outs[i]);
 	free(c->outs);
 	free(c->members);
+	free(c->ran);
+	free(c->snaps);
 	free(c);
 }
 

@@ -162,4 +162,12 @@ int md_exec_keys(struct md_plan *p, struct store *s);
  */
 int md_outcomes_load(const struct md_outcome *const *v, size_t n, int jobs);
 
+/*
+ * mdrun watch: sessions outlive the render that started them, and python
+ * sessions keep up to snapshots stopped copies of their interpreter (0:
+ * none), so that the next render of the same document continues where
+ * its blocks still are the document's (exec.c, "Warm sessions").
+ */
+void md_exec_warm(bool on, size_t snapshots);
+
 #endif

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -56,6 +57,14 @@ with_track(struct md_session *ss, const char *const *given, size_t n,
 	return v;
 }
 
+static bool snapshots;
+
+void
+md_session_snapshots(bool on)
+{
+	snapshots = on;
+}
+
 static void
 free_env(const char **v, size_t n)
 {
@@ -108,6 +117,7 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 
 	memset(ss, 0, sizeof(*ss));
 	ss->pid = -1;
+	ss->snap = -1;
 	ss->to = ss->from = -1;
 	for (i = 0; i < 4; i++)
 		ss->fd[i] = -1;
@@ -132,8 +142,9 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 		argv[n + 2] = doc; /* $0 */
 	md_buf_printf(&e1, "MDRUN_SESSION_DIR=%s", dir);
 	md_buf_printf(&e2, "MDRUN_DOC=%s", doc);
-	const char *given[] = { e1.ptr, e2.ptr };
-	env = with_track(ss, given, 2, cwd, track);
+	const char *given[] = { e1.ptr, e2.ptr, "MDRUN_SNAPSHOTS=1" };
+	size_t ngiven = snapshots && in->driver == MD_DRIVER_PYTHON ? 3 : 2;
+	env = with_track(ss, given, ngiven, cwd, track);
 	memset(&sp, 0, sizeof(sp));
 	sp.argv = argv;
 	sp.cwd = cwd;
@@ -159,7 +170,7 @@ done:
 	}
 	free(argv);
 	if (env)
-		free_env(env, 2);
+		free_env(env, ngiven);
 	md_buf_dispose(&e1);
 	md_buf_dispose(&e2);
 	if (rc < 0)
@@ -472,8 +483,17 @@ run_block(struct md_proc_result *r, const char **out_dir,
 	got = answer(ss, line, sizeof(line), timeout > 0 ? md_mono() + timeout
 							: 0, &ws);
 	r->end = md_now();
+	ss->snap = -1;
+	ss->nosnap[0] = '\0';
 	if (got == 1 && !strncmp(line, "DONE ", 5)) {
-		r->exit.code = atoi(line + 5);
+		char *end, *tail;
+
+		r->exit.code = (int)strtol(line + 5, &end, 10);
+		if ((tail = strstr(end, " SNAP ")))
+			ss->snap = (pid_t)atoi(tail + 6);
+		else if ((tail = strstr(end, " NOSNAP ")))
+			snprintf(ss->nosnap, sizeof(ss->nosnap), "%s",
+				 tail + 8);
 	} else if (got == 1 && !strncmp(line, "EXIT ", 5)) {
 		/*
 		 * The block ended the interpreter: its status is what the
@@ -534,4 +554,21 @@ md_session_run(struct md_proc_result *r, const char **out_dir,
 		rc = md_track_collect(&r->io, ss->track, &ss->track_at,
 				      ss->cwd, ss->write_max);
 	return rc;
+}
+
+int
+md_session_resume(struct md_session *ss, pid_t snap)
+{
+	char req[32], line[128];
+	int n = snprintf(req, sizeof(req), "WAIT %d\n", (int)snap), ws = 0;
+
+	if (ss->kernel || ss->pid <= 0 || snap <= 0 || kill(snap, 0) < 0 ||
+	    write(ss->to, req, (size_t)n) != n ||
+	    answer(ss, line, sizeof(line), md_mono() + 30, &ws) != 1 ||
+	    strncmp(line, "READY ", 6)) {
+		md_session_stop(ss);
+		return md_err_set("the session's snapshot is gone");
+	}
+	ss->snap = (pid_t)atoi(line + 6);
+	return 0;
 }

@@ -41,7 +41,25 @@ struct md_session {
 	long long track_at;   /* where the next block's lines start */
 	char *cwd;	      /* what its read paths are relative to */
 	size_t write_max;     /* larger writes are not kept (track.h) */
+	/* Snapshots (md_session_snapshots): the stopped copy the last block
+	 * left, holding the state after it, or -1 (then nosnap says why,
+	 * or is empty: none asked for) */
+	pid_t snap;
+	char nosnap[48];
 };
+
+/*
+ * From now on, python sessions this process starts keep a stopped copy
+ * of their interpreter after each block (mdrun watch): see session.py.
+ */
+void md_session_snapshots(bool on);
+/*
+ * Hands the session over to snap, a stopped copy an earlier block of
+ * this session left (its state after that block): the interpreter that
+ * ran since ends, snap goes on, and a new stopped copy of it takes its
+ * place, in ss->snap. Fails (the session stopped) when snap is gone.
+ */
+int md_session_resume(struct md_session *ss, pid_t snap);
 
 /*
  * Starts the interpreter with its driver, in cwd, with MDRUN_DOC=doc (a

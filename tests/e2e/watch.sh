@@ -98,6 +98,75 @@ wait_for sh -c "! kill -0 $hpid 2>/dev/null"
 "$mdrun" -q --to html -o plain.html d.qmd && ! grep -q 'http-equiv="refresh"' plain.html
 expect "render --to html: no reload outside watch" plain.html
 
+# --- snapshots: an edit resumes from the state before it -----------------
+# Block 1 sleeps 3 s (a data load); block 5 is edited five times. Each
+# render takes the snapshot after block 4: well under the 3 s, with the
+# output a render from an empty store gives.
+mkdir ../snap
+cd ../snap
+{
+	printf '```{python}\nimport time\ntime.sleep(3)\nrows = [3, 1, 4, 1, 5]\n```\n\n'
+	printf '```{python}\ntotal = sum(rows)\n```\n\n'
+	printf '```{python}\nbig = [r for r in rows if r > 2]\n```\n\n'
+	printf '```{python}\nrows.append(9)\n```\n\n'
+	printf '```{python}\nprint(total * 0, len(rows), big)\n```\n'
+} >nb.md
+setsid "$mdrun" watch -i nb.md >../snap.out 2>../snap.err </dev/null &
+spid=$!
+wait_for shows nb.md 5 '0 6 [3, 4, 5]'
+expect "snapshots: the first render" nb.md ../snap.err
+slow=0
+for k in 1 2 3 4 5; do
+	sed -i "s/^print(total \* [0-9]*,/print(total * $k,/" nb.md
+	t0=$(date +%s%N)
+	wait_for shows nb.md 5 "$((14 * k)) 6 [3, 4, 5]" || slow=99
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	echo "     edit $k: rendered in $ms ms"
+	[ "$ms" -lt 2500 ] || slow=$((slow + 1))
+	mkdir -p "../fresh$k"
+	"$mdrun" strip -q -o "../fresh$k/nb.md" nb.md &&
+		MDRUN_STORE=$work/fresh$k-store "$mdrun" -q -i "../fresh$k/nb.md" &&
+		same nb.md "../fresh$k/nb.md" || slow=99
+done
+[ "$slow" = 0 ]
+expect "snapshots: five edits of block 5 each render in under 2.5 s, as from nothing" ../snap.err
+grep -q 'goes on from its snapshot after python-4' ../snap.err &&
+	! grep -q 'replay' ../snap.err
+expect "snapshots: the session goes on from the snapshot, nothing replays" ../snap.err
+stopped=$(ps -o stat= -g "$spid" | grep -c '^T')
+[ "$stopped" -ge 1 ] && [ "$stopped" -le 8 ]
+expect "snapshots: stopped copies are there, at most 8 ($stopped)" ../snap.err
+# An edit above: the snapshot after block 1 (the sleep is not run again).
+sed -i 's/^total = sum(rows)$/total = sum(rows) + 1/' nb.md
+wait_for shows nb.md 5 "75 6 [3, 4, 5]"
+expect "snapshots: an edit of block 2 resumes after block 1" nb.md ../snap.err
+grep -q 'goes on from its snapshot after python-1' ../snap.err
+expect "snapshots: ... from the snapshot after python-1" ../snap.err
+kill -INT -- -"$spid"
+wait_for sh -c "! pgrep -g $spid >/dev/null"
+expect "snapshots: Ctrl-C leaves no stopped copy behind" ../snap.err
+
+# A block that leaves a thread running takes no snapshot: the next edit
+# replays, and -v's note says why.
+mkdir ../thr
+cd ../thr
+{
+	printf '```{python}\nimport threading, time\nt = threading.Thread(target=time.sleep, args=(600,), daemon=True)\nt.start()\nn = 5\n```\n\n'
+	printf '```{python}\nprint(n * 2)\n```\n'
+} >nb.md
+setsid "$mdrun" watch -i nb.md >../thr.out 2>../thr.err </dev/null &
+tpid=$!
+wait_for shows nb.md 2 10
+sed -i 's/^print(n \* 2)$/print(n * 3)/' nb.md
+wait_for shows nb.md 2 15 && grep -q 'no snapshot after python-1: a thread is running' ../thr.err &&
+	grep -q 'replaying the python session' ../thr.err
+expect "snapshots: none after a block that left a thread; the edit replays" nb.md ../thr.err
+kill -INT -- -"$tpid"
+wait_for sh -c "! pgrep -g $tpid >/dev/null"
+expect "snapshots: Ctrl-C ends the thread's process too" ../thr.err
+cd ../proj
+
 "$mdrun" watch - </dev/null >/dev/null 2>err.txt
 [ $? = 2 ] && has err.txt 'watch needs files'
 expect "watch -: a usage error" err.txt

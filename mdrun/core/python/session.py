@@ -1,13 +1,93 @@
 # The python session driver (the protocol: mdrun/core/drivers.c). After
 # common.py. __builtins__ is the module and __annotations__ a dict, as in
 # a script's __main__ (exec would put the builtins' dict there).
+#
+# Snapshots (MDRUN_SNAPSHOTS=1, mdrun watch): after each block the driver
+# forks a copy of itself that stops at once (SIGSTOP), holding the state
+# after that block at the cost of the pages either side later changes,
+# and answers "DONE STATUS SNAP PID" ("DONE STATUS NOSNAP WHY" when a
+# thread or a child process would not be in the copy). "WAIT PID" hands
+# the session to that copy: the process that reads it writes PID to
+# $W/active, continues PID and ends, but for the first one, which holds
+# the session's place for its keeper until the process named in
+# $W/active ends for good. The copy, continued, stops a copy of itself
+# again (so that state stays at hand) and answers "READY PID".
 import os as _os, sys as _sys
 
 
+def _mdrun_snapshot():
+    """A stopped copy of this process: its pid here, 0 in the copy once
+    it is continued."""
+    import signal
+    for stream in (_sys.stdout, _sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    pid = _os.fork()
+    if pid == 0:
+        _os.kill(_os.getpid(), signal.SIGSTOP)
+    return pid
+
+
+def _mdrun_cannot_snapshot(snaps):
+    """Why a copy of this process would not hold the session's state, or
+    None: a thread, or a child process still running (snapshots aside)."""
+    import threading
+    if threading.active_count() > 1:
+        return 'a thread is running'
+    try:
+        tasks = _os.listdir('/proc/self/task')
+    except OSError:
+        return 'no /proc'
+    if len(tasks) > 1:
+        return 'a thread is running'
+    for t in tasks:
+        try:
+            with open('/proc/self/task/%s/children' % t) as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            return 'no /proc'
+        for k in kids:
+            if k not in snaps:
+                return 'a child process is running'
+    return None
+
+
+def _mdrun_hold(w, pid):
+    """The first process, once it handed the session over: here until
+    the process $W/active names ends for good."""
+    import select
+    while True:
+        try:
+            fd = _os.pidfd_open(pid)
+        except OSError:
+            fd = -1
+        while fd >= 0 and not select.select([fd], [], [], 1)[0]:
+            try:  # snapshots mdrun dropped
+                while _os.waitpid(-1, _os.WNOHANG)[0] > 0:
+                    pass
+            except ChildProcessError:
+                pass
+        if fd >= 0:
+            _os.close(fd)
+        try:
+            with open(w + '/active') as f:
+                now = int(f.read())
+        except (OSError, ValueError):
+            now = pid
+        if now == pid:
+            _os._exit(0)
+        pid = now
+
+
 def _mdrun_driver():
-    import builtins, linecache, traceback
+    import builtins, linecache, traceback, signal
     import types
     w = _os.environ.pop('MDRUN_SESSION_DIR')
+    snapshots = _os.environ.pop('MDRUN_SNAPSHOTS', '') == '1'
+    keeper_child = _os.getpid()
+    snaps = set()
     doc = _os.environ.get('MDRUN_DOC') or '<mdrun>'
     me = _os.getpid()
     _os.set_inheritable(198, False)
@@ -38,7 +118,19 @@ def _mdrun_driver():
     _os.close(s1)
     _os.close(s2)
     extra = []
-    while cin.readline():
+    while True:
+        line = cin.readline()
+        if not line:
+            break
+        if line.startswith(b'WAIT '):
+            to = int(line[5:])
+            with open(w + '/active.new', 'w') as f:
+                f.write('%d' % to)
+            _os.rename(w + '/active.new', w + '/active')
+            _os.kill(to, signal.SIGCONT)
+            if _os.getpid() == keeper_child:
+                _mdrun_hold(w, to)
+            _os._exit(0)
         with open(w + '/code', 'rb') as f:
             head, _, code = f.read().partition(b'\n\n')
         first, *env = head.decode().split('\n')
@@ -92,7 +184,26 @@ def _mdrun_driver():
         _os.dup2(s2, 2)
         _os.close(s1)
         _os.close(s2)
-        cout.write(b'DONE %d\n' % status)
+        tail = b''
+        if snapshots:
+            why = _mdrun_cannot_snapshot(snaps)
+            pid = 1 if why else _mdrun_snapshot()
+            if why:
+                tail = b' NOSNAP ' + why.encode()
+            elif pid:
+                snaps.add(pid)
+                tail = b' SNAP %d' % pid
+            else:
+                # Continued: the session is ours now. The state stays at
+                # hand in a stopped copy (which, continued, does this too).
+                while pid == 0:
+                    me = _os.getpid()
+                    snaps = set()
+                    pid = _mdrun_snapshot()
+                snaps.add(pid)
+                cout.write(b'READY %d\n' % pid)
+                continue
+        cout.write(b'DONE %d%s\n' % (status, tail))
 
 
 _mdrun_driver()
