@@ -98,7 +98,10 @@ int cli_render_one(const struct cli_render_opts *a, struct cli_totals *t,
  * mdrun watch: renders each of docs (n, with their options), then again
  * whenever a file one depended on changes, until a signal ends it.
  */
-int cli_watch(const struct cli_render_opts *docs, size_t n, bool many);
+int cli_watch(const struct cli_render_opts *docs, size_t n, bool many,
+	      size_t snapshots);
+/* --snapshots' default: stopped copies kept per python session. */
+#define CLI_WATCH_SNAPSHOTS 8
 void cli_watch_usage(void);
 
 /*

@@ -646,11 +646,34 @@ cmd_watch(int argc, char **argv)
 	bool many = false;
 	int rc;
 
+	size_t snapshots = CLI_WATCH_SNAPSHOTS;
+	int kept = 1;
+
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			cli_watch_usage();
 			return MD_EXIT_OK;
 		}
+	/* --snapshots is watch's own: taken out before render's options. */
+	for (int i = 1; i < argc; i++) {
+		const char *t;
+		int got = cli_option_value(&t, argc, argv, &i, "--snapshots");
+		char *end;
+		long v;
+
+		if (got < 0)
+			return MD_EXIT_USAGE;
+		if (!got) {
+			argv[kept++] = argv[i];
+			continue;
+		}
+		v = strtol(t, &end, 10);
+		if (!*t || *end || v < 0 || v > 64)
+			return cli_usage_error("--snapshots needs a number from 0 "
+					       "to 64");
+		snapshots = (size_t)v;
+	}
+	argc = kept;
 	if ((rc = parse_args(&a, &in, argc, argv)) != 0)
 		goto done;
 	if (cli_docs_expand(&docs, &n, in.v, in.n, &many) < 0) {
@@ -675,7 +698,7 @@ cmd_watch(int argc, char **argv)
 			each[i].output = outs[k - 1];
 		}
 	}
-	rc = cli_watch(each, n, many);
+	rc = cli_watch(each, n, many, snapshots);
 done:
 	free(each);
 	md_strv_free(outs);

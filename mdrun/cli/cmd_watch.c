@@ -30,14 +30,13 @@
 #include "../../util/hash.h"
 
 #define DEBOUNCE_MS 150
-/* Stopped copies kept per python session (the latest blocks'). */
-#define WATCH_SNAPSHOTS 8
+
 #define WATCH_EVENTS                                                     \
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |      \
 	 IN_DELETE | IN_ATTRIB)
 
 static const char usage[] =
-	"usage: mdrun watch [render options] FILE...\n"
+	"usage: mdrun watch [--snapshots N] [render options] FILE...\n"
 	"\n"
 	"Renders the documents as 'mdrun render' would (-i, -o OUT, --to\n"
 	"FORMAT), then watches the files each render depended on: the\n"
@@ -48,6 +47,13 @@ static const char usage[] =
 	"inputs did not change come from the store. An HTML page written by\n"
 	"watch reloads itself in the browser every 2 seconds. Ctrl-C stops\n"
 	"it, ending every process a block started.\n"
+	"\n"
+	"Sessions stay alive between renders. A python session keeps a\n"
+	"stopped copy of its interpreter after each block (a fork: it costs\n"
+	"the pages that later change), so an edited block goes on from the\n"
+	"state after the block above it without running the blocks above.\n"
+	"  --snapshots N    copies kept per session, the latest blocks'\n"
+	"                   (default 8; 0: none, edits replay)\n"
 	"\n"
 	"Render options: mdrun --help.\n";
 
@@ -261,19 +267,33 @@ changed(struct watch *w, int timeout)
 	return any;
 }
 
+/* After a render: what the snapshots hold, when there are any. */
+static void
+say_snapshots(const struct cli_render_opts *a)
+{
+	size_t n, kib;
+
+	md_exec_warm_usage(&n, &kib);
+	if (n && !a->quiet)
+		fprintf(stderr, "mdrun: %zu %s held, %.1f MiB\n", n,
+			cli_plural(n, "snapshot", "snapshots"), kib / 1024.0);
+}
+
 int
-cli_watch(const struct cli_render_opts *docs, size_t n, bool many)
+cli_watch(const struct cli_render_opts *docs, size_t n, bool many,
+	  size_t snapshots)
 {
 	struct watch w;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
-	md_exec_warm(true, WATCH_SNAPSHOTS);
+	md_exec_warm(true, snapshots);
 	if ((w.fd = inotify_init1(IN_CLOEXEC)) < 0)
 		return cli_error("cannot watch files: %s", strerror(errno));
 	if ((rc = render_all(&w, docs, n, many)) == MD_EXIT_USAGE &&
 	    !w.ndirs)
 		goto done;
+	say_snapshots(&docs[0]);
 	fprintf(stderr, "mdrun: watching %zu %s in %zu %s; Ctrl-C stops\n",
 		w.nfiles, cli_plural(w.nfiles, "file", "files"), w.ndirs,
 		cli_plural(w.ndirs, "folder", "folders"));
@@ -286,6 +306,7 @@ cli_watch(const struct cli_render_opts *docs, size_t n, bool many)
 		if ((rc = render_all(&w, docs, n, many)) == MD_EXIT_USAGE &&
 		    !w.ndirs)
 			break;
+		say_snapshots(&docs[0]);
 	}
 done:
 	forget(&w);

@@ -845,6 +845,40 @@ md_exec_warm(bool on, size_t snapshots)
 	md_session_snapshots(on && snapshots > 0);
 }
 
+/* The proportional set size of a process, in KiB (0 when unknown). */
+static size_t
+pss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	size_t kib = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Pss:", 4)) {
+			kib = strtoull(line + 4, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kib;
+}
+
+void
+md_exec_warm_usage(size_t *snaps, size_t *kib)
+{
+	*snaps = *kib = 0;
+	pthread_mutex_lock(&warm_mu);
+	for (size_t i = 0; i < nwarm; i++)
+		for (size_t k = 0; k < warm[i].nran; k++)
+			if (warm[i].snaps[k] > 0) {
+				(*snaps)++;
+				*kib += pss_kib(warm[i].snaps[k]);
+			}
+	pthread_mutex_unlock(&warm_mu);
+}
+
 static char *
 chain_id(struct md_chain *c)
 {

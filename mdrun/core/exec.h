@@ -169,5 +169,11 @@ int md_outcomes_load(const struct md_outcome *const *v, size_t n, int jobs);
  * its blocks still are the document's (exec.c, "Warm sessions").
  */
 void md_exec_warm(bool on, size_t snapshots);
+/*
+ * How many stopped copies the parked sessions hold, and their share of
+ * memory (the sum of their proportional set sizes, KiB: a page they
+ * share with the interpreter counts by halves).
+ */
+void md_exec_warm_usage(size_t *snaps, size_t *kib);
 
 #endif

@@ -147,6 +147,29 @@ kill -INT -- -"$spid"
 wait_for sh -c "! pgrep -g $spid >/dev/null"
 expect "snapshots: Ctrl-C leaves no stopped copy behind" ../snap.err
 
+grep -Eq '^mdrun: [0-9]+ snapshots held, [0-9.]+ MiB$' ../snap.err
+expect "snapshots: a line says how many are held and their memory" ../snap.err
+
+# --snapshots caps them: 2 for a 6-block session, the latest blocks'.
+mkdir ../cap
+cd ../cap
+for i in 1 2 3 4 5; do printf '```{python}\nv%d = %d\n```\n\n' "$i" "$i"; done >nb.md
+printf '```{python}\nprint(v5 * 100)\n```\n' >>nb.md
+setsid "$mdrun" watch --snapshots 2 -i nb.md >../cap.out 2>../cap.err </dev/null &
+cpid=$!
+wait_for shows nb.md 6 500 && wait_for grep -q '^mdrun: 2 snapshots held' ../cap.err
+stopped=$(ps -o stat= -g "$cpid" | grep -c '^T')
+[ "$stopped" = 2 ]
+expect "--snapshots 2: two stopped copies ($stopped)" ../cap.err
+sed -i 's/^print(v5 \* 100)$/print(v5 * 1000)/' nb.md
+wait_for shows nb.md 6 5000 && grep -q 'goes on from its snapshot after python-5' ../cap.err
+expect "--snapshots 2: the latest are kept, an edit of the last block uses one" nb.md ../cap.err
+kill -INT -- -"$cpid"
+wait_for sh -c "! pgrep -g $cpid >/dev/null"
+"$mdrun" watch --snapshots 65 nb.md 2>err.txt
+[ $? = 2 ] && has err.txt '--snapshots needs a number from 0 to 64'
+expect "--snapshots 65: a usage error" err.txt
+
 # A block that leaves a thread running takes no snapshot: the next edit
 # replays, and -v's note says why.
 mkdir ../thr

@@ -217,7 +217,8 @@ _mdrun()
 	render | check | plan | strip | watch)
 		if [[ $cur == -* ]]; then
 			case $cmd in
-			render | watch) _mdrun_words "$cur" "$render_opts" ;;
+			render) _mdrun_words "$cur" "$render_opts" ;;
+			watch) _mdrun_words "$cur" "$render_opts --snapshots" ;;
 			check) _mdrun_words "$cur" "$check_opts" ;;
 			plan) _mdrun_words "$cur" "$plan_opts" ;;
 			strip) _mdrun_words "$cur" "--check -o --output -q
