@@ -190,6 +190,28 @@ wait_for sh -c "! pgrep -g $tpid >/dev/null"
 expect "snapshots: Ctrl-C ends the thread's process too" ../thr.err
 cd ../proj
 
+# A Jupyter kernel stays warm too (no snapshots): a block added at the
+# end runs without the blocks above running again.
+if "$mdrun" kernels 2>/dev/null | grep -q '^  python3 '; then
+	mkdir ../kern
+	cd ../kern
+	printf -- '---\nmdrun:\n  kernels:\n    python: python3\n---\n\n' >k.md
+	printf '```{python}\nx = 41\n```\n\n```{python}\nprint(x + 1)\n```\n' >>k.md
+	setsid "$mdrun" watch -i k.md >../kern.out 2>../kern.err </dev/null &
+	kpid=$!
+	wait_for shows k.md 2 42
+	printf '\n```{python}\nprint(x * 2)\n```\n' >>k.md
+	wait_for shows k.md 3 82 && ! grep -q 'replay' ../kern.err &&
+		grep -q ' k.md: 3 blocks: 1 ran, 2 cached' ../kern.err
+	expect "kernel: a block added at the end runs in the warm kernel" k.md ../kern.err
+	kill -INT -- -"$kpid"
+	wait_for sh -c "! pgrep -g $kpid >/dev/null"
+	expect "kernel: Ctrl-C ends the kernel" ../kern.err
+	cd ../proj
+else
+	skip "kernel: warm kernels" "no python3 Jupyter kernel (Debian: python3-ipykernel)"
+fi
+
 "$mdrun" watch - </dev/null >/dev/null 2>err.txt
 [ $? = 2 ] && has err.txt 'watch needs files'
 expect "watch -: a usage error" err.txt
