@@ -99,9 +99,11 @@ int cli_render_one(const struct cli_render_opts *a, struct cli_totals *t,
  * whenever a file one depended on changes, until a signal ends it.
  */
 int cli_watch(const struct cli_render_opts *docs, size_t n, bool many,
-	      size_t snapshots);
-/* --snapshots' default: stopped copies kept per python session. */
+	      size_t snapshots, size_t memory);
+/* The defaults of --snapshots (stopped copies kept per python session)
+ * and --snapshot-memory (what they may hold, bytes). */
 #define CLI_WATCH_SNAPSHOTS 8
+#define CLI_WATCH_SNAPSHOT_MEMORY ((size_t)1 << 30)
 void cli_watch_usage(void);
 
 /*

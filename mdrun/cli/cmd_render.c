@@ -647,6 +647,7 @@ cmd_watch(int argc, char **argv)
 	int rc;
 
 	size_t snapshots = CLI_WATCH_SNAPSHOTS;
+	size_t memory = CLI_WATCH_SNAPSHOT_MEMORY;
 	int kept = 1;
 
 	for (int i = 1; i < argc; i++)
@@ -663,6 +664,13 @@ cmd_watch(int argc, char **argv)
 
 		if (got < 0)
 			return MD_EXIT_USAGE;
+		if (!got && (got = cli_option_value(&t, argc, argv, &i,
+						    "--snapshot-memory"))) {
+			if (got < 0 || cli_parse_size(&memory, t,
+						      "--snapshot-memory"))
+				return MD_EXIT_USAGE;
+			continue;
+		}
 		if (!got) {
 			argv[kept++] = argv[i];
 			continue;
@@ -698,7 +706,7 @@ cmd_watch(int argc, char **argv)
 			each[i].output = outs[k - 1];
 		}
 	}
-	rc = cli_watch(each, n, many, snapshots);
+	rc = cli_watch(each, n, many, snapshots, memory);
 done:
 	free(each);
 	md_strv_free(outs);

@@ -36,7 +36,8 @@
 	 IN_DELETE | IN_ATTRIB)
 
 static const char usage[] =
-	"usage: mdrun watch [--snapshots N] [render options] FILE...\n"
+	"usage: mdrun watch [--snapshots N] [--snapshot-memory SIZE]\n"
+	"                   [render options] FILE...\n"
 	"\n"
 	"Renders the documents as 'mdrun render' would (-i, -o OUT, --to\n"
 	"FORMAT), then watches the files each render depended on: the\n"
@@ -54,6 +55,10 @@ static const char usage[] =
 	"state after the block above it without running the blocks above.\n"
 	"  --snapshots N    copies kept per session, the latest blocks'\n"
 	"                   (default 8; 0: none, edits replay)\n"
+	"  --snapshot-memory SIZE\n"
+	"                   the memory a session's copies may hold on their\n"
+	"                   own (pages no other process shares; default 1G;\n"
+	"                   K, M)\n"
 	"\n"
 	"Render options: mdrun --help.\n";
 
@@ -281,13 +286,13 @@ say_snapshots(const struct cli_render_opts *a)
 
 int
 cli_watch(const struct cli_render_opts *docs, size_t n, bool many,
-	  size_t snapshots)
+	  size_t snapshots, size_t memory)
 {
 	struct watch w;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
-	md_exec_warm(true, snapshots);
+	md_exec_warm(true, snapshots, memory);
 	if ((w.fd = inotify_init1(IN_CLOEXEC)) < 0)
 		return cli_error("cannot watch files: %s", strerror(errno));
 	if ((rc = render_all(&w, docs, n, many)) == MD_EXIT_USAGE &&

@@ -834,20 +834,24 @@ static pthread_mutex_t warm_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct warm *warm;
 static size_t nwarm;
 static bool warm_on;
-static size_t snap_cap;
+static size_t snap_cap, snap_kib;
 
 void
-md_exec_warm(bool on, size_t snapshots)
+md_exec_warm(bool on, size_t snapshots, size_t memory)
 {
 	warm_on = on;
 	snap_cap = snapshots;
+	snap_kib = memory / 1024;
 	store_keep_owners(on);
 	md_session_snapshots(on && snapshots > 0);
 }
 
-/* The proportional set size of a process, in KiB (0 when unknown). */
+/*
+ * The memory only process pid holds (its private pages, clean or dirty),
+ * KiB; 0 when unknown. For a stopped copy: what ending it would free.
+ */
 static size_t
-pss_kib(pid_t pid)
+private_kib(pid_t pid)
 {
 	char path[64], line[256];
 	size_t kib = 0;
@@ -857,10 +861,10 @@ pss_kib(pid_t pid)
 	if (!(f = fopen(path, "r")))
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "Pss:", 4)) {
-			kib = strtoull(line + 4, NULL, 10);
-			break;
-		}
+		if (!strncmp(line, "Private_Clean:", 14))
+			kib += strtoull(line + 14, NULL, 10);
+		else if (!strncmp(line, "Private_Dirty:", 14))
+			kib += strtoull(line + 14, NULL, 10);
 	fclose(f);
 	return kib;
 }
@@ -874,7 +878,7 @@ md_exec_warm_usage(size_t *snaps, size_t *kib)
 		for (size_t k = 0; k < warm[i].nran; k++)
 			if (warm[i].snaps[k] > 0) {
 				(*snaps)++;
-				*kib += pss_kib(warm[i].snaps[k]);
+				*kib += private_kib(warm[i].snaps[k]);
 			}
 	pthread_mutex_unlock(&warm_mu);
 }
@@ -941,6 +945,15 @@ note_ran(struct md_chain *c, size_t k)
 			drop_snap(c->snaps, j);
 			held--;
 		}
+	/* And past the memory cap, the oldest go too. */
+	for (size_t j = 0, kib = 0; snap_kib && j <= k; j++, kib = 0) {
+		for (size_t m = j; m <= k; m++)
+			if (c->snaps[m] > 0)
+				kib += private_kib(c->snaps[m]);
+		if (kib <= snap_kib)
+			break;
+		drop_snap(c->snaps, j);
+	}
 }
 
 /* The chain ends: its interpreter is parked; true when it was. */

@@ -165,14 +165,14 @@ int md_outcomes_load(const struct md_outcome *const *v, size_t n, int jobs);
 /*
  * mdrun watch: sessions outlive the render that started them, and python
  * sessions keep up to snapshots stopped copies of their interpreter (0:
- * none), so that the next render of the same document continues where
- * its blocks still are the document's (exec.c, "Warm sessions").
+ * none), holding at most memory bytes of private pages in all (0: no
+ * cap), so that the next render of the same document continues
+ * where its blocks still are the document's (exec.c, "Warm sessions").
  */
-void md_exec_warm(bool on, size_t snapshots);
+void md_exec_warm(bool on, size_t snapshots, size_t memory);
 /*
- * How many stopped copies the parked sessions hold, and their share of
- * memory (the sum of their proportional set sizes, KiB: a page they
- * share with the interpreter counts by halves).
+ * How many stopped copies the parked sessions hold, and the memory they
+ * alone hold (their private pages, KiB: what ending them would free).
  */
 void md_exec_warm_usage(size_t *snaps, size_t *kib);
 

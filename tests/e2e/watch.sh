@@ -170,6 +170,30 @@ wait_for sh -c "! pgrep -g $cpid >/dev/null"
 [ $? = 2 ] && has err.txt '--snapshots needs a number from 0 to 64'
 expect "--snapshots 65: a usage error" err.txt
 
+# --snapshot-memory caps what the copies hold on their own: each block
+# replaces 20 MB, so each older copy keeps its 20 MB to itself.
+mkdir ../mem
+cd ../mem
+for i in 1 2 3 4; do printf '```{python}\na = bytes([%d]) * (20 << 20)\n```\n\n' "$i"; done >nb.md
+printf '```{python}\nprint(a[0], len(a) >> 20)\n```\n' >>nb.md
+held() { # DOC ERR [OPTIONS]: the "N snapshots held, M MiB" line watch says
+	local doc=$1 err=$2 p
+	shift 2
+	setsid "$mdrun" watch "$@" -i "$doc" >/dev/null 2>"$err" </dev/null &
+	p=$!
+	wait_for grep -q 'snapshots held' "$err"
+	kill -INT -- -"$p"
+	wait_for sh -c "! pgrep -g $p >/dev/null"
+	grep -o '[0-9]* snapshots held, [0-9.]* MiB' "$err" | head -1
+}
+cp nb.md nb2.md
+capped=$(held nb.md ../mem1.err --snapshot-memory 30M)
+free=$(held nb2.md ../mem2.err)
+echo "     capped: $capped; without a cap: $free"
+mib=$(echo "$capped" | awk '{ print int($4) }')
+[ -n "$capped" ] && [ "$mib" -le 30 ] && [ "${capped%% *}" -lt "${free%% *}" ]
+expect "--snapshot-memory 30M: the copies hold at most 30 MiB, fewer are kept" ../mem1.err ../mem2.err
+
 # A block that leaves a thread running takes no snapshot: the next edit
 # replays, and -v's note says why.
 mkdir ../thr

@@ -218,7 +218,8 @@ _mdrun()
 		if [[ $cur == -* ]]; then
 			case $cmd in
 			render) _mdrun_words "$cur" "$render_opts" ;;
-			watch) _mdrun_words "$cur" "$render_opts --snapshots" ;;
+			watch) _mdrun_words "$cur" "$render_opts --snapshots
+				--snapshot-memory" ;;
 			check) _mdrun_words "$cur" "$check_opts" ;;
 			plan) _mdrun_words "$cur" "$plan_opts" ;;
 			strip) _mdrun_words "$cur" "--check -o --output -q

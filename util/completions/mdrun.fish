@@ -93,6 +93,7 @@ complete -c mdrun -n '__mdrun_using render check plan strip watch gc' -a '(__mdr
 # render's options, which watch takes too; check shares the ones from
 # --store on.
 complete -c mdrun -n '__mdrun_using watch' -l snapshots -x -d 'Stopped copies kept per python session'
+complete -c mdrun -n '__mdrun_using watch' -l snapshot-memory -x -d 'Memory the copies may hold on their own'
 complete -c mdrun -n '__mdrun_using render watch' -s o -l output -r -F -d 'Write the result to OUT'
 complete -c mdrun -n '__mdrun_using render watch' -s i -l in-place -d 'Rewrite each document'
 complete -c mdrun -n '__mdrun_using render watch' -l to -x -a 'markdown\t"the default" html\t"one self-contained page" json\t"every block\'s results" ipynb\t"a Jupyter notebook"' -d 'Output format'

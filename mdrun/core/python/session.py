@@ -122,6 +122,12 @@ def _mdrun_driver():
         line = cin.readline()
         if not line:
             break
+        for pid in list(snaps):  # copies mdrun ended: reaped
+            try:
+                if _os.waitpid(pid, _os.WNOHANG)[0]:
+                    snaps.discard(pid)
+            except ChildProcessError:
+                snaps.discard(pid)
         if line.startswith(b'WAIT '):
             to = int(line[5:])
             with open(w + '/active.new', 'w') as f:
