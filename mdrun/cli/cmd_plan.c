@@ -225,7 +225,8 @@ cmd_plan(int argc, char **argv)
 		if ((r = plan_one(&p, docs[d], arr)) > rc)
 			rc = r;
 	}
-	if (p.json) {
+	/* One document that could not be planned: nothing, as before. */
+	if (p.json && (many || rc == MD_EXIT_OK)) {
 		char *text = cJSON_Print(out);
 		printf("%s\n", text);
 		free(text);

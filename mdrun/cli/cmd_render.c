@@ -203,6 +203,20 @@ parse_args(struct cli_render_opts *a, struct inputs *in, int argc,
 	return 0;
 }
 
+/* doc's output beside it: its extension (if any) replaced by ext. */
+static char *
+beside(const char *doc, const char *ext)
+{
+	const char *dot = strrchr(doc, '.'), *slash = strrchr(doc, '/');
+	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - doc)
+						       : strlen(doc);
+	struct md_buf b = MD_BUF_INIT;
+
+	md_buf_put(&b, doc, stem);
+	md_buf_printf(&b, ".%s", ext);
+	return md_buf_detach(&b);
+}
+
 /*
  * Several documents (or a folder, or a glob): each is rewritten in place
  * (-i) or written beside itself in the format asked (--to), never to one
@@ -223,22 +237,25 @@ check_many(const struct cli_render_opts *a, char **docs, size_t n)
 		return cli_usage_error("several documents: use -i to render "
 				       "each in place, or --to html, json or "
 				       "ipynb to write each beside itself");
+	/* a.md and a.qmd would both write a.html. */
+	if (!a->in_place) {
+		char **outs = md_calloc(n + 1, sizeof(*outs));
+		int rc = 0;
+
+		for (size_t i = 0; i < n; i++)
+			outs[i] = beside(docs[i], a->format->ext);
+		qsort(outs, n, sizeof(*outs), md_strp_cmp);
+		for (size_t i = 1; i < n && !rc; i++)
+			if (!strcmp(outs[i - 1], outs[i]))
+				rc = cli_usage_error("two documents would both "
+						     "be written to %s",
+						     outs[i]);
+		md_strv_free(outs);
+		return rc;
+	}
 	return 0;
 }
 
-/* doc's output beside it: its extension (if any) replaced by ext. */
-static char *
-beside(const char *doc, const char *ext)
-{
-	const char *dot = strrchr(doc, '.'), *slash = strrchr(doc, '/');
-	size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - doc)
-						       : strlen(doc);
-	struct md_buf b = MD_BUF_INIT;
-
-	md_buf_put(&b, doc, stem);
-	md_buf_printf(&b, ".%s", ext);
-	return md_buf_detach(&b);
-}
 
 static int
 write_output(const struct cli_render_opts *a, const struct md_buf *text)
@@ -471,6 +488,28 @@ add_dep(struct cli_deps *deps, const char *dir, const char *path, size_t len)
 }
 
 /*
+ * Adds each path of a comma list (relative to dir) to deps; a "/FILE" of
+ * an include is the project's, not the root's, and is left out.
+ */
+static void
+add_list(struct cli_deps *deps, const char *dir, const char *list,
+	 bool include)
+{
+	for (const char *p = list, *c; p && *p; p = c ? c + 1 : p + strlen(p)) {
+		size_t n;
+
+		c = strchr(p, ',');
+		n = c ? (size_t)(c - p) : strlen(p);
+		while (n && *p == ' ')
+			p++, n--;
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n && !(include && *p == '/'))
+			add_dep(deps, dir, p, n);
+	}
+}
+
+/*
  * What a render of nb depended on, for watch: the document, its config,
  * each block's inputs= files and the files its shown runs read or looked
  * for.
@@ -491,15 +530,17 @@ collect_deps(struct cli_deps *deps, const struct md_notebook *nb)
 			add_dep(deps, d->workdir, "mdrun.json",
 				strlen("mdrun.json"));
 	}
+	/* Included documents: {{< include >}}'s and child='s files. */
+	for (size_t i = 0; d->doc && i < d->doc->nincludes; i++)
+		add_list(deps, d->dir, d->doc->includes[i].files, true);
 	for (size_t i = 0; d->doc && i < d->doc->nblocks; i++) {
 		const char *in = md_block_opt(&d->doc->blocks[i], "inputs");
 		char *list = in ? md_opt_list(in) : NULL;
 
-		for (char *p = list, *c; p && *p; p = c ? c + 1 : p + strlen(p)) {
-			c = strchr(p, ',');
-			add_dep(deps, d->dir, p, c ? (size_t)(c - p) : strlen(p));
-		}
+		add_list(deps, d->dir, list, false);
 		free(list);
+		if (d->doc->blocks[i].child)
+			add_list(deps, d->dir, d->doc->blocks[i].child, false);
 	}
 	for (size_t i = 0; nb->view.blocks && d->doc && i < d->doc->nblocks; i++) {
 		const struct md_view_block *vb = &nb->view.blocks[i];
@@ -523,6 +564,30 @@ collect_deps(struct cli_deps *deps, const struct md_notebook *nb)
 	}
 }
 
+/*
+ * -i: is the document still what was read? Saved again while it rendered
+ * (an editor, a watch), it is not overwritten with outputs of the older
+ * text: that would lose the edit.
+ */
+static int
+unchanged(const struct cli_render_opts *a, const struct md_notebook *nb)
+{
+	const struct md_doc *d = nb->d.doc;
+	const char *was = d && d->read ? d->read : d ? d->src : NULL;
+	size_t len = d && d->read ? d->read_len : d ? d->len : 0;
+	struct md_buf now = MD_BUF_INIT;
+	int rc = 0;
+
+	if (!a->in_place || !was)
+		return 0;
+	if (md_fs_read(&now, a->input) < 0 || now.len != len ||
+	    (len && memcmp(now.ptr, was, len)))
+		rc = md_err_set("%s: changed while it was rendered; not "
+				"written (render it again)", a->input);
+	md_buf_dispose(&now);
+	return rc;
+}
+
 int
 cli_render_one(const struct cli_render_opts *a, struct cli_totals *t,
 	       bool many, struct cli_deps *deps)
@@ -536,7 +601,8 @@ cli_render_one(const struct cli_render_opts *a, struct cli_totals *t,
 		t->errors++;
 		return cli_error("%s", md_err_msg());
 	}
-	if (render(&nb, &text, a) < 0 || write_output(a, &text) < 0) {
+	if (render(&nb, &text, a) < 0 || unchanged(a, &nb) < 0 ||
+	    write_output(a, &text) < 0) {
 		t->errors++;
 		rc = cli_error("%s", md_err_msg());
 	} else {

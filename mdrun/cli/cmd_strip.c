@@ -14,7 +14,7 @@
 #include "../../util/fs.h"
 
 static const char usage[] =
-	"usage: mdrun strip [--check] [-o OUT] [-q] FILE...\n"
+	"usage: mdrun strip [--check] [--all] [-o OUT] [-q] FILE...\n"
 	"\n"
 	"Removes what 'mdrun render -i' added to each document: every output\n"
 	"region, every inline value and the text of included documents,\n"
@@ -27,6 +27,8 @@ static const char usage[] =
 	"  --check          change nothing; exit 1 when a document has\n"
 	"                   outputs, naming it (for repositories that keep\n"
 	"                   sources clean)\n"
+	"  --all            also the outputs of plain blocks (a document\n"
+	"                   rendered with --all)\n"
 	"  -o, --output OUT write the one document's source to OUT instead\n"
 	"                   ('-': standard output)\n"
 	"  -q, --quiet      print errors only\n"
@@ -35,7 +37,7 @@ static const char usage[] =
 	"a document has outputs; 2 usage or I/O error.\n";
 
 struct args {
-	bool check, quiet;
+	bool check, quiet, all;
 	const char *output;
 	char **v;
 	size_t n;
@@ -62,6 +64,8 @@ parse_args(struct args *a, int argc, char **argv)
 				return MD_EXIT_USAGE;
 		} else if (!strcmp(s, "--check")) {
 			a->check = true;
+		} else if (!strcmp(s, "--all")) {
+			a->all = true;
 		} else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
 			a->quiet = true;
 		} else if (s[0] == '-' && s[1] != '\0') {
@@ -92,7 +96,7 @@ strip_one(const struct args *a, const char *path)
 		goto done;
 	}
 	if (md_doc_parse(&doc, path, src.ptr ? src.ptr : "", src.len,
-			 MD_DOC_AS_READ) < 0) {
+			 MD_DOC_AS_READ | (a->all ? MD_DOC_ALL : 0)) < 0) {
 		rc = cli_error("%s", md_err_msg());
 		goto done;
 	}

@@ -24,12 +24,14 @@
 
 #include "cli.h"
 #include "../core/exec.h"
+#include "../core/proc.h"
 #include "../../util/buf.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
 #include "../../util/hash.h"
 
 #define DEBOUNCE_MS 150
+#define DEBOUNCE_MAX_MS 1000
 
 #define WATCH_EVENTS                                                     \
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |      \
@@ -87,6 +89,9 @@ struct watch {
 	size_t nfiles;
 	struct written *outs;
 	size_t nouts;
+	/* Each document's last deps, kept for a render that fails early
+	 * (a document that does not parse, a broken mdrun.json). */
+	struct cli_deps *last;
 };
 
 /* path with its folder's real path, or NULL when the folder is gone. */
@@ -167,43 +172,50 @@ static int
 render_all(struct watch *w, const struct cli_render_opts *docs, size_t n,
 	   bool many)
 {
-	struct cli_deps deps;
 	struct cli_totals t;
 	int worst = MD_EXIT_OK;
 
 	memset(&t, 0, sizeof(t));
-	memset(&deps, 0, sizeof(deps));
 	forget(w);
 	for (size_t i = 0; i < n; i++) {
-		int rc = cli_render_one(&docs[i], &t, many, &deps);
+		struct cli_deps deps;
+		int rc;
 
+		memset(&deps, 0, sizeof(deps));
+		rc = cli_render_one(&docs[i], &t, many, &deps);
 		if (rc > worst)
 			worst = rc;
-		/* A document that failed to parse is still watched. */
-		md_strv_push(&deps.paths, &deps.n, md_strdup(docs[i].input));
-	}
-	for (size_t i = 0; i < deps.nouts; i++) {
-		note_output(w, &deps.outs[i]);
-		free(deps.outs[i].path);
-	}
-	free(deps.outs);
-	for (size_t i = 0; i < deps.n; i++) {
-		char *real = canonical(deps.paths[i]);
-		char *dir;
-
-		if (!real)
-			continue;
-		dir = md_path_dirname(real);
-		if (add_folder(w, dir) < 0) {
-			free(dir);
-			free(real);
-			md_strv_free(deps.paths);
-			return cli_error("%s", md_err_msg());
+		for (size_t k = 0; k < deps.nouts; k++) {
+			note_output(w, &deps.outs[k]);
+			free(deps.outs[k].path);
 		}
-		free(dir);
-		md_strv_push(&w->files, &w->nfiles, real);
+		free(deps.outs);
+		if (deps.n || !w->last[i].n) {
+			/* A document that failed to parse is still watched. */
+			md_strv_push(&deps.paths, &deps.n,
+				     md_strdup(docs[i].input));
+			md_strv_free(w->last[i].paths);
+			w->last[i].paths = deps.paths;
+			w->last[i].n = deps.n;
+		} else {
+			md_strv_free(deps.paths);
+		}
+		for (size_t k = 0; k < w->last[i].n; k++) {
+			char *real = canonical(w->last[i].paths[k]);
+			char *dir;
+
+			if (!real)
+				continue;
+			dir = md_path_dirname(real);
+			if (add_folder(w, dir) < 0) {
+				free(dir);
+				free(real);
+				return cli_error("%s", md_err_msg());
+			}
+			free(dir);
+			md_strv_push(&w->files, &w->nfiles, real);
+		}
 	}
-	md_strv_free(deps.paths);
 	if (w->nfiles)
 		qsort(w->files, w->nfiles, sizeof(*w->files), md_strp_cmp);
 	fflush(stderr);
@@ -255,6 +267,22 @@ changed(struct watch *w, int timeout)
 		const struct inotify_event *e = (const void *)at;
 
 		at += sizeof(*e) + e->len;
+		if (e->mask & IN_IGNORED) {
+			/* The folder went: it is watched again once back. */
+			for (size_t i = 0; i < w->ndirs; i++)
+				if (w->dirs[i].wd == e->wd) {
+					free(w->dirs[i].path);
+					w->dirs[i] = w->dirs[--w->ndirs];
+					break;
+				}
+			continue;
+		}
+		/* A folder made (again) may hold what a render needs. */
+		if (e->len && (e->mask & IN_ISDIR) &&
+		    (e->mask & (IN_CREATE | IN_MOVED_TO)) && e->name[0] != '.') {
+			any = 1;
+			continue;
+		}
 		if (!e->len || (e->mask & IN_ISDIR))
 			continue;
 		for (size_t i = 0; i < w->ndirs; i++) {
@@ -292,6 +320,7 @@ cli_watch(const struct cli_render_opts *docs, size_t n, bool many,
 	int rc;
 
 	memset(&w, 0, sizeof(w));
+	w.last = md_calloc(n + 1, sizeof(*w.last));
 	md_exec_warm(true, snapshots, memory);
 	if ((w.fd = inotify_init1(IN_CLOEXEC)) < 0)
 		return cli_error("cannot watch files: %s", strerror(errno));
@@ -305,8 +334,11 @@ cli_watch(const struct cli_render_opts *docs, size_t n, bool many,
 	for (;;) {
 		if (changed(&w, -1) <= 0)
 			continue;
-		/* A save is often several events: wait for the last. */
-		while (changed(&w, DEBOUNCE_MS) >= 0)
+		/* A save is often several events: wait for the last, but
+		 * not for ever when something writes there all the time. */
+		for (double t0 = md_mono();
+		     changed(&w, DEBOUNCE_MS) >= 0 &&
+		     md_mono() - t0 < DEBOUNCE_MAX_MS / 1000.0;)
 			;
 		if ((rc = render_all(&w, docs, n, many)) == MD_EXIT_USAGE &&
 		    !w.ndirs)
@@ -315,6 +347,9 @@ cli_watch(const struct cli_render_opts *docs, size_t n, bool many,
 	}
 done:
 	forget(&w);
+	for (size_t i = 0; i < n; i++)
+		md_strv_free(w.last[i].paths);
+	free(w.last);
 	for (size_t i = 0; i < w.ndirs; i++)
 		free(w.dirs[i].path);
 	free(w.dirs);

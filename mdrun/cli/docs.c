@@ -4,6 +4,8 @@
  */
 #define _DEFAULT_SOURCE /* DT_DIR, realpath */
 #include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -48,8 +50,14 @@ walk(char ***v, size_t *n, const char *dir, struct md_git_ignore *ign,
 	if (depth > WALK_DEPTH)
 		return md_err_set("%s: folders nested over %d deep",
 				  dir, WALK_DEPTH);
-	if (!(d = opendir(dir)))
-		return md_err_sys("%s", dir);
+	if (!(d = opendir(dir))) {
+		if (!depth)
+			return md_err_sys("%s", dir);
+		/* A folder inside that cannot be read: said, and passed. */
+		fprintf(stderr, "mdrun: %s: %s; its documents are left out\n",
+			dir, strerror(errno));
+		return 0;
+	}
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.')
 			md_strv_push(&names, &k, md_strdup(e->d_name));
@@ -152,15 +160,25 @@ cli_docs_expand(char ***out, size_t *n, char *const *args, size_t nargs,
 			rc = md_err_sys("%s", a);
 		}
 	}
-	/* A document named twice is rendered once, where first named. */
+	/* A document named twice (by any path) is rendered once, where
+	 * first named. */
+	char **real = md_calloc(k + 1, sizeof(*real));
+	for (size_t i = 0; rc == 0 && i < k; i++)
+		real[i] = strcmp(v[i], "-") ? realpath(v[i], NULL) : NULL;
 	for (size_t i = 0; rc == 0 && i < k; i++)
 		for (size_t j = i + 1; j < k; j++)
-			if (!strcmp(v[i], v[j])) {
+			if (!strcmp(v[i], v[j]) ||
+			    (real[i] && real[j] && !strcmp(real[i], real[j]))) {
 				free(v[j]);
-				memmove(&v[j], &v[j + 1],
-					(k - j) * sizeof(*v));
+				free(real[j]);
+				memmove(&v[j], &v[j + 1], (k - j) * sizeof(*v));
+				memmove(&real[j], &real[j + 1],
+					(k - j) * sizeof(*real));
 				k--, j--;
 			}
+	for (size_t i = 0; i < k; i++)
+		free(real[i]);
+	free(real);
 	if (rc == 0 && !k)
 		rc = md_err_set("no document given");
 	if (rc < 0) {

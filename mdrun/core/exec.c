@@ -810,6 +810,9 @@ struct md_chain {
 	 * key, and the stopped copy holding the state after it, or -1. */
 	char (*ran)[MD_HASH_HEX];
 	pid_t *snaps;
+	/* Something failed on mdrun's side while it ran: what the
+	 * interpreter holds is not known, and it is not parked. */
+	bool unsure;
 };
 
 /*
@@ -962,7 +965,7 @@ park(struct md_chain *c)
 {
 	struct warm w;
 
-	if (!warm_on || !c->executed || !md_session_alive(&c->ss))
+	if (!warm_on || c->unsure || !c->executed || !md_session_alive(&c->ss))
 		return false;
 	memset(&w, 0, sizeof(w));
 	w.id = chain_id(c);
@@ -1025,8 +1028,24 @@ adopt(struct md_chain *c, size_t i)
 		return;
 	/* The interpreter it ran: the last render's went with it. */
 	w.ss.interp = member(c, 0)->interp;
+	/* It may have died while parked (killed, out of memory). */
+	if (!w.ss.kernel && md_proc_reap(w.ss.pid, NULL, false))
+		w.ss.pid = -1;
+	if (!md_session_alive(&w.ss)) {
+		warm_end(&w);
+		return;
+	}
 	while (p < w.nran && p < i && !strcmp(w.ran[p], member(c, p)->key))
 		p++;
+	/*
+	 * A block whose reads are not recorded may have read something
+	 * else since: the state after it is not known to be current.
+	 */
+	for (k = 0; k < p; k++)
+		if (!c->o->track.root || !member(c, k)->block->track) {
+			p = k;
+			break;
+		}
 	if (p == w.nran) {
 		j = p; /* the live interpreter, as it is */
 	} else {
@@ -1324,6 +1343,8 @@ md_chain_upto(struct md_chain *c, size_t upto)
 		free(runs);
 		c->next = i + 1;
 	}
+	if (rc < 0)
+		c->unsure = true;
 	if (rc < 0 || c->next == c->n)
 		chain_end(c);
 	return rc;

@@ -191,6 +191,19 @@ struct parse {
 };
 
 /*
+ * MD_DOC_AS_READ (strip): an option's or a name's error is no reason to
+ * refuse the text; it is forgotten, and the block taken as it stands.
+ */
+static bool
+as_read(struct parse *ps)
+{
+	if (!(ps->flags & MD_DOC_AS_READ))
+		return false;
+	md_err_clear();
+	return true;
+}
+
+/*
  * The documents being included, innermost first: a cycle is an error;
  * so are more than INCLUDES_MAX inclusions in all (ten files that each
  * include the next ten times would never end).
@@ -613,7 +626,7 @@ add_block(struct parse *ps, cmark_node *node)
 			return MD_ERROR;
 	}
 	lower_lang(b);
-	if (md_opts_validate(b, doc->path) < 0)
+	if (md_opts_validate(b, doc->path) < 0 && !as_read(ps))
 		return MD_ERROR;
 	/* child=: the documents' text is what the block stands for */
 	if (b->child)
@@ -803,7 +816,9 @@ add_inline(struct parse *ps, cmark_node *node)
 			ps->value_end = b->out_end;
 		}
 	}
-	return md_opts_validate(b, doc->path);
+	if (md_opts_validate(b, doc->path) < 0 && !as_read(ps))
+		return MD_ERROR;
+	return 0;
 }
 
 /* Skips quote markers, list markers and blanks at the start of s. */
@@ -1736,6 +1751,7 @@ record_includes(struct parse *ps)
 	struct md_doc *doc = ps->doc;
 
 	doc->includes = md_calloc(ps->nincs, sizeof(*doc->includes));
+	doc->nincludes = ps->nincs; /* freed whole, even if cut short */
 	for (size_t i = 0; i < ps->nincs; i++) {
 		const struct include_at *r = &ps->incs[i];
 		struct md_include *d = &doc->includes[i];
@@ -1752,6 +1768,7 @@ record_includes(struct parse *ps)
 		d->open_end = r->open_end;
 		d->close_start = r->close_start;
 		d->close_end = r->old_end;
+		d->files = md_strdup(r->files ? r->files : "");
 	}
 	doc->nincludes = ps->nincs;
 	return 0;
@@ -1879,7 +1896,7 @@ parse(struct md_doc **out, const char *path, char *src, size_t len,
 		}
 		skip_to = find_region(&ps, n, b);
 	}
-	if ((rc = check_names(doc)) < 0 || !ps.nincs)
+	if (((rc = check_names(doc)) < 0 && !as_read(&ps)) || !ps.nincs)
 		goto done;
 	if (flags & (MD_DOC_EXPANDED | MD_DOC_AS_READ))
 		rc = record_includes(&ps);
@@ -1968,6 +1985,8 @@ md_doc_free(struct md_doc *doc)
 		free(doc->defaults[i].val);
 	}
 	free(doc->defaults);
+	for (i = 0; i < doc->nincludes; i++)
+		free(doc->includes[i].files);
 	free(doc->includes);
 	free(doc->read);
 	free(doc->kernelspec_name);
@@ -2000,8 +2019,11 @@ md_doc_strip(struct md_buf *out, const struct md_doc *doc)
 	struct span *v = md_calloc(doc->nblocks + doc->nincludes + 1,
 				   sizeof(*v));
 
+	/* Only an executable block's: a region after any other is text
+	 * a render keeps (see md_doc_strip in doc.h). */
 	for (i = 0; i < doc->nblocks; i++)
-		if (doc->blocks[i].has_out)
+		if (doc->blocks[i].has_out &&
+		    (doc->blocks[i].exec || doc->blocks[i].inline_expr))
 			v[n++] = (struct span){ doc->blocks[i].out_start,
 						doc->blocks[i].out_end };
 	for (i = 0; i < doc->nincludes; i++)

@@ -168,6 +168,8 @@ struct md_doc {
 		size_t start, end;
 		size_t open_start, open_end;
 		size_t close_start, close_end;
+		char *files; /* as written: a comma list, from the
+				document that names them */
 	} *includes;
 	size_t nincludes;
 	/* With includes, the bytes as read (src has the included text as
@@ -196,10 +198,12 @@ int md_doc_parse_take(struct md_doc **out, const char *path, char *src,
 void md_doc_free(struct md_doc *doc);
 
 /*
- * The document's source: doc's text (parsed with MD_DOC_AS_READ) without
- * what rendering it in place added: output regions, inline values and
- * included text with their markers. Appends it to out and returns how
- * many of those it removed.
+ * The document's source: doc's text (parsed with MD_DOC_AS_READ, and
+ * MD_DOC_ALL for a document rendered with --all) without what rendering
+ * it in place added: the output regions of executable blocks, inline
+ * values and included text with their markers. Appends it to out and
+ * returns how many of those it removed. MD_DOC_AS_READ also lets options
+ * and names a render would refuse through.
  */
 size_t md_doc_strip(struct md_buf *out, const struct md_doc *doc);
 

@@ -187,6 +187,39 @@ else
 	skip "strip: every kind of addition" "python3 missing"
 fi
 
+# strip leaves what render leaves: a region after a plain block is text;
+# --all takes it (a document rendered with --all); a bad option or a
+# duplicate name is no reason to refuse.
+printf '```text\nplain\n```\n<!-- mdrun:out -->\nkept\n<!-- /mdrun:out -->\n' >plain.md
+"$mdrun" strip -o - plain.md >out.txt 2>err.txt && same out.txt plain.md
+expect "strip: a region after a plain block stays" out.txt err.txt
+printf '```sh\necho x\n```\n<!-- mdrun:out -->\n```output\nx\n```\n<!-- /mdrun:out -->\n' >all.md
+"$mdrun" strip --all -o - all.md >out.txt 2>err.txt && same out.txt <(printf '```sh\necho x\n```\n')
+expect "strip --all: a plain block's region goes" out.txt err.txt
+printf '```{sh timeout=abc}\necho x\n```\n<!-- mdrun:out -->\nx\n<!-- /mdrun:out -->\n' >badopt.md
+"$mdrun" strip -o - badopt.md >out.txt 2>err.txt &&
+	same out.txt <(printf '```{sh timeout=abc}\necho x\n```\n')
+expect "strip: a document with a bad option is still stripped" out.txt err.txt
+
+# The same document by two paths is rendered once; two documents that
+# would write one page are refused.
+mkdir -p twice
+block '2 * 21' >twice/a.md
+cp twice/a.md twice/a.qmd
+ln -s twice again
+"$mdrun" -i ./twice/a.md twice/a.md again/a.md 2>err.txt &&
+	has err.txt 'mdrun: 1 document: 1 block'
+expect "render: one document named by three paths renders once" err.txt
+"$mdrun" --to html twice 2>err.txt
+[ $? = 2 ] && has err.txt 'two documents would both be written to twice/a.html'
+expect "render --to html: a.md and a.qmd are refused, not overwritten" err.txt
+
+# plan --json of a document that cannot be planned prints no JSON.
+printf '```{sh ecko=1}\necho\n```\n' >badplan.md
+"$mdrun" plan --json badplan.md >out.txt 2>err.txt
+[ $? = 2 ] && [ ! -s out.txt ]
+expect "plan --json: nothing on standard output for a document in error" out.txt err.txt
+
 # --- colour and terminals -------------------------------------------------
 # script(1) gives mdrun a terminal; the live line redraws with ESC [K.
 if command -v script >/dev/null; then

@@ -194,6 +194,33 @@ mib=$(echo "$capped" | awk '{ print int($4) }')
 [ -n "$capped" ] && [ "$mib" -le 30 ] && [ "${capped%% *}" -lt "${free%% *}" ]
 expect "--snapshot-memory 30M: the copies hold at most 30 MiB, fewer are kept" ../mem1.err ../mem2.err
 
+# A block that ends its resumed interpreter fails with its own status:
+# the handover keeps the exit code (a 0 here would be stored as success).
+mkdir ../exit
+cd ../exit
+printf '```{python}\nimport os\nx = 1\n```\n\n```{python}\nprint(x)\n```\n' >d.md
+setsid "$mdrun" watch -i d.md >/dev/null 2>../exit.err </dev/null &
+epid=$!
+wait_for shows d.md 2 1
+sed -i 's/^print(x)$/print(x, flush=True); os._exit(3)/' d.md
+wait_for grep -q 'd.md:6: block python-2 failed (exit 3)' ../exit.err &&
+	grep -q 'goes on from its snapshot after python-1' ../exit.err
+expect "snapshots: a resumed interpreter's exit status is the block's" ../exit.err
+# An edit saved while a render runs is not overwritten with the render
+# of the older text: the next render has it.
+printf '```{python}\nimport time\ntime.sleep(2)\nprint("slow")\n```\n' >slow.md
+setsid "$mdrun" watch -i slow.md >/dev/null 2>../slow.err </dev/null &
+wpid=$!
+wait_for grep -q 'ran python-1' ../slow.err
+sleep 0.5 # the render is under way: its block takes 2 s
+echo 'A paragraph saved during the render.' >>slow.md
+wait_for grep -q 'slow.md: 1 block: 0 ran, 1 cached' ../slow.err &&
+	has slow.md 'A paragraph saved during the render.' && shows slow.md 1 slow
+expect "watch -i: an edit saved during a render is kept" slow.md ../slow.err
+kill -INT -- -"$epid" -"$wpid"
+wait_for sh -c "! pgrep -g $epid >/dev/null && ! pgrep -g $wpid >/dev/null"
+cd ../proj
+
 # A block that leaves a thread running takes no snapshot: the next edit
 # replays, and -v's note says why.
 mkdir ../thr

@@ -30,14 +30,17 @@ def _mdrun_snapshot():
     return pid
 
 
-def _mdrun_cannot_snapshot(snaps):
+def _mdrun_cannot_snapshot(snaps, own):
     """Why a copy of this process would not hold the session's state, or
-    None: a thread, or a child process still running (snapshots aside)."""
+    None: a thread, a child process still running (snapshots aside), or
+    a file open for writing (the block's, not the driver's own fds),
+    whose offset the copy would share with what runs next."""
     import threading
     if threading.active_count() > 1:
         return 'a thread is running'
     try:
         tasks = _os.listdir('/proc/self/task')
+        fds = _os.listdir('/proc/self/fd')
     except OSError:
         return 'no /proc'
     if len(tasks) > 1:
@@ -51,34 +54,60 @@ def _mdrun_cannot_snapshot(snaps):
         for k in kids:
             if k not in snaps:
                 return 'a child process is running'
+    import stat
+    for fd in fds:
+        n = int(fd)
+        if n <= 2 or n in own:
+            continue
+        try:
+            if not stat.S_ISREG(_os.fstat(n).st_mode):
+                continue
+            with open('/proc/self/fdinfo/%d' % n) as f:
+                flags = [ln for ln in f if ln.startswith('flags:')]
+        except OSError:
+            continue
+        if flags and int(flags[0].split()[1], 8) & 3:
+            return 'a file is open for writing'
     return None
 
 
-def _mdrun_hold(w, pid):
+def _mdrun_subreaper():
+    """Makes this process the one orphans of the session go to, so that it
+    can wait for the interpreter it hands the session to; False when it
+    cannot (no prctl): then no snapshots."""
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0
+    except Exception:
+        return False
+
+
+def _mdrun_hold(w):
     """The first process, once it handed the session over: here until
-    the process $W/active names ends for good."""
-    import select
+    the process $W/active names ends for good, then ends as it did. It is
+    the subreaper, so that process, and every copy mdrun ends, is its
+    child by then."""
+    import signal
     while True:
         try:
-            fd = _os.pidfd_open(pid)
-        except OSError:
-            fd = -1
-        while fd >= 0 and not select.select([fd], [], [], 1)[0]:
-            try:  # snapshots mdrun dropped
-                while _os.waitpid(-1, _os.WNOHANG)[0] > 0:
-                    pass
-            except ChildProcessError:
-                pass
-        if fd >= 0:
-            _os.close(fd)
+            pid, status = _os.waitpid(-1, 0)
+        except ChildProcessError:
+            _os._exit(0)
+        except InterruptedError:
+            continue
         try:
             with open(w + '/active') as f:
                 now = int(f.read())
         except (OSError, ValueError):
-            now = pid
-        if now == pid:
-            _os._exit(0)
-        pid = now
+            now = -1
+        if pid != now:
+            continue  # a copy mdrun ended, or the one that handed over
+        if _os.WIFSIGNALED(status):
+            sig = _os.WTERMSIG(status)
+            signal.signal(sig, signal.SIG_DFL)
+            _os.kill(_os.getpid(), sig)
+        _os._exit(_os.waitstatus_to_exitcode(status) & 255
+                  if _os.WIFEXITED(status) else 1)
 
 
 def _mdrun_driver():
@@ -86,6 +115,7 @@ def _mdrun_driver():
     import types
     w = _os.environ.pop('MDRUN_SESSION_DIR')
     snapshots = _os.environ.pop('MDRUN_SNAPSHOTS', '') == '1'
+    snapshots = snapshots and _mdrun_subreaper()
     keeper_child = _os.getpid()
     snaps = set()
     doc = _os.environ.get('MDRUN_DOC') or '<mdrun>'
@@ -105,6 +135,7 @@ def _mdrun_driver():
     e = _os.open(w + '/stderr', flags, 0o644)
     events = open(w + '/events', 'ab', buffering=0)
     _os.set_inheritable(events.fileno(), False)
+    own = {198, 199, o, e, events.fileno()}
     _os.environ['MDRUN_OUT'] = w + '/out'
     for stream in (_sys.stdout, _sys.stderr):
         stream.reconfigure(line_buffering=True)
@@ -135,7 +166,7 @@ def _mdrun_driver():
             _os.rename(w + '/active.new', w + '/active')
             _os.kill(to, signal.SIGCONT)
             if _os.getpid() == keeper_child:
-                _mdrun_hold(w, to)
+                _mdrun_hold(w)
             _os._exit(0)
         with open(w + '/code', 'rb') as f:
             head, _, code = f.read().partition(b'\n\n')
@@ -192,7 +223,7 @@ def _mdrun_driver():
         _os.close(s2)
         tail = b''
         if snapshots:
-            why = _mdrun_cannot_snapshot(snaps)
+            why = _mdrun_cannot_snapshot(snaps, own)
             pid = 1 if why else _mdrun_snapshot()
             if why:
                 tail = b' NOSNAP ' + why.encode()
