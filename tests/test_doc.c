@@ -635,3 +635,19 @@ Test(doc, strip_gives_the_source_back)
 	md_buf_dispose(&out);
 	md_doc_free(d);
 }
+
+/* A document without a final line break strips back to itself. */
+Test(doc, strip_without_final_newline)
+{
+	const char *src = "```{sh}\necho last\n```\n<!-- mdrun:out -->\n"
+			  "```output\nlast\n```\n<!-- /mdrun:out -->";
+	struct md_doc *d = NULL;
+	struct md_buf out = MD_BUF_INIT;
+
+	cr_assert_eq(md_doc_parse(&d, "t.md", src, strlen(src),
+				  MD_DOC_AS_READ), 0, "%s", md_err_msg());
+	cr_assert_eq(md_doc_strip(&out, d), 1);
+	cr_assert_str_eq(out.ptr, "```{sh}\necho last\n```");
+	md_buf_dispose(&out);
+	md_doc_free(d);
+}

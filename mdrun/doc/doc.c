@@ -2033,10 +2033,24 @@ md_doc_strip(struct md_buf *out, const struct md_doc *doc)
 	qsort(v, n, sizeof(*v), cmp_span);
 	/* A region inside an included text goes with it. */
 	for (i = 0; i < n; i++) {
+		size_t upto = v[i].start;
+
 		if (v[i].end <= at)
 			continue;
-		if (v[i].start > at)
-			md_buf_put(out, doc->src + at, v[i].start - at);
+		/*
+		 * A region that ends the file without a line break: the
+		 * source ended there too, and the break before the region is
+		 * the one the render added to end the block's last line.
+		 */
+		if (v[i].end == doc->len && doc->len &&
+		    doc->src[doc->len - 1] != '\n') {
+			size_t e = strlen(doc->eol);
+			if (upto >= at + e && !memcmp(doc->src + upto - e,
+						      doc->eol, e))
+				upto -= e;
+		}
+		if (upto > at)
+			md_buf_put(out, doc->src + at, upto - at);
 		at = v[i].end;
 		removed++;
 	}

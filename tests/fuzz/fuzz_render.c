@@ -24,7 +24,8 @@
  * MD_VIEW_KEEP_CODE rendering must parse to the same blocks, every
  * region recognised, and render again with the same outputs to the same
  * bytes: render.h promises it, and `mdrun` relies on it to leave a
- * rendered document unchanged. JSON and notebooks must parse as JSON.
+ * rendered document unchanged; stripped (md_doc_strip), it must be the
+ * source stripped. JSON and notebooks must parse as JSON.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -366,6 +367,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(twice.len == kept.len &&
 			   !memcmp(twice.ptr ? twice.ptr : "",
 				   kept.ptr ? kept.ptr : "", kept.len));
+
+		/*
+		 * Stripped, the rendered document is the source stripped:
+		 * when only executable blocks have outputs (as in mdrun; here
+		 * any block may) and every fence is closed (a render closes
+		 * one left open, which strip keeps).
+		 */
+		struct md_doc *x = NULL, *y = NULL;
+		struct md_buf sx = MD_BUF_INIT, sy = MD_BUF_INIT;
+		bool comparable = true;
+
+		for (size_t i = 0; i < doc->nblocks; i++)
+			comparable &= (doc->blocks[i].exec ||
+				       doc->blocks[i].inline_expr) &&
+				      (doc->blocks[i].closed ||
+				       doc->blocks[i].inline_expr);
+		if (comparable &&
+		    md_doc_parse(&x, "fuzz.md", s, doc_len, MD_DOC_AS_READ) == 0 &&
+		    md_doc_parse(&y, "fuzz.md", kept.ptr ? kept.ptr : "",
+				 kept.len, MD_DOC_AS_READ) == 0) {
+			md_doc_strip(&sx, x);
+			md_doc_strip(&sy, y);
+			if (sx.len != sy.len ||
+			    memcmp(sx.ptr ? sx.ptr : "", sy.ptr ? sy.ptr : "",
+				   sx.len))
+				fprintf(stderr, "--- source stripped:\n%.*s\n"
+						"--- rendered stripped:\n%.*s\n",
+					(int)sx.len, sx.ptr ? sx.ptr : "",
+					(int)sy.len, sy.ptr ? sy.ptr : "");
+			FUZZ_CHECK(sx.len == sy.len &&
+				   !memcmp(sx.ptr ? sx.ptr : "",
+					   sy.ptr ? sy.ptr : "", sx.len));
+		}
+		md_doc_free(x);
+		md_doc_free(y);
+		md_buf_dispose(&sx);
+		md_buf_dispose(&sy);
 	}
 	outputs_dispose(&o, doc->nblocks);
 done:
