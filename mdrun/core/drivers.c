@@ -64,19 +64,39 @@ extern const char md_py_session[], md_py_one[];
  * ends it rather than running it again.
  * `read -d ''` reads the whole code file (buffered) in one go. The
  * padding doubles: linear in LINE.
+ *
+ * Snapshots (mdrun watch): reading $MDRUN_SNAP, a path mdrun-track.so
+ * answers, forks the shell (see track_preload.c); the answer goes after
+ * DONE, and a continued copy answers READY instead. "WAIT PID" hands the
+ * session over, as in the python driver.
  */
 static const char bash[] =
 	"__mdrun_w=$MDRUN_SESSION_DIR; unset MDRUN_SESSION_DIR; "
 	"export MDRUN_OUT=\"$__mdrun_w/out\"; "
 	"exec 196>>\"$__mdrun_w/stdout\" 197>>\"$__mdrun_w/stderr\"; "
 	"__mdrun_x= __mdrun_next= __mdrun_go=; "
+	"__mdrun_snap=$MDRUN_SNAP __mdrun_hold=$MDRUN_SNAP_HOLD; "
+	"unset MDRUN_SNAP MDRUN_SNAP_HOLD MDRUN_SNAP_ACTIVE MDRUN_SNAP_OWN; "
 	"while __mdrun_code=$__mdrun_next __mdrun_next=; "
 	"do eval \"$__mdrun_code\" >&196 2>&197 </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
-	"  [ -n \"$__mdrun_go\" ] && builtin echo \"DONE $__mdrun_s\" >&199\n"
+	"  __mdrun_t= __mdrun_r=\n"
+	"  if [ -n \"$__mdrun_go\" ] && [ -n \"$__mdrun_snap\" ]; then\n"
+	"    IFS= builtin read -r __mdrun_t <\"$__mdrun_snap\"\n"
+	"    while [ \"$__mdrun_t\" = RESUMED ]; do __mdrun_r=1; "
+	"IFS= builtin read -r __mdrun_t <\"$__mdrun_snap\"; done\n"
+	"  fi\n"
+	"  if [ -n \"$__mdrun_r\" ]; then "
+	"builtin echo \"READY ${__mdrun_t#SNAP }\" >&199\n"
+	"  elif [ -n \"$__mdrun_go\" ]; then "
+	"builtin echo \"DONE $__mdrun_s${__mdrun_t:+ $__mdrun_t}\" >&199; fi\n"
 	"  __mdrun_go=1\n"
 	"  builtin read -r __mdrun_v <&198 || break\n"
+	"  case $__mdrun_v in WAIT\\ *) __mdrun_v=${__mdrun_v#WAIT }; "
+	"builtin echo \"$__mdrun_v\" >\"$__mdrun_w/active\"; "
+	"builtin kill -CONT \"$__mdrun_v\"; "
+	"IFS= builtin read -r __mdrun_v <\"$__mdrun_hold\"; builtin exit 0;; esac\n"
 	"  IFS= builtin read -r -d '' __mdrun_code <\"$__mdrun_w/code\" || :\n"
 	"  __mdrun_h=\"${__mdrun_code%%$'\\n\\n'*}\"\n"
 	"  __mdrun_code=\"${__mdrun_code#*$'\\n\\n'}\"\n"
@@ -107,10 +127,16 @@ static const char bash[] =
 static const char sh[] =
 	"__mdrun_w=$MDRUN_SESSION_DIR\n"
 	"unset MDRUN_SESSION_DIR\n"
+	"__mdrun_snap=$MDRUN_SNAP; __mdrun_hold=$MDRUN_SNAP_HOLD\n"
+	"unset MDRUN_SNAP MDRUN_SNAP_HOLD MDRUN_SNAP_ACTIVE MDRUN_SNAP_OWN\n"
 	"MDRUN_OUT=\"$__mdrun_w/out\"; export MDRUN_OUT\n"
 	"exec 6>>\"$__mdrun_w/stdout\" 7>>\"$__mdrun_w/stderr\"\n"
 	"__mdrun_x=\n"
 	"while read -r __mdrun_v <&8; do\n"
+	"  case $__mdrun_v in WAIT\\ *) __mdrun_v=${__mdrun_v#WAIT }; "
+	"command echo \"$__mdrun_v\" >\"$__mdrun_w/active\"; "
+	"kill -CONT \"$__mdrun_v\"; "
+	"read -r __mdrun_v <\"$__mdrun_hold\"; exit 0;; esac\n"
 	"  __mdrun_code=\n"
 	"  __mdrun_part=name\n"
 	"  [ -n \"$__mdrun_x\" ] && unset $__mdrun_x\n"
@@ -135,7 +161,15 @@ static const char sh[] =
 	"  eval \"$__mdrun_code\" >&6 2>&7 </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
-	"  command echo \"DONE $__mdrun_s\" >&9\n"
+	"  __mdrun_t= __mdrun_r=\n"
+	"  if [ -n \"$__mdrun_snap\" ]; then\n"
+	"    IFS= read -r __mdrun_t <\"$__mdrun_snap\"\n"
+	"    while [ \"$__mdrun_t\" = RESUMED ]; do __mdrun_r=1; "
+	"IFS= read -r __mdrun_t <\"$__mdrun_snap\"; done\n"
+	"  fi\n"
+	"  if [ -n \"$__mdrun_r\" ]; then "
+	"command echo \"READY ${__mdrun_t#SNAP }\" >&9\n"
+	"  else command echo \"DONE $__mdrun_s${__mdrun_t:+ $__mdrun_t}\" >&9; fi\n"
 	"done\n";
 
 const char *

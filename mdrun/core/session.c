@@ -110,7 +110,8 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 		 const struct md_track_where *track)
 {
 	int req[2] = { -1, -1 }, ans[2] = { -1, -1 }, cin, cout, rc;
-	struct md_buf e1 = MD_BUF_INIT, e2 = MD_BUF_INIT;
+	struct md_buf e1 = MD_BUF_INIT, e2 = MD_BUF_INIT, e3 = MD_BUF_INIT,
+		      e4 = MD_BUF_INIT, e5 = MD_BUF_INIT;
 	const char **argv = NULL, **env = NULL;
 	struct md_spawn sp;
 	size_t n = 0, i;
@@ -142,8 +143,22 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 		argv[n + 2] = doc; /* $0 */
 	md_buf_printf(&e1, "MDRUN_SESSION_DIR=%s", dir);
 	md_buf_printf(&e2, "MDRUN_DOC=%s", doc);
-	const char *given[] = { e1.ptr, e2.ptr, "MDRUN_SNAPSHOTS=1" };
-	size_t ngiven = snapshots && in->driver == MD_DRIVER_PYTHON ? 3 : 2;
+	const char *given[7] = { e1.ptr, e2.ptr };
+	size_t ngiven = 2;
+	if (snapshots && in->driver == MD_DRIVER_PYTHON) {
+		given[ngiven++] = "MDRUN_SNAPSHOTS=1";
+	} else if (snapshots && track && track->root && md_track_lib()) {
+		/* A shell's copies are made by mdrun-track.so: only with it. */
+		md_buf_printf(&e3, "MDRUN_SNAP=%s/.snap", dir);
+		md_buf_printf(&e4, "MDRUN_SNAP_HOLD=%s/.hold", dir);
+		md_buf_printf(&e5, "MDRUN_SNAP_ACTIVE=%s/active", dir);
+		given[ngiven++] = e3.ptr;
+		given[ngiven++] = e4.ptr;
+		given[ngiven++] = e5.ptr;
+		given[ngiven++] = in->driver == MD_DRIVER_BASH
+					  ? "MDRUN_SNAP_OWN=196,197,198,199"
+					  : "MDRUN_SNAP_OWN=6,7,8,9";
+	}
 	env = with_track(ss, given, ngiven, cwd, track);
 	memset(&sp, 0, sizeof(sp));
 	sp.argv = argv;
@@ -173,6 +188,9 @@ done:
 		free_env(env, ngiven);
 	md_buf_dispose(&e1);
 	md_buf_dispose(&e2);
+	md_buf_dispose(&e3);
+	md_buf_dispose(&e4);
+	md_buf_dispose(&e5);
 	if (rc < 0)
 		md_session_stop(ss);
 	return rc;

@@ -25,6 +25,19 @@
  * at most PATH_MAX + 3 bytes to a file opened O_APPEND, so lines of many
  * processes never mix. errno is what libc's call left.
  *
+ * Snapshots of a shell session (mdrun watch, session.h): with
+ * MDRUN_SNAP set in the shell mdrun starts, opening that path forks the
+ * shell: the copy stops at once (SIGSTOP) and holds the state, and the
+ * open gives a pipe to read "SNAP PID" from, or "NOSNAP WHY" (a child
+ * process running, a file open for writing other than MDRUN_SNAP_OWN's
+ * fds); in the copy, once continued, it gives "RESUMED". Opening
+ * MDRUN_SNAP_HOLD ends the process, but for the shell mdrun started,
+ * which then waits (as the session's subreaper) for the process named
+ * in MDRUN_SNAP_ACTIVE to end, and ends as it did. The shell, as a
+ * python session does (session.py), hands itself over to a copy that
+ * way. The variables are unset by the shell at once: its children are
+ * not asked.
+ *
  * Not seen: statically linked programs (they make system calls without
  * libc), calls made inside libc itself (a library opening its own
  * files), directories listed, and files opened by path through a system
@@ -40,8 +53,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -54,6 +71,178 @@ static int on;
 
 static void resolve_all(void);
 
+/* Shell snapshots: see above. */
+static char snap_path[PATH_MAX], hold_path[PATH_MAX], active_path[PATH_MAX];
+static pid_t first_pid;
+static pid_t snaps[256];
+static int nsnaps;
+static int own[8], nown;
+
+static void
+snap_init(void)
+{
+	const char *sp = getenv("MDRUN_SNAP"), *hp = getenv("MDRUN_SNAP_HOLD");
+	const char *ap = getenv("MDRUN_SNAP_ACTIVE"), *o = getenv("MDRUN_SNAP_OWN");
+
+	if (!sp || !hp || !ap || strlen(sp) >= PATH_MAX ||
+	    strlen(hp) >= PATH_MAX || strlen(ap) >= PATH_MAX ||
+	    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return;
+	strcpy(snap_path, sp);
+	strcpy(hold_path, hp);
+	strcpy(active_path, ap);
+	first_pid = getpid();
+	for (char *e; o && *o && nown < 8; o = *e ? e + 1 : e)
+		own[nown++] = (int)strtol(o, &e, 10);
+}
+
+/* A pipe to read text from, or -1. */
+static int
+answer_fd(const char *text)
+{
+	int p[2];
+	size_t n = strlen(text);
+
+	if (pipe(p) < 0)
+		return -1;
+	if (write(p[1], text, n) != (ssize_t)n) {
+		close(p[0]);
+		p[0] = -1;
+	}
+	close(p[1]);
+	return p[0];
+}
+
+/* Why a copy of this shell would not hold its state, or NULL. */
+static const char *
+cannot_snapshot(void)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(),
+		 (int)getpid());
+	if ((fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC)) < 0)
+		return "no /proc";
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *p = buf, *end; *p; p = end) {
+		long k = strtol(p, &end, 10);
+		int known = 0;
+
+		if (end == p)
+			break;
+		for (int i = 0; i < nsnaps; i++)
+			known |= snaps[i] == (pid_t)k;
+		if (!known)
+			return "a child process is running";
+	}
+	if (!(d = opendir("/proc/self/fd")))
+		return "no /proc";
+	while ((e = readdir(d))) {
+		int k = atoi(e->d_name), mine = k <= 2 || k == dirfd(d);
+		struct stat sb;
+
+		for (int i = 0; i < nown; i++)
+			mine |= own[i] == k;
+		if (mine || e->d_name[0] == '.' || fstat(k, &sb) < 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if ((fcntl(k, F_GETFL) & O_ACCMODE) != O_RDONLY) {
+			closedir(d);
+			return "a file is open for writing";
+		}
+	}
+	closedir(d);
+	return NULL;
+}
+
+/* Opening MDRUN_SNAP: a stopped copy of this process. */
+static int
+snapshot(void)
+{
+	char text[64];
+	const char *why;
+	pid_t pid;
+
+	for (int i = 0; i < nsnaps;) /* copies mdrun ended: reaped */
+		if (waitpid(snaps[i], NULL, WNOHANG) != 0)
+			snaps[i] = snaps[--nsnaps];
+		else
+			i++;
+	if ((why = cannot_snapshot())) {
+		snprintf(text, sizeof(text), "NOSNAP %s\n", why);
+		return answer_fd(text);
+	}
+	if (nsnaps == (int)(sizeof(snaps) / sizeof(*snaps)))
+		return answer_fd("NOSNAP too many copies\n");
+	if ((pid = fork()) < 0)
+		return answer_fd("NOSNAP fork failed\n");
+	if (pid == 0) {
+		raise(SIGSTOP);
+		nsnaps = 0; /* continued: the session's now */
+		return answer_fd("RESUMED\n");
+	}
+	snaps[nsnaps++] = pid;
+	snprintf(text, sizeof(text), "SNAP %d\n", (int)pid);
+	return answer_fd(text);
+}
+
+/* Opening MDRUN_SNAP_HOLD: never returns. */
+static _Noreturn void
+hold(void)
+{
+	int status;
+	pid_t pid;
+
+	if (getpid() != first_pid)
+		_exit(0);
+	for (;;) {
+		char buf[32] = "";
+		int fd;
+		ssize_t n;
+
+		pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			_exit(0);
+		fd = (int)syscall(SYS_openat, AT_FDCWD, active_path,
+				  O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if (pid != (pid_t)atoi(buf))
+			continue;
+		if (WIFSIGNALED(status)) {
+			signal(WTERMSIG(status), SIG_DFL);
+			raise(WTERMSIG(status));
+		}
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	}
+}
+
+/* Is p (which a caller may pass as NULL) the path q? */
+static int
+is_path(const char *p, const char *q)
+{
+	return first_pid && p && !strcmp(p, q);
+}
+
+/* The two paths a shell session opens to snapshot and to hand over. */
+#define MAGIC(path) \
+	do { \
+		if (is_path(path, snap_path)) \
+			return snapshot(); \
+		if (is_path(path, hold_path)) \
+			hold(); \
+	} while (0)
+
 __attribute__((constructor)) static void
 track_init(void)
 {
@@ -62,6 +251,7 @@ track_init(void)
 	const char *s = getenv("MDRUN_TRACK_SKIP");
 
 	resolve_all();
+	snap_init();
 	if (!l || !r || *l != '/' || *r != '/' || strlen(l) >= sizeof(log_path) ||
 	    strlen(r) >= sizeof(root) || (s && strlen(s) >= sizeof(skip)))
 		return;
@@ -323,7 +513,9 @@ resolve_all(void)
 	EXPORT int name(const char *path, int flags, ...) \
 	{ \
 		mode_t mode = 0; \
-		int fd, was = there(AT_FDCWD, path, flags); \
+		int fd, was; \
+		MAGIC(path); \
+		was = there(AT_FDCWD, path, flags); \
 		MODE(flags, mode); \
 		REAL(name); \
 		fd = real_##name(path, flags, mode); \
@@ -334,7 +526,9 @@ resolve_all(void)
 	EXPORT int name(int dirfd, const char *path, int flags, ...) \
 	{ \
 		mode_t mode = 0; \
-		int fd, was = there(dirfd, path, flags); \
+		int fd, was; \
+		MAGIC(path); \
+		was = there(dirfd, path, flags); \
 		MODE(flags, mode); \
 		REAL(name); \
 		fd = real_##name(dirfd, path, flags, mode); \
@@ -350,7 +544,9 @@ OPENAT(openat64)
 #define FORTIFIED(name) \
 	EXPORT int name(const char *path, int flags) \
 	{ \
-		int fd, was = there(AT_FDCWD, path, flags); \
+		int fd, was; \
+		MAGIC(path); \
+		was = there(AT_FDCWD, path, flags); \
 		REAL(name); \
 		fd = real_##name(path, flags); \
 		opened(fd, AT_FDCWD, path, flags, was); \
@@ -359,7 +555,9 @@ OPENAT(openat64)
 #define FORTIFIED_AT(name) \
 	EXPORT int name(int dirfd, const char *path, int flags) \
 	{ \
-		int fd, was = there(dirfd, path, flags); \
+		int fd, was; \
+		MAGIC(path); \
+		was = there(dirfd, path, flags); \
 		REAL(name); \
 		fd = real_##name(dirfd, path, flags); \
 		opened(fd, dirfd, path, flags, was); \

@@ -221,6 +221,39 @@ kill -INT -- -"$epid" -"$wpid"
 wait_for sh -c "! pgrep -g $epid >/dev/null && ! pgrep -g $wpid >/dev/null"
 cd ../proj
 
+# bash and sh sessions: their copies are made by mdrun-track.so (so
+# with tracking on), and an edit below a slow block goes on from one.
+mkdir ../shells
+cd ../shells
+{
+	printf '```{bash}\nsleep 2\nx=40\n```\n\n```{bash}\necho $((x + 2))\n```\n\n'
+	printf '```{sh}\nsleep 2\ny=5\n```\n\n```{sh}\necho $((y * 2))\n```\n\n'
+	printf '```{bash}\nsleep 600 &\nz=1\n```\n\n```{bash}\necho z=$z\n```\n'
+} >d.md
+setsid "$mdrun" watch -i d.md >/dev/null 2>../shells.err </dev/null &
+hpid=$!
+wait_for shows d.md 4 10 && wait_for shows d.md 6 z=1
+sed -i 's/^echo $((x + 2))$/echo $((x + 3))/; s/^echo $((y \* 2))$/echo $((y * 3))/' d.md
+t0=$(date +%s%N)
+wait_for shows d.md 2 43 && wait_for shows d.md 4 15
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "     bash and sh edits rendered in $ms ms (their first blocks take 2 s)"
+grep -q 'the bash session goes on from its snapshot after bash-1' ../shells.err &&
+	grep -q 'the sh session goes on from its snapshot after sh-1' ../shells.err &&
+	[ "$ms" -lt 1800 ]
+expect "shells: bash and sh go on from their snapshots" d.md ../shells.err
+grep -q 'no snapshot after bash-3: a child process is running' ../shells.err
+expect "shells: no snapshot after a block that left a job running" ../shells.err
+mkdir -p ../shells-fresh
+"$mdrun" strip -q -o ../shells-fresh/d.md d.md &&
+	MDRUN_STORE=$work/shells-store timeout 60 "$mdrun" -q -i ../shells-fresh/d.md &&
+	same d.md ../shells-fresh/d.md
+expect "shells: the document equals a render from an empty store" d.md ../shells-fresh/d.md
+kill -INT -- -"$hpid"
+wait_for sh -c "! pgrep -g $hpid >/dev/null"
+expect "shells: Ctrl-C leaves no copy and no job behind" ../shells.err
+cd ../proj
+
 # A block that leaves a thread running takes no snapshot: the next edit
 # replays, and -v's note says why.
 mkdir ../thr
