@@ -222,7 +222,7 @@ _mdrun()
 				--snapshot-memory" ;;
 			check) _mdrun_words "$cur" "$check_opts" ;;
 			plan) _mdrun_words "$cur" "$plan_opts" ;;
-			strip) _mdrun_words "$cur" "--check -o --output -q
+			strip) _mdrun_words "$cur" "--check --all -o --output -q
 				--quiet -h --help" ;;
 			esac
 		else

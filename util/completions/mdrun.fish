@@ -125,6 +125,7 @@ complete -c mdrun -n '__mdrun_using plan' -l json -d 'Print the plan as JSON'
 
 # strip
 complete -c mdrun -n '__mdrun_using strip' -l check -d 'Change nothing; exit 1 if outputs'
+complete -c mdrun -n '__mdrun_using strip' -l all -d 'Also plain blocks\' outputs'
 complete -c mdrun -n '__mdrun_using strip' -s o -l output -r -F -d 'Write the source to OUT'
 complete -c mdrun -n '__mdrun_using strip' -s q -l quiet -d 'Print errors only'
 
