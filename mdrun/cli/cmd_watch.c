@@ -325,6 +325,22 @@ cli_watch(const struct cli_render_opts *docs, size_t n, bool many,
 	md_exec_warm(true, snapshots, memory);
 	if ((w.fd = inotify_init1(IN_CLOEXEC)) < 0)
 		return cli_error("cannot watch files: %s", strerror(errno));
+	/* The documents' folders from the start: a save during the first
+	 * render is seen too. */
+	for (size_t i = 0; i < n; i++) {
+		char *real = canonical(docs[i].input), *dir;
+
+		if (!real)
+			continue;
+		dir = md_path_dirname(real);
+		rc = add_folder(&w, dir);
+		free(dir);
+		free(real);
+		if (rc < 0) {
+			rc = cli_error("%s", md_err_msg());
+			goto done;
+		}
+	}
 	if ((rc = render_all(&w, docs, n, many)) == MD_EXIT_USAGE &&
 	    !w.ndirs)
 		goto done;

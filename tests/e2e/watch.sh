@@ -208,11 +208,10 @@ wait_for grep -q 'd.md:6: block python-2 failed (exit 3)' ../exit.err &&
 expect "snapshots: a resumed interpreter's exit status is the block's" ../exit.err
 # An edit saved while a render runs is not overwritten with the render
 # of the older text: the next render has it.
-printf '```{python}\nimport time\ntime.sleep(2)\nprint("slow")\n```\n' >slow.md
+printf '```{python}\nimport time\nopen("../started", "w").close()\ntime.sleep(2)\nprint("slow")\n```\n' >slow.md
 setsid "$mdrun" watch -i slow.md >/dev/null 2>../slow.err </dev/null &
 wpid=$!
-wait_for grep -q 'ran python-1' ../slow.err
-sleep 0.5 # the render is under way: its block takes 2 s
+wait_for test -e ../started # the render is under way: its block sleeps 2 s
 echo 'A paragraph saved during the render.' >>slow.md
 wait_for grep -q 'slow.md: 1 block: 0 ran, 1 cached' ../slow.err &&
 	has slow.md 'A paragraph saved during the render.' && shows slow.md 1 slow
