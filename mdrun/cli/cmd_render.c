@@ -588,6 +588,24 @@ unchanged(const struct cli_render_opts *a, const struct md_notebook *nb)
 	return rc;
 }
 
+/*
+ * render's and watch's arguments: the options into a, the documents they
+ * name into *docs (folders and globs expanded), checked for where their
+ * outputs go. 0 or an exit code, said.
+ */
+static int
+documents(struct cli_render_opts *a, struct inputs *in, char ***docs,
+	  size_t *n, bool *many, int argc, char **argv)
+{
+	int rc;
+
+	if ((rc = parse_args(a, in, argc, argv)) != 0)
+		return rc;
+	if (cli_docs_expand(docs, n, in->v, in->n, many) < 0)
+		return cli_error("%s", md_err_msg());
+	return *many ? check_many(a, *docs, *n) : 0;
+}
+
 int
 cli_render_one(const struct cli_render_opts *a, struct cli_totals *t,
 	       bool many, struct cli_deps *deps)
@@ -668,13 +686,7 @@ cmd_render(int argc, char **argv)
 			return MD_EXIT_OK;
 		}
 	memset(&t, 0, sizeof(t));
-	if ((rc = parse_args(&a, &in, argc, argv)) != 0)
-		goto done;
-	if (cli_docs_expand(&docs, &n, in.v, in.n, &many) < 0) {
-		rc = cli_error("%s", md_err_msg());
-		goto done;
-	}
-	if (many && (rc = check_many(&a, docs, n)) != 0)
+	if ((rc = documents(&a, &in, &docs, &n, &many, argc, argv)) != 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		struct cli_render_opts one = a;
@@ -748,13 +760,7 @@ cmd_watch(int argc, char **argv)
 		snapshots = (size_t)v;
 	}
 	argc = kept;
-	if ((rc = parse_args(&a, &in, argc, argv)) != 0)
-		goto done;
-	if (cli_docs_expand(&docs, &n, in.v, in.n, &many) < 0) {
-		rc = cli_error("%s", md_err_msg());
-		goto done;
-	}
-	if (many && (rc = check_many(&a, docs, n)) != 0)
+	if ((rc = documents(&a, &in, &docs, &n, &many, argc, argv)) != 0)
 		goto done;
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(docs[i], "-")) {
