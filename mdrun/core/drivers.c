@@ -9,7 +9,8 @@
  *                                       document line of its code's first
  *                                       line), NAME=VALUE lines of more
  *                                       variables (MDRUN_DEP_*), an empty
- *                                       line, then its code
+ *                                       line, then its code (for bash,
+ *                                       after LINE-1 empty lines)
  *   driver -> mdrun   "DONE STATUS\n"  the block finished
  *                     "EXIT STATUS\n"  the block ended the interpreter
  *
@@ -62,8 +63,9 @@ extern const char md_py_session[], md_py_one[];
  * The first round of the loop evals nothing and answers nothing. The
  * loop's condition takes the code over, so that `continue` in a block
  * ends it rather than running it again.
- * `read -d ''` reads the whole code file (buffered) in one go. The
- * padding doubles: linear in LINE.
+ * `read -d ''` reads the whole code file (buffered) in one go. mdrun
+ * writes the padding itself (MD_DRIVER_PADS): building it here cost more
+ * than the rest of the loop, a cost that grew with the document.
  *
  * Snapshots (mdrun watch): reading $MDRUN_SNAP, a path mdrun-track.so
  * answers, forks the shell (see track_preload.c); the answer goes after
@@ -109,12 +111,6 @@ static const char bash[] =
 	"      export \"$__mdrun_e\"; __mdrun_x=\"$__mdrun_x ${__mdrun_e%%=*}\"\n"
 	"    done <<< \"${__mdrun_h#*$'\\n'}\"\n"
 	"  fi\n"
-	"  __mdrun_n=$((${__mdrun_f##*$'\\t'} - 1)) __mdrun_p=$'\\n'\n"
-	"  while [ \"$__mdrun_n\" -gt 0 ]; do\n"
-	"    [ $((__mdrun_n % 2)) = 1 ] && "
-	"__mdrun_code=\"$__mdrun_p$__mdrun_code\"\n"
-	"    __mdrun_p=\"$__mdrun_p$__mdrun_p\" __mdrun_n=$((__mdrun_n / 2))\n"
-	"  done\n"
 	"  __mdrun_next=$__mdrun_code\n"
 	"  trap 'builtin echo \"EXIT $?\" >&199' EXIT\n"
 	"done\n";
@@ -186,6 +182,12 @@ md_driver_source(enum md_driver d)
 		break;
 	}
 	return NULL;
+}
+
+bool
+md_driver_pads(enum md_driver d)
+{
+	return d == MD_DRIVER_BASH;
 }
 
 const char *

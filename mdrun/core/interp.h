@@ -89,6 +89,8 @@ const char *md_driver_source(enum md_driver d);
  * document line of its first; NULL when `COMMAND -c CODE` will do.
  */
 const char *md_driver_one(enum md_driver d);
+/* Whether mdrun writes a block's padding (LINE-1 empty lines) for d. */
+bool md_driver_pads(enum md_driver d);
 /* The control fds the driver reads requests on and answers on. */
 void md_driver_fds(enum md_driver d, int *in, int *out);
 

@@ -462,6 +462,9 @@ run_block(struct md_proc_result *r, const char **out_dir,
 	for (size_t k = 0; env && env[k]; k++)
 		md_buf_printf(&req, "%s\n", env[k]);
 	md_buf_putc(&req, '\n');
+	if (md_driver_pads(ss->interp->driver))
+		for (int k = 1; k < code_line; k++)
+			md_buf_putc(&req, '\n');
 	md_buf_put(&req, code, len);
 	if ((rc = write_code(ss, req.ptr, req.len)) < 0)
 		goto done;
