@@ -395,7 +395,8 @@ record(struct store *s, const char *key, const char *drv, const char *rhash,
 			goto done;
 	if (meta && (rc = store_put_real(s, key, rhash, meta, p, files)) < 0)
 		goto done;
-	rc = store_put_run(s, key, &run);
+	if ((rc = store_put_run(s, key, &run)) == 0)
+		rc = store_bump(s);
 done:
 	rc = store_end(s, rc);
 	if (rc == 0)
@@ -513,7 +514,7 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	 * A row of this rhash that cannot be read (damaged: the error said
 	 * to render with --rebuild) is replaced by this run's.
 	 */
-	if (store_read(&old, s, key, rhash) == MD_ERROR)
+	if (store_read_row(&old, s, key, rhash) == MD_ERROR)
 		damaged = true;
 	store_real_dispose(&old);
 	meta = meta_json(key, rhash, r);

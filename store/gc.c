@@ -659,6 +659,9 @@ store_gc(struct store_gc_stats *out, struct store *s,
 		goto done;
 	if (!o->dry_run || (rc = exec(s, "SAVEPOINT dry_run")) == 0)
 		rc = collect(&g);
+	/* Snapshots are caches: gc leaves none, and makes any kept stale. */
+	if (rc == 0 && (rc = exec(s, "DELETE FROM snap")) == 0)
+		rc = store_bump(s);
 	if (rc == 0 && o->dry_run)
 		rc = exec(s, "ROLLBACK TO dry_run");
 	rc = store_end(s, rc);

@@ -747,6 +747,13 @@ check_objects(struct verify *v)
 	return store_end(v->s, rc);
 }
 
+/* A document's snapshot that is not what the store holds. */
+static void
+snap_problem(const char *doc, const char *why, void *ctx)
+{
+	problem(ctx, doc, "%s (mdrun store gc removes it)", why);
+}
+
 int
 store_verify(size_t *bad, struct store *s,
 	     void (*report)(const char *path, const char *what, void *ctx),
@@ -766,6 +773,8 @@ store_verify(size_t *bad, struct store *s,
 		rc = verify_key(&v, keys[i]);
 	if (rc == 0)
 		rc = check_objects(&v);
+	if (rc == 0)
+		rc = store_snap_check(s, snap_problem, &v);
 	store_keys_free(keys, n);
 	return rc;
 }
@@ -803,6 +812,8 @@ store_rm(struct store *s, const char *key)
 		rc = store_db_err(s, "listing realizations");
 	for (i = 0; rc == 0 && i < 3; i++)
 		rc = run(s, "removing a key", del[i], key, NULL);
+	if (rc == 0)
+		rc = store_bump(s);
 	/* The objects another key's realization still names stay. */
 	for (i = 0; rc == 0 && i < n; i++) {
 		sqlite3_finalize(st);

@@ -39,6 +39,13 @@ struct store {
 	_Atomic unsigned serial; /* threads make tmp/ folders too */
 	struct store_cache *cache; /* run listings read ahead, or NULL */
 	/*
+	 * A snapshot to keep for snap_doc (store_prefetch made it, from what
+	 * the store held at generation snap_gen), or none: snap_doc NULL.
+	 */
+	char *snap_doc;
+	long long snap_gen;
+	struct md_buf snap;
+	/*
 	 * This process's name in tmp/ (PID-oHEX), made with its lock file
 	 * tmp/OWNER.lock when the first tmp/ folder is; NULL before. The
 	 * lock is held by owner_fd until store_close.
@@ -133,6 +140,39 @@ int store_put_object(struct store *s, const char *rhash, const char *dir);
 
 /* Forgets what was read ahead of key's runs: they are about to change. */
 void store_forget(struct store *s, const char *key);
+
+/* One key read ahead: its runs, and its latest run's row (or NULL). */
+struct store_entry {
+	char key[MD_HASH_HEX];
+	struct store_run *runs;
+	size_t n;
+	struct store_real *res;
+};
+void store_entries_free(struct store_entry *v, size_t n);
+/*
+ * A document's snapshot (snap.c): n entries in key order as bytes, each
+ * row of more than row_max bytes left out (read when shown); and back.
+ * Decoding fails (-1) unless the bytes are a whole, well-formed snapshot.
+ */
+void store_snap_encode(struct md_buf *out, const struct store_entry *v,
+		       size_t n, size_t row_max);
+int store_snap_decode(struct store_entry **out, size_t *n, const void *data,
+		      size_t len);
+/*
+ * Inside a write transaction that adds or removes runs or realizations:
+ * every snapshot taken before it is stale from its commit on.
+ */
+int store_bump(struct store *s);
+/*
+ * Each document whose snapshot (of the store's generation) is malformed
+ * or says other than the rows, to bad; an error only if none can be read.
+ */
+int store_snap_check(struct store *s,
+		     void (*bad)(const char *doc, const char *why, void *ctx),
+		     void *ctx);
+/* Realization rhash of key as its row says now, not as read ahead. */
+int store_read_row(struct store_real *out, struct store *s, const char *key,
+		   const char *rhash);
 
 /* Parses a v1 run record's name into r; false when it is not one. */
 bool store_parse_run(struct store_run *r, const char *name);

@@ -166,8 +166,9 @@ sweep_tmp(struct store *s)
 }
 
 /*
- * The schema, PRAGMA user_version 4 (2 lacked real.outputs, 3 real.reads,
- * real.writes and blob, added when such a store is opened). Hashes are lowercase hex text, so
+ * The schema, PRAGMA user_version 5 (2 lacked real.outputs, 3 real.reads,
+ * real.writes and blob, 4 snap and generation, added when such a store
+ * is opened). Hashes are lowercase hex text, so
  * `sqlite3 store.db` shows them as mdrun prints them.
  *
  *   drv   the fields of each key, as store_drv_json's text
@@ -192,6 +193,12 @@ sweep_tmp(struct store *s)
  *         hash), each once, so a cache hit can write them back
  *   stat  the stat cache: a file's path, what stat(2) said of it when
  *         its SHA-256 was taken, and that hash
+ *   snap  each document's snapshot (snap.c): what its last render read
+ *         of the store, and the generation it was read at
+ *   generation
+ *         one row, n: incremented by each transaction that adds or
+ *         removes runs or realizations (store_bump); a snapshot of
+ *         another number is stale
  */
 /* The tables schema 4 added. */
 #define TABLES_4 \
@@ -201,6 +208,13 @@ sweep_tmp(struct store *s)
 	" path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL," \
 	" size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL," \
 	" ctime_ns INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID;"
+/* And those 5 added. */
+#define TABLES_5 \
+	"CREATE TABLE IF NOT EXISTS snap (" \
+	" doc TEXT PRIMARY KEY, gen INTEGER NOT NULL, data BLOB NOT NULL);" \
+	"CREATE TABLE IF NOT EXISTS generation (n INTEGER NOT NULL);" \
+	"INSERT INTO generation (n) SELECT 1" \
+	" WHERE NOT EXISTS (SELECT 1 FROM generation);"
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS drv ("
@@ -221,9 +235,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS root ("
 	" doc TEXT PRIMARY KEY, record TEXT NOT NULL);"
 	TABLES_4
+	TABLES_5
 	"CREATE TABLE IF NOT EXISTS memo ("
 	" name TEXT PRIMARY KEY, value BLOB NOT NULL);"
-	"PRAGMA user_version = 4;";
+	"PRAGMA user_version = 5;";
 
 /* A store of schema 2 or 3 gets what 3 and 4 add: no row changes. */
 static const char schema_2_to_3[] =
@@ -233,6 +248,11 @@ static const char schema_3_to_4[] =
 	"ALTER TABLE real ADD COLUMN writes BLOB NOT NULL DEFAULT x'';"
 	TABLES_4
 	"PRAGMA user_version = 4;";
+static const char schema_4_to_5[] = TABLES_5 "PRAGMA user_version = 5;";
+
+/* A snapshot's number, and a document's snapshot. */
+#define SQL_GEN "SELECT n FROM generation"
+#define SQL_SNAP "SELECT gen, data FROM snap WHERE doc = ?1"
 
 /* The SQL of each enum store_stmt. */
 static const char *const stmt_sql[STORE_STMT_N] = {
@@ -418,17 +438,20 @@ check_schema(struct store *s)
 static int
 check_columns(struct store *s)
 {
-	sqlite3_stmt *st = NULL;
+	const char *const sql[] = { stmt_sql[STMT_RESULT], SQL_GEN, SQL_SNAP };
 
-	if (sqlite3_prepare_v2(s->db, stmt_sql[STMT_RESULT], -1, &st, NULL) !=
-	    SQLITE_OK) {
+	for (size_t i = 0; i < sizeof(sql) / sizeof(*sql); i++) {
+		sqlite3_stmt *st = NULL;
+		int ok = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL);
+
 		sqlite3_finalize(st);
-		return md_err_set("%s: not an mdrun store database (its "
-				  "columns are not mdrun's); move it away or "
-				  "use another --store",
-				  s->db_path);
+		if (ok != SQLITE_OK)
+			return md_err_set("%s: not an mdrun store database "
+					  "(its columns are not mdrun's); "
+					  "move it away or use another "
+					  "--store",
+					  s->db_path);
 	}
-	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -494,7 +517,7 @@ open_db(struct store *s)
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
-	if (version != 0 && (version < 2 || version > 4))
+	if (version != 0 && (version < 2 || version > 5))
 		return md_err_set("%s: not an mdrun store database (schema "
 				  "%d); move it away or use another --store",
 				  s->db_path, version);
@@ -509,7 +532,7 @@ open_db(struct store *s)
 		return rc;
 	if (version >= 2 && (rc = check_schema(s)) < 0)
 		return rc;
-	if (version == 4)
+	if (version == 5)
 		return check_columns(s);
 	pthread_mutex_lock(&s->db_mu);
 	rc = exec_sql(s, "BEGIN IMMEDIATE", "cannot write");
@@ -519,6 +542,8 @@ open_db(struct store *s)
 	if (rc == 0 && version >= 2 && version <= 3 &&
 	    schema_version(s) == version)
 		rc = exec_sql(s, schema_3_to_4, "cannot write");
+	if (rc == 0 && version >= 2 && version <= 4 && schema_version(s) == 4)
+		rc = exec_sql(s, schema_4_to_5, "cannot write");
 	else if (rc == 0 && version == 0)
 		rc = exec_sql(s, schema, "cannot write");
 	if (rc == 0)
@@ -691,6 +716,8 @@ store_close(struct store *s)
 	for (int i = 0; i < STORE_STMT_N; i++)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
+	free(s->snap_doc);
+	md_buf_dispose(&s->snap);
 	free(s->root);
 	free(s->db_path);
 	free(s->objects);
@@ -977,16 +1004,19 @@ result_row(struct store_real *r, sqlite3_stmt *st)
 
 static bool take_prefetched(struct store_real *r);
 
-/* Its row, with what to do when it is damaged. */
+/*
+ * Its row, with what to do when it is damaged; from what was read ahead
+ * unless fresh.
+ */
 static int
-read_real(struct store_real *r)
+read_real(struct store_real *r, bool fresh)
 {
 	struct store *s = r->store;
 	sqlite3_stmt *st;
 	char what[160];
 	int rc;
 
-	if (take_prefetched(r))
+	if (!fresh && take_prefetched(r))
 		return 0;
 	md_buf_clear(&r->out);
 	md_buf_clear(&r->err);
@@ -1045,7 +1075,19 @@ store_read(struct store_real *out, struct store *s, const char *key,
 	int rc;
 
 	name_real(out, s, key, rhash);
-	if ((rc = read_real(out)) < 0)
+	if ((rc = read_real(out, false)) < 0)
+		store_real_dispose(out);
+	return rc;
+}
+
+int
+store_read_row(struct store_real *out, struct store *s, const char *key,
+	       const char *rhash)
+{
+	int rc;
+
+	name_real(out, s, key, rhash);
+	if ((rc = read_real(out, true)) < 0)
 		store_real_dispose(out);
 	return rc;
 }
@@ -1064,7 +1106,7 @@ store_read_pending(struct store_real *r)
 	int rc = 0;
 
 	if (r->pending)
-		rc = read_real(r);
+		rc = read_real(r, false);
 	r->pending = false;
 	return rc;
 }
@@ -1075,17 +1117,13 @@ store_read_pending(struct store_real *r)
  */
 struct store_cache {
 	pthread_mutex_t mu;
-	struct cached {
-		char key[MD_HASH_HEX];
-		struct store_run *runs;
-		size_t n;
-		/* Its latest run's row, read ahead; taken by the first read. */
-		struct store_real *res;
-	} *v;
+	/* Each entry's row is taken by the first read of it. */
+	struct store_entry *v;
 	size_t n;
 };
 
-static struct cached *cache_find(struct store_cache *c, const char *key);
+static struct store_entry *cache_find(struct store_cache *c,
+				      const char *key);
 
 /* Takes r's row from the read-ahead cache: true if it was there. */
 static bool
@@ -1093,7 +1131,7 @@ take_prefetched(struct store_real *r)
 {
 	struct store_cache *c = r->store->cache;
 	struct store_real *p = NULL;
-	struct cached *e;
+	struct store_entry *e;
 
 	if (!c)
 		return false;
@@ -1128,8 +1166,8 @@ take_prefetched(struct store_real *r)
 static int
 cached_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct cached *)a)->key,
-		      ((const struct cached *)b)->key);
+	return strcmp(((const struct store_entry *)a)->key,
+		      ((const struct store_entry *)b)->key);
 }
 
 static int
@@ -1138,10 +1176,10 @@ key_cmp(const void *a, const void *b)
 	return memcmp(a, b, MD_HASH_HEX);
 }
 
-static struct cached *
+static struct store_entry *
 cache_find(struct store_cache *c, const char *key)
 {
-	struct cached probe;
+	struct store_entry probe;
 
 	if (!c || strlen(key) != MD_HASH_HEX - 1)
 		return NULL;
@@ -1154,13 +1192,7 @@ cache_free(struct store_cache *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++) {
-		free(c->v[i].runs);
-		if (c->v[i].res)
-			store_real_dispose(c->v[i].res);
-		free(c->v[i].res);
-	}
-	free(c->v);
+	store_entries_free(c->v, c->n);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -1168,7 +1200,7 @@ cache_free(struct store_cache *c)
 void
 store_forget(struct store *s, const char *key)
 {
-	struct cached *e;
+	struct store_entry *e;
 
 	if (!s->cache)
 		return;
@@ -1188,7 +1220,7 @@ int
 store_runs(struct store_run **out, size_t *n, struct store *s,
 	   const char *key)
 {
-	struct cached *e;
+	struct store_entry *e;
 
 	if (s->cache) {
 		pthread_mutex_lock(&s->cache->mu);
@@ -1289,11 +1321,76 @@ prefetch_row(struct store *s, const char *key, const char *rhash)
 	return r;
 }
 
+/*
+ * A snapshot holds rows of up to 64 KiB (a bigger one is read when it is
+ * shown), and is kept only under 64 MiB in all.
+ */
+#define SNAP_ROW_MAX ((size_t)64 << 10)
+#define SNAP_MAX ((size_t)64 << 20)
+
+/* The store's generation, inside a transaction; -1 if it cannot be read. */
+static long long
+generation(struct store *s)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_GEN);
+	long long g = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		g = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return g;
+}
+
 int
-store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n)
+store_bump(struct store *s)
+{
+	return exec_sql(s, "UPDATE generation SET n = n + 1", "cannot write");
+}
+
+/*
+ * doc's snapshot, inside a transaction, if it was taken at generation
+ * gen and is whole: 0, else -1 (nothing in *v).
+ */
+static int
+read_snap(struct store_entry **v, size_t *n, struct store *s,
+	  const char *doc, long long gen)
+{
+	sqlite3_stmt *st = store_prepare(s, SQL_SNAP);
+	int rc = -1;
+
+	*v = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
+	    sqlite3_column_int64(st, 0) == gen &&
+	    sqlite3_column_type(st, 1) == SQLITE_BLOB)
+		rc = store_snap_decode(v, n, sqlite3_column_blob(st, 1),
+				       (size_t)sqlite3_column_bytes(st, 1));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static struct store_entry *
+entry_find(struct store_entry *v, size_t n, const char *key)
+{
+	struct store_entry probe;
+
+	memcpy(probe.key, key, MD_HASH_HEX);
+	return n ? bsearch(&probe, v, n, sizeof(*v), cached_cmp) : NULL;
+}
+
+int
+store_prefetch(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
+	       size_t n)
 {
 	struct store_cache *c = md_calloc(1, sizeof(*c));
-	size_t i, k = 0;
+	struct store_entry *snap = NULL;
+	size_t nsnap = 0, used = 0, looked = 0, i, k = 0;
+	long long gen = -1;
 	int rc;
 
 	pthread_mutex_init(&c->mu, NULL);
@@ -1315,10 +1412,25 @@ store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n)
 		free(sorted);
 		return rc;
 	}
+	/* The document's snapshot, if nothing changed since it was taken. */
+	if (doc && (gen = generation(s)) >= 0 &&
+	    read_snap(&snap, &nsnap, s, doc, gen) < 0)
+		nsnap = 0;
 	for (i = 0; i < n; i++) {
-		struct cached *e = &c->v[k];
+		struct store_entry *e = &c->v[k], *from;
 		if (!store_is_hash(keys[i]) ||
-		    runs_of(&e->runs, &e->n, s, keys[i]) < 0)
+		    (k && !strcmp(c->v[k - 1].key, keys[i])))
+			continue;
+		if ((from = entry_find(snap, nsnap, keys[i]))) {
+			*e = *from;
+			from->runs = NULL;
+			from->res = NULL;
+			used++;
+			k++;
+			continue;
+		}
+		looked++;
+		if (runs_of(&e->runs, &e->n, s, keys[i]) < 0)
 			continue; /* listed again when asked */
 		memcpy(e->key, keys[i], MD_HASH_HEX);
 		if (e->n)
@@ -1326,12 +1438,142 @@ store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n)
 		k++;
 	}
 	store_end(s, 0);
+	store_entries_free(snap, nsnap);
 	free(sorted);
 	c->n = k;
-	qsort(c->v, c->n, sizeof(*c->v), cached_cmp);
+	/*
+	 * What was looked up now makes the next render's snapshot, kept at
+	 * the end of this one (store_root_write) if the store is unchanged.
+	 */
+	free(s->snap_doc);
+	s->snap_doc = NULL;
+	if (gen >= 0 && (looked || used != nsnap)) {
+		store_snap_encode(&s->snap, c->v, c->n, SNAP_ROW_MAX);
+		if (s->snap.len <= SNAP_MAX) {
+			s->snap_doc = md_strdup(doc);
+			s->snap_gen = gen;
+		}
+	}
 	cache_free(s->cache);
 	s->cache = c;
 	return 0;
+}
+
+/* Whether a snapshot's entry says what the store's rows say now. */
+static bool
+entry_holds(struct store *s, const struct store_entry *e)
+{
+	struct store_run *runs = NULL;
+	struct store_real *row;
+	size_t n = 0;
+	bool same;
+
+	if (runs_of(&runs, &n, s, e->key) < 0)
+		return false;
+	same = n == e->n;
+	for (size_t i = 0; same && i < n; i++) {
+		const struct store_run *a = &runs[i], *b = &e->runs[i];
+		same = !strcmp(a->rhash, b->rhash) && a->seq == b->seq &&
+		       a->ns == b->ns && a->failed == b->failed &&
+		       a->cut == b->cut && a->reads == b->reads &&
+		       a->writes == b->writes;
+	}
+	free(runs);
+	if (!same || !e->res)
+		return same;
+	if (!(row = prefetch_row(s, e->key, e->res->rhash)))
+		return false;
+	same = md_buf_eq(&row->out, &e->res->out) &&
+	       md_buf_eq(&row->err, &e->res->err) &&
+	       md_buf_eq(&row->outs, &e->res->outs) &&
+	       md_buf_eq(&row->reads, &e->res->reads) &&
+	       md_buf_eq(&row->writes, &e->res->writes) &&
+	       row->files == e->res->files &&
+	       row->exit.code == e->res->exit.code &&
+	       row->exit.signal == e->res->exit.signal &&
+	       row->exit.timed_out == e->res->exit.timed_out &&
+	       row->start == e->res->start && row->end == e->res->end &&
+	       row->cut == e->res->cut;
+	store_real_dispose(row);
+	free(row);
+	return same;
+}
+
+int
+store_snap_check(struct store *s,
+		 void (*bad)(const char *doc, const char *why, void *ctx),
+		 void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	long long gen;
+	int rc, step;
+
+	if ((rc = store_begin(s, false)) < 0)
+		return rc;
+	gen = generation(s);
+	if (!(st = store_prepare(s, "SELECT doc, gen, data FROM snap"))) {
+		rc = MD_ERROR;
+		goto done;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *doc = (const char *)sqlite3_column_text(st, 0);
+		struct store_entry *v = NULL;
+		size_t n = 0, i;
+
+		/* One of another generation is never used. */
+		if (sqlite3_column_int64(st, 1) != gen)
+			continue;
+		if (store_snap_decode(&v, &n, sqlite3_column_blob(st, 2),
+				      (size_t)sqlite3_column_bytes(st, 2)) <
+		    0) {
+			bad(doc ? doc : "", "its snapshot is malformed", ctx);
+			continue;
+		}
+		for (i = 0; i < n && entry_holds(s, &v[i]); i++)
+			;
+		if (i < n)
+			bad(doc ? doc : "",
+			    "its snapshot differs from the store's rows", ctx);
+		store_entries_free(v, n);
+	}
+	if (step != SQLITE_DONE)
+		rc = store_db_err(s, "cannot read");
+done:
+	sqlite3_finalize(st);
+	return store_end(s, rc);
+}
+
+/*
+ * Keeps the snapshot store_prefetch made for doc, unless a run or a
+ * realization came or went since (in this process or another).
+ */
+static int
+save_snap(struct store *s, const char *doc)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!s->snap_doc || strcmp(s->snap_doc, doc))
+		return 0;
+	if ((rc = store_begin(s, true)) < 0)
+		goto done;
+	if (generation(s) == s->snap_gen &&
+	    (st = store_prepare(s, "INSERT OR REPLACE INTO snap (doc, gen,"
+				   " data) VALUES (?1, ?2, ?3)"))) {
+		sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, s->snap_gen);
+		sqlite3_bind_blob64(st, 3, s->snap.ptr, s->snap.len,
+				    SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_db_err(s, "cannot write");
+	}
+	sqlite3_finalize(st);
+	rc = store_end(s, rc);
+done:
+	free(s->snap_doc);
+	s->snap_doc = NULL;
+	md_buf_dispose(&s->snap);
+	return rc;
 }
 
 static int
@@ -1655,6 +1897,8 @@ store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 	md_buf_dispose(&old);
 	free(text);
 	cJSON_Delete(root);
+	if (rc == 0)
+		rc = save_snap(s, doc);
 	return rc;
 }
 

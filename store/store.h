@@ -198,8 +198,12 @@ int store_runs(struct store_run **out, size_t *n, struct store *s,
 /*
  * Lists the runs of n keys ahead of use: store_runs answers for them from
  * memory after that, as listed now, until this process changes them.
+ * With doc, document doc's snapshot answers for what it holds, when the
+ * store is unchanged since it was taken; what it does not hold makes a
+ * new one, kept by doc's next store_root_write.
  */
-int store_prefetch(struct store *s, char (*keys)[MD_HASH_HEX], size_t n);
+int store_prefetch(struct store *s, const char *doc,
+		   char (*keys)[MD_HASH_HEX], size_t n);
 /*
  * The folder of the artifacts of realizations whose rhash it is
  * (ROOT/objects/RHASH; it exists only when they wrote some). Caller

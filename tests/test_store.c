@@ -445,7 +445,7 @@ Test(store, prefetched_runs_agree_with_a_fresh_listing)
 	cr_assert_eq(store_commit(rhash, st, keys[0], "{}", &a), 0);
 	cr_assert_eq(store_commit(rhash, st, keys[0], "{}", &b), 0);
 	cr_assert_eq(store_commit(rhash, st, keys[1], "{}", &b), 0);
-	cr_assert_eq(store_prefetch(st, keys, 3), 0, "%s", md_err_msg());
+	cr_assert_eq(store_prefetch(st, NULL, keys, 3), 0, "%s", md_err_msg());
 	cr_assert_eq(store_open(&fresh, dir), 0, "%s", md_err_msg());
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(store_runs(&got, &ngot, st, keys[i]), 0);
@@ -598,10 +598,11 @@ Test(store, a_new_store_is_format_2)
 	snprintf(path, sizeof(path), "%s/VERSION", dir);
 	cr_assert_eq(md_fs_read(&b, path), 0);
 	cr_assert_str_eq(b.ptr, "2\n");
-	cr_assert_eq(db_int("PRAGMA user_version"), 4);
+	cr_assert_eq(db_int("PRAGMA user_version"), 5);
 	cr_assert_eq(db_int("SELECT count(*) FROM sqlite_schema WHERE type = "
 			    "'table' AND name IN ('drv', 'real', 'run', "
-			    "'root', 'memo')"), 5);
+			    "'root', 'memo', 'snap', 'generation')"), 7);
+	cr_assert_eq(db_int("SELECT n FROM generation"), 1);
 	snprintf(path, sizeof(path), "%s/objects", dir);
 	cr_assert(md_fs_is_dir(path));
 	md_buf_dispose(&b);
@@ -644,12 +645,15 @@ Test(store, a_schema_2_database_gains_the_output_list)
 	store_close(st);
 	st = NULL;
 	db_exec_at(dir, "DROP TABLE blob;"
+			"DROP TABLE snap;"
+			"DROP TABLE generation;"
 			"ALTER TABLE real DROP COLUMN writes;"
 			"ALTER TABLE real DROP COLUMN reads;"
 			"ALTER TABLE real DROP COLUMN outputs;"
 			"PRAGMA user_version = 2");
 	cr_assert_eq(store_open(&st, dir), 0, "%s", md_err_msg());
-	cr_assert_eq(db_int("PRAGMA user_version"), 4);
+	cr_assert_eq(db_int("PRAGMA user_version"), 5);
+	cr_assert_eq(db_int("SELECT n FROM generation"), 1);
 	cr_assert_eq(store_read(&r, st, k, rhash), 0, "%s", md_err_msg());
 	cr_assert_str_eq(r.out.ptr, "hello\n");
 	cr_assert_eq(r.outs.len, 0);
@@ -1324,4 +1328,115 @@ Test(store, tmp_folders_live_while_their_owner_holds_its_lock)
 	cr_assert_not(md_fs_exists(live), "its owner is gone");
 	cr_assert_not(md_fs_exists(lock));
 	store_close(again);
+}
+
+/* Two keys read ahead: one with two runs and its latest row, one with none. */
+static struct store_entry *
+snap_entries(size_t *n)
+{
+	struct store_entry *v = md_calloc(2, sizeof(*v));
+	struct store_real *r = md_calloc(1, sizeof(*r));
+
+	memset(v[0].key, 'a', MD_HASH_HEX - 1);
+	memset(v[1].key, 'b', MD_HASH_HEX - 1);
+	v[0].n = 2;
+	v[0].runs = md_calloc(2, sizeof(*v[0].runs));
+	for (int i = 0; i < 2; i++) {
+		memset(v[0].runs[i].rhash, i ? 'd' : 'c', MD_HASH_HEX - 1);
+		v[0].runs[i].seq = (unsigned long long)i + 1;
+		v[0].runs[i].ns = 1000 + i;
+	}
+	v[0].runs[0].failed = true;
+	v[0].runs[1].cut = 77;
+	v[0].runs[1].writes = true;
+	memcpy(r->rhash, v[0].runs[1].rhash, MD_HASH_HEX);
+	md_buf_puts(&r->out, "hello\n");
+	md_buf_puts(&r->err, "warn\n");
+	md_buf_put(&r->writes, "w\0x", 3);
+	r->exit.code = 3;
+	r->exit.signal = 9;
+	r->exit.timed_out = true;
+	r->files = true;
+	r->start = 1.5;
+	r->end = 2.25;
+	r->cut = 77;
+	v[0].res = r;
+	*n = 2;
+	return v;
+}
+
+Test(store, snapshot_round_trip)
+{
+	struct md_buf b = MD_BUF_INIT;
+	struct store_entry *v, *got;
+	size_t n, ngot;
+
+	v = snap_entries(&n);
+	store_snap_encode(&b, v, n, 1 << 20);
+	cr_assert_eq(store_snap_decode(&got, &ngot, b.ptr, b.len), 0);
+	cr_assert_eq(ngot, 2);
+	cr_assert_str_eq(got[0].key, v[0].key);
+	cr_assert_str_eq(got[1].key, v[1].key);
+	cr_assert_eq(got[0].n, 2);
+	cr_assert_eq(got[1].n, 0);
+	cr_assert_null(got[1].res);
+	assert_same_runs(got[0].runs, got[0].n, v[0].runs, v[0].n);
+	cr_assert_not_null(got[0].res);
+	cr_assert_str_eq(got[0].res->rhash, v[0].runs[1].rhash);
+	cr_assert_str_eq(got[0].res->out.ptr, "hello\n");
+	cr_assert_str_eq(got[0].res->err.ptr, "warn\n");
+	cr_assert_eq(got[0].res->writes.len, 3);
+	cr_assert_eq(memcmp(got[0].res->writes.ptr, "w\0x", 3), 0);
+	cr_assert_eq(got[0].res->outs.len, 0);
+	cr_assert_eq(got[0].res->exit.code, 3);
+	cr_assert_eq(got[0].res->exit.signal, 9);
+	cr_assert(got[0].res->exit.timed_out && got[0].res->files);
+	cr_assert_eq(got[0].res->start, 1.5);
+	cr_assert_eq(got[0].res->end, 2.25);
+	cr_assert_eq(got[0].res->cut, 77);
+	store_entries_free(got, ngot);
+
+	/* A row over the limit is left out: read when it is shown. */
+	store_snap_encode(&b, v, n, 4);
+	cr_assert_eq(store_snap_decode(&got, &ngot, b.ptr, b.len), 0);
+	cr_assert_eq(got[0].n, 2);
+	cr_assert_null(got[0].res, "a 14-byte row kept under a 4-byte limit");
+	store_entries_free(got, ngot);
+	store_entries_free(v, n);
+	md_buf_dispose(&b);
+}
+
+/*
+ * Every prefix, and every byte changed: refused whole (-1), or, where a
+ * change leaves a snapshot of the format, decoded; never a crash (the
+ * sanitizer build runs this too).
+ */
+Test(store, snapshot_damage_is_refused)
+{
+	struct md_buf b = MD_BUF_INIT;
+	struct store_entry *v, *got;
+	size_t n, ngot, refused = 0;
+
+	v = snap_entries(&n);
+	store_snap_encode(&b, v, n, 1 << 20);
+	for (size_t len = 0; len < b.len; len++) {
+		cr_assert_eq(store_snap_decode(&got, &ngot, b.ptr, len), -1,
+			     "a snapshot cut to %zu of %zu bytes", len, b.len);
+		cr_assert_null(got);
+	}
+	for (size_t i = 0; i < b.len; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			b.ptr[i] ^= (char)(1 << bit);
+			if (store_snap_decode(&got, &ngot, b.ptr, b.len) < 0)
+				refused++;
+			else
+				store_entries_free(got, ngot);
+			b.ptr[i] ^= (char)(1 << bit);
+		}
+	}
+	/* The magic, keys, hashes, counts and flags are checked. */
+	cr_assert_gt(refused, b.len * 8 / 4, "%zu of %zu changes refused",
+		     refused, b.len * 8);
+	store_entries_free(v, n);
+	md_buf_dispose(&b);
 }

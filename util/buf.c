@@ -165,6 +165,12 @@ md_buf_detach(struct md_buf *b)
 	return p;
 }
 
+bool
+md_buf_eq(const struct md_buf *a, const struct md_buf *b)
+{
+	return a->len == b->len && (!a->len || !memcmp(a->ptr, b->ptr, a->len));
+}
+
 void
 md_buf_dispose(struct md_buf *b)
 {

@@ -10,6 +10,7 @@
 #define MD_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct md_buf {
@@ -56,6 +57,8 @@ void md_buf_clear(struct md_buf *b);
  */
 char *md_buf_detach(struct md_buf *b);
 void md_buf_dispose(struct md_buf *b);
+/* Whether a and b hold the same bytes. */
+bool md_buf_eq(const struct md_buf *a, const struct md_buf *b);
 
 /*
  * Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 for an

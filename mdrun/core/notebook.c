@@ -122,7 +122,7 @@ beside(void *arg)
 	 * query of its own.
 	 */
 	if (g->path && store_root_keys(&keys, &n, *g->store, g->path) == 0)
-		store_prefetch(*g->store, keys, n);
+		store_prefetch(*g->store, g->path, keys, n);
 	free(keys);
 	join_workdir(g);
 	return NULL;

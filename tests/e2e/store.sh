@@ -236,7 +236,8 @@ if [ -n "$have_sqlite" ]; then
 	sql "UPDATE real SET meta = 'x' || meta"
 	damaged "$real: meta: malformed realization metadata"
 	expect "verify: a malformed meta is named, not a crash" "$dir/v.out"
-	sql "UPDATE real SET meta = substr(meta, 2), exit_code = 'zero'"
+	# (The document's snapshot goes first: a warm render reads it, not the row.)
+	sql "DELETE FROM snap; UPDATE real SET meta = substr(meta, 2), exit_code = 'zero'"
 	"$mdrun" -q "$dir/doc.md" >/dev/null 2>"$dir/err"
 	{ [ $? = 2 ] && [ "$(wc -l <"$dir/err")" = 1 ] &&
 		has "$dir/err" "$(cd "$MDRUN_STORE" && pwd -P)/store.db: realization ${real:65:12} of key ${key:0:12}: malformed row"; }
@@ -561,6 +562,60 @@ TMPDIR=$dir/tmp timeout 60 "$mdrun" check --fresh "$dir/none.md" >/dev/null 2>&1
 expect "the next check --fresh removes the store of a check killed with -9, not a live one's"
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
+
+# --- snapshots: a warm render reads one row, never a stale one -----------
+# A warm render keeps what it read of the store as the document's
+# snapshot; the next one reads that row alone, while no run or
+# realization came or went. Here a --rebuild adds a run with a new
+# output: the renders after it must show that latest run, not what the
+# snapshot held.
+dir="$work/snap"
+mkdir -p "$dir"
+export MDRUN_STORE="$work/store-snap"
+printf '```{sh name=t}\ndate +%%s%%N\n```\n' >"$dir/a.md"
+"$mdrun" -q "$dir/a.md" -o "$dir/a1" &&
+	"$mdrun" -q "$dir/a.md" -o "$dir/a2" &&
+	"$mdrun" -q --rebuild "$dir/a.md" -o "$dir/a3" &&
+	"$mdrun" -q "$dir/a.md" -o "$dir/a4" &&
+	"$mdrun" "$dir/a.md" -o "$dir/a5" 2>"$dir/err"
+{ [ $? = 0 ] && [ "$(region "$dir/a1" t)" = "$(region "$dir/a2" t)" ] &&
+	[ "$(region "$dir/a1" t)" != "$(region "$dir/a3" t)" ] &&
+	[ "$(region "$dir/a4" t)" = "$(region "$dir/a3" t)" ] &&
+	[ "$(region "$dir/a5" t)" = "$(region "$dir/a3" t)" ] &&
+	has "$dir/err" "0 ran, 1 cached"; }
+expect "after a --rebuild, the warm renders show its run, not the snapshot's" \
+	"$dir/a1" "$dir/a2" "$dir/a3" "$dir/a4" "$dir/a5" "$dir/err"
+if [ -n "$have_sqlite" ]; then
+	snaps() { sql "SELECT count(*) FROM snap WHERE gen = (SELECT n FROM generation)"; }
+	[ "$(snaps)" = 1 ]
+	expect "a warm render keeps the document's snapshot"
+	# Damaged, cut short, or of another generation: not used, and made again.
+	for damage in "data = x'00'" "data = substr(data, 1, length(data) - 1)" \
+		"data = data || x'00'" "gen = gen - 1" "data = 'text'"; do
+		sql "UPDATE snap SET $damage" &&
+			"$mdrun" -q "$dir/a.md" -o "$dir/a6" 2>"$dir/err"
+		{ [ $? = 0 ] && [ "$(region "$dir/a6" t)" = "$(region "$dir/a3" t)" ] &&
+			[ "$(snaps)" = 1 ]; }
+		expect "a snapshot set to $damage is not used, and is made again" "$dir/a6" "$dir/err"
+	done
+	# A forged snapshot shows, as a forged row would; store verify names it.
+	sql "UPDATE snap SET data = CAST(replace(CAST(data AS TEXT), '$(region "$dir/a3" t | sed -n 2p)',
+		'$(region "$dir/a3" t | sed -n 2p | tr 0-9 1-90)') AS BLOB)"
+	"$mdrun" -q "$dir/a.md" -o "$dir/a7"
+	"$mdrun" store verify >"$dir/v.out" 2>&1
+	{ [ $? = 1 ] && [ "$(region "$dir/a7" t)" != "$(region "$dir/a3" t)" ] &&
+		grep -qx "$(cd "$dir" && pwd -P)/a.md: its snapshot differs from the store's rows (mdrun store gc removes it)" "$dir/v.out"; }
+	expect "store verify names a document whose snapshot differs from the store's rows" "$dir/a7" "$dir/v.out"
+	"$mdrun" gc >/dev/null 2>&1 && [ "$(sql 'SELECT count(*) FROM snap')" = 0 ] &&
+		"$mdrun" -q "$dir/a.md" -o "$dir/a8" &&
+		[ "$(region "$dir/a8" t)" = "$(region "$dir/a3" t)" ]
+	expect "gc leaves no snapshot, and the next render shows the same"
+else
+	skip "a warm render keeps the document's snapshot" "$no_sqlite"
+	skip "damaged snapshots are not used" "$no_sqlite"
+	skip "store verify names a document whose snapshot differs" "$no_sqlite"
+	skip "gc leaves no snapshot" "$no_sqlite"
+fi
 
 # --- a document in a git repository -------------------------------------
 if command -v git >/dev/null; then

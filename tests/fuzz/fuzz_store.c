@@ -29,7 +29,8 @@
  *
  * Then either store goes through what a render, `mdrun store` and gc
  * read: the runs of DOC's root read ahead (store_root_keys,
- * store_prefetch), and for every key (store_keys; KEY and KEY_NO_RUNS
+ * store_prefetch), its snapshot kept (store_root_write) and read ahead
+ * again, and for every key (store_keys; KEY and KEY_NO_RUNS
  * too) its runs, each of their realizations (store_read,
  * store_read_later and store_read_pending, store_meta_text), lookups,
  * its fields (store_drv) and size; then DOC's notes, store_verify and a
@@ -473,10 +474,14 @@ read_store(struct store *s)
 	struct md_buf b = MD_BUF_INIT;
 
 	/* The root's keys read ahead, as a render does; else nothing. */
-	if (CALL(store_root_keys(&rooted, &nrooted, s, DOC)) == 0)
-		CALL(store_prefetch(s, rooted, nrooted));
-	else
-		CALL(store_prefetch(s, NULL, 0));
+	if (CALL(store_root_keys(&rooted, &nrooted, s, DOC)) == 0) {
+		CALL(store_prefetch(s, DOC, rooted, nrooted));
+		/* Its snapshot kept, then read back as the next render would. */
+		if (CALL(store_root_write(s, DOC, rooted, nrooted, NULL)) == 0)
+			CALL(store_prefetch(s, DOC, rooted, nrooted));
+	} else {
+		CALL(store_prefetch(s, DOC, NULL, 0));
+	}
 	for (i = 0; i < nrooted; i++)
 		FUZZ_CHECK(is_hash(rooted[i]));
 	free(rooted);
