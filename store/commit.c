@@ -366,13 +366,13 @@ drop_real(struct store *s, const char *key, const char *rhash)
 
 /*
  * The rows of one run: the key's fields, the realization (unless there;
- * replaced when damaged says the row there cannot be read), the run. One
- * transaction.
+ * replaced, when repair is set, if the row there cannot be read), the
+ * run. One transaction.
  */
 static int
 record(struct store *s, const char *key, const char *drv, const char *rhash,
        const char *meta, const struct store_parts *p,
-       const struct md_buf *blobs, size_t nblobs, bool files, bool damaged,
+       const struct md_buf *blobs, size_t nblobs, bool files, bool repair,
        bool failed, size_t cut, long long ns)
 {
 	struct store_run run;
@@ -388,7 +388,12 @@ record(struct store *s, const char *key, const char *drv, const char *rhash,
 		return rc;
 	if (drv && (rc = store_put_drv(s, key, drv)) < 0)
 		goto done;
-	if (damaged && (rc = drop_real(s, key, rhash)) < 0)
+	/*
+	 * A row of this rhash that cannot be read (damaged: the error said
+	 * to render with --rebuild) is replaced by this run's.
+	 */
+	if (repair && store_row_damaged(s, key, rhash) &&
+	    (rc = drop_real(s, key, rhash)) < 0)
 		goto done;
 	for (size_t i = 0; meta && i < nblobs; i++)
 		if ((rc = store_put_blob(s, blobs[i].ptr, blobs[i].len)) < 0)
@@ -493,8 +498,6 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 				 r->reads_len, r->writes_len };
 	char rhash[MD_HASH_HEX];
 	char *meta = NULL;
-	struct store_real old;
-	bool damaged = false;
 	/* No artifacts, no object: an empty tree hashes as none. */
 	bool files = r->artifacts && !md_fs_is_empty(r->artifacts);
 	int rc;
@@ -510,16 +513,9 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		goto done;
 	if (files && (rc = store_put_object(s, rhash, r->artifacts)) < 0)
 		goto done;
-	/*
-	 * A row of this rhash that cannot be read (damaged: the error said
-	 * to render with --rebuild) is replaced by this run's.
-	 */
-	if (store_read_row(&old, s, key, rhash) == MD_ERROR)
-		damaged = true;
-	store_real_dispose(&old);
 	meta = meta_json(key, rhash, r);
 	rc = record(s, key, drv, rhash, meta, &p, r->blobs, r->nblobs, files,
-		    damaged, md_exit_failed(&r->exit), r->cut, 0);
+		    true, md_exit_failed(&r->exit), r->cut, 0);
 done:
 	if (rc == 0)
 		memcpy(out, rhash, MD_HASH_HEX);

@@ -19,6 +19,10 @@ enum store_stmt {
 	STMT_PUT_RUN,  /* store_put_run */
 	STMT_PUT_BLOB, /* store_put_blob */
 	STMT_BLOB,     /* store_blob */
+	STMT_BEGIN,    /* store_begin */
+	STMT_BEGIN_WRITE,
+	STMT_COMMIT,   /* store_end */
+	STMT_BUMP,     /* store_bump */
 	STORE_STMT_N
 };
 
@@ -170,9 +174,11 @@ int store_bump(struct store *s);
 int store_snap_check(struct store *s,
 		     void (*bad)(const char *doc, const char *why, void *ctx),
 		     void *ctx);
-/* Realization rhash of key as its row says now, not as read ahead. */
-int store_read_row(struct store_real *out, struct store *s, const char *key,
-		   const char *rhash);
+/*
+ * Inside a transaction: whether realization rhash of key has a row that
+ * cannot be read (as it is now, not as read ahead).
+ */
+bool store_row_damaged(struct store *s, const char *key, const char *rhash);
 
 /* Parses a v1 run record's name into r; false when it is not one. */
 bool store_parse_run(struct store_run *r, const char *name);

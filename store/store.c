@@ -278,6 +278,11 @@ static const char *const stmt_sql[STORE_STMT_N] = {
 			  " timed_out, start_time, end_time, cut, outputs,"
 			  " reads, writes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 			  " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	/* Prepared once too: parsing them cost more than running them. */
+	[STMT_BEGIN] = "BEGIN",
+	[STMT_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_BUMP] = "UPDATE generation SET n = n + 1",
 	[STMT_PUT_RUN] = "INSERT OR IGNORE INTO run (key, seq, ns, rhash,"
 			 " failed, cut) VALUES (?1, CASE WHEN ?2 > 0 THEN ?2"
 			 " ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM run"
@@ -360,14 +365,31 @@ exec_sql(struct store *s, const char *sql, const char *what)
 	return 0;
 }
 
+/* Runs statement which, one that returns no rows. */
+static int
+step_stmt(struct store *s, enum store_stmt which, const char *what)
+{
+	sqlite3_stmt *st = store_stmt(s, which);
+
+	if (!st)
+		return MD_ERROR;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		int rc = store_db_err(s, what);
+		sqlite3_reset(st);
+		return rc;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
 int
 store_begin(struct store *s, bool write)
 {
 	int rc;
 
 	pthread_mutex_lock(&s->db_mu);
-	rc = exec_sql(s, write ? "BEGIN IMMEDIATE" : "BEGIN",
-		      write ? "cannot write" : "cannot read");
+	rc = step_stmt(s, write ? STMT_BEGIN_WRITE : STMT_BEGIN,
+		       write ? "cannot write" : "cannot read");
 	if (rc < 0)
 		pthread_mutex_unlock(&s->db_mu);
 	return rc;
@@ -380,7 +402,7 @@ store_end(struct store *s, int rc)
 		if (s->stmt[i])
 			sqlite3_reset(s->stmt[i]);
 	if (rc >= 0) {
-		int r = exec_sql(s, "COMMIT", "cannot write");
+		int r = step_stmt(s, STMT_COMMIT, "cannot write");
 		if (r < 0) {
 			rc = r;
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1004,19 +1026,16 @@ result_row(struct store_real *r, sqlite3_stmt *st)
 
 static bool take_prefetched(struct store_real *r);
 
-/*
- * Its row, with what to do when it is damaged; from what was read ahead
- * unless fresh.
- */
+/* Its row, with what to do when it is damaged. */
 static int
-read_real(struct store_real *r, bool fresh)
+read_real(struct store_real *r)
 {
 	struct store *s = r->store;
 	sqlite3_stmt *st;
 	char what[160];
 	int rc;
 
-	if (!fresh && take_prefetched(r))
+	if (take_prefetched(r))
 		return 0;
 	md_buf_clear(&r->out);
 	md_buf_clear(&r->err);
@@ -1075,21 +1094,28 @@ store_read(struct store_real *out, struct store *s, const char *key,
 	int rc;
 
 	name_real(out, s, key, rhash);
-	if ((rc = read_real(out, false)) < 0)
+	if ((rc = read_real(out)) < 0)
 		store_real_dispose(out);
 	return rc;
 }
 
-int
-store_read_row(struct store_real *out, struct store *s, const char *key,
-	       const char *rhash)
+bool
+store_row_damaged(struct store *s, const char *key, const char *rhash)
 {
-	int rc;
+	sqlite3_stmt *st = store_stmt(s, STMT_RESULT);
+	struct store_real r;
+	bool bad = false;
 
-	name_real(out, s, key, rhash);
-	if ((rc = read_real(out, true)) < 0)
-		store_real_dispose(out);
-	return rc;
+	if (!st)
+		return false;
+	memset(&r, 0, sizeof(r));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rhash, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		bad = result_row(&r, st) < 0;
+	sqlite3_reset(st);
+	store_real_dispose(&r);
+	return bad;
 }
 
 void
@@ -1106,7 +1132,7 @@ store_read_pending(struct store_real *r)
 	int rc = 0;
 
 	if (r->pending)
-		rc = read_real(r, false);
+		rc = read_real(r);
 	r->pending = false;
 	return rc;
 }
@@ -1345,7 +1371,7 @@ generation(struct store *s)
 int
 store_bump(struct store *s)
 {
-	return exec_sql(s, "UPDATE generation SET n = n + 1", "cannot write");
+	return step_stmt(s, STMT_BUMP, "cannot write");
 }
 
 /*
