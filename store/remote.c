@@ -30,7 +30,6 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <git2.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -45,6 +44,7 @@
 #include "internal.h"
 #include "../util/err.h"
 #include "../util/fs.h"
+#include "../util/lazy_git.h"
 
 #define REF_PREFIX "refs/mdrun/"
 #define BATCH 500			/* refs per push or fetch */
@@ -753,7 +753,10 @@ store_push(struct store_remote_stats *out, struct store *s,
 	memset(&se, 0, sizeof(se));
 	if (lock < 0)
 		return lock;
-	git_libgit2_init();
+	if ((rc = md_git2_init()) < 0) {
+		store_unlock(lock);
+		return rc;
+	}
 	if ((rc = local_refs(&mine, s)) < 0 ||
 	    (rc = session_open(&se, s, r, GIT_DIRECTION_PUSH)) < 0)
 		goto done;
@@ -1374,7 +1377,10 @@ store_pull(struct store_remote_stats *out, struct store *s,
 	memset(&c, 0, sizeof(c));
 	if (lock < 0)
 		return lock;
-	git_libgit2_init();
+	if ((rc = md_git2_init()) < 0) {
+		store_unlock(lock);
+		return rc;
+	}
 	if ((rc = session_open(&se, s, r, GIT_DIRECTION_FETCH)) < 0)
 		goto done;
 	for (i = 0; i < se.refs.n; i++) {

@@ -8,6 +8,8 @@
 #include "../util/err.h"
 #include "../util/fs.h"
 #include "../util/hash.h"
+#include "../util/lazy.h"
+#include "../util/lazy_git.h"
 
 Test(buf, put_keeps_nul_bytes_and_terminates)
 {
@@ -174,4 +176,33 @@ Test(path, dirname_and_basename)
 	cr_assert_str_eq(d, ".");
 	free(d);
 	cr_assert_str_eq(md_path_basename("/usr/bin/python3"), "python3");
+}
+
+/* A library opened when first needed: found, or a reason that names it. */
+Test(lazy, open_and_symbols)
+{
+	char why[256] = "";
+	size_t (*len)(const char *) = NULL;
+	void *h = md_lazy_open("libc.so.6", why, sizeof(why));
+
+	cr_assert_not_null(h, "%s", why);
+	cr_assert(md_lazy_sym(h, "strlen", &len, why, sizeof(why)));
+	cr_assert_eq(len("four"), 4);
+	cr_assert_not(md_lazy_sym(h, "md_no_such_function", &len, why,
+				  sizeof(why)));
+	cr_assert_str_eq(why, "it has no md_no_such_function");
+	cr_assert_null(md_lazy_open("libmdrun-missing.so.9", why, sizeof(why)));
+	cr_assert(strstr(why, "libmdrun-missing.so.9"), "%s", why);
+}
+
+/* libgit2 through the table: the library the build found, working. */
+Test(lazy, libgit2_loads_and_runs)
+{
+	git_diff_options opts;
+
+	memset(&opts, 0, sizeof(opts));
+	cr_assert_eq(md_git2_init(), 0, "%s", md_err_msg());
+	cr_assert_eq(git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION), 0);
+	cr_assert_eq(opts.version, GIT_DIFF_OPTIONS_VERSION);
+	git_libgit2_shutdown();
 }

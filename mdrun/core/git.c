@@ -1,7 +1,6 @@
 #define _DEFAULT_SOURCE /* realpath */
 #include "git.h"
 
-#include <git2.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "../../util/buf.h"
 #include "../../util/err.h"
 #include "../../util/fs.h"
+#include "../../util/lazy_git.h"
 
 static pthread_once_t held = PTHREAD_ONCE_INIT;
 
@@ -22,7 +22,8 @@ release(void)
 static void
 hold(void)
 {
-	git_libgit2_init();
+	if (md_git2_init() < 0)
+		return;
 	atexit(release);
 }
 
@@ -68,7 +69,8 @@ md_git_workdir(char **out, const char *dir)
 	*out = NULL;
 	if (!md_git_may_be_repo(dir))
 		return rc;
-	git_libgit2_init();
+	if (md_git2_init() < 0)
+		return MD_ERROR;
 	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0)
 		goto done;
 	wd = git_repository_workdir(repo);
@@ -99,7 +101,10 @@ md_git_ignore_open(const char *dir)
 
 	if (!md_git_may_be_repo(dir) || !(real = realpath(dir, NULL)))
 		return NULL;
-	git_libgit2_init();
+	if (md_git2_init() < 0) {
+		free(real);
+		return NULL;
+	}
 	if (git_repository_open_ext(&repo, real, 0, NULL) < 0 ||
 	    !git_repository_workdir(repo)) {
 		git_repository_free(repo);
@@ -153,7 +158,8 @@ md_git_provenance(char **commit, bool *dirty, const char *workdir,
 
 	*commit = NULL;
 	*dirty = false;
-	git_libgit2_init();
+	if (md_git2_init() < 0)
+		return MD_ERROR;
 	if (git_repository_open(&repo, workdir) < 0 ||
 	    git_reference_name_to_id(&oid, repo, "HEAD") < 0)
 		goto done;
@@ -181,7 +187,8 @@ md_git_remote_url(char **out, const char *dir, const char *name, bool push)
 	int rc = MD_ENOTFOUND, valid = 0;
 
 	*out = NULL;
-	git_libgit2_init();
+	if (md_git2_init() < 0)
+		return MD_ERROR;
 	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0 ||
 	    git_remote_name_is_valid(&valid, name) < 0 || !valid ||
 	    git_remote_lookup(&remote, repo, name) < 0)
@@ -212,7 +219,8 @@ md_git_extraheaders(char ***out, size_t *n, const char *dir, const char *url)
 
 	*out = md_calloc(1, sizeof(**out));
 	*n = 0;
-	git_libgit2_init();
+	if (md_git2_init() < 0)
+		return MD_ERROR;
 	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0 ||
 	    git_repository_config_snapshot(&cfg, repo) < 0 ||
 	    git_config_iterator_glob_new(&it, cfg,
@@ -262,7 +270,8 @@ md_git_changed(char ***out, size_t *n, const char *dir, const char *rev)
 
 	*out = NULL;
 	*n = 0;
-	git_libgit2_init();
+	if (md_git2_init() < 0)
+		return MD_ERROR;
 	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0) {
 		rc = md_err_set("--changed-since: %s is not in a git "
@@ -322,7 +331,8 @@ md_git_diff(struct md_buf *patch, struct md_diff_line **lines, size_t *n,
 		*lines = NULL;
 		*n = 0;
 	}
-	git_libgit2_init();
+	if (md_git2_init() < 0)
+		return MD_ERROR;
 	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	/* A document holding a NUL is still text to its reader. */
 	opts.flags = GIT_DIFF_FORCE_TEXT;

@@ -41,13 +41,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "outputs.h"
 #include "../../renderer/view.h"
 #include "../../util/err.h"
 #include "../../util/exit.h"
 #include "../../util/fs.h"
+#include "../../util/lazy_zmq.h"
 
 #define DELIM "<IDS|MSG>"
 #define START_WAIT 60.0	    /* seconds for a kernel_info_reply, by default */
@@ -433,6 +433,8 @@ connect_all(struct md_kernel *k, const int port[5])
 	int zero = 0;
 	char ep[64];
 
+	if (md_zmq_load() < 0)
+		return md_err_prefix(MD_ERROR, "%s", k->label);
 	if (!(k->ctx = zmq_ctx_new()))
 		return md_err_set("%s: zmq_ctx_new: %s", k->label,
 				  zmq_strerror(zmq_errno()));
