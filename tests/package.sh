@@ -79,5 +79,18 @@ t "installed mdrun renders samples/tour.md" \
 t "its blocks ran, none failed" grep -q ' 0 failed' "$root/tmp/err1"
 in_root sh -c 'cd /tmp && mdrun render tour.md -o out2.md' 2>"$root/tmp/err2" || true
 t "a second render runs nothing" grep -q ' 0 ran' "$root/tmp/err2"
-[ $fail = 0 ] || { cat "$root/tmp/err1" >&2; exit 1; }
+# In a git repository (made here: libgit2 needs no git command), the
+# store goes to the repository's root: libgit2, which mdrun opens when
+# first needed, is there by the package's Depends.
+if command -v git >/dev/null; then
+	git init -q "$root/tmp/repo" && mkdir -p "$root/tmp/repo/docs" &&
+		cp "$src/samples/tour.md" "$root/tmp/repo/docs/"
+	in_root sh -c 'cd /tmp/repo/docs && mdrun render tour.md -o out.md' \
+		2>"$root/tmp/err3" || true
+	t "in a git repository, the store is at its root (libgit2 opened)" \
+		test -s "$root/tmp/repo/.mdrun/store.db" -a ! -e "$root/tmp/repo/docs/.mdrun"
+else
+	echo "skip in a git repository, the store is at its root (git is not installed)"
+fi
+[ $fail = 0 ] || { cat "$root/tmp/err1" "$root/tmp/err3" >&2 2>/dev/null; exit 1; }
 say "the package installs and works in a clean Debian 12"

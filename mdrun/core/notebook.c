@@ -67,6 +67,8 @@ struct beside {
 	const char *store_opt;
 	int rc;
 	char why[1024];
+	/* Why the work tree could not be looked for (libgit2 missing). */
+	char git_why[512];
 };
 
 /* Finds the work tree; libgit2's first use costs as much as a parse. */
@@ -75,10 +77,16 @@ find_workdir(void *arg)
 {
 	struct beside *g = arg;
 
+	int rc;
+
 	if (md_git_may_be_repo(g->dir))
 		md_git_hold();
-	if (md_git_workdir(&g->workdir, g->dir) < 0)
+	if ((rc = md_git_workdir(&g->workdir, g->dir)) < 0)
 		g->workdir = NULL;
+	if (rc < 0 && rc != MD_ENOTFOUND)
+		snprintf(g->git_why, sizeof(g->git_why),
+			 "%s: in a git repository, and %s", g->dir,
+			 md_err_msg());
 	return NULL;
 }
 
@@ -108,6 +116,12 @@ beside(void *arg)
 	g->git_started = pthread_create(&g->git, NULL, find_workdir, g) == 0;
 	if (!g->store || !store_named(g->store_opt))
 		join_workdir(g);
+	/* Not in the wrong place: the store would be at the repository's root. */
+	if (g->git_joined && g->git_why[0]) {
+		g->rc = MD_ERROR;
+		snprintf(g->why, sizeof(g->why), "%s", g->git_why);
+		return NULL;
+	}
 	if (!g->store)
 		return NULL;
 	if ((g->rc = open_store(g->store, g->store_opt, g->dir,
@@ -242,6 +256,8 @@ load(struct md_nb_doc *d, const char *input, unsigned flags,
 		beside(&g);
 	if (rc == 0 && g.rc < 0)
 		rc = md_err_set("%s", g.why);
+	else if (rc == 0 && g.git_why[0])
+		rc = md_err_set("%s", g.git_why);
 	if (rc < 0) {
 		free(g.workdir);
 		return rc;

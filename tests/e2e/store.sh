@@ -628,6 +628,25 @@ if command -v git >/dev/null; then
 	(unset MDRUN_STORE; cd "$dir/docs" && "$mdrun" -q page.md >/dev/null)
 	[ -f "$dir/.mdrun/store.db" ] && [ ! -e "$dir/docs/.mdrun" ]
 	expect "in a repository the store is .mdrun at its root"
+	# libgit2 is opened when first needed: one that cannot be used is a
+	# one-line error, never a store beside the document.
+	soname=$(strings "$mdrun" | grep -m1 '^libgit2\.so\.')
+	if command -v cc >/dev/null && [ -n "$soname" ]; then
+		mkdir -p "$work/fakelib" "$work/repo2/docs"
+		echo 'int mdrun_not_libgit2;' >"$work/fakelib/fake.c"
+		cc -shared -fPIC -Wl,-soname,"$soname" -o "$work/fakelib/$soname" \
+			"$work/fakelib/fake.c"
+		cp "$dir/docs/page.md" "$work/repo2/docs/" && mkdir "$work/repo2/.git"
+		(cd "$work/repo2" && git init -q) >/dev/null 2>&1
+		(unset MDRUN_STORE; cd "$work/repo2/docs" &&
+			LD_LIBRARY_PATH="$work/fakelib" "$mdrun" -q page.md >/dev/null 2>"$work/fakelib/err")
+		{ [ $? = 2 ] && [ "$(wc -l <"$work/fakelib/err")" = 1 ] &&
+			has "$work/fakelib/err" "in a git repository, and cannot load libgit2 ($soname): it has no git_" &&
+			[ ! -e "$work/repo2/docs/.mdrun" ] && [ ! -e "$work/repo2/.mdrun" ]; }
+		expect "a libgit2 that cannot be loaded: a one-line error, no store made" "$work/fakelib/err"
+	else
+		skip "a libgit2 that cannot be loaded: a one-line error, no store made" "no C compiler"
+	fi
 	json_has() { grep -q "\"$2\":[[:space:]]*$3" "$1"; }
 	# meta_of REF: the meta of the realization REF shows, into $dir/meta.
 	meta_of() {
