@@ -1478,6 +1478,8 @@ store_prefetch(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 		if (s->snap.len <= SNAP_MAX) {
 			s->snap_doc = md_strdup(doc);
 			s->snap_gen = gen;
+		} else {
+			md_buf_dispose(&s->snap);
 		}
 	}
 	cache_free(s->cache);

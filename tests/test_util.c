@@ -183,7 +183,7 @@ Test(lazy, open_and_symbols)
 {
 	char why[256] = "";
 	size_t (*len)(const char *) = NULL;
-	void *h = md_lazy_open("libc.so.6", why, sizeof(why));
+	void *h = md_lazy_open("libc.so.6", NULL, why, sizeof(why));
 
 	cr_assert_not_null(h, "%s", why);
 	cr_assert(md_lazy_sym(h, "strlen", &len, why, sizeof(why)));
@@ -191,8 +191,14 @@ Test(lazy, open_and_symbols)
 	cr_assert_not(md_lazy_sym(h, "md_no_such_function", &len, why,
 				  sizeof(why)));
 	cr_assert_str_eq(why, "it has no md_no_such_function");
-	cr_assert_null(md_lazy_open("libmdrun-missing.so.9", why, sizeof(why)));
+	cr_assert_null(md_lazy_open("libmdrun-missing.so.9", NULL, why,
+				   sizeof(why)));
 	cr_assert(strstr(why, "libmdrun-missing.so.9"), "%s", why);
+	/* Not found by its SONAME: the path the build found it at. */
+	h = md_lazy_open("libmdrun-missing.so.9", "libc.so.6", why,
+			 sizeof(why));
+	cr_assert_not_null(h, "%s", why);
+	cr_assert_str_eq(why, "");
 }
 
 /* libgit2 through the table: the library the build found, working. */

@@ -5,12 +5,18 @@
 #include <string.h>
 
 void *
-md_lazy_open(const char *soname, char *why, size_t why_size)
+md_lazy_open(const char *soname, const char *path, char *why,
+	     size_t why_size)
 {
 	void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
 
-	if (!h)
+	if (!h) {
 		snprintf(why, why_size, "%s", dlerror());
+		if (path && strcmp(path, soname))
+			h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	}
+	if (h)
+		why[0] = '\0';
 	return h;
 }
 

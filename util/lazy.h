@@ -9,8 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Opens soname; NULL with dlerror's words in why when it cannot. */
-void *md_lazy_open(const char *soname, char *why, size_t why_size);
+/*
+ * Opens soname, else the file at path (where the build found it: a
+ * prefix the loader does not search), NULL with dlerror's words in why
+ * when neither opens.
+ */
+void *md_lazy_open(const char *soname, const char *path, char *why,
+		   size_t why_size);
 /*
  * Sets the function pointer at fn to h's symbol name; false, saying so
  * in why, when h has none.

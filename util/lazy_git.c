@@ -13,7 +13,8 @@ static char why[256];
 static void
 load(void)
 {
-	void *h = md_lazy_open(MD_GIT2_SONAME, why, sizeof(why));
+	void *h = md_lazy_open(MD_GIT2_SONAME, MD_GIT2_PATH, why,
+				sizeof(why));
 
 #define MD_LAZY_SYM(f) \
 	if (h && !md_lazy_sym(h, #f, &md_git2.f, why, sizeof(why))) \

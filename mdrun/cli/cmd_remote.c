@@ -99,10 +99,12 @@ config_remote(char **name, char **base, const char *cwd)
 
 	*name = *base = NULL;
 	memset(&t, 0, sizeof(t));
-	if (!md_fs_exists(config) && md_git_workdir(&wd, cwd) == 0) {
+	if (!md_fs_exists(config) && (rc = md_git_workdir(&wd, cwd)) == 0) {
 		free(config);
 		config = md_path_join(wd, "mdrun.json");
 	}
+	if (rc == MD_ENOTFOUND)
+		rc = 0;
 	if (md_fs_exists(config) &&
 	    (rc = md_interps_load(&t, config)) == 0 && t.remote) {
 		*name = md_strdup(t.remote);

@@ -144,12 +144,16 @@ differs(struct md_buf *msg, struct md_buf *detail, struct store *s,
 	    store_read(&b, s, st->key, now) == 0) {
 		struct md_buf path = MD_BUF_INIT;
 		md_buf_printf(&path, "%s/stdout", st->block->name);
-		md_git_diff(detail, NULL, NULL, path.ptr, a.out.ptr,
-			    a.out.len, b.out.ptr, b.out.len);
+		if (md_git_diff(detail, NULL, NULL, path.ptr, a.out.ptr,
+				a.out.len, b.out.ptr, b.out.len) < 0)
+			md_buf_printf(detail, "%s: %s\n", path.ptr,
+				      md_err_msg());
 		md_buf_clear(&path);
 		md_buf_printf(&path, "%s/stderr", st->block->name);
-		md_git_diff(detail, NULL, NULL, path.ptr, a.err.ptr,
-			    a.err.len, b.err.ptr, b.err.len);
+		if (md_git_diff(detail, NULL, NULL, path.ptr, a.err.ptr,
+				a.err.len, b.err.ptr, b.err.len) < 0)
+			md_buf_printf(detail, "%s: %s\n", path.ptr,
+				      md_err_msg());
 		if (!detail->len)
 			md_buf_puts(detail, "the output is the same; its "
 					    "files or exit status differ\n");

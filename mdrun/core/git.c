@@ -69,8 +69,9 @@ md_git_workdir(char **out, const char *dir)
 	*out = NULL;
 	if (!md_git_may_be_repo(dir))
 		return rc;
+	/* Not "not a repository": the store would go to the wrong place. */
 	if (md_git2_init() < 0)
-		return MD_ERROR;
+		return md_err_prefix(MD_ERROR, "%s: in a git repository", dir);
 	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0)
 		goto done;
 	wd = git_repository_workdir(repo);

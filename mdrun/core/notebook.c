@@ -84,9 +84,7 @@ find_workdir(void *arg)
 	if ((rc = md_git_workdir(&g->workdir, g->dir)) < 0)
 		g->workdir = NULL;
 	if (rc < 0 && rc != MD_ENOTFOUND)
-		snprintf(g->git_why, sizeof(g->git_why),
-			 "%s: in a git repository, and %s", g->dir,
-			 md_err_msg());
+		snprintf(g->git_why, sizeof(g->git_why), "%s", md_err_msg());
 	return NULL;
 }
 
@@ -346,10 +344,11 @@ int
 md_nb_store_open(struct store **out, const char *opt, const char *dir)
 {
 	char *wd = NULL;
-	int rc;
+	int rc = md_git_workdir(&wd, dir);
 
-	if (md_git_workdir(&wd, dir) < 0)
-		wd = NULL;
+	*out = NULL;
+	if (rc < 0 && rc != MD_ENOTFOUND)
+		return rc;
 	rc = open_store(out, opt, dir, wd);
 	free(wd);
 	return rc;

@@ -641,11 +641,21 @@ if command -v git >/dev/null; then
 		(unset MDRUN_STORE; cd "$work/repo2/docs" &&
 			LD_LIBRARY_PATH="$work/fakelib" "$mdrun" -q page.md >/dev/null 2>"$work/fakelib/err")
 		{ [ $? = 2 ] && [ "$(wc -l <"$work/fakelib/err")" = 1 ] &&
-			has "$work/fakelib/err" "in a git repository, and cannot load libgit2 ($soname): it has no git_" &&
+			has "$work/fakelib/err" "/docs: in a git repository: cannot load libgit2 ($soname): it has no git_" &&
 			[ ! -e "$work/repo2/docs/.mdrun" ] && [ ! -e "$work/repo2/.mdrun" ]; }
 		expect "a libgit2 that cannot be loaded: a one-line error, no store made" "$work/fakelib/err"
+		for cmd in "gc" "store verify" "store ls"; do
+			(unset MDRUN_STORE; cd "$work/repo2/docs" &&
+				LD_LIBRARY_PATH="$work/fakelib" "$mdrun" $cmd >/dev/null 2>"$work/fakelib/err")
+			{ [ $? = 2 ] && has "$work/fakelib/err" "cannot load libgit2" &&
+				[ ! -e "$work/repo2/docs/.mdrun" ] && [ ! -e "$work/repo2/.mdrun" ]; }
+			expect "mdrun $cmd, libgit2 not loadable: an error, not a store beside the folder" "$work/fakelib/err"
+		done
 	else
 		skip "a libgit2 that cannot be loaded: a one-line error, no store made" "no C compiler"
+		for cmd in "gc" "store verify" "store ls"; do
+			skip "mdrun $cmd, libgit2 not loadable: an error, not a store beside the folder" "no C compiler"
+		done
 	fi
 	json_has() { grep -q "\"$2\":[[:space:]]*$3" "$1"; }
 	# meta_of REF: the meta of the realization REF shows, into $dir/meta.
