@@ -235,15 +235,10 @@ end_as(int wstatus)
 }
 
 void
-md_keeper_run(const char *file, const posix_spawn_file_actions_t *fa,
-	      const posix_spawnattr_t *at, char *const argv[],
-	      char *const env[], const int keep[6], int status, int life)
+md_keeper_become(const int *keep, size_t n)
 {
 	struct sigaction sa;
-	sigset_t none;
-	pid_t child, pid;
-	int rc, ws, child_ws = 0, null;
-	bool ended = false;
+	int null;
 
 	setpgid(0, 0);
 	/* Not mdrun's stdin and stdout: a pipe there must end with mdrun. */
@@ -252,7 +247,7 @@ md_keeper_run(const char *file, const posix_spawn_file_actions_t *fa,
 		dup2(null, 1);
 		dup2(null, 2);
 	}
-	close_all_but(keep, 6);
+	close_all_but(keep, n);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	/* The group's SIGTERM is for the command; the keeper waits for it. */
@@ -263,6 +258,35 @@ md_keeper_run(const char *file, const posix_spawn_file_actions_t *fa,
 	sa.sa_handler = on_child;
 	sigaction(SIGCHLD, &sa, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+void
+md_keeper_tidy(void)
+{
+	pid_t pid;
+	int ws;
+
+	/* A subreaper with no child left has no descendant left. */
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+		;
+	if (pid == 0) {
+		md_keeper_end_below(getpid());
+		while (waitpid(-1, &ws, WNOHANG) > 0)
+			;
+	}
+}
+
+void
+md_keeper_run(const char *file, const posix_spawn_file_actions_t *fa,
+	      const posix_spawnattr_t *at, char *const argv[],
+	      char *const env[], const int keep[6], int status, int life)
+{
+	sigset_t none;
+	pid_t child, pid;
+	int rc, ws, child_ws = 0;
+	bool ended = false;
+
+	md_keeper_become(keep, 6);
 	if ((rc = posix_spawnp(&child, file, fa, at, argv, env)) != 0)
 		_exit(write(status, &rc, sizeof(rc)) < 0 ? 126 : 127);
 	close_all_but(&life, 1);
@@ -281,14 +305,7 @@ md_keeper_run(const char *file, const posix_spawn_file_actions_t *fa,
 			_exit(1);
 		}
 	}
-	/* A subreaper with no child left has no descendant left. */
-	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
-		;
-	if (pid == 0) {
-		md_keeper_end_below(getpid());
-		while (waitpid(-1, &ws, WNOHANG) > 0)
-			;
-	}
+	md_keeper_tidy();
 	end_as(child_ws);
 }
 

@@ -19,6 +19,7 @@
 #define MD_KEEPER_H
 
 #include <spawn.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -42,9 +43,59 @@ _Noreturn void md_keeper_run(const char *file,
 			     char *const env[], const int keep[6], int status,
 			     int life);
 /*
+ * What a keeper is before it spawns: in a process group of its own,
+ * /dev/null as 0, 1 and 2, every other fd but keep's (n of them, -1
+ * ignored) closed, SIGINT, SIGTERM and SIGHUP ignored, SIGCHLD caught
+ * (it only wakes a ppoll), a child subreaper.
+ */
+void md_keeper_become(const int *keep, size_t n);
+/*
+ * Reaps what is left below the keeper once its command ended, killing
+ * whatever still lives.
+ */
+void md_keeper_tidy(void);
+/*
  * Kills every descendant of root until none is left alive, giving up
  * after about a second.
  */
 void md_keeper_end_below(pid_t root);
+
+/*
+ * A kept keeper: mdrun-keeper serve SOCK (keeper_serve.c), the keeper of
+ * one command at a time, for one command after another, so that a block
+ * run as a process of its own (session=none) costs one process start,
+ * not two (an exec here costs milliseconds). It keeps each command as a
+ * keeper does: the command leads a process group of its own, and what
+ * it leaves below the kept keeper is killed when it ends.
+ *
+ * On SOCK, a stream socket, in struct md_keeper_msg frames:
+ *   mdrun -> keeper  RUN LEN, with the command's stdout and stderr as
+ *                    SCM_RIGHTS, then LEN bytes: argc and envc (uint32),
+ *                    then cwd ("": the keeper's), argv and env as
+ *                    NUL-ended strings
+ *                    SIGNAL SIG: to the command's group, unless it ended
+ *                    KILL: SIGKILL to everything below the keeper
+ *   keeper -> mdrun  STARTED PID, or FAILED ERRNO; then, once the
+ *                    command and all it left are gone, ENDED WSTATUS
+ * The end of SOCK (mdrun gone, or done with it): the keeper kills
+ * everything below it and exits.
+ */
+enum md_keeper_kind {
+	MD_KEEP_RUN = 1,
+	MD_KEEP_SIGNAL,
+	MD_KEEP_KILL,
+	MD_KEEP_STARTED,
+	MD_KEEP_FAILED,
+	MD_KEEP_ENDED,
+};
+
+struct md_keeper_msg {
+	int32_t kind, value;
+};
+
+/* The most a RUN may carry: argv and env, as execve takes them. */
+#define MD_KEEP_RUN_MAX (4 << 20)
+
+_Noreturn void md_keeper_serve(int sock);
 
 #endif

@@ -1,4 +1,7 @@
 /*
+ * mdrun-keeper serve SOCK: a kept keeper (keeper.h), for one command
+ * after another, asked for on the stream socket SOCK.
+ *
  * mdrun-keeper LIFE STATUS OUT ERR MAP0 TO0 MAP1 TO1 COMMAND [ARG...]:
  * the keeper of one command (keeper.h), spawned by mdrun (proc.c) with
  * every signal blocked, in a process group of its own, in the command's
@@ -11,6 +14,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "keeper.h"
@@ -37,6 +41,9 @@ main(int argc, char **argv)
 	posix_spawnattr_t at;
 	int v[8], map[2][2], i;
 
+	if (argc == 3 && !strcmp(argv[1], "serve") &&
+	    fd_arg(argv[2], &v[0], 0) == 0 && v[0] >= 0)
+		md_keeper_serve(v[0]);
 	for (i = 0; argc >= 10 && i < 8; i++)
 		if (fd_arg(argv[i + 1], &v[i], i == 5 || i == 7) < 0)
 			break;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -131,12 +132,15 @@ above(int fd)
 	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 256);
 }
 
+static void kept_end_idle(void);
+
 /* At mdrun's normal exit: nothing it started outlives it. */
 static void
 end_all(void)
 {
 	siginfo_t si;
 
+	kept_end_idle();
 	/* No child at all (the usual case): nothing to walk. */
 	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
 		md_keeper_end_below(getpid());
@@ -169,49 +173,38 @@ setup(void)
 
 
 /*
- * Spawns mdrun-keeper (keeper_main.c) with the fds it hands on: 0, 1, 2
- * from /dev/null, the others at their own numbers, close-on-exec off
- * (posix_spawn's dup2 of an fd onto itself). Its arguments: LIFE STATUS
- * OUT ERR MAP0 TO0 MAP1 TO1, then the command. Signals all blocked, in
- * a process group of its own, in the command's folder.
+ * Spawns mdrun-keeper (keeper_main.c) with args after its name and the
+ * fds it is given: 0, 1, 2 from /dev/null, the others at their own
+ * numbers, close-on-exec off (posix_spawn's dup2 of an fd onto itself).
+ * Signals all blocked, in a process group of its own, in cwd (NULL: ours).
  */
 static int
-spawn_keeper(pid_t *pid, const struct md_spawn *sp, char **env, int status,
-	     const int fds[4])
+spawn_helper(pid_t *pid, const char *const *args, const int *given,
+	     size_t ngiven, const char *cwd, char **env)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t all;
-	const int given[6] = { life[0], status, fds[0], fds[1], fds[2],
-			       fds[3] };
-	const int num[8] = { life[0], status, fds[0], fds[1], fds[2],
-			     sp->map[0][1], fds[3], sp->map[1][1] };
-	char digits[8][16];
-	const char **argv;
 	size_t n = 0, k;
+	const char **argv;
 	int rc;
 
-	while (sp->argv[n])
+	while (args[n])
 		n++;
-	argv = md_calloc(n + 10, sizeof(*argv));
+	argv = md_calloc(n + 2, sizeof(*argv));
 	argv[0] = keeper_path;
-	for (k = 0; k < 8; k++) {
-		snprintf(digits[k], sizeof(digits[k]), "%d", num[k]);
-		argv[k + 1] = digits[k];
-	}
-	for (k = 0; k < n; k++)
-		argv[k + 9] = sp->argv[k];
+	memcpy(argv + 1, args, n * sizeof(*argv));
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	for (k = 0; k < 6; k++)
+	for (k = 0; k < ngiven; k++)
 		if (given[k] >= 0)
 			posix_spawn_file_actions_adddup2(&fa, given[k],
 							 given[k]);
-	if (sp->cwd)
-		posix_spawn_file_actions_addchdir_np(&fa, sp->cwd);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
 	sigfillset(&all);
 	posix_spawnattr_setsigmask(&at, &all);
 	posix_spawnattr_setpgroup(&at, 0);
@@ -222,6 +215,36 @@ spawn_keeper(pid_t *pid, const struct md_spawn *sp, char **env, int status,
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	free(argv);
+	return rc;
+}
+
+/*
+ * A keeper for one command (keeper_main.c): its arguments are LIFE
+ * STATUS OUT ERR MAP0 TO0 MAP1 TO1, then the command.
+ */
+static int
+spawn_keeper(pid_t *pid, const struct md_spawn *sp, char **env, int status,
+	     const int fds[4])
+{
+	const int given[6] = { life[0], status, fds[0], fds[1], fds[2],
+			       fds[3] };
+	const int num[8] = { life[0], status, fds[0], fds[1], fds[2],
+			     sp->map[0][1], fds[3], sp->map[1][1] };
+	char digits[8][16];
+	const char **args;
+	size_t n = 0, k;
+	int rc;
+
+	while (sp->argv[n])
+		n++;
+	args = md_calloc(n + 9, sizeof(*args));
+	for (k = 0; k < 8; k++) {
+		snprintf(digits[k], sizeof(digits[k]), "%d", num[k]);
+		args[k] = digits[k];
+	}
+	memcpy(args + 8, sp->argv, n * sizeof(*args));
+	rc = spawn_helper(pid, args, given, 6, sp->cwd, env);
+	free(args);
 	return rc;
 }
 
@@ -391,6 +414,211 @@ md_proc_status(struct md_proc_result *r, int wstatus)
 	}
 }
 
+/*
+ * Kept keepers (keeper.h): md_proc_run's commands run under one of them,
+ * which waits in kept_idle for the next command once one ended. A worker
+ * has at most one busy at a time; more than KEPT_IDLE_MAX idle ones are
+ * let go.
+ */
+struct kept {
+	pid_t pid;
+	int sock; /* -1: none */
+};
+
+#define KEPT_IDLE_MAX 16
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct kept kept_idle[KEPT_IDLE_MAX];
+static int kept_n;
+
+/* Lets a kept keeper go: its socket's end ends it and all below it. */
+static void
+kept_drop(struct kept *k)
+{
+	if (k->sock < 0)
+		return;
+	close(k->sock);
+	k->sock = -1;
+	md_proc_reap(k->pid, NULL, true);
+}
+
+/* An idle kept keeper, or a new one; -1 when there can be none. */
+static int
+kept_take(struct kept *k)
+{
+	char num[16];
+	const char *args[] = { "serve", num, NULL };
+	int sv[2], rc;
+
+	k->sock = -1;
+	pthread_mutex_lock(&kept_mu);
+	if (kept_n > 0)
+		*k = kept_idle[--kept_n];
+	pthread_mutex_unlock(&kept_mu);
+	if (k->sock >= 0)
+		return 0;
+	if (!keeper_path ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%d", sv[1]);
+	rc = spawn_helper(&k->pid, args, &sv[1], 1, NULL, environ);
+	close(sv[1]);
+	if (rc != 0) {
+		close(sv[0]);
+		return -1;
+	}
+	k->sock = sv[0];
+	return 0;
+}
+
+static void
+kept_give(struct kept *k)
+{
+	pthread_mutex_lock(&kept_mu);
+	if (k->sock >= 0 && kept_n < KEPT_IDLE_MAX) {
+		kept_idle[kept_n++] = *k;
+		k->sock = -1;
+	}
+	pthread_mutex_unlock(&kept_mu);
+	kept_drop(k);
+}
+
+/* Lets every idle kept keeper go (at exit, and after a fork). */
+static void
+kept_end_idle(void)
+{
+	pthread_mutex_lock(&kept_mu);
+	for (int i = 0; i < kept_n; i++)
+		close(kept_idle[i].sock);
+	for (int i = 0; i < kept_n; i++)
+		md_proc_reap(kept_idle[i].pid, NULL, true);
+	kept_n = 0;
+	pthread_mutex_unlock(&kept_mu);
+}
+
+static bool
+kept_say(struct kept *k, int kind, int value)
+{
+	struct md_keeper_msg m = { kind, value };
+
+	return send(k->sock, &m, sizeof(m), MSG_NOSIGNAL) == sizeof(m);
+}
+
+static bool
+send_all(int sock, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = send(sock, p, n, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		p += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+/* The next frame from k; false at the end of its socket. */
+static bool
+kept_hear(struct kept *k, struct md_keeper_msg *m)
+{
+	size_t got = 0;
+
+	while (got < sizeof(*m)) {
+		ssize_t n = read(k->sock, (char *)m + got, sizeof(*m) - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * Starts o's command under k with out and err as its stdout and stderr;
+ * *pid is the command's. 1 when k cannot (it goes: the caller spawns
+ * otherwise); a command not found names itself (and k stays idle).
+ */
+static int
+kept_start(struct kept *k, pid_t *pid, const struct md_proc_opts *o,
+	   int out, int err)
+{
+	char **env = child_env(o->env);
+	struct md_buf b = MD_BUF_INIT;
+	uint32_t count[2] = { 0, 0 };
+	char ctl[CMSG_SPACE(2 * sizeof(int))];
+	struct md_keeper_msg m = { MD_KEEP_RUN, 0 };
+	struct iovec io = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1,
+			     .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	int fds[2] = { out, err }, rc = 1;
+
+	md_buf_put(&b, count, sizeof(count));
+	md_buf_put(&b, o->cwd ? o->cwd : "", o->cwd ? strlen(o->cwd) + 1 : 1);
+	for (; o->argv[count[0]]; count[0]++)
+		md_buf_put(&b, o->argv[count[0]],
+			   strlen(o->argv[count[0]]) + 1);
+	for (; env[count[1]]; count[1]++)
+		md_buf_put(&b, env[count[1]], strlen(env[count[1]]) + 1);
+	memcpy(b.ptr, count, sizeof(count));
+	free(env);
+	if (b.len > MD_KEEP_RUN_MAX)
+		goto done; /* an exec would refuse it too: it says so */
+	m.value = (int32_t)b.len;
+	memset(ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	if (sendmsg(k->sock, &mh, MSG_NOSIGNAL) != sizeof(m) ||
+	    !send_all(k->sock, b.ptr, b.len) || !kept_hear(k, &m))
+		goto done;
+	if (m.kind == MD_KEEP_STARTED && m.value > 0) {
+		*pid = m.value;
+		rc = 0;
+	} else if (m.kind == MD_KEEP_FAILED) {
+		errno = m.value;
+		rc = md_err_sys("cannot run '%s'", o->argv[0]);
+		kept_give(k);
+	}
+done:
+	if (rc == 1)
+		kept_drop(k);
+	md_buf_dispose(&b);
+	return rc;
+}
+
+/*
+ * Command pid's end as k tells it: true once it ended, with its wait
+ * status. A keeper gone without a word (killed: by mdrun's signal
+ * handler, or by the command) leaves its command killed: its group goes,
+ * as with a keeper of its own. Its PID is not reused meanwhile: alive or
+ * not, the command is mdrun's to reap now (mdrun is a subreaper).
+ */
+static bool
+kept_ended(struct kept *k, pid_t pid, int *wstatus)
+{
+	struct md_keeper_msg m;
+
+	if (!kept_hear(k, &m)) {
+		kept_drop(k);
+		kill(-pid, SIGKILL);
+		md_proc_reap(pid, NULL, true);
+		*wstatus = SIGKILL; /* as waitpid says of a SIGKILL */
+		return true;
+	}
+	if (m.kind != MD_KEEP_ENDED)
+		return false;
+	*wstatus = m.value;
+	return true;
+}
+
 int
 md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 {
@@ -398,10 +626,11 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 	int rc = MD_ERROR, wstatus = 0;
 	ssize_t n;
 	pid_t pid = -1;
-	bool exited = false;
-	double deadline = 0;
+	bool exited = false, termed = false, killed = false;
+	double deadline = 0, grace = 0;
 	char chunk[65536];
 	struct md_spawn sp;
+	struct kept k = { -1, -1 };
 
 	memset(r, 0, sizeof(*r));
 	md_buf_put(&r->out, "", 0);
@@ -410,15 +639,21 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 		rc = md_err_sys("pipe");
 		goto done;
 	}
-	memset(&sp, 0, sizeof(sp));
-	sp.argv = o->argv;
-	sp.cwd = o->cwd;
-	sp.env = o->env;
-	sp.out = outp[1];
-	sp.err = errp[1];
-	sp.map[0][0] = sp.map[1][0] = -1;
 	r->start = md_now();
-	if ((rc = md_proc_spawn(&pid, &sp)) < 0) {
+	pthread_once(&once, setup);
+	/* Under a kept keeper, else (none, or it failed) a keeper of its own. */
+	if (kept_take(&k) < 0 ||
+	    (rc = kept_start(&k, &pid, o, outp[1], errp[1])) == 1) {
+		memset(&sp, 0, sizeof(sp));
+		sp.argv = o->argv;
+		sp.cwd = o->cwd;
+		sp.env = o->env;
+		sp.out = outp[1];
+		sp.err = errp[1];
+		sp.map[0][0] = sp.map[1][0] = -1;
+		rc = md_proc_spawn(&pid, &sp);
+	}
+	if (rc < 0) {
 		pid = -1;
 		goto done;
 	}
@@ -429,10 +664,13 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 
 	if (o->timeout > 0)
 		deadline = md_mono() + o->timeout;
-	struct pollfd fds[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
+	struct pollfd fds[3] = { { outp[0], POLLIN, 0 },
+				 { errp[0], POLLIN, 0 },
+				 { k.sock, POLLIN, 0 } };
 	double drained = 0;
-	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-		int k;
+	/* A kept command is waited for here, with its timeout. */
+	while (fds[0].fd >= 0 || fds[1].fd >= 0 || (k.sock >= 0 && !exited)) {
+		int i;
 
 		/*
 		 * Once the child and its group are gone, whatever still holds
@@ -442,23 +680,24 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 			drained = md_mono() + 0.2;
 		if (drained && md_mono() > drained)
 			break;
-		if (poll(fds, 2, drained ? 20 : 100) < 0 && errno != EINTR) {
+		fds[2].fd = exited ? -1 : k.sock;
+		if (poll(fds, 3, drained ? 20 : 100) < 0 && errno != EINTR) {
 			rc = md_err_sys("poll");
 			goto done;
 		}
-		for (k = 0; k < 2; k++) {
-			if (fds[k].fd < 0 || !fds[k].revents)
+		for (i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !fds[i].revents)
 				continue;
-			n = read(fds[k].fd, chunk, sizeof(chunk));
+			n = read(fds[i].fd, chunk, sizeof(chunk));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (n <= 0) {
-				close(fds[k].fd);
-				fds[k].fd = -1;
-				*(k == 0 ? &outp[0] : &errp[0]) = -1;
+				close(fds[i].fd);
+				fds[i].fd = -1;
+				*(i == 0 ? &outp[0] : &errp[0]) = -1;
 				continue;
 			}
-			if (k == 0)
+			if (i == 0)
 				keep(&r->out, &r->out_cut, o->cap, chunk,
 				     (size_t)n);
 			else
@@ -468,27 +707,44 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 		/*
 		 * Its keeper ends what the block left in the background,
 		 * which would otherwise hold the pipes open, before it can
-		 * be reaped.
+		 * be reaped (or, kept, before it says the command ended).
 		 */
-		if (!exited && md_proc_reap(pid, &wstatus, false))
+		if (!exited && k.sock >= 0 && fds[2].revents)
+			exited = kept_ended(&k, pid, &wstatus);
+		else if (!exited && k.sock < 0 &&
+			 md_proc_reap(pid, &wstatus, false))
 			exited = true;
-		if (!exited && deadline && md_mono() > deadline) {
-			r->exit.timed_out = true;
+		if (exited || !deadline || md_mono() <= deadline)
+			continue;
+		r->exit.timed_out = true;
+		if (k.sock < 0) {
 			wstatus = md_proc_kill(pid);
 			exited = true;
+		} else if (!termed) {
+			/* As md_proc_kill: SIGTERM, a grace, then SIGKILL. */
+			termed = kept_say(&k, MD_KEEP_SIGNAL, SIGTERM);
+			grace = md_mono() + MD_KILL_GRACE;
+		} else if (!killed && md_mono() > grace) {
+			killed = kept_say(&k, MD_KEEP_KILL, 0);
 		}
 	}
-	if (!exited)
+	if (!exited && k.sock < 0)
 		md_proc_reap(pid, &wstatus, true);
+	else if (!exited)
+		while (!kept_ended(&k, pid, &wstatus))
+			;
 	pid = -1;
 	r->end = md_now();
 	md_proc_status(r, wstatus);
 	rc = 0;
 done:
-	if (pid > 0) {
+	if (k.sock >= 0 && pid > 0)
+		kept_drop(&k); /* it ends the command and all below it */
+	else if (pid > 0) {
 		md_keeper_end_below(pid);
 		md_proc_reap(pid, NULL, true);
 	}
+	kept_give(&k);
 	for (int i = 0; i < 2; i++) {
 		if (outp[i] >= 0)
 			close(outp[i]);

@@ -174,6 +174,31 @@ printf '```{sh session=none}\ncat /proc/$PPID/comm\n```\n' >comm.md
 run comm.md -o comm.out 2>err
 shows comm.out 1 mdrun-keeper
 expect "a block's keeper is mdrun-keeper, from beside mdrun" comm.out err
+# One mdrun-keeper keeps one block after another: what a block left is
+# gone before the next block starts, and a keeper killed is replaced.
+if $have_setsid; then
+	{
+		block sh session=none
+		printf '```{sh session=none}\necho "keeper $PPID"\n```\n\n'
+		printf '```{sh session=none}\necho "$(pgrep -f "299[.]%s" | wc -l) left"\necho "keeper $PPID"\n```\n\n' "$tok"
+		printf '```{sh session=none error=true}\ncat /proc/$PPID/comm; kill -9 $PPID; sleep 5; echo "outlived its keeper"\n```\n\n'
+		printf '```{sh session=none}\necho "keeper $PPID, $(cat /proc/$PPID/comm)"\n```\n'
+	} >kept.md
+	run -j 1 kept.md -o kept.out 2>err
+	k2=$(region kept.out 2 | grep '^keeper [0-9]')
+	{ shows kept.out 1 started && shows_part kept.out 3 "0 left" &&
+		[ -n "$k2" ] && shows kept.out 3 "$k2"; }
+	expect "session=none: the next block starts after its keeper ended what the last one left, under the same keeper" kept.out err
+	{ shows kept.out 4 mdrun-keeper "*killed by signal 9*" &&
+		! shows_part kept.out 4 outlived; }
+	expect "session=none: a block that kills its keeper is killed with it" kept.out err
+	{ region kept.out 5 | grep -qx 'keeper [0-9]*, mdrun-keeper' &&
+		! shows_part kept.out 5 "$k2,"; }
+	expect "session=none: the block after it runs under a new keeper" kept.out err
+	verdict "session=none, a keeper killed: no daemon is left"
+else
+	skip "one keeper for consecutive blocks" "no setsid"
+fi
 # mdrun alone, as when copied without it: its keepers are forks of itself
 mkdir -p solo
 cp "$mdrun" solo/mdrun
