@@ -23,6 +23,13 @@ for tool in "$mdrun" "$ab" "$fill" "$kernel"; do
 done
 command -v cmark-gfm >/dev/null || { echo "bench: cmark-gfm missing (make deps)" >&2; exit 2; }
 
+# python3 itself first in PATH, for mdrun and the baselines alike: a
+# wrapper in front of it (pyenv's shims are shell scripts that start
+# several processes, 300 ms and more) would bury what mdrun adds to W2
+# under the interpreter's start.
+py=$(python3 -c 'import sys; print(sys.executable)')
+PATH=$(dirname "$py"):$PATH
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-bench.XXXXXX")
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
@@ -293,7 +300,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null ||
 echo "# Benchmark results"
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) CPUs${cpu:+ ($cpu)}, $(uname -sm)."
-echo "$("$mdrun" --version), $(cmark-gfm --version 2>/dev/null | head -1), $(python3 --version 2>&1)."
+echo "$("$mdrun" --version), $(cmark-gfm --version 2>/dev/null | head -1), $(python3 --version 2>&1) ($py)."
 echo "Times are wall-clock medians of the rounds, with (min–max) in ms;"
 echo "each row's command and its baseline ran in alternation in the same run."
 echo

@@ -320,8 +320,8 @@ def _mdrun_rich(os, sys):
             flush()
             R.events = None
 
-    def ends_with_semicolon(lines, node):
-        rest = lines[node.end_lineno - 1][node.end_col_offset:]
+    def ends_with_semicolon(lines, node, at):
+        rest = lines[node.end_lineno - 1 - at][node.end_col_offset:]
         return rest.split('#', 1)[0].strip().startswith(';')
 
     def run(code, at, doc, g):
@@ -333,7 +333,7 @@ def _mdrun_rich(os, sys):
         tree = compile(src, doc, 'exec', ast.PyCF_ONLY_AST)
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr) and \
-                not ends_with_semicolon(lines_of(src), tree.body[-1]):
+                not ends_with_semicolon(lines_of(code), tree.body[-1], at):
             last = ast.Expression(tree.body.pop().value)
         import contextlib
         value = None
