@@ -38,6 +38,16 @@
  */
 #include "interp.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../../util/buf.h"
+#include "../../util/fs.h"
+#include "../../util/hash.h"
+
 /*
  * Control fds: high for python and bash, where blocks may use 3..9;
  * dash accepts only 0..9 in redirections, so sh blocks must leave 6..9
@@ -201,4 +211,69 @@ md_driver_fds(enum md_driver d, int *in, int *out)
 {
 	*in = d == MD_DRIVER_SH ? LOW_IN : HIGH_IN;
 	*out = d == MD_DRIVER_SH ? LOW_OUT : HIGH_OUT;
+}
+
+/*
+ * A kept python driver: DIR/python-HASH.py (HASH its content's, so that
+ * the file never changes), and beside it the code python compiled from
+ * it, python-HASH.TAG.pyc (TAG: python's cache tag, as cpython-311),
+ * after python's magic number. Python's own cache is not used: it is off
+ * under PYTHONDONTWRITEBYTECODE, and for -c there is none. A missing,
+ * short or foreign .pyc is compiled again and replaced (by a rename, so
+ * that a render at the same time reads a whole one or none). Names all
+ * start with _mdrun: the one-shot driver deletes them from __main__.
+ */
+static const char boot[] =
+	"def _mdrun_boot(p):\n"
+	"    import marshal, os, sys\n"
+	"    from importlib.util import MAGIC_NUMBER as m\n"
+	"    c = '%s.%s.pyc' % (p[:-3], sys.implementation.cache_tag)\n"
+	"    try:\n"
+	"        with open(c, 'rb') as f:\n"
+	"            b = f.read()\n"
+	"        if b[:len(m)] == m:\n"
+	"            return marshal.loads(b[len(m):])\n"
+	"    except Exception:\n"
+	"        pass\n"
+	"    with open(p, 'rb') as f:\n"
+	"        code = compile(f.read(), '<string>', 'exec')\n"
+	"    t = '%s.%d' % (c, os.getpid())\n"
+	"    try:\n"
+	"        with open(t, 'wb') as f:\n"
+	"            f.write(m + marshal.dumps(code))\n"
+	"        os.replace(t, c)\n"
+	"    except OSError:\n"
+	"        try:\n"
+	"            os.unlink(t)\n"
+	"        except OSError:\n"
+	"            pass\n"
+	"    return code\n"
+	"exec(_mdrun_boot(__import__('os').fsdecode(bytes.fromhex('";
+
+char *
+md_driver_program(const char *source, const char *dir)
+{
+	struct md_buf path = MD_BUF_INIT, hex = MD_BUF_INIT, out = MD_BUF_INIT;
+	char hash[MD_HASH_HEX];
+	struct stat st;
+	size_t n = strlen(source);
+
+	md_hash_bytes(hash, source, n);
+	md_buf_printf(&path, "%s/python-%.16s.py", dir, hash);
+	if (lstat(path.ptr, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size != n) {
+		if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
+		    md_fs_write_atomic(path.ptr, source, n, 0444) < 0) {
+			md_buf_dispose(&path);
+			return md_strdup(source);
+		}
+	}
+	for (size_t i = 0; i < path.len; i++)
+		md_buf_printf(&hex, "%02x", (unsigned char)path.ptr[i]);
+	md_buf_puts(&out, boot);
+	md_buf_puts(&out, hex.ptr);
+	md_buf_puts(&out, "'))))\n");
+	md_buf_dispose(&path);
+	md_buf_dispose(&hex);
+	return out.ptr;
 }

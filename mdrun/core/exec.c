@@ -272,7 +272,8 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
  * start with. One allocation: free(argv) frees its strings too.
  */
 static const char **
-command(const struct md_stage *st, const char *file, const char *events)
+command(const struct md_stage *st, const char *file, const char *events,
+	const char *program)
 {
 	const struct md_interp *in = st->interp;
 	const struct md_block *b = st->block;
@@ -302,7 +303,7 @@ command(const struct md_stage *st, const char *file, const char *events)
 	if (in->driver == MD_DRIVER_PYTHON) {
 		snprintf(s, size, "%d", b->code_line);
 		argv[k++] = "-c";
-		argv[k++] = md_driver_one(in->driver);
+		argv[k++] = program;
 		argv[k++] = b->code;
 		argv[k++] = s;
 		argv[k++] = events;
@@ -401,6 +402,13 @@ shown_doc(const struct md_exec_opts *o)
 }
 
 
+/* Where the python drivers are kept, compiled (md_driver_program). */
+static char *
+kept_drivers(struct store *s)
+{
+	return md_path_join(store_root(s), "drivers");
+}
+
 /*
  * A kernel language's block alone (session=none): a kernel of its own,
  * started for it and stopped after it.
@@ -421,8 +429,9 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	if (!dir)
 		return MD_ERROR;
 	char **env = dep_env(s, p, st);
+	char *drivers = kept_drivers(s);
 	if ((rc = md_session_start(&ss, st->interp, dir, o->cwd,
-				   shown_doc(o), &o->track)) == 0 &&
+				   shown_doc(o), &o->track, drivers)) == 0 &&
 	    (rc = md_session_run(&r, &art, &ss, b->name,
 				 (const char *const *)env, b->code,
 				 b->code_len, b->code_line, timeout_of(st, o),
@@ -438,6 +447,7 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	md_strv_free(env);
 	md_fs_rmtree(dir);
 	free(dir);
+	free(drivers);
 	return rc;
 }
 
@@ -456,7 +466,7 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	char *track[5] = { NULL, NULL, NULL, NULL, NULL };
 	size_t ntrack = 0;
 	bool python = st->interp->driver == MD_DRIVER_PYTHON;
-	char *out = NULL;
+	char *out = NULL, *program = NULL, *drivers = NULL;
 	const char **argv = NULL;
 	struct md_proc_result r;
 	int rc;
@@ -488,7 +498,12 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 				ARG_MAX_ONE);
 		goto done;
 	}
-	argv = command(st, file.ptr, events.ptr);
+	if (python) {
+		drivers = kept_drivers(s);
+		program = md_driver_program(md_driver_one(st->interp->driver),
+					    drivers);
+	}
+	argv = command(st, file.ptr, events.ptr, program);
 	md_buf_printf(&e1, "MDRUN_OUT=%s", out);
 	md_buf_printf(&e2, "MDRUN_DOC=%s", shown_doc(o));
 	md_buf_printf(&e3, "MDRUN_BLOCK=%s", b->name);
@@ -539,6 +554,8 @@ done:
 	md_strv_free(deps);
 	free(argv);
 	free(out);
+	free(program);
+	free(drivers);
 	md_buf_dispose(&file);
 	md_buf_dispose(&e1);
 	md_buf_dispose(&e2);
@@ -1095,9 +1112,11 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 		free(c->dir);
 		if (!(c->dir = store_mktemp(c->s)))
 			return MD_ERROR;
-		if ((rc = md_session_start(&c->ss, st->interp, c->dir,
-					   c->o->cwd, shown_doc(c->o),
-					   &c->o->track)) < 0)
+		char *drivers = kept_drivers(c->s);
+		rc = md_session_start(&c->ss, st->interp, c->dir, c->o->cwd,
+				      shown_doc(c->o), &c->o->track, drivers);
+		free(drivers);
+		if (rc < 0)
 			return rc;
 		c->executed = 0;
 		for (size_t k = 0; k < c->n; k++)

@@ -89,6 +89,15 @@ const char *md_driver_source(enum md_driver d);
  * document line of its first; NULL when `COMMAND -c CODE` will do.
  */
 const char *md_driver_one(enum md_driver d);
+/*
+ * The -c program for a python driver (source: md_driver_source or
+ * md_driver_one) kept in folder dir: a short one that loads the driver's
+ * code as python compiled it the last time (see drivers.c), where the
+ * source itself would be compiled at every start. The source when the
+ * driver cannot be kept there (a folder that is not writable). Caller
+ * frees.
+ */
+char *md_driver_program(const char *source, const char *dir);
 /* Whether mdrun writes a block's padding (LINE-1 empty lines) for d. */
 bool md_driver_pads(enum md_driver d);
 /* The control fds the driver reads requests on and answers on. */

@@ -107,12 +107,13 @@ done:
 int
 md_session_start(struct md_session *ss, struct md_interp *in,
 		 const char *dir, const char *cwd, const char *doc,
-		 const struct md_track_where *track)
+		 const struct md_track_where *track, const char *drivers)
 {
 	int req[2] = { -1, -1 }, ans[2] = { -1, -1 }, cin, cout, rc;
 	struct md_buf e1 = MD_BUF_INIT, e2 = MD_BUF_INIT, e3 = MD_BUF_INIT,
 		      e4 = MD_BUF_INIT, e5 = MD_BUF_INIT;
 	const char **argv = NULL, **env = NULL;
+	char *program = NULL;
 	struct md_spawn sp;
 	size_t n = 0, i;
 
@@ -139,6 +140,8 @@ md_session_start(struct md_session *ss, struct md_interp *in,
 		argv[i] = in->argv[i];
 	argv[n] = "-c";
 	argv[n + 1] = md_driver_source(in->driver);
+	if (in->driver == MD_DRIVER_PYTHON && drivers)
+		argv[n + 1] = program = md_driver_program(argv[n + 1], drivers);
 	if (in->driver != MD_DRIVER_PYTHON)
 		argv[n + 2] = doc; /* $0 */
 	md_buf_printf(&e1, "MDRUN_SESSION_DIR=%s", dir);
@@ -184,6 +187,7 @@ done:
 			close(ans[i]);
 	}
 	free(argv);
+	free(program);
 	if (env)
 		free_env(env, ngiven);
 	md_buf_dispose(&e1);

@@ -66,12 +66,13 @@ int md_session_resume(struct md_session *ss, pid_t snap);
  * shell's $0 too, which its messages start with), or its language's
  * kernel with MDRUN_DOC and MDRUN_OUT. dir is an empty folder the session
  * owns. With track (root not NULL), its processes log the files they
- * read into dir/track, and each run's reads are in r->reads. Stop with
- * md_session_stop.
+ * read into dir/track, and each run's reads are in r->reads. A python
+ * driver is kept compiled in the folder drivers (NULL: none,
+ * md_driver_program). Stop with md_session_stop.
  */
 int md_session_start(struct md_session *ss, struct md_interp *in,
 		     const char *dir, const char *cwd, const char *doc,
-		     const struct md_track_where *track);
+		     const struct md_track_where *track, const char *drivers);
 
 /*
  * Runs a block (its code, the document line of the code's first line,

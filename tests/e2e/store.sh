@@ -617,6 +617,70 @@ else
 	skip "gc leaves no snapshot" "$no_sqlite"
 fi
 
+# --- the python driver, kept compiled ------------------------------------
+# python compiles the session driver once: its code stays in drivers/.
+# One that is damaged, or a folder that cannot be written, costs only
+# that compilation again.
+if command -v python3 >/dev/null; then
+	dir="$work/drv"
+	mkdir -p "$dir"
+	export MDRUN_STORE="$work/store-drv"
+	printf '```{python name=p}
+print(sum(range(%s)))
+```
+' 10 >"$dir/a.md"
+	pyc() { ls "$MDRUN_STORE"/drivers/python-*.pyc 2>/dev/null; }
+	"$mdrun" -q "$dir/a.md" -o "$dir/a1" 2>"$dir/err"
+	{ [ $? = 0 ] && shows "$dir/a1" p 45 && [ -n "$(pyc)" ] &&
+		ls "$MDRUN_STORE"/drivers/python-*.py >/dev/null; }
+	expect "a python session keeps its driver and the code python compiled" "$dir/a1" "$dir/err"
+	n=11
+	for damage in "garbage" "cut" "empty"; do
+		for f in $(pyc); do
+			case $damage in
+			garbage) head -c 200 /dev/urandom >"$f" ;;
+			cut) python3 -c 'import sys; p = sys.argv[1]; b = open(p, "rb").read(); open(p, "wb").write(b[:len(b) // 2])' "$f" 2>/dev/null ||
+				truncate -s 100 "$f" ;;
+			empty) : >"$f" ;;
+			esac
+		done
+		printf '```{python name=p}
+print(sum(range(%s)))
+```
+' "$n" >"$dir/a.md"
+		"$mdrun" -q "$dir/a.md" -o "$dir/a2" 2>"$dir/err"
+		{ [ $? = 0 ] && shows "$dir/a2" p "$((n * (n - 1) / 2))" &&
+			[ "$(wc -c <"$(pyc | head -1)")" -gt 1000 ]; }
+		expect "a compiled driver made $damage is compiled again and replaced" "$dir/a2" "$dir/err"
+		n=$((n + 1))
+	done
+	# session=none runs the one-shot driver the same way.
+	printf '```{python session=none name=q}
+print(sorted(k for k in globals() if k.startswith("_m")))
+```
+' >"$dir/b.md"
+	"$mdrun" -q "$dir/b.md" -o "$dir/b1" 2>"$dir/err"
+	{ [ $? = 0 ] && shows "$dir/b1" q "[]" && [ "$(pyc | wc -l)" = 2 ]; }
+	expect "session=none: the one-shot driver is kept too, and leaves no name of its own to the block" "$dir/b1" "$dir/err"
+	if [ "$(id -u)" != 0 ]; then
+		chmod 0555 "$MDRUN_STORE/drivers"
+		rm -f "$MDRUN_STORE"/drivers/* 2>/dev/null
+	else
+		# root writes anywhere: a file where the folder goes
+		rm -rf "$MDRUN_STORE/drivers" && touch "$MDRUN_STORE/drivers"
+	fi
+	printf '```{python name=p}
+print(sum(range(%s)))
+```
+' 100 >"$dir/a.md"
+	"$mdrun" -q "$dir/a.md" -o "$dir/a3" 2>"$dir/err"
+	{ [ $? = 0 ] && shows "$dir/a3" p 4950; }
+	expect "a drivers folder that cannot be written: python compiles the driver as before" "$dir/a3" "$dir/err"
+	chmod -R u+w "$MDRUN_STORE" 2>/dev/null
+else
+	skip "the python driver, kept compiled" "python3 is not installed"
+fi
+
 # --- a document in a git repository -------------------------------------
 if command -v git >/dev/null; then
 	dir="$work/repo"

@@ -1,4 +1,4 @@
-# What the python drivers share (mdrun/core/python/README.md): a block's
+# What the python drivers share (mdrun/core/drivers.c): a block's
 # lines as linecache keeps them, and what a Jupyter user expects of a
 # block: streams in the order written, figures, the last expression's
 # value, display(). Every name here starts with _mdrun: the one-shot
@@ -33,6 +33,7 @@ def _mdrun_rich(os, sys):
         count = [0, 0, 0]
         fig = {}       # the block's figure options
         mpl = False    # our matplotlib backend is in use
+        lines = {}     # linecache's entries for the document, once imported
 
     R = Rich()
 
@@ -255,9 +256,13 @@ def _mdrun_rich(os, sys):
     def ours(module):
         module.display = display
 
+    def lines(module):
+        module.cache.update(R.lines)
+
     # What happens to a module once imported, by name.
     after = {'matplotlib': headless,
-             'IPython.core.display_functions': ours}
+             'IPython.core.display_functions': ours,
+             'linecache': lines}
 
     class Finder:
         """Serves matplotlib the backend `module://_mdrun_mpl` (Agg, with

@@ -1,5 +1,6 @@
 # python -c ONE CODE LINE EVENTS: a block of its own (session=none), after
-# common.py, compiled as the session driver compiles it, in the __main__
+# common.py (ONE: the program md_driver_program gives), compiled as the
+# session driver compiles it, in the __main__
 # that -c made (which has __builtins__ and __annotations__ right), with
 # sys.argv as plain -c leaves it. Its events (common.py) go to the file
 # EVENTS. An uncaught exception goes to sys.excepthook without this
@@ -18,7 +19,8 @@ def _mdrun(sys):
     linecache.cache[doc] = (len(code), None, src, doc)
     g = sys.modules['__main__'].__dict__
     rich = _mdrun_rich(os, sys)
-    del g['_mdrun'], g['_mdrun_lines'], g['_mdrun_rich']
+    for k in [k for k in g if k.startswith('_mdrun')]:
+        del g[k]
     rich.setup()
     try:
         rich.begin(events, os.environ.get('MDRUN_FIG'))

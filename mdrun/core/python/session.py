@@ -111,8 +111,10 @@ def _mdrun_hold(w):
 
 
 def _mdrun_driver():
-    import builtins, linecache, traceback, signal
-    import types
+    # Only what every block needs is imported here: linecache, traceback
+    # and signal cost milliseconds at each start (re and tokenize come
+    # with them), and a block that raises nothing needs none of them.
+    import builtins, types
     w = _os.environ.pop('MDRUN_SESSION_DIR')
     snapshots = _os.environ.pop('MDRUN_SNAPSHOTS', '') == '1'
     snapshots = snapshots and _mdrun_subreaper()
@@ -164,6 +166,7 @@ def _mdrun_driver():
             with open(w + '/active.new', 'w') as f:
                 f.write('%d' % to)
             _os.rename(w + '/active.new', w + '/active')
+            import signal
             _os.kill(to, signal.SIGCONT)
             if _os.getpid() == keeper_child:
                 _mdrun_hold(w)
@@ -184,7 +187,9 @@ def _mdrun_driver():
         lines = _mdrun_lines(code)
         src.extend(['\n'] * (at + len(lines) - len(src)))
         src[at:at + len(lines)] = lines
-        linecache.cache[doc] = (len(code), None, src, doc)
+        rich.lines[doc] = (len(code), None, src, doc)
+        if 'linecache' in _sys.modules:
+            _sys.modules['linecache'].cache[doc] = rich.lines[doc]
         s1, s2 = _os.dup(1), _os.dup(2)
         _os.dup2(o, 1)
         _os.dup2(e, 2)
@@ -203,6 +208,7 @@ def _mdrun_driver():
         except BaseException:
             t, v, tb = _sys.exc_info()
             try:
+                import traceback
                 traceback.print_exception(t, v, rich.frames(tb, doc))
             except Exception:
                 pass
@@ -213,6 +219,7 @@ def _mdrun_driver():
             rich.end()
         except BaseException:
             try:
+                import traceback
                 traceback.print_exc()
             except Exception:
                 pass
