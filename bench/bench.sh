@@ -23,15 +23,16 @@ for tool in "$mdrun" "$ab" "$fill" "$kernel"; do
 done
 command -v cmark-gfm >/dev/null || { echo "bench: cmark-gfm missing (make deps)" >&2; exit 2; }
 
-# python3 itself first in PATH, for mdrun and the baselines alike: a
-# wrapper in front of it (pyenv's shims are shell scripts that start
-# several processes, 300 ms and more) would bury what mdrun adds to W2
-# under the interpreter's start.
-py=$(python3 -c 'import sys; print(sys.executable)')
-PATH=$(dirname "$py"):$PATH
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/mdrun-bench.XXXXXX")
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+# python3 itself first in PATH (alone: a link), for mdrun and the
+# baselines alike: a wrapper in front of it (pyenv's shims are shell
+# scripts that start several processes, 300 ms and more) would bury what
+# mdrun adds to W2 under the interpreter's start.
+py=$(python3 -c 'import sys; print(sys.executable)')
+[ -x "$py" ] || { echo "bench: python3 does not say where it is" >&2; exit 2; }
+mkdir "$work/bin" && ln -s "$py" "$work/bin/python3"
+PATH=$work/bin:$PATH
 cd "$work"
 python3 "$here/gen.py" .
 # A store per workload; fresh empties it (the interpreters' versions stay

@@ -12,7 +12,8 @@
  * realization with files names any longer, with those a kill left
  * unnamed (a kill between placing an object and committing its rows):
  * rows first, folders after, so a kill at any instant leaves at worst
- * folders no row names, which the next gc removes.
+ * folders no row names, which the next gc removes. The kept python
+ * drivers (drivers/) go too: no render runs meanwhile.
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -679,6 +680,15 @@ store_gc(struct store_gc_stats *out, struct store *s,
 	md_fs_sweep_atomic(s->root, NULL);
 	if (rc == 0)
 		rc = sweep_locks(s);
+	/*
+	 * The kept python drivers (drivers.c) are caches too, made again by
+	 * the next render: a damaged one goes with them.
+	 */
+	if (rc == 0) {
+		char *drivers = store_drivers(s);
+		md_fs_rmtree_quiet(drivers);
+		free(drivers);
+	}
 done:
 	md_strv_free(g.orphans);
 	free(g.live.keys);

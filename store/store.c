@@ -757,6 +757,12 @@ store_root(const struct store *s)
 	return s->root;
 }
 
+char *
+store_drivers(const struct store *s)
+{
+	return md_path_join(s->root, "drivers");
+}
+
 static int
 lock_file(const char *path, int how)
 {

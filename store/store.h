@@ -173,6 +173,11 @@ int store_open(struct store **out, const char *root);
 void store_close(struct store *s);
 /* Borrowed; valid until store_close. */
 const char *store_root(const struct store *s);
+/*
+ * ROOT/drivers: where interpreters' drivers are kept, compiled
+ * (md_driver_program); a cache gc empties. Caller frees.
+ */
+char *store_drivers(const struct store *s);
 
 /*
  * Takes the lock of key, or of any other name made of letters, digits

@@ -214,14 +214,17 @@ md_driver_fds(enum md_driver d, int *in, int *out)
 }
 
 /*
- * A kept python driver: DIR/python-HASH.py (HASH its content's, so that
- * the file never changes), and beside it the code python compiled from
- * it, python-HASH.TAG.pyc (TAG: python's cache tag, as cpython-311),
- * after python's magic number. Python's own cache is not used: it is off
- * under PYTHONDONTWRITEBYTECODE, and for -c there is none. A missing,
- * short or foreign .pyc is compiled again and replaced (by a rename, so
- * that a render at the same time reads a whole one or none). Names all
- * start with _mdrun: the one-shot driver deletes them from __main__.
+ * A kept python driver: DIR/python-HASH.py (HASH its content's, checked
+ * at each use), and beside it the code python compiled from it,
+ * python-HASH.TAG.pyc (TAG: python's cache tag, as cpython-311), after
+ * python's magic number. Python's own cache is not used: it is off under
+ * PYTHONDONTWRITEBYTECODE, and for -c there is none. A missing, short or
+ * foreign .pyc, or one that holds no code, is compiled again and
+ * replaced (by a rename, so that a render at the same time reads a whole
+ * one or none). As with python's __pycache__, whoever can write there
+ * can choose the code mdrun's python runs: the store is its owner's.
+ * Names all start with _mdrun: the one-shot driver deletes them from
+ * __main__.
  */
 static const char boot[] =
 	"def _mdrun_boot(p):\n"
@@ -232,14 +235,16 @@ static const char boot[] =
 	"        with open(c, 'rb') as f:\n"
 	"            b = f.read()\n"
 	"        if b[:len(m)] == m:\n"
-	"            return marshal.loads(b[len(m):])\n"
+	"            code = marshal.loads(b[len(m):])\n"
+	"            if type(code) is type(_mdrun_boot.__code__):\n"
+	"                return code\n"
 	"    except Exception:\n"
 	"        pass\n"
 	"    with open(p, 'rb') as f:\n"
 	"        code = compile(f.read(), '<string>', 'exec')\n"
-	"    t = '%s.%d' % (c, os.getpid())\n"
+	"    t = '%s.%s' % (c, os.urandom(8).hex())\n"
 	"    try:\n"
-	"        with open(t, 'wb') as f:\n"
+	"        with open(t, 'xb') as f:\n"
 	"            f.write(m + marshal.dumps(code))\n"
 	"        os.replace(t, c)\n"
 	"    except OSError:\n"
@@ -250,18 +255,28 @@ static const char boot[] =
 	"    return code\n"
 	"exec(_mdrun_boot(__import__('os').fsdecode(bytes.fromhex('";
 
+/* Whether path holds exactly source (n bytes). */
+static bool
+holds(const char *path, const char *source, size_t n)
+{
+	struct md_buf have = MD_BUF_INIT;
+	bool same = md_fs_read_regular(&have, path, n + 1) == 0 &&
+		    have.len == n && !memcmp(have.ptr, source, n);
+
+	md_buf_dispose(&have);
+	return same;
+}
+
 char *
 md_driver_program(const char *source, const char *dir)
 {
 	struct md_buf path = MD_BUF_INIT, hex = MD_BUF_INIT, out = MD_BUF_INIT;
 	char hash[MD_HASH_HEX];
-	struct stat st;
 	size_t n = strlen(source);
 
 	md_hash_bytes(hash, source, n);
 	md_buf_printf(&path, "%s/python-%.16s.py", dir, hash);
-	if (lstat(path.ptr, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size != n) {
+	if (!holds(path.ptr, source, n)) {
 		if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
 		    md_fs_write_atomic(path.ptr, source, n, 0444) < 0) {
 			md_buf_dispose(&path);

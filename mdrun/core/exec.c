@@ -402,13 +402,6 @@ shown_doc(const struct md_exec_opts *o)
 }
 
 
-/* Where the python drivers are kept, compiled (md_driver_program). */
-static char *
-kept_drivers(struct store *s)
-{
-	return md_path_join(store_root(s), "drivers");
-}
-
 /*
  * A kernel language's block alone (session=none): a kernel of its own,
  * started for it and stopped after it.
@@ -429,7 +422,7 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	if (!dir)
 		return MD_ERROR;
 	char **env = dep_env(s, p, st);
-	char *drivers = kept_drivers(s);
+	char *drivers = store_drivers(s);
 	if ((rc = md_session_start(&ss, st->interp, dir, o->cwd,
 				   shown_doc(o), &o->track, drivers)) == 0 &&
 	    (rc = md_session_run(&r, &art, &ss, b->name,
@@ -499,7 +492,7 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 		goto done;
 	}
 	if (python) {
-		drivers = kept_drivers(s);
+		drivers = store_drivers(s);
 		program = md_driver_program(md_driver_one(st->interp->driver),
 					    drivers);
 	}
@@ -1112,7 +1105,7 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 		free(c->dir);
 		if (!(c->dir = store_mktemp(c->s)))
 			return MD_ERROR;
-		char *drivers = kept_drivers(c->s);
+		char *drivers = store_drivers(c->s);
 		rc = md_session_start(&c->ss, st->interp, c->dir, c->o->cwd,
 				      shown_doc(c->o), &c->o->track, drivers);
 		free(drivers);

@@ -42,7 +42,7 @@ put(int sock, int kind, int value)
 	struct md_keeper_msg m = { kind, value };
 
 	/* mdrun gone: the next read says so. */
-	if (write(sock, &m, sizeof(m)) < 0)
+	if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) < 0)
 		return;
 }
 

@@ -597,19 +597,29 @@ done:
 /*
  * Command pid's end as k tells it: true once it ended, with its wait
  * status. A keeper gone without a word (killed: by mdrun's signal
- * handler, or by the command) leaves its command killed: its group goes,
- * as with a keeper of its own. Its PID is not reused meanwhile: alive or
- * not, the command is mdrun's to reap now (mdrun is a subreaper).
+ * handler, or by the command) leaves its command killed, as a keeper of
+ * its own would. Once that keeper is reaped, a command it had not reaped
+ * is mdrun's child (mdrun is a subreaper), so its PID is not reused: it,
+ * its group and what is below it are killed, whatever group it moved
+ * to. What it started that already left it stays until mdrun ends.
  */
 static bool
 kept_ended(struct kept *k, pid_t pid, int *wstatus)
 {
 	struct md_keeper_msg m;
+	siginfo_t si;
 
 	if (!kept_hear(k, &m)) {
 		kept_drop(k);
-		kill(-pid, SIGKILL);
-		md_proc_reap(pid, NULL, true);
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si,
+			   WEXITED | WNOHANG | WNOWAIT) == 0) {
+			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
+			md_keeper_end_below(pid);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
 		*wstatus = SIGKILL; /* as waitpid says of a SIGKILL */
 		return true;
 	}
@@ -726,6 +736,12 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 			grace = md_mono() + MD_KILL_GRACE;
 		} else if (!killed && md_mono() > grace) {
 			killed = kept_say(&k, MD_KEEP_KILL, 0);
+			grace = md_mono() + MD_KILL_GRACE;
+		} else if (killed && md_mono() > grace) {
+			/* A keeper that does not answer (stopped): it goes too,
+			 * and its end kills the command (kept_ended). */
+			kill(k.pid, SIGKILL);
+			grace = md_mono() + MD_KILL_GRACE;
 		}
 	}
 	if (!exited && k.sock < 0)

@@ -126,6 +126,26 @@ n=$(line diag.md 'y = = 2')
 { has syntax "File \"diag.md\", line $n" && has syntax "SyntaxError"; }
 expect "python: a syntax error names the document's line" syntax
 
+# A block that moved to a folder holding a module named as one the
+# traceback module imports (token.py): the next failure still shows.
+mkdir -p shadow
+echo 'raise ImportError("not the standard token module")' >shadow/token.py
+cat >shadow.md <<'DOC'
+```{python name=move}
+import os
+os.chdir("shadow")
+```
+
+```{python name=fail error=true}
+{}["missing"]
+```
+DOC
+"$mdrun" -q shadow.md -o shadow.out 2>err
+n=$(line shadow.md '{}["missing"]')
+{ region shadow.out fail >fail && has fail "File \"shadow.md\", line $n, in <module>" &&
+	has fail "KeyError: 'missing'"; }
+expect "python: a traceback shows after a block moved to a folder whose token.py shadows python's" fail err
+
 # --- python alone --------------------------------------------------------
 region diag.out alone >alone
 n=$(line diag.md 'thrice(1, 2)')

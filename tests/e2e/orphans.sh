@@ -199,6 +199,39 @@ if $have_setsid; then
 else
 	skip "one keeper for consecutive blocks" "no setsid"
 fi
+# A block that left its process group, then killed its keeper while
+# printing more than a pipe holds: killed, and mdrun goes on. A keeper
+# stopped by its block: the timeout still ends the block.
+if $have_python; then
+	cat >leave.md <<'DOC'
+```{python session=none timeout=5 error=true}
+import os, sys
+keeper = os.getppid()
+with open("/proc/%d/stat" % keeper) as f:
+    mdrun = int(f.read().rsplit(")", 1)[1].split()[1])
+os.setpgid(0, os.getpgid(mdrun))
+os.kill(keeper, 9)
+sys.stdout.write("x" * 200000)
+sys.stdout.flush()
+import time; time.sleep(30)
+```
+DOC
+	start=$(date +%s)
+	run -j 1 leave.md -o leave.out 2>err
+	took=$(($(date +%s) - start))
+	{ [ "$took" -lt 20 ] && shows_part leave.out 1 "*killed by signal 9*"; }
+	expect "session=none: a block that left its group and killed its keeper is killed; mdrun goes on (${took} s)" leave.out err
+	verdict "session=none, a block out of its group killed its keeper: nothing is left"
+else
+	skip "session=none: a block that left its group and killed its keeper is killed" "no python3"
+fi
+printf '```{sh session=none timeout=1 error=true}\nkill -STOP $PPID; sleep 30; echo late\n```\n' >stop.md
+start=$(date +%s)
+run -j 1 stop.md -o stop.out 2>err
+took=$(($(date +%s) - start))
+{ [ "$took" -lt 25 ] && shows stop.out 1 "*timed out*"; }
+expect "session=none: a block that stopped its keeper still times out (${took} s)" stop.out err
+verdict "session=none, a keeper stopped: nothing is left"
 # mdrun alone, as when copied without it: its keepers are forks of itself
 mkdir -p solo
 cp "$mdrun" solo/mdrun

@@ -48,6 +48,10 @@ print("after")
 import sys
 print("matplotlib" in sys.modules)
 \`\`\`
+
+\`\`\`{python name=quietu$opt}
+"é" * 3;
+\`\`\`
 DOC
 	"$mdrun" -q plain-$runner.md >out-$runner.md 2>err
 	expect "$runner: the document renders" err
@@ -63,8 +67,9 @@ DOC
 	printf '%s\n' '```output' 42 '```' >value.want
 	same value.txt value.want
 	expect "$runner: the last expression's value is shown" value.txt
-	[ -z "$(region out-$runner.md quiet)" ]
-	expect "$runner: a last expression ending in ';' shows nothing"
+	[ -z "$(region out-$runner.md quiet)" ] &&
+		[ -z "$(region out-$runner.md quietu)" ]
+	expect "$runner: a last expression ending in ';' shows nothing, after non-ASCII text too"
 	region out-$runner.md none >none.txt
 	printf '%s\n' '```output' 'only this' '```' >none.want
 	same none.txt none.want

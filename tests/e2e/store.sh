@@ -635,13 +635,16 @@ print(sum(range(%s)))
 		ls "$MDRUN_STORE"/drivers/python-*.py >/dev/null; }
 	expect "a python session keeps its driver and the code python compiled" "$dir/a1" "$dir/err"
 	n=11
-	for damage in "garbage" "cut" "empty"; do
+	for damage in "garbage" "cut" "empty" "no code"; do
 		for f in $(pyc); do
 			case $damage in
 			garbage) head -c 200 /dev/urandom >"$f" ;;
 			cut) python3 -c 'import sys; p = sys.argv[1]; b = open(p, "rb").read(); open(p, "wb").write(b[:len(b) // 2])' "$f" 2>/dev/null ||
 				truncate -s 100 "$f" ;;
 			empty) : >"$f" ;;
+			"no code") python3 -c 'import marshal, sys
+from importlib.util import MAGIC_NUMBER
+open(sys.argv[1], "wb").write(MAGIC_NUMBER + marshal.dumps(None))' "$f" ;;
 			esac
 		done
 		printf '```{python name=p}
@@ -654,6 +657,10 @@ print(sum(range(%s)))
 		expect "a compiled driver made $damage is compiled again and replaced" "$dir/a2" "$dir/err"
 		n=$((n + 1))
 	done
+	"$mdrun" gc >/dev/null 2>&1 && [ ! -e "$MDRUN_STORE/drivers" ] &&
+		"$mdrun" -q --rebuild "$dir/a.md" -o "$dir/a2" 2>"$dir/err" &&
+		shows "$dir/a2" p "$((n * (n - 1) / 2 - n + 1))" && [ -n "$(pyc)" ]
+	expect "gc removes the kept drivers; the next render keeps them again" "$dir/a2" "$dir/err"
 	# session=none runs the one-shot driver the same way.
 	printf '```{python session=none name=q}
 print(sorted(k for k in globals() if k.startswith("_m")))

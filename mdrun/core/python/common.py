@@ -326,7 +326,9 @@ def _mdrun_rich(os, sys):
             R.events = None
 
     def ends_with_semicolon(lines, node, at):
-        rest = lines[node.end_lineno - 1 - at][node.end_col_offset:]
+        # end_col_offset counts the line's UTF-8 bytes
+        line = lines[node.end_lineno - 1 - at].encode()
+        rest = line[node.end_col_offset:].decode('utf-8', 'replace')
         return rest.split('#', 1)[0].strip().startswith(';')
 
     def run(code, at, doc, g):

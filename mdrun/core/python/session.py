@@ -110,6 +110,28 @@ def _mdrun_hold(w):
                   if _os.WIFEXITED(status) else 1)
 
 
+def _mdrun_print_exception(t, v, tb):
+    """Prints an exception as python would, through the traceback
+    module, imported on first need from python's own path: the folder a
+    block moved to ('' in sys.path) may hold a module named as one it
+    imports (token.py). Failing that, python's own printer, in C."""
+    path = _sys.path[:]
+    _sys.path[:] = [p for p in path if p not in ('', '.')]
+    try:
+        import traceback
+    except Exception:
+        traceback = None
+    finally:
+        _sys.path[:] = path
+    try:
+        if traceback:
+            traceback.print_exception(t, v, tb)
+        else:
+            _sys.__excepthook__(t, v, tb)
+    except Exception:
+        pass
+
+
 def _mdrun_driver():
     # Only what every block needs is imported here: linecache, traceback
     # and signal cost milliseconds at each start (re and tokenize come
@@ -207,22 +229,15 @@ def _mdrun_driver():
                 status = 1
         except BaseException:
             t, v, tb = _sys.exc_info()
-            try:
-                import traceback
-                traceback.print_exception(t, v, rich.frames(tb, doc))
-            except Exception:
-                pass
+            _mdrun_print_exception(t, v, rich.frames(tb, doc))
             status = 1
         if _os.getpid() != me:
             _os._exit(status)  # a child the block forked
         try:
             rich.end()
         except BaseException:
-            try:
-                import traceback
-                traceback.print_exc()
-            except Exception:
-                pass
+            t, v, tb = _sys.exc_info()
+            _mdrun_print_exception(t, v, tb)
             status = status or 1
         _os.dup2(s1, 1)
         _os.dup2(s2, 2)
