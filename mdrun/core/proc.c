@@ -538,6 +538,25 @@ kept_hear(struct kept *k, struct md_keeper_msg *m)
 }
 
 /*
+ * Waits until k has something to say, continuing it each 100 ms: the
+ * command may stop its keeper (kill -STOP $PPID) as soon as it runs,
+ * before the keeper said that it started it.
+ */
+static void
+kept_awake(struct kept *k)
+{
+	struct pollfd p = { k->sock, POLLIN, 0 };
+
+	for (;;) {
+		int n = poll(&p, 1, 100);
+
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return;
+		kill(k->pid, SIGCONT);
+	}
+}
+
+/*
  * Starts o's command under k with out and err as its stdout and stderr;
  * *pid is the command's. 1 when k cannot (it goes: the caller spawns
  * otherwise); a command not found names itself (and k stays idle).
@@ -577,7 +596,10 @@ kept_start(struct kept *k, pid_t *pid, const struct md_proc_opts *o,
 	c->cmsg_len = CMSG_LEN(sizeof(fds));
 	memcpy(CMSG_DATA(c), fds, sizeof(fds));
 	if (sendmsg(k->sock, &mh, MSG_NOSIGNAL) != sizeof(m) ||
-	    !send_all(k->sock, b.ptr, b.len) || !kept_hear(k, &m))
+	    !send_all(k->sock, b.ptr, b.len))
+		goto done;
+	kept_awake(k);
+	if (!kept_hear(k, &m))
 		goto done;
 	if (m.kind == MD_KEEP_STARTED && m.value > 0) {
 		*pid = m.value;
@@ -731,11 +753,15 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 			wstatus = md_proc_kill(pid);
 			exited = true;
 		} else if (!termed) {
-			/* As md_proc_kill: SIGTERM, a grace, then SIGKILL. */
+			/* As md_proc_kill: SIGTERM, a grace, then SIGKILL
+			 * (to a keeper continued, should its block have
+			 * stopped it). */
 			termed = kept_say(&k, MD_KEEP_SIGNAL, SIGTERM);
+			kill(k.pid, SIGCONT);
 			grace = md_mono() + MD_KILL_GRACE;
 		} else if (!killed && md_mono() > grace) {
 			killed = kept_say(&k, MD_KEEP_KILL, 0);
+			kill(k.pid, SIGCONT);
 			grace = md_mono() + MD_KILL_GRACE;
 		} else if (killed && md_mono() > grace) {
 			/* A keeper that does not answer (stopped): it goes too,
