@@ -46,11 +46,14 @@ put(int sock, int kind, int value)
 		return;
 }
 
-/* mdrun is gone, or done with this keeper. */
+/*
+ * mdrun is gone, or done with this keeper: what is below it goes (an
+ * idle keeper has nothing below it, and walks no /proc).
+ */
 static _Noreturn void
 leave(void)
 {
-	md_keeper_end_below(getpid());
+	md_keeper_tidy();
 	_exit(0);
 }
 
