@@ -577,24 +577,41 @@ open_db(struct store *s)
 }
 
 /*
- * Brings the store to format 2: a new one says so, a v1 one is migrated
- * once, under the store-wide lock held exclusively (a second process
- * waits, then finds it done).
+ * Brings the store to format 2. A new one says so: VERSION is written
+ * whole or not at all, and as the same bytes by whoever does it. A v1 one
+ * is migrated once, under the store-wide lock held exclusively, and a
+ * second process finds it done. That lock is only tried, and VERSION read
+ * again while another holds it: a render holds it shared for as long as
+ * it runs, and a store migrated since VERSION was read needs nothing more.
  */
 static int
 upgrade(struct store *s, int version)
 {
-	int rc, lock;
+	char *path;
+	int rc = 0, fd = -1;
 
-	if (version == STORE_VERSION)
-		return 0;
-	if ((lock = store_lock_store(s, true)) < 0)
-		return lock;
-	if ((rc = read_version(s->root, &version)) == 0 && version == 1)
-		rc = store_migrate_v1(s);
-	else if (rc == 0 && version == 0)
-		rc = write_version(s->root);
-	store_unlock(lock);
+	if (version == 0)
+		return write_version(s->root);
+	path = md_path_join(s->locks, "gc");
+	while (rc == 0 && version == 1) {
+		if (fd < 0 &&
+		    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+			rc = md_err_sys("%s", path);
+		} else if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if ((rc = read_version(s->root, &version)) == 0 &&
+			    version == 1)
+				rc = store_migrate_v1(s);
+			break;
+		} else if (errno != EWOULDBLOCK && errno != EINTR) {
+			rc = md_err_sys("%s: flock", path);
+		} else if ((rc = read_version(s->root, &version)) == 0 &&
+			   version == 1) {
+			usleep(10000);
+		}
+	}
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+	free(path);
 	return rc;
 }
 

@@ -284,6 +284,27 @@ for sig in TERM INT; do
 	done
 done
 
+# A reader that opens a new store while its first render is making it
+# (store.db there, VERSION not yet) does not wait for that render to end.
+# The moment is made here by taking VERSION away while a render runs.
+rm -rf "$MDRUN_STORE"
+touch slow.3
+"$mdrun" -q -j 1 int.md -o int.out 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do
+	[ "$(nreal)" -ge 2 ] && break
+	sleep 0.1
+done
+rm -f "$MDRUN_STORE/VERSION"
+timeout 10 "$mdrun" store ls >ls.out 2>&1
+code=$?
+kill "$pid"
+wait "$pid"
+rm -f slow.*
+{ [ "$code" = 0 ] && [ "$(grep -c ' realization  ' ls.out)" = 2 ] &&
+	[ -e "$MDRUN_STORE/VERSION" ]; }
+expect "store ls during the render that makes the store: answers at once" ls.out
+
 # Blocks killed on other workers, while the signal ends mdrun, are not
 # recorded as killed either (a race: tried several times).
 cat >par.md <<'DOC'
