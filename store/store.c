@@ -615,6 +615,32 @@ upgrade(struct store *s, int version)
 	return rc;
 }
 
+static int lock_file(const char *path, int how);
+
+/*
+ * open_db, one process at a time while the store may still be without a
+ * database or one in WAL mode (VERSION below 2): SQLite answers "database
+ * is locked" at once, without waiting, to a second process switching it
+ * to WAL. The lock is held for that only, never by a render.
+ */
+static int
+open_new_db(struct store *s, int version)
+{
+	char *path;
+	int lock, rc;
+
+	if (version == STORE_VERSION)
+		return open_db(s);
+	path = md_path_join(s->locks, "open");
+	lock = lock_file(path, LOCK_EX);
+	free(path);
+	if (lock < 0)
+		return lock;
+	rc = open_db(s);
+	close(lock);
+	return rc;
+}
+
 int
 store_open(struct store **out, const char *root)
 {
@@ -647,7 +673,8 @@ store_open(struct store **out, const char *root)
 	    (rc = md_fs_mkdirs(s->objects, 0755)) < 0 ||
 	    (rc = md_fs_mkdirs(s->tmp, 0755)) < 0 ||
 	    (rc = md_fs_mkdirs(s->locks, 0755)) < 0 ||
-	    (rc = open_db(s)) < 0 || (rc = upgrade(s, version)) < 0)
+	    (rc = open_new_db(s, version)) < 0 ||
+	    (rc = upgrade(s, version)) < 0)
 		goto done;
 	tag = md_path_join(root, "CACHEDIR.TAG");
 	if (!md_fs_exists(tag) &&
