@@ -177,6 +177,7 @@ main(int argc, char **argv)
 		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) < 0)
 			return MD_EXIT_USAGE;
 	md_heap_setup();
+	md_proc_grow_fds();
 	/* Ctrl-C and kill end every block's process group with mdrun. */
 	md_proc_handle_signals();
 	if (argc < 2)

@@ -49,6 +49,12 @@ int md_proc_kill(pid_t pid);
  */
 int md_proc_signal(pid_t pid, int sig);
 
+/*
+ * Grows mdrun's fd table, once, while it has one thread: see HIGH_FD in
+ * proc.c. Call first thing in main.
+ */
+void md_proc_grow_fds(void);
+
 /* Runs mdrun's signal handlers: SIGINT, SIGTERM and SIGHUP kill every
  * process mdrun started and all below them, then end mdrun by the same
  * signal. */
