@@ -367,26 +367,41 @@ md_proc_reap(pid_t pid, int *wstatus, bool block)
 	return true;
 }
 
+/*
+ * Reaps pid if it ends before until (mono seconds): naps of 1 ms, then of
+ * 10 ms, so a driver that ends as its pipe closes (the usual case) is
+ * reaped within a millisecond.
+ */
+static bool
+reap_until(pid_t pid, int *wstatus, double until)
+{
+	for (int nap = 0; md_mono() < until; nap++) {
+		if (md_proc_reap(pid, wstatus, false))
+			return true;
+		struct timespec ts = { 0, (nap < 50 ? 1 : 10) * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 int
 md_proc_kill(pid_t pid)
 {
 	int wstatus = 0;
-	double until = md_mono() + MD_KILL_GRACE;
 
-	/*
-	 * Naps of 1 ms, then of 10 ms: a driver that ends as its pipe closes
-	 * (the usual case) is reaped within a millisecond.
-	 */
 	kill(-pid, SIGTERM);
-	for (int nap = 0; md_mono() < until; nap++) {
-		if (md_proc_reap(pid, &wstatus, false))
-			return wstatus;
-		struct timespec ts = { 0, (nap < 50 ? 1 : 10) * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
+	/* A keeper its block stopped (kill -STOP $PPID) must go on. */
+	kill(pid, SIGCONT);
+	if (reap_until(pid, &wstatus, md_mono() + MD_KILL_GRACE))
+		return wstatus;
 	/* The command and all below it: then its keeper ends. */
 	md_keeper_end_below(pid);
-	md_proc_reap(pid, &wstatus, true);
+	kill(pid, SIGCONT);
+	if (!reap_until(pid, &wstatus, md_mono() + MD_KILL_GRACE)) {
+		/* Stopped again, or stuck: the keeper itself goes. */
+		kill(pid, SIGKILL);
+		md_proc_reap(pid, &wstatus, true);
+	}
 	return wstatus;
 }
 
@@ -717,9 +732,13 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 				 { errp[0], POLLIN, 0 },
 				 { k.sock, POLLIN, 0 } };
 	double drained = 0;
-	/* A kept command is waited for here, with its timeout. */
-	while (fds[0].fd >= 0 || fds[1].fd >= 0 || (k.sock >= 0 && !exited)) {
-		int i;
+	/*
+	 * Waited for here, with its timeout, also once it has closed both
+	 * pipes (exec >&- 2>&-; sleep): naps of 10 ms then, with no kept
+	 * keeper to say it ended.
+	 */
+	while (fds[0].fd >= 0 || fds[1].fd >= 0 || !exited) {
+		int i, nap = 100;
 
 		/*
 		 * Once the child and its group are gone, whatever still holds
@@ -730,7 +749,11 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 		if (drained && md_mono() > drained)
 			break;
 		fds[2].fd = exited ? -1 : k.sock;
-		if (poll(fds, 3, drained ? 20 : 100) < 0 && errno != EINTR) {
+		if (drained)
+			nap = 20;
+		else if (fds[0].fd < 0 && fds[1].fd < 0 && k.sock < 0)
+			nap = 10;
+		if (poll(fds, 3, nap) < 0 && errno != EINTR) {
 			rc = md_err_sys("poll");
 			goto done;
 		}
@@ -787,11 +810,6 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 			grace = md_mono() + MD_KILL_GRACE;
 		}
 	}
-	if (!exited && k.sock < 0)
-		md_proc_reap(pid, &wstatus, true);
-	else if (!exited)
-		while (!kept_ended(&k, pid, &wstatus))
-			;
 	pid = -1;
 	r->end = md_now();
 	md_proc_status(r, wstatus);

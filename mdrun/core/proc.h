@@ -38,8 +38,9 @@ int md_proc_spawn(pid_t *out, const struct md_spawn *sp);
 bool md_proc_reap(pid_t pid, int *wstatus, bool block);
 /*
  * Ends a child: SIGTERM to its process group, MD_KILL_GRACE seconds, then
- * SIGKILL to every process below its keeper; reaps the child and returns
- * its wait status.
+ * SIGKILL to every process below its keeper, and to the keeper when it
+ * has not ended MD_KILL_GRACE seconds later. A keeper its block stopped
+ * is continued. Reaps the child and returns its wait status.
  */
 int md_proc_kill(pid_t pid);
 /*

@@ -232,6 +232,23 @@ took=$(($(date +%s) - start))
 { [ "$took" -lt 25 ] && shows stop.out 1 "*timed out*"; }
 expect "session=none: a block that stopped its keeper still times out (${took} s)" stop.out err
 verdict "session=none, a keeper stopped: nothing is left"
+# A session's keeper, stopped by a block that then ends: the session goes
+# on, and the render ends when its last block has.
+printf '```{bash}\nkill -STOP $PPID; echo stopped\n```\n\n```{bash}\necho "after $((6 * 7))"\n```\n' >sstop.md
+start=$(date +%s)
+run -j 1 sstop.md -o sstop.out 2>err
+code=$?
+took=$(($(date +%s) - start))
+{ [ "$code" = 0 ] && [ "$took" -lt 25 ] && shows sstop.out 2 "after 42"; }
+expect "session: a block that stopped its keeper ends; so does the render (${took} s)" sstop.out err
+verdict "session, a keeper stopped: nothing is left"
+printf '```{bash timeout=1 error=true}\nkill -STOP $PPID; sleep 30; echo late\n```\n' >sstop.md
+start=$(date +%s)
+run -j 1 sstop.md -o sstop.out 2>err
+took=$(($(date +%s) - start))
+{ [ "$took" -lt 25 ] && shows sstop.out 1 "*timed out*"; }
+expect "session: a block that stopped its keeper still times out (${took} s)" sstop.out err
+verdict "session, a keeper stopped before a timeout: nothing is left"
 # mdrun alone, as when copied without it: its keepers are forks of itself
 mkdir -p solo
 cp "$mdrun" solo/mdrun
@@ -240,6 +257,14 @@ printf '```{sh session=none}\ncat /proc/$PPID/comm # alone\n```\n' >comm.md
 timeout 60 env MDRUN_ORPHANS="$tok" "$solo" -q comm.md -o solo.out 2>err
 shows solo.out 1 mdrun
 expect "without mdrun-keeper beside it, mdrun keeps each block in a fork of itself" solo.out err
+printf '```{sh session=none timeout=1 error=true}\nexec >&- 2>&-; sleep 30\n```\n\n```{sh session=none}\necho "next $((6 * 7))"\n```\n' >shut.md
+start=$(date +%s)
+timeout 60 env MDRUN_ORPHANS="$tok" "$solo" -q -k shut.md -o solo.out 2>err
+took=$(($(date +%s) - start))
+{ [ "$took" -lt 25 ] && shows solo.out 1 "*timed out*" &&
+	shows solo.out 2 "next 42"; }
+expect "forked keepers: a block that closed stdout and stderr still times out (${took} s)" solo.out err
+verdict "forked keepers, a block with its pipes closed: nothing is left"
 if $have_setsid; then
 	block sh session=none >solo.md
 	timeout 60 env MDRUN_ORPHANS="$tok" "$solo" -q solo.md -o solo.out 2>err
