@@ -187,7 +187,9 @@ sweep_tmp(struct store *s)
  *         produced, so "latest", "first" and run counts hold when equal
  *         runs share a realization.
  *   root  the keys one document's last render used, and its notes: a
- *         JSON record {"version", "document", "keys", "notes"}
+ *         JSON record {"fingerprint", "version", "document", "keys",
+ *         "notes"}; the fingerprint, first, is the caller's hash of all
+ *         it says (store_root_keep)
  *   memo  small named values: interpreter identities
  *   blob  the contents of files runs wrote (real.writes names them by
  *         hash), each once, so a cache hit can write them back
@@ -1945,9 +1947,61 @@ write_one(struct store *s, const char *sql, const char *name,
 	return store_end(s, rc);
 }
 
+/*
+ * The start of a root record written with fingerprint fp: it comes first,
+ * so that store_root_keep reads no more of a record than this. Caller
+ * frees.
+ */
+static char *
+root_start(const char *fp)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+	size_t n;
+
+	cJSON_AddStringToObject(o, "fingerprint", fp);
+	text = cJSON_Print(o);
+	cJSON_Delete(o);
+	/* Without the closing "\n}": a record goes on after it. */
+	n = strlen(text);
+	if (n >= 2 && text[n - 1] == '}')
+		text[n - 2] = '\0';
+	return text;
+}
+
+int
+store_root_keep(struct store *s, const char *doc, const char *fp)
+{
+	char *start = root_start(fp);
+	sqlite3_stmt *st;
+	int rc, same = 0;
+
+	if ((rc = store_begin(s, false)) < 0)
+		goto done;
+	if (!(st = store_prepare(s, "SELECT substr(record, 1, length(?2)) = ?2"
+				    " FROM root WHERE doc = ?1"))) {
+		rc = MD_ERROR;
+	} else {
+		sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, start, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		same = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE
+			     ? 0
+			     : store_db_err(s, "cannot read");
+	}
+	sqlite3_finalize(st);
+	rc = store_end(s, rc);
+	if (rc == 0 && same)
+		rc = save_snap(s, doc);
+done:
+	free(start);
+	return rc < 0 ? rc : same;
+}
+
 int
 store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
-		 size_t n, const char *notes)
+		 size_t n, const char *fp, const char *notes)
 {
 	struct md_buf old = MD_BUF_INIT;
 	char *text;
@@ -1955,6 +2009,8 @@ store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
 	size_t i;
 	int rc = 0;
 
+	if (fp)
+		cJSON_AddStringToObject(root, "fingerprint", fp);
 	cJSON_AddNumberToObject(root, "version", STORE_META_VERSION);
 	cJSON_AddStringToObject(root, "document", doc);
 	arr = cJSON_AddArrayToObject(root, "keys");

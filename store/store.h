@@ -245,10 +245,16 @@ int store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 /*
  * Records the keys a document's render used (doc: an absolute path), and
  * notes, a JSON text of the caller's kept with them as it is (or NULL). A
- * record that would not change is not written again.
+ * record that would not change is not written again. fp (or NULL) is the
+ * caller's hash of all the record says, for store_root_keep.
  */
 int store_root_write(struct store *s, const char *doc, char (*keys)[MD_HASH_HEX],
-		     size_t n, const char *notes);
+		     size_t n, const char *fp, const char *notes);
+/*
+ * 1 when doc's root record was written with fingerprint fp: it stays as
+ * it is, and what store_root_write does besides is done. 0 when not.
+ */
+int store_root_keep(struct store *s, const char *doc, const char *fp);
 /* The notes of doc's root, as JSON text. MD_ENOTFOUND without one. */
 int store_root_notes(struct md_buf *out, struct store *s, const char *doc);
 /* The keys doc's last render used. Caller frees *keys. */

@@ -510,7 +510,7 @@ Test(store, rows_of_the_wrong_type_are_errors)
 	cr_assert_eq(store_commit(rhash, st, key, "{\"fields\":{}}", &in), 0);
 	cr_assert_eq(store_memo_put(st, "sh", "dash", 4), 0);
 	memcpy(keys1[0], key, MD_HASH_HEX);
-	cr_assert_eq(store_root_write(st, doc, keys1, 1, NULL), 0);
+	cr_assert_eq(store_root_write(st, doc, keys1, 1, NULL, NULL), 0);
 	loosen("run");
 	loosen("real");
 	loosen("drv");
@@ -970,7 +970,7 @@ Test(store, gc_keeps_rooted_keys_and_removes_the_rest)
 	snprintf(doc, sizeof(doc), "%s/doc.md", dir);
 	cr_assert_eq(md_fs_write_new(doc, "x", 1, 0644), 0);
 	memcpy(keys[0], key, MD_HASH_HEX);
-	cr_assert_eq(store_root_write(st, doc, keys, 1, NULL), 0);
+	cr_assert_eq(store_root_write(st, doc, keys, 1, NULL, NULL), 0);
 
 	o.dry_run = true;
 	cr_assert_eq(store_gc(&stats, st, &o, NULL, NULL), 0);
@@ -994,6 +994,35 @@ Test(store, gc_keeps_rooted_keys_and_removes_the_rest)
 	cr_assert_eq(stats.keys_removed, 1);
 	cr_assert_eq(store_lookup(&r, st, key, STORE_LATEST, false),
 		     MD_ENOTFOUND);
+}
+
+Test(store, a_root_record_is_kept_only_under_its_fingerprint)
+{
+	const char *fp = "1111111111111111111111111111111111111111111111111111111111111111";
+	const char *other = "2222222222222222222222222222222222222222222222222222222222222222";
+	char keys[1][MD_HASH_HEX], doc[1024], (*got)[MD_HASH_HEX] = NULL;
+	struct md_buf notes = MD_BUF_INIT;
+	size_t n = 0;
+
+	snprintf(doc, sizeof(doc), "%s/doc.md", dir);
+	memcpy(keys[0], key, MD_HASH_HEX);
+	/* No record yet, then one without a fingerprint: neither is kept. */
+	cr_assert_eq(store_root_keep(st, doc, fp), 0);
+	cr_assert_eq(store_root_write(st, doc, keys, 1, NULL, "{\"a\":1}"), 0);
+	cr_assert_eq(store_root_keep(st, doc, fp), 0);
+	cr_assert_eq(store_root_write(st, doc, keys, 1, fp, "{\"a\":2}"), 0);
+	cr_assert_eq(store_root_keep(st, doc, fp), 1);
+	cr_assert_eq(store_root_keep(st, doc, other), 0);
+	/* A prefix of the fingerprint is not it. */
+	cr_assert_eq(store_root_keep(st, doc, "1111"), 0);
+	/* The record is whole and read as before. */
+	cr_assert_eq(store_root_notes(&notes, st, doc), 0);
+	cr_assert_str_eq(notes.ptr, "{\"a\":2}");
+	cr_assert_eq(store_root_keys(&got, &n, st, doc), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(got[0], key);
+	free(got);
+	md_buf_dispose(&notes);
 }
 
 Test(store, reads_refuse_what_is_not_a_regular_file)

@@ -549,18 +549,57 @@ md_nb_open(struct md_notebook *nb, const struct md_nb_opts *o)
 	return 0;
 }
 
+/*
+ * All a render's root record says, in one hash: each stage's key (which
+ * holds its name, code, interpreter, inputs, env and what it read
+ * upstream: all its notes say), whether it was shown, and whether its
+ * replay differed. false when a stage has no key: its notes say more.
+ */
+static bool
+root_fingerprint(char out[MD_HASH_HEX], const struct md_notebook *nb)
+{
+	struct md_hash h;
+	bool keyed = true;
+
+	md_hash_init(&h);
+	md_hash_field(&h, "mdrun-root", "1", 1);
+	for (size_t i = 0; i < nb->d.plan.n && keyed; i++) {
+		const struct md_stage *st = &nb->d.plan.stages[i];
+		const struct md_outcome *oc = nb->shown[i];
+
+		keyed = st->key[0] != '\0';
+		md_hash_field(&h, "key", st->key, strlen(st->key));
+		md_hash_field(&h, "shown",
+			      !oc ? "no" : oc->replay_differs ? "differs" : "yes",
+			      !oc ? 2 : oc->replay_differs ? 7 : 3);
+	}
+	md_hash_final(out, &h);
+	return keyed;
+}
+
+/*
+ * A warm render's record is the last one's: the fingerprint says so
+ * before the notes (four hashes a block) are made.
+ */
 static void *
 record(void *arg)
 {
 	struct recorder *rec = arg;
 	struct md_notebook *nb = rec->nb;
-	char *notes = md_nb_notes(&nb->d, nb->shown);
+	char fp[MD_HASH_HEX], *notes;
+	bool keyed = root_fingerprint(fp, nb);
 
+	if (keyed && (rec->rc = store_root_keep(nb->store, nb->d.path, fp)) != 0)
+		goto done;
+	notes = md_nb_notes(&nb->d, nb->shown);
 	rec->rc = store_root_write(nb->store, nb->d.path, rec->keys, rec->n,
-				   notes);
+				   keyed ? fp : NULL, notes);
+	free(notes);
+done:
 	if (rec->rc < 0)
 		snprintf(rec->why, sizeof(rec->why), "%s", md_err_msg());
-	free(notes);
+	if (rec->rc > 0)
+		rec->rc = 0;
 	return NULL;
 }
 

@@ -477,7 +477,7 @@ read_store(struct store *s)
 	if (CALL(store_root_keys(&rooted, &nrooted, s, DOC)) == 0) {
 		CALL(store_prefetch(s, DOC, rooted, nrooted));
 		/* Its snapshot kept, then read back as the next render would. */
-		if (CALL(store_root_write(s, DOC, rooted, nrooted, NULL)) == 0)
+		if (CALL(store_root_write(s, DOC, rooted, nrooted, NULL, NULL)) == 0)
 			CALL(store_prefetch(s, DOC, rooted, nrooted));
 	} else {
 		CALL(store_prefetch(s, DOC, NULL, 0));
