@@ -104,8 +104,15 @@ static void *
 beside(void *arg)
 {
 	struct beside *g = arg;
-	char (*keys)[MD_HASH_HEX] = NULL;
+	char (*keys)[MD_HASH_HEX] = NULL, warm[MD_HASH_HEX];
 	size_t n = 0;
+
+	/*
+	 * OpenSSL loads its providers at the first hash, about a
+	 * millisecond: here rather than on the parse's thread, whose first
+	 * hash (an interpreter's identity) follows it at once.
+	 */
+	md_hash_bytes(warm, "", 0);
 
 	/*
 	 * A store named by --store or MDRUN_STORE is opened, and read ahead,
