@@ -621,9 +621,10 @@ static int lock_file(const char *path, int how);
 
 /*
  * open_db, one process at a time while the store may still be without a
- * database or one in WAL mode (VERSION below 2): SQLite answers "database
- * is locked" at once, without waiting, to a second process switching it
- * to WAL. The lock is held for that only, never by a render.
+ * database or one in WAL mode (VERSION below 2, or no store.db): SQLite
+ * answers "database is locked" at once, without waiting, to a second
+ * process switching it to WAL. The lock is held for that only, never by
+ * a render.
  */
 static int
 open_new_db(struct store *s, int version)
@@ -631,7 +632,7 @@ open_new_db(struct store *s, int version)
 	char *path;
 	int lock, rc;
 
-	if (version == STORE_VERSION)
+	if (version == STORE_VERSION && md_fs_exists(s->db_path))
 		return open_db(s);
 	path = md_path_join(s->locks, "open");
 	lock = lock_file(path, LOCK_EX);
@@ -1948,9 +1949,9 @@ write_one(struct store *s, const char *sql, const char *name,
 }
 
 /*
- * The start of a root record written with fingerprint fp: it comes first,
- * so that store_root_keep reads no more of a record than this. Caller
- * frees.
+ * The start of a root record written with fingerprint fp, and of this
+ * record format: it comes first, so that store_root_keep reads no more
+ * of a record than this. Caller frees.
  */
 static char *
 root_start(const char *fp)
@@ -1960,6 +1961,7 @@ root_start(const char *fp)
 	size_t n;
 
 	cJSON_AddStringToObject(o, "fingerprint", fp);
+	cJSON_AddNumberToObject(o, "version", STORE_META_VERSION);
 	text = cJSON_Print(o);
 	cJSON_Delete(o);
 	/* Without the closing "\n}": a record goes on after it. */

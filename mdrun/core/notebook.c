@@ -394,6 +394,7 @@ upstream_text(const struct md_plan *p, const struct md_stage *st)
 	return md_buf_detach(&b);
 }
 
+/* What it says is hashed by root_fingerprint: keep the two together. */
 char *
 md_nb_notes(const struct md_nb_doc *d, const struct md_outcome *const *shown)
 {
@@ -558,9 +559,11 @@ md_nb_open(struct md_notebook *nb, const struct md_nb_opts *o)
 
 /*
  * All a render's root record says, in one hash: each stage's key (which
- * holds its name, code, interpreter, inputs, env and what it read
- * upstream: all its notes say), whether it was shown, and whether its
- * replay differed. false when a stage has no key: its notes say more.
+ * holds its name, code, interpreter, inputs and env), what its notes
+ * say it read upstream (the key has the same, sorted and without
+ * repeats), whether it was shown, and whether its replay differed. false
+ * when a stage has no key: its notes say more. What md_nb_notes writes
+ * changes: so does the "mdrun-root" tag.
  */
 static bool
 root_fingerprint(char out[MD_HASH_HEX], const struct md_notebook *nb)
@@ -573,12 +576,15 @@ root_fingerprint(char out[MD_HASH_HEX], const struct md_notebook *nb)
 	for (size_t i = 0; i < nb->d.plan.n && keyed; i++) {
 		const struct md_stage *st = &nb->d.plan.stages[i];
 		const struct md_outcome *oc = nb->shown[i];
+		char *up = upstream_text(&nb->d.plan, st);
 
 		keyed = st->key[0] != '\0';
 		md_hash_field(&h, "key", st->key, strlen(st->key));
+		md_hash_field(&h, "upstream", up, strlen(up));
 		md_hash_field(&h, "shown",
 			      !oc ? "no" : oc->replay_differs ? "differs" : "yes",
 			      !oc ? 2 : oc->replay_differs ? 7 : 3);
+		free(up);
 	}
 	md_hash_final(out, &h);
 	return keyed;

@@ -246,9 +246,6 @@ MDRUN_PLAN_FLAG=a "$mdrun" plan plan.md >plan.txt
 { grep -q '^base .* yes' plan.txt && grep -q '^fails .* no *failed last time' plan.txt &&
 	grep -q '^always .* no *cache=false' plan.txt; }
 expect "plan after a render: cached stages, failed last time, cache=false"
-# A warm render keeps the last one's root record (its fingerprint is the
-# same), and the notes plan compares with stay whole.
-MDRUN_PLAN_FLAG=a "$mdrun" -q plan.md >/dev/null 2>&1
 sed -i 's/cat base.txt/cat base.txt; true/' plan.md
 printf '11\n' >data/a.csv
 MDRUN_PLAN_FLAG=b "$mdrun" plan --rebuild=child plan.md >plan.txt
@@ -256,6 +253,31 @@ MDRUN_PLAN_FLAG=b "$mdrun" plan --rebuild=child plan.md >plan.txt
 	grep -q '^in .* no *input file changed' plan.txt && grep -q '^flag .* no *environment changed' plan.txt; }
 expect "plan says why: new code, input file changed, environment changed"
 sed -i 's/cat base.txt; true/cat base.txt/' plan.md
+# deps= in another order keeps the key, but not what the last render's
+# notes say was read upstream: a warm render writes them again, so that
+# plan, after c moves to another session, says why (a key never
+# realized), not "upstream output changed".
+mkdir -p order
+cat >order/doc.md <<'DOC'
+```{sh name=a session=none}
+echo 1 > "$MDRUN_OUT/x.txt"; echo a
+```
+
+```{sh name=b session=none}
+echo 2 > "$MDRUN_OUT/y.txt"; echo b
+```
+
+```{sh name=c deps=a,b session=none}
+cat "$MDRUN_DEP_a/x.txt" "$MDRUN_DEP_b/y.txt"
+```
+DOC
+"$mdrun" -q order/doc.md -o order/out.md 2>err
+sed -i 's/deps=a,b/deps=b,a/' order/doc.md
+"$mdrun" -q order/doc.md -o order/out.md 2>>err
+sed -i 's/deps=b,a session=none/deps=b,a session=other/' order/doc.md
+"$mdrun" plan order/doc.md >plan.txt 2>>err
+{ shows order/out.md c 1 && grep -q '^c .* no *never realized' plan.txt; }
+expect "plan after deps= changed order and a warm render: the notes were written again" plan.txt err
 # The base block alone (same document, name and code: same key) is
 # realized anew with another output; plan.md's last render (its root, the
 # rows of table root) is put back, so plan compares with it.
