@@ -52,6 +52,15 @@ verdict() {
 	fi
 }
 run() { timeout 60 env MDRUN_ORPHANS="$tok" "$mdrun" -q "$@"; }
+# timed CMD...: runs it; took is how many seconds it took. Its status.
+timed() {
+	local start code
+	start=$(date +%s)
+	"$@"
+	code=$?
+	took=$(($(date +%s) - start))
+	return "$code"
+}
 
 have_setsid=true
 command -v setsid >/dev/null || have_setsid=false
@@ -216,39 +225,31 @@ sys.stdout.flush()
 import time; time.sleep(30)
 ```
 DOC
-	start=$(date +%s)
-	run -j 1 leave.md -o leave.out 2>err
-	took=$(($(date +%s) - start))
+	timed run -j 1 leave.md -o leave.out 2>err
 	{ [ "$took" -lt 20 ] && shows_part leave.out 1 "*killed by signal 9*"; }
 	expect "session=none: a block that left its group and killed its keeper is killed; mdrun goes on (${took} s)" leave.out err
 	verdict "session=none, a block out of its group killed its keeper: nothing is left"
 else
 	skip "session=none: a block that left its group and killed its keeper is killed" "no python3"
 fi
-printf '```{sh session=none timeout=1 error=true}\nkill -STOP $PPID; sleep 30; echo late\n```\n' >stop.md
-start=$(date +%s)
-run -j 1 stop.md -o stop.out 2>err
-took=$(($(date +%s) - start))
-{ [ "$took" -lt 25 ] && shows stop.out 1 "*timed out*"; }
-expect "session=none: a block that stopped its keeper still times out (${took} s)" stop.out err
-verdict "session=none, a keeper stopped: nothing is left"
+# A block that stops its keeper (kept, or its session's) still times out.
+for kind in "session=none:sh session=none" "session:bash"; do
+	what=${kind%%:*}
+	printf '```{%s timeout=1 error=true}\nkill -STOP $PPID; sleep 30; echo late\n```\n' \
+		"${kind#*:}" >stop.md
+	timed run -j 1 stop.md -o stop.out 2>err
+	{ [ "$took" -lt 25 ] && shows stop.out 1 "*timed out*"; }
+	expect "$what: a block that stopped its keeper still times out (${took} s)" stop.out err
+	verdict "$what, a keeper stopped before a timeout: nothing is left"
+done
 # A session's keeper, stopped by a block that then ends: the session goes
 # on, and the render ends when its last block has.
 printf '```{bash}\nkill -STOP $PPID; echo stopped\n```\n\n```{bash}\necho "after $((6 * 7))"\n```\n' >sstop.md
-start=$(date +%s)
-run -j 1 sstop.md -o sstop.out 2>err
+timed run -j 1 sstop.md -o sstop.out 2>err
 code=$?
-took=$(($(date +%s) - start))
 { [ "$code" = 0 ] && [ "$took" -lt 25 ] && shows sstop.out 2 "after 42"; }
 expect "session: a block that stopped its keeper ends; so does the render (${took} s)" sstop.out err
 verdict "session, a keeper stopped: nothing is left"
-printf '```{bash timeout=1 error=true}\nkill -STOP $PPID; sleep 30; echo late\n```\n' >sstop.md
-start=$(date +%s)
-run -j 1 sstop.md -o sstop.out 2>err
-took=$(($(date +%s) - start))
-{ [ "$took" -lt 25 ] && shows sstop.out 1 "*timed out*"; }
-expect "session: a block that stopped its keeper still times out (${took} s)" sstop.out err
-verdict "session, a keeper stopped before a timeout: nothing is left"
 # mdrun alone, as when copied without it: its keepers are forks of itself
 mkdir -p solo
 cp "$mdrun" solo/mdrun
@@ -258,9 +259,7 @@ timeout 60 env MDRUN_ORPHANS="$tok" "$solo" -q comm.md -o solo.out 2>err
 shows solo.out 1 mdrun
 expect "without mdrun-keeper beside it, mdrun keeps each block in a fork of itself" solo.out err
 printf '```{sh session=none timeout=1 error=true}\nexec >&- 2>&-; sleep 30\n```\n\n```{sh session=none}\necho "next $((6 * 7))"\n```\n' >shut.md
-start=$(date +%s)
-timeout 60 env MDRUN_ORPHANS="$tok" "$solo" -q -k shut.md -o solo.out 2>err
-took=$(($(date +%s) - start))
+timed timeout 60 env MDRUN_ORPHANS="$tok" "$solo" -q -k shut.md -o solo.out 2>err
 { [ "$took" -lt 25 ] && shows solo.out 1 "*timed out*" &&
 	shows solo.out 2 "next 42"; }
 expect "forked keepers: a block that closed stdout and stderr still times out (${took} s)" solo.out err
