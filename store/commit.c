@@ -489,6 +489,34 @@ done:
 	return rc;
 }
 
+/*
+ * All of a commit but its rows: the rhash, the artifacts moved into the
+ * store, the realization's meta (*meta, freed by the caller).
+ */
+static int
+prepare(char rhash[MD_HASH_HEX], char **meta, bool *files, struct store *s,
+	const char *key, const struct store_result *r)
+{
+	int rc;
+
+	*meta = NULL;
+	/* No artifacts, no object: an empty tree hashes as none. */
+	*files = r->artifacts && !md_fs_is_empty(r->artifacts);
+	if (*files && (rc = md_fs_walk(r->artifacts, own_entry, NULL)) < 0 &&
+	    rc != MD_ENOTFOUND)
+		return rc;
+	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
+			      r->outs, r->outs ? r->outs_len : 0, r->reads,
+			      r->reads ? r->reads_len : 0, r->writes,
+			      r->writes ? r->writes_len : 0, &r->exit,
+			      *files ? r->artifacts : NULL)) < 0)
+		return rc;
+	if (*files && (rc = store_put_object(s, rhash, r->artifacts)) < 0)
+		return rc;
+	*meta = meta_json(key, rhash, r);
+	return 0;
+}
+
 int
 store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	     const char *drv, const struct store_result *r)
@@ -498,27 +526,113 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 				 r->reads_len, r->writes_len };
 	char rhash[MD_HASH_HEX];
 	char *meta = NULL;
-	/* No artifacts, no object: an empty tree hashes as none. */
-	bool files = r->artifacts && !md_fs_is_empty(r->artifacts);
+	bool files;
 	int rc;
 
-	if (files && (rc = md_fs_walk(r->artifacts, own_entry, NULL)) < 0 &&
-	    rc != MD_ENOTFOUND)
-		goto done;
-	if ((rc = store_rhash(rhash, r->out, r->out_len, r->err, r->err_len,
-			      r->outs, r->outs ? r->outs_len : 0, r->reads,
-			      r->reads ? r->reads_len : 0, r->writes,
-			      r->writes ? r->writes_len : 0, &r->exit,
-			      files ? r->artifacts : NULL)) < 0)
-		goto done;
-	if (files && (rc = store_put_object(s, rhash, r->artifacts)) < 0)
-		goto done;
-	meta = meta_json(key, rhash, r);
-	rc = record(s, key, drv, rhash, meta, &p, r->blobs, r->nblobs, files,
-		    true, md_exit_failed(&r->exit), r->cut, 0);
-done:
+	if ((rc = prepare(rhash, &meta, &files, s, key, r)) == 0)
+		rc = record(s, key, drv, rhash, meta, &p, r->blobs, r->nblobs,
+			    files, true, md_exit_failed(&r->exit), r->cut, 0);
 	if (rc == 0)
 		memcpy(out, rhash, MD_HASH_HEX);
 	free(meta);
+	return rc;
+}
+
+/* A commit whose rows wait (store_commit_later): copies of them. */
+struct store_later {
+	char key[MD_HASH_HEX], rhash[MD_HASH_HEX];
+	char *drv, *meta;
+	/* so, se, outs, reads, writes; NULL where the result had none */
+	char *part[5];
+	size_t len[5];
+	struct md_buf *blobs;
+	size_t nblobs;
+	bool files, failed;
+	size_t cut;
+	long long ns;
+};
+
+static char *
+copy_part(const char *p, size_t n)
+{
+	char *c;
+
+	if (!p)
+		return NULL;
+	c = md_malloc(n + 1);
+	memcpy(c, p, n);
+	c[n] = '\0';
+	return c;
+}
+
+void
+store_later_drop(struct store_later *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < 5; i++)
+		free(l->part[i]);
+	for (size_t i = 0; i < l->nblobs; i++)
+		md_buf_dispose(&l->blobs[i]);
+	free(l->blobs);
+	free(l->drv);
+	free(l->meta);
+	free(l);
+}
+
+int
+store_commit_later(char out[MD_HASH_HEX], struct store_later **later,
+		   struct store *s, const char *key, const char *drv,
+		   const struct store_result *r)
+{
+	const char *part[5] = { r->out, r->err, r->outs, r->reads, r->writes };
+	size_t len[5] = { r->out_len, r->err_len, r->outs_len, r->reads_len,
+			  r->writes_len };
+	struct store_later *l;
+	char rhash[MD_HASH_HEX];
+	char *meta;
+	bool files;
+	int rc;
+
+	if ((rc = store_later_write(s, later)) < 0 ||
+	    (rc = prepare(rhash, &meta, &files, s, key, r)) < 0)
+		return rc;
+	l = md_calloc(1, sizeof(*l));
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	memcpy(l->rhash, rhash, MD_HASH_HEX);
+	l->drv = drv ? md_strdup(drv) : NULL;
+	l->meta = meta;
+	for (size_t i = 0; i < 5; i++) {
+		l->part[i] = copy_part(part[i], len[i]);
+		l->len[i] = len[i];
+	}
+	l->blobs = md_calloc(r->nblobs + 1, sizeof(*l->blobs));
+	for (size_t i = 0; i < r->nblobs; i++)
+		md_buf_put(&l->blobs[i], r->blobs[i].ptr, r->blobs[i].len);
+	l->nblobs = r->nblobs;
+	l->files = files;
+	l->failed = md_exit_failed(&r->exit);
+	l->cut = r->cut;
+	l->ns = now_ns();
+	*later = l;
+	memcpy(out, rhash, MD_HASH_HEX);
+	return 0;
+}
+
+int
+store_later_write(struct store *s, struct store_later **later)
+{
+	struct store_later *l = *later;
+	int rc;
+
+	if (!l)
+		return 0;
+	*later = NULL;
+	struct store_parts p = { l->part[0], l->part[1], l->part[2],
+				 l->part[3], l->part[4], l->len[0], l->len[1],
+				 l->len[2], l->len[3], l->len[4] };
+	rc = record(s, l->key, l->drv, l->rhash, l->meta, &p, l->blobs,
+		    l->nblobs, l->files, true, l->failed, l->cut, l->ns);
+	store_later_drop(l);
 	return rc;
 }

@@ -180,6 +180,69 @@ Test(store, commit_then_lookup)
 	store_real_dispose(&r);
 }
 
+Test(store, a_later_commit_is_seen_once_written_as_a_commit_would_be)
+{
+	char buf[32], rhash[MD_HASH_HEX], again[MD_HASH_HEX];
+	struct store_result in;
+	struct store_later *later = NULL;
+	struct store_run *runs = NULL;
+	struct store_real r;
+	size_t n = 9;
+
+	/* Its outputs are copies: what the caller held may go. */
+	snprintf(buf, sizeof(buf), "later\n");
+	in = result(buf, 3, 100);
+	cr_assert_eq(store_commit_later(rhash, &later, st, key, "{}", &in), 0,
+		     "%s", md_err_msg());
+	memset(buf, 'x', sizeof(buf) - 1);
+	cr_assert_not_null(later);
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	cr_assert_eq(n, 0, "a run is seen before its rows are written");
+	free(runs);
+	cr_assert_eq(store_later_write(st, &later), 0, "%s", md_err_msg());
+	cr_assert_null(later);
+	cr_assert_eq(store_later_write(st, &later), 0, "nothing left to write");
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(runs[0].rhash, rhash);
+	cr_assert(runs[0].failed);
+	free(runs);
+	cr_assert_eq(store_read(&r, st, key, rhash), 0, "%s", md_err_msg());
+	cr_assert_str_eq(r.out.ptr, "later\n");
+	cr_assert_str_eq(r.err.ptr, "warn\n");
+	cr_assert_eq(r.exit.code, 3);
+	store_real_dispose(&r);
+	/* The rhash is the one a commit gives the same run. */
+	in = result("later\n", 3, 100);
+	cr_assert_eq(store_commit(again, st, key, "{}", &in), 0);
+	cr_assert_str_eq(again, rhash);
+}
+
+Test(store, a_later_commit_writes_the_one_before_it_first)
+{
+	struct store_result a = result("one\n", 0, 100), b = result("two\n", 0, 101);
+	char k2[MD_HASH_HEX], r1[MD_HASH_HEX], r2[MD_HASH_HEX];
+	struct store_later *later = NULL;
+	struct store_run *runs = NULL;
+	size_t n = 0;
+
+	snprintf(k2, sizeof(k2), "%s", key);
+	k2[0] = 'f';
+	cr_assert_eq(store_commit_later(r1, &later, st, key, "{}", &a), 0);
+	cr_assert_eq(store_commit_later(r2, &later, st, k2, "{}", &b), 0);
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	cr_assert_eq(n, 1, "the first run's rows were written");
+	free(runs);
+	cr_assert_eq(store_runs(&runs, &n, st, k2), 0);
+	cr_assert_eq(n, 0);
+	free(runs);
+	/* Dropped unwritten: the run is not in the store. */
+	store_later_drop(later);
+	cr_assert_eq(store_runs(&runs, &n, st, k2), 0);
+	cr_assert_eq(n, 0);
+	free(runs);
+}
+
 /*
  * A folder dir/NAME, as MDRUN_OUT after a run, holding plot.svg with svg
  * in it. Caller frees.

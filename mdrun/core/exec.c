@@ -21,6 +21,8 @@
 
 /* Linux refuses a single argument longer than this (MAX_ARG_STRLEN). */
 #define ARG_MAX_ONE (128 * 1024)
+/* A run's rows wait for the next block when its outputs are this small. */
+#define LATER_MAX (1024 * 1024)
 
 /* Hands a formatted line to one of o's callbacks (note, warn), if set. */
 static void
@@ -188,7 +190,8 @@ timeout_of(const struct md_stage *st, const struct md_exec_opts *o)
 static int
 commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
        const struct md_stage *st, const struct md_exec_opts *o,
-       struct md_proc_result *r, const char *artifacts)
+       struct md_proc_result *r, const char *artifacts,
+       struct store_later **later)
 {
 	struct store_result sr;
 	struct stat sb;
@@ -245,7 +248,10 @@ commit(char rhash[MD_HASH_HEX], struct store *s, const struct md_plan *p,
 	if (!(drv = md_stage_drv(p, st)))
 		return md_err_set("%s: block '%s' has no key", o->document,
 				  st->block->name);
-	rc = store_commit(rhash, s, st->key, drv, &sr);
+	if (later)
+		rc = store_commit_later(rhash, later, s, st->key, drv, &sr);
+	else
+		rc = store_commit(rhash, s, st->key, drv, &sr);
 	/*
 	 * A run equal to one in the store leaves its artifacts where they
 	 * were: gone now, so the next block's MDRUN_OUT starts empty. One
@@ -430,7 +436,7 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 				 b->code_len, b->code_line, timeout_of(st, o),
 				 o->cap)) == 0) {
 		*ms += (r.end - r.start) * 1e3;
-		rc = commit(rhash, s, p, st, o, &r, art);
+		rc = commit(rhash, s, p, st, o, &r, art, NULL);
 	}
 	if (rc < 0)
 		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
@@ -540,7 +546,7 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 				   o->track.write_max ? o->track.write_max
 						      : MD_TRACK_WRITE_MAX)) < 0)
 		goto done;
-	rc = commit(rhash, s, p, st, o, &r, out);
+	rc = commit(rhash, s, p, st, o, &r, out, NULL);
 done:
 	md_proc_result_dispose(&r);
 	free(env);
@@ -823,7 +829,55 @@ struct md_chain {
 	/* Something failed on mdrun's side while it ran: what the
 	 * interpreter holds is not known, and it is not parked. */
 	bool unsure;
+	/* The rows of the last block that ran, written while the next one
+	 * runs (or when the chain ends), and why writing them failed. */
+	struct store_later *later;
+	char *later_err;
 };
+
+/*
+ * Writes the rows of the last block run, when they wait: before the
+ * chain's lock goes, and before a run whose outcome reads the store.
+ */
+static int
+later_write(struct md_chain *c)
+{
+	int rc = store_later_write(c->s, &c->later);
+
+	if (rc == 0 && c->later_err)
+		rc = md_err_set("%s", c->later_err);
+	free(c->later_err);
+	c->later_err = NULL;
+	return rc;
+}
+
+/* The session's idle hook: the rows wait no longer than the next block. */
+static void
+later_idle(void *arg)
+{
+	struct md_chain *c = arg;
+
+	if (store_later_write(c->s, &c->later) < 0 && !c->later_err)
+		c->later_err = md_strdup(md_err_msg());
+}
+
+/*
+ * Whether the rows of a run wait for the next block: when what the block
+ * shows is the run itself, from memory (shown_now), and its output is
+ * small enough to keep a copy of meanwhile.
+ */
+static bool
+defers(const struct md_stage *st, const struct md_proc_result *r)
+{
+	size_t bytes = r->out.len + r->err.len + r->outs.len +
+		       r->io.reads.len + r->io.writes.len;
+
+	for (size_t k = 0; k < r->io.nblobs; k++)
+		bytes += r->io.blobs[k].len;
+	return bytes <= LATER_MAX &&
+	       (st->block->match == MD_MATCH_LATEST ||
+		(md_exit_failed(&r->exit) && !st->block->error_ok));
+}
 
 /*
  * Warm sessions (mdrun watch): at the end of a render, a session's live
@@ -1116,6 +1170,8 @@ chain_run(struct md_proc_result *r, const char **artifacts,
 			c->snaps[k] = -1; /* they went with the old one */
 	}
 	char **env = dep_env(c->s, c->p, st);
+	c->ss.idle = later_idle;
+	c->ss.idle_arg = c;
 	rc = md_session_run(r, artifacts, &c->ss, st->block->name,
 			    (const char *const *)env, st->block->code,
 			    st->block->code_len, st->block->code_line,
@@ -1168,6 +1224,11 @@ chain_replay(struct md_chain *c, size_t i)
 	size_t k, from;
 	int rc = 0;
 
+	if (md_session_alive(&c->ss) && c->executed == i)
+		return 0;
+	/* What follows reads the members' runs: the last one's rows too. */
+	if ((rc = later_write(c)) < 0)
+		return rc;
 	if (!md_session_alive(&c->ss))
 		adopt(c, i);
 	if (md_session_alive(&c->ss) && c->executed == i)
@@ -1278,8 +1339,16 @@ md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 }
 
 void
+md_chain_settle(struct md_chain *c)
+{
+	later_idle(c);
+}
+
+void
 md_chain_release(struct md_chain *c)
 {
+	/* No one else realizes its keys before their rows are in. */
+	later_idle(c);
 	store_unlock(c->lock);
 	c->lock = -1;
 }
@@ -1291,6 +1360,17 @@ md_chain_release(struct md_chain *c)
 static void
 chain_end(struct md_chain *c)
 {
+	/*
+	 * The rows are whole whatever failed: written, keeping the message
+	 * of what did.
+	 */
+	if (c->later || c->later_err) {
+		char *msg = md_strdup(md_err_msg());
+
+		later_write(c);
+		md_err_set("%s", msg);
+		free(msg);
+	}
 	if (!park(c))
 		md_session_stop(&c->ss);
 	if (c->dir)
@@ -1338,8 +1418,14 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			const char *art = NULL;
 
 			memset(&r, 0, sizeof(r));
-			if ((rc = chain_run(&r, &art, c, i)) == 0)
-				rc = commit(last, s, c->p, st, o, &r, art);
+			rc = chain_run(&r, &art, c, i);
+			if (rc == 0 && c->later_err)
+				rc = md_err_set("%s", c->later_err);
+			if (rc == 0 && !defers(st, &r))
+				rc = later_write(c);
+			if (rc == 0)
+				rc = commit(last, s, c->p, st, o, &r, art,
+					    defers(st, &r) ? &c->later : NULL);
 			if (rc == 0) {
 				memcpy(st->rhash, last, MD_HASH_HEX);
 				c->executed = i + 1;
@@ -1355,6 +1441,8 @@ md_chain_upto(struct md_chain *c, size_t upto)
 		free(runs);
 		c->next = i + 1;
 	}
+	if (rc == 0 && c->next == c->n)
+		rc = later_write(c);
 	if (rc < 0)
 		c->unsure = true;
 	if (rc < 0 || c->next == c->n)

@@ -138,6 +138,15 @@ run_unit(struct unit *u)
 		int rc;
 
 		pthread_mutex_lock(&s->mu);
+		/*
+		 * The rows of the chain's last run are written before it
+		 * lets its lock go, and not under the scheduler's mutex.
+		 */
+		if (u->chain && !deps_done(sc, i)) {
+			pthread_mutex_unlock(&s->mu);
+			md_chain_settle(u->chain);
+			pthread_mutex_lock(&s->mu);
+		}
 		while (!deps_done(sc, i)) {
 			if (!waited) {
 				/*

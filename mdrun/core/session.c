@@ -458,9 +458,12 @@ run_block(struct md_proc_result *r, const char **out_dir,
 	md_buf_put(&r->out, "", 0);
 	md_buf_put(&r->err, "", 0);
 	*out_dir = NULL;
-	if (ss->kernel)
+	if (ss->kernel) {
+		if (ss->idle)
+			ss->idle(ss->idle_arg);
 		return run_kernel(r, out_dir, ss, env, code, len, timeout,
 				  cap);
+	}
 	/* The driver reads it only once asked: no need to rename it in. */
 	md_buf_printf(&req, "%s\t%d\n", name, code_line);
 	for (size_t k = 0; env && env[k]; k++)
@@ -505,6 +508,8 @@ run_block(struct md_proc_result *r, const char **out_dir,
 		*out_dir = outdir;
 		goto done;
 	}
+	if (ss->idle)
+		ss->idle(ss->idle_arg);
 	got = answer(ss, line, sizeof(line), timeout > 0 ? md_mono() + timeout
 							: 0, &ws);
 	r->end = md_now();

@@ -46,6 +46,10 @@ struct md_session {
 	 * or is empty: none asked for) */
 	pid_t snap;
 	char nosnap[48];
+	/* Called (when set) once each block is under way, while mdrun
+	 * would only wait for it: the chain writes the last block's rows. */
+	void (*idle)(void *arg);
+	void *idle_arg;
 };
 
 /*

@@ -101,6 +101,23 @@ for kind in new known; do
 done
 export MDRUN_STORE="$work/store"
 
+# --- kill -9 while a session's next block runs -------------------------
+# A session block's rows are written while the block after it runs, not
+# at the session's end: a kill then loses no block that had ended.
+export MDRUN_STORE="$work/store-next"
+printf '```{sh}\necho first\n```\n\n```{sh}\ntouch "%s/started"; sleep 30\n```\n' "$dir" >"$dir/next.md"
+rm -f "$dir/started"
+"$mdrun" -q "$dir/next.md" >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 1 200); do [ -e "$dir/started" ] && break; sleep 0.05; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+"$mdrun" plan "$dir/next.md" >"$dir/plan.out" 2>&1
+{ [ -e "$dir/started" ] && awk '$1 == "sh-1" && $6 == "yes" { y = 1 } END { exit !y }' "$dir/plan.out" &&
+	awk '$1 == "sh-2" && $6 == "no" { y = 1 } END { exit !y }' "$dir/plan.out" && verify_clean; }
+expect "kill -9 while a session's second block runs: the first block's run is kept, the store clean" "$dir/plan.out" "$work/verify.out"
+export MDRUN_STORE="$work/store"
+
 # --- kill -9 during removal --------------------------------------------
 # store rm deletes the rows in one transaction (remove:unrecorded), then
 # moves each object into tmp/ (remove:moved) and deletes it there.
