@@ -73,9 +73,16 @@ extern const char md_py_session[], md_py_one[];
  * The first round of the loop evals nothing and answers nothing. The
  * loop's condition takes the code over, so that `continue` in a block
  * ends it rather than running it again.
- * `read -d ''` reads the whole code file (buffered) in one go. mdrun
+ * The code file is read by three reads on one redirection (buffered: a
+ * regular file): the name line, the variables up to the empty line, and
+ * `read -d ''` the rest, the code, so no expansion copies the code. mdrun
  * writes the padding itself (MD_DRIVER_PADS): building it here cost more
  * than the rest of the loop, a cost that grew with the document.
+ * The reads run with IFS empty, set for them and then put back as the
+ * blocks left it (unset too), never as `IFS= read`: bash rebuilds its
+ * whole exported environment after each command with a temporary
+ * assignment, a third of the loop's instructions. `read -u` needs no
+ * redirection, and `[[` no builtin lookup.
  *
  * Snapshots (mdrun watch): reading $MDRUN_SNAP, a path mdrun-track.so
  * answers, forks the shell (see track_preload.c); the answer goes after
@@ -93,35 +100,33 @@ static const char bash[] =
 	"do eval \"$__mdrun_code\" >&196 2>&197 </dev/null\n"
 	"  __mdrun_s=$?\n"
 	"  trap - EXIT\n"
-	"  __mdrun_t= __mdrun_r=\n"
-	"  if [ -n \"$__mdrun_go\" ] && [ -n \"$__mdrun_snap\" ]; then\n"
-	"    IFS= builtin read -r __mdrun_t <\"$__mdrun_snap\"\n"
-	"    while [ \"$__mdrun_t\" = RESUMED ]; do __mdrun_r=1; "
-	"IFS= builtin read -r __mdrun_t <\"$__mdrun_snap\"; done\n"
-	"  fi\n"
-	"  if [ -n \"$__mdrun_r\" ]; then "
+	"  if [[ $__mdrun_snap && $__mdrun_go ]]; then\n"
+	"    __mdrun_r=\n"
+	"    builtin read -r __mdrun_t <\"$__mdrun_snap\"\n"
+	"    while [[ $__mdrun_t = RESUMED ]]; do __mdrun_r=1; "
+	"builtin read -r __mdrun_t <\"$__mdrun_snap\"; done\n"
+	"    if [[ $__mdrun_r ]]; then "
 	"builtin echo \"READY ${__mdrun_t#SNAP }\" >&199\n"
-	"  elif [ -n \"$__mdrun_go\" ]; then "
-	"builtin echo \"DONE $__mdrun_s${__mdrun_t:+ $__mdrun_t}\" >&199; fi\n"
-	"  __mdrun_go=1\n"
-	"  builtin read -r __mdrun_v <&198 || break\n"
+	"    else builtin echo \"DONE $__mdrun_s${__mdrun_t:+ $__mdrun_t}\" "
+	">&199; fi\n"
+	"  elif [[ $__mdrun_go ]]; then builtin echo \"DONE $__mdrun_s\" >&199\n"
+	"  else __mdrun_go=1; fi\n"
+	"  [[ ${IFS+x} ]] && __mdrun_ifs=$IFS __mdrun_i=1 || __mdrun_i=\n"
+	"  IFS=\n"
+	"  builtin read -r -u 198 __mdrun_v || break\n"
 	"  case $__mdrun_v in WAIT\\ *) __mdrun_v=${__mdrun_v#WAIT }; "
 	"builtin echo \"$__mdrun_v\" >\"$__mdrun_w/active\"; "
 	"builtin kill -CONT \"$__mdrun_v\"; "
-	"IFS= builtin read -r __mdrun_v <\"$__mdrun_hold\"; builtin exit 0;; esac\n"
-	"  IFS= builtin read -r -d '' __mdrun_code <\"$__mdrun_w/code\" || :\n"
-	"  __mdrun_h=\"${__mdrun_code%%$'\\n\\n'*}\"\n"
-	"  __mdrun_code=\"${__mdrun_code#*$'\\n\\n'}\"\n"
-	"  __mdrun_f=\"${__mdrun_h%%$'\\n'*}\"\n"
-	"  export MDRUN_BLOCK=\"${__mdrun_f%$'\\t'*}\"\n"
-	"  [ -n \"$__mdrun_x\" ] && unset $__mdrun_x\n"
-	"  __mdrun_x=\n"
-	"  if [ \"$__mdrun_h\" != \"$__mdrun_f\" ]; then\n"
-	"    while IFS= builtin read -r __mdrun_e; do\n"
+	"builtin read -r __mdrun_v <\"$__mdrun_hold\"; builtin exit 0;; esac\n"
+	"  [[ -z $__mdrun_x ]] || { unset $__mdrun_x; __mdrun_x=; }\n"
+	"  { builtin read -r __mdrun_f\n"
+	"    while builtin read -r __mdrun_e && [[ $__mdrun_e ]]; do\n"
 	"      export \"$__mdrun_e\"; __mdrun_x=\"$__mdrun_x ${__mdrun_e%%=*}\"\n"
-	"    done <<< \"${__mdrun_h#*$'\\n'}\"\n"
-	"  fi\n"
-	"  __mdrun_next=$__mdrun_code\n"
+	"    done\n"
+	"    builtin read -r -d '' __mdrun_next || :\n"
+	"  } <\"$__mdrun_w/code\"\n"
+	"  if [[ $__mdrun_i ]]; then IFS=$__mdrun_ifs; else unset IFS; fi\n"
+	"  export MDRUN_BLOCK=\"${__mdrun_f%$'\\t'*}\"\n"
 	"  trap 'builtin echo \"EXIT $?\" >&199' EXIT\n"
 	"done\n";
 

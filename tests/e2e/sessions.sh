@@ -355,6 +355,28 @@ DOC
 { shows env.out envb "block=envb doc=env.md" "out is an empty folder" "stdin is empty" &&
 	shows env.out python-1 python-1 && shows env.out sh-1 "none: sh-1"; }
 expect "MDRUN_BLOCK, MDRUN_DOC, MDRUN_OUT and stdin /dev/null, in sessions and alone"
+# The bash driver reads its requests with IFS set for it; what a block
+# leaves in IFS (set or unset), and functions named as builtins, are the
+# next block's as in one script.
+cat >ifs.md <<'DOC'
+```{bash}
+IFS=,
+read() { echo "my read"; }
+```
+
+```{bash}
+x="a,b c"; for w in $x; do echo "[$w]"; done
+unset IFS
+```
+
+```{bash}
+x="a,b c"; for w in $x; do echo "<$w>"; done
+read
+```
+DOC
+"$mdrun" -q ifs.md -o ifs.out 2>err
+{ [ $? = 0 ] && shows ifs.out bash-2 "[a]" "[b c]" && shows ifs.out bash-3 "<a,b>" "<c>" "my read"; }
+expect "bash: IFS a block sets or unsets, and its functions, are the next block's" err
 { shows env.out sh-2 "[mdrun: output cut at 1048576 bytes]" && [ "$(wc -c <env.out)" -lt 1200000 ]; }
 expect "output is cut at 1 MiB, and the cut is said"
 "$mdrun" -q --max-output 10K --rebuild env.md -o env10.out 2>err
