@@ -342,14 +342,16 @@ def _mdrun_rich(os, sys):
         if tree.body and isinstance(tree.body[-1], ast.Expr) and \
                 not ends_with_semicolon(lines_of(code), tree.body[-1], at):
             last = ast.Expression(tree.body.pop().value)
-        import contextlib
         value = None
-        with contextlib.ExitStack() as stack:
-            if os.environ.get('MDRUN_WARNINGS') == 'ignore':
-                # warning=false: as knitr and Quarto, none is shown
-                import warnings
-                stack.enter_context(warnings.catch_warnings())
+        if os.environ.get('MDRUN_WARNINGS') == 'ignore':
+            # warning=false: as knitr and Quarto, none is shown
+            import warnings
+            with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
+                exec(compile(tree, doc, 'exec'), g)
+                if last is not None:
+                    value = eval(compile(last, doc, 'eval'), g)
+        else:
             exec(compile(tree, doc, 'exec'), g)
             if last is not None:
                 value = eval(compile(last, doc, 'eval'), g)

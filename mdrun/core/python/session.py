@@ -193,8 +193,17 @@ def _mdrun_driver():
             if _os.getpid() == keeper_child:
                 _mdrun_hold(w)
             _os._exit(0)
-        with open(w + '/code', 'rb') as f:
-            head, _, code = f.read().partition(b'\n\n')
+        fd = _os.open(w + '/code', _os.O_RDONLY | _os.O_CLOEXEC)
+        try:
+            data = b''
+            while True:
+                part = _os.read(fd, 1 << 20)
+                if not part:
+                    break
+                data += part
+        finally:
+            _os.close(fd)
+        head, _, code = data.partition(b'\n\n')
         first, *env = head.decode().split('\n')
         name, _, at = first.rpartition('\t')
         at = max(int(at) - 1, 0)
