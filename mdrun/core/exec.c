@@ -833,32 +833,52 @@ struct md_chain {
 	 * runs (or when the chain ends), and why writing them failed. */
 	struct store_later *later;
 	char *later_err;
+	char *later_what; /* "DOC:LINE:COL: block 'NAME'", the rows' block */
 };
 
 /*
  * Writes the rows of the last block run, when they wait: before the
  * chain's lock goes, and before a run whose outcome reads the store.
  */
-static int
-later_write(struct md_chain *c)
-{
-	int rc = store_later_write(c->s, &c->later);
-
-	if (rc == 0 && c->later_err)
-		rc = md_err_set("%s", c->later_err);
-	free(c->later_err);
-	c->later_err = NULL;
-	return rc;
-}
-
 /* The session's idle hook: the rows wait no longer than the next block. */
 static void
 later_idle(void *arg)
 {
 	struct md_chain *c = arg;
 
-	if (store_later_write(c->s, &c->later) < 0 && !c->later_err)
+	if (!c->later)
+		return;
+	if (store_later_write(c->s, &c->later) < 0 && !c->later_err) {
+		md_err_prefix(MD_ERROR, "%s",
+			      c->later_what ? c->later_what : "a block");
 		c->later_err = md_strdup(md_err_msg());
+	}
+	free(c->later_what);
+	c->later_what = NULL;
+}
+
+static int
+later_write(struct md_chain *c)
+{
+	int rc = 0;
+
+	later_idle(c);
+	if (c->later_err)
+		rc = md_err_set("%s", c->later_err);
+	free(c->later_err);
+	c->later_err = NULL;
+	return rc;
+}
+
+/* Where the rows' block is, for a message about writing them. */
+static char *
+later_what(const struct md_chain *c, const struct md_stage *st)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	md_buf_printf(&b, "%s:%d:%d: block '%s'", c->o->document,
+		      st->block->line, st->block->col, st->block->name);
+	return md_buf_detach(&b);
 }
 
 /*
@@ -1035,6 +1055,8 @@ park(struct md_chain *c)
 	w.id = chain_id(c);
 	w.ss = c->ss;
 	w.ss.interp = NULL; /* the render's: it goes with it */
+	w.ss.idle = NULL;   /* and so does the chain its hook names */
+	w.ss.idle_arg = NULL;
 	w.dir = c->dir;
 	w.nran = c->executed;
 	w.ran = md_calloc(w.nran, sizeof(*w.ran));
@@ -1338,10 +1360,11 @@ md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 	return 0;
 }
 
-void
+int
 md_chain_settle(struct md_chain *c)
 {
 	later_idle(c);
+	return c->later_err ? md_err_set("%s", c->later_err) : 0;
 }
 
 void
@@ -1418,14 +1441,27 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			const char *art = NULL;
 
 			memset(&r, 0, sizeof(r));
-			rc = chain_run(&r, &art, c, i);
-			if (rc == 0 && c->later_err)
-				rc = md_err_set("%s", c->later_err);
-			if (rc == 0 && !defers(st, &r))
+			/*
+			 * Rows that failed to go in stop the chain before it
+			 * runs more; those of the last block are written
+			 * while this one runs (then a failure is reported
+			 * once it ended, and its run is not kept).
+			 */
+			if (c->later_err)
 				rc = later_write(c);
 			if (rc == 0)
+				rc = chain_run(&r, &art, c, i);
+			if (rc == 0)
+				rc = later_write(c);
+			if (rc == 0 && defers(st, &r)) {
 				rc = commit(last, s, c->p, st, o, &r, art,
-					    defers(st, &r) ? &c->later : NULL);
+					    &c->later);
+				if (rc == 0 && c->later)
+					c->later_what = later_what(c, st);
+			} else if (rc == 0) {
+				rc = commit(last, s, c->p, st, o, &r, art,
+					    NULL);
+			}
 			if (rc == 0) {
 				memcpy(st->rhash, last, MD_HASH_HEX);
 				c->executed = i + 1;
@@ -1462,6 +1498,7 @@ md_chain_free(struct md_chain *c)
 	if (!c)
 		return;
 	chain_end(c);
+	free(c->later_what);
 	for (size_t i = 0; i < c->n; i++)
 		md_outcome_dispose(&c->outs[i]);
 	free(c->outs);

@@ -116,10 +116,12 @@ void md_chain_release(struct md_chain *c);
 /*
  * Writes the rows of the chain's last run when they still wait (they
  * are written while the next block runs). md_chain_release does this
- * too; a caller about to wait calls it first, holding nothing. A failure
- * is the chain's next error.
+ * too; a caller about to wait calls it first, holding nothing, and so
+ * does one done with the chain's unit (members skipped after a failure
+ * never reach its end). A failure is returned, and is the chain's next
+ * error too.
  */
-void md_chain_settle(struct md_chain *c);
+int md_chain_settle(struct md_chain *c);
 struct md_outcome *md_chain_outcome(struct md_chain *c, size_t i);
 void md_chain_free(struct md_chain *c);
 

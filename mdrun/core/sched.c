@@ -203,7 +203,15 @@ run_unit(struct unit *u)
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 	}
+	/* Members skipped at the end leave the last run's rows waiting. */
+	int rc = u->chain ? md_chain_settle(u->chain) : 0;
+
 	pthread_mutex_lock(&s->mu);
+	if (rc < 0) {
+		if (!s->error)
+			s->error = md_strdup(md_err_msg());
+		s->stop = true;
+	}
 	flush(sc, pending, &npending);
 	pthread_mutex_unlock(&s->mu);
 	free(pending);

@@ -508,8 +508,13 @@ run_block(struct md_proc_result *r, const char **out_dir,
 		*out_dir = outdir;
 		goto done;
 	}
-	if (ss->idle)
+	if (ss->idle) {
+		/* A wait for the store is not the block's time. */
+		double t = md_now();
+
 		ss->idle(ss->idle_arg);
+		r->start += md_now() - t;
+	}
 	got = answer(ss, line, sizeof(line), timeout > 0 ? md_mono() + timeout
 							: 0, &ws);
 	r->end = md_now();

@@ -202,6 +202,25 @@ DOC
 expect "--repeat: a block whose output changes is reported with a diff; nouts>1 blocks are exempt" out err
 grep -q 'type="non-deterministic"' rand.xml
 expect "--repeat: the JUnit report says non-deterministic"
+# A session whose later member is skipped (its deps= failed): the run of
+# the member before it is in the store when check compares, as always.
+cat >skipped.md <<'DOC'
+```{sh name=gate session=none}
+exit 1
+```
+
+```{bash name=dice2}
+date +%N
+```
+
+```{bash name=after deps=gate}
+echo after
+```
+DOC
+"$mdrun" render -q -k -i skipped.md 2>/dev/null
+"$mdrun" check --repeat skipped.md >out 2>err
+has err "block dice2 is not deterministic"
+expect "--repeat: a session member before a skipped one is compared too" err
 
 # Usage errors.
 "$mdrun" check >out 2>err

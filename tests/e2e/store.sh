@@ -116,6 +116,32 @@ wait "$pid" 2>/dev/null
 { [ -e "$dir/started" ] && awk '$1 == "sh-1" && $6 == "yes" { y = 1 } END { exit !y }' "$dir/plan.out" &&
 	awk '$1 == "sh-2" && $6 == "no" { y = 1 } END { exit !y }' "$dir/plan.out" && verify_clean; }
 expect "kill -9 while a session's second block runs: the first block's run is kept, the store clean" "$dir/plan.out" "$work/verify.out"
+# The same when the session's next member is skipped (its deps= failed):
+# the render goes on with another session, and is killed there.
+export MDRUN_STORE="$work/store-skip"
+printf '```{sh name=x session=none}\nexit 1\n```\n\n```{bash name=a1}\necho a1 ran\n```\n\n```{bash name=a2 deps=x}\necho two\n```\n\n```{sh name=c1}\ntouch "%s/c1"; sleep 30\n```\n' "$dir" >"$dir/skip.md"
+rm -f "$dir/c1"
+"$mdrun" -q -k -j 1 "$dir/skip.md" >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 1 200); do [ -e "$dir/c1" ] && break; sleep 0.05; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+"$mdrun" plan "$dir/skip.md" >"$dir/plan.out" 2>&1
+{ [ -e "$dir/c1" ] && awk '$1 == "a1" && $6 == "yes" { y = 1 } END { exit !y }' "$dir/plan.out" && verify_clean; }
+expect "kill -9 after a session member was skipped: the run before it is kept" "$dir/plan.out" "$work/verify.out"
+# Writing a block's rows while the next one runs is not that block's
+# time: a block holds the store's write lock for 2 s for the next one.
+if [ -n "$have_sqlite" ]; then
+	export MDRUN_STORE="$work/store-held"
+	printf '```{bash name=holds}\nprintf "BEGIN IMMEDIATE;\\nINSERT INTO memo VALUES (1, 2);\\n.shell sleep 2\\nROLLBACK;\\n" | sqlite3 "$MDRUN_STORE/store.db" >/dev/null 2>&1 &\nsleep 0.5\n```\n\n```{bash name=quick}\necho quick\n```\n' >"$dir/held.md"
+	"$mdrun" -q "$dir/skip.md" >/dev/null 2>&1 # makes the store
+	"$mdrun" -v "$dir/held.md" >/dev/null 2>"$dir/held.err"
+	{ [ $? = 0 ] && grep -q "ran quick (.*) in [0-9]\{1,3\} ms" "$dir/held.err"; }
+	expect "a block is not timed with the wait for the last block's rows" "$dir/held.err"
+else
+	skip "a block is not timed with the wait for the last block's rows" "$no_sqlite"
+fi
+export MDRUN_STORE="$work/store"
 export MDRUN_STORE="$work/store"
 
 # --- kill -9 during removal --------------------------------------------
