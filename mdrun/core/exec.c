@@ -836,10 +836,6 @@ struct md_chain {
 	char *later_what; /* "DOC:LINE:COL: block 'NAME'", the rows' block */
 };
 
-/*
- * Writes the rows of the last block run, when they wait: before the
- * chain's lock goes, and before a run whose outcome reads the store.
- */
 /* The session's idle hook: the rows wait no longer than the next block. */
 static void
 later_idle(void *arg)
@@ -857,6 +853,11 @@ later_idle(void *arg)
 	c->later_what = NULL;
 }
 
+/*
+ * Writes the rows of the last block run, when they wait: before the
+ * chain's lock goes, and before a run whose outcome reads the store.
+ * Returns a failure to write them, now or when the hook did.
+ */
 static int
 later_write(struct md_chain *c)
 {
@@ -1453,15 +1454,11 @@ md_chain_upto(struct md_chain *c, size_t upto)
 				rc = chain_run(&r, &art, c, i);
 			if (rc == 0)
 				rc = later_write(c);
-			if (rc == 0 && defers(st, &r)) {
+			if (rc == 0)
 				rc = commit(last, s, c->p, st, o, &r, art,
-					    &c->later);
-				if (rc == 0 && c->later)
-					c->later_what = later_what(c, st);
-			} else if (rc == 0) {
-				rc = commit(last, s, c->p, st, o, &r, art,
-					    NULL);
-			}
+					    defers(st, &r) ? &c->later : NULL);
+			if (rc == 0 && c->later)
+				c->later_what = later_what(c, st);
 			if (rc == 0) {
 				memcpy(st->rhash, last, MD_HASH_HEX);
 				c->executed = i + 1;

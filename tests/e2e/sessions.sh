@@ -361,7 +361,7 @@ expect "MDRUN_BLOCK, MDRUN_DOC, MDRUN_OUT and stdin /dev/null, in sessions and a
 cat >ifs.md <<'DOC'
 ```{bash}
 IFS=,
-read() { echo "my read"; }
+read() { echo "read replaced: $((6 * 7))"; }
 ```
 
 ```{bash}
@@ -375,7 +375,7 @@ read
 ```
 DOC
 "$mdrun" -q ifs.md -o ifs.out 2>err
-{ [ $? = 0 ] && shows ifs.out bash-2 "[a]" "[b c]" && shows ifs.out bash-3 "<a,b>" "<c>" "my read"; }
+{ [ $? = 0 ] && shows ifs.out bash-2 "[a]" "[b c]" && shows ifs.out bash-3 "<a,b>" "<c>" "read replaced: 42"; }
 expect "bash: IFS a block sets or unsets, and its functions, are the next block's" err
 { shows env.out sh-2 "[mdrun: output cut at 1048576 bytes]" && [ "$(wc -c <env.out)" -lt 1200000 ]; }
 expect "output is cut at 1 MiB, and the cut is said"
