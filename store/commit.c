@@ -365,15 +365,15 @@ drop_real(struct store *s, const char *key, const char *rhash)
 }
 
 /*
- * The rows of one run: the key's fields, the realization (unless there;
- * replaced, when repair is set, if the row there cannot be read), the
- * run. One transaction.
+ * The rows of one run, inside a transaction: the key's fields, the
+ * realization (unless there; replaced, when repair is set, if the row
+ * there cannot be read), the run.
  */
 static int
-record(struct store *s, const char *key, const char *drv, const char *rhash,
-       const char *meta, const struct store_parts *p,
-       const struct md_buf *blobs, size_t nblobs, bool files, bool repair,
-       bool failed, size_t cut, long long ns)
+record_rows(struct store *s, const char *key, const char *drv,
+	    const char *rhash, const char *meta, const struct store_parts *p,
+	    const struct md_buf *blobs, size_t nblobs, bool files, bool repair,
+	    bool failed, size_t cut, long long ns)
 {
 	struct store_run run;
 	int rc;
@@ -383,26 +383,39 @@ record(struct store *s, const char *key, const char *drv, const char *rhash,
 	run.failed = failed;
 	run.cut = cut;
 	run.ns = ns;
-	store_forget(s, key);
-	if ((rc = store_begin(s, true)) < 0)
-		return rc;
 	if (drv && (rc = store_put_drv(s, key, drv)) < 0)
-		goto done;
+		return rc;
 	/*
 	 * A row of this rhash that cannot be read (damaged: the error said
 	 * to render with --rebuild) is replaced by this run's.
 	 */
 	if (repair && store_row_damaged(s, key, rhash) &&
 	    (rc = drop_real(s, key, rhash)) < 0)
-		goto done;
+		return rc;
 	for (size_t i = 0; meta && i < nblobs; i++)
 		if ((rc = store_put_blob(s, blobs[i].ptr, blobs[i].len)) < 0)
-			goto done;
+			return rc;
 	if (meta && (rc = store_put_real(s, key, rhash, meta, p, files)) < 0)
-		goto done;
-	if ((rc = store_put_run(s, key, &run)) == 0)
+		return rc;
+	return store_put_run(s, key, &run);
+}
+
+/* record_rows in a transaction of its own. */
+static int
+record(struct store *s, const char *key, const char *drv, const char *rhash,
+       const char *meta, const struct store_parts *p,
+       const struct md_buf *blobs, size_t nblobs, bool files, bool repair,
+       bool failed, size_t cut, long long ns)
+{
+	int rc;
+
+	store_forget(s, key);
+	if ((rc = store_begin(s, true)) < 0)
+		return rc;
+	rc = record_rows(s, key, drv, rhash, meta, p, blobs, nblobs, files,
+			 repair, failed, cut, ns);
+	if (rc == 0)
 		rc = store_bump(s);
-done:
 	rc = store_end(s, rc);
 	if (rc == 0)
 		md_crashpoint("commit:recorded");
@@ -538,8 +551,12 @@ store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 	return rc;
 }
 
-/* A commit whose rows wait (store_commit_later): copies of them. */
+/*
+ * Commits whose rows wait (store_commit_later): copies of them, oldest
+ * first.
+ */
 struct store_later {
+	struct store_later *next;
 	char key[MD_HASH_HEX], rhash[MD_HASH_HEX];
 	char *drv, *meta;
 	/* so, se, outs, reads, writes; NULL where the result had none */
@@ -568,16 +585,19 @@ copy_part(const char *p, size_t n)
 void
 store_later_drop(struct store_later *l)
 {
-	if (!l)
-		return;
-	for (size_t i = 0; i < 5; i++)
-		free(l->part[i]);
-	for (size_t i = 0; i < l->nblobs; i++)
-		md_buf_dispose(&l->blobs[i]);
-	free(l->blobs);
-	free(l->drv);
-	free(l->meta);
-	free(l);
+	while (l) {
+		struct store_later *next = l->next;
+
+		for (size_t i = 0; i < 5; i++)
+			free(l->part[i]);
+		for (size_t i = 0; i < l->nblobs; i++)
+			md_buf_dispose(&l->blobs[i]);
+		free(l->blobs);
+		free(l->drv);
+		free(l->meta);
+		free(l);
+		l = next;
+	}
 }
 
 int
@@ -588,14 +608,13 @@ store_commit_later(char out[MD_HASH_HEX], struct store_later **later,
 	const char *part[5] = { r->out, r->err, r->outs, r->reads, r->writes };
 	size_t len[5] = { r->out_len, r->err_len, r->outs_len, r->reads_len,
 			  r->writes_len };
-	struct store_later *l;
+	struct store_later *l, **tail = later;
 	char rhash[MD_HASH_HEX];
 	char *meta;
 	bool files;
 	int rc;
 
-	if ((rc = store_later_write(s, later)) < 0 ||
-	    (rc = prepare(rhash, &meta, &files, s, key, r)) < 0)
+	if ((rc = prepare(rhash, &meta, &files, s, key, r)) < 0)
 		return rc;
 	l = md_calloc(1, sizeof(*l));
 	snprintf(l->key, sizeof(l->key), "%s", key);
@@ -614,7 +633,9 @@ store_commit_later(char out[MD_HASH_HEX], struct store_later **later,
 	l->failed = md_exit_failed(&r->exit);
 	l->cut = r->cut;
 	l->ns = now_ns();
-	*later = l;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = l;
 	memcpy(out, rhash, MD_HASH_HEX);
 	return 0;
 }
@@ -628,11 +649,27 @@ store_later_write(struct store *s, struct store_later **later)
 	if (!l)
 		return 0;
 	*later = NULL;
-	struct store_parts p = { l->part[0], l->part[1], l->part[2],
-				 l->part[3], l->part[4], l->len[0], l->len[1],
-				 l->len[2], l->len[3], l->len[4] };
-	rc = record(s, l->key, l->drv, l->rhash, l->meta, &p, l->blobs,
-		    l->nblobs, l->files, true, l->failed, l->cut, l->ns);
+	for (struct store_later *k = l; k; k = k->next)
+		store_forget(s, k->key);
+	if ((rc = store_begin(s, true)) < 0)
+		goto done;
+	for (struct store_later *k = l; k && rc == 0; k = k->next) {
+		struct store_parts p = {
+			k->part[0], k->part[1], k->part[2], k->part[3],
+			k->part[4], k->len[0],	k->len[1],  k->len[2],
+			k->len[3],  k->len[4]
+		};
+
+		rc = record_rows(s, k->key, k->drv, k->rhash, k->meta, &p,
+				 k->blobs, k->nblobs, k->files, true, k->failed,
+				 k->cut, k->ns);
+	}
+	if (rc == 0)
+		rc = store_bump(s);
+	rc = store_end(s, rc);
+	if (rc == 0)
+		md_crashpoint("commit:recorded");
+done:
 	store_later_drop(l);
 	return rc;
 }

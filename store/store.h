@@ -243,18 +243,18 @@ int store_commit(char out[MD_HASH_HEX], struct store *s, const char *key,
 		 const char *drv, const struct store_result *r);
 /*
  * store_commit but for the transaction: the rhash is known, the artifacts
- * are in the store, and the rows wait in *later (copies: r may go) until
- * store_later_write writes them, which this does first with any already
- * there. Until then no reader sees the run, and a kill loses it (the
- * next render runs the block again), so the caller writes them soon and
- * before it lets anyone else realize the key: mdrun, while the next
- * block of the session runs.
+ * are in the store, and the rows wait at the end of *later (copies: r may
+ * go) until store_later_write writes them, with those already there.
+ * Until then no reader sees the run, and a kill loses it (the next render
+ * runs the block again), so the caller writes them soon and before it
+ * lets anyone else realize the key: mdrun, while a later block of the
+ * session runs.
  */
 struct store_later;
 int store_commit_later(char out[MD_HASH_HEX], struct store_later **later,
 		       struct store *s, const char *key, const char *drv,
 		       const struct store_result *r);
-/* Writes the rows *later holds (one transaction), and empties it. */
+/* Writes the rows *later holds, in one transaction, and empties it. */
 int store_later_write(struct store *s, struct store_later **later);
 /* Forgets what l holds, unwritten. */
 void store_later_drop(struct store_later *l);

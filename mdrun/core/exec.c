@@ -21,8 +21,12 @@
 
 /* Linux refuses a single argument longer than this (MAX_ARG_STRLEN). */
 #define ARG_MAX_ONE (128 * 1024)
-/* A run's rows wait for the next block when its outputs are this small. */
+/*
+ * A run's rows wait for a later block when its outputs are this small;
+ * they are written once this many runs, or this many bytes, wait.
+ */
 #define LATER_MAX (1024 * 1024)
+#define LATER_RUNS 64
 
 /* Hands a formatted line to one of o's callbacks (note, warn), if set. */
 static void
@@ -829,24 +833,39 @@ struct md_chain {
 	/* Something failed on mdrun's side while it ran: what the
 	 * interpreter holds is not known, and it is not parked. */
 	bool unsure;
-	/* The rows of the last block that ran, written while the next one
-	 * runs (or when the chain ends), and why writing them failed. */
+	/* The rows of the blocks that ran since the last write, written
+	 * while a later one runs (or when the chain ends), and why writing
+	 * them failed. */
 	struct store_later *later;
+	size_t nlater, later_bytes;
 	char *later_err;
-	char *later_what; /* "DOC:LINE:COL: block 'NAME'", the rows' block */
+	char *later_what; /* "DOC:LINE:COL: block 'NAME'", the first's */
 };
 
-/* The session's idle hook: the rows wait no longer than the next block. */
+/*
+ * The session's idle hook. While blocks answer at once (quick), the rows
+ * wait, up to LATER_RUNS runs or LATER_MAX bytes: one transaction then
+ * writes them all. The first block that takes longer writes them while
+ * it runs, so a kill meanwhile loses no run but its own.
+ */
 static void
-later_idle(void *arg)
+later_idle(void *arg, bool quick)
 {
 	struct md_chain *c = arg;
+	size_t n = c->nlater;
 
-	if (!c->later)
+	if (!c->later ||
+	    (quick && n < LATER_RUNS && c->later_bytes < LATER_MAX))
 		return;
+	c->nlater = c->later_bytes = 0;
 	if (store_later_write(c->s, &c->later) < 0 && !c->later_err) {
-		md_err_prefix(MD_ERROR, "%s",
-			      c->later_what ? c->later_what : "a block");
+		if (n > 1)
+			md_err_prefix(MD_ERROR, "%s and the %zu after it",
+				      c->later_what ? c->later_what : "a block",
+				      n - 1);
+		else
+			md_err_prefix(MD_ERROR, "%s",
+				      c->later_what ? c->later_what : "a block");
 		c->later_err = md_strdup(md_err_msg());
 	}
 	free(c->later_what);
@@ -863,7 +882,7 @@ later_write(struct md_chain *c)
 {
 	int rc = 0;
 
-	later_idle(c);
+	later_idle(c, false);
 	if (c->later_err)
 		rc = md_err_set("%s", c->later_err);
 	free(c->later_err);
@@ -882,20 +901,27 @@ later_what(const struct md_chain *c, const struct md_stage *st)
 	return md_buf_detach(&b);
 }
 
-/*
- * Whether the rows of a run wait for the next block: when what the block
- * shows is the run itself, from memory (shown_now), and its output is
- * small enough to keep a copy of meanwhile.
- */
-static bool
-defers(const struct md_stage *st, const struct md_proc_result *r)
+/* What keeping a copy of a run's rows costs, roughly. */
+static size_t
+run_bytes(const struct md_proc_result *r)
 {
 	size_t bytes = r->out.len + r->err.len + r->outs.len +
 		       r->io.reads.len + r->io.writes.len;
 
 	for (size_t k = 0; k < r->io.nblobs; k++)
 		bytes += r->io.blobs[k].len;
-	return bytes <= LATER_MAX &&
+	return bytes;
+}
+
+/*
+ * Whether the rows of a run wait for a later block: when what the block
+ * shows is the run itself, from memory (shown_now), and its output is
+ * small enough to keep a copy of meanwhile.
+ */
+static bool
+defers(const struct md_stage *st, const struct md_proc_result *r)
+{
+	return run_bytes(r) <= LATER_MAX &&
 	       (st->block->match == MD_MATCH_LATEST ||
 		(md_exit_failed(&r->exit) && !st->block->error_ok));
 }
@@ -1364,7 +1390,7 @@ md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 int
 md_chain_settle(struct md_chain *c)
 {
-	later_idle(c);
+	later_idle(c, false);
 	return c->later_err ? md_err_set("%s", c->later_err) : 0;
 }
 
@@ -1372,7 +1398,7 @@ void
 md_chain_release(struct md_chain *c)
 {
 	/* No one else realizes its keys before their rows are in. */
-	later_idle(c);
+	later_idle(c, false);
 	store_unlock(c->lock);
 	c->lock = -1;
 }
@@ -1442,23 +1468,31 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			const char *art = NULL;
 
 			memset(&r, 0, sizeof(r));
+			bool wait;
+
 			/*
 			 * Rows that failed to go in stop the chain before it
-			 * runs more; those of the last block are written
-			 * while this one runs (then a failure is reported
-			 * once it ended, and its run is not kept).
+			 * runs more; those waiting are written while a later
+			 * block runs (then a failure is reported once it
+			 * ended, and its run is not kept), and before rows
+			 * that do not wait.
 			 */
 			if (c->later_err)
 				rc = later_write(c);
 			if (rc == 0)
 				rc = chain_run(&r, &art, c, i);
-			if (rc == 0)
+			wait = rc == 0 && defers(st, &r);
+			if (rc == 0 && (c->later_err || !wait))
 				rc = later_write(c);
 			if (rc == 0)
 				rc = commit(last, s, c->p, st, o, &r, art,
-					    defers(st, &r) ? &c->later : NULL);
-			if (rc == 0 && c->later)
-				c->later_what = later_what(c, st);
+					    wait ? &c->later : NULL);
+			if (rc == 0 && wait) {
+				if (!c->later_what)
+					c->later_what = later_what(c, st);
+				c->nlater++;
+				c->later_bytes += run_bytes(&r);
+			}
 			if (rc == 0) {
 				memcpy(st->rhash, last, MD_HASH_HEX);
 				c->executed = i + 1;

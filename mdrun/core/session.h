@@ -47,8 +47,9 @@ struct md_session {
 	pid_t snap;
 	char nosnap[48];
 	/* Called (when set) once each block is under way, while mdrun
-	 * would only wait for it: the chain writes the last block's rows. */
-	void (*idle)(void *arg);
+	 * would only wait for it: the chain writes the rows of the blocks
+	 * before. quick: the block has already answered. */
+	void (*idle)(void *arg, bool quick);
 	void *idle_arg;
 };
 

@@ -116,6 +116,23 @@ wait "$pid" 2>/dev/null
 { [ -e "$dir/started" ] && awk '$1 == "sh-1" && $6 == "yes" { y = 1 } END { exit !y }' "$dir/plan.out" &&
 	awk '$1 == "sh-2" && $6 == "no" { y = 1 } END { exit !y }' "$dir/plan.out" && verify_clean; }
 expect "kill -9 while a session's second block runs: the first block's run is kept, the store clean" "$dir/plan.out" "$work/verify.out"
+# Rows of blocks that answer at once wait for one write together; the
+# first block that takes longer writes them while it runs.
+export MDRUN_STORE="$work/store-batch"
+{ for i in 1 2 3 4 5; do printf '```{bash}\necho "quick $((%s * 7))"\n```\n\n' "$i"; done
+	printf '```{bash}\ntouch "%s/started"; sleep 30\n```\n' "$dir"; } >"$dir/batch.md"
+rm -f "$dir/started"
+"$mdrun" -q "$dir/batch.md" >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 1 200); do [ -e "$dir/started" ] && break; sleep 0.05; done
+sleep 0.2
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+"$mdrun" plan "$dir/batch.md" >"$dir/plan.out" 2>&1
+{ [ -e "$dir/started" ] &&
+	[ "$(awk '$1 ~ /^bash-[1-5]$/ && $6 == "yes"' "$dir/plan.out" | wc -l)" = 5 ] &&
+	awk '$1 == "bash-6" && $6 == "no" { y = 1 } END { exit !y }' "$dir/plan.out" && verify_clean; }
+expect "kill -9 during a slow block after five quick ones: the five runs are kept" "$dir/plan.out" "$work/verify.out"
 # The same when the session's next member is skipped (its deps= failed):
 # the render goes on with another session, and is killed there.
 export MDRUN_STORE="$work/store-skip"
@@ -130,10 +147,11 @@ wait "$pid" 2>/dev/null
 { [ -e "$dir/c1" ] && awk '$1 == "a1" && $6 == "yes" { y = 1 } END { exit !y }' "$dir/plan.out" && verify_clean; }
 expect "kill -9 after a session member was skipped: the run before it is kept" "$dir/plan.out" "$work/verify.out"
 # Writing a block's rows while the next one runs is not that block's
-# time: a block holds the store's write lock for 2 s for the next one.
+# time: a block holds the store's write lock for 2 s for the next one,
+# which takes long enough (100 ms) to write them while it runs.
 if [ -n "$have_sqlite" ]; then
 	export MDRUN_STORE="$work/store-held"
-	printf '```{bash name=holds}\nprintf "BEGIN IMMEDIATE;\\nINSERT INTO memo VALUES (1, 2);\\n.shell sleep 2\\nROLLBACK;\\n" | sqlite3 "$MDRUN_STORE/store.db" >/dev/null 2>&1 &\nsleep 0.5\n```\n\n```{bash name=quick}\necho quick\n```\n' >"$dir/held.md"
+	printf '```{bash name=holds}\nprintf "BEGIN IMMEDIATE;\\nINSERT INTO memo VALUES (1, 2);\\n.shell sleep 2\\nROLLBACK;\\n" | sqlite3 "$MDRUN_STORE/store.db" >/dev/null 2>&1 &\nsleep 0.5\n```\n\n```{bash name=quick}\nsleep 0.1; echo quick\n```\n' >"$dir/held.md"
 	"$mdrun" -q "$dir/skip.md" >/dev/null 2>&1 # makes the store
 	"$mdrun" -v "$dir/held.md" >/dev/null 2>"$dir/held.err"
 	{ [ $? = 0 ] && grep -q "ran quick (.*) in [0-9]\{1,3\} ms" "$dir/held.err"; }
