@@ -838,6 +838,31 @@ store_lock_key(struct store *s, const char *key)
 }
 
 int
+store_trylock_key(struct store *s, const char *key)
+{
+	char *path = md_path_join(s->locks, key);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		fd = md_err_sys("%s", path);
+	} else {
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			close(fd);
+			fd = e == EWOULDBLOCK ? STORE_BUSY
+					      : md_err_set("%s: flock: %s", path,
+							   strerror(e));
+			break;
+		}
+	}
+	free(path);
+	return fd;
+}
+
+int
 store_lock_store(struct store *s, bool exclusive)
 {
 	char *path = md_path_join(s->locks, "gc");

@@ -186,6 +186,9 @@ char *store_drivers(const struct store *s);
  * error.
  */
 int store_lock_key(struct store *s, const char *key);
+/* store_lock_key, but STORE_BUSY at once when another holds it. */
+#define STORE_BUSY (-3)
+int store_trylock_key(struct store *s, const char *key);
 /*
  * Takes the store-wide lock: shared for a render, exclusive for gc, so gc
  * never removes what a render in progress has not rooted yet.

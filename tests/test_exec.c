@@ -20,7 +20,7 @@ run_sh(struct md_proc_result *r, const char *code, double timeout,
        size_t cap)
 {
 	const char *argv[] = { "sh", "-c", code, NULL };
-	struct md_proc_opts o = { argv, dir, NULL, timeout, cap };
+	struct md_proc_opts o = { argv, dir, NULL, timeout, cap, NULL };
 
 	return md_proc_run(r, &o);
 }
@@ -62,7 +62,7 @@ Test(proc, keeps_nul_bytes)
 Test(proc, missing_command_is_named)
 {
 	const char *argv[] = { "no-such-interpreter-xyz", NULL };
-	struct md_proc_opts o = { argv, NULL, NULL, 10, 0 };
+	struct md_proc_opts o = { argv, NULL, NULL, 10, 0, NULL };
 	struct md_proc_result r;
 
 	cr_assert_lt(md_proc_run(&r, &o), 0);

@@ -25,7 +25,7 @@ static void
 need_stub(void)
 {
 	const char *argv[] = { PYTHON, "-c", "import zmq", NULL };
-	struct md_proc_opts o = { argv, NULL, NULL, 30, 0 };
+	struct md_proc_opts o = { argv, NULL, NULL, 30, 0, NULL };
 	struct md_proc_result r;
 	bool ok = md_proc_run(&r, &o) == 0 && !md_exit_failed(&r.exit);
 

@@ -334,6 +334,87 @@ command(const struct md_stage *st, const char *file, const char *events,
  */
 static _Thread_local char *scratch; /* per thread: blocks run at once */
 
+/* What keeping a copy of a run's rows costs, roughly. */
+static size_t
+run_bytes(const struct md_proc_result *r)
+{
+	size_t bytes = r->out.len + r->err.len + r->outs.len +
+		       r->io.reads.len + r->io.writes.len;
+
+	for (size_t k = 0; k < r->io.nblobs; k++)
+		bytes += r->io.blobs[k].len;
+	return bytes;
+}
+
+/*
+ * Whether the rows of a run wait for a later block: when what the block
+ * shows is the run itself, from memory (shown_now), and its output is
+ * small enough to keep a copy of meanwhile.
+ */
+static bool
+defers(const struct md_stage *st, const struct md_proc_result *r)
+{
+	return run_bytes(r) <= LATER_MAX &&
+	       (st->block->match == MD_MATCH_LATEST ||
+		(md_exit_failed(&r->exit) && !st->block->error_ok));
+}
+
+/*
+ * A lone block's rows wait, as a session's do, until the next lone block
+ * this thread runs has started (md_proc_opts.started), and are written
+ * while it runs. Meanwhile the key's lock stays held, so that no one
+ * realizes the key before its rows are in; the next key's lock is only
+ * tried. A thread about to wait for anything but its own block (a lock
+ * held elsewhere, a deps= block, a kernel) writes them first
+ * (md_exec_settle), so it never waits holding them (exec.h: Locks).
+ */
+static _Thread_local struct {
+	struct store *s;
+	struct store_later *later;
+	int lock;  /* the key's, held while later waits; else -1 */
+	char *what; /* "DOC:LINE:COL: block 'NAME'", the rows' block */
+	char *err;  /* why writing them failed */
+} lone = { NULL, NULL, -1, NULL, NULL };
+
+/* Where a block is, for a message: "DOC:LINE:COL: block 'NAME'". */
+static char *
+block_where(const struct md_exec_opts *o, const struct md_stage *st)
+{
+	struct md_buf b = MD_BUF_INIT;
+
+	md_buf_printf(&b, "%s:%d:%d: block '%s'", o->document,
+		      st->block->line, st->block->col, st->block->name);
+	return md_buf_detach(&b);
+}
+
+/* Writes the lone rows that wait, and lets their key's lock go. */
+static void
+lone_write(void)
+{
+	if (lone.later && store_later_write(lone.s, &lone.later) < 0 &&
+	    !lone.err) {
+		md_err_prefix(MD_ERROR, "%s", lone.what ? lone.what : "a block");
+		lone.err = md_strdup(md_err_msg());
+	}
+	store_unlock(lone.lock);
+	lone.lock = -1;
+	free(lone.what);
+	lone.what = NULL;
+}
+
+int
+md_exec_settle(void)
+{
+	int rc = 0;
+
+	lone_write();
+	if (lone.err)
+		rc = md_err_set("%s", lone.err);
+	free(lone.err);
+	lone.err = NULL;
+	return rc;
+}
+
 static bool
 uses_file(const struct md_interp *in)
 {
@@ -419,7 +500,7 @@ shown_doc(const struct md_exec_opts *o)
 static int
 run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 		 struct md_plan *p, struct md_stage *st,
-		 const struct md_exec_opts *o)
+		 const struct md_exec_opts *o, struct md_proc_result *keep)
 {
 	const struct md_block *b = st->block;
 	struct md_session ss;
@@ -442,6 +523,10 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 		*ms += (r.end - r.start) * 1e3;
 		rc = commit(rhash, s, p, st, o, &r, art, NULL);
 	}
+	if (rc == 0 && keep) {
+		*keep = r;
+		memset(&r, 0, sizeof(r));
+	}
 	if (rc < 0)
 		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
 				   b->line, b->col, b->name);
@@ -454,11 +539,16 @@ run_kernel_alone(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	return rc;
 }
 
-/* One run of a process block, committed. */
+/*
+ * One run of a process block, committed; what it gave goes into *keep,
+ * when set (dispose of it). With lock (the key's, held) and keep, its rows
+ * may wait (lone), and then hold the lock: *lock becomes -1.
+ */
 static int
 run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	    struct md_plan *p, struct md_stage *st,
-	    const struct md_exec_opts *o)
+	    const struct md_exec_opts *o, struct md_proc_result *keep,
+	    int *lock)
 {
 	char **deps = dep_env(s, p, st);
 	const char **env = NULL;
@@ -474,11 +564,15 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	struct md_proc_result r;
 	int rc;
 
+	memset(&r, 0, sizeof(r));
+	if (keep)
+		memset(keep, 0, sizeof(*keep));
 	if (st->interp->kernel) {
 		md_strv_free(deps);
-		return run_kernel_alone(rhash, ms, s, p, st, o);
+		if ((rc = md_exec_settle()) < 0)
+			return rc;
+		return run_kernel_alone(rhash, ms, s, p, st, o, keep);
 	}
-	memset(&r, 0, sizeof(r));
 	if (!scratch && !(scratch = store_mktemp(s)))
 		return MD_ERROR;
 	out = md_path_join(scratch, "out");
@@ -526,7 +620,7 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	for (size_t t = 0; t < ntrack; t++)
 		env[3 + k + t] = track[t];
 	struct md_proc_opts po = { argv, o->cwd, env, timeout_of(st, o),
-				   o->cap };
+				   o->cap, lone_write };
 	if ((rc = md_proc_run(&r, &po)) < 0) {
 		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
 				   b->line, b->col, b->name);
@@ -550,7 +644,28 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 				   o->track.write_max ? o->track.write_max
 						      : MD_TRACK_WRITE_MAX)) < 0)
 		goto done;
-	rc = commit(rhash, s, p, st, o, &r, out, NULL);
+	/*
+	 * Rows that failed to go in while it ran: reported, and its run is
+	 * not kept. Its own wait (when kept, from memory) for the next
+	 * block, holding *lock.
+	 */
+	if ((rc = md_exec_settle()) < 0)
+		goto done;
+	if (lock && keep && defers(st, &r)) {
+		rc = commit(rhash, s, p, st, o, &r, out, &lone.later);
+		if (rc == 0) {
+			lone.s = s;
+			lone.lock = *lock;
+			*lock = -1;
+			lone.what = block_where(o, st);
+		}
+	} else {
+		rc = commit(rhash, s, p, st, o, &r, out, NULL);
+	}
+	if (rc == 0 && keep) {
+		*keep = r;
+		memset(&r, 0, sizeof(r));
+	}
 done:
 	md_proc_result_dispose(&r);
 	free(env);
@@ -772,24 +887,46 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 		return md_err_set("%s:%d:%d: block '%s': a deps= block it reads "
 				  "has no result", o->document, st->block->line,
 				  st->block->col, st->block->name);
-	if ((lock = store_lock_key(s, st->key)) < 0)
+	/* Tried while rows wait: a wait holding them could last forever. */
+	lock = lone.later ? store_trylock_key(s, st->key) : STORE_BUSY;
+	if (lock == STORE_BUSY && (rc = md_exec_settle()) < 0)
+		return rc;
+	if (lock == STORE_BUSY)
+		lock = store_lock_key(s, st->key);
+	if (lock < 0)
 		return lock;
 	if ((rc = store_runs(&runs, &n, s, st->key)) < 0)
 		goto done;
 	needed(&need, s, runs, n, st, o, latest);
+	/*
+	 * One run of a block that shows its latest (the usual case): what
+	 * it shows, and what its dependents key on, is that run, from
+	 * memory, as a session's block (shown_now).
+	 */
+	if (need == 1 && st->block->nouts == 1 &&
+	    st->block->match == MD_MATCH_LATEST) {
+		struct md_proc_result r;
+
+		if ((rc = run_process(last, &ms, s, p, st, o, &r, &lock)) == 0 &&
+		    (rc = shown_now(out, s, st, &r, last)) == 0) {
+			out->ms = ms;
+			memcpy(st->rhash, last, MD_HASH_HEX);
+		}
+		md_proc_result_dispose(&r);
+		goto done;
+	}
 	for (; need > 0; need--) {
-		if ((rc = run_process(last, &ms, s, p, st, o)) < 0)
+		struct md_proc_result r;
+		bool bad;
+
+		if ((rc = run_process(last, &ms, s, p, st, o, &r, NULL)) < 0)
 			goto done;
 		made++;
-		struct store_real probe;
+		bad = md_exit_failed(&r.exit);
+		md_proc_result_dispose(&r);
 		/* A failure the block does not expect stops the repeats. */
-		if (!st->block->error_ok &&
-		    store_read(&probe, s, st->key, last) == 0) {
-			bool bad = store_real_failed(&probe);
-			store_real_dispose(&probe);
-			if (bad)
-				break;
-		}
+		if (bad && !st->block->error_ok)
+			break;
 	}
 	if (made) {
 		free(runs);
@@ -890,41 +1027,6 @@ later_write(struct md_chain *c)
 	return rc;
 }
 
-/* Where the rows' block is, for a message about writing them. */
-static char *
-later_what(const struct md_chain *c, const struct md_stage *st)
-{
-	struct md_buf b = MD_BUF_INIT;
-
-	md_buf_printf(&b, "%s:%d:%d: block '%s'", c->o->document,
-		      st->block->line, st->block->col, st->block->name);
-	return md_buf_detach(&b);
-}
-
-/* What keeping a copy of a run's rows costs, roughly. */
-static size_t
-run_bytes(const struct md_proc_result *r)
-{
-	size_t bytes = r->out.len + r->err.len + r->outs.len +
-		       r->io.reads.len + r->io.writes.len;
-
-	for (size_t k = 0; k < r->io.nblobs; k++)
-		bytes += r->io.blobs[k].len;
-	return bytes;
-}
-
-/*
- * Whether the rows of a run wait for a later block: when what the block
- * shows is the run itself, from memory (shown_now), and its output is
- * small enough to keep a copy of meanwhile.
- */
-static bool
-defers(const struct md_stage *st, const struct md_proc_result *r)
-{
-	return run_bytes(r) <= LATER_MAX &&
-	       (st->block->match == MD_MATCH_LATEST ||
-		(md_exit_failed(&r->exit) && !st->block->error_ok));
-}
 
 /*
  * Warm sessions (mdrun watch): at the end of a render, a session's live
@@ -1489,7 +1591,7 @@ md_chain_upto(struct md_chain *c, size_t upto)
 					    wait ? &c->later : NULL);
 			if (rc == 0 && wait) {
 				if (!c->later_what)
-					c->later_what = later_what(c, st);
+					c->later_what = block_where(c->o, st);
 				c->nlater++;
 				c->later_bytes += run_bytes(&r);
 			}

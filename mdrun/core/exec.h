@@ -24,6 +24,11 @@
  *      its blocks and released by md_chain_release, after its last
  *      block, or on an error; locks/KEY, a key's lock, held while
  *      md_exec_realize runs that block (or store_pull commits that key).
+ *      A lone block's key stays locked while its rows wait, until the
+ *      thread's next lone block has started; that block's lock is only
+ *      tried meanwhile (store_trylock_key), and a thread that finds it
+ *      held, or that would wait for anything else, writes the rows and
+ *      lets the lock go first (md_exec_settle).
  *   3. Short locks: the store's own (its connection's mutex and
  *      SQLite's write lock, for one transaction) and mutexes (the scheduler's, then progress's; the
  *      store's read cache; the process list). Held for bounded work, at
@@ -153,6 +158,14 @@ enum md_why {
 int md_exec_status(enum md_why *out, struct md_buf *changed,
 		   struct store *s, const struct md_stage *st,
 		   const struct md_exec_opts *o);
+
+/*
+ * Writes the rows of the last lone block this thread ran, which wait for
+ * its next lone block to start (exec.c: lone), and lets its key's lock
+ * go: before the thread waits for anything else, and before it ends.
+ * Returns a failure to write them, now or while a block ran.
+ */
+int md_exec_settle(void);
 
 /* Removes the scratch folder process blocks used (by this thread). */
 void md_exec_finish(void);

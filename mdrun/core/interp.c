@@ -398,7 +398,7 @@ static char *
 probe(const char *bin)
 {
 	const char *argv[] = { bin, "--version", NULL };
-	struct md_proc_opts o = { argv, NULL, NULL, 10, 4096 };
+	struct md_proc_opts o = { argv, NULL, NULL, 10, 4096, NULL };
 	struct md_proc_result r;
 	char *id = NULL;
 

@@ -726,6 +726,12 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
+	if (o->started) {
+		double t = md_now();
+
+		o->started();
+		r->start += md_now() - t;
+	}
 
 	if (o->timeout > 0)
 		deadline = md_mono() + o->timeout;

@@ -72,6 +72,9 @@ struct md_proc_opts {
 	const char *const *env;
 	double timeout; /* seconds; <= 0: none */
 	size_t cap;	/* bytes kept per stream; 0: no limit */
+	/* Called (when set) once the process started, while md_proc_run
+	 * would only wait for it; its time is not the process's. */
+	void (*started)(void);
 };
 
 struct md_proc_result {

@@ -62,6 +62,15 @@ skip_reason(struct md_sched *sc, size_t i)
 	return MD_SKIP_NONE;
 }
 
+/* A failure on mdrun's side: nothing new starts, and it is said. Locked. */
+static void
+stop(struct md_sched_state *s)
+{
+	if (!s->error)
+		s->error = md_strdup(md_err_msg());
+	s->stop = true;
+}
+
 static void
 skip(struct md_sched *sc, size_t i, enum md_skip why)
 {
@@ -82,6 +91,9 @@ realize(struct unit *u, size_t pos, const struct md_outcome **out)
 		*out = &sc->state->alone[i];
 		return rc;
 	}
+	/* A session's lock is waited for: no lone rows wait meanwhile. */
+	if ((rc = md_exec_settle()) < 0)
+		return rc;
 	if (!u->chain && (rc = md_chain_new(&u->chain, sc->store, sc->plan,
 					    u->members, u->n, sc->opts)) < 0)
 		return rc;
@@ -139,13 +151,18 @@ run_unit(struct unit *u)
 
 		pthread_mutex_lock(&s->mu);
 		/*
-		 * The rows of the chain's last run are written before it
-		 * lets its lock go, and not under the scheduler's mutex.
+		 * The rows of the chain's last run, and of this thread's last
+		 * lone block, are written before it waits, and not under the
+		 * scheduler's mutex.
 		 */
-		if (u->chain && !deps_done(sc, i)) {
+		if (!deps_done(sc, i)) {
 			pthread_mutex_unlock(&s->mu);
-			md_chain_settle(u->chain);
+			if (u->chain)
+				md_chain_settle(u->chain);
+			rc = md_exec_settle();
 			pthread_mutex_lock(&s->mu);
+			if (rc < 0)
+				stop(s);
 		}
 		while (!deps_done(sc, i)) {
 			if (!waited) {
@@ -179,9 +196,7 @@ run_unit(struct unit *u)
 
 		pthread_mutex_lock(&s->mu);
 		if (rc < 0) {
-			if (!s->error)
-				s->error = md_strdup(md_err_msg());
-			s->stop = true;
+			stop(s);
 			skip(sc, i, MD_SKIP_STOPPED);
 			s->bad[i] = true;
 		} else {
@@ -207,11 +222,8 @@ run_unit(struct unit *u)
 	int rc = u->chain ? md_chain_settle(u->chain) : 0;
 
 	pthread_mutex_lock(&s->mu);
-	if (rc < 0) {
-		if (!s->error)
-			s->error = md_strdup(md_err_msg());
-		s->stop = true;
-	}
+	if (rc < 0)
+		stop(s);
 	flush(sc, pending, &npending);
 	pthread_mutex_unlock(&s->mu);
 	free(pending);
@@ -235,7 +247,12 @@ worker(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		run_unit(u);
 	}
-	/* This thread's scratch folder for lone blocks. */
+	/* This thread's waiting rows, and scratch folder, for lone blocks. */
+	if (md_exec_settle() < 0) {
+		pthread_mutex_lock(&s->mu);
+		stop(s);
+		pthread_mutex_unlock(&s->mu);
+	}
 	md_exec_finish();
 	pthread_mutex_lock(&s->mu);
 	if (--s->workers == 0)

@@ -180,6 +180,29 @@ for j in 1 2; do
 		twin$j.err
 done
 
+# --- lone blocks of one document, two renders at once ------------------------
+# A lone block's key stays locked until the next lone block has started
+# (its rows are written meanwhile); the next key's lock is only tried, so
+# a render that finds it held writes its own rows and lets its lock go
+# before it waits.
+for k in 1 2 3 4; do
+	printf '```{sh session=none}\nsleep 0.2; echo "lone %s: $((%s * 7))"\n```\n\n' $k $k
+done >lone.md
+timeout -k 5 "$limit" "$mdrun" -q -j 1 lone.md -o lone1.out 2>lone1.err &
+p1=$!
+timeout -k 5 "$limit" "$mdrun" -q -j 2 lone.md -o lone2.out 2>lone2.err &
+p2=$!
+wait $p1
+c1=$?
+wait $p2
+c2=$?
+"$mdrun" store ls >lone.ls 2>&1
+{ [ "$c1" = 0 ] && [ "$c2" = 0 ] && shows lone1.out sh-4 "lone 4: 28" &&
+	shows lone2.out sh-4 "lone 4: 28" &&
+	[ "$(grep -c 'lone.md.*  1 run, 1 realization  ' lone.ls)" = 4 ]; }
+expect "two renders of four lone blocks at once, -j 1 and -j 2: both end, each block ran once (exit $c1 and $c2; 124: hung)" \
+	lone1.err lone2.err lone.ls
+
 # --- rounds of concurrent renders -------------------------------------------
 failed_round=
 done_rounds=0
