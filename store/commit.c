@@ -641,17 +641,20 @@ store_commit_later(char out[MD_HASH_HEX], struct store_later **later,
 }
 
 int
-store_later_write(struct store *s, struct store_later **later)
+store_later_write(struct store *s, struct store_later **later, bool wait)
 {
 	struct store_later *l = *later;
 	int rc;
 
 	if (!l)
 		return 0;
-	*later = NULL;
 	for (struct store_later *k = l; k; k = k->next)
 		store_forget(s, k->key);
-	if ((rc = store_begin(s, true)) < 0)
+	if ((rc = wait ? store_begin(s, true) : store_begin_now(s)) ==
+	    STORE_BUSY)
+		return rc; /* they wait on, in *later */
+	*later = NULL;
+	if (rc < 0)
 		goto done;
 	for (struct store_later *k = l; k && rc == 0; k = k->next) {
 		struct store_parts p = {

@@ -76,6 +76,11 @@ struct store {
  * error). Between the two, the caller uses s->db freely.
  */
 int store_begin(struct store *s, bool write);
+/*
+ * store_begin(s, true), but STORE_BUSY at once, holding nothing, when
+ * another connection is writing.
+ */
+int store_begin_now(struct store *s);
 int store_end(struct store *s, int rc);
 /*
  * Sets the error message from the connection's last error:

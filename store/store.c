@@ -24,6 +24,9 @@
 #include "../util/err.h"
 #include "../util/fs.h"
 
+/* How long a connection waits for another's write lock (ms). */
+#define BUSY_MS 600000
+
 static const char cachedir_tag[] =
 	"Signature: 8a477f597d28d172789f06886806bc55\n"
 	"# This file is a cache directory tag created by mdrun.\n"
@@ -398,6 +401,30 @@ store_begin(struct store *s, bool write)
 }
 
 int
+store_begin_now(struct store *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&s->db_mu);
+	if (!(st = store_stmt(s, STMT_BEGIN_WRITE))) {
+		pthread_mutex_unlock(&s->db_mu);
+		return MD_ERROR;
+	}
+	sqlite3_busy_timeout(s->db, 0);
+	rc = sqlite3_step(st);
+	sqlite3_busy_timeout(s->db, BUSY_MS);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	rc = rc == SQLITE_BUSY ? STORE_BUSY : store_db_err(s, "cannot write");
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->db_mu);
+	return rc;
+}
+
+int
 store_end(struct store *s, int rc)
 {
 	for (int i = 0; i < STORE_STMT_N; i++)
@@ -514,7 +541,7 @@ open_db(struct store *s)
 				    SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK)
 		return store_db_err(s, "cannot open");
-	sqlite3_busy_timeout(s->db, 600000);
+	sqlite3_busy_timeout(s->db, BUSY_MS);
 	/*
 	 * A crafted file may not change what the schema does: a view or a
 	 * trigger in it (a "table" that recurses without end) is refused.

@@ -257,8 +257,13 @@ struct store_later;
 int store_commit_later(char out[MD_HASH_HEX], struct store_later **later,
 		       struct store *s, const char *key, const char *drv,
 		       const struct store_result *r);
-/* Writes the rows *later holds, in one transaction, and empties it. */
-int store_later_write(struct store *s, struct store_later **later);
+/*
+ * Writes the rows *later holds, in one transaction, and empties it. When
+ * another process is writing, waits for it, or, unless wait, returns
+ * STORE_BUSY at once with *later as it was.
+ */
+int store_later_write(struct store *s, struct store_later **later,
+		      bool wait);
 /* Forgets what l holds, unwritten. */
 void store_later_drop(struct store_later *l);
 

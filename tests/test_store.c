@@ -199,9 +199,9 @@ Test(store, a_later_commit_is_seen_once_written_as_a_commit_would_be)
 	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
 	cr_assert_eq(n, 0, "a run is seen before its rows are written");
 	free(runs);
-	cr_assert_eq(store_later_write(st, &later), 0, "%s", md_err_msg());
+	cr_assert_eq(store_later_write(st, &later, true), 0, "%s", md_err_msg());
 	cr_assert_null(later);
-	cr_assert_eq(store_later_write(st, &later), 0, "nothing left to write");
+	cr_assert_eq(store_later_write(st, &later, true), 0, "nothing left to write");
 	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(runs[0].rhash, rhash);
@@ -237,7 +237,7 @@ Test(store, later_commits_wait_together_and_go_in_one_write)
 	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
 	cr_assert_eq(n, 0, "nothing is written before store_later_write");
 	free(runs);
-	cr_assert_eq(store_later_write(st, &later), 0, "%s", md_err_msg());
+	cr_assert_eq(store_later_write(st, &later, true), 0, "%s", md_err_msg());
 	cr_assert_null(later);
 	cr_assert_eq(store_read(&r, st, key, r1), 0, "%s", md_err_msg());
 	cr_assert_str_eq(r.out.ptr, "one\n");
@@ -250,6 +250,35 @@ Test(store, later_commits_wait_together_and_go_in_one_write)
 	store_later_drop(later);
 	cr_assert_eq(store_runs(&runs, &n, st, k3), 0);
 	cr_assert_eq(n, 0);
+	free(runs);
+}
+
+Test(store, a_later_write_that_may_not_wait_leaves_the_rows_waiting)
+{
+	struct store_result a = result("one\n", 0, 100);
+	char r1[MD_HASH_HEX];
+	struct store_later *later = NULL;
+	struct store_run *runs = NULL;
+	sqlite3 *other = db_open(dir);
+	size_t n = 0;
+
+	cr_assert_eq(store_commit_later(r1, &later, st, key, "{}", &a), 0);
+	/* Another connection writing: the rows wait on, untouched. */
+	cr_assert_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		     SQLITE_OK);
+	cr_assert_eq(store_later_write(st, &later, false), STORE_BUSY);
+	cr_assert_not_null(later, "the rows still wait");
+	cr_assert_eq(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(other);
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	cr_assert_eq(n, 0);
+	free(runs);
+	cr_assert_eq(store_later_write(st, &later, false), 0, "%s",
+		     md_err_msg());
+	cr_assert_null(later);
+	cr_assert_eq(store_runs(&runs, &n, st, key), 0);
+	cr_assert_eq(n, 1, "written once no one else writes");
 	free(runs);
 }
 

@@ -387,12 +387,18 @@ block_where(const struct md_exec_opts *o, const struct md_stage *st)
 	return md_buf_detach(&b);
 }
 
-/* Writes the lone rows that wait, and lets their key's lock go. */
+/*
+ * Writes the lone rows that wait, and lets their key's lock go; unless
+ * wait, only when no other process is writing (else they wait on).
+ */
 static void
-lone_write(void)
+lone_write(bool wait)
 {
-	if (lone.later && store_later_write(lone.s, &lone.later) < 0 &&
-	    !lone.err) {
+	int rc = lone.later ? store_later_write(lone.s, &lone.later, wait) : 0;
+
+	if (rc == STORE_BUSY)
+		return;
+	if (rc < 0 && !lone.err) {
 		md_err_prefix(MD_ERROR, "%s", lone.what ? lone.what : "a block");
 		lone.err = md_strdup(md_err_msg());
 	}
@@ -402,12 +408,19 @@ lone_write(void)
 	lone.what = NULL;
 }
 
+/* The hook of a lone block's process: the rows before it, meanwhile. */
+static void
+lone_started(void)
+{
+	lone_write(false);
+}
+
 int
 md_exec_settle(void)
 {
 	int rc = 0;
 
-	lone_write();
+	lone_write(true);
 	if (lone.err)
 		rc = md_err_set("%s", lone.err);
 	free(lone.err);
@@ -620,7 +633,7 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	for (size_t t = 0; t < ntrack; t++)
 		env[3 + k + t] = track[t];
 	struct md_proc_opts po = { argv, o->cwd, env, timeout_of(st, o),
-				   o->cap, lone_write };
+				   o->cap, lone_started };
 	if ((rc = md_proc_run(&r, &po)) < 0) {
 		rc = md_err_prefix(rc, "%s:%d:%d: block '%s'", o->document,
 				   b->line, b->col, b->name);
@@ -975,27 +988,27 @@ struct md_chain {
 	 * them failed. */
 	struct store_later *later;
 	size_t nlater, later_bytes;
+	bool later_slow; /* one of them ran longer than MD_SESSION_QUICK */
 	char *later_err;
 	char *later_what; /* "DOC:LINE:COL: block 'NAME'", the first's */
 };
 
 /*
- * The session's idle hook. While blocks answer at once (quick), the rows
- * wait, up to LATER_RUNS runs or LATER_MAX bytes: one transaction then
- * writes them all. The first block that takes longer writes them while
- * it runs, so a kill meanwhile loses no run but its own.
+ * Writes the chain's waiting rows; unless wait, only when no other
+ * process is writing (else they wait on).
  */
 static void
-later_idle(void *arg, bool quick)
+later_flush(struct md_chain *c, bool wait)
 {
-	struct md_chain *c = arg;
 	size_t n = c->nlater;
+	int rc;
 
 	if (!c->later ||
-	    (quick && n < LATER_RUNS && c->later_bytes < LATER_MAX))
+	    (rc = store_later_write(c->s, &c->later, wait)) == STORE_BUSY)
 		return;
 	c->nlater = c->later_bytes = 0;
-	if (store_later_write(c->s, &c->later) < 0 && !c->later_err) {
+	c->later_slow = false;
+	if (rc < 0 && !c->later_err) {
 		if (n > 1)
 			md_err_prefix(MD_ERROR, "%s and the %zu after it",
 				      c->later_what ? c->later_what : "a block",
@@ -1010,16 +1023,35 @@ later_idle(void *arg, bool quick)
 }
 
 /*
- * Writes the rows of the last block run, when they wait: before the
- * chain's lock goes, and before a run whose outcome reads the store.
- * Returns a failure to write them, now or when the hook did.
+ * The session's idle hook, once a block is under way. While blocks
+ * answer at once (quick), the rows of those before wait, up to
+ * LATER_RUNS runs or LATER_MAX bytes, for one transaction; they go in
+ * while a block runs that takes longer, or after a run that did
+ * (later_slow). A block's time is not spent waiting for another process
+ * to finish writing: then they wait on.
+ */
+static void
+later_idle(void *arg, bool quick)
+{
+	struct md_chain *c = arg;
+
+	if (quick && !c->later_slow && c->nlater < LATER_RUNS &&
+	    c->later_bytes < LATER_MAX)
+		return;
+	later_flush(c, false);
+}
+
+/*
+ * Writes the rows that wait: before the chain's lock goes, and before a
+ * run whose outcome reads the store. Returns a failure to write them,
+ * now or when the hook did.
  */
 static int
 later_write(struct md_chain *c)
 {
 	int rc = 0;
 
-	later_idle(c, false);
+	later_flush(c, true);
 	if (c->later_err)
 		rc = md_err_set("%s", c->later_err);
 	free(c->later_err);
@@ -1492,7 +1524,7 @@ md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 int
 md_chain_settle(struct md_chain *c)
 {
-	later_idle(c, false);
+	later_flush(c, true);
 	return c->later_err ? md_err_set("%s", c->later_err) : 0;
 }
 
@@ -1500,7 +1532,7 @@ void
 md_chain_release(struct md_chain *c)
 {
 	/* No one else realizes its keys before their rows are in. */
-	later_idle(c, false);
+	later_flush(c, true);
 	store_unlock(c->lock);
 	c->lock = -1;
 }
@@ -1594,6 +1626,8 @@ md_chain_upto(struct md_chain *c, size_t upto)
 					c->later_what = block_where(c->o, st);
 				c->nlater++;
 				c->later_bytes += run_bytes(&r);
+				c->later_slow |= r.end - r.start >
+						 MD_SESSION_QUICK;
 			}
 			if (rc == 0) {
 				memcpy(st->rhash, last, MD_HASH_HEX);

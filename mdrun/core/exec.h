@@ -19,16 +19,18 @@
  *   1. locks/gc, the store lock: shared by a render from before it plans
  *      to its end (and by store ls, show, verify, push and pull);
  *      exclusive by gc and store rm, which take no other lock.
- *   2. At most one per thread of: locks/session-KEY, a session's lock
+ *   2. One per thread (but see below) of: locks/session-KEY, a session's lock
  *      (KEY: its first block's key), held while md_chain_upto realizes
  *      its blocks and released by md_chain_release, after its last
  *      block, or on an error; locks/KEY, a key's lock, held while
  *      md_exec_realize runs that block (or store_pull commits that key).
- *      A lone block's key stays locked while its rows wait, until the
- *      thread's next lone block has started; that block's lock is only
- *      tried meanwhile (store_trylock_key), and a thread that finds it
- *      held, or that would wait for anything else, writes the rows and
- *      lets the lock go first (md_exec_settle).
+ *      The exception: a lone block's key stays locked while its rows
+ *      wait, until they are written once the thread's next lone block
+ *      has started, so a thread holds two keys' locks meanwhile. The
+ *      second is only tried (store_trylock_key), never waited for: a
+ *      thread that finds it held, or that would wait for anything else,
+ *      writes the rows and lets the first go before it waits
+ *      (md_exec_settle).
  *   3. Short locks: the store's own (its connection's mutex and
  *      SQLite's write lock, for one transaction) and mutexes (the scheduler's, then progress's; the
  *      store's read cache; the process list). Held for bounded work, at
@@ -119,8 +121,8 @@ int md_chain_upto(struct md_chain *c, size_t upto);
  */
 void md_chain_release(struct md_chain *c);
 /*
- * Writes the rows of the chain's last run when they still wait (they
- * are written while the next block runs). md_chain_release does this
+ * Writes the rows of the chain's runs that still wait (they are written
+ * while a later block runs: exec.c, later_idle). md_chain_release does this
  * too; a caller about to wait calls it first, holding nothing, and so
  * does one done with the chain's unit (members skipped after a failure
  * never reach its end). A failure is returned, and is the chain's next

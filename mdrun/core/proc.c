@@ -726,15 +726,16 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
+
+	if (o->timeout > 0)
+		deadline = md_mono() + o->timeout;
+	/* Its time spent in the hook is not the process's. */
 	if (o->started) {
 		double t = md_now();
 
 		o->started();
 		r->start += md_now() - t;
 	}
-
-	if (o->timeout > 0)
-		deadline = md_mono() + o->timeout;
 	struct pollfd fds[3] = { { outp[0], POLLIN, 0 },
 				 { errp[0], POLLIN, 0 },
 				 { k.sock, POLLIN, 0 } };

@@ -15,13 +15,6 @@
 #include "../../util/fs.h"
 #include "outputs.h"
 
-/*
- * How long a block may take (ms) and still leave the rows of the blocks
- * before it waiting (md_session.idle): longer than a quick block's round
- * trip, shorter than anything a user would notice.
- */
-#define IDLE_WAIT 2
-
 static int
 pipe_cloexec(int fds[2])
 {
@@ -457,6 +450,7 @@ run_block(struct md_proc_result *r, const char **out_dir,
 	struct md_buf req = MD_BUF_INIT;
 	char line[128];
 	long long out0, err0;
+	double deadline;
 	int rc = 0, got, ws = 0;
 	bool exited = false;
 	const char *outdir;
@@ -515,20 +509,21 @@ run_block(struct md_proc_result *r, const char **out_dir,
 		*out_dir = outdir;
 		goto done;
 	}
+	deadline = timeout > 0 ? md_mono() + timeout : 0;
 	if (ss->idle) {
 		/*
-		 * Whether the block answers within IDLE_WAIT ms; a wait for
-		 * the store is not the block's time.
+		 * Whether the block answers within MD_SESSION_QUICK; the
+		 * hook's own time is not the block's.
 		 */
 		struct pollfd p = { ss->from, POLLIN, 0 };
-		bool quick = ss->have > 0 || poll(&p, 1, IDLE_WAIT) > 0;
+		bool quick = ss->have > 0 ||
+			     poll(&p, 1, (int)(MD_SESSION_QUICK * 1e3)) > 0;
 		double t = md_now();
 
 		ss->idle(ss->idle_arg, quick);
 		r->start += md_now() - t;
 	}
-	got = answer(ss, line, sizeof(line), timeout > 0 ? md_mono() + timeout
-							: 0, &ws);
+	got = answer(ss, line, sizeof(line), deadline, &ws);
 	r->end = md_now();
 	ss->snap = -1;
 	ss->nosnap[0] = '\0';

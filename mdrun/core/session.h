@@ -20,6 +20,12 @@
  * (then the language and "session]"): a replay leaves such a block out.
  */
 #define MD_SESSION_ENDED "[mdrun: the block ended the "
+/*
+ * A block that answers within this (seconds) is quick: the rows of the
+ * blocks before it may wait on (md_session.idle). Longer than a short
+ * block's round trip, shorter than anything a user would notice.
+ */
+#define MD_SESSION_QUICK 0.002
 
 struct md_session {
 	struct md_interp *interp;
@@ -48,7 +54,7 @@ struct md_session {
 	char nosnap[48];
 	/* Called (when set) once each block is under way, while mdrun
 	 * would only wait for it: the chain writes the rows of the blocks
-	 * before. quick: the block has already answered. */
+	 * before. quick: the block answered within MD_SESSION_QUICK. */
 	void (*idle)(void *arg, bool quick);
 	void *idle_arg;
 };

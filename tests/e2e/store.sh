@@ -135,6 +135,18 @@ export MDRUN_STORE="$work/store-batch"
 	[ "$(awk '$1 ~ /^bash-[1-5]$/ && $6 == "yes"' "$dir/plan.out" | wc -l)" = 5 ] &&
 	planned bash-6 no && verify_clean; }
 expect "kill -9 during a slow block after five quick ones: the five runs are kept" "$dir/plan.out" "$work/verify.out"
+# A run that took longer than a quick block's is written while the next
+# block runs, however quick that one is: a block that kills mdrun
+# (through /proc: the session's parent is mdrun's keeper) after a slow
+# block and a quick one finds the slow one's run kept.
+export MDRUN_STORE="$work/store-slow"
+printf '```{bash}\nsleep 0.3; echo "slow $((6 * 7))"\n```\n\n```{bash}\necho quick\n```\n\n```{bash}\nread -r _ _ _ m _ </proc/$PPID/stat; kill -9 "$m"\n```\n' >"$dir/slow.md"
+"$mdrun" -q -j 1 "$dir/slow.md" >/dev/null 2>&1 &
+wait $! 2>/dev/null
+code=$?
+"$mdrun" plan "$dir/slow.md" >"$dir/plan.out" 2>&1
+{ [ "$code" = 137 ] && planned bash-1 yes && planned bash-3 no && verify_clean; }
+expect "kill -9 after a slow block and a quick one: the slow one's run is kept (exit $code)" "$dir/plan.out" "$work/verify.out"
 # A lone block's rows wait, as a session's, until the next lone block
 # has started, and are written while it runs.
 export MDRUN_STORE="$work/store-lone"
@@ -155,10 +167,27 @@ if [ -n "$have_sqlite" ]; then
 	printf '```{bash name=holds}\nprintf "BEGIN IMMEDIATE;\\nINSERT INTO memo VALUES (1, 2);\\n.shell sleep 2\\nROLLBACK;\\n" | sqlite3 "$MDRUN_STORE/store.db" >/dev/null 2>&1 &\nsleep 0.5\n```\n\n```{bash name=quick}\nsleep 0.1; echo quick\n```\n' >"$dir/held.md"
 	"$mdrun" -q "$dir/skip.md" >/dev/null 2>&1 # makes the store
 	"$mdrun" -v "$dir/held.md" >/dev/null 2>"$dir/held.err"
-	{ [ $? = 0 ] && grep -q "ran quick (.*) in [0-9]\{1,3\} ms" "$dir/held.err"; }
+	{ [ $? = 0 ] && grep -q "ran quick (.*) in [1-9][0-9]\{2\} ms" "$dir/held.err"; }
 	expect "a block is not timed with the wait for the last block's rows" "$dir/held.err"
+	# Nor does a session=none block wait for them: its timeout holds
+	# while another process writes (from the moment the first block has
+	# started until after the second has timed out).
+	printf '```{sh session=none name=holds}\ntouch "%s/holding"; sleep 0.5\n```\n\n```{sh session=none name=late timeout=1}\nsleep 2.5; echo late\n```\n' "$dir" >"$dir/held-none.md"
+	rm -f "$dir/holding"
+	"$mdrun" -v -j 1 "$dir/held-none.md" >"$dir/held-none.out" 2>"$dir/held-none.err" &
+	pid=$!
+	for i in $(seq 1 200); do [ -e "$dir/holding" ] && break; sleep 0.05; done
+	printf 'BEGIN IMMEDIATE;\nINSERT INTO memo VALUES (1, 2);\n.shell sleep 3\nROLLBACK;\n' |
+		sqlite3 "$MDRUN_STORE/store.db" >/dev/null 2>&1 &
+	holder=$!
+	wait "$pid"
+	code=$?
+	wait "$holder"
+	{ [ "$code" != 0 ] && grep -q "late.*timed out" "$dir/held-none.err"; }
+	expect "a session=none block's timeout holds while another process holds the store's write lock (exit $code)" "$dir/held-none.err"
 else
 	skip "a block is not timed with the wait for the last block's rows" "$no_sqlite"
+	skip "a session=none block's timeout holds while another process holds the store's write lock" "$no_sqlite"
 fi
 export MDRUN_STORE="$work/store"
 export MDRUN_STORE="$work/store"
