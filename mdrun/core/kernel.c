@@ -1096,15 +1096,15 @@ interrupt(struct md_kernel *k)
 
 /*
  * Collects the block's outputs until the kernel is idle and has replied;
- * at the timeout interrupts it, and kills it if it does not stop.
+ * at until (mono seconds; 0: never) interrupts it, and kills it if it
+ * does not stop.
  */
 static void
-collect(struct run *u, double timeout)
+collect(struct run *u, double until)
 {
 	struct md_kernel *k = u->k;
 	struct md_buf b = MD_BUF_INIT;
 	double now = md_mono(), replied_at = 0;
-	double until = timeout > 0 ? now + timeout : 0;
 	bool interrupted = false;
 	int ws = 0;
 
@@ -1149,7 +1149,16 @@ int
 md_kernel_run(struct md_proc_result *r, struct md_kernel *k,
 	      const char *code, size_t len, double timeout, size_t cap)
 {
+	return md_kernel_run_hook(r, k, code, len, timeout, cap, NULL, NULL);
+}
+
+int
+md_kernel_run_hook(struct md_proc_result *r, struct md_kernel *k,
+		   const char *code, size_t len, double timeout, size_t cap,
+		   void (*started)(void *), void *arg)
+{
 	struct run u = { .r = r, .k = k, .ev = MD_BUF_INIT, .cap = cap };
+	double until;
 	cJSON *c;
 	char *text;
 	int rc = 0;
@@ -1175,11 +1184,18 @@ md_kernel_run(struct md_proc_result *r, struct md_kernel *k,
 	 */
 	cJSON_AddFalseToObject(c, "stop_on_error");
 	r->start = md_now();
+	until = timeout > 0 ? md_mono() + timeout : 0;
 	if (!send_msg(k, SHELL, "execute_request", c, NULL, u.id)) {
 		rc = cannot_send(k, "execute_request");
 		goto done;
 	}
-	collect(&u, timeout);
+	if (started) {
+		double t = md_now();
+
+		started(arg);
+		r->start += md_now() - t;
+	}
+	collect(&u, until);
 	r->end = md_now();
 	r->exit.code = u.failed ? 1 : 0;
 	md_outputs_from_events(&r->outs, u.ev.ptr, u.ev.len, 0, 0, r->out.len,

@@ -70,6 +70,13 @@ int md_kernel_start(struct md_kernel **out, const struct md_kernel_spec *spec,
  */
 int md_kernel_run(struct md_proc_result *r, struct md_kernel *k,
 		  const char *code, size_t len, double timeout, size_t cap);
+/*
+ * md_kernel_run, calling started(arg) once the request is sent, while it
+ * would only wait for the kernel; that time is not the block's.
+ */
+int md_kernel_run_hook(struct md_proc_result *r, struct md_kernel *k,
+		       const char *code, size_t len, double timeout,
+		       size_t cap, void (*started)(void *), void *arg);
 
 /*
  * Sets the environment variables env (NAME=value strings, NULL-ended) in

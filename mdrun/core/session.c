@@ -418,6 +418,15 @@ read_outputs(struct md_proc_result *r, struct md_session *ss,
 }
 
 /* A block in the session's kernel. */
+/* The session's idle hook, once a kernel has the block's request. */
+static void
+kernel_started(void *arg)
+{
+	struct md_session *ss = arg;
+
+	ss->idle(ss->idle_arg, false);
+}
+
 static int
 run_kernel(struct md_proc_result *r, const char **out_dir,
 	   struct md_session *ss, const char *const *env,
@@ -436,7 +445,8 @@ run_kernel(struct md_proc_result *r, const char **out_dir,
 		return rc;
 	md_buf_dispose(&r->out);
 	md_buf_dispose(&r->err);
-	rc = md_kernel_run(r, ss->kernel, code, len, timeout, cap);
+	rc = md_kernel_run_hook(r, ss->kernel, code, len, timeout, cap,
+				ss->idle ? kernel_started : NULL, ss);
 	*out_dir = ss->outdir;
 	return rc;
 }
@@ -459,12 +469,9 @@ run_block(struct md_proc_result *r, const char **out_dir,
 	md_buf_put(&r->out, "", 0);
 	md_buf_put(&r->err, "", 0);
 	*out_dir = NULL;
-	if (ss->kernel) {
-		if (ss->idle)
-			ss->idle(ss->idle_arg, false);
+	if (ss->kernel)
 		return run_kernel(r, out_dir, ss, env, code, len, timeout,
 				  cap);
-	}
 	/* The driver reads it only once asked: no need to rename it in. */
 	md_buf_printf(&req, "%s\t%d\n", name, code_line);
 	for (size_t k = 0; env && env[k]; k++)
