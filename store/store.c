@@ -837,6 +837,8 @@ store_drivers(const struct store *s)
 	return md_path_join(s->root, "drivers");
 }
 
+/* flock(2) how on path (made if missing): its fd, or STORE_BUSY with
+ * LOCK_NB when another holds it. */
 static int
 lock_file(const char *path, int how)
 {
@@ -845,11 +847,15 @@ lock_file(const char *path, int how)
 	if (fd < 0)
 		return md_err_sys("%s", path);
 	while (flock(fd, how) < 0) {
-		if (errno == EINTR)
+		int e = errno;
+
+		if (e == EINTR)
 			continue;
-		md_err_sys("%s: flock", path);
 		close(fd);
-		return MD_ERROR;
+		if (e == EWOULDBLOCK && (how & LOCK_NB))
+			return STORE_BUSY;
+		errno = e;
+		return md_err_sys("%s: flock", path);
 	}
 	return fd;
 }
@@ -868,23 +874,8 @@ int
 store_trylock_key(struct store *s, const char *key)
 {
 	char *path = md_path_join(s->locks, key);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = lock_file(path, LOCK_EX | LOCK_NB);
 
-	if (fd < 0) {
-		fd = md_err_sys("%s", path);
-	} else {
-		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			int e = errno;
-
-			if (e == EINTR)
-				continue;
-			close(fd);
-			fd = e == EWOULDBLOCK ? STORE_BUSY
-					      : md_err_set("%s: flock: %s", path,
-							   strerror(e));
-			break;
-		}
-	}
 	free(path);
 	return fd;
 }

@@ -359,23 +359,6 @@ defers(const struct md_stage *st, const struct md_proc_result *r)
 		(md_exit_failed(&r->exit) && !st->block->error_ok));
 }
 
-/*
- * A lone block's rows wait, as a session's do, until the next lone block
- * this thread runs has started (md_proc_opts.started), and are written
- * while it runs. Meanwhile the key's lock stays held, so that no one
- * realizes the key before its rows are in; the next key's lock is only
- * tried. A thread about to wait for anything but its own block (a lock
- * held elsewhere, a deps= block, a kernel) writes them first
- * (md_exec_settle), so it never waits holding them (exec.h: Locks).
- */
-static _Thread_local struct {
-	struct store *s;
-	struct store_later *later;
-	int lock;  /* the key's, held while later waits; else -1 */
-	char *what; /* "DOC:LINE:COL: block 'NAME'", the rows' block */
-	char *err;  /* why writing them failed */
-} lone = { NULL, NULL, -1, NULL, NULL };
-
 /* Where a block is, for a message: "DOC:LINE:COL: block 'NAME'". */
 static char *
 block_where(const struct md_exec_opts *o, const struct md_stage *st)
@@ -388,24 +371,92 @@ block_where(const struct md_exec_opts *o, const struct md_stage *st)
 }
 
 /*
- * Writes the lone rows that wait, and lets their key's lock go; unless
- * wait, only when no other process is writing (else they wait on).
+ * Rows of runs that wait to be written (store_commit_later), a session's
+ * or a thread's lone block's, and why writing them failed: said once
+ * the block running meanwhile has ended (waiting_error).
  */
+struct waiting {
+	struct store_later *later;
+	size_t n, bytes;
+	bool slow;  /* one of them ran longer than MD_SESSION_QUICK */
+	char *what; /* the first one's block_where */
+	char *err;
+};
+
+/* Counts a run whose rows went to w->later. */
+static void
+waiting_add(struct waiting *w, const struct md_exec_opts *o,
+	    const struct md_stage *st, const struct md_proc_result *r)
+{
+	if (!w->what)
+		w->what = block_where(o, st);
+	w->n++;
+	w->bytes += run_bytes(r);
+	w->slow |= r->end - r->start > MD_SESSION_QUICK;
+}
+
+/*
+ * Writes them; unless wait, only when no other process is writing (then
+ * they wait on, and this returns false).
+ */
+static bool
+waiting_write(struct waiting *w, struct store *s, bool wait)
+{
+	int rc = w->later ? store_later_write(s, &w->later, wait) : 0;
+
+	if (rc == STORE_BUSY)
+		return false;
+	if (rc < 0 && !w->err) {
+		const char *what = w->what ? w->what : "a block";
+
+		if (w->n > 1)
+			md_err_prefix(MD_ERROR, "%s and the %zu after it", what,
+				      w->n - 1);
+		else
+			md_err_prefix(MD_ERROR, "%s", what);
+		w->err = md_strdup(md_err_msg());
+	}
+	w->n = w->bytes = 0;
+	w->slow = false;
+	free(w->what);
+	w->what = NULL;
+	return true;
+}
+
+/* A failure to write them, now the error of the caller, once. */
+static int
+waiting_error(struct waiting *w)
+{
+	int rc = w->err ? md_err_set("%s", w->err) : 0;
+
+	free(w->err);
+	w->err = NULL;
+	return rc;
+}
+
+/*
+ * A lone block's rows wait, as a session's do, until the next lone block
+ * this thread runs has started (md_proc_opts.started), and are written
+ * while it runs. Meanwhile the key's lock stays held, so that no one
+ * realizes the key before its rows are in; the next key's lock is only
+ * tried. A thread about to wait for anything but its own block (a lock
+ * held elsewhere, a deps= block, a kernel) writes them first
+ * (md_exec_settle), so it never waits holding them (exec.h: Locks).
+ */
+static _Thread_local struct {
+	struct store *s;
+	struct waiting rows;
+	int lock; /* the key's, held while rows wait; else -1 */
+} lone = { .lock = -1 };
+
+/* Writes the lone rows that wait, and lets their key's lock go. */
 static void
 lone_write(bool wait)
 {
-	int rc = lone.later ? store_later_write(lone.s, &lone.later, wait) : 0;
-
-	if (rc == STORE_BUSY)
+	if (!waiting_write(&lone.rows, lone.s, wait))
 		return;
-	if (rc < 0 && !lone.err) {
-		md_err_prefix(MD_ERROR, "%s", lone.what ? lone.what : "a block");
-		lone.err = md_strdup(md_err_msg());
-	}
 	store_unlock(lone.lock);
 	lone.lock = -1;
-	free(lone.what);
-	lone.what = NULL;
 }
 
 /* The hook of a lone block's process: the rows before it, meanwhile. */
@@ -418,14 +469,8 @@ lone_started(void)
 int
 md_exec_settle(void)
 {
-	int rc = 0;
-
 	lone_write(true);
-	if (lone.err)
-		rc = md_err_set("%s", lone.err);
-	free(lone.err);
-	lone.err = NULL;
-	return rc;
+	return waiting_error(&lone.rows);
 }
 
 static bool
@@ -665,12 +710,12 @@ run_process(char rhash[MD_HASH_HEX], double *ms, struct store *s,
 	if ((rc = md_exec_settle()) < 0)
 		goto done;
 	if (lock && keep && defers(st, &r)) {
-		rc = commit(rhash, s, p, st, o, &r, out, &lone.later);
+		rc = commit(rhash, s, p, st, o, &r, out, &lone.rows.later);
 		if (rc == 0) {
 			lone.s = s;
 			lone.lock = *lock;
 			*lock = -1;
-			lone.what = block_where(o, st);
+			waiting_add(&lone.rows, o, st, &r);
 		}
 	} else {
 		rc = commit(rhash, s, p, st, o, &r, out, NULL);
@@ -901,7 +946,7 @@ md_exec_realize(struct md_outcome *out, struct store *s, struct md_plan *p,
 				  "has no result", o->document, st->block->line,
 				  st->block->col, st->block->name);
 	/* Tried while rows wait: a wait holding them could last forever. */
-	lock = lone.later ? store_trylock_key(s, st->key) : STORE_BUSY;
+	lock = lone.rows.later ? store_trylock_key(s, st->key) : STORE_BUSY;
 	if (lock == STORE_BUSY && (rc = md_exec_settle()) < 0)
 		return rc;
 	if (lock == STORE_BUSY)
@@ -984,43 +1029,9 @@ struct md_chain {
 	 * interpreter holds is not known, and it is not parked. */
 	bool unsure;
 	/* The rows of the blocks that ran since the last write, written
-	 * while a later one runs (or when the chain ends), and why writing
-	 * them failed. */
-	struct store_later *later;
-	size_t nlater, later_bytes;
-	bool later_slow; /* one of them ran longer than MD_SESSION_QUICK */
-	char *later_err;
-	char *later_what; /* "DOC:LINE:COL: block 'NAME'", the first's */
+	 * while a later one runs, or when the chain ends. */
+	struct waiting rows;
 };
-
-/*
- * Writes the chain's waiting rows; unless wait, only when no other
- * process is writing (else they wait on).
- */
-static void
-later_flush(struct md_chain *c, bool wait)
-{
-	size_t n = c->nlater;
-	int rc;
-
-	if (!c->later ||
-	    (rc = store_later_write(c->s, &c->later, wait)) == STORE_BUSY)
-		return;
-	c->nlater = c->later_bytes = 0;
-	c->later_slow = false;
-	if (rc < 0 && !c->later_err) {
-		if (n > 1)
-			md_err_prefix(MD_ERROR, "%s and the %zu after it",
-				      c->later_what ? c->later_what : "a block",
-				      n - 1);
-		else
-			md_err_prefix(MD_ERROR, "%s",
-				      c->later_what ? c->later_what : "a block");
-		c->later_err = md_strdup(md_err_msg());
-	}
-	free(c->later_what);
-	c->later_what = NULL;
-}
 
 /*
  * The session's idle hook, once a block is under way. While blocks
@@ -1035,10 +1046,10 @@ later_idle(void *arg, bool quick)
 {
 	struct md_chain *c = arg;
 
-	if (quick && !c->later_slow && c->nlater < LATER_RUNS &&
-	    c->later_bytes < LATER_MAX)
+	if (quick && !c->rows.slow && c->rows.n < LATER_RUNS &&
+	    c->rows.bytes < LATER_MAX)
 		return;
-	later_flush(c, false);
+	waiting_write(&c->rows, c->s, false);
 }
 
 /*
@@ -1049,14 +1060,8 @@ later_idle(void *arg, bool quick)
 static int
 later_write(struct md_chain *c)
 {
-	int rc = 0;
-
-	later_flush(c, true);
-	if (c->later_err)
-		rc = md_err_set("%s", c->later_err);
-	free(c->later_err);
-	c->later_err = NULL;
-	return rc;
+	waiting_write(&c->rows, c->s, true);
+	return waiting_error(&c->rows);
 }
 
 
@@ -1524,15 +1529,15 @@ md_chain_new(struct md_chain **out, struct store *s, struct md_plan *p,
 int
 md_chain_settle(struct md_chain *c)
 {
-	later_flush(c, true);
-	return c->later_err ? md_err_set("%s", c->later_err) : 0;
+	waiting_write(&c->rows, c->s, true);
+	return c->rows.err ? md_err_set("%s", c->rows.err) : 0;
 }
 
 void
 md_chain_release(struct md_chain *c)
 {
 	/* No one else realizes its keys before their rows are in. */
-	later_flush(c, true);
+	waiting_write(&c->rows, c->s, true);
 	store_unlock(c->lock);
 	c->lock = -1;
 }
@@ -1548,7 +1553,7 @@ chain_end(struct md_chain *c)
 	 * The rows are whole whatever failed: written, keeping the message
 	 * of what did.
 	 */
-	if (c->later || c->later_err) {
+	if (c->rows.later || c->rows.err) {
 		char *msg = md_strdup(md_err_msg());
 
 		later_write(c);
@@ -1611,24 +1616,18 @@ md_chain_upto(struct md_chain *c, size_t upto)
 			 * ended, and its run is not kept), and before rows
 			 * that do not wait.
 			 */
-			if (c->later_err)
+			if (c->rows.err)
 				rc = later_write(c);
 			if (rc == 0)
 				rc = chain_run(&r, &art, c, i);
 			wait = rc == 0 && defers(st, &r);
-			if (rc == 0 && (c->later_err || !wait))
+			if (rc == 0 && (c->rows.err || !wait))
 				rc = later_write(c);
 			if (rc == 0)
 				rc = commit(last, s, c->p, st, o, &r, art,
-					    wait ? &c->later : NULL);
-			if (rc == 0 && wait) {
-				if (!c->later_what)
-					c->later_what = block_where(c->o, st);
-				c->nlater++;
-				c->later_bytes += run_bytes(&r);
-				c->later_slow |= r.end - r.start >
-						 MD_SESSION_QUICK;
-			}
+					    wait ? &c->rows.later : NULL);
+			if (rc == 0 && wait)
+				waiting_add(&c->rows, o, st, &r);
 			if (rc == 0) {
 				memcpy(st->rhash, last, MD_HASH_HEX);
 				c->executed = i + 1;
@@ -1665,7 +1664,7 @@ md_chain_free(struct md_chain *c)
 	if (!c)
 		return;
 	chain_end(c);
-	free(c->later_what);
+	free(c->rows.what);
 	for (size_t i = 0; i < c->n; i++)
 		md_outcome_dispose(&c->outs[i]);
 	free(c->outs);
