@@ -298,17 +298,9 @@ DOC
 	# A kernel block's rows are written while the next block runs: a
 	# kill then loses no block that had ended.
 	printf '```{python kernel=python3}\nprint(6 * 7)\n```\n\n```{python kernel=python3}\nopen("started", "w").close()\nimport time; time.sleep(30)\n```\n' >kkill.md
-	rm -f started
-	MDRUN_STORE="$PWD/store-kkill" "$mdrun" -q -j 1 kkill.md >/dev/null 2>&1 &
-	pid=$!
-	for i in $(seq 1 300); do [ -e started ] && break; sleep 0.05; done
-	sleep 0.2
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	MDRUN_STORE="$PWD/store-kkill" "$mdrun" plan kkill.md >kkill.plan 2>&1
-	{ [ -e started ] && awk '$1 == "python-1" && $6 == "yes" { y = 1 } END { exit !y }' kkill.plan &&
-		awk '$1 == "python-2" && $6 == "no" { y = 1 } END { exit !y }' kkill.plan; }
-	expect "kill -9 while a kernel's second block runs: the first block's run is kept" kkill.plan
+	{ MDRUN_STORE="$PWD/store-kkill" kill_at "$PWD/started" kkill.md -j 1 &&
+		planned python-1 yes && planned python-2 no; }
+	expect "kill -9 while a kernel's second block runs: the first block's run is kept" "$work/plan.out"
 else
 	skip "any kernel" "ipykernel is not installed (Debian: python3-ipykernel)"
 fi

@@ -218,6 +218,24 @@ shows_part() {
 	text=$(region "$1" "$2") || return 1
 	grep -qF -- "$3" <<<"$text"
 }
+# kill_at MARKER DOC FLAGS...: renders DOC in the background, kills it
+# with SIGKILL 0.2 s after its block made the file MARKER (false if none
+# did within 15 s), and plans DOC into $work/plan.out.
+kill_at() {
+	local marker=$1 doc=$2 pid i
+	shift 2
+	rm -f "$marker"
+	"$mdrun" -q "$@" "$doc" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 1 300); do [ -e "$marker" ] && break; sleep 0.05; done
+	sleep 0.2
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	"$mdrun" plan "$doc" >"$work/plan.out" 2>&1
+	[ -e "$marker" ]
+}
+# planned NAME yes|no: whether that plan finds block NAME cached.
+planned() { awk -v n="$1" -v c="$2" '$1 == n && $6 == c { y = 1 } END { exit !y }' "$work/plan.out"; }
 finish() {
 	local also=
 	[ "$skipped" = 0 ] || also=", $skipped skipped"

@@ -102,39 +102,21 @@ done
 export MDRUN_STORE="$work/store"
 
 # --- kill -9 while a session's next block runs -------------------------
-# kill_at MARKER DOC FLAGS...: renders DOC in the background, kills it
-# with SIGKILL 0.2 s after its block made the file MARKER, and plans DOC
-# into $dir/plan.out. planned NAME yes|no: whether the plan finds NAME
-# cached.
-kill_at() {
-	local marker=$1 doc=$2 pid i
-	shift 2
-	rm -f "$marker"
-	"$mdrun" -q "$@" "$doc" >/dev/null 2>&1 &
-	pid=$!
-	for i in $(seq 1 200); do [ -e "$marker" ] && break; sleep 0.05; done
-	sleep 0.2
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	"$mdrun" plan "$doc" >"$dir/plan.out" 2>&1
-	[ -e "$marker" ]
-}
-planned() { awk -v n="$1" -v c="$2" '$1 == n && $6 == c { y = 1 } END { exit !y }' "$dir/plan.out"; }
 # A session block's rows are written while the block after it runs, not
 # at the session's end: a kill then loses no block that had ended.
 export MDRUN_STORE="$work/store-next"
 printf '```{sh}\necho first\n```\n\n```{sh}\ntouch "%s/started"; sleep 30\n```\n' "$dir" >"$dir/next.md"
 { kill_at "$dir/started" "$dir/next.md" && planned sh-1 yes && planned sh-2 no && verify_clean; }
-expect "kill -9 while a session's second block runs: the first block's run is kept, the store clean" "$dir/plan.out" "$work/verify.out"
+expect "kill -9 while a session's second block runs: the first block's run is kept, the store clean" "$work/plan.out" "$work/verify.out"
 # Rows of blocks that answer at once wait for one write together; the
 # first block that takes longer writes them while it runs.
 export MDRUN_STORE="$work/store-batch"
 { for i in 1 2 3 4 5; do printf '```{bash}\necho "quick $((%s * 7))"\n```\n\n' "$i"; done
 	printf '```{bash}\ntouch "%s/started"; sleep 30\n```\n' "$dir"; } >"$dir/batch.md"
 { kill_at "$dir/started" "$dir/batch.md" &&
-	[ "$(awk '$1 ~ /^bash-[1-5]$/ && $6 == "yes"' "$dir/plan.out" | wc -l)" = 5 ] &&
+	[ "$(awk '$1 ~ /^bash-[1-5]$/ && $6 == "yes"' "$work/plan.out" | wc -l)" = 5 ] &&
 	planned bash-6 no && verify_clean; }
-expect "kill -9 during a slow block after five quick ones: the five runs are kept" "$dir/plan.out" "$work/verify.out"
+expect "kill -9 during a slow block after five quick ones: the five runs are kept" "$work/plan.out" "$work/verify.out"
 # A run that took longer than a quick block's is written while the next
 # block runs, however quick that one is: a block that kills mdrun
 # (through /proc: the session's parent is mdrun's keeper) after a slow
@@ -144,21 +126,21 @@ printf '```{bash}\nsleep 0.3; echo "slow $((6 * 7))"\n```\n\n```{bash}\necho qui
 "$mdrun" -q -j 1 "$dir/slow.md" >/dev/null 2>&1 &
 wait $! 2>/dev/null
 code=$?
-"$mdrun" plan "$dir/slow.md" >"$dir/plan.out" 2>&1
+"$mdrun" plan "$dir/slow.md" >"$work/plan.out" 2>&1
 { [ "$code" = 137 ] && planned bash-1 yes && planned bash-3 no && verify_clean; }
-expect "kill -9 after a slow block and a quick one: the slow one's run is kept (exit $code)" "$dir/plan.out" "$work/verify.out"
+expect "kill -9 after a slow block and a quick one: the slow one's run is kept (exit $code)" "$work/plan.out" "$work/verify.out"
 # A lone block's rows wait, as a session's, until the next lone block
 # has started, and are written while it runs.
 export MDRUN_STORE="$work/store-lone"
 printf '```{sh session=none}\necho "lone $((6 * 7))"\n```\n\n```{sh session=none}\ntouch "%s/started"; sleep 30\n```\n' "$dir" >"$dir/lone.md"
 { kill_at "$dir/started" "$dir/lone.md" -j 1 && planned sh-1 yes && planned sh-2 no && verify_clean; }
-expect "kill -9 while the second of two session=none blocks runs: the first one's run is kept" "$dir/plan.out" "$work/verify.out"
+expect "kill -9 while the second of two session=none blocks runs: the first one's run is kept" "$work/plan.out" "$work/verify.out"
 # The same when the session's next member is skipped (its deps= failed):
 # the render goes on with another session, and is killed there.
 export MDRUN_STORE="$work/store-skip"
 printf '```{sh name=x session=none}\nexit 1\n```\n\n```{bash name=a1}\necho a1 ran\n```\n\n```{bash name=a2 deps=x}\necho two\n```\n\n```{sh name=c1}\ntouch "%s/c1"; sleep 30\n```\n' "$dir" >"$dir/skip.md"
 { kill_at "$dir/c1" "$dir/skip.md" -k -j 1 && planned a1 yes && verify_clean; }
-expect "kill -9 after a session member was skipped: the run before it is kept" "$dir/plan.out" "$work/verify.out"
+expect "kill -9 after a session member was skipped: the run before it is kept" "$work/plan.out" "$work/verify.out"
 # Writing a block's rows while the next one runs is not that block's
 # time: a block holds the store's write lock for 2 s for the next one,
 # which takes long enough (100 ms) to write them while it runs.
