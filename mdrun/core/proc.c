@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -59,6 +60,27 @@ md_mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+md_proc_poll(struct pollfd *fds, nfds_t n, int timeout_ms, double spin_end)
+{
+	double start = md_mono(), now = start;
+	int k;
+
+	while ((k = poll(fds, n, 0)) == 0 && now < spin_end &&
+	       (timeout_ms < 0 || (now - start) * 1e3 < timeout_ms)) {
+		sched_yield();
+		now = md_mono();
+	}
+	if (k != 0 || timeout_ms == 0)
+		return k;
+	if (timeout_ms > 0) {
+		timeout_ms -= (int)((now - start) * 1e3);
+		if (timeout_ms <= 0)
+			return 0;
+	}
+	return poll(fds, n, timeout_ms);
 }
 
 
@@ -579,8 +601,10 @@ kept_awake(struct kept *k)
 {
 	struct pollfd p = { k->sock, POLLIN, 0 };
 
+	double spin_end = md_mono() + MD_PROC_QUICK;
+
 	for (;;) {
-		int n = poll(&p, 1, 100);
+		int n = md_proc_poll(&p, 1, 100, spin_end);
 
 		if (n > 0 || (n < 0 && errno != EINTR))
 			return;
@@ -736,6 +760,8 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 		o->started();
 		r->start += md_now() - t;
 	}
+	/* Asked, not slept on, as long as a quick block lasts. */
+	double spin_end = md_mono() + MD_PROC_QUICK;
 	struct pollfd fds[3] = { { outp[0], POLLIN, 0 },
 				 { errp[0], POLLIN, 0 },
 				 { k.sock, POLLIN, 0 } };
@@ -762,7 +788,8 @@ md_proc_run(struct md_proc_result *r, const struct md_proc_opts *o)
 		else if (fds[0].fd < 0 && fds[1].fd < 0 && k.sock < 0)
 			/* Its keeper usually ends within a millisecond. */
 			nap = shut++ < 50 ? 1 : 10;
-		if (poll(fds, 3, nap) < 0 && errno != EINTR) {
+		if (md_proc_poll(fds, 3, nap, spin_end) < 0 &&
+		    errno != EINTR) {
 			rc = md_err_sys("poll");
 			goto done;
 		}

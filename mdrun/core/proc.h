@@ -10,6 +10,7 @@
 #ifndef MD_PROC_H
 #define MD_PROC_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -103,5 +104,19 @@ void md_proc_status(struct md_proc_result *r, int wstatus);
 double md_now(void);
 /* Seconds on a clock that never jumps. */
 double md_mono(void);
+/*
+ * poll(2), but until the clock md_mono reaches spin_end it asks again,
+ * yielding the processor between asks, rather than sleeping: on a
+ * virtual machine a wakeup costs tens of microseconds, as much as a
+ * quick block's whole round trip. timeout_ms (-1: none) counts from the
+ * call, the spin included.
+ */
+int md_proc_poll(struct pollfd *fds, nfds_t n, int timeout_ms,
+		 double spin_end);
+/*
+ * How long (seconds) a wait for a process, or a session's answer, spins
+ * before it sleeps: a quick block's whole run, a shell's start included.
+ */
+#define MD_PROC_QUICK 0.003
 
 #endif

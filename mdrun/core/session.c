@@ -249,7 +249,7 @@ md_session_stop(struct md_session *ss)
  */
 static int
 answer(struct md_session *ss, char *out, size_t size, double deadline,
-       int *ws)
+       double spin_end, int *ws)
 {
 	for (;;) {
 		char *nl = memchr(ss->line, '\n', ss->have);
@@ -275,7 +275,7 @@ answer(struct md_session *ss, char *out, size_t size, double deadline,
 				wait = (int)(left * 1000) + 1;
 		}
 		struct pollfd p = { ss->from, POLLIN, 0 };
-		int k = poll(&p, 1, wait);
+		int k = md_proc_poll(&p, 1, wait, spin_end);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k == 0) {
@@ -460,7 +460,7 @@ run_block(struct md_proc_result *r, const char **out_dir,
 	struct md_buf req = MD_BUF_INIT;
 	char line[128];
 	long long out0, err0;
-	double deadline;
+	double deadline, spin_end;
 	int rc = 0, got, ws = 0;
 	bool exited = false;
 	const char *outdir;
@@ -517,6 +517,7 @@ run_block(struct md_proc_result *r, const char **out_dir,
 		goto done;
 	}
 	deadline = timeout > 0 ? md_mono() + timeout : 0;
+	spin_end = md_mono() + MD_SESSION_QUICK;
 	if (ss->idle) {
 		/*
 		 * Whether the block answers within MD_SESSION_QUICK; the
@@ -524,13 +525,14 @@ run_block(struct md_proc_result *r, const char **out_dir,
 		 */
 		struct pollfd p = { ss->from, POLLIN, 0 };
 		bool quick = ss->have > 0 ||
-			     poll(&p, 1, (int)(MD_SESSION_QUICK * 1e3)) > 0;
+			     md_proc_poll(&p, 1, (int)(MD_SESSION_QUICK * 1e3),
+					  spin_end) > 0;
 		double t = md_now();
 
 		ss->idle(ss->idle_arg, quick);
 		r->start += md_now() - t;
 	}
-	got = answer(ss, line, sizeof(line), deadline, &ws);
+	got = answer(ss, line, sizeof(line), deadline, spin_end, &ws);
 	r->end = md_now();
 	ss->snap = -1;
 	ss->nosnap[0] = '\0';
@@ -613,7 +615,7 @@ md_session_resume(struct md_session *ss, pid_t snap)
 
 	if (ss->kernel || ss->pid <= 0 || snap <= 0 || kill(snap, 0) < 0 ||
 	    write(ss->to, req, (size_t)n) != n ||
-	    answer(ss, line, sizeof(line), md_mono() + 30, &ws) != 1 ||
+	    answer(ss, line, sizeof(line), md_mono() + 30, 0, &ws) != 1 ||
 	    strncmp(line, "READY ", 6)) {
 		md_session_stop(ss);
 		return md_err_set("the session's snapshot is gone");

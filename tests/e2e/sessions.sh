@@ -330,6 +330,32 @@ printf '```{python}\nimport time\ntime.sleep(20)\n```\n' >sleepy.md
 has err "timed out"
 expect "--timeout sets the default"
 
+# --- waiting costs no processor time -----------------------------------------
+# mdrun and the drivers ask for a quick block's answer rather than sleep
+# on it, but only for the first milliseconds: blocks that sleep 1.8 s in
+# all (a python and a bash session, and a process of its own) leave mdrun,
+# the drivers and the sleeps well under 0.6 s of processor time; asking
+# all along would take a processor for the whole 1.8 s.
+cat >idle.md <<'DOC'
+```{python}
+import time
+time.sleep(0.6)
+```
+
+```{bash}
+sleep 0.6
+```
+
+```{bash session=none}
+sleep 0.6
+```
+DOC
+( "$mdrun" -q idle.md -o idle.out 2>err; times >times.out )
+cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) {
+	split($i, t, /[ms]/); s += t[1] * 60 + t[2] } print s }' times.out)
+awk -v s="$cpu" 'BEGIN { exit !(s != "" && s < 0.6) }'
+expect "waiting for slow blocks takes little processor time (${cpu:-?} s)" err
+
 # --- limits and environment --------------------------------------------------
 cat >env.md <<'DOC'
 ```{bash name=envb}
