@@ -85,9 +85,11 @@ extern const char md_py_session[], md_py_one[];
  * redirection, and `[[` no builtin lookup.
  *
  * Before it waits for the next request, the loop asks whether one came,
- * about 300 times (2 ms here; mdrun asks as often for the answer,
+ * about 300 times (1-2 ms here; mdrun asks as often for the answer,
  * md_proc_poll): on a virtual machine, waking from a blocking read costs
- * as much as the rest of a quick block's round trip.
+ * as much as the rest of a quick block's round trip. A block's DEBUG
+ * trap runs for the driver's commands too, these asks included
+ * (docs/sessions.md).
  *
  * Snapshots (mdrun watch): reading $MDRUN_SNAP, a path mdrun-track.so
  * answers, forks the shell (see track_preload.c); the answer goes after
@@ -119,7 +121,8 @@ static const char bash[] =
 	"  [[ ${IFS+x} ]] && __mdrun_ifs=$IFS __mdrun_i=1 || __mdrun_i=\n"
 	"  IFS=\n"
 	"  __mdrun_k=0\n"
-	"  until builtin read -t 0 -u 198 || (( ++__mdrun_k > 300 )); do :; done\n"
+	"  until builtin read -t 0 -u 198 || (( ++__mdrun_k > 300 )); "
+	"do builtin :; done\n"
 	"  builtin read -r -u 198 __mdrun_v || break\n"
 	"  case $__mdrun_v in WAIT\\ *) __mdrun_v=${__mdrun_v#WAIT }; "
 	"builtin echo \"$__mdrun_v\" >\"$__mdrun_w/active\"; "

@@ -76,7 +76,11 @@ md_proc_poll(struct pollfd *fds, nfds_t n, int timeout_ms, double spin_end)
 	if (k != 0 || timeout_ms == 0)
 		return k;
 	if (timeout_ms > 0) {
-		timeout_ms -= (int)((now - start) * 1e3);
+		/*
+		 * Rounded up: rounded down, a wait would sleep a
+		 * millisecond past its spin.
+		 */
+		timeout_ms -= (int)((now - start) * 1e3 + 0.999);
 		if (timeout_ms <= 0)
 			return 0;
 	}

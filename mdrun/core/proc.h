@@ -109,7 +109,8 @@ double md_mono(void);
  * yielding the processor between asks, rather than sleeping: on a
  * virtual machine a wakeup costs tens of microseconds, as much as a
  * quick block's whole round trip. timeout_ms (-1: none) counts from the
- * call, the spin included.
+ * call, the spin included (up to 1 ms less: the spin's time is rounded
+ * up; callers that keep a deadline look at their clocks).
  */
 int md_proc_poll(struct pollfd *fds, nfds_t n, int timeout_ms,
 		 double spin_end);

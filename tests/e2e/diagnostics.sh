@@ -146,6 +146,24 @@ n=$(line shadow.md '{}["missing"]')
 	has fail "KeyError: 'missing'"; }
 expect "python: a traceback shows after a block moved to a folder whose token.py shadows python's" fail err
 
+# A select.py beside the document: the driver's own select (it asks for
+# the next request with it) is python's, and a block's is the document's.
+mkdir -p own
+echo 'WHO = "the document'"'"'s select"' >own/select.py
+cat >own/sel.md <<'DOC'
+```{python}
+x = 1
+```
+
+```{python}
+import select
+print(select.WHO, x + 1)
+```
+DOC
+(cd own && "$mdrun" -q sel.md -o sel.out 2>../err)
+shows own/sel.out python-2 "the document's select 2"
+expect "python: a select.py beside the document is the blocks' own, and the session runs" own/sel.out err
+
 # --- python alone --------------------------------------------------------
 region diag.out alone >alone
 n=$(line diag.md 'thrice(1, 2)')

@@ -132,6 +132,27 @@ def _mdrun_print_exception(t, v, tb):
         pass
 
 
+def _mdrun_asker(fd):
+    """A function that says, without waiting, whether fd has something
+    to read; None without select. select comes from python's own path,
+    as traceback above, and is left out of sys.modules, so that a
+    block's own `import select` finds what a script would (a select.py
+    in the document's folder)."""
+    path, had = _sys.path[:], 'select' in _sys.modules
+    _sys.path[:] = [p for p in path if p not in ('', '.')]
+    try:
+        import select
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        return p.poll
+    except Exception:
+        return None
+    finally:
+        _sys.path[:] = path
+        if not had:
+            _sys.modules.pop('select', None)
+
+
 def _mdrun_driver():
     # Only what every block needs is imported here: linecache, traceback
     # and signal cost milliseconds at each start (re and tokenize come
@@ -173,16 +194,15 @@ def _mdrun_driver():
     _os.close(s1)
     _os.close(s2)
     extra = []
-    # The next request is asked for 3,000 times (2 ms here) before the
-    # driver sleeps on it: a wakeup costs as much as a quick block.
-    import select
-    ask = select.poll()
-    ask.register(198, select.POLLIN)
-    ask = ask.poll
+    # The next request is asked for 2,000 times (about 2 ms here),
+    # yielding between asks, before the driver sleeps on it: a wakeup
+    # costs as much as a quick block.
+    ask = _mdrun_asker(198)
     while True:
-        for _ in range(3000):
+        for _ in range(2000 if ask else 0):
             if ask(0):
                 break
+            _os.sched_yield()
         line = cin.readline()
         if not line:
             break
