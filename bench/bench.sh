@@ -18,7 +18,8 @@ mdrun=$build/mdrun
 ab=$build/bench/bench_ab
 fill=$build/bench/bench_fill
 kernel=$build/bench/bench_kernel
-for tool in "$mdrun" "$ab" "$fill" "$kernel"; do
+session=$build/bench/bench_session
+for tool in "$mdrun" "$ab" "$fill" "$kernel" "$session"; do
 	[ -x "$tool" ] || { echo "bench: $tool missing (make build)" >&2; exit 2; }
 done
 command -v cmark-gfm >/dev/null || { echo "bench: cmark-gfm missing (make deps)" >&2; exit 2; }
@@ -74,14 +75,32 @@ w1_rss=$(rss_mib "$w1" mdrun)
 row "W6 peak RSS of W1" "$w1_rss MiB" "cmark-gfm $(rss_mib "$w1" cmark) MiB" "" \
 	"≤ 32 MiB" "$(verdict "$w1_rss" "<=" 32)"
 
+# per_block W LANG [NAME]: what a block adds to a render of W's first block
+# alone (its runs NAME, default mdrun, and one), against what it costs
+# through the bare session (bench_session LANG: the interpreter, its
+# driver and the protocol, no document and no store; bare and bare1).
+per_block() {
+	local runs=${!1} a b
+	a=$(awk -v m="$(med "$runs" "${3:-mdrun}")" -v o="$(med "$runs" one)" \
+		'BEGIN { printf "%.3f", (m - o) / 199 }')
+	b=$(awk -v m="$(med "$runs" bare)" -v o="$(med "$runs" bare1)" \
+		'BEGIN { printf "%.3f", (m - o) / 199 }')
+	row "${1^^} per block past the first (200 blocks less 1, /199)" "$a ms" \
+		"the bare $2 session $b ms" "+$(awk -v a="$a" -v b="$b" \
+		'BEGIN { printf "%.3f", a - b }') ms/block" "" ""
+}
+
 # --- W2: cold python session against one python3 script -----------------
 use_store w2
 say "W2: 200 python blocks cold, $r2 rounds"
 "$mdrun" -q w2.md >/dev/null # the interpreter's version, memoized
-w2=$(run "$r2" -p "$fresh" mdrun "$mdrun -q -j 1 w2.md" python3 "python3 w2.py")
+w2=$(run "$r2" -p "$fresh" mdrun "$mdrun -q -j 1 w2.md" python3 "python3 w2.py" \
+	-p "$fresh" one "$mdrun -q -j 1 w2-1.md" bare "$session python 200" \
+	bare1 "$session python 1")
 x=$(div "$(med "$w2" mdrun)" "$(med "$w2" python3)")
 row "W2 cold, 200 python blocks, one session" "$(span "$w2" mdrun) ms" \
 	"python3 script $(span "$w2" python3) ms" "${x}x" "≤ 1.3x" "$(verdict "$x" "<=" 1.3)"
+per_block w2 python
 
 # --- W3: per-block overhead of a bash session ----------------------------
 use_store w3
@@ -89,11 +108,13 @@ say "W3: 200 bash blocks cold, $r2 rounds"
 "$mdrun" -q w3.md >/dev/null
 w3=$(run "$r2" -p "$fresh" session "$mdrun -q -j 1 w3.md" \
 	-p "$fresh" none "$mdrun -q -j 1 w3none.md" bash "bash w3.sh" \
-	spawn "bash w3spawn.sh")
+	spawn "bash w3spawn.sh" -p "$fresh" one "$mdrun -q -j 1 w3-1.md" \
+	bare "$session bash 200" bare1 "$session bash 1")
 per=$(awk -v a="$(med "$w3" session)" -v b="$(med "$w3" bash)" 'BEGIN { printf "%.3f", (a - b) / 200 }')
 row "W3 cold, 200 bash blocks, one session" "$(span "$w3" session) ms" \
 	"bash script $(span "$w3" bash) ms" "+$per ms/block" "≤ 0.1 ms/block" \
 	"$(verdict "$per" "<=" 0.1)"
+per_block w3 bash session
 per=$(awk -v a="$(med "$w3" none)" -v b="$(med "$w3" bash)" 'BEGIN { printf "%.3f", (a - b) / 200 }')
 row "W3 the same with session=none" "$(span "$w3" none) ms" \
 	"bash script $(span "$w3" bash) ms" "+$per ms/block" "" ""

@@ -5,10 +5,11 @@
   w1.md    W1: ~1 MB of prose and 1,000 python blocks (also w1.ipynb for
            Jupyter, w1.Rmd for knitr: the same prose and as many chunks)
   w2.md    W2: 200 trivial python blocks in one session (w2.py: the same
-           code as one script; w2.ipynb, w2.Rmd)
+           code as one script; w2.ipynb, w2.Rmd; w2-1.md: the first block)
   w3.md    W3: 200 trivial bash blocks in one session (w3none.md: the same
            with session=none; w3.sh: the same code as one script;
-           w3spawn.sh: a new bash for each block, as session=none starts)
+           w3spawn.sh: a new bash for each block, as session=none starts;
+           w3-1.md: the first block)
   w4.md    W4: two independent CPU-bound sessions
   w6.md    W6: one block printing 50 MB
   w7-N.md  W7: N blocks, for planning (N = 1,000 and 10,000)
@@ -84,6 +85,7 @@ def main(d):
     write(os.path.join(d, "w2.md"),
           "".join("```{python}\n%s\n```\n\n" % c for c in code))
     write(os.path.join(d, "w2.py"), "".join(c + "\n" for c in code))
+    write(os.path.join(d, "w2-1.md"), "```{python}\n%s\n```\n" % code[0])
     write(os.path.join(d, "w2.ipynb"), notebook([("code", c) for c in code]))
     write(os.path.join(d, "w2.Rmd"),
           knitr_setup("w2") + "".join("```{r b%d}\nx <- %d\nprint(x)\n```\n\n" % (i, i)
@@ -114,6 +116,7 @@ def main(d):
     write(os.path.join(d, "w3none.md"),
           "".join("```{bash session=none}\n%s\n```\n\n" % c for c in code))
     write(os.path.join(d, "w3.sh"), "".join(c + "\n" for c in code))
+    write(os.path.join(d, "w3-1.md"), "```{bash}\n%s\n```\n" % code[0])
     write(os.path.join(d, "w3spawn.sh"),
           "".join("bash -c '%s'\n" % c for c in code))
 
