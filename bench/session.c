@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../mdrun/core/interp.h"
 #include "../mdrun/core/proc.h"

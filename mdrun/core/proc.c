@@ -604,7 +604,6 @@ static void
 kept_awake(struct kept *k)
 {
 	struct pollfd p = { k->sock, POLLIN, 0 };
-
 	double spin_end = md_mono() + MD_PROC_QUICK;
 
 	for (;;) {

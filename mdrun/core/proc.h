@@ -115,8 +115,9 @@ double md_mono(void);
 int md_proc_poll(struct pollfd *fds, nfds_t n, int timeout_ms,
 		 double spin_end);
 /*
- * How long (seconds) a wait for a process, or a session's answer, spins
- * before it sleeps: a quick block's whole run, a shell's start included.
+ * How long (seconds) a wait for a process of its own, or for its keeper,
+ * spins before it sleeps: a quick block's whole run, a shell's start
+ * included. (A session's answer spins for MD_SESSION_QUICK.)
  */
 #define MD_PROC_QUICK 0.003
 
